@@ -1,0 +1,44 @@
+//! The error every port and service returns.
+//!
+//! Each variant carries what the HTTP layer needs to answer with a stable, documented `code`;
+//! [`Error::Unexpected`] wraps everything that is not the caller's fault (a lost connection, a
+//! driver error) and is never shown to a client.
+
+use crate::validation::ValidationErrors;
+
+/// A domain error. Port methods say in their docs which variants they MUST return and when.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input broke one or more rules; the details name each field.
+    #[error("the input is not valid: {0}")]
+    Invalid(#[from] ValidationErrors),
+    /// The resource does not exist (or the caller may not know that it does).
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// The request conflicts with the current state (a duplicate, a state machine refusal).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The caller is known but may not do this.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Anything that is not the caller's fault.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden { code, message: message.into() }
+    }
+}
+
+/// Shorthand for results whose error is the domain [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,25 @@
+//! The Vendrome domain: entities, identifiers, SQL-mirrored enums, validation, domain errors,
+//! service logic and the *ports* (traits) through which that logic reaches storage and the
+//! outside world.
+//!
+//! This crate does no I/O of its own and knows nothing of SQL drivers, HTTP or search engines:
+//! adapters in `vendrome-store` (and later crates) implement the ports, and `vendrome-server`
+//! adapts the services to HTTP. Everything here can be embedded in any async program.
+//!
+//! One module per aggregate: [`users`], [`flags`], [`outbox`], [`idempotency`], [`audit`].
+
+pub mod audit;
+pub mod enums;
+pub mod error;
+pub mod flags;
+pub mod idempotency;
+pub mod ids;
+pub mod outbox;
+pub mod page;
+pub mod sql_enum;
+pub mod time;
+pub mod users;
+pub mod validation;
+
+pub use error::{Error, Result};
+pub use sql_enum::SqlEnum;

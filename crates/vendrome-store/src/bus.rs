@@ -1,0 +1,41 @@
+//! Event bus adapters. The in-process bus is the default: events published by this process's
+//! relay reach this process's subscribers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use vendrome_core::outbox::{EventBus, OutboxEvent};
+
+/// A broadcast channel inside one process. Subscribers that fall more than `capacity` events
+/// behind miss the oldest ones (and are told so by `RecvError::Lagged`); they catch up from the
+/// database.
+#[derive(Clone)]
+pub struct InProcessBus {
+    sender: broadcast::Sender<Arc<OutboxEvent>>,
+}
+
+impl InProcessBus {
+    pub fn new(capacity: usize) -> Self {
+        Self { sender: broadcast::channel(capacity).0 }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<OutboxEvent>> {
+        self.sender.subscribe()
+    }
+}
+
+impl Default for InProcessBus {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}
+
+#[async_trait]
+impl EventBus for InProcessBus {
+    async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+        // No subscriber is not a failure: the event is durable in the outbox either way.
+        let _ = self.sender.send(Arc::new(event.clone()));
+        Ok(())
+    }
+}

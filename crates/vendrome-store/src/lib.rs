@@ -1,0 +1,72 @@
+//! Vendrome's persistence adapters: every port of `vendrome-core` implemented once, in SQL both
+//! PostgreSQL and SQLite run (see [`db`] for how), plus the migrations runner and the event bus
+//! adapters.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use vendrome_core::flags::FlagRepo;
+//! let store = vendrome_store::Store::open("sqlite://vendrome.db").await?;
+//! store.migrate().await?;
+//! for flag in store.list_flags().await? {
+//!     println!("{} {}", flag.name.as_str(), flag.enabled);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod bus;
+pub mod db;
+pub mod migrate;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+mod audit;
+mod error;
+mod flags;
+mod idempotency;
+mod outbox;
+mod rows;
+mod sql_enum;
+mod users;
+mod writes;
+
+pub use db::{Db, Dialect, PoolSize};
+pub use sql_enum::DbEnum;
+
+/// Every persistence port on one database. Cheap to clone (it holds a pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    /// Connects to `postgres://…` or `sqlite:…` with the default pool size.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, PoolSize::default()).await
+    }
+
+    pub async fn open_with(url: &str, size: PoolSize) -> anyhow::Result<Self> {
+        Ok(Self { db: Db::connect(url, size).await? })
+    }
+
+    pub fn from_db(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        migrate::apply_pending(&self.db, |_| {}).await
+    }
+
+    /// One round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        Ok(self.db.ping().await?)
+    }
+}

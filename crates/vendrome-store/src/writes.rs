@@ -1,0 +1,93 @@
+//! Writes that ride along in another change's transaction: the outbox event that announces the
+//! change and the audit event that records who made it. Both are implemented once per driver
+//! connection so that any port method can call them on its open transaction.
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgConnection, SqliteConnection};
+use vendrome_core::audit::{AuditContext, AuditEvent, NewAuditEvent};
+use vendrome_core::ids::AuditEventId;
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::time::Timestamp;
+
+use crate::rows::AuditRow;
+
+/// Same-transaction companions of a state change.
+pub(crate) trait TxWrites {
+    /// Appends `event` to the outbox as pending, due at once.
+    fn append_event<'a>(&'a mut self, event: &'a NewEvent, now: Timestamp) -> BoxFuture<'a, sqlx::Result<()>>;
+
+    /// Records an audit event attributed to `context`.
+    fn record_audit<'a>(
+        &'a mut self,
+        event: &'a NewAuditEvent,
+        context: &'a AuditContext,
+        now: Timestamp,
+    ) -> BoxFuture<'a, sqlx::Result<AuditEvent>>;
+}
+
+const APPEND_EVENT: &str = "INSERT INTO outbox_events \
+    (event_id, event_type, aggregate_type, aggregate_id, payload, status, attempts, available_at, created_at) \
+    VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)";
+
+const RECORD_AUDIT: &str = "INSERT INTO audit_events \
+    (id, actor_id, action, target_type, target_id, details, ip, request_id, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+    RETURNING id, actor_id, action, target_type, target_id, details, ip, request_id, created_at";
+
+/// The details as stored: `via` joins them when the change did not come from a user.
+fn audit_details(event: &NewAuditEvent, context: &AuditContext) -> Value {
+    let mut details = event.details.clone();
+    if let (Some(via), Value::Object(map)) = (context.via, &mut details) {
+        map.insert("via".into(), Value::from(via));
+    }
+    details
+}
+
+macro_rules! impl_tx_writes {
+    ($conn:ty) => {
+        impl TxWrites for $conn {
+            fn append_event<'a>(&'a mut self, event: &'a NewEvent, now: Timestamp) -> BoxFuture<'a, sqlx::Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(APPEND_EVENT)
+                        .bind(event.event_id.as_uuid())
+                        .bind(&event.event_type)
+                        .bind(&event.aggregate_type)
+                        .bind(&event.aggregate_id)
+                        .bind(Json(&event.payload))
+                        .bind(now)
+                        .execute(&mut *self)
+                        .await?;
+                    Ok(())
+                })
+            }
+
+            fn record_audit<'a>(
+                &'a mut self,
+                event: &'a NewAuditEvent,
+                context: &'a AuditContext,
+                now: Timestamp,
+            ) -> BoxFuture<'a, sqlx::Result<AuditEvent>> {
+                Box::pin(async move {
+                    let row: AuditRow = sqlx::query_as(RECORD_AUDIT)
+                        .bind(AuditEventId::new().as_uuid())
+                        .bind(context.actor_id.map(|id| id.as_uuid()))
+                        .bind(&event.action)
+                        .bind(&event.target_type)
+                        .bind(&event.target_id)
+                        .bind(Json(audit_details(event, context)))
+                        .bind(&context.ip)
+                        .bind(&context.request_id)
+                        .bind(now)
+                        .fetch_one(&mut *self)
+                        .await?;
+                    Ok(row.into())
+                })
+            }
+        }
+    };
+}
+
+impl_tx_writes!(PgConnection);
+impl_tx_writes!(SqliteConnection);

@@ -1,0 +1,34 @@
+//! The port conformance suite: every test runs once on SQLite and once on PostgreSQL, so the two
+//! stores cannot drift apart. One test binary (to keep link time down), one module per port.
+//!
+//! A test is an `async fn(Store)` registered with [`conformance!`], which makes a `sqlite` and a
+//! `postgres` test of it, each on a fresh database.
+
+/// Registers port tests to run on both stores.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let db = vendrome_store::testing::sqlite().await;
+                    super::$name(db.store.clone()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(db) = vendrome_store::testing::postgres().await else { return };
+                    super::$name(db.store.clone()).await;
+                }
+            }
+        )*
+    };
+}
+
+mod audit;
+mod enums;
+mod flags;
+mod idempotency;
+mod migrations;
+mod outbox;
+mod users;

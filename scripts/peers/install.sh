@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs the external "peer" tools used by the contract checks into a cache
+# outside the repo clone (idempotent; a warm run does no network work):
+#   - a Python venv with schemathesis (PyPI), pinned below;
+#   - an npm project with openapi-typescript + typescript, installed with
+#     `npm ci` from contracts/ts-client/package-lock.json (the pins live there).
+#
+# Env:
+#   VENDROME_PEERS_DIR  cache dir (default: $HOME/.cache/vendrome-peers)
+#   PYTHON              python interpreter for the venv (default: python3.11, else python3)
+#
+# The other scripts/peers/*.sh find the tools through the same VENDROME_PEERS_DIR
+# (see scripts/peers/env.sh).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/peers/env.sh
+source "$ROOT/scripts/peers/env.sh"
+
+SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
+
+mkdir -p "$PEERS_DIR"
+
+# ---------------------------------------------------------------- python ---
+if [[ -z "${PYTHON:-}" ]]; then
+  if command -v python3.11 >/dev/null 2>&1; then PYTHON=python3.11; else PYTHON=python3; fi
+fi
+
+venv_ok() {
+  [[ -x "$PEERS_VENV/bin/python" ]] &&
+    "$PEERS_VENV/bin/python" - "$SCHEMATHESIS_VERSION" <<'PY' >/dev/null 2>&1
+import sys
+from importlib.metadata import version
+import schemathesis  # noqa: F401  (must be importable, not just listed)
+sys.exit(0 if version("schemathesis") == sys.argv[1] else 1)
+PY
+}
+
+if venv_ok; then
+  echo "peers: schemathesis $SCHEMATHESIS_VERSION already installed in $PEERS_VENV"
+else
+  echo "peers: installing schemathesis==$SCHEMATHESIS_VERSION into $PEERS_VENV"
+  if [[ ! -x "$PEERS_VENV/bin/python" ]]; then
+    "$PYTHON" -m venv "$PEERS_VENV"
+  fi
+  "$PEERS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION"
+  venv_ok || { echo "peers: schemathesis $SCHEMATHESIS_VERSION not importable after install" >&2; exit 1; }
+fi
+
+# ------------------------------------------------------------------- npm ---
+# The npm project lives in the cache: package.json + package-lock.json are
+# copied from contracts/ts-client/ and installed with `npm ci`; a stamp holding
+# the lockfile hash skips the install when nothing changed.
+src_pkg="$ROOT/contracts/ts-client/package.json"
+src_lock="$ROOT/contracts/ts-client/package-lock.json"
+stamp="$PEERS_NPM/.installed-lock.sha256"
+want="$(cat "$src_pkg" "$src_lock" | sha256sum | cut -d' ' -f1)"
+
+npm_ok() {
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
+    [[ -x "$PEERS_NPM/node_modules/.bin/openapi-typescript" && -x "$PEERS_NPM/node_modules/.bin/tsc" ]]
+}
+
+if npm_ok; then
+  echo "peers: npm tools already installed in $PEERS_NPM"
+else
+  echo "peers: installing npm tools (npm ci) into $PEERS_NPM"
+  mkdir -p "$PEERS_NPM"
+  cp "$src_pkg" "$src_lock" "$PEERS_NPM/"
+  rm -f "$stamp"
+  (cd "$PEERS_NPM" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$stamp"
+fi
+
+# --------------------------------------------------------------- summary ---
+echo "peers: schemathesis     $("$PEERS_VENV/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))')  ($PEERS_VENV/bin/schemathesis)"
+echo "peers: openapi-typescript $(node -p "require('$PEERS_NPM/node_modules/openapi-typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/openapi-typescript)"
+echo "peers: typescript       $(node -p "require('$PEERS_NPM/node_modules/typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/tsc)"
