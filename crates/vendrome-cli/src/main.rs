@@ -1,1 +1,84 @@
-fn main() {}
+//! `vendrome`: run the server, manage the database, flags and seed data, print the API contract.
+//!
+//! Every option can also come from a `VENDROME_*` environment variable. Exit status is 0 on
+//! success and 1 with a one-line reason on stderr otherwise.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod output;
+
+#[derive(Parser)]
+#[command(name = "vendrome", version, about = "Vendrome: the backend of a business social network and marketplace.")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every verb takes.
+#[derive(clap::Args, Clone)]
+pub struct Common {
+    /// `postgres://…` or `sqlite://…`. Default: a SQLite file `vendrome.db` in the data dir.
+    #[arg(long, env = "VENDROME_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded defaults keep their files.
+    #[arg(long, env = "VENDROME_DATA_DIR", default_value = vendrome_server::Config::DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+    /// Machine-readable output (JSON) for verbs that print data.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log format on stderr.
+    #[arg(long, env = "VENDROME_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (applies pending migrations first).
+    Serve(commands::serve::Args),
+    /// Apply or inspect database migrations.
+    #[command(subcommand)]
+    Migrate(commands::migrate::Command),
+    /// Read and change feature flags.
+    #[command(subcommand)]
+    Flags(commands::flags::Command),
+    /// Load seed data.
+    #[command(subcommand)]
+    Seed(commands::seed::Command),
+    /// Print the OpenAPI document (the one committed at contracts/openapi.json).
+    Openapi,
+    /// Signing keys for access tokens.
+    #[command(subcommand)]
+    Keys(commands::keys::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::init_logging(&cli.common.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return output::fail(&anyhow::Error::new(error)),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(&cli.common, args).await,
+            Command::Migrate(command) => commands::migrate::run(&cli.common, command).await,
+            Command::Flags(command) => commands::flags::run(&cli.common, command).await,
+            Command::Seed(command) => commands::seed::run(&cli.common, command).await,
+            Command::Openapi => {
+                print!("{}", vendrome_server::openapi::document_json());
+                Ok(())
+            }
+            Command::Keys(command) => commands::keys::run(command),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => output::fail(&error),
+    }
+}

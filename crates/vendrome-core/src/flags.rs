@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
+use crate::access::Caller;
 use crate::audit::AuditContext;
 use crate::ids::UserId;
 use crate::time::Timestamp;
@@ -158,10 +159,19 @@ impl FlagService {
         self.repo.flag(name).await?.ok_or(crate::Error::not_found("flag"))
     }
 
-    /// Changes a flag. Who may do so is for the caller to establish (an admin over HTTP, an
-    /// operator on the command line); the change is audited under `audit`.
-    pub async fn update(&self, name: &FlagName, update: FlagUpdate, audit: &AuditContext) -> Result<Flag> {
+    /// Changes a flag on behalf of a signed-in user, audited under `audit`.
+    ///
+    /// MUST return [`Error::Forbidden`](crate::Error::Forbidden) unless `caller` is an admin,
+    /// and [`Error::NotFound`](crate::Error::NotFound) for an unknown flag.
+    pub async fn update_as(&self, caller: &Caller, name: &FlagName, update: FlagUpdate, audit: &AuditContext) -> Result<Flag> {
+        caller.require_admin()?;
         self.repo.update_flag(name, update, audit).await
+    }
+
+    /// Changes a flag on an operator's authority (the command line, an embedding program):
+    /// whoever holds the database holds this right.
+    pub async fn update_as_operator(&self, name: &FlagName, update: FlagUpdate) -> Result<Flag> {
+        self.repo.update_flag(name, update, &AuditContext::cli()).await
     }
 }
 

@@ -8,6 +8,7 @@
 //!
 //! One module per aggregate: [`users`], [`flags`], [`outbox`], [`idempotency`], [`audit`].
 
+pub mod access;
 pub mod audit;
 pub mod enums;
 pub mod error;

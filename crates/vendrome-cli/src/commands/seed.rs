@@ -1,0 +1,120 @@
+//! `vendrome seed fixtures [--dir DIR]`: loads the seed data in `fixtures/`. Idempotent: users
+//! already present (by email) are left alone and flags already in the listed state are not
+//! touched, so a second run changes nothing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use vendrome_core::enums::UserRole;
+use vendrome_core::flags::{FlagName, FlagService, FlagUpdate, RolloutPercent};
+use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
+
+use crate::{output, Common};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Load users and flags from the fixtures folder.
+    Fixtures {
+        #[arg(long, default_value = "fixtures")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFixture {
+    email: String,
+    display_name: String,
+    handle: Option<String>,
+    #[serde(default = "member")]
+    role: UserRole,
+}
+
+fn member() -> UserRole {
+    UserRole::Member
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagFixture {
+    name: String,
+    enabled: bool,
+    rollout_percent: i64,
+}
+
+#[derive(Default, Serialize)]
+struct Summary {
+    users_created: usize,
+    users_present: usize,
+    flags_changed: usize,
+    flags_unchanged: usize,
+}
+
+fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
+    let path = dir.join(file);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+fn field<T>(file: &str, index: usize, name: &str, parsed: Result<T, vendrome_core::validation::ValidationErrors>) -> anyhow::Result<T> {
+    parsed.map_err(|e| anyhow::anyhow!("{file} item {index}: {name} {e}"))
+}
+
+pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
+    let Command::Fixtures { dir } = command;
+    anyhow::ensure!(dir.is_dir(), "{} is not a folder of fixtures", dir.display());
+    let users: Vec<UserFixture> = read(&dir, "users.json")?;
+    let flags: Vec<FlagFixture> = read(&dir, "flags.json")?;
+
+    let store = super::open_migrated_store(common).await?;
+    let flag_service = FlagService::new(std::sync::Arc::new(store.clone()));
+    let bar = output::progress((users.len() + flags.len()) as u64, "seeding fixtures");
+    let mut summary = Summary::default();
+
+    for (i, user) in users.iter().enumerate() {
+        let email = field("users.json", i, "email", Email::parse(&user.email))?;
+        if store.user_by_email(&email).await?.is_some() {
+            summary.users_present += 1;
+        } else {
+            let new = NewUser {
+                email,
+                display_name: field("users.json", i, "display_name", DisplayName::parse(&user.display_name))?,
+                handle: user.handle.as_deref().map(Handle::parse).transpose().map_err(|e| anyhow::anyhow!("users.json item {i}: handle {e}"))?,
+                password_hash: None,
+                role: user.role,
+            };
+            store.create_user(new).await?;
+            summary.users_created += 1;
+        }
+        bar.inc(1);
+    }
+
+    for (i, fixture) in flags.iter().enumerate() {
+        let name = field("flags.json", i, "name", FlagName::parse(&fixture.name))?;
+        let percent = field("flags.json", i, "rollout_percent", RolloutPercent::parse(fixture.rollout_percent))?;
+        let current = flag_service.get(&name).await.with_context(|| format!("flags.json item {i}: no flag `{}`", fixture.name))?;
+        if current.enabled == fixture.enabled && current.rollout_percent == percent {
+            summary.flags_unchanged += 1;
+        } else {
+            let update = FlagUpdate { enabled: fixture.enabled, rollout_percent: Some(percent) };
+            flag_service.update_as_operator(&name, update).await?;
+            summary.flags_changed += 1;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    if common.json {
+        output::json(&summary)
+    } else {
+        println!(
+            "users: {} created, {} already present; flags: {} changed, {} unchanged",
+            summary.users_created, summary.users_present, summary.flags_changed, summary.flags_unchanged
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! `vendrome serve`
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use vendrome_server::{App, Config};
+
+use crate::Common;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "VENDROME_BIND", default_value = Config::DEFAULT_BIND)]
+    bind: SocketAddr,
+    /// Origins allowed to call the API from a browser, comma-separated (`*` for any).
+    #[arg(long, env = "VENDROME_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Access-token signing keys, `kid:base64url-secret[,…]` (first signs, all verify).
+    #[arg(long, env = "VENDROME_SIGNING_KEYS", hide_env_values = true)]
+    signing_keys: Option<String>,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "VENDROME_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "VENDROME_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    body_limit_bytes: usize,
+    /// Do not apply pending migrations at start-up.
+    #[arg(long)]
+    no_migrate: bool,
+}
+
+pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
+    let config = Config {
+        database_url: common.database_url.clone(),
+        data_dir: common.data_dir.clone(),
+        bind: args.bind,
+        cors_origins: args.cors_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
+        signing_keys: args.signing_keys,
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        body_limit: args.body_limit_bytes,
+        migrate: !args.no_migrate,
+    };
+    let app = App::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("could not listen on {}", args.bind))?;
+    app.serve(listener, vendrome_server::app::shutdown_signal()).await
+}

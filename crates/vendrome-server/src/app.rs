@@ -1,0 +1,153 @@
+//! The composition root: builds the services from configuration, wires the router and its
+//! layers, runs the server and its background tasks until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use vendrome_store::Store;
+
+use crate::auth::KeyRing;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{metrics, middleware, request_id, routes, tasks};
+
+/// The HTTP application: every route with every layer.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let (api, _) = routes::api().split_for_parts();
+    let router = api
+        .route("/v1/openapi.json", get(routes::docs::openapi_json))
+        .route("/docs", get(routes::docs::page))
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
+        .with_state(state);
+    with_layers(router, config)
+}
+
+/// The layers every route gets, outermost last: request id and logging, metrics, the error
+/// envelope guarantee, panic recovery, CORS, the deadline and the body limit.
+pub fn with_layers(router: Router, config: &Config) -> Router {
+    metrics::handle();
+    router
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(from_fn_with_state(config.request_timeout, middleware::deadline))
+        .layer(cors(&config.cors_origins))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::internal())
+        }))
+        .layer(from_fn(middleware::envelope_errors))
+        .layer(from_fn(metrics::track))
+        .layer(from_fn(request_id::middleware))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            request_id::HEADER.clone(),
+        ])
+        .expose_headers([request_id::HEADER.clone(), header::RETRY_AFTER, HeaderName::from_static("idempotent-replayed")])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(AllowOrigin::any());
+    }
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    layer.allow_origin(allowed).allow_credentials(true)
+}
+
+/// A built application, ready to serve.
+pub struct App {
+    pub config: Config,
+    pub state: AppState,
+}
+
+impl App {
+    /// Opens the store (creating the data dir and SQLite file on the embedded default),
+    /// applies migrations, loads or makes the signing keys.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("could not create the data dir {}", config.data_dir.display()))?;
+        let url = config.effective_database_url();
+        let store = Store::open(&url).await?;
+        if config.migrate {
+            let applied = store.migrate().await?;
+            if applied > 0 {
+                tracing::info!(applied, "applied migrations");
+            }
+        }
+        let keys = match &config.signing_keys {
+            Some(spec) => KeyRing::parse(spec).context("VENDROME_SIGNING_KEYS is not valid")?,
+            None if config.is_embedded() => {
+                let (keys, created) = KeyRing::load_or_create(&config.data_dir)?;
+                if created {
+                    tracing::warn!(
+                        path = %config.data_dir.join("signing-keys").display(),
+                        "no signing key configured: generated one in the data dir (set VENDROME_SIGNING_KEYS in production)"
+                    );
+                }
+                keys
+            }
+            None => anyhow::bail!(
+                "no signing key configured: set VENDROME_SIGNING_KEYS (generate one with `vendrome keys generate`)"
+            ),
+        };
+        Ok(Self { state: AppState::new(store, keys), config })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests and stops
+    /// the background tasks.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let background = tasks::spawn(&self.state, stopped);
+        let router = router(self.state.clone(), &self.config);
+        tracing::info!(address = %listener.local_addr()?, database = self.state.store.dialect().name(), "serving");
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = stop.send(true);
+        for task in background {
+            let _ = task.await;
+        }
+        self.state.store.db().close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}

@@ -1,0 +1,61 @@
+//! Server configuration: one struct, filled by the CLI from options and `VENDROME_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `vendrome serve` needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `postgres://…` or `sqlite:…`; `None` means a SQLite file in [`Config::data_dir`].
+    pub database_url: Option<String>,
+    /// Where the embedded defaults keep their files (SQLite database, signing key).
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    /// Origins allowed to call the API from a browser (`https://app.example.com`); `*` allows
+    /// any origin (without credentials). Empty: no cross-origin access.
+    pub cors_origins: Vec<String>,
+    /// Signing keys (`kid:secret,…`). Without them the embedded default makes one in the data
+    /// dir; a PostgreSQL deployment refuses to start.
+    pub signing_keys: Option<String>,
+    /// How long a request may take before it is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
+    /// The largest request body accepted.
+    pub body_limit: usize,
+    /// Apply pending migrations at start-up.
+    pub migrate: bool,
+}
+
+impl Config {
+    pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
+    pub const DEFAULT_DATA_DIR: &'static str = "./vendrome-data";
+
+    /// The database URL in force: the configured one, or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| embedded_database_url(&self.data_dir))
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        !self.effective_database_url().starts_with("postgres")
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from(Self::DEFAULT_DATA_DIR),
+            bind: Self::DEFAULT_BIND.parse().expect("the default address parses"),
+            cors_origins: Vec::new(),
+            signing_keys: None,
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+            migrate: true,
+        }
+    }
+}
+
+/// The SQLite database of the embedded default.
+pub fn embedded_database_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join("vendrome.db").display())
+}

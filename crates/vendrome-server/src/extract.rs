@@ -1,0 +1,97 @@
+//! Extractors that answer bad input with the error envelope instead of axum's plain-text
+//! rejections: a JSON body ([`ApiJson`]) and a query string ([`ApiQuery`]).
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// A JSON request body. Answers 415 `unsupported_media_type` without a JSON content type,
+/// 413 `payload_too_large` past the body limit, 400 `malformed_json` for text that is not JSON,
+/// and 422 `validation_failed` (naming the field) for JSON of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_) => ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            _ => ApiError::for_status(StatusCode::BAD_REQUEST),
+        })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body is not valid JSON")
+                .with_details(json!({ "line": e.line(), "column": e.column() }))
+        })?;
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::validation(&vendrome_core::validation::ValidationErrors::single(
+                &field,
+                "invalid_type",
+                e.into_inner().to_string(),
+            ))
+        })
+    }
+}
+
+fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// A query string. Answers 422 `validation_failed` when it does not fit.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(q)| ApiQuery(q)).map_err(
+            |rejection: QueryRejection| {
+                ApiError::validation(&vendrome_core::validation::ValidationErrors::single(
+                    "query",
+                    "invalid_query",
+                    rejection.body_text(),
+                ))
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn json_content_types() {
+        for ok in ["application/json", "application/json; charset=utf-8", "application/problem+json"] {
+            assert!(super::is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
+        }
+        for bad in ["text/plain", "application/x-www-form-urlencoded", "json"] {
+            assert!(!super::is_json(Some(&HeaderValue::from_static(bad))), "{bad}");
+        }
+        assert!(!super::is_json(None));
+    }
+}
+
+/// The peer's IP address, when the server knows it (it always does over a real socket).
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientIp(address.map(|info| info.0.ip())))
+    }
+}

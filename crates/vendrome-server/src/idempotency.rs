@@ -1,0 +1,118 @@
+//! `Idempotency-Key` for POST endpoints, with Stripe's semantics (see
+//! `vendrome_core::idempotency`). Add it to a route with
+//! `.route_layer(axum::middleware::from_fn_with_state(state, idempotency::layer))`.
+//!
+//! The first request with a key runs and its answer is stored (unless it was a server error,
+//! which is forgotten so that a retry runs again); retries with the same key and body get the
+//! stored answer with `Idempotent-Replayed: true`.
+
+use std::net::SocketAddr;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use vendrome_core::idempotency::{Begin, Fingerprint, IdempotencyKey, KeyScope, StoredResponse};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub static KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+pub static REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The largest response body stored for replay.
+const MAX_STORED_RESPONSE: usize = 1024 * 1024;
+
+fn scope(state: &AppState, request: &Request) -> KeyScope {
+    let user = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|token| state.keys.verify(token.trim()).ok());
+    match user {
+        Some(claims) => KeyScope::user(claims.sub),
+        None => {
+            let address = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string());
+            KeyScope::anonymous(&address)
+        }
+    }
+}
+
+/// The middleware.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    if request.method() != Method::POST {
+        return Ok(next.run(request).await);
+    }
+    let Some(raw_key) = request.headers().get(&KEY_HEADER) else {
+        return Ok(next.run(request).await);
+    };
+    let key = raw_key
+        .to_str()
+        .ok()
+        .and_then(|k| IdempotencyKey::parse(k).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    let scope = scope(&state, &request);
+
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|_| ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE))?;
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let fingerprint = Fingerprint::of(parts.method.as_str(), path, &bytes);
+
+    match state.idempotency.begin(&scope, &key, &fingerprint, vendrome_core::time::now()).await? {
+        Begin::Replay(stored) => Ok(replay(stored)),
+        Begin::Mismatch => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_mismatch",
+            "this Idempotency-Key was used with a different request",
+        )),
+        Begin::InProgress => {
+            let mut error = ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            );
+            error.retry_after = Some(1);
+            Err(error)
+        }
+        Begin::Started => {
+            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let status = response.status();
+            if status.is_server_error() {
+                state.idempotency.release(&scope, &key).await?;
+                return Ok(response);
+            }
+            let (mut parts, body) = response.into_parts();
+            let Ok(body) = to_bytes(body, MAX_STORED_RESPONSE).await else {
+                state.idempotency.release(&scope, &key).await?;
+                return Err(ApiError::internal());
+            };
+            let stored = StoredResponse { status: status.as_u16(), body: body.to_vec() };
+            state.idempotency.complete(&scope, &key, &stored).await?;
+            parts.headers.insert(REPLAYED_HEADER.clone(), HeaderValue::from_static("false"));
+            Ok(Response::from_parts(parts, Body::from(body)))
+        }
+    }
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(REPLAYED_HEADER.clone(), HeaderValue::from_static("true"));
+    response
+}

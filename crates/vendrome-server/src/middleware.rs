@@ -1,0 +1,53 @@
+//! Cross-cutting middleware: the request deadline and the guarantee that every error answer,
+//! whoever made it (a handler, axum's router, a tower layer, a caught panic), is the error
+//! envelope.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// Answers 503 `request_timeout` when the rest of the stack takes longer than the deadline.
+pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "the request took too long; retry later",
+            );
+            error.retry_after = Some(1);
+            error.into_response()
+        }
+    }
+}
+
+/// Replaces the body of any error answer that is not JSON with the envelope for its status,
+/// keeping its headers (such as `Allow` on a 405).
+pub async fn envelope_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let replacement = ApiError::for_status(status).into_response();
+    let (replacement_parts, body) = replacement.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    for (name, value) in &replacement_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, body)
+}

@@ -1,0 +1,79 @@
+//! Background work inside `vendrome serve`: the outbox relay and the idempotency-key purge. Each
+//! runs until the stop signal; both are safe with several instances on one database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use vendrome_core::outbox::{OutboxRepo, Relay, RelayConfig};
+
+use crate::state::AppState;
+
+/// How often an idle relay looks for new events.
+const RELAY_POLL: Duration = Duration::from_millis(250);
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Starts the background tasks.
+pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let store = Arc::new(state.store.clone());
+    let relay = Relay::new(RelayConfig::new(owner), store.clone(), Arc::new(state.bus.clone()));
+    vec![
+        tokio::spawn(run_relay(relay, store, stop.clone())),
+        tokio::spawn(purge_keys(state.clone(), stop)),
+    ]
+}
+
+async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
+    relay: Relay<vendrome_store::Store, B>,
+    store: Arc<vendrome_store::Store>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last_backlog_report = std::time::Instant::now() - Duration::from_secs(60);
+    while !*stop.borrow() {
+        let pause = match relay.run_once().await {
+            Ok(pass) => {
+                if pass.published > 0 {
+                    metrics::counter!("outbox_events_published_total").increment(pass.published);
+                }
+                if pass.failed > 0 {
+                    metrics::counter!("outbox_publish_failures_total").increment(pass.failed);
+                }
+                // A full batch means more are waiting: go again at once.
+                if pass.published >= u64::from(relay.config().batch_size) { Duration::ZERO } else { RELAY_POLL }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "outbox relay pass failed");
+                Duration::from_secs(2)
+            }
+        };
+        if last_backlog_report.elapsed() >= Duration::from_secs(5) {
+            last_backlog_report = std::time::Instant::now();
+            if let Ok(backlog) = store.backlog().await {
+                metrics::gauge!("outbox_pending_events").set(backlog.pending as f64);
+                metrics::gauge!("outbox_oldest_pending_age_seconds").set(backlog.oldest_age_seconds);
+            }
+        }
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+async fn purge_keys(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match state.idempotency.purge_expired(vendrome_core::time::now()).await {
+            Ok(purged) if purged > 0 => tracing::info!(purged, "purged expired idempotency keys"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "idempotency key purge failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
