@@ -56,9 +56,9 @@ CREATE TABLE outbox_events (
 CREATE INDEX outbox_events_pending ON outbox_events (available_at, id) WHERE status = 'pending';
 CREATE INDEX outbox_events_aggregate ON outbox_events (aggregate_type, aggregate_id, id);
 
--- Idempotency-Key handling for unsafe requests. `scope` is the operation plus the caller (e.g.
--- `POST /orders:<user id>`), so two users may send the same key. `request_hash` detects a key reused
--- with a different body; `locked_until` lets a retry take over a request whose worker died.
+-- Idempotency-Key handling for unsafe requests. `scope` is the caller (`user:<id>`, or `anon:<ip>`
+-- for anonymous callers), so two users may send the same key. `request_hash` (method, path and body)
+-- detects a key reused for a different request; `locked_until` lets a retry take over a request whose worker died.
 CREATE TABLE idempotency_keys (
     scope           text NOT NULL,
     key             text NOT NULL,

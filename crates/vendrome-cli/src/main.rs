@@ -12,7 +12,11 @@ mod commands;
 mod output;
 
 #[derive(Parser)]
-#[command(name = "vendrome", version, about = "Vendrome: the backend of a business social network and marketplace.")]
+#[command(
+    name = "vendrome",
+    version,
+    about = "Vendrome: the backend of a business social network and marketplace."
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -60,7 +64,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_logging(&cli.common.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => return output::fail(&anyhow::Error::new(error)),
     };

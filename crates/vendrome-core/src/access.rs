@@ -18,7 +18,10 @@ impl Caller {
         if self.role == UserRole::Admin {
             Ok(())
         } else {
-            Err(Error::forbidden("admin_only", "only an administrator may do this"))
+            Err(Error::forbidden(
+                "admin_only",
+                "only an administrator may do this",
+            ))
         }
     }
 }
@@ -29,10 +32,19 @@ mod tests {
 
     #[test]
     fn only_admins_pass_require_admin() {
-        let caller = |role| Caller { user_id: UserId::new(), role };
+        let caller = |role| Caller {
+            user_id: UserId::new(),
+            role,
+        };
         assert!(caller(UserRole::Admin).require_admin().is_ok());
         for role in [UserRole::Member, UserRole::Moderator] {
-            assert!(matches!(caller(role).require_admin(), Err(Error::Forbidden { code: "admin_only", .. })));
+            assert!(matches!(
+                caller(role).require_admin(),
+                Err(Error::Forbidden {
+                    code: "admin_only",
+                    ..
+                })
+            ));
         }
     }
 }

@@ -22,7 +22,10 @@ pub struct AuditContext {
 impl AuditContext {
     /// An operator's change from the command line.
     pub fn cli() -> Self {
-        Self { via: Some("cli"), ..Self::default() }
+        Self {
+            via: Some("cli"),
+            ..Self::default()
+        }
     }
 }
 

@@ -24,7 +24,9 @@ impl FlagName {
     pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
         let ok = (2..=64).contains(&raw.len())
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -95,7 +97,11 @@ pub fn bucket(name: &FlagName, user: UserId) -> u8 {
         .chain_update(b":")
         .chain_update(user.as_uuid().as_bytes())
         .finalize();
-    let head = u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"));
+    let head = u64::from_be_bytes(
+        digest[..8]
+            .try_into()
+            .expect("a SHA-256 digest has 32 bytes"),
+    );
     (head % 100) as u8
 }
 
@@ -119,7 +125,12 @@ pub trait FlagRepo: Send + Sync {
     /// `flag.updated` audit event attributed to `audit`.
     ///
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) when no flag has this name.
-    async fn update_flag(&self, name: &FlagName, update: FlagUpdate, audit: &AuditContext) -> Result<Flag>;
+    async fn update_flag(
+        &self,
+        name: &FlagName,
+        update: FlagUpdate,
+        audit: &AuditContext,
+    ) -> Result<Flag>;
 }
 
 /// A flag as one caller sees it.
@@ -146,7 +157,10 @@ impl FlagService {
         let flags = self.repo.list_flags().await?;
         Ok(flags
             .into_iter()
-            .map(|flag| EvaluatedFlag { active: flag.evaluate(subject), flag })
+            .map(|flag| EvaluatedFlag {
+                active: flag.evaluate(subject),
+                flag,
+            })
             .collect())
     }
 
@@ -156,14 +170,23 @@ impl FlagService {
 
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown flag.
     pub async fn get(&self, name: &FlagName) -> Result<Flag> {
-        self.repo.flag(name).await?.ok_or(crate::Error::not_found("flag"))
+        self.repo
+            .flag(name)
+            .await?
+            .ok_or(crate::Error::not_found("flag"))
     }
 
     /// Changes a flag on behalf of a signed-in user, audited under `audit`.
     ///
     /// MUST return [`Error::Forbidden`](crate::Error::Forbidden) unless `caller` is an admin,
     /// and [`Error::NotFound`](crate::Error::NotFound) for an unknown flag.
-    pub async fn update_as(&self, caller: &Caller, name: &FlagName, update: FlagUpdate, audit: &AuditContext) -> Result<Flag> {
+    pub async fn update_as(
+        &self,
+        caller: &Caller,
+        name: &FlagName,
+        update: FlagUpdate,
+        audit: &AuditContext,
+    ) -> Result<Flag> {
         caller.require_admin()?;
         self.repo.update_flag(name, update, audit).await
     }
@@ -171,7 +194,9 @@ impl FlagService {
     /// Changes a flag on an operator's authority (the command line, an embedding program):
     /// whoever holds the database holds this right.
     pub async fn update_as_operator(&self, name: &FlagName, update: FlagUpdate) -> Result<Flag> {
-        self.repo.update_flag(name, update, &AuditContext::cli()).await
+        self.repo
+            .update_flag(name, update, &AuditContext::cli())
+            .await
     }
 }
 
@@ -207,19 +232,33 @@ mod tests {
         assert!(users.iter().all(|u| !flag(false, 100).evaluate(Some(*u))));
         assert!(users.iter().all(|u| flag(true, 100).evaluate(Some(*u))));
         assert!(users.iter().all(|u| !flag(true, 0).evaluate(Some(*u))));
-        assert!(flag(true, 10).evaluate(None), "anonymous callers get the base state");
+        assert!(
+            flag(true, 10).evaluate(None),
+            "anonymous callers get the base state"
+        );
         assert!(!flag(false, 10).evaluate(None));
     }
 
     #[test]
     fn rollout_is_deterministic_proportional_and_monotonic() {
         let users: Vec<UserId> = (0..10_000).map(|_| UserId::new()).collect();
-        let at = |p| users.iter().filter(|u| flag(true, p).evaluate(Some(**u))).count();
+        let at = |p| {
+            users
+                .iter()
+                .filter(|u| flag(true, p).evaluate(Some(**u)))
+                .count()
+        };
         let thirty = at(30);
-        assert!((2_700..=3_300).contains(&thirty), "30 % rollout reached {thirty} of 10000");
+        assert!(
+            (2_700..=3_300).contains(&thirty),
+            "30 % rollout reached {thirty} of 10000"
+        );
         // The same user gets the same answer every time.
         for u in &users[..100] {
-            assert_eq!(flag(true, 30).evaluate(Some(*u)), flag(true, 30).evaluate(Some(*u)));
+            assert_eq!(
+                flag(true, 30).evaluate(Some(*u)),
+                flag(true, 30).evaluate(Some(*u))
+            );
         }
         // Raising the percentage only adds users.
         for u in &users {
@@ -232,8 +271,13 @@ mod tests {
     #[test]
     fn bucket_is_stable_across_releases() {
         // Pinned: a change to the hashing would silently move users between cohorts.
-        let user = UserId::from_uuid(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        assert_eq!(bucket(&FlagName::parse("use_real_auth").unwrap(), user), PINNED_BUCKET);
+        let user = UserId::from_uuid(uuid::Uuid::from_u128(
+            0x0190_0000_0000_7000_8000_0000_0000_0001,
+        ));
+        assert_eq!(
+            bucket(&FlagName::parse("use_real_auth").unwrap(), user),
+            PINNED_BUCKET
+        );
     }
 
     const PINNED_BUCKET: u8 = 22;

@@ -31,7 +31,10 @@ impl IdempotencyKey {
         if (1..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(invalid("invalid_format", "must be 1 to 255 visible ASCII characters"))
+            Err(invalid(
+                "invalid_format",
+                "must be 1 to 255 visible ASCII characters",
+            ))
         }
     }
 
@@ -114,10 +117,21 @@ pub trait IdempotencyRepo: Send + Sync {
     /// MUST return [`Begin::Mismatch`] when the stored fingerprint differs (checked first),
     /// [`Begin::InProgress`] while another holder's lock has not expired, [`Begin::Replay`] for
     /// a completed key, and treat a key past its expiry as new.
-    async fn begin(&self, scope: &KeyScope, key: &IdempotencyKey, fingerprint: &Fingerprint, now: Timestamp) -> Result<Begin>;
+    async fn begin(
+        &self,
+        scope: &KeyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: Timestamp,
+    ) -> Result<Begin>;
 
     /// Stores the answer of a started request; from now on it is replayed until the key expires.
-    async fn complete(&self, scope: &KeyScope, key: &IdempotencyKey, response: &StoredResponse) -> Result<()>;
+    async fn complete(
+        &self,
+        scope: &KeyScope,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<()>;
 
     /// Forgets a started key whose request failed without an answer worth replaying (a server
     /// error), so that a retry runs again.

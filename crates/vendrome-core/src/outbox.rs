@@ -73,7 +73,14 @@ pub trait OutboxRepo: Send + Sync {
 
     /// Records a failed attempt: the event becomes due again at `retry_at`, or `dead` (never
     /// retried) when `dead` is true. Releases the lease.
-    async fn mark_failed(&self, owner: &str, seq: i64, error: &str, retry_at: Timestamp, dead: bool) -> Result<()>;
+    async fn mark_failed(
+        &self,
+        owner: &str,
+        seq: i64,
+        error: &str,
+        retry_at: Timestamp,
+        dead: bool,
+    ) -> Result<()>;
 
     /// Releases leases without counting an attempt (events left unsent after a failure earlier
     /// in the batch, to keep them in order).
@@ -127,7 +134,9 @@ impl RelayConfig {
     /// The delay before attempt `attempts + 1`: doubling from the base, capped.
     pub fn backoff(&self, attempts: i32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.clamp(0, 31) as u32);
-        self.base_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.base_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -159,7 +168,10 @@ impl<R: OutboxRepo + ?Sized, B: EventBus + ?Sized> Relay<R, B> {
     /// an earlier one of this batch.
     pub async fn run_once(&self) -> Result<RelayPass> {
         let owner = &self.config.owner;
-        let batch = self.repo.claim(owner, self.config.batch_size, self.config.lease).await?;
+        let batch = self
+            .repo
+            .claim(owner, self.config.batch_size, self.config.lease)
+            .await?;
         let mut published = Vec::with_capacity(batch.len());
         let mut pass = RelayPass::default();
         for (i, event) in batch.iter().enumerate() {

@@ -21,7 +21,10 @@ impl Limit {
         if (1..=Self::MAX).contains(&n) {
             Ok(Self(n))
         } else {
-            Err(invalid("out_of_range", format!("must be between 1 and {}", Self::MAX)))
+            Err(invalid(
+                "out_of_range",
+                format!("must be between 1 and {}", Self::MAX),
+            ))
         }
     }
 
@@ -82,8 +85,15 @@ impl<T> Page<T> {
     pub fn from_probe<K: Serialize>(mut rows: Vec<T>, limit: Limit, key: impl Fn(&T) -> K) -> Self {
         let has_more = rows.len() > limit.get() as usize;
         rows.truncate(limit.get() as usize);
-        let next_cursor = if has_more { rows.last().map(|last| Cursor::encode(&key(last))) } else { None };
-        Self { items: rows, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(|last| Cursor::encode(&key(last)))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 
     pub fn has_more(&self) -> bool {
@@ -107,8 +117,12 @@ mod tests {
         let cursor = Cursor::encode(&("2026-01-01T00:00:00Z", 42));
         let back: (String, i32) = cursor.decode().unwrap();
         assert_eq!(back, ("2026-01-01T00:00:00Z".to_owned(), 42));
-        assert!(Cursor::from_string("%%%".into()).decode::<(String, i32)>().is_err());
-        assert!(Cursor::from_string("e30".into()).decode::<(String, i32)>().is_err());
+        assert!(Cursor::from_string("%%%".into())
+            .decode::<(String, i32)>()
+            .is_err());
+        assert!(Cursor::from_string("e30".into())
+            .decode::<(String, i32)>()
+            .is_err());
     }
 
     #[test]

@@ -25,7 +25,10 @@ impl Email {
             return Err(invalid("required", "must not be empty"));
         }
         if email.len() > Self::MAX_LEN {
-            return Err(invalid("too_long", format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(invalid(
+                "too_long",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
         }
         let well_formed = match email.split_once('@') {
             Some((local, domain)) => {
@@ -39,7 +42,10 @@ impl Email {
             None => false,
         };
         if !well_formed {
-            return Err(invalid("invalid_format", "must be an email address such as ada@example.com"));
+            return Err(invalid(
+                "invalid_format",
+                "must be an email address such as ada@example.com",
+            ));
         }
         Ok(Self(email))
     }
@@ -63,10 +69,16 @@ impl DisplayName {
             return Err(invalid("required", "must not be empty"));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(invalid("too_long", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(invalid(
+                "too_long",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(invalid("invalid_characters", "must not contain control characters"));
+            return Err(invalid(
+                "invalid_characters",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -87,8 +99,14 @@ impl Handle {
         if !(3..=30).contains(&handle.len()) {
             return Err(invalid("invalid_length", "must be 3 to 30 characters"));
         }
-        if !handle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            return Err(invalid("invalid_format", "may hold only letters, digits and underscores"));
+        if !handle
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(invalid(
+                "invalid_format",
+                "may hold only letters, digits and underscores",
+            ));
         }
         Ok(Self(handle))
     }
@@ -157,8 +175,20 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@c.com", "ada@.com"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -168,7 +198,10 @@ mod tests {
         assert!(DisplayName::parse("  ").is_err());
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
         assert!(DisplayName::parse("bad\u{0}name").is_err());
-        assert_eq!(DisplayName::parse(" Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            DisplayName::parse(" Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
     }
 
     #[test]

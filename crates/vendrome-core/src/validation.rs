@@ -33,7 +33,10 @@ impl ValidationErrors {
         self.0
             .entry(field.to_owned())
             .or_default()
-            .push(FieldIssue { code, message: message.into() });
+            .push(FieldIssue {
+                code,
+                message: message.into(),
+            });
     }
 
     /// Records the error of `result` under `field` and returns its value, if any.
@@ -43,7 +46,11 @@ impl ValidationErrors {
             Err(errors) => {
                 for (name, issues) in errors.0 {
                     // A newtype's own error names a generic field; the caller knows the real one.
-                    let key = if name == "value" { field.to_owned() } else { format!("{field}.{name}") };
+                    let key = if name == "value" {
+                        field.to_owned()
+                    } else {
+                        format!("{field}.{name}")
+                    };
                     self.0.entry(key).or_default().extend(issues);
                 }
                 None

@@ -41,7 +41,10 @@ pub fn with_layers(router: Router, config: &Config) -> Router {
     router
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(config.body_limit))
-        .layer(from_fn_with_state(config.request_timeout, middleware::deadline))
+        .layer(from_fn_with_state(
+            config.request_timeout,
+            middleware::deadline,
+        ))
         .layer(cors(&config.cors_origins))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
@@ -54,19 +57,32 @@ pub fn with_layers(router: Router, config: &Config) -> Router {
 
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("idempotency-key"),
             request_id::HEADER.clone(),
         ])
-        .expose_headers([request_id::HEADER.clone(), header::RETRY_AFTER, HeaderName::from_static("idempotent-replayed")])
+        .expose_headers([
+            request_id::HEADER.clone(),
+            header::RETRY_AFTER,
+            HeaderName::from_static("idempotent-replayed"),
+        ])
         .max_age(Duration::from_secs(600));
     if origins.iter().any(|o| o == "*") {
         return layer.allow_origin(AllowOrigin::any());
     }
-    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     layer.allow_origin(allowed).allow_credentials(true)
 }
 
@@ -80,16 +96,13 @@ impl App {
     /// Opens the store (creating the data dir and SQLite file on the embedded default),
     /// applies migrations, loads or makes the signing keys.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("could not create the data dir {}", config.data_dir.display()))?;
-        let url = config.effective_database_url();
-        let store = Store::open(&url).await?;
-        if config.migrate {
-            let applied = store.migrate().await?;
-            if applied > 0 {
-                tracing::info!(applied, "applied migrations");
-            }
-        }
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "could not create the data dir {}",
+                config.data_dir.display()
+            )
+        })?;
+        // Keys first: a misconfiguration fails before anything touches the database.
         let keys = match &config.signing_keys {
             Some(spec) => KeyRing::parse(spec).context("VENDROME_SIGNING_KEYS is not valid")?,
             None if config.is_embedded() => {
@@ -106,19 +119,37 @@ impl App {
                 "no signing key configured: set VENDROME_SIGNING_KEYS (generate one with `vendrome keys generate`)"
             ),
         };
-        Ok(Self { state: AppState::new(store, keys), config })
+        let url = config.effective_database_url();
+        let store = Store::open(&url).await?;
+        if config.migrate {
+            let applied = store.migrate().await?;
+            if applied > 0 {
+                tracing::info!(applied, "applied migrations");
+            }
+        }
+        Ok(Self {
+            state: AppState::new(store, keys),
+            config,
+        })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests and stops
     /// the background tasks.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let background = tasks::spawn(&self.state, stopped);
         let router = router(self.state.clone(), &self.config);
         tracing::info!(address = %listener.local_addr()?, database = self.state.store.dialect().name(), "serving");
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         let _ = stop.send(true);
         for task in background {
             let _ = task.await;

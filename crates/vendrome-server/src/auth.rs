@@ -68,7 +68,9 @@ impl KeyRing {
     pub fn parse(spec: &str) -> anyhow::Result<Self> {
         let mut keys = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, secret) = entry.split_once(':').context("each key is written `kid:base64url-secret`")?;
+            let (id, secret) = entry
+                .split_once(':')
+                .context("each key is written `kid:base64url-secret`")?;
             anyhow::ensure!(!id.is_empty(), "a key id must not be empty");
             let secret = URL_SAFE_NO_PAD
                 .decode(secret.trim_end_matches('='))
@@ -93,7 +95,11 @@ impl KeyRing {
     pub fn generate_spec() -> String {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
-        format!("k{}:{}", chrono::Utc::now().format("%Y%m%d"), URL_SAFE_NO_PAD.encode(secret))
+        format!(
+            "k{}:{}",
+            chrono::Utc::now().format("%Y%m%d"),
+            URL_SAFE_NO_PAD.encode(secret)
+        )
     }
 
     /// Reads the key file in `data_dir`, creating it (readable by the owner only) when missing.
@@ -101,7 +107,8 @@ impl KeyRing {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(Self, bool)> {
         let path = data_dir.join("signing-keys");
         if path.exists() {
-            let spec = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let spec = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             return Ok((Self::parse(&spec)?, false));
         }
         let spec = Self::generate_spec();
@@ -110,7 +117,12 @@ impl KeyRing {
     }
 
     /// Signs an access token for `user`.
-    pub fn issue(&self, user: UserId, role: UserRole, session: Option<uuid::Uuid>) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user: UserId,
+        role: UserRole,
+        session: Option<uuid::Uuid>,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user,
@@ -133,7 +145,8 @@ impl KeyRing {
 
     /// Verifies a token's signature (by its `kid`), expiry and issuer.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let invalid = || ApiError::unauthenticated("token_invalid", "the access token is not valid");
+        let invalid =
+            || ApiError::unauthenticated("token_invalid", "the access token is not valid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         let kid = header.kid.ok_or_else(invalid)?;
         let key = self.keys.iter().find(|k| k.id == kid).ok_or_else(invalid)?;
@@ -144,9 +157,10 @@ impl KeyRing {
         jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::unauthenticated("token_expired", "the access token has expired; refresh it")
-                }
+                ErrorKind::ExpiredSignature => ApiError::unauthenticated(
+                    "token_expired",
+                    "the access token has expired; refresh it",
+                ),
                 _ => invalid(),
             })
     }
@@ -173,17 +187,31 @@ pub struct Authenticated(pub Caller);
 pub struct MaybeAuthenticated(pub Option<Caller>);
 
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| ApiError::unauthenticated("token_invalid", "the access token is not valid"))?;
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("token_invalid", "the access token is not valid"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(Some(token.trim())),
-        _ => Err(ApiError::unauthenticated("token_invalid", "send the access token as `Authorization: Bearer <token>`")),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthenticated(
+            "token_invalid",
+            "send the access token as `Authorization: Bearer <token>`",
+        )),
     }
 }
 
 fn caller(keys: &KeyRing, token: &str) -> Result<Caller, ApiError> {
     let claims = keys.verify(token)?;
-    Ok(Caller { user_id: claims.sub, role: claims.role })
+    Ok(Caller {
+        user_id: claims.sub,
+        role: claims.role,
+    })
 }
 
 impl<S> FromRequestParts<S> for Authenticated
@@ -195,8 +223,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let keys = Arc::<KeyRing>::from_ref(state);
-        let token = bearer(parts)?
-            .ok_or_else(|| ApiError::unauthenticated("token_missing", "sign in: this needs an access token"))?;
+        let token = bearer(parts)?.ok_or_else(|| {
+            ApiError::unauthenticated("token_missing", "sign in: this needs an access token")
+        })?;
         caller(&keys, token).map(Authenticated)
     }
 }
@@ -238,9 +267,18 @@ mod tests {
     fn expired_tampered_and_foreign_tokens_are_refused_distinctly() {
         let keys = ring();
         let now = chrono::Utc::now().timestamp();
-        let claims =
-            Claims { sub: UserId::new(), role: UserRole::Member, sid: None, iat: now - 100, exp: now - 10, iss: ISSUER.into() };
-        assert_eq!(keys.verify(&keys.sign(&claims).unwrap()).unwrap_err().code, "token_expired");
+        let claims = Claims {
+            sub: UserId::new(),
+            role: UserRole::Member,
+            sid: None,
+            iat: now - 100,
+            exp: now - 10,
+            iss: ISSUER.into(),
+        };
+        assert_eq!(
+            keys.verify(&keys.sign(&claims).unwrap()).unwrap_err().code,
+            "token_expired"
+        );
 
         let mut token = keys.issue(UserId::new(), UserRole::Member, None).unwrap();
         token.pop();
@@ -256,7 +294,10 @@ mod tests {
     fn rotation_keeps_old_tokens_valid() {
         let old = KeyRing::generate_spec();
         let new = KeyRing::generate_spec().replacen('k', "n", 1);
-        let before = KeyRing::parse(&old).unwrap().issue(UserId::new(), UserRole::Member, None).unwrap();
+        let before = KeyRing::parse(&old)
+            .unwrap()
+            .issue(UserId::new(), UserRole::Member, None)
+            .unwrap();
         let rotated = KeyRing::parse(&format!("{new},{old}")).unwrap();
         assert!(rotated.verify(&before).is_ok());
     }

@@ -32,7 +32,9 @@ impl Config {
 
     /// The database URL in force: the configured one, or the embedded SQLite file.
     pub fn effective_database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| embedded_database_url(&self.data_dir))
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| embedded_database_url(&self.data_dir))
     }
 
     pub fn is_embedded(&self) -> bool {
@@ -45,7 +47,9 @@ impl Default for Config {
         Self {
             database_url: None,
             data_dir: PathBuf::from(Self::DEFAULT_DATA_DIR),
-            bind: Self::DEFAULT_BIND.parse().expect("the default address parses"),
+            bind: Self::DEFAULT_BIND
+                .parse()
+                .expect("the default address parses"),
             cors_origins: Vec::new(),
             signing_keys: None,
             request_timeout: Duration::from_secs(30),

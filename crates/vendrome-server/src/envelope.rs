@@ -27,7 +27,11 @@ pub struct Meta {
 
 impl Meta {
     pub fn current() -> Self {
-        Self { request_id: request_id::current(), next_cursor: None, has_more: None }
+        Self {
+            request_id: request_id::current(),
+            next_cursor: None,
+            has_more: None,
+        }
     }
 }
 
@@ -43,11 +47,23 @@ pub struct ApiSuccess<T>(StatusCode, Envelope<T>);
 
 impl<T: Serialize> ApiSuccess<T> {
     pub fn ok(data: T) -> Self {
-        Self(StatusCode::OK, Envelope { data, meta: Meta::current() })
+        Self(
+            StatusCode::OK,
+            Envelope {
+                data,
+                meta: Meta::current(),
+            },
+        )
     }
 
     pub fn created(data: T) -> Self {
-        Self(StatusCode::CREATED, Envelope { data, meta: Meta::current() })
+        Self(
+            StatusCode::CREATED,
+            Envelope {
+                data,
+                meta: Meta::current(),
+            },
+        )
     }
 }
 
@@ -57,7 +73,13 @@ impl<T: Serialize> ApiSuccess<Vec<T>> {
         let mut meta = Meta::current();
         meta.has_more = Some(page.next_cursor.is_some());
         meta.next_cursor = page.next_cursor.map(|c| c.as_str().to_owned());
-        Self(StatusCode::OK, Envelope { data: page.items.into_iter().map(view).collect(), meta })
+        Self(
+            StatusCode::OK,
+            Envelope {
+                data: page.items.into_iter().map(view).collect(),
+                meta,
+            },
+        )
     }
 }
 

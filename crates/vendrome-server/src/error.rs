@@ -25,7 +25,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: json!({}), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -34,12 +40,20 @@ impl ApiError {
     }
 
     pub fn validation(errors: &ValidationErrors) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request is not valid")
-            .with_details(json!({ "fields": errors }))
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the request is not valid",
+        )
+        .with_details(json!({ "fields": errors }))
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn unauthenticated(code: &'static str, message: &str) -> Self {
@@ -47,7 +61,11 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side",
+        )
     }
 
     /// The generic error of a status, for answers made outside any handler (unknown routes,
@@ -58,13 +76,21 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => ("unauthenticated", "sign in to do this"),
             StatusCode::FORBIDDEN => ("forbidden", "you may not do this"),
             StatusCode::NOT_FOUND => ("not_found", "no such resource"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this resource does not accept that method"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this resource does not accept that method",
+            ),
             StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "this resource answers only JSON"),
             StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
             StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; retry later"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the service is unavailable; retry later"),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ("unavailable", "the service is unavailable; retry later")
+            }
             s if s.is_client_error() => ("bad_request", "the request was refused"),
             _ => ("internal_error", "something went wrong on our side"),
         };
@@ -97,12 +123,18 @@ impl From<vendrome_core::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let envelope = ErrorEnvelope {
-            error: ErrorBody { code: self.code.to_owned(), message: self.message, details: self.details },
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+                details: self.details,
+            },
             meta: Meta::current(),
         };
         let mut response = (self.status, Json(envelope)).into_response();
         if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

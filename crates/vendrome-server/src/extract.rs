@@ -23,29 +23,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_) => ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE),
-            _ => ApiError::for_status(StatusCode::BAD_REQUEST),
-        })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(_) => {
+                        ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+                    }
+                    _ => ApiError::for_status(StatusCode::BAD_REQUEST),
+                })?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body is not valid JSON")
-                .with_details(json!({ "line": e.line(), "column": e.column() }))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the body is not valid JSON",
+            )
+            .with_details(json!({ "line": e.line(), "column": e.column() }))
         })?;
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::validation(&vendrome_core::validation::ValidationErrors::single(
-                &field,
-                "invalid_type",
-                e.into_inner().to_string(),
-            ))
-        })
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::validation(&vendrome_core::validation::ValidationErrors::single(
+                    &field,
+                    "invalid_type",
+                    e.into_inner().to_string(),
+                ))
+            })
     }
 }
 
 fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
-    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -56,31 +74,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state).await.map(|Query(q)| ApiQuery(q)).map_err(
-            |rejection: QueryRejection| {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|rejection: QueryRejection| {
                 ApiError::validation(&vendrome_core::validation::ValidationErrors::single(
                     "query",
                     "invalid_query",
                     rejection.body_text(),
                 ))
-            },
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn json_content_types() {
-        for ok in ["application/json", "application/json; charset=utf-8", "application/problem+json"] {
-            assert!(super::is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
-        }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "json"] {
-            assert!(!super::is_json(Some(&HeaderValue::from_static(bad))), "{bad}");
-        }
-        assert!(!super::is_json(None));
+            })
     }
 }
 
@@ -91,7 +94,32 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
         Ok(ClientIp(address.map(|info| info.0.ip())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn json_content_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(super::is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
+        }
+        for bad in ["text/plain", "application/x-www-form-urlencoded", "json"] {
+            assert!(
+                !super::is_json(Some(&HeaderValue::from_static(bad))),
+                "{bad}"
+            );
+        }
+        assert!(!super::is_json(None));
     }
 }

@@ -30,7 +30,10 @@ fn scope(state: &AppState, request: &Request) -> KeyScope {
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .and_then(|token| state.keys.verify(token.trim()).ok());
     match user {
         Some(claims) => KeyScope::user(claims.sub),
@@ -38,14 +41,21 @@ fn scope(state: &AppState, request: &Request) -> KeyScope {
             let address = request
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string());
+                .map_or_else(
+                    || "unknown".to_owned(),
+                    |ConnectInfo(addr)| addr.ip().to_string(),
+                );
             KeyScope::anonymous(&address)
         }
     }
 }
 
 /// The middleware.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn layer(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if request.method() != Method::POST {
         return Ok(next.run(request).await);
     }
@@ -72,7 +82,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let fingerprint = Fingerprint::of(parts.method.as_str(), path, &bytes);
 
-    match state.idempotency.begin(&scope, &key, &fingerprint, vendrome_core::time::now()).await? {
+    match state
+        .idempotency
+        .begin(&scope, &key, &fingerprint, vendrome_core::time::now())
+        .await?
+    {
         Begin::Replay(stored) => Ok(replay(stored)),
         Begin::Mismatch => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -89,7 +103,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             Err(error)
         }
         Begin::Started => {
-            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
             let status = response.status();
             if status.is_server_error() {
                 state.idempotency.release(&scope, &key).await?;
@@ -100,9 +116,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 state.idempotency.release(&scope, &key).await?;
                 return Err(ApiError::internal());
             };
-            let stored = StoredResponse { status: status.as_u16(), body: body.to_vec() };
+            let stored = StoredResponse {
+                status: status.as_u16(),
+                body: body.to_vec(),
+            };
             state.idempotency.complete(&scope, &key, &stored).await?;
-            parts.headers.insert(REPLAYED_HEADER.clone(), HeaderValue::from_static("false"));
+            parts
+                .headers
+                .insert(REPLAYED_HEADER.clone(), HeaderValue::from_static("false"));
             Ok(Response::from_parts(parts, Body::from(body)))
         }
     }

@@ -18,26 +18,33 @@ tokio::task_local! {
 
 /// The id of the request being handled, or `"-"` outside of one.
 pub fn current() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 fn accept(incoming: Option<&HeaderValue>) -> Option<String> {
     let value = incoming?.to_str().ok()?;
     let ok = (1..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| value.to_owned())
 }
 
 /// Middleware: assigns the id and logs one line per request.
 pub async fn middleware(request: Request, next: Next) -> Response {
-    let id = accept(request.headers().get(&HEADER)).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id =
+        accept(request.headers().get(&HEADER)).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
     let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request).instrument(span.clone())).await;
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request).instrument(span.clone()))
+        .await;
     let status = response.status();
     span.in_scope(|| {
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -59,9 +66,15 @@ mod tests {
 
     #[test]
     fn only_sane_incoming_ids_are_kept() {
-        assert_eq!(accept(Some(&HeaderValue::from_static("abc-123"))), Some("abc-123".into()));
+        assert_eq!(
+            accept(Some(&HeaderValue::from_static("abc-123"))),
+            Some("abc-123".into())
+        );
         assert_eq!(accept(Some(&HeaderValue::from_static("has space"))), None);
-        assert_eq!(accept(Some(&HeaderValue::from_str(&"x".repeat(129)).unwrap())), None);
+        assert_eq!(
+            accept(Some(&HeaderValue::from_str(&"x".repeat(129)).unwrap())),
+            None
+        );
         assert_eq!(accept(None), None);
     }
 }

@@ -18,7 +18,11 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let store = Arc::new(state.store.clone());
-    let relay = Relay::new(RelayConfig::new(owner), store.clone(), Arc::new(state.bus.clone()));
+    let relay = Relay::new(
+        RelayConfig::new(owner),
+        store.clone(),
+        Arc::new(state.bus.clone()),
+    );
     vec![
         tokio::spawn(run_relay(relay, store, stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
@@ -41,7 +45,11 @@ async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
                     metrics::counter!("outbox_publish_failures_total").increment(pass.failed);
                 }
                 // A full batch means more are waiting: go again at once.
-                if pass.published >= u64::from(relay.config().batch_size) { Duration::ZERO } else { RELAY_POLL }
+                if pass.published >= u64::from(relay.config().batch_size) {
+                    Duration::ZERO
+                } else {
+                    RELAY_POLL
+                }
             }
             Err(error) => {
                 tracing::warn!(error = %error, "outbox relay pass failed");
@@ -52,7 +60,8 @@ async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
             last_backlog_report = std::time::Instant::now();
             if let Ok(backlog) = store.backlog().await {
                 metrics::gauge!("outbox_pending_events").set(backlog.pending as f64);
-                metrics::gauge!("outbox_oldest_pending_age_seconds").set(backlog.oldest_age_seconds);
+                metrics::gauge!("outbox_oldest_pending_age_seconds")
+                    .set(backlog.oldest_age_seconds);
             }
         }
         if !pause.is_zero() {
@@ -66,7 +75,11 @@ async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
 
 async fn purge_keys(state: AppState, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
-        match state.idempotency.purge_expired(vendrome_core::time::now()).await {
+        match state
+            .idempotency
+            .purge_expired(vendrome_core::time::now())
+            .await
+        {
             Ok(purged) if purged > 0 => tracing::info!(purged, "purged expired idempotency keys"),
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "idempotency key purge failed"),

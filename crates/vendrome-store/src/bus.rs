@@ -17,7 +17,9 @@ pub struct InProcessBus {
 
 impl InProcessBus {
     pub fn new(capacity: usize) -> Self {
-        Self { sender: broadcast::channel(capacity).0 }
+        Self {
+            sender: broadcast::channel(capacity).0,
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<OutboxEvent>> {

@@ -86,7 +86,8 @@ impl Db {
     /// missing and opened in WAL mode with foreign keys enforced.
     pub async fn connect(url: &str, size: PoolSize) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).context("the PostgreSQL URL is not valid")?;
+            let options =
+                PgConnectOptions::from_str(url).context("the PostgreSQL URL is not valid")?;
             let pool = PgPoolOptions::new()
                 .max_connections(size.0)
                 .acquire_timeout(Duration::from_secs(10))
@@ -110,7 +111,10 @@ impl Db {
                 .context("could not open the SQLite database")?;
             Ok(Db::Sqlite(pool))
         } else {
-            anyhow::bail!("the database URL must start with postgres:// or sqlite: (got `{}`)", redact(url))
+            anyhow::bail!(
+                "the database URL must start with postgres:// or sqlite: (got `{}`)",
+                redact(url)
+            )
         }
     }
 
@@ -149,7 +153,10 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redact_hides_passwords_only() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }

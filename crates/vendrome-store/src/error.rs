@@ -10,7 +10,11 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
     }
     // PostgreSQL names the constraint; SQLite names the columns in its message
     // ("UNIQUE constraint failed: users.email").
-    Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
+    Some(
+        db.constraint()
+            .map(str::to_owned)
+            .unwrap_or_else(|| db.message().to_owned()),
+    )
 }
 
 /// Any driver error the caller could not have caused.

@@ -17,7 +17,9 @@ impl FlagRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn list_flags(&self) -> Result<Vec<Flag>> {
         let sql = format!("SELECT {FLAG_COLUMNS} FROM feature_flags ORDER BY name");
-        let rows: Vec<FlagRow> = with_db!(&self.db, pool => sqlx::query_as(&sql).fetch_all(pool).await).or_unexpected()?;
+        let rows: Vec<FlagRow> =
+            with_db!(&self.db, pool => sqlx::query_as(&sql).fetch_all(pool).await)
+                .or_unexpected()?;
         rows.into_iter().map(Flag::try_from).collect()
     }
 
@@ -32,7 +34,12 @@ impl FlagRepo for Store {
     }
 
     #[tracing::instrument(skip(self, audit))]
-    async fn update_flag(&self, name: &FlagName, update: FlagUpdate, audit: &AuditContext) -> Result<Flag> {
+    async fn update_flag(
+        &self,
+        name: &FlagName,
+        update: FlagUpdate,
+        audit: &AuditContext,
+    ) -> Result<Flag> {
         let now = time::now();
         // The UPDATE comes first so that on SQLite the transaction takes the write lock before
         // it reads anything (a read-then-write transaction can fail to upgrade under contention).
@@ -65,6 +72,8 @@ impl FlagRepo for Store {
             Ok::<_, sqlx::Error>(row)
         })
         .or_unexpected()?;
-        row.map(Flag::try_from).transpose()?.ok_or(Error::not_found("flag"))
+        row.map(Flag::try_from)
+            .transpose()?
+            .ok_or(Error::not_found("flag"))
     }
 }

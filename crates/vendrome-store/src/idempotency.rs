@@ -7,7 +7,8 @@
 use async_trait::async_trait;
 use vendrome_core::enums::IdempotencyStatus;
 use vendrome_core::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse, IN_FLIGHT_LOCK, KEY_TTL,
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse, IN_FLIGHT_LOCK,
+    KEY_TTL,
 };
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
@@ -33,7 +34,13 @@ fn after(now: Timestamp, span: std::time::Duration) -> Timestamp {
 #[async_trait]
 impl IdempotencyRepo for Store {
     #[tracing::instrument(skip_all, fields(scope = scope.as_str()))]
-    async fn begin(&self, scope: &KeyScope, key: &IdempotencyKey, fingerprint: &Fingerprint, now: Timestamp) -> Result<Begin> {
+    async fn begin(
+        &self,
+        scope: &KeyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: Timestamp,
+    ) -> Result<Begin> {
         let locked_until = after(now, IN_FLIGHT_LOCK);
         // Three rounds are enough: a round only repeats when the row vanished (expired and
         // purged) between our INSERT and our SELECT.
@@ -116,7 +123,11 @@ impl IdempotencyRepo for Store {
                         .map(|done| done.rows_affected())
                     })
                     .or_unexpected()?;
-                    return Ok(if taken == 1 { Begin::Started } else { Begin::InProgress });
+                    return Ok(if taken == 1 {
+                        Begin::Started
+                    } else {
+                        Begin::InProgress
+                    });
                 }
             }
         }
@@ -124,7 +135,12 @@ impl IdempotencyRepo for Store {
     }
 
     #[tracing::instrument(skip_all, fields(scope = scope.as_str(), status = response.status))]
-    async fn complete(&self, scope: &KeyScope, key: &IdempotencyKey, response: &StoredResponse) -> Result<()> {
+    async fn complete(
+        &self,
+        scope: &KeyScope,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<()> {
         with_db!(&self.db, pool => {
             sqlx::query(
                 "UPDATE idempotency_keys SET status = $3, response_status = $4, response_body = $5, locked_until = NULL \

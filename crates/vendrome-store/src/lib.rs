@@ -45,7 +45,9 @@ impl Store {
     }
 
     pub async fn open_with(url: &str, size: PoolSize) -> anyhow::Result<Self> {
-        Ok(Self { db: Db::connect(url, size).await? })
+        Ok(Self {
+            db: Db::connect(url, size).await?,
+        })
     }
 
     pub fn from_db(db: Db) -> Self {

@@ -25,7 +25,9 @@ fn migrator(db: &Db) -> &'static Migrator {
 }
 
 fn up_migrations(db: &Db) -> impl Iterator<Item = &'static Migration> {
-    migrator(db).iter().filter(|m| m.migration_type.is_up_migration())
+    migrator(db)
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
 }
 
 /// Every known migration, applied or not, oldest first.
@@ -53,7 +55,10 @@ pub async fn pending_count(db: &Db) -> anyhow::Result<usize> {
 /// after each. Holds the database's migration lock meanwhile, so that several processes starting
 /// at once apply each migration exactly once. Refuses to run when an applied migration's file
 /// has changed since (a shipped migration is never edited: add a new one).
-pub async fn apply_pending(db: &Db, mut on_applied: impl FnMut(&MigrationStatus)) -> anyhow::Result<usize> {
+pub async fn apply_pending(
+    db: &Db,
+    mut on_applied: impl FnMut(&MigrationStatus),
+) -> anyhow::Result<usize> {
     let migrations: Vec<&Migration> = up_migrations(db).collect();
     crate::with_db!(db, pool => {
         let mut conn = pool.acquire().await?;
@@ -98,7 +103,11 @@ pub async fn apply_pending(db: &Db, mut on_applied: impl FnMut(&MigrationStatus)
 pub fn fingerprint() -> String {
     let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
     for migration in POSTGRES.iter().chain(SQLITE.iter()) {
-        for byte in migration.checksum.iter().chain(&migration.version.to_le_bytes()) {
+        for byte in migration
+            .checksum
+            .iter()
+            .chain(&migration.version.to_le_bytes())
+        {
             digest = (digest ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
         }
     }

@@ -3,6 +3,10 @@
 //! Claiming is one statement that leases a batch: on PostgreSQL its inner SELECT takes the rows
 //! `FOR UPDATE SKIP LOCKED`, so concurrent relays skip each other's rows instead of waiting or
 //! double-claiming; SQLite has a single writer, so the statement alone is atomic.
+//!
+//! Order: events are claimed oldest first, and an event waiting for a retry holds back the later
+//! events of its own aggregate (see [`CLAIMABLE`]), so consumers see each aggregate's events in
+//! creation order from one relay. Across relays, consumers still deduplicate on `event_id`.
 
 use std::time::Duration;
 
@@ -19,14 +23,25 @@ use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
-const CLAIM_POSTGRES: &str = "UPDATE outbox_events SET lease_owner = $1, lease_until = $2 \
-     WHERE id IN (SELECT id FROM outbox_events \
-         WHERE status = 'pending' AND available_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-         ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)";
-const CLAIM_SQLITE: &str = "UPDATE outbox_events SET lease_owner = $1, lease_until = $2 \
-     WHERE id IN (SELECT id FROM outbox_events \
-         WHERE status = 'pending' AND available_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
-         ORDER BY id LIMIT $4)";
+/// The events a relay may take now: pending, due, not leased, and not behind an earlier event of
+/// the same aggregate that is still waiting (for its retry time or on another relay's lease) —
+/// so a failing event holds back its own aggregate's later events, and nothing else.
+const CLAIMABLE: &str = "SELECT candidate.id FROM outbox_events candidate \
+     WHERE candidate.status = 'pending' AND candidate.available_at <= $3 \
+       AND (candidate.lease_until IS NULL OR candidate.lease_until < $3) \
+       AND NOT EXISTS (SELECT 1 FROM outbox_events earlier \
+           WHERE earlier.aggregate_type = candidate.aggregate_type AND earlier.aggregate_id = candidate.aggregate_id \
+             AND earlier.status = 'pending' AND earlier.id < candidate.id \
+             AND (earlier.available_at > $3 OR earlier.lease_until >= $3)) \
+     ORDER BY candidate.id LIMIT $4";
+
+fn claim_sql(dialect: crate::Dialect) -> String {
+    // PostgreSQL: skip rows another relay is claiming right now instead of waiting for them.
+    let lock = dialect.pick(" FOR UPDATE SKIP LOCKED", "");
+    format!(
+        "UPDATE outbox_events SET lease_owner = $1, lease_until = $2 WHERE id IN ({CLAIMABLE}{lock}) RETURNING {OUTBOX_COLUMNS}"
+    )
+}
 
 fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
@@ -47,10 +62,8 @@ impl OutboxRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEvent>> {
         let now = time::now();
-        let returning = format!(" RETURNING {OUTBOX_COLUMNS}");
         let mut rows: Vec<OutboxRow> = with_db!(&self.db, pool, dialect => {
-            let sql = format!("{}{returning}", dialect.pick(CLAIM_POSTGRES, CLAIM_SQLITE));
-            sqlx::query_as(&sql)
+            sqlx::query_as(&claim_sql(dialect))
                 .bind(owner)
                 .bind(lease_end(now, lease))
                 .bind(now)
@@ -87,8 +100,19 @@ impl OutboxRepo for Store {
     }
 
     #[tracing::instrument(skip(self, error))]
-    async fn mark_failed(&self, owner: &str, seq: i64, error: &str, retry_at: Timestamp, dead: bool) -> Result<()> {
-        let status = if dead { OutboxStatus::Dead } else { OutboxStatus::Pending };
+    async fn mark_failed(
+        &self,
+        owner: &str,
+        seq: i64,
+        error: &str,
+        retry_at: Timestamp,
+        dead: bool,
+    ) -> Result<()> {
+        let status = if dead {
+            OutboxStatus::Dead
+        } else {
+            OutboxStatus::Pending
+        };
         // Errors can be long (a whole chain); the first few hundred characters say enough.
         let error: String = error.chars().take(500).collect();
         with_db!(&self.db, pool => {
@@ -139,6 +163,9 @@ impl OutboxRepo for Store {
         let oldest_age_seconds = oldest
             .map(|t| (time::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
             .unwrap_or(0.0);
-        Ok(Backlog { pending: pending.max(0) as u64, oldest_age_seconds })
+        Ok(Backlog {
+            pending: pending.max(0) as u64,
+            oldest_age_seconds,
+        })
     }
 }

@@ -15,7 +15,8 @@ use vendrome_core::users::{DisplayName, Email, Handle, User};
 
 use crate::sql_enum::DbEnum;
 
-pub(crate) const USER_COLUMNS: &str = "id, email, email_verified_at, display_name, handle, headline, avatar_url, \
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, email_verified_at, display_name, handle, headline, avatar_url, \
      role, verification_level, disabled_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -41,7 +42,9 @@ impl TryFrom<UserRow> for User {
         let stored = |what: &str| format!("stored user {} has an invalid {what}", row.id);
         Ok(User {
             id: UserId::from_uuid(row.id),
-            email: Email::parse(&row.email).map_err(anyhow::Error::new).context(stored("email"))?,
+            email: Email::parse(&row.email)
+                .map_err(anyhow::Error::new)
+                .context(stored("email"))?,
             email_verified_at: row.email_verified_at,
             display_name: DisplayName::parse(&row.display_name)
                 .map_err(anyhow::Error::new)
@@ -64,7 +67,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub(crate) const FLAG_COLUMNS: &str = "name, description, enabled, rollout_percent, created_at, updated_at";
+pub(crate) const FLAG_COLUMNS: &str =
+    "name, description, enabled, rollout_percent, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct FlagRow {

@@ -31,7 +31,9 @@ impl<T: SqlEnum> Encode<'_, Postgres> for DbEnum<T> {
 impl<'r, T: SqlEnum> Decode<'r, Postgres> for DbEnum<T> {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
         let label = <&str as Decode<'r, Postgres>>::decode(value)?;
-        T::from_label(label).map(DbEnum).ok_or_else(|| unknown::<T>(label))
+        T::from_label(label)
+            .map(DbEnum)
+            .ok_or_else(|| unknown::<T>(label))
     }
 }
 
@@ -54,6 +56,8 @@ impl<'q, T: SqlEnum> Encode<'q, Sqlite> for DbEnum<T> {
 impl<'r, T: SqlEnum> Decode<'r, Sqlite> for DbEnum<T> {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         let label = <&str as Decode<'r, Sqlite>>::decode(value)?;
-        T::from_label(label).map(DbEnum).ok_or_else(|| unknown::<T>(label))
+        T::from_label(label)
+            .map(DbEnum)
+            .ok_or_else(|| unknown::<T>(label))
     }
 }

@@ -44,7 +44,9 @@ enum Cleanup {
 impl TestStore {
     /// A second, independent pool on the same database (as another process would have).
     pub async fn reopen(&self) -> Store {
-        Store::open(&self.url).await.expect("the test database reopens")
+        Store::open(&self.url)
+            .await
+            .expect("the test database reopens")
     }
 }
 
@@ -63,7 +65,10 @@ impl Drop for TestStore {
                 // Drop runs inside the test's runtime, which must not be blocked on itself: the
                 // DROP gets a thread and a runtime of its own.
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
                     runtime.block_on(async {
                         let mut conn = PgConnection::connect(&admin).await.ok()?;
                         sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -82,9 +87,15 @@ impl Drop for TestStore {
 pub async fn sqlite() -> TestStore {
     let path = std::env::temp_dir().join(format!("vendrome-test-{}.db", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}", path.display());
-    let store = Store::open(&url).await.expect("a SQLite test database opens");
+    let store = Store::open(&url)
+        .await
+        .expect("a SQLite test database opens");
     store.migrate().await.expect("the SQLite migrations apply");
-    TestStore { store, url, cleanup: Cleanup::SqliteFile(path) }
+    TestStore {
+        store,
+        url,
+        cleanup: Cleanup::SqliteFile(path),
+    }
 }
 
 /// A fresh PostgreSQL database, migrated; `None` (after saying so on stderr) when PostgreSQL is
@@ -108,9 +119,11 @@ pub async fn postgres() -> Option<TestStore> {
     // other users"); they succeed when retried.
     let mut attempt = 0;
     loop {
-        let created = sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
-            .execute(&mut conn)
-            .await;
+        let created = sqlx::query(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+        .execute(&mut conn)
+        .await;
         match created {
             Ok(_) => break,
             Err(error) if attempt < 50 && error.to_string().contains("being accessed") => {
@@ -121,8 +134,14 @@ pub async fn postgres() -> Option<TestStore> {
         }
     }
     let url = database_url(&admin, &name);
-    let store = Store::open(&url).await.expect("the PostgreSQL test database opens");
-    Some(TestStore { store, url, cleanup: Cleanup::PostgresDatabase { admin, name } })
+    let store = Store::open(&url)
+        .await
+        .expect("the PostgreSQL test database opens");
+    Some(TestStore {
+        store,
+        url,
+        cleanup: Cleanup::PostgresDatabase { admin, name },
+    })
 }
 
 async fn connect(url: &str) -> Result<PgConnection, sqlx::Error> {
@@ -136,39 +155,58 @@ async fn connect(url: &str) -> Result<PgConnection, sqlx::Error> {
 /// makes concurrent test processes build it once.
 async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
     let name = format!("vendrome_template_{}", migrate::fingerprint());
-    sqlx::query("SELECT pg_advisory_lock(727274)").execute(&mut *conn).await.expect("advisory lock");
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut *conn)
+    sqlx::query("SELECT pg_advisory_lock(727274)")
+        .execute(&mut *conn)
         .await
-        .expect("pg_database is readable");
+        .expect("advisory lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pg_database is readable");
     if !exists {
         let building = format!("{name}_building");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+        ))
+        .execute(&mut *conn)
+        .await
+        .expect("drop a half-built template");
+        sqlx::query(&format!("CREATE DATABASE \"{building}\""))
             .execute(&mut *conn)
             .await
-            .expect("drop a half-built template");
-        sqlx::query(&format!("CREATE DATABASE \"{building}\"")).execute(&mut *conn).await.expect("create template");
+            .expect("create template");
         let pool = PgPoolOptions::new()
             .max_connections(1)
             .connect(&database_url(admin, &building))
             .await
             .expect("the template opens");
         let store = Store::from_db(crate::Db::Postgres(pool.clone()));
-        store.migrate().await.expect("the PostgreSQL migrations apply");
-        pool.close().await;
-        sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\""))
-            .execute(&mut *conn)
+        store
+            .migrate()
             .await
-            .expect("publish the template");
+            .expect("the PostgreSQL migrations apply");
+        pool.close().await;
+        sqlx::query(&format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+        ))
+        .execute(&mut *conn)
+        .await
+        .expect("publish the template");
     }
-    sqlx::query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn).await.expect("advisory unlock");
+    sqlx::query("SELECT pg_advisory_unlock(727274)")
+        .execute(&mut *conn)
+        .await
+        .expect("advisory unlock");
     name
 }
 
 /// `admin` with its database name replaced by `database`.
 fn database_url(admin: &str, database: &str) -> String {
-    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -184,8 +222,17 @@ fn database_url(admin: &str, database: &str) -> String {
 mod tests {
     #[test]
     fn database_url_swaps_the_name() {
-        assert_eq!(super::database_url("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
-        assert_eq!(super::database_url("postgres://u@h/postgres?sslmode=disable", "t1"), "postgres://u@h/t1?sslmode=disable");
-        assert_eq!(super::database_url("postgres://u@h", "t1"), "postgres://u@h/t1");
+        assert_eq!(
+            super::database_url("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            super::database_url("postgres://u@h/postgres?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            super::database_url("postgres://u@h", "t1"),
+            "postgres://u@h/t1"
+        );
     }
 }

@@ -76,12 +76,17 @@ impl UserRepo for Store {
 
     #[tracing::instrument(skip(self))]
     async fn list_users(&self, after: Option<UserId>, limit: Limit) -> Result<Page<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        );
         let rows: Vec<UserRow> = with_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(after.map(|id| id.as_uuid())).bind(limit.probe()).fetch_all(pool).await
         })
         .or_unexpected()?;
-        let users = rows.into_iter().map(User::try_from).collect::<Result<Vec<_>>>()?;
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<Vec<_>>>()?;
         Ok(Page::from_probe(users, limit, |u| u.id))
     }
 }

@@ -16,7 +16,11 @@ use crate::rows::AuditRow;
 /// Same-transaction companions of a state change.
 pub(crate) trait TxWrites {
     /// Appends `event` to the outbox as pending, due at once.
-    fn append_event<'a>(&'a mut self, event: &'a NewEvent, now: Timestamp) -> BoxFuture<'a, sqlx::Result<()>>;
+    fn append_event<'a>(
+        &'a mut self,
+        event: &'a NewEvent,
+        now: Timestamp,
+    ) -> BoxFuture<'a, sqlx::Result<()>>;
 
     /// Records an audit event attributed to `context`.
     fn record_audit<'a>(
@@ -48,7 +52,11 @@ fn audit_details(event: &NewAuditEvent, context: &AuditContext) -> Value {
 macro_rules! impl_tx_writes {
     ($conn:ty) => {
         impl TxWrites for $conn {
-            fn append_event<'a>(&'a mut self, event: &'a NewEvent, now: Timestamp) -> BoxFuture<'a, sqlx::Result<()>> {
+            fn append_event<'a>(
+                &'a mut self,
+                event: &'a NewEvent,
+                now: Timestamp,
+            ) -> BoxFuture<'a, sqlx::Result<()>> {
                 Box::pin(async move {
                     sqlx::query(APPEND_EVENT)
                         .bind(event.event_id.as_uuid())

@@ -51,7 +51,13 @@ fn print(flags: &[Flag], json: bool) -> anyhow::Result<()> {
     }
     for flag in flags {
         let state = if flag.enabled { "on" } else { "off" };
-        println!("{:<24} {:<3} {:>3}%  {}", flag.name.as_str(), state, flag.rollout_percent.get(), flag.description);
+        println!(
+            "{:<24} {:<3} {:>3}%  {}",
+            flag.name.as_str(),
+            state,
+            flag.rollout_percent.get(),
+            flag.description
+        );
     }
     Ok(())
 }
@@ -67,19 +73,35 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
         Command::List => print(&flags.list().await?, common.json),
         Command::Get { name } => {
             let name = parse_name(&name)?;
-            let flag = flags.get(&name).await.map_err(|_| anyhow::anyhow!("no flag is named `{}`", name.as_str()))?;
+            let flag = flags
+                .get(&name)
+                .await
+                .map_err(|_| anyhow::anyhow!("no flag is named `{}`", name.as_str()))?;
             print(&[flag], common.json)
         }
-        Command::Set { name, on, off: _, percent } => {
+        Command::Set {
+            name,
+            on,
+            off: _,
+            percent,
+        } => {
             let name = parse_name(&name)?;
             let update = FlagUpdate {
                 enabled: on,
-                rollout_percent: percent.map(|p| RolloutPercent::parse(p.into())).transpose()?,
+                rollout_percent: percent
+                    .map(|p| RolloutPercent::parse(p.into()))
+                    .transpose()?,
             };
-            let flag = flags.update_as_operator(&name, update).await.map_err(|error| match error {
-                vendrome_core::Error::NotFound { .. } => anyhow::anyhow!("no flag is named `{}`", name.as_str()),
-                other => other.into(),
-            })?;
+            let flag =
+                flags
+                    .update_as_operator(&name, update)
+                    .await
+                    .map_err(|error| match error {
+                        vendrome_core::Error::NotFound { .. } => {
+                            anyhow::anyhow!("no flag is named `{}`", name.as_str())
+                        }
+                        other => other.into(),
+                    })?;
             print(&[flag], common.json)
         }
     }

@@ -27,7 +27,10 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
             if common.json {
                 output::json(&serde_json::json!({ "applied": applied }))?;
             } else {
-                println!("applied {applied} migration(s); the {} database is up to date", store.dialect().name());
+                println!(
+                    "applied {applied} migration(s); the {} database is up to date",
+                    store.dialect().name()
+                );
             }
         }
         Command::Status => {
@@ -36,7 +39,12 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
                 output::json(&status)?;
             } else {
                 for m in &status {
-                    println!("{} {:<9} {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+                    println!(
+                        "{} {:<9} {}",
+                        m.version,
+                        if m.applied { "applied" } else { "pending" },
+                        m.description
+                    );
                 }
             }
         }

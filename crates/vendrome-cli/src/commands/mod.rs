@@ -27,6 +27,9 @@ pub async fn open_store(common: &Common) -> anyhow::Result<Store> {
 pub async fn open_migrated_store(common: &Common) -> anyhow::Result<Store> {
     let store = open_store(common).await?;
     let pending = vendrome_store::migrate::pending_count(store.db()).await?;
-    anyhow::ensure!(pending == 0, "{pending} migration(s) pending: run `vendrome migrate up` first");
+    anyhow::ensure!(
+        pending == 0,
+        "{pending} migration(s) pending: run `vendrome migrate up` first"
+    );
     Ok(store)
 }

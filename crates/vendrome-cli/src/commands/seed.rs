@@ -56,17 +56,27 @@ fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Resul
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
-fn field<T>(file: &str, index: usize, name: &str, parsed: Result<T, vendrome_core::validation::ValidationErrors>) -> anyhow::Result<T> {
+fn field<T>(
+    file: &str,
+    index: usize,
+    name: &str,
+    parsed: Result<T, vendrome_core::validation::ValidationErrors>,
+) -> anyhow::Result<T> {
     parsed.map_err(|e| anyhow::anyhow!("{file} item {index}: {name} {e}"))
 }
 
 pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
     let Command::Fixtures { dir } = command;
-    anyhow::ensure!(dir.is_dir(), "{} is not a folder of fixtures", dir.display());
+    anyhow::ensure!(
+        dir.is_dir(),
+        "{} is not a folder of fixtures",
+        dir.display()
+    );
     let users: Vec<UserFixture> = read(&dir, "users.json")?;
     let flags: Vec<FlagFixture> = read(&dir, "flags.json")?;
 
@@ -82,8 +92,18 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
         } else {
             let new = NewUser {
                 email,
-                display_name: field("users.json", i, "display_name", DisplayName::parse(&user.display_name))?,
-                handle: user.handle.as_deref().map(Handle::parse).transpose().map_err(|e| anyhow::anyhow!("users.json item {i}: handle {e}"))?,
+                display_name: field(
+                    "users.json",
+                    i,
+                    "display_name",
+                    DisplayName::parse(&user.display_name),
+                )?,
+                handle: user
+                    .handle
+                    .as_deref()
+                    .map(Handle::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("users.json item {i}: handle {e}"))?,
                 password_hash: None,
                 role: user.role,
             };
@@ -95,12 +115,23 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
 
     for (i, fixture) in flags.iter().enumerate() {
         let name = field("flags.json", i, "name", FlagName::parse(&fixture.name))?;
-        let percent = field("flags.json", i, "rollout_percent", RolloutPercent::parse(fixture.rollout_percent))?;
-        let current = flag_service.get(&name).await.with_context(|| format!("flags.json item {i}: no flag `{}`", fixture.name))?;
+        let percent = field(
+            "flags.json",
+            i,
+            "rollout_percent",
+            RolloutPercent::parse(fixture.rollout_percent),
+        )?;
+        let current = flag_service
+            .get(&name)
+            .await
+            .with_context(|| format!("flags.json item {i}: no flag `{}`", fixture.name))?;
         if current.enabled == fixture.enabled && current.rollout_percent == percent {
             summary.flags_unchanged += 1;
         } else {
-            let update = FlagUpdate { enabled: fixture.enabled, rollout_percent: Some(percent) };
+            let update = FlagUpdate {
+                enabled: fixture.enabled,
+                rollout_percent: Some(percent),
+            };
             flag_service.update_as_operator(&name, update).await?;
             summary.flags_changed += 1;
         }
@@ -113,7 +144,10 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
     } else {
         println!(
             "users: {} created, {} already present; flags: {} changed, {} unchanged",
-            summary.users_created, summary.users_present, summary.flags_changed, summary.flags_unchanged
+            summary.users_created,
+            summary.users_present,
+            summary.flags_changed,
+            summary.flags_unchanged
         );
         Ok(())
     }

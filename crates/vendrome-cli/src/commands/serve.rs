@@ -35,7 +35,11 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         database_url: common.database_url.clone(),
         data_dir: common.data_dir.clone(),
         bind: args.bind,
-        cors_origins: args.cors_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
+        cors_origins: args
+            .cors_origins
+            .into_iter()
+            .filter(|o| !o.trim().is_empty())
+            .collect(),
         signing_keys: args.signing_keys,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
@@ -45,5 +49,6 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("could not listen on {}", args.bind))?;
-    app.serve(listener, vendrome_server::app::shutdown_signal()).await
+    app.serve(listener, vendrome_server::app::shutdown_signal())
+        .await
 }

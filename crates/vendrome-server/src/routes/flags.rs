@@ -61,12 +61,14 @@ pub struct UpdateFlagRequest {
 impl UpdateFlagRequest {
     fn try_into_domain(self) -> Result<FlagUpdate, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let rollout_percent = match self.rollout_percent {
-            Some(n) => Some(errors.check("rollout_percent", RolloutPercent::parse(n))),
-            None => None,
-        };
+        let rollout_percent = self
+            .rollout_percent
+            .and_then(|n| errors.check("rollout_percent", RolloutPercent::parse(n)));
         errors.into_result()?;
-        Ok(FlagUpdate { enabled: self.enabled, rollout_percent: rollout_percent.flatten() })
+        Ok(FlagUpdate {
+            enabled: self.enabled,
+            rollout_percent,
+        })
     }
 }
 
@@ -82,7 +84,9 @@ pub async fn list_flags(
     MaybeAuthenticated(caller): MaybeAuthenticated,
 ) -> ApiResult<ApiSuccess<Vec<FlagView>>> {
     let flags = state.flags.evaluate_all(caller.map(|c| c.user_id)).await?;
-    Ok(ApiSuccess::ok(flags.into_iter().map(FlagView::from).collect()))
+    Ok(ApiSuccess::ok(
+        flags.into_iter().map(FlagView::from).collect(),
+    ))
 }
 
 /// Turn a flag on or off and set its rollout (admins only; audited).
@@ -116,7 +120,10 @@ pub async fn update_flag(
         request_id: Some(request_id::current()),
         via: None,
     };
-    let flag = state.flags.update_as(&caller, &name, update, &audit).await?;
+    let flag = state
+        .flags
+        .update_as(&caller, &name, update, &audit)
+        .await?;
     let active = flag.evaluate(Some(caller.user_id));
     Ok(ApiSuccess::ok(FlagView::new(flag, active)))
 }

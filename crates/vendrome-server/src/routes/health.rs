@@ -32,7 +32,9 @@ pub struct Readiness {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The process answers.", body = Envelope<Health>)))]
 pub async fn healthz() -> ApiSuccess<Health> {
-    ApiSuccess::ok(Health { status: "ok".into() })
+    ApiSuccess::ok(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers within two seconds.
@@ -44,11 +46,22 @@ pub async fn healthz() -> ApiSuccess<Health> {
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<ApiSuccess<Readiness>> {
     let database = state.store.dialect().name().to_owned();
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => Ok(ApiSuccess::ok(Readiness { status: "ready".into(), database })),
+        Ok(Ok(())) => Ok(ApiSuccess::ok(Readiness {
+            status: "ready".into(),
+            database,
+        })),
         Ok(Err(error)) => {
             tracing::warn!(error = %format!("{error:#}"), "readiness check failed");
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer"))
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the database does not answer",
+            ))
         }
-        Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        )),
     }
 }

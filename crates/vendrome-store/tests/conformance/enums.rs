@@ -11,7 +11,12 @@ type Labels = Vec<String>;
 fn core_enums() -> BTreeMap<String, Labels> {
     SQL_ENUMS
         .iter()
-        .map(|(name, labels)| (name.to_string(), labels.iter().map(|l| l.to_string()).collect()))
+        .map(|(name, labels)| {
+            (
+                name.to_string(),
+                labels.iter().map(|l| l.to_string()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -45,7 +50,9 @@ async fn postgres_enum_columns(store: &Store) -> BTreeMap<(String, String), Stri
         .await
     })
     .unwrap();
-    rows.into_iter().map(|(table, column, ty)| ((table, column), ty)).collect()
+    rows.into_iter()
+        .map(|(table, column, ty)| ((table, column), ty))
+        .collect()
 }
 
 /// SQLite's enum columns: every `CHECK (column IN ('a', 'b'))` → (table, column) → labels.
@@ -61,12 +68,20 @@ async fn sqlite_enum_columns(store: &Store) -> BTreeMap<(String, String), Labels
         let mut rest = sql.as_str();
         while let Some(at) = rest.find("CHECK (") {
             rest = &rest[at + "CHECK (".len()..];
-            let Some((column, tail)) = rest.split_once(" IN (") else { continue };
-            if !column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let Some((column, tail)) = rest.split_once(" IN (") else {
+                continue;
+            };
+            if !column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 continue;
             }
             let list = &tail[..tail.find(')').expect("an IN list ends")];
-            let labels = list.split(',').map(|l| l.trim().trim_matches('\'').to_owned()).collect();
+            let labels = list
+                .split(',')
+                .map(|l| l.trim().trim_matches('\'').to_owned())
+                .collect();
             columns.insert((table.clone(), column.to_owned()), labels);
         }
     }
@@ -75,8 +90,14 @@ async fn sqlite_enum_columns(store: &Store) -> BTreeMap<(String, String), Labels
 
 #[tokio::test]
 async fn postgres_enums_match_core() {
-    let Some(db) = vendrome_store::testing::postgres().await else { return };
-    assert_eq!(postgres_enums(&db.store).await, core_enums(), "PostgreSQL enum types vs vendrome-core SQL_ENUMS");
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
+    assert_eq!(
+        postgres_enums(&db.store).await,
+        core_enums(),
+        "PostgreSQL enum types vs vendrome-core SQL_ENUMS"
+    );
 }
 
 #[tokio::test]
@@ -84,7 +105,11 @@ async fn sqlite_checks_match_core_enums() {
     let db = vendrome_store::testing::sqlite().await;
     let core = core_enums();
     let columns = sqlite_enum_columns(&db.store).await;
-    assert!(columns.len() > 40, "found only {} enum columns: is the CHECK parser broken?", columns.len());
+    assert!(
+        columns.len() > 40,
+        "found only {} enum columns: is the CHECK parser broken?",
+        columns.len()
+    );
     for ((table, column), labels) in &columns {
         assert!(
             core.values().any(|core_labels| core_labels == labels),
@@ -95,14 +120,19 @@ async fn sqlite_checks_match_core_enums() {
 
 #[tokio::test]
 async fn sqlite_and_postgres_have_the_same_enum_columns() {
-    let Some(pg) = vendrome_store::testing::postgres().await else { return };
+    let Some(pg) = vendrome_store::testing::postgres().await else {
+        return;
+    };
     let lite = vendrome_store::testing::sqlite().await;
     let core = core_enums();
     let expected: BTreeMap<(String, String), Labels> = postgres_enum_columns(&pg.store)
         .await
         .into_iter()
         .map(|(column, ty)| {
-            let labels = core.get(&ty).unwrap_or_else(|| panic!("{ty} is not in core")).clone();
+            let labels = core
+                .get(&ty)
+                .unwrap_or_else(|| panic!("{ty} is not in core"))
+                .clone();
             (column, labels)
         })
         .collect();

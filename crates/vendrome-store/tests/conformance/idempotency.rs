@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use vendrome_core::idempotency::{Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse};
+use vendrome_core::idempotency::{
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse,
+};
 use vendrome_core::ids::UserId;
 use vendrome_core::time;
 use vendrome_store::Store;
@@ -10,7 +12,10 @@ fn key(k: &str) -> IdempotencyKey {
 }
 
 fn body(status: u16) -> StoredResponse {
-    StoredResponse { status, body: br#"{"data":{"id":1}}"#.to_vec() }
+    StoredResponse {
+        status,
+        body: br#"{"data":{"id":1}}"#.to_vec(),
+    }
 }
 
 conformance!(
@@ -25,12 +30,24 @@ async fn replays_completed_requests(store: Store) {
     let scope = KeyScope::user(UserId::new());
     let fp = Fingerprint::of("POST", "/v1/things", b"{}");
     let now = time::now();
-    assert_eq!(store.begin(&scope, &key("k1"), &fp, now).await.unwrap(), Begin::Started);
-    store.complete(&scope, &key("k1"), &body(201)).await.unwrap();
-    assert_eq!(store.begin(&scope, &key("k1"), &fp, now).await.unwrap(), Begin::Replay(body(201)));
+    assert_eq!(
+        store.begin(&scope, &key("k1"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
+    store
+        .complete(&scope, &key("k1"), &body(201))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.begin(&scope, &key("k1"), &fp, now).await.unwrap(),
+        Begin::Replay(body(201))
+    );
     // Another caller's identical key is another request.
     let other = KeyScope::user(UserId::new());
-    assert_eq!(store.begin(&other, &key("k1"), &fp, now).await.unwrap(), Begin::Started);
+    assert_eq!(
+        store.begin(&other, &key("k1"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
 }
 
 async fn refuses_mismatch_and_in_flight(store: Store) {
@@ -38,11 +55,29 @@ async fn refuses_mismatch_and_in_flight(store: Store) {
     let fp = Fingerprint::of("POST", "/v1/things", b"{\"a\":1}");
     let other_body = Fingerprint::of("POST", "/v1/things", b"{\"a\":2}");
     let now = time::now();
-    assert_eq!(store.begin(&scope, &key("k"), &fp, now).await.unwrap(), Begin::Started);
-    assert_eq!(store.begin(&scope, &key("k"), &fp, now).await.unwrap(), Begin::InProgress);
-    assert_eq!(store.begin(&scope, &key("k"), &other_body, now).await.unwrap(), Begin::Mismatch);
+    assert_eq!(
+        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        Begin::InProgress
+    );
+    assert_eq!(
+        store
+            .begin(&scope, &key("k"), &other_body, now)
+            .await
+            .unwrap(),
+        Begin::Mismatch
+    );
     store.complete(&scope, &key("k"), &body(200)).await.unwrap();
-    assert_eq!(store.begin(&scope, &key("k"), &other_body, now).await.unwrap(), Begin::Mismatch);
+    assert_eq!(
+        store
+            .begin(&scope, &key("k"), &other_body, now)
+            .await
+            .unwrap(),
+        Begin::Mismatch
+    );
 }
 
 async fn exactly_one_of_concurrent_requests_starts(store: Store) {
@@ -69,25 +104,62 @@ async fn expired_and_abandoned_keys_start_again(store: Store) {
     let scope = KeyScope::user(UserId::new());
     let fp = Fingerprint::of("POST", "/v1/x", b"");
     let now = time::now();
-    assert_eq!(store.begin(&scope, &key("crash"), &fp, now).await.unwrap(), Begin::Started);
+    assert_eq!(
+        store.begin(&scope, &key("crash"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
     // The holder died: after the in-flight lock runs out, a retry takes the key over, once.
     let later = now + chrono::Duration::seconds(61);
-    assert_eq!(store.begin(&scope, &key("crash"), &fp, later).await.unwrap(), Begin::Started);
-    assert_eq!(store.begin(&scope, &key("crash"), &fp, later).await.unwrap(), Begin::InProgress);
+    assert_eq!(
+        store
+            .begin(&scope, &key("crash"), &fp, later)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        store
+            .begin(&scope, &key("crash"), &fp, later)
+            .await
+            .unwrap(),
+        Begin::InProgress
+    );
 
-    assert_eq!(store.begin(&scope, &key("old"), &fp, now).await.unwrap(), Begin::Started);
-    store.complete(&scope, &key("old"), &body(200)).await.unwrap();
+    assert_eq!(
+        store.begin(&scope, &key("old"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
+    store
+        .complete(&scope, &key("old"), &body(200))
+        .await
+        .unwrap();
     let next_day = now + chrono::Duration::hours(25);
     let different = Fingerprint::of("POST", "/v1/x", b"new");
-    assert_eq!(store.begin(&scope, &key("old"), &different, next_day).await.unwrap(), Begin::Started);
-    assert_eq!(store.purge_expired(next_day).await.unwrap(), 1, "the abandoned key expired too");
+    assert_eq!(
+        store
+            .begin(&scope, &key("old"), &different, next_day)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    assert_eq!(
+        store.purge_expired(next_day).await.unwrap(),
+        1,
+        "the abandoned key expired too"
+    );
 }
 
 async fn released_keys_run_again(store: Store) {
     let scope = KeyScope::user(UserId::new());
     let fp = Fingerprint::of("POST", "/v1/x", b"");
     let now = time::now();
-    assert_eq!(store.begin(&scope, &key("k"), &fp, now).await.unwrap(), Begin::Started);
+    assert_eq!(
+        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
     store.release(&scope, &key("k")).await.unwrap();
-    assert_eq!(store.begin(&scope, &key("k"), &fp, now).await.unwrap(), Begin::Started);
+    assert_eq!(
+        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        Begin::Started
+    );
 }

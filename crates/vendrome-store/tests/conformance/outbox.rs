@@ -12,12 +12,16 @@ use vendrome_store::Store;
 pub struct RecordingBus {
     pub seen: Mutex<Vec<OutboxEvent>>,
     pub failing: Mutex<bool>,
+    /// Fails only the events of this aggregate.
+    pub failing_aggregate: Mutex<Option<String>>,
 }
 
 #[async_trait]
 impl EventBus for RecordingBus {
     async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
-        if *self.failing.lock().unwrap() {
+        let poisoned =
+            self.failing_aggregate.lock().unwrap().as_deref() == Some(event.aggregate_id.as_str());
+        if *self.failing.lock().unwrap() || poisoned {
             anyhow::bail!("the bus is down");
         }
         self.seen.lock().unwrap().push(event.clone());
@@ -27,7 +31,10 @@ impl EventBus for RecordingBus {
 
 async fn append(store: &Store, n: usize) {
     for i in 0..n {
-        store.append(NewEvent::new("test.happened", "test", i, json!({ "i": i }))).await.unwrap();
+        store
+            .append(NewEvent::new("test.happened", "test", i, json!({ "i": i })))
+            .await
+            .unwrap();
     }
 }
 
@@ -39,29 +46,90 @@ fn relay(store: &Store, bus: &Arc<RecordingBus>, owner: &str) -> Relay<Store, Re
     Relay::new(config, Arc::new(store.clone()), bus.clone())
 }
 
-conformance!(claims_in_order_and_leases_exclusively, relay_publishes_in_order_once, relay_retries_then_gives_up);
+conformance!(
+    claims_in_order_and_leases_exclusively,
+    relay_publishes_in_order_once,
+    relay_retries_then_gives_up,
+    a_failing_event_holds_back_only_its_own_aggregate
+);
+
+async fn a_failing_event_holds_back_only_its_own_aggregate(store: Store) {
+    for (aggregate, step) in [("a", 1), ("b", 1), ("a", 2), ("b", 2)] {
+        store
+            .append(NewEvent::new(
+                "test.happened",
+                "test",
+                aggregate,
+                json!({ "step": step }),
+            ))
+            .await
+            .unwrap();
+    }
+    let bus = Arc::new(RecordingBus::default());
+    *bus.failing_aggregate.lock().unwrap() = Some("a".into());
+    let mut config = RelayConfig::new("r");
+    config.base_backoff = Duration::from_secs(60);
+    let relay = Relay::new(config, Arc::new(store.clone()), bus.clone());
+    for _ in 0..3 {
+        relay.run_once().await.unwrap();
+    }
+    let published: Vec<(String, serde_json::Value)> = bus
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| (e.aggregate_id.clone(), e.payload["step"].clone()))
+        .collect();
+    assert_eq!(
+        published,
+        vec![("b".to_owned(), json!(1)), ("b".to_owned(), json!(2))],
+        "b flows; a waits in order"
+    );
+    assert_eq!(store.backlog().await.unwrap().pending, 2);
+}
 
 async fn claims_in_order_and_leases_exclusively(store: Store) {
     append(&store, 5).await;
     let first = store.claim("a", 3, Duration::from_secs(30)).await.unwrap();
     let seqs: Vec<i64> = first.iter().map(|e| e.seq).collect();
     assert_eq!(first.len(), 3);
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {seqs:?}"
+    );
     assert_eq!(first[0].payload, json!({ "i": 0 }));
 
     let second = store.claim("b", 10, Duration::from_secs(30)).await.unwrap();
-    assert_eq!(second.len(), 2, "leased events are not handed to another relay");
+    assert_eq!(
+        second.len(),
+        2,
+        "leased events are not handed to another relay"
+    );
 
-    assert_eq!(store.mark_published("b", &seqs).await.unwrap(), 0, "only the lease holder may publish");
+    assert_eq!(
+        store.mark_published("b", &seqs).await.unwrap(),
+        0,
+        "only the lease holder may publish"
+    );
     assert_eq!(store.mark_published("a", &seqs).await.unwrap(), 3);
     assert_eq!(store.backlog().await.unwrap().pending, 2);
 
     // An expired lease frees its events.
-    store.release("b", &second.iter().map(|e| e.seq).collect::<Vec<_>>()).await.unwrap();
+    store
+        .release("b", &second.iter().map(|e| e.seq).collect::<Vec<_>>())
+        .await
+        .unwrap();
     let expired = store.claim("c", 10, Duration::ZERO).await.unwrap();
     assert_eq!(expired.len(), 2);
     tokio::time::sleep(Duration::from_millis(5)).await;
-    assert_eq!(store.claim("d", 10, Duration::from_secs(30)).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .claim("d", 10, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn relay_publishes_in_order_once(store: Store) {
@@ -97,7 +165,13 @@ async fn relay_retries_then_gives_up(store: Store) {
     assert_eq!(store.backlog().await.unwrap().pending, 2);
     *bus.failing.lock().unwrap() = false;
     relay.run_once().await.unwrap();
-    let published: Vec<serde_json::Value> = bus.seen.lock().unwrap().iter().map(|e| e.payload.clone()).collect();
+    let published: Vec<serde_json::Value> = bus
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.payload.clone())
+        .collect();
     assert_eq!(published, vec![json!({ "i": 1 }), json!({ "i": 2 })]);
 }
 
@@ -106,7 +180,10 @@ async fn relay_retries_then_gives_up(store: Store) {
 async fn two_relays_publish_each_event_once(first: Store, second: Store) {
     append(&first, 500).await;
     let bus = Arc::new(RecordingBus::default());
-    let relays = [relay(&first, &bus, "relay-a"), relay(&second, &bus, "relay-b")];
+    let relays = [
+        relay(&first, &bus, "relay-a"),
+        relay(&second, &bus, "relay-b"),
+    ];
     let tasks = relays.map(|relay| {
         tokio::spawn(async move {
             let mut idle = 0;
@@ -124,7 +201,7 @@ async fn two_relays_publish_each_event_once(first: Store, second: Store) {
     for task in tasks {
         task.await.unwrap();
     }
-    let seen = bus.seen.lock().unwrap();
+    let seen = bus.seen.lock().unwrap().clone();
     let mut counts: HashMap<i64, usize> = HashMap::new();
     for event in seen.iter() {
         *counts.entry(event.seq).or_default() += 1;
@@ -137,7 +214,9 @@ async fn two_relays_publish_each_event_once(first: Store, second: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_relays_on_one_postgres_database() {
-    let Some(db) = vendrome_store::testing::postgres().await else { return };
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
     two_relays_publish_each_event_once(db.store.clone(), db.reopen().await).await;
 }
 

@@ -15,7 +15,11 @@ pub fn new_user(email: &str) -> NewUser {
     }
 }
 
-conformance!(creates_and_reads_users, rejects_duplicate_email_and_handle, lists_users_by_cursor);
+conformance!(
+    creates_and_reads_users,
+    rejects_duplicate_email_and_handle,
+    lists_users_by_cursor
+);
 
 async fn creates_and_reads_users(store: Store) {
     let mut new = new_user("Ada@Example.com");
@@ -25,10 +29,22 @@ async fn creates_and_reads_users(store: Store) {
     assert_eq!(created.email.as_str(), "ada@example.com");
     assert_eq!(created.role, UserRole::Member);
     assert_eq!(created.verification_level, VerificationLevel::Unverified);
-    assert_eq!(store.user_by_id(created.id).await.unwrap(), Some(created.clone()));
-    let by_email = store.user_by_email(&Email::parse("ADA@example.com").unwrap()).await.unwrap();
+    assert_eq!(
+        store.user_by_id(created.id).await.unwrap(),
+        Some(created.clone())
+    );
+    let by_email = store
+        .user_by_email(&Email::parse("ADA@example.com").unwrap())
+        .await
+        .unwrap();
     assert_eq!(by_email, Some(created.clone()));
-    assert_eq!(store.user_by_id(vendrome_core::ids::UserId::new()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .user_by_id(vendrome_core::ids::UserId::new())
+            .await
+            .unwrap(),
+        None
+    );
     // The creation was announced in the same transaction.
     assert_eq!(store.backlog().await.unwrap().pending, 1);
 }
@@ -39,12 +55,30 @@ async fn rejects_duplicate_email_and_handle(store: Store) {
     store.create_user(first).await.unwrap();
 
     let same_email = store.create_user(new_user("ADA@example.com")).await;
-    assert!(matches!(same_email, Err(Error::Conflict { code: "email_taken", .. })), "{same_email:?}");
+    assert!(
+        matches!(
+            same_email,
+            Err(Error::Conflict {
+                code: "email_taken",
+                ..
+            })
+        ),
+        "{same_email:?}"
+    );
 
     let mut same_handle = new_user("other@example.com");
     same_handle.handle = Some(Handle::parse("ADA").unwrap());
     let same_handle = store.create_user(same_handle).await;
-    assert!(matches!(same_handle, Err(Error::Conflict { code: "handle_taken", .. })), "{same_handle:?}");
+    assert!(
+        matches!(
+            same_handle,
+            Err(Error::Conflict {
+                code: "handle_taken",
+                ..
+            })
+        ),
+        "{same_handle:?}"
+    );
     // Nothing of the refused writes remains, their events included.
     assert_eq!(store.backlog().await.unwrap().pending, 1);
 }
@@ -52,7 +86,13 @@ async fn rejects_duplicate_email_and_handle(store: Store) {
 async fn lists_users_by_cursor(store: Store) {
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(store.create_user(new_user(&format!("u{i}@example.com"))).await.unwrap().id);
+        ids.push(
+            store
+                .create_user(new_user(&format!("u{i}@example.com")))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let limit = Limit::parse(2).unwrap();
     let mut seen = Vec::new();

@@ -1,0 +1,264 @@
+//! The `vendrome` binary as an operator uses it: fresh data dirs, real processes, real signals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn vendrome(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(args)
+        .env_remove("VENDROME_DATABASE_URL")
+        .env_remove("VENDROME_SIGNING_KEYS")
+        .env("VENDROME_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("vendrome-cli-{}", uuid::Uuid::new_v4()));
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_healthy(child: &mut Child, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited early with {status}");
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not start listening");
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_just_works_and_stops_on_sigterm() {
+    let dir = TempDir::new();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("VENDROME_DATABASE_URL")
+        .env_remove("VENDROME_SIGNING_KEYS")
+        .env("VENDROME_DATA_DIR", &dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&mut child, port);
+
+    let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["status"], "ok");
+    let flags: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/v1/flags"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        flags["data"].as_array().unwrap().len(),
+        7,
+        "migrations were applied"
+    );
+    assert!(
+        dir.0.join("vendrome.db").exists(),
+        "the SQLite database lives in the data dir"
+    );
+    assert!(
+        dir.0.join("signing-keys").exists(),
+        "a signing key was generated"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn postgres_without_a_signing_key_refuses_to_start() {
+    let dir = TempDir::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ])
+        .env_remove("VENDROME_SIGNING_KEYS")
+        .env("VENDROME_DATA_DIR", &dir.0)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("VENDROME_SIGNING_KEYS"), "{stderr}");
+}
+
+#[test]
+fn migrate_status_and_up() {
+    let dir = TempDir::new();
+    let before: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["migrate", "status", "--json"]))).unwrap();
+    let migrations = before.as_array().unwrap();
+    assert!(!migrations.is_empty() && migrations.iter().all(|m| m["applied"] == false));
+
+    let up: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["migrate", "up", "--json"]))).unwrap();
+    assert_eq!(up["applied"].as_u64(), Some(migrations.len() as u64));
+    let after: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["migrate", "status", "--json"]))).unwrap();
+    assert!(after
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["applied"] == true));
+    let again: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["migrate", "up", "--json"]))).unwrap();
+    assert_eq!(again["applied"], 0);
+}
+
+#[test]
+fn flags_list_get_and_set() {
+    let dir = TempDir::new();
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let list = stdout(&vendrome(&dir.0, &["flags", "list"]));
+    assert_eq!(list.lines().count(), 7, "{list}");
+
+    let set: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &[
+            "flags",
+            "set",
+            "use_real_feed",
+            "--on",
+            "--percent",
+            "25",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(
+        (
+            set[0]["enabled"].as_bool(),
+            set[0]["rollout_percent"].as_u64()
+        ),
+        (Some(true), Some(25))
+    );
+    let got: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["flags", "get", "use_real_feed", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(got[0]["rollout_percent"], 25);
+    let off: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["flags", "set", "use_real_feed", "--off", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        (
+            off[0]["enabled"].as_bool(),
+            off[0]["rollout_percent"].as_u64()
+        ),
+        (Some(false), Some(25))
+    );
+
+    for bad in [
+        vec!["flags", "set", "no_such_flag", "--on"],
+        vec!["flags", "get", "Bad-Name"],
+        vec!["flags", "set", "use_real_feed", "--on", "--percent", "101"],
+        vec!["flags", "set", "use_real_feed"],
+    ] {
+        let output = vendrome(&dir.0, &bad);
+        assert!(!output.status.success(), "{bad:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.trim().is_empty(), "{bad:?} says why");
+    }
+}
+
+#[test]
+fn commands_refuse_an_unmigrated_database() {
+    let dir = TempDir::new();
+    let output = vendrome(&dir.0, &["flags", "list"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("migrate up"));
+}
+
+#[test]
+fn seeding_fixtures_twice_changes_nothing() {
+    let dir = TempDir::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let fixtures = fixtures.to_str().unwrap();
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let first: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["seed", "fixtures", "--dir", fixtures, "--json"],
+    )))
+    .unwrap();
+    assert!(first["users_created"].as_u64().unwrap() >= 10, "{first}");
+    assert!(first["flags_changed"].as_u64().unwrap() >= 1, "{first}");
+    let second: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["seed", "fixtures", "--dir", fixtures, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(second["users_created"], 0, "{second}");
+    assert_eq!(second["flags_changed"], 0, "{second}");
+    assert_eq!(second["users_present"], first["users_created"]);
+}
+
+#[test]
+fn openapi_prints_the_committed_contract() {
+    let dir = TempDir::new();
+    let printed = stdout(&vendrome(&dir.0, &["openapi"]));
+    let committed = include_str!("../../../contracts/openapi.json");
+    assert!(printed == committed, "contracts/openapi.json is stale: run `cargo run -p vendrome-cli -- openapi > contracts/openapi.json`");
+}

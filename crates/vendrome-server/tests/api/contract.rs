@@ -1,0 +1,164 @@
+//! The envelope, request ids, health, metrics, CORS and the documents.
+
+use crate::support::{expect_error, json, spawn_app, spawn_with, Backend, Setup};
+
+#[tokio::test]
+async fn healthz_answers_the_envelope_with_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").send().await.unwrap();
+    let header = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["status"], "ok");
+    assert_eq!(body["meta"]["request_id"], header.as_str());
+}
+
+#[tokio::test]
+async fn an_incoming_request_id_is_kept() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/healthz")
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
+    let (_, body) = json(response).await;
+    assert_eq!(body["meta"]["request_id"], "trace-abc-123");
+}
+
+both_stores!(readyz_checks_the_database);
+
+async fn readyz_checks_the_database(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (status, body) = json(app.get("/readyz").send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "ready");
+    app.db.store.db().close().await;
+    expect_error(app.get("/readyz").send().await.unwrap(), 503, "not_ready").await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_envelopes() {
+    let app = spawn_app().await;
+    expect_error(
+        app.get("/v1/nothing-here").send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let response = app
+        .client
+        .delete(app.url("/v1/flags"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    expect_error(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.get("/healthz").send().await.unwrap();
+    app.get("/v1/nothing-here").send().await.unwrap();
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = |route: &str, status: &str| {
+        text.lines().any(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains(&format!("route=\"{route}\""))
+                && l.contains(&format!("status=\"{status}\""))
+        })
+    };
+    assert!(line("/healthz", "200"), "{text}");
+    assert!(line("unmatched", "404"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket{"),
+        "a latency histogram: {text}"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_and_docs_page_are_served() {
+    let app = spawn_app().await;
+    let (status, document) = json(app.get("/v1/openapi.json").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(document["paths"]["/v1/flags"]["get"].is_object());
+    assert_eq!(
+        document,
+        serde_json::to_value(vendrome_server::openapi::document()).unwrap()
+    );
+    let page = app.get("/docs").send().await.unwrap();
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().await.unwrap().contains("/v1/openapi.json"));
+}
+
+#[tokio::test]
+async fn the_committed_contract_is_current() {
+    let committed = include_str!("../../../../contracts/openapi.json");
+    assert!(
+        committed == vendrome_server::openapi::document_json(),
+        "contracts/openapi.json is stale: run `cargo run -p vendrome-cli -- openapi > contracts/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origin_only() {
+    let mut setup = Setup::new(Backend::Sqlite);
+    setup.config.cors_origins = vec!["https://app.example.com".into()];
+    let app = spawn_with(setup).await.unwrap();
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/v1/flags"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let refused = preflight("https://evil.example.net").await.unwrap();
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let mut setup = Setup::new(Backend::Sqlite);
+    setup.extra = Some(Box::new(|_| crate::errors::test_routes()));
+    let app = spawn_with(setup).await.unwrap();
+    let slow = tokio::spawn(app.client.get(app.url("/test/slow")).send());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let address = app.address;
+    app.stop().await;
+    let response = slow
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
+    assert_eq!(response.status(), 200);
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "no longer listening"
+    );
+}

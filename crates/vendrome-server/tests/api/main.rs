@@ -1,0 +1,10 @@
+//! The HTTP API over a real socket: one test binary, one module per concern. Tests that touch
+//! the store run on SQLite and on PostgreSQL (see [`both_stores!`]).
+
+#[macro_use]
+mod support;
+
+mod contract;
+mod errors;
+mod flags;
+mod idempotency;

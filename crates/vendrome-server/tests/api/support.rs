@@ -1,0 +1,205 @@
+//! `spawn_app`: the real application on a free port, on a fresh database, with a client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use vendrome_core::enums::UserRole;
+use vendrome_core::ids::UserId;
+use vendrome_server::auth::KeyRing;
+use vendrome_server::{AppState, Config};
+use vendrome_store::testing::{self, TestStore};
+
+/// Runs a test body against an app on SQLite and, when reachable, on PostgreSQL.
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(crate::support::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(crate::support::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: Client,
+    pub state: AppState,
+    pub db: TestStore,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Options for [`spawn_with`].
+pub struct Setup {
+    pub backend: Backend,
+    pub config: Config,
+    /// Extra routes (test-only endpoints), made from the app's state and given the standard
+    /// layers too.
+    pub extra: Option<Box<dyn FnOnce(AppState) -> Router<AppState> + Send>>,
+}
+
+impl Setup {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            config: Config::default(),
+            extra: None,
+        }
+    }
+}
+
+/// The app on SQLite with the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Setup::new(Backend::Sqlite))
+        .await
+        .expect("SQLite is always available")
+}
+
+/// `None` when the backend is PostgreSQL and it is unreachable outside CI (already reported).
+pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
+    let db = match setup.backend {
+        Backend::Sqlite => testing::sqlite().await,
+        Backend::Postgres => testing::postgres().await?,
+    };
+    let keys = KeyRing::parse(&KeyRing::generate_spec()).unwrap();
+    let state = AppState::new(db.store.clone(), keys);
+    let router = match setup.extra {
+        Some(extra) => {
+            let (api, _) = vendrome_server::routes::api().split_for_parts();
+            let routes = api.merge(extra(state.clone())).with_state(state.clone());
+            vendrome_server::app::with_layers(routes, &setup.config)
+        }
+        None => vendrome_server::app::router(state.clone(), &setup.config),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let client = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    Some(TestApp {
+        address,
+        client,
+        state,
+        db,
+        stop: Some(stop),
+        server: Some(server),
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.client.put(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// A new user with `role`, stored, and a valid access token for them.
+    pub async fn user(&self, role: UserRole) -> (UserId, String) {
+        use vendrome_core::users::{DisplayName, Email, NewUser, UserRepo as _};
+        let id = UserId::new();
+        let new = NewUser {
+            email: Email::parse(&format!("{}@example.com", id.as_uuid().simple())).unwrap(),
+            display_name: DisplayName::parse("Test User").unwrap(),
+            handle: None,
+            password_hash: None,
+            role,
+        };
+        let user = self.db.store.create_user(new).await.unwrap();
+        (user.id, self.state.keys.issue(user.id, role, None).unwrap())
+    }
+
+    /// A valid access token for a new user with `role`.
+    pub async fn token(&self, role: UserRole) -> String {
+        self.user(role).await.1
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The status and JSON body of a response; asserts the body is JSON.
+pub async fn json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    let value = serde_json::from_str(&body)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {body:?}"));
+    (status, value)
+}
+
+/// Asserts an error envelope with `status` and `code`, and returns it.
+pub async fn expect_error(response: Response, status: u16, code: &str) -> Value {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (actual, body) = json(response).await;
+    assert_eq!(
+        (actual, body["error"]["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+    assert!(body["error"]["message"].is_string(), "{body}");
+    assert!(body["error"]["details"].is_object(), "{body}");
+    assert_eq!(
+        body["meta"]["request_id"].as_str(),
+        request_id.as_deref(),
+        "meta.request_id matches the header"
+    );
+    body
+}
