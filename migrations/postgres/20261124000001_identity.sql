@@ -82,6 +82,11 @@ CREATE TABLE user_oauth_identities (
 
 -- Rotating refresh tokens: each refresh creates a new row in the same `family_id` and marks the old
 -- one `replaced_by`; presenting a replaced token again revokes the whole family (reuse detection).
+-- One row per refresh token. Every refresh rotates: the presented token's row gets `replaced_by` and
+-- `rotated_at`, and a successor row is inserted. The rows of one sign-in share `family_id`, which is
+-- the session a user sees (and the `sid` of its access tokens); revoking a session revokes its
+-- family. A rotated token presented again within the grace window gets the same successor (two tabs
+-- refreshing at once); after it, the whole family is revoked (RFC 9700 §4.14.2).
 CREATE TABLE auth_sessions (
     id                 uuid PRIMARY KEY,
     user_id            uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -89,16 +94,38 @@ CREATE TABLE auth_sessions (
     -- SHA-256 of the refresh token (hex); the token itself is never stored.
     refresh_token_hash text NOT NULL UNIQUE,
     replaced_by        uuid REFERENCES auth_sessions (id) ON DELETE SET NULL,
+    rotated_at         timestamptz,
     user_agent         text,
     ip                 text,
+    -- When the family began (the sign-in); copied to every row of the family.
+    session_started_at timestamptz NOT NULL,
     created_at         timestamptz NOT NULL,
     last_used_at       timestamptz NOT NULL,
+    -- Absolute lifetime of the family, copied to every row; and the inactivity deadline of this token.
     expires_at         timestamptz NOT NULL,
+    idle_expires_at    timestamptz NOT NULL,
     revoked_at         timestamptz,
-    CHECK (expires_at > created_at)
+    revoke_reason      text,
+    CHECK (expires_at > created_at),
+    CHECK (idle_expires_at > created_at)
 );
 
 CREATE INDEX auth_sessions_user_active ON auth_sessions (user_id) WHERE revoked_at IS NULL;
-CREATE INDEX auth_sessions_family ON auth_sessions (family_id);
+CREATE INDEX auth_sessions_family ON auth_sessions (family_id, created_at);
 -- Purge job.
 CREATE INDEX auth_sessions_expires ON auth_sessions (expires_at);
+
+-- OAuth sign-ins in flight: created by `/auth/oauth/{provider}/start`, consumed once by its callback.
+-- The PKCE verifier and the nonce stay here, never in the browser; `state_hash` is SHA-256 of the
+-- `state` parameter. `link_user_id` is set when a signed-in user is linking a provider.
+CREATE TABLE oauth_login_attempts (
+    state_hash    text PRIMARY KEY,
+    provider      oauth_provider NOT NULL,
+    pkce_verifier text NOT NULL,
+    nonce         text NOT NULL,
+    link_user_id  uuid REFERENCES users (id) ON DELETE CASCADE,
+    created_at    timestamptz NOT NULL,
+    expires_at    timestamptz NOT NULL
+);
+
+CREATE INDEX oauth_login_attempts_expires ON oauth_login_attempts (expires_at);

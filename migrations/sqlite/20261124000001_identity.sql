@@ -81,6 +81,11 @@ CREATE TABLE user_oauth_identities (
 
 -- Rotating refresh tokens: each refresh creates a new row in the same `family_id` and marks the old
 -- one `replaced_by`; presenting a replaced token again revokes the whole family (reuse detection).
+-- One row per refresh token. Every refresh rotates: the presented token's row gets `replaced_by` and
+-- `rotated_at`, and a successor row is inserted. The rows of one sign-in share `family_id`, which is
+-- the session a user sees (and the `sid` of its access tokens); revoking a session revokes its
+-- family. A rotated token presented again within the grace window gets the same successor (two tabs
+-- refreshing at once); after it, the whole family is revoked (RFC 9700 §4.14.2).
 CREATE TABLE auth_sessions (
     id                 BLOB NOT NULL PRIMARY KEY,
     user_id            BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -88,16 +93,38 @@ CREATE TABLE auth_sessions (
     -- SHA-256 of the refresh token (hex); the token itself is never stored.
     refresh_token_hash TEXT NOT NULL UNIQUE,
     replaced_by        BLOB REFERENCES auth_sessions (id) ON DELETE SET NULL,
+    rotated_at         TEXT,
     user_agent         TEXT,
     ip                 TEXT,
+    -- When the family began (the sign-in); copied to every row of the family.
+    session_started_at TEXT NOT NULL,
     created_at         TEXT NOT NULL,
     last_used_at       TEXT NOT NULL,
+    -- Absolute lifetime of the family, copied to every row; and the inactivity deadline of this token.
     expires_at         TEXT NOT NULL,
+    idle_expires_at    TEXT NOT NULL,
     revoked_at         TEXT,
-    CHECK (expires_at > created_at)
+    revoke_reason      TEXT,
+    CHECK (expires_at > created_at),
+    CHECK (idle_expires_at > created_at)
 ) STRICT;
 
 CREATE INDEX auth_sessions_user_active ON auth_sessions (user_id) WHERE revoked_at IS NULL;
-CREATE INDEX auth_sessions_family ON auth_sessions (family_id);
+CREATE INDEX auth_sessions_family ON auth_sessions (family_id, created_at);
 -- Purge job.
 CREATE INDEX auth_sessions_expires ON auth_sessions (expires_at);
+
+-- OAuth sign-ins in flight: created by `/auth/oauth/{provider}/start`, consumed once by its callback.
+-- The PKCE verifier and the nonce stay here, never in the browser; `state_hash` is SHA-256 of the
+-- `state` parameter. `link_user_id` is set when a signed-in user is linking a provider.
+CREATE TABLE oauth_login_attempts (
+    state_hash    TEXT NOT NULL PRIMARY KEY,
+    provider      TEXT NOT NULL CHECK (provider IN ('google', 'facebook', 'linkedin')),
+    pkce_verifier TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    link_user_id  BLOB REFERENCES users (id) ON DELETE CASCADE,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX oauth_login_attempts_expires ON oauth_login_attempts (expires_at);

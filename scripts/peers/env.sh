@@ -3,4 +3,6 @@
 PEERS_DIR="${VENDROME_PEERS_DIR:-${HOME:-/tmp}/.cache/vendrome-peers}"
 PEERS_VENV="$PEERS_DIR/venv"
 PEERS_NPM="$PEERS_DIR/npm"
-export PEERS_DIR PEERS_VENV PEERS_NPM
+# oauth2-mock-server for the OAuth API tests (its own npm project; the tests look here too).
+PEERS_OAUTH_MOCK="$PEERS_DIR/oauth-mock"
+export PEERS_DIR PEERS_VENV PEERS_NPM PEERS_OAUTH_MOCK

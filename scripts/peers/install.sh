@@ -3,7 +3,9 @@
 # outside the repo clone (idempotent; a warm run does no network work):
 #   - a Python venv with schemathesis (PyPI), pinned below;
 #   - an npm project with openapi-typescript + typescript, installed with
-#     `npm ci` from contracts/ts-client/package-lock.json (the pins live there).
+#     `npm ci` from contracts/ts-client/package-lock.json (the pins live there);
+#   - a second npm project with oauth2-mock-server, the OpenID Connect server the
+#     OAuth API tests start, installed with `npm ci` from scripts/peers/oauth-mock/.
 #
 # Env:
 #   VENDROME_PEERS_DIR  cache dir (default: $HOME/.cache/vendrome-peers)
@@ -73,7 +75,31 @@ else
   echo "$want" >"$stamp"
 fi
 
+# ------------------------------------------------------------ oauth mock ---
+# Same scheme, from scripts/peers/oauth-mock/ into $PEERS_OAUTH_MOCK; the tests run
+# scripts/peers/oauth-mock/server.mjs with that folder's node_modules.
+mock_src="$ROOT/scripts/peers/oauth-mock"
+mock_stamp="$PEERS_OAUTH_MOCK/.installed-lock.sha256"
+mock_want="$(cat "$mock_src/package.json" "$mock_src/package-lock.json" | sha256sum | cut -d' ' -f1)"
+
+mock_ok() {
+  [[ -f "$mock_stamp" && "$(cat "$mock_stamp")" == "$mock_want" ]] &&
+    [[ -f "$PEERS_OAUTH_MOCK/node_modules/oauth2-mock-server/package.json" ]]
+}
+
+if mock_ok; then
+  echo "peers: oauth2-mock-server already installed in $PEERS_OAUTH_MOCK"
+else
+  echo "peers: installing oauth2-mock-server (npm ci) into $PEERS_OAUTH_MOCK"
+  mkdir -p "$PEERS_OAUTH_MOCK"
+  cp "$mock_src/package.json" "$mock_src/package-lock.json" "$PEERS_OAUTH_MOCK/"
+  rm -f "$mock_stamp"
+  (cd "$PEERS_OAUTH_MOCK" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$mock_want" >"$mock_stamp"
+fi
+
 # --------------------------------------------------------------- summary ---
 echo "peers: schemathesis     $("$PEERS_VENV/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))')  ($PEERS_VENV/bin/schemathesis)"
 echo "peers: openapi-typescript $(node -p "require('$PEERS_NPM/node_modules/openapi-typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/openapi-typescript)"
 echo "peers: typescript       $(node -p "require('$PEERS_NPM/node_modules/typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/tsc)"
+echo "peers: oauth2-mock-server $(node -p "require('$PEERS_OAUTH_MOCK/node_modules/oauth2-mock-server/package.json').version")  ($PEERS_OAUTH_MOCK)"

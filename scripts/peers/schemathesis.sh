@@ -78,6 +78,17 @@ trap 'exit 143' TERM
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 BASE="http://127.0.0.1:$PORT"
 
+# An admin account and a token for it, so that authenticated operations are exercised too
+# (unless the caller brought its own header).
+if [[ -z "${SCHEMATHESIS_AUTH_HEADER:-}" ]]; then
+  export VENDROME_DATA_DIR="$WORK/data"
+  "$VENDROME_BIN" migrate up >/dev/null
+  echo "schemathesis-admin-passphrase" | "$VENDROME_BIN" users create --email schemathesis-admin@example.com --admin >/dev/null
+  SCHEMATHESIS_AUTH_HEADER="Authorization: Bearer $("$VENDROME_BIN" users token --email schemathesis-admin@example.com)"
+  unset VENDROME_DATA_DIR
+  echo "schemathesis.sh: authenticated as an admin created for this run"
+fi
+
 echo "schemathesis.sh: starting $VENDROME_BIN serve --bind 127.0.0.1:$PORT (log: $SERVER_LOG)"
 "$VENDROME_BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
@@ -108,6 +119,10 @@ args=(
   run "$BASE/v1/openapi.json"
   --url "$BASE"
   --checks all
+  # Every check but one: `positive_data_acceptance` expects any schema-valid body to be
+  # accepted, and some rules cannot live in a schema (a password among the 10,000 most common,
+  # an email already taken); those answers are documented 409s and 422s, not defects.
+  --exclude-checks positive_data_acceptance
   --max-examples "$MAX_EXAMPLES"
   --workers 2
   --request-timeout 10

@@ -56,6 +56,12 @@ enum Command {
     Seed(commands::seed::Command),
     /// Print the OpenAPI document (the one committed at contracts/openapi.json).
     Openapi,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Users(commands::users::Command),
+    /// Manage sessions.
+    #[command(subcommand)]
+    Sessions(commands::users::SessionsCommand),
     /// Signing keys for access tokens.
     #[command(subcommand)]
     Keys(commands::keys::Command),
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Keys(command) => commands::keys::run(command),
+            Command::Users(command) => commands::users::run(&cli.common, command).await,
+            Command::Sessions(command) => commands::users::run_sessions(&cli.common, command).await,
         }
     });
     match result {

@@ -18,6 +18,12 @@ pub enum Error {
     /// The request conflicts with the current state (a duplicate, a state machine refusal).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller could not be established (bad credentials, an unusable token).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// Too many attempts: retry after the given time.
+    #[error("too many attempts; retry in {} s", retry_after.as_secs())]
+    RateLimited { retry_after: std::time::Duration },
     /// The caller is known but may not do this.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
@@ -33,6 +39,13 @@ impl Error {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthenticated {
             code,
             message: message.into(),
         }

@@ -60,3 +60,16 @@ id_type!(
     /// An outbox event, as consumers see it: the key that makes their handling idempotent.
     EventId
 );
+id_type!(
+    /// A session: one sign-in on one device, as its owner sees it (the family of its rotating
+    /// refresh tokens, and the `sid` of its access tokens).
+    SessionId
+);
+id_type!(
+    /// One refresh token of a session.
+    RefreshTokenId
+);
+id_type!(
+    /// A verification badge.
+    BadgeId
+);

@@ -6,21 +6,26 @@
 //! adapters in `vendrome-store` (and later crates) implement the ports, and `vendrome-server`
 //! adapts the services to HTTP. Everything here can be embedded in any async program.
 //!
-//! One module per aggregate: [`users`], [`flags`], [`outbox`], [`idempotency`], [`audit`].
+//! One module per aggregate or feature: [`users`], [`auth`], [`verification`], [`flags`],
+//! [`outbox`], [`idempotency`], [`audit`], [`rate_limit`].
 
 pub mod access;
 pub mod audit;
+pub mod auth;
 pub mod enums;
 pub mod error;
 pub mod flags;
 pub mod idempotency;
 pub mod ids;
+pub mod oauth;
 pub mod outbox;
 pub mod page;
+pub mod rate_limit;
 pub mod sql_enum;
 pub mod time;
 pub mod users;
 pub mod validation;
+pub mod verification;
 
 pub use error::{Error, Result};
 pub use sql_enum::SqlEnum;

@@ -46,15 +46,14 @@ pub struct UnknownLabel {
 #[macro_export]
 macro_rules! sql_enums {
     ($(
-        $(#[doc = $doc:expr])*
+        $(#[doc = $doc:literal])*
         $name:ident = $sql:literal {
-            $( $(#[doc = $vdoc:expr])* $variant:ident = $label:literal ),+ $(,)?
+            $( $(#[doc = $vdoc:literal])* $variant:ident = $label:literal ),+ $(,)?
         }
     )+) => {
         $(
             $(#[doc = $doc])*
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-            #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
             pub enum $name {
                 $( $(#[doc = $vdoc])* #[serde(rename = $label)] $variant, )+
             }
@@ -65,6 +64,26 @@ macro_rules! sql_enums {
                 const ALL: &'static [Self] = &[$(Self::$variant),+];
                 fn as_str(self) -> &'static str {
                     match self { $(Self::$variant => $label,)+ }
+                }
+            }
+
+            // Written by hand rather than derived: the schema must list the SQL labels, which a
+            // derive cannot see through this macro's `$label` fragments.
+            #[cfg(feature = "openapi")]
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .enum_values(Some([$($label),+]))
+                        .description(Some(concat!($($doc),*).trim()))
+                        .into()
+                }
+            }
+
+            #[cfg(feature = "openapi")]
+            impl utoipa::ToSchema for $name {
+                fn name() -> std::borrow::Cow<'static, str> {
+                    std::borrow::Cow::Borrowed(stringify!($name))
                 }
             }
 

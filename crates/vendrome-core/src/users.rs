@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::audit::AuditContext;
+use crate::auth::PasswordHash;
 use crate::enums::{UserRole, VerificationLevel};
 use crate::ids::UserId;
 use crate::page::{Limit, Page};
@@ -150,6 +152,23 @@ pub struct NewUser {
     pub role: UserRole,
 }
 
+/// A change to a user's own profile: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileUpdate {
+    pub display_name: Option<DisplayName>,
+    pub handle: Option<Option<Handle>>,
+    pub headline: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    /// A new email, stored unverified.
+    pub email: Option<Email>,
+}
+
+impl ProfileUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Storage of user accounts.
 #[async_trait]
 pub trait UserRepo: Send + Sync {
@@ -167,6 +186,47 @@ pub trait UserRepo: Send + Sync {
 
     /// Users in creation order, starting after `after`.
     async fn list_users(&self, after: Option<UserId>, limit: Limit) -> Result<Page<User>>;
+
+    /// The user with this email and their password hash (`None` for provider-only accounts).
+    async fn credentials_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<(User, Option<PasswordHash>)>>;
+
+    /// The user's password hash, if they have one.
+    async fn password_hash(&self, id: UserId) -> Result<Option<PasswordHash>>;
+
+    /// Sets a new password hash, with a `user.password_changed` audit event in the same
+    /// transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    async fn set_password(&self, id: UserId, hash: &str, audit: &AuditContext) -> Result<()>;
+
+    /// Applies a profile change (an empty one changes nothing) and writes `user.updated` to the
+    /// outbox. MUST return [`Error::Conflict`](crate::Error::Conflict) `email_taken` or
+    /// `handle_taken`, and [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: ProfileUpdate,
+        audit: &AuditContext,
+    ) -> Result<User>;
+
+    /// Sets the role, audited as `user.role_changed`. MUST return
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    async fn set_role(&self, id: UserId, role: UserRole, audit: &AuditContext) -> Result<User>;
+
+    /// Sets the verification level, audited as `user.verification_level_changed`. MUST return
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    async fn set_verification_level(
+        &self,
+        id: UserId,
+        level: VerificationLevel,
+        audit: &AuditContext,
+    ) -> Result<User>;
+
+    /// Disables (or re-enables) the account, audited; disabling ends every session of the user
+    /// in the same transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an
+    /// unknown user.
+    async fn set_disabled(&self, id: UserId, disabled: bool, audit: &AuditContext) -> Result<User>;
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use vendrome_store::Store;
 use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, StateOptions};
 use crate::{metrics, middleware, request_id, routes, tasks};
 
 /// The HTTP application: every route with every layer.
@@ -128,7 +128,14 @@ impl App {
             }
         }
         Ok(Self {
-            state: AppState::new(store, keys),
+            state: AppState::with_options(
+                store,
+                keys,
+                StateOptions {
+                    oauth: config.oauth.clone(),
+                    ..StateOptions::default()
+                },
+            ),
             config,
         })
     }

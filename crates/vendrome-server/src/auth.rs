@@ -6,11 +6,10 @@
 //! absence but still refuses a bad one.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,9 +20,10 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use vendrome_core::access::Caller;
 use vendrome_core::enums::UserRole;
-use vendrome_core::ids::UserId;
+use vendrome_core::ids::{SessionId, UserId};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -35,9 +35,9 @@ pub struct Claims {
     /// The user id.
     pub sub: UserId,
     pub role: UserRole,
-    /// The session the token was issued for (an `auth_sessions` family), if any.
+    /// The session the token was issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<uuid::Uuid>,
+    pub sid: Option<SessionId>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -45,6 +45,7 @@ pub struct Claims {
 
 struct Key {
     id: String,
+    secret: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
@@ -85,6 +86,7 @@ impl KeyRing {
                 id: id.to_owned(),
                 encoding: EncodingKey::from_secret(&secret),
                 decoding: DecodingKey::from_secret(&secret),
+                secret,
             });
         }
         anyhow::ensure!(!keys.is_empty(), "no signing key given");
@@ -116,12 +118,25 @@ impl KeyRing {
         Ok((Self::parse(&spec)?, true))
     }
 
+    /// A secret for other keyed uses (refresh-token rotation, device keys), derived from the
+    /// signing key so that one setting configures both.
+    pub fn derived_secret(&self, purpose: &str) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        Sha256::new()
+            .chain_update(b"vendrome derived secret\0")
+            .chain_update(purpose.as_bytes())
+            .chain_update([0])
+            .chain_update(&self.keys[0].secret)
+            .finalize()
+            .to_vec()
+    }
+
     /// Signs an access token for `user`.
     pub fn issue(
         &self,
         user: UserId,
         role: UserRole,
-        session: Option<uuid::Uuid>,
+        session: Option<SessionId>,
     ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -166,6 +181,21 @@ impl KeyRing {
     }
 }
 
+impl vendrome_core::auth::AccessTokens for KeyRing {
+    fn issue(
+        &self,
+        user: UserId,
+        role: UserRole,
+        session: SessionId,
+    ) -> vendrome_core::Result<String> {
+        Ok(KeyRing::issue(self, user, role, Some(session))?)
+    }
+
+    fn ttl(&self) -> Duration {
+        ACCESS_TOKEN_TTL
+    }
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
@@ -178,9 +208,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// A caller with a valid access token.
+/// A caller with a valid access token of a live session.
 #[derive(Debug, Clone, Copy)]
-pub struct Authenticated(pub Caller);
+pub struct Authenticated {
+    pub caller: Caller,
+    /// The session the token belongs to (absent only on tokens minted by operators).
+    pub session: Option<SessionId>,
+}
 
 /// A caller who may be anonymous; a token, when sent, must be valid.
 #[derive(Debug, Clone, Copy)]
@@ -206,41 +240,50 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-fn caller(keys: &KeyRing, token: &str) -> Result<Caller, ApiError> {
-    let claims = keys.verify(token)?;
-    Ok(Caller {
-        user_id: claims.sub,
-        role: claims.role,
+async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
+    let claims = state.keys.verify(token)?;
+    if let Some(session) = claims.sid {
+        if !state.session_guard.is_live(&state.auth, session).await? {
+            return Err(ApiError::unauthenticated(
+                "session_revoked",
+                "the session has ended; sign in again",
+            ));
+        }
+    }
+    Ok(Authenticated {
+        caller: Caller {
+            user_id: claims.sub,
+            role: claims.role,
+        },
+        session: claims.sid,
     })
 }
 
-impl<S> FromRequestParts<S> for Authenticated
-where
-    Arc<KeyRing>: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let keys = Arc::<KeyRing>::from_ref(state);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.ok_or_else(|| {
             ApiError::unauthenticated("token_missing", "sign in: this needs an access token")
         })?;
-        caller(&keys, token).map(Authenticated)
+        authenticate(state, token).await
     }
 }
 
-impl<S> FromRequestParts<S> for MaybeAuthenticated
-where
-    Arc<KeyRing>: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for MaybeAuthenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let keys = Arc::<KeyRing>::from_ref(state);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
-            Some(token) => caller(&keys, token).map(|c| MaybeAuthenticated(Some(c))),
+            Some(token) => authenticate(state, token)
+                .await
+                .map(|a| MaybeAuthenticated(Some(a.caller))),
             None => Ok(MaybeAuthenticated(None)),
         }
     }

@@ -24,6 +24,9 @@ pub struct Config {
     pub body_limit: usize,
     /// Apply pending migrations at start-up.
     pub migrate: bool,
+    /// OAuth providers and the public URL their redirect URIs are built from (see
+    /// [`crate::oauth::OAuthSettings`]); none by default.
+    pub oauth: crate::oauth::OAuthSettings,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
             migrate: true,
+            oauth: crate::oauth::OAuthSettings::default(),
         }
     }
 }

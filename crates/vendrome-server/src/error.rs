@@ -112,6 +112,21 @@ impl From<vendrome_core::Error> for ApiError {
             Error::NotFound { what } => Self::not_found(what),
             Error::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             Error::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            Error::Unauthenticated { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            Error::RateLimited { retry_after } => {
+                // Whole seconds, rounded up: a client that waits as told is never refused again.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let mut error = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many attempts; retry later",
+                )
+                .with_details(serde_json::json!({ "retry_after_seconds": seconds.max(1) }));
+                error.retry_after = Some(seconds.max(1));
+                error
+            }
             Error::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "unexpected error");
                 Self::internal()

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -99,6 +100,47 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
         Ok(ClientIp(address.map(|info| info.0.ip())))
     }
+}
+
+/// The caller's user agent and address, for sessions and audit events.
+pub struct Client(pub vendrome_core::auth::ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        Ok(Client(vendrome_core::auth::ClientInfo {
+            user_agent,
+            ip: ip.map(|ip| ip.to_string()),
+        }))
+    }
+}
+
+impl Client {
+    /// The audit context of a signed-in caller making this request.
+    pub fn audit(&self, actor: vendrome_core::ids::UserId) -> vendrome_core::audit::AuditContext {
+        vendrome_core::audit::AuditContext {
+            actor_id: Some(actor),
+            ip: self.0.ip.clone(),
+            request_id: Some(crate::request_id::current()),
+            via: None,
+        }
+    }
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

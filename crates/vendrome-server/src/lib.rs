@@ -14,9 +14,12 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
+pub mod oauth;
 pub mod openapi;
+pub mod password_hasher;
 pub mod request_id;
 pub mod routes;
+pub mod session_guard;
 pub mod state;
 pub mod tasks;
 

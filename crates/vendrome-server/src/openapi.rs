@@ -17,6 +17,10 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness and readiness."),
+        (name = "auth", description = "Registration, sign-in, rotating refresh tokens, sessions."),
+        (name = "me", description = "The caller's own account."),
+        (name = "users", description = "Other members: verification."),
+        (name = "admin", description = "Administrators' levers on accounts (audited)."),
         (name = "flags", description = "Feature flags for the staged move off mock data."),
     )
 )]
@@ -44,7 +48,67 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = crate::routes::api().split_for_parts();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    add_common_responses(&mut document);
     document
+}
+
+/// Answers every operation of a kind can give, added where a handler's annotation does not
+/// already say more: the body errors of every operation that takes a JSON body, and the
+/// authentication errors of every operation that requires a token.
+fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let envelope = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    let body_errors = [
+        ("400", "The body is not JSON (`malformed_json`)."),
+        ("413", "The body is too large (`payload_too_large`)."),
+        (
+            "415",
+            "The body is not `application/json` (`unsupported_media_type`).",
+        ),
+        (
+            "422",
+            "The body breaks a rule (`validation_failed`, with per-field details).",
+        ),
+    ];
+    let auth_errors = [("401", "No valid access token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`).")];
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let needs_token = operation.security.as_ref().is_some_and(|requirements| {
+                !requirements.is_empty() && requirements.iter().all(|r| *r != Default::default())
+            });
+            let mut missing: Vec<(&str, &str)> = Vec::new();
+            if operation.request_body.is_some() {
+                missing.extend(body_errors);
+            }
+            if needs_token {
+                missing.extend(auth_errors);
+            }
+            for (status, description) in missing {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| envelope(description).into());
+            }
+        }
+    }
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -2,41 +2,91 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
+use vendrome_core::auth::{AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::oauth::OAuthService;
+use vendrome_core::rate_limit::RateLimiter;
+use vendrome_core::verification::VerificationService;
 use vendrome_store::bus::InProcessBus;
+use vendrome_store::ephemeral::MemoryRateLimiter;
 use vendrome_store::Store;
 
 use crate::auth::KeyRing;
+use crate::oauth::{OAuthProviders, OAuthSettings};
+use crate::password_hasher::Argon2Hasher;
+use crate::session_guard::SessionGuard;
 
 /// Shared application state. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub auth: AuthService,
+    pub verification: VerificationService,
     pub flags: FlagService,
+    /// Sign-in and linking through providers, and the providers themselves.
+    pub oauth: OAuthService,
+    pub oauth_providers: Arc<OAuthProviders>,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub keys: Arc<KeyRing>,
+    pub session_guard: Arc<SessionGuard>,
     /// Where the outbox relay publishes; realtime and other in-process consumers subscribe.
     pub bus: InProcessBus,
+    /// Whether refresh-token cookies are marked `Secure` (off only for plain-HTTP development).
+    pub secure_cookies: bool,
 }
 
-impl AppState {
-    /// The services over one store.
-    pub fn new(store: Store, keys: KeyRing) -> Self {
-        let shared = Arc::new(store.clone());
+/// The choices the composition root makes for the state.
+pub struct StateOptions {
+    pub limiter: Arc<dyn RateLimiter>,
+    pub policy: AuthPolicy,
+    pub secure_cookies: bool,
+    /// The OAuth providers (none by default).
+    pub oauth: OAuthSettings,
+}
+
+impl Default for StateOptions {
+    fn default() -> Self {
         Self {
-            flags: FlagService::new(shared.clone()),
-            idempotency: shared,
-            store,
-            keys: Arc::new(keys),
-            bus: InProcessBus::default(),
+            limiter: Arc::new(MemoryRateLimiter::new()),
+            policy: AuthPolicy::default(),
+            secure_cookies: true,
+            oauth: OAuthSettings::default(),
         }
     }
 }
 
-impl FromRef<AppState> for Arc<KeyRing> {
-    fn from_ref(state: &AppState) -> Self {
-        state.keys.clone()
+impl AppState {
+    /// The services over one store, with in-memory rate limits and the default policy.
+    pub fn new(store: Store, keys: KeyRing) -> Self {
+        Self::with_options(store, keys, StateOptions::default())
+    }
+
+    pub fn with_options(store: Store, keys: KeyRing, options: StateOptions) -> Self {
+        let shared = Arc::new(store.clone());
+        let keys = Arc::new(keys);
+        let auth = AuthService::new(
+            shared.clone(),
+            shared.clone(),
+            Arc::new(Argon2Hasher),
+            keys.clone(),
+            options.limiter,
+            &keys.derived_secret("refresh rotation and device keys"),
+            options.policy,
+        );
+        let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
+        Self {
+            auth,
+            oauth,
+            oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
+            verification: VerificationService::new(shared.clone(), shared.clone()),
+            flags: FlagService::new(shared.clone()),
+            idempotency: shared,
+            store,
+            keys,
+            session_guard: Arc::new(SessionGuard::new()),
+            bus: InProcessBus::default(),
+            secure_cookies: options.secure_cookies,
+        }
     }
 }

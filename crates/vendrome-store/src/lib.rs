@@ -15,16 +15,20 @@
 
 pub mod bus;
 pub mod db;
+pub mod ephemeral;
 pub mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 mod audit;
+mod badges;
 mod error;
 mod flags;
 mod idempotency;
+mod identities;
 mod outbox;
 mod rows;
+mod sessions;
 mod sql_enum;
 mod users;
 mod writes;

@@ -6,18 +6,27 @@ use anyhow::Context as _;
 use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::audit::AuditEvent;
-use vendrome_core::enums::{UserRole, VerificationLevel};
+use vendrome_core::auth::SessionToken;
+use vendrome_core::enums::{BadgeKind, UserRole, VerificationLevel};
 use vendrome_core::flags::{Flag, FlagName, RolloutPercent};
-use vendrome_core::ids::{AuditEventId, EventId, UserId};
+use vendrome_core::ids::{AuditEventId, BadgeId, EventId, RefreshTokenId, SessionId, UserId};
 use vendrome_core::outbox::OutboxEvent;
 use vendrome_core::time::Timestamp;
 use vendrome_core::users::{DisplayName, Email, Handle, User};
+use vendrome_core::verification::Badge;
 
 use crate::sql_enum::DbEnum;
 
 pub(crate) const USER_COLUMNS: &str =
     "id, email, email_verified_at, display_name, handle, headline, avatar_url, \
      role, verification_level, disabled_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    pub(crate) user: UserRow,
+    pub(crate) password_hash: Option<String>,
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -171,5 +180,74 @@ impl FlagRow {
 impl OutboxRow {
     pub(crate) fn seq(&self) -> i64 {
         self.id
+    }
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "id, user_id, family_id, refresh_token_hash, replaced_by, rotated_at, user_agent, ip, \
+     session_started_at, created_at, last_used_at, expires_at, idle_expires_at, revoked_at, revoke_reason";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    family_id: Uuid,
+    refresh_token_hash: String,
+    replaced_by: Option<Uuid>,
+    rotated_at: Option<Timestamp>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    session_started_at: Timestamp,
+    created_at: Timestamp,
+    last_used_at: Timestamp,
+    expires_at: Timestamp,
+    idle_expires_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+    revoke_reason: Option<String>,
+}
+
+impl From<SessionRow> for SessionToken {
+    fn from(row: SessionRow) -> Self {
+        SessionToken {
+            id: RefreshTokenId::from_uuid(row.id),
+            session_id: SessionId::from_uuid(row.family_id),
+            user_id: UserId::from_uuid(row.user_id),
+            token_hash: row.refresh_token_hash,
+            replaced_by: row.replaced_by.map(RefreshTokenId::from_uuid),
+            rotated_at: row.rotated_at,
+            user_agent: row.user_agent,
+            ip: row.ip,
+            started_at: row.session_started_at,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            idle_expires_at: row.idle_expires_at,
+            revoked_at: row.revoked_at,
+            revoke_reason: row.revoke_reason,
+        }
+    }
+}
+
+pub(crate) const BADGE_COLUMNS: &str = "id, user_id, kind, verified_by, verified_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BadgeRow {
+    id: Uuid,
+    user_id: Uuid,
+    kind: DbEnum<BadgeKind>,
+    verified_by: Option<Uuid>,
+    verified_at: Timestamp,
+    expires_at: Option<Timestamp>,
+}
+
+impl From<BadgeRow> for Badge {
+    fn from(row: BadgeRow) -> Self {
+        Badge {
+            id: BadgeId::from_uuid(row.id),
+            user_id: UserId::from_uuid(row.user_id),
+            kind: row.kind.0,
+            verified_by: row.verified_by.map(UserId::from_uuid),
+            verified_at: row.verified_at,
+            expires_at: row.expires_at,
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod keys;
 pub mod migrate;
 pub mod seed;
 pub mod serve;
+pub mod users;
 
 use vendrome_store::Store;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use vendrome_core::auth::{hash_blocking, Password};
 use vendrome_core::enums::UserRole;
 use vendrome_core::flags::{FlagName, FlagService, FlagUpdate, RolloutPercent};
 use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
@@ -29,6 +30,9 @@ struct UserFixture {
     handle: Option<String>,
     #[serde(default = "member")]
     role: UserRole,
+    /// A development password (fixtures only); without one the account signs in only through a
+    /// provider.
+    password: Option<String>,
 }
 
 fn member() -> UserRole {
@@ -90,6 +94,16 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
         if store.user_by_email(&email).await?.is_some() {
             summary.users_present += 1;
         } else {
+            let password_hash = match &user.password {
+                Some(raw) => {
+                    let password = Password::new_secret(raw)
+                        .map_err(|e| anyhow::anyhow!("users.json item {i}: password {e}"))?;
+                    let hash =
+                        tokio::task::spawn_blocking(move || hash_blocking(&password)).await??;
+                    Some(hash.as_str().to_owned())
+                }
+                None => None,
+            };
             let new = NewUser {
                 email,
                 display_name: field(
@@ -104,7 +118,7 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
                     .map(Handle::parse)
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("users.json item {i}: handle {e}"))?,
-                password_hash: None,
+                password_hash,
                 role: user.role,
             };
             store.create_user(new).await?;

@@ -25,6 +25,11 @@ pub struct Args {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "VENDROME_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     body_limit_bytes: usize,
+    /// The API's address as browsers and OAuth providers reach it; redirect URIs are
+    /// `{public}/v1/auth/oauth/{provider}/callback`. Required once a provider is configured
+    /// (`VENDROME_OAUTH_{GOOGLE,FACEBOOK,LINKEDIN}_*`, see `vendrome_server::oauth`).
+    #[arg(long, env = "VENDROME_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -44,6 +49,8 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,
+        oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
+            .context("the OAuth configuration is not valid")?,
     };
     let app = App::build(config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)

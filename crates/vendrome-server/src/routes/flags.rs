@@ -106,7 +106,7 @@ pub async fn list_flags(
     ))]
 pub async fn update_flag(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    Authenticated { caller, .. }: Authenticated,
     ClientIp(ip): ClientIp,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<UpdateFlagRequest>,

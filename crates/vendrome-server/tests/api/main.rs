@@ -8,3 +8,7 @@ mod contract;
 mod errors;
 mod flags;
 mod idempotency;
+mod identity;
+mod identity_admin;
+mod identity_limits;
+mod oauth;

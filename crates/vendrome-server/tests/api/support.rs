@@ -7,9 +7,11 @@ use axum::Router;
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
+use vendrome_core::auth::AuthPolicy;
 use vendrome_core::enums::UserRole;
 use vendrome_core::ids::UserId;
 use vendrome_server::auth::KeyRing;
+use vendrome_server::state::StateOptions;
 use vendrome_server::{AppState, Config};
 use vendrome_store::testing::{self, TestStore};
 
@@ -54,6 +56,8 @@ pub struct Setup {
     /// Extra routes (test-only endpoints), made from the app's state and given the standard
     /// layers too.
     pub extra: Option<Box<dyn FnOnce(AppState) -> Router<AppState> + Send>>,
+    /// Session lifetimes and rate-limit budgets.
+    pub policy: AuthPolicy,
 }
 
 impl Setup {
@@ -62,6 +66,7 @@ impl Setup {
             backend,
             config: Config::default(),
             extra: None,
+            policy: AuthPolicy::default(),
         }
     }
 }
@@ -80,7 +85,13 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         Backend::Postgres => testing::postgres().await?,
     };
     let keys = KeyRing::parse(&KeyRing::generate_spec()).unwrap();
-    let state = AppState::new(db.store.clone(), keys);
+    let options = StateOptions {
+        policy: setup.policy,
+        secure_cookies: true,
+        oauth: setup.config.oauth.clone(),
+        ..StateOptions::default()
+    };
+    let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
         Some(extra) => {
             let (api, _) = vendrome_server::routes::api().split_for_parts();
@@ -132,6 +143,42 @@ impl TestApp {
 
     pub fn post(&self, path: &str) -> RequestBuilder {
         self.client.post(self.url(path))
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.client.patch(self.url(path))
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.client.delete(self.url(path))
+    }
+
+    /// Registers an account through the API; returns the `data` of the answer.
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let body = serde_json::json!({ "email": email, "password": password, "display_name": "Test Person" });
+        let (status, body) = json(
+            self.post("/v1/auth/register")
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"].clone()
+    }
+
+    /// Signs in through the API; returns the status and the whole answer.
+    pub async fn login(&self, email: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "email": email, "password": password });
+        json(
+            self.post("/v1/auth/login")
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// A new user with `role`, stored, and a valid access token for them.

@@ -29,6 +29,8 @@ mod audit;
 mod enums;
 mod flags;
 mod idempotency;
+mod identities;
 mod migrations;
 mod outbox;
+mod rate_limit;
 mod users;

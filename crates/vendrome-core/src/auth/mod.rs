@@ -1,0 +1,20 @@
+//! Identity and access: passwords, sessions with rotating refresh tokens, sign-in and sign-out,
+//! and the rate limits that keep guessing slow.
+//!
+//! [`AuthService`] is the whole of it for adapters: it validates, checks rights, hashes off the
+//! async threads (through [`PasswordHasher`]), signs access tokens (through [`AccessTokens`]) and
+//! talks to storage through the ports.
+
+mod limits;
+mod password;
+mod refresh;
+mod service;
+mod sessions;
+
+pub use limits::{device_key, LoginLimits};
+pub use password::{
+    argon2, hash_blocking, verify_blocking, Password, PasswordHash, PasswordHasher, DECOY_HASH,
+};
+pub use refresh::{RefreshToken, RotationKey};
+pub use service::{AccessTokens, AuthPolicy, AuthService, NewAccount, ProfileChanges, SignedIn};
+pub use sessions::{reasons, ClientInfo, NewSessionToken, SessionRepo, SessionToken};

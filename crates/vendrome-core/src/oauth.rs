@@ -1,0 +1,413 @@
+//! Signing in through an identity provider (Google, Facebook, LinkedIn): the linked
+//! [`OAuthIdentity`] entity, the sign-ins in flight ([`LoginAttempt`]), the [`IdentityRepo`] port
+//! and [`OAuthService`], the rules once the provider has said who the person is.
+//!
+//! Everything that speaks HTTP to a provider (authorization URLs, code exchange, ID token and
+//! userinfo checks) is the adapter's; it hands this module a [`VerifiedProfile`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::access::Caller;
+use crate::audit::AuditContext;
+use crate::auth::{AuthService, ClientInfo, SignedIn};
+use crate::enums::{OauthProvider, UserRole};
+use crate::ids::UserId;
+use crate::time::{self, Timestamp};
+use crate::users::{DisplayName, Email, NewUser, ProfileUpdate, User, UserRepo};
+use crate::{Error, Result};
+
+/// How long a sign-in may stay at the provider before its `state` is refused.
+pub const ATTEMPT_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A provider account linked to a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthIdentity {
+    pub user_id: UserId,
+    pub provider: OauthProvider,
+    /// The provider's stable id of the person (`sub`).
+    pub subject: String,
+    /// The email the provider gave when the identity was linked.
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+}
+
+/// An identity to link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIdentity {
+    pub user_id: UserId,
+    pub provider: OauthProvider,
+    pub subject: String,
+    pub email: Option<String>,
+}
+
+/// A sign-in in flight: what the callback needs and the browser must never hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginAttempt {
+    /// Hex SHA-256 of the `state` parameter (see [`state_hash`]).
+    pub state_hash: String,
+    pub provider: OauthProvider,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    /// Set when a signed-in user is linking the provider instead of signing in.
+    pub link_user_id: Option<UserId>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What the store keeps of a `state`: hex SHA-256.
+pub fn state_hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Storage of linked identities and of sign-ins in flight.
+#[async_trait]
+pub trait IdentityRepo: Send + Sync {
+    /// The identity with this provider subject, or `None`.
+    async fn identity(
+        &self,
+        provider: OauthProvider,
+        subject: &str,
+    ) -> Result<Option<OAuthIdentity>>;
+
+    /// The user's identities, in provider order.
+    async fn identities_of(&self, user: UserId) -> Result<Vec<OAuthIdentity>>;
+
+    /// Links an identity, with a `user.identity_linked` audit event in the same transaction.
+    ///
+    /// MUST return [`Error::Conflict`] `identity_taken` when the subject is linked to another
+    /// user (or to this one already), `provider_already_linked` when the user has another
+    /// identity of the provider, and [`Error::NotFound`] for an unknown user.
+    async fn link_identity(&self, new: NewIdentity, audit: &AuditContext) -> Result<OAuthIdentity>;
+
+    /// Unlinks the user's identity of `provider`, with a `user.identity_unlinked` audit event in
+    /// the same transaction. MUST return [`Error::NotFound`] when the user has none.
+    async fn unlink_identity(
+        &self,
+        user: UserId,
+        provider: OauthProvider,
+        audit: &AuditContext,
+    ) -> Result<()>;
+
+    /// Notes a sign-in through the identity.
+    async fn touch_identity(
+        &self,
+        provider: OauthProvider,
+        subject: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+
+    /// Stores a sign-in in flight (and forgets the expired ones).
+    async fn save_attempt(&self, attempt: LoginAttempt) -> Result<()>;
+
+    /// Takes the attempt with this state hash: deletes it and returns it, atomically, so that of
+    /// concurrent callers at most one gets it. MUST return `None` when there is none or it
+    /// expired at or before `now`.
+    async fn take_attempt(&self, state_hash: &str, now: Timestamp) -> Result<Option<LoginAttempt>>;
+}
+
+/// Who the provider says the person is, after the adapter checked the provider's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedProfile {
+    pub provider: OauthProvider,
+    pub subject: String,
+    pub email: Option<String>,
+    /// Whether the provider vouches that the person controls `email`. An unverified email is
+    /// never used to find an existing account.
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// What a completed callback did.
+#[derive(Debug, Clone)]
+pub enum Completed {
+    SignedIn(Box<SignedIn>),
+    Linked(OAuthIdentity),
+}
+
+/// Sign-in, sign-up and linking through providers.
+#[derive(Clone)]
+pub struct OAuthService {
+    users: Arc<dyn UserRepo>,
+    identities: Arc<dyn IdentityRepo>,
+    auth: AuthService,
+}
+
+fn audit_for(user: UserId, base: &AuditContext) -> AuditContext {
+    AuditContext {
+        actor_id: Some(user),
+        ..base.clone()
+    }
+}
+
+impl OAuthService {
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        identities: Arc<dyn IdentityRepo>,
+        auth: AuthService,
+    ) -> Self {
+        Self {
+            users,
+            identities,
+            auth,
+        }
+    }
+
+    /// Records a sign-in (or, with `link_user`, a linking) in flight under its `state`.
+    pub async fn begin(
+        &self,
+        provider: OauthProvider,
+        state: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        link_user: Option<UserId>,
+    ) -> Result<()> {
+        let now = time::now();
+        let ttl = chrono::Duration::from_std(ATTEMPT_TTL).expect("ten minutes fit");
+        self.identities
+            .save_attempt(LoginAttempt {
+                state_hash: state_hash(state),
+                provider,
+                pkce_verifier: pkce_verifier.to_owned(),
+                nonce: nonce.to_owned(),
+                link_user_id: link_user,
+                created_at: now,
+                expires_at: now + ttl,
+            })
+            .await
+    }
+
+    /// Takes the attempt a callback names, once. Counts against the address's OAuth budget.
+    ///
+    /// Returns `None` for a state never issued, already used, expired, or issued for another
+    /// provider. MUST return [`Error::RateLimited`] past the per-address budget.
+    pub async fn take_attempt(
+        &self,
+        provider: OauthProvider,
+        state: &str,
+        client: &ClientInfo,
+    ) -> Result<Option<LoginAttempt>> {
+        let rule = self.auth.policy().limits.oauth_per_ip;
+        self.auth
+            .throttle(&rule, client.ip.as_deref().unwrap_or("unknown"))
+            .await?;
+        let attempt = self
+            .identities
+            .take_attempt(&state_hash(state), time::now())
+            .await?;
+        Ok(attempt.filter(|a| a.provider == provider))
+    }
+
+    /// Finishes an attempt with the profile the provider vouched for: links it for the user who
+    /// started a linking, or signs in.
+    pub async fn complete(
+        &self,
+        attempt: &LoginAttempt,
+        profile: VerifiedProfile,
+        client: &ClientInfo,
+        audit: &AuditContext,
+    ) -> Result<Completed> {
+        match attempt.link_user_id {
+            Some(user) => self.link(user, profile, audit).await.map(Completed::Linked),
+            None => self
+                .sign_in(profile, client, audit)
+                .await
+                .map(|s| Completed::SignedIn(Box::new(s))),
+        }
+    }
+
+    /// Signs in the user linked to the profile; else links it to the account with the same
+    /// *verified* email and signs that in; else creates an account without a password.
+    ///
+    /// MUST return [`Error::Conflict`] `email_taken` when an account has the email but the
+    /// provider does not vouch for it, [`Error::Forbidden`] `oauth_email_required` when the
+    /// provider gave no usable email for a new account, and `account_disabled` for a disabled one.
+    pub async fn sign_in(
+        &self,
+        profile: VerifiedProfile,
+        client: &ClientInfo,
+        audit: &AuditContext,
+    ) -> Result<SignedIn> {
+        if let Some(identity) = self
+            .identities
+            .identity(profile.provider, &profile.subject)
+            .await?
+        {
+            let user = self
+                .users
+                .user_by_id(identity.user_id)
+                .await?
+                .ok_or(Error::not_found("user"))?;
+            self.identities
+                .touch_identity(profile.provider, &profile.subject, time::now())
+                .await?;
+            return self.auth.sign_in_verified(user, client).await;
+        }
+        let email = profile
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok())
+            .ok_or_else(|| {
+                Error::forbidden(
+                    "oauth_email_required",
+                    "the provider did not share an email address",
+                )
+            })?;
+        let user = match self.users.user_by_email(&email).await? {
+            Some(_) if !profile.email_verified => {
+                return Err(Error::conflict(
+                    "email_taken",
+                    "an account has this email: sign in to it and link the provider from there",
+                ));
+            }
+            Some(existing) => existing,
+            None => self.create_account(&profile, email, audit).await?,
+        };
+        if user.is_disabled() {
+            return Err(Error::forbidden(
+                "account_disabled",
+                "this account is disabled",
+            ));
+        }
+        self.identities
+            .link_identity(new_identity(user.id, &profile), &audit_for(user.id, audit))
+            .await?;
+        self.identities
+            .touch_identity(profile.provider, &profile.subject, time::now())
+            .await?;
+        self.auth.sign_in_verified(user, client).await
+    }
+
+    async fn create_account(
+        &self,
+        profile: &VerifiedProfile,
+        email: Email,
+        audit: &AuditContext,
+    ) -> Result<User> {
+        let local = email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("member")
+            .to_owned();
+        let display_name = profile
+            .name
+            .as_deref()
+            .and_then(|n| DisplayName::parse(n).ok())
+            .or_else(|| DisplayName::parse(&local).ok())
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("no display name could be made")))?;
+        let user = self
+            .users
+            .create_user(NewUser {
+                email,
+                display_name,
+                handle: None,
+                password_hash: None,
+                role: UserRole::Member,
+            })
+            .await?;
+        let avatar = profile
+            .picture
+            .as_deref()
+            .filter(|p| p.starts_with("https://") && p.len() <= 2048);
+        match avatar {
+            Some(url) => {
+                let update = ProfileUpdate {
+                    avatar_url: Some(Some(url.to_owned())),
+                    ..ProfileUpdate::default()
+                };
+                self.users
+                    .update_profile(user.id, update, &audit_for(user.id, audit))
+                    .await
+            }
+            None => Ok(user),
+        }
+    }
+
+    /// Links the profile to `user` (who started the linking while signed in).
+    ///
+    /// MUST return [`Error::Conflict`] `identity_taken` when the provider account is linked to
+    /// another user and `provider_already_linked` when the user has another account of the
+    /// provider linked.
+    pub async fn link(
+        &self,
+        user: UserId,
+        profile: VerifiedProfile,
+        audit: &AuditContext,
+    ) -> Result<OAuthIdentity> {
+        if let Some(existing) = self
+            .identities
+            .identity(profile.provider, &profile.subject)
+            .await?
+        {
+            if existing.user_id == user {
+                return Ok(existing);
+            }
+            return Err(Error::conflict(
+                "identity_taken",
+                "this provider account is linked to another user",
+            ));
+        }
+        self.identities
+            .link_identity(new_identity(user, &profile), &audit_for(user, audit))
+            .await
+    }
+
+    /// The caller's linked identities.
+    pub async fn identities(&self, caller: &Caller) -> Result<Vec<OAuthIdentity>> {
+        self.identities.identities_of(caller.user_id).await
+    }
+
+    /// Unlinks one of the caller's identities, unless it is their last way to sign in.
+    ///
+    /// MUST return [`Error::NotFound`] when the caller has no identity of the provider and
+    /// [`Error::Conflict`] `last_sign_in_method` when they have no password and no other identity.
+    pub async fn unlink(
+        &self,
+        caller: &Caller,
+        provider: OauthProvider,
+        audit: &AuditContext,
+    ) -> Result<()> {
+        let linked = self.identities.identities_of(caller.user_id).await?;
+        if !linked.iter().any(|i| i.provider == provider) {
+            return Err(Error::not_found("identity"));
+        }
+        if linked.len() == 1 && self.users.password_hash(caller.user_id).await?.is_none() {
+            return Err(Error::conflict(
+                "last_sign_in_method",
+                "this is the account's only way to sign in: set a password or link another provider first",
+            ));
+        }
+        self.identities
+            .unlink_identity(caller.user_id, provider, audit)
+            .await
+    }
+}
+
+fn new_identity(user: UserId, profile: &VerifiedProfile) -> NewIdentity {
+    NewIdentity {
+        user_id: user,
+        provider: profile.provider,
+        subject: profile.subject.clone(),
+        email: profile.email.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn state_hash_is_hex_sha256() {
+        assert_eq!(
+            super::state_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
