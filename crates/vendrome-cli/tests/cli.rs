@@ -262,3 +262,131 @@ fn openapi_prints_the_committed_contract() {
     let committed = include_str!("../../../contracts/openapi.json");
     assert!(printed == committed, "contracts/openapi.json is stale: run `cargo run -p vendrome-cli -- openapi > contracts/openapi.json`");
 }
+
+fn vendrome_with_stdin(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(args)
+        .env_remove("VENDROME_DATABASE_URL")
+        .env_remove("VENDROME_SIGNING_KEYS")
+        .env("VENDROME_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn users_are_created_listed_and_their_sessions_revoked() {
+    let dir = TempDir::new();
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&vendrome_with_stdin(
+        &dir.0,
+        &[
+            "users",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--admin",
+            "--json",
+        ],
+        "an operator passphrase\n",
+    )))
+    .unwrap();
+    assert_eq!(
+        (created["email"].as_str(), created["role"].as_str()),
+        (Some("ops@example.com"), Some("admin"))
+    );
+
+    let weak = vendrome_with_stdin(
+        &dir.0,
+        &["users", "create", "--email", "weak@example.com"],
+        "password\n",
+    );
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("common"),
+        "says why"
+    );
+    let duplicate = vendrome_with_stdin(
+        &dir.0,
+        &["users", "create", "--email", "ops@example.com"],
+        "an operator passphrase\n",
+    );
+    assert!(!duplicate.status.success());
+
+    let list = stdout(&vendrome(&dir.0, &["users", "list"]));
+    assert_eq!(list.lines().count(), 1);
+    assert!(
+        list.contains("ops@example.com") && list.contains("admin"),
+        "{list}"
+    );
+
+    // The token is signed with the data dir's key, which a server on that dir accepts.
+    let token = stdout(&vendrome(
+        &dir.0,
+        &["users", "token", "--email", "ops@example.com"],
+    ));
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("VENDROME_DATABASE_URL")
+        .env_remove("VENDROME_SIGNING_KEYS")
+        .env("VENDROME_DATA_DIR", &dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&mut child, port);
+    let client = reqwest::Client::new();
+    let me: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{port}/v1/me"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["data"]["role"], "admin");
+
+    // A sign-in, then an operator ends every session of the user.
+    let login: serde_json::Value = client
+        .post(format!("http://127.0.0.1:{port}/v1/auth/login"))
+        .json(
+            &serde_json::json!({"email": "ops@example.com", "password": "an operator passphrase"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["data"]["access_token"].as_str().unwrap().to_owned();
+    let revoked: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["sessions", "revoke", "--user", "ops@example.com", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(revoked["ended_tokens"], 1);
+    // The server re-checks a session it has seen live within 30 s; this one it has not seen yet.
+    let status = client
+        .get(format!("http://127.0.0.1:{port}/v1/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -10,10 +10,14 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use axum::Router;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+
+use vendrome_core::rate_limit::RateLimiter;
+use vendrome_store::ephemeral::{MemoryRateLimiter, ValkeyRateLimiter};
 use vendrome_store::Store;
 
 use crate::auth::KeyRing;
@@ -127,15 +131,23 @@ impl App {
                 tracing::info!(applied, "applied migrations");
             }
         }
+        // Rate-limit counters: in this process, or shared by every instance through Valkey.
+        let limiter: Arc<dyn RateLimiter> = match &config.valkey_url {
+            Some(url) => Arc::new(ValkeyRateLimiter::connect(url).await.with_context(|| {
+                format!(
+                    "could not reach Valkey at {}",
+                    vendrome_store::db::redact(url)
+                )
+            })?),
+            None => Arc::new(MemoryRateLimiter::new()),
+        };
+        let options = StateOptions {
+            oauth: config.oauth.clone(),
+            limiter,
+            ..StateOptions::default()
+        };
         Ok(Self {
-            state: AppState::with_options(
-                store,
-                keys,
-                StateOptions {
-                    oauth: config.oauth.clone(),
-                    ..StateOptions::default()
-                },
-            ),
+            state: AppState::with_options(store, keys, options),
             config,
         })
     }

@@ -27,6 +27,9 @@ pub struct Config {
     /// OAuth providers and the public URL their redirect URIs are built from (see
     /// [`crate::oauth::OAuthSettings`]); none by default.
     pub oauth: crate::oauth::OAuthSettings,
+    /// Valkey/Redis (`redis://…`) for state several instances share (rate-limit counters);
+    /// `None` keeps it in this process.
+    pub valkey_url: Option<String>,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             migrate: true,
             oauth: crate::oauth::OAuthSettings::default(),
+            valkey_url: None,
         }
     }
 }

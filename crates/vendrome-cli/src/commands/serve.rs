@@ -30,6 +30,10 @@ pub struct Args {
     /// (`VENDROME_OAUTH_{GOOGLE,FACEBOOK,LINKEDIN}_*`, see `vendrome_server::oauth`).
     #[arg(long, env = "VENDROME_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Valkey/Redis (`redis://host:6379`) for rate-limit counters shared by several instances;
+    /// unset keeps them in this process.
+    #[arg(long, env = "VENDROME_VALKEY_URL")]
+    valkey_url: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -49,6 +53,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,
+        valkey_url: args.valkey_url,
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

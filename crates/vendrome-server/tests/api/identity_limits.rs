@@ -127,3 +127,44 @@ async fn guessing_is_slowed_without_locking_the_owner_out(backend: Backend) {
     }
     assert_eq!(app.login("nobody@example.com", "guess").await.0, 429);
 }
+
+/// Two instances with their rate limits in one Valkey share the budget: a guesser gains nothing
+/// by spreading attempts over instances.
+#[tokio::test]
+async fn instances_sharing_valkey_share_the_budget() {
+    let url = std::env::var("VENDROME_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let limiter = match vendrome_store::ephemeral::ValkeyRateLimiter::connect(&url).await {
+        Ok(limiter) => std::sync::Arc::new(limiter),
+        Err(error) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and Valkey at {url} is unreachable: {error}")
+        }
+        Err(error) => {
+            eprintln!("\n*** SKIPPED a Valkey test: {url} is unreachable ({error}) ***\n");
+            return;
+        }
+    };
+    // A rule name of this run only, so that earlier runs' counters do not count.
+    let name: &'static str =
+        Box::leak(format!("login_ip_{}", uuid::Uuid::new_v4().simple()).into_boxed_str());
+    let instance = || {
+        let mut setup = Setup::new(Backend::Sqlite);
+        setup.policy.limits.login_per_ip = Rule {
+            name,
+            limit: 3,
+            window: Duration::from_secs(60),
+        };
+        setup.limiter = Some(limiter.clone());
+        spawn_with(setup)
+    };
+    let (a, b) = (instance().await.unwrap(), instance().await.unwrap());
+    assert_eq!(a.login("ada@example.com", "guess").await.0, 401);
+    assert_eq!(b.login("ada@example.com", "guess").await.0, 401);
+    assert_eq!(a.login("ada@example.com", "guess").await.0, 401);
+    let (status, body) = b.login("ada@example.com", "guess").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+}

@@ -6,10 +6,13 @@ use std::time::Duration;
 use axum::Router;
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
+use std::sync::Arc;
 use tokio::sync::oneshot;
+
 use vendrome_core::auth::AuthPolicy;
 use vendrome_core::enums::UserRole;
 use vendrome_core::ids::UserId;
+use vendrome_core::rate_limit::RateLimiter;
 use vendrome_server::auth::KeyRing;
 use vendrome_server::state::StateOptions;
 use vendrome_server::{AppState, Config};
@@ -58,6 +61,8 @@ pub struct Setup {
     pub extra: Option<Box<dyn FnOnce(AppState) -> Router<AppState> + Send>>,
     /// Session lifetimes and rate-limit budgets.
     pub policy: AuthPolicy,
+    /// The rate limiter; in memory when `None`.
+    pub limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 impl Setup {
@@ -67,6 +72,7 @@ impl Setup {
             config: Config::default(),
             extra: None,
             policy: AuthPolicy::default(),
+            limiter: None,
         }
     }
 }
@@ -85,11 +91,13 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         Backend::Postgres => testing::postgres().await?,
     };
     let keys = KeyRing::parse(&KeyRing::generate_spec()).unwrap();
+    let defaults = StateOptions::default();
     let options = StateOptions {
+        limiter: setup.limiter.unwrap_or(defaults.limiter),
         policy: setup.policy,
         secure_cookies: true,
         oauth: setup.config.oauth.clone(),
-        ..StateOptions::default()
+        ..defaults
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
