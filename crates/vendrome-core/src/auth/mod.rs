@@ -5,16 +5,19 @@
 //! async threads (through [`PasswordHasher`]), signs access tokens (through [`AccessTokens`]) and
 //! talks to storage through the ports.
 
+mod account;
 mod limits;
 mod password;
 mod refresh;
 mod service;
+mod session_flow;
 mod sessions;
 
+pub use account::ProfileChanges;
 pub use limits::{device_key, LoginLimits};
 pub use password::{
     argon2, hash_blocking, verify_blocking, Password, PasswordHash, PasswordHasher, DECOY_HASH,
 };
 pub use refresh::{RefreshToken, RotationKey};
-pub use service::{AccessTokens, AuthPolicy, AuthService, NewAccount, ProfileChanges, SignedIn};
+pub use service::{AccessTokens, AuthPolicy, AuthService, NewAccount, SignedIn};
 pub use sessions::{reasons, ClientInfo, NewSessionToken, SessionRepo, SessionToken};

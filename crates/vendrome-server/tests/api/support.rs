@@ -97,7 +97,6 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         policy: setup.policy,
         secure_cookies: true,
         oauth: setup.config.oauth.clone(),
-        ..defaults
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
