@@ -65,6 +65,9 @@ export type Flag = FlagListResponse["data"][number];
 export type SetFlagBody = NonNullable<
   paths["/v1/admin/flags/{name}"]["put"]["requestBody"]
 >["content"]["application/json"];
+export type AuthTokens =
+  paths["/v1/auth/login"]["post"]["responses"][200]["content"]["application/json"]["data"];
+export type Account = paths["/v1/me"]["get"]["responses"][200]["content"]["application/json"]["data"];
 export type ErrorEnvelope =
   | paths["/readyz"]["get"]["responses"][503]["content"]["application/json"]
   | paths["/v1/admin/flags/{name}"]["put"]["responses"][401]["content"]["application/json"]
@@ -198,7 +201,7 @@ export function createClient(options: ClientOptions = {}) {
     const response = await request("/readyz", "get", {});
     if (response.status === 503) return false;
     const envelope: ReadyResponse = ok(response, 200);
-    return envelope.data.status === "ok";
+    return envelope.data.status === "ready";
   }
 
   /** `GET /v1/flags`: all flags; the token is optional. */
@@ -218,7 +221,23 @@ export function createClient(options: ClientOptions = {}) {
     return envelope.data;
   }
 
-  return { request, health, ready, listFlags, setFlag };
+  /** `POST /v1/auth/login`: a session's tokens. Keep `device_key` for the next sign-in. */
+  async function login(email: string, password: string, deviceKey?: string): Promise<AuthTokens> {
+    const body = deviceKey === undefined ? { email, password } : { email, password, device_key: deviceKey };
+    return ok(await request("/v1/auth/login", "post", { body }), 200).data;
+  }
+
+  /** `POST /v1/auth/refresh`: the next access and refresh tokens (the old refresh token is spent). */
+  async function refresh(refreshToken: string): Promise<AuthTokens> {
+    return ok(await request("/v1/auth/refresh", "post", { body: { refresh_token: refreshToken } }), 200).data;
+  }
+
+  /** `GET /v1/me`: the signed-in account. */
+  async function me(token: string): Promise<Account> {
+    return ok(await request("/v1/me", "get", { token }), 200).data;
+  }
+
+  return { request, health, ready, listFlags, setFlag, login, refresh, me };
 }
 
 // A same-origin default instance, for the common browser case.
@@ -228,6 +247,15 @@ export const health = defaultClient.health;
 export const ready = defaultClient.ready;
 export const listFlags = defaultClient.listFlags;
 export const setFlag = defaultClient.setFlag;
+export const login = defaultClient.login;
+export const refresh = defaultClient.refresh;
+export const me = defaultClient.me;
+
+/** Greets the signed-in account; uses the role and verification level enums. */
+export function describeAccount(account: Account): string {
+  const role: "member" | "moderator" | "admin" = account.role;
+  return `${account.display_name} <${account.email}> (${role}, ${account.verification_level})`;
+}
 
 /** One-line description of a flag; uses every documented field. */
 export function describeFlag(flag: Flag): string {

@@ -409,19 +409,39 @@ async fn refresh_token_can_travel_in_a_cookie(backend: Backend) {
 }
 
 async fn expired_sessions_cannot_refresh(backend: Backend) {
-    let mut setup = Setup::new(backend);
-    setup.policy.idle_timeout = Duration::from_millis(500);
-    let Some(app) = spawn_with(setup).await else {
-        return;
-    };
-    let first = app.register("ada@example.com", PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let (status, body) = refresh(&app, first["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("session_expired")),
-        "{body}"
-    );
+    // Unused for longer than the inactivity timeout…
+    let mut idle = Setup::new(backend);
+    idle.policy.idle_timeout = Duration::from_millis(500);
+    // …or older than the absolute lifetime, however busy.
+    let mut old = Setup::new(backend);
+    old.policy.absolute_lifetime = Duration::from_millis(900);
+    for setup in [idle, old] {
+        let Some(app) = spawn_with(setup).await else {
+            return;
+        };
+        let first = app.register("ada@example.com", PASSWORD).await;
+        let mut token = first["refresh_token"].as_str().unwrap().to_owned();
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let (status, body) = refresh(&app, &token).await;
+            if status != 200 {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (401, Some("session_expired")),
+                    "{body}"
+                );
+                break;
+            }
+            token = body["data"]["refresh_token"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let (status, body) = refresh(&app, &token).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("session_expired")),
+            "{body}"
+        );
+    }
 }
 
 async fn profile_changes(backend: Backend) {
