@@ -11,4 +11,5 @@ mod idempotency;
 mod identity;
 mod identity_admin;
 mod identity_limits;
+mod identity_sessions;
 mod oauth;
