@@ -73,3 +73,23 @@ id_type!(
     /// A verification badge.
     BadgeId
 );
+id_type!(
+    /// A post.
+    PostId
+);
+id_type!(
+    /// A comment on a post.
+    CommentId
+);
+id_type!(
+    /// One recorded share of a post.
+    ShareId
+);
+id_type!(
+    /// A connection request between two members (and, once accepted, the connection).
+    ConnectionId
+);
+id_type!(
+    /// A topic (`#renewable-energy`).
+    TopicId
+);

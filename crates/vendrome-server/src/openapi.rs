@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Other members: verification."),
         (name = "admin", description = "Administrators' levers on accounts (audited)."),
         (name = "flags", description = "Feature flags for the staged move off mock data."),
+        (name = "graph", description = "Connections, follows, topics and people you may know."),
+        (name = "posts", description = "Typed posts, reactions, comments, reposts, shares and bookmarks."),
     )
 )]
 pub struct ApiDoc;

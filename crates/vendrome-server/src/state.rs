@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use vendrome_core::auth::{AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
+use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
 use vendrome_core::oauth::OAuthService;
+use vendrome_core::posts::engagement::EngagementService;
+use vendrome_core::posts::PostService;
 use vendrome_core::rate_limit::RateLimiter;
 use vendrome_core::verification::VerificationService;
 use vendrome_store::bus::InProcessBus;
@@ -24,6 +27,11 @@ pub struct AppState {
     pub auth: AuthService,
     pub verification: VerificationService,
     pub flags: FlagService,
+    /// Connections, follows, topics, suggestions.
+    pub graph: GraphService,
+    /// Posts, and engagement with them.
+    pub posts: PostService,
+    pub engagement: EngagementService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
     pub oauth_providers: Arc<OAuthProviders>,
@@ -68,19 +76,24 @@ impl AppState {
         let auth = AuthService::new(
             shared.clone(),
             shared.clone(),
-            Arc::new(Argon2Hasher),
+            Arc::new(Argon2Hasher::new()),
             keys.clone(),
             options.limiter,
             &keys.derived_secret("refresh rotation and device keys"),
             options.policy,
         );
         let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
+        let posts = PostService::new(shared.clone());
+        let engagement = EngagementService::new(shared.clone(), posts.clone());
         Self {
             auth,
             oauth,
             oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
             verification: VerificationService::new(shared.clone(), shared.clone()),
             flags: FlagService::new(shared.clone()),
+            graph: GraphService::new(shared.clone()),
+            posts,
+            engagement,
             idempotency: shared,
             store,
             keys,

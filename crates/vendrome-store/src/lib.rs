@@ -22,11 +22,16 @@ pub mod testing;
 
 mod audit;
 mod badges;
+mod engagement;
 mod error;
 mod flags;
+mod graph;
+mod graph_topics;
 mod idempotency;
 mod identities;
 mod outbox;
+mod post_reads;
+mod posts;
 mod rows;
 mod sessions;
 mod sql_enum;

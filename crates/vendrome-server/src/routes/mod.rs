@@ -9,10 +9,14 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod docs;
+pub mod engagement;
 pub mod flags;
+pub mod graph;
 pub mod health;
 pub mod me;
 pub mod oauth;
+pub mod posts;
+pub mod topics;
 pub mod users;
 pub mod views;
 
@@ -45,4 +49,43 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::callback))
         .routes(routes!(oauth::list_identities))
         .routes(routes!(oauth::link_identity, oauth::unlink_identity))
+        .routes(routes!(posts::create_post))
+        .routes(routes!(
+            posts::get_post,
+            posts::update_post,
+            posts::delete_post
+        ))
+        .routes(routes!(
+            engagement::set_reaction,
+            engagement::remove_reaction
+        ))
+        .routes(routes!(engagement::list_reactions))
+        .routes(routes!(
+            engagement::set_bookmark,
+            engagement::remove_bookmark
+        ))
+        .routes(routes!(engagement::list_bookmarks))
+        .routes(routes!(
+            engagement::create_comment,
+            engagement::list_comments
+        ))
+        .routes(routes!(
+            engagement::update_comment,
+            engagement::delete_comment
+        ))
+        .routes(routes!(engagement::set_repost, engagement::remove_repost))
+        .routes(routes!(engagement::create_share))
+        .routes(routes!(graph::request_connection))
+        .routes(routes!(graph::accept_connection))
+        .routes(routes!(graph::decline_connection))
+        .routes(routes!(graph::withdraw_connection))
+        .routes(routes!(graph::remove_connection))
+        .routes(routes!(graph::my_connections))
+        .routes(routes!(graph::follow, graph::unfollow))
+        .routes(routes!(graph::followers))
+        .routes(routes!(graph::following))
+        .routes(routes!(graph::suggestions))
+        .routes(routes!(topics::list_topics))
+        .routes(routes!(topics::follow_topic, topics::unfollow_topic))
+        .routes(routes!(topics::my_topics))
 }

@@ -162,3 +162,23 @@ async fn shutdown_lets_in_flight_requests_finish() {
         "no longer listening"
     );
 }
+
+#[test]
+fn every_schema_reference_resolves() {
+    let document = serde_json::to_string(&vendrome_server::openapi::document()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let schemas = value["components"]["schemas"].as_object().unwrap();
+    let prefix = "#/components/schemas/";
+    let dangling: Vec<&str> = document
+        .match_indices(prefix)
+        .map(|(at, _)| {
+            let rest = &document[at + prefix.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .filter(|name| !schemas.contains_key(*name))
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to schemas the document does not define: {dangling:?}"
+    );
+}

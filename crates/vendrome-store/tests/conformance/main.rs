@@ -28,9 +28,11 @@ macro_rules! conformance {
 mod audit;
 mod enums;
 mod flags;
+mod graph;
 mod idempotency;
 mod identities;
 mod migrations;
 mod outbox;
+mod posts;
 mod rate_limit;
 mod users;

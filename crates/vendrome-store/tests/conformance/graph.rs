@@ -1,0 +1,254 @@
+use std::sync::Arc;
+
+use vendrome_core::access::Caller;
+use vendrome_core::enums::{ConnectionStatus, UserRole};
+use vendrome_core::graph::{ConnectionAction, GraphRepo, GraphService, NewConnection};
+use vendrome_core::ids::UserId;
+use vendrome_core::page::Limit;
+use vendrome_core::users::UserRepo;
+use vendrome_core::Error;
+use vendrome_store::{Db, Store};
+
+use crate::users::new_user;
+
+conformance!(
+    connection_lifecycle_counts_and_events,
+    one_open_connection_per_pair_under_concurrency,
+    follow_counters_are_exact_under_concurrency,
+    suggestions_rank_mutual_connections
+);
+
+async fn user(store: &Store) -> UserId {
+    let id = UserId::new();
+    let email = format!("{}@example.com", id.as_uuid().simple());
+    store.create_user(new_user(&email)).await.unwrap().id
+}
+
+fn caller(user_id: UserId) -> Caller {
+    Caller {
+        user_id,
+        role: UserRole::Member,
+    }
+}
+
+async fn events(store: &Store, kind: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM outbox_events WHERE event_type = $1";
+    match store.db() {
+        Db::Postgres(pool) => sqlx::query_scalar(sql).bind(kind).fetch_one(pool).await,
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(kind).fetch_one(pool).await,
+    }
+    .unwrap()
+}
+
+async fn connect(service: &GraphService, a: UserId, b: UserId) {
+    let id = service
+        .request(&caller(a), b, None)
+        .await
+        .unwrap()
+        .connection
+        .id;
+    service
+        .act(&caller(b), id, ConnectionAction::Accept)
+        .await
+        .unwrap();
+}
+
+async fn connection_lifecycle_counts_and_events(store: Store) {
+    let service = GraphService::new(Arc::new(store.clone()));
+    let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
+
+    let requested = service.request(&caller(a), b, None).await.unwrap();
+    assert!(requested.created);
+    let id = requested.connection.id;
+    assert!(matches!(
+        service.request(&caller(a), b, None).await,
+        Err(Error::Conflict {
+            code: "connection_exists",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .create_connection(NewConnection {
+                requester_id: b,
+                addressee_id: a,
+                note: None
+            })
+            .await,
+        Err(Error::Conflict {
+            code: "connection_exists",
+            ..
+        })
+    ));
+    assert!(matches!(
+        service
+            .act(&caller(stranger), id, ConnectionAction::Accept)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        service.act(&caller(a), id, ConnectionAction::Accept).await,
+        Err(Error::Conflict {
+            code: "invalid_transition",
+            ..
+        })
+    ));
+
+    // B asking A while A's request is pending accepts it.
+    let crossed = service.request(&caller(b), a, None).await.unwrap();
+    assert!(!crossed.created);
+    assert_eq!(crossed.connection.status, ConnectionStatus::Accepted);
+    assert_eq!(store.graph_counts(a).await.unwrap().connections, 1);
+    assert_eq!(store.graph_counts(b).await.unwrap().connections, 1);
+
+    let removed = service
+        .act(&caller(b), id, ConnectionAction::Remove)
+        .await
+        .unwrap();
+    assert_eq!(removed.status, ConnectionStatus::Removed);
+    assert_eq!(store.graph_counts(a).await.unwrap().connections, 0);
+
+    // A fresh request after removal is a new row; withdraw and decline end it.
+    let again = service
+        .request(&caller(a), b, None)
+        .await
+        .unwrap()
+        .connection;
+    service
+        .act(&caller(a), again.id, ConnectionAction::Withdraw)
+        .await
+        .unwrap();
+    let third = service
+        .request(&caller(b), a, None)
+        .await
+        .unwrap()
+        .connection;
+    service
+        .act(&caller(a), third.id, ConnectionAction::Decline)
+        .await
+        .unwrap();
+
+    assert_eq!(events(&store, "connection.requested").await, 3);
+    assert_eq!(events(&store, "connection.accepted").await, 1);
+    assert_eq!(events(&store, "connection.removed").await, 1);
+    assert_eq!(events(&store, "connection.withdrawn").await, 1);
+    assert_eq!(events(&store, "connection.declined").await, 1);
+}
+
+async fn one_open_connection_per_pair_under_concurrency(store: Store) {
+    let (a, b) = (user(&store).await, user(&store).await);
+    let attempts = (0..10).map(|i| {
+        let store = store.clone();
+        let (requester_id, addressee_id) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        tokio::spawn(async move {
+            store
+                .create_connection(NewConnection {
+                    requester_id,
+                    addressee_id,
+                    note: None,
+                })
+                .await
+        })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let won = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(won, 1);
+    for result in results {
+        if let Err(e) = result.unwrap() {
+            assert!(
+                matches!(
+                    e,
+                    Error::Conflict {
+                        code: "connection_exists",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+        }
+    }
+}
+
+async fn follow_counters_are_exact_under_concurrency(store: Store) {
+    let star = user(&store).await;
+    let mut fans = Vec::new();
+    for _ in 0..30 {
+        fans.push(user(&store).await);
+    }
+    let run = |follow: bool| {
+        futures::future::join_all(fans.iter().map(|&fan| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                if follow {
+                    store.follow(fan, star).await
+                } else {
+                    store.unfollow(fan, star).await
+                }
+            })
+        }))
+    };
+    for r in run(true).await {
+        assert!(r.unwrap().unwrap());
+    }
+    assert!(
+        !store.follow(fans[0], star).await.unwrap(),
+        "following twice changes nothing"
+    );
+    assert_eq!(store.graph_counts(star).await.unwrap().followers, 30);
+    assert_eq!(store.graph_counts(fans[0]).await.unwrap().following, 1);
+    let page = store
+        .followers(star, None, Limit::parse(20).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 20);
+    let rest = store
+        .followers(star, page.next_cursor.as_ref(), Limit::parse(20).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 10);
+    assert!(rest.next_cursor.is_none());
+
+    for r in run(false).await {
+        assert!(r.unwrap().unwrap());
+    }
+    assert!(!store.unfollow(fans[0], star).await.unwrap());
+    assert_eq!(store.graph_counts(star).await.unwrap().followers, 0);
+    assert_eq!(events(&store, "user.followed").await, 30);
+    assert_eq!(events(&store, "user.unfollowed").await, 30);
+}
+
+async fn suggestions_rank_mutual_connections(store: Store) {
+    let service = GraphService::new(Arc::new(store.clone()));
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(user(&store).await);
+    }
+    let (me, b, c, d, e, pending) = (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+    connect(&service, me, b).await;
+    connect(&service, me, d).await;
+    connect(&service, b, c).await;
+    connect(&service, d, c).await;
+    connect(&service, b, e).await;
+    connect(&service, b, pending).await;
+    service.request(&caller(me), pending, None).await.unwrap();
+
+    let page = store
+        .suggestions(me, None, Limit::parse(1).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].user.id, c);
+    assert_eq!(page.items[0].mutual_connections, 2);
+    let rest = store
+        .suggestions(me, page.next_cursor.as_ref(), Limit::DEFAULT)
+        .await
+        .unwrap();
+    let rest: Vec<UserId> = rest.items.iter().map(|s| s.user.id).collect();
+    assert_eq!(
+        rest,
+        vec![e],
+        "connections, pending requests and oneself are excluded"
+    );
+}
