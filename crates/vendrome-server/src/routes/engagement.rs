@@ -29,7 +29,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn parse(&self) -> Result<(Option<Cursor>, Limit), ApiError> {
+    pub(crate) fn parse(&self) -> Result<(Option<Cursor>, Limit), ApiError> {
         let mut errors = ValidationErrors::new();
         let limit = match self.limit {
             None => Some(Limit::DEFAULT),

@@ -11,38 +11,14 @@ use vendrome_core::graph::{
     FollowEntry, GraphCounts, Suggestion, UserSummary,
 };
 use vendrome_core::ids::{ConnectionId, UserId};
-use vendrome_core::page::{Cursor, Limit};
 use vendrome_core::validation::ValidationErrors;
 
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::engagement::PageQuery;
 use crate::state::AppState;
-
-/// A page request.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct GraphPageQuery {
-    /// 1 to 100; 20 when absent.
-    pub limit: Option<u32>,
-    /// `meta.next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-impl GraphPageQuery {
-    pub(crate) fn parse(&self) -> Result<(Option<Cursor>, Limit), ApiError> {
-        let limit = match self.limit {
-            None => Limit::DEFAULT,
-            Some(n) => Limit::parse(n).map_err(|e| {
-                let mut errors = ValidationErrors::new();
-                errors.check::<()>("limit", Err(e));
-                ApiError::validation(&errors)
-            })?,
-        };
-        Ok((self.cursor.clone().map(Cursor::from_string), limit))
-    }
-}
 
 /// How a member appears in graph lists.
 #[derive(Debug, Serialize, ToSchema)]
@@ -326,7 +302,7 @@ pub async fn my_connections(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<ConnectionsQuery>,
 ) -> ApiResult<ApiSuccess<Vec<ConnectionEntryView>>> {
-    let (cursor, limit) = GraphPageQuery {
+    let (cursor, limit) = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     }
@@ -397,7 +373,7 @@ pub async fn unfollow(
 
 /// Who follows a member, newest first.
 #[utoipa::path(get, path = "/v1/users/{id}/followers", tag = "graph",
-    params(("id" = UserId, Path, description = "The member."), GraphPageQuery),
+    params(("id" = UserId, Path, description = "The member."), PageQuery),
     responses(
         (status = 200, description = "A page of followers.", body = Envelope<Vec<FollowEntryView>>),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
@@ -406,7 +382,7 @@ pub async fn unfollow(
 pub async fn followers(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<GraphPageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiSuccess<Vec<FollowEntryView>>> {
     let user = user_id(&id)?;
     let (cursor, limit) = query.parse()?;
@@ -416,7 +392,7 @@ pub async fn followers(
 
 /// Whom a member follows, newest first.
 #[utoipa::path(get, path = "/v1/users/{id}/following", tag = "graph",
-    params(("id" = UserId, Path, description = "The member."), GraphPageQuery),
+    params(("id" = UserId, Path, description = "The member."), PageQuery),
     responses(
         (status = 200, description = "A page of followees.", body = Envelope<Vec<FollowEntryView>>),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
@@ -425,7 +401,7 @@ pub async fn followers(
 pub async fn following(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<GraphPageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiSuccess<Vec<FollowEntryView>>> {
     let user = user_id(&id)?;
     let (cursor, limit) = query.parse()?;
@@ -436,7 +412,7 @@ pub async fn following(
 /// People the caller may know: second-degree connections (by mutual connections) and members
 /// sharing followed topics.
 #[utoipa::path(get, path = "/v1/me/suggestions", tag = "graph", security(("bearer" = [])),
-    params(GraphPageQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of suggestions, best first.", body = Envelope<Vec<SuggestionView>>),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
@@ -444,7 +420,7 @@ pub async fn following(
 pub async fn suggestions(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiQuery(query): ApiQuery<GraphPageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiSuccess<Vec<SuggestionView>>> {
     let (cursor, limit) = query.parse()?;
     let page = state

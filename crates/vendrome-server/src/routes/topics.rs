@@ -11,7 +11,7 @@ use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::routes::graph::GraphPageQuery;
+use crate::routes::engagement::PageQuery;
 use crate::state::AppState;
 
 /// A topic with its counters.
@@ -46,14 +46,14 @@ fn slug(raw: &str) -> Result<TopicSlug, ApiError> {
 
 /// Every topic, by slug.
 #[utoipa::path(get, path = "/v1/topics", tag = "graph",
-    params(GraphPageQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of topics.", body = Envelope<Vec<TopicView>>),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
 pub async fn list_topics(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<GraphPageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiSuccess<Vec<TopicView>>> {
     let (cursor, limit) = query.parse()?;
     let page = state.graph.topics(cursor.as_ref(), limit).await?;
@@ -97,7 +97,7 @@ pub async fn unfollow_topic(
 
 /// The topics the caller follows, by slug.
 #[utoipa::path(get, path = "/v1/me/topics", tag = "graph", security(("bearer" = [])),
-    params(GraphPageQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of topics.", body = Envelope<Vec<TopicView>>),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
@@ -105,7 +105,7 @@ pub async fn unfollow_topic(
 pub async fn my_topics(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiQuery(query): ApiQuery<GraphPageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiSuccess<Vec<TopicView>>> {
     let (cursor, limit) = query.parse()?;
     let page = state
