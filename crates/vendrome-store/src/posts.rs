@@ -74,7 +74,8 @@ macro_rules! attach_topics {
                 .execute(&mut *$tx).await?;
             let topic: Uuid = sqlx::query_scalar("SELECT id FROM topics WHERE slug = $1")
                 .bind(slug.as_str()).fetch_one(&mut *$tx).await?;
-            sqlx::query("INSERT INTO post_topics (post_id, topic_id) VALUES ($1, $2)")
+            // The link carries its post's creation time: topic feeds are read from it alone.
+            sqlx::query("INSERT INTO post_topics (post_id, topic_id, created_at) SELECT id, $2, created_at FROM posts WHERE id = $1")
                 .bind($id).bind(topic).execute(&mut *$tx).await?;
             sqlx::query("UPDATE topics SET post_count = post_count + 1 WHERE id = $1")
                 .bind(topic).execute(&mut *$tx).await?;

@@ -1,0 +1,13 @@
+-- Feeds: every list is newest first on the keyset (created_at, post id).
+--
+-- A topic's feed reads post_topics alone, so the link carries its post's creation time (written
+-- with the link, never changed) and is indexed in feed order.
+ALTER TABLE post_topics ADD COLUMN created_at timestamptz;
+UPDATE post_topics pt SET created_at = p.created_at FROM posts p WHERE p.id = pt.post_id;
+ALTER TABLE post_topics ALTER COLUMN created_at SET NOT NULL;
+DROP INDEX post_topics_topic;
+CREATE INDEX post_topics_topic ON post_topics (topic_id, created_at DESC, post_id DESC);
+
+-- The home feed shows the reposts of the people a user follows, on the same keyset.
+DROP INDEX post_reposts_user;
+CREATE INDEX post_reposts_user ON post_reposts (user_id, created_at DESC, post_id DESC);

@@ -1,0 +1,13 @@
+-- Feeds: every list is newest first on the keyset (created_at, post id).
+--
+-- A topic's feed reads post_topics alone, so the link carries its post's creation time (written
+-- with the link, never changed) and is indexed in feed order. SQLite cannot add a NOT NULL column
+-- without a default; the store always writes it and the backfill below covers existing links.
+ALTER TABLE post_topics ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+UPDATE post_topics SET created_at = (SELECT p.created_at FROM posts p WHERE p.id = post_topics.post_id);
+DROP INDEX post_topics_topic;
+CREATE INDEX post_topics_topic ON post_topics (topic_id, created_at DESC, post_id DESC);
+
+-- The home feed shows the reposts of the people a user follows, on the same keyset.
+DROP INDEX post_reposts_user;
+CREATE INDEX post_reposts_user ON post_reposts (user_id, created_at DESC, post_id DESC);
