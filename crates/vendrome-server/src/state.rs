@@ -8,6 +8,7 @@ use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
 use vendrome_core::oauth::OAuthService;
 use vendrome_core::posts::engagement::EngagementService;
+use vendrome_core::posts::feed::FeedService;
 use vendrome_core::posts::PostService;
 use vendrome_core::rate_limit::RateLimiter;
 use vendrome_core::verification::VerificationService;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Posts, and engagement with them.
     pub posts: PostService,
     pub engagement: EngagementService,
+    /// Home feed, member and topic feeds, typed listings.
+    pub feeds: FeedService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
     pub oauth_providers: Arc<OAuthProviders>,
@@ -85,6 +88,7 @@ impl AppState {
         let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
         let posts = PostService::new(shared.clone());
         let engagement = EngagementService::new(shared.clone(), posts.clone());
+        let feeds = FeedService::new(shared.clone(), shared.clone());
         Self {
             auth,
             oauth,
@@ -94,6 +98,7 @@ impl AppState {
             graph: GraphService::new(shared.clone()),
             posts,
             engagement,
+            feeds,
             idempotency: shared,
             store,
             keys,

@@ -24,6 +24,7 @@ mod audit;
 mod badges;
 mod engagement;
 mod error;
+mod feeds;
 mod flags;
 mod graph;
 mod graph_topics;
@@ -35,6 +36,7 @@ mod posts;
 mod rows;
 mod sessions;
 mod sql_enum;
+mod sql_text;
 mod users;
 mod writes;
 

@@ -28,7 +28,8 @@ use crate::{with_db, Store};
 pub(crate) enum Visibility {
     /// Every live post (authorisation checks, moderators).
     Any,
-    /// What this viewer (or an anonymous one) may see.
+    /// What this viewer (or an anonymous one) may see: public posts, their own, their
+    /// connections'; never those of someone either of them blocked.
     For(Option<UserId>),
 }
 
@@ -175,6 +176,12 @@ fn push_visibility<'a, DB: sqlx::Database>(
             query.push(" AND c.addressee_id = p.author_id) OR (c.addressee_id = ");
             query.push_bind(v);
             query.push(" AND c.requester_id = p.author_id))))");
+            // A block hides each from the other.
+            query.push(" AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = ");
+            query.push_bind(v);
+            query.push(" AND b.blocked_id = p.author_id) OR (b.blocker_id = p.author_id AND b.blocked_id = ");
+            query.push_bind(v);
+            query.push("))");
         }
     }
 }

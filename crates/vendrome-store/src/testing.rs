@@ -188,12 +188,14 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .await
             .expect("the PostgreSQL migrations apply");
         pool.close().await;
-        sqlx::query(&format!(
-            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
-        ))
-        .execute(&mut *conn)
-        .await
-        .expect("publish the template");
+        // A closed connection's server process may take a moment to leave the database.
+        let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"");
+        let mut attempts = 0;
+        while let Err(error) = sqlx::query(&rename).execute(&mut *conn).await {
+            attempts += 1;
+            assert!(attempts < 50, "publish the template: {error}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock(727274)")
         .execute(&mut *conn)

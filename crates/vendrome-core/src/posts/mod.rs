@@ -25,6 +25,8 @@
 
 pub mod engagement;
 pub mod events;
+pub mod feed;
+pub mod listing;
 pub mod payload;
 
 use std::sync::Arc;

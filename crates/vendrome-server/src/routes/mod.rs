@@ -10,6 +10,7 @@ use crate::state::AppState;
 pub mod auth;
 pub mod docs;
 pub mod engagement;
+pub mod feeds;
 pub mod flags;
 pub mod graph;
 pub mod health;
@@ -49,7 +50,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::callback))
         .routes(routes!(oauth::list_identities))
         .routes(routes!(oauth::link_identity, oauth::unlink_identity))
-        .routes(routes!(posts::create_post))
+        .routes(routes!(posts::create_post, feeds::listing))
+        .routes(routes!(feeds::home))
+        .routes(routes!(feeds::user_posts))
+        .routes(routes!(feeds::topic_posts))
         .routes(routes!(
             posts::get_post,
             posts::update_post,

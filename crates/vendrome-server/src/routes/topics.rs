@@ -40,7 +40,7 @@ impl From<Topic> for TopicView {
     }
 }
 
-fn slug(raw: &str) -> Result<TopicSlug, ApiError> {
+pub(crate) fn slug(raw: &str) -> Result<TopicSlug, ApiError> {
     TopicSlug::parse(raw).map_err(|_| ApiError::not_found("topic"))
 }
 

@@ -78,7 +78,7 @@ pub struct SetDisabledRequest {
     pub disabled: bool,
 }
 
-fn user_id(raw: &str) -> Result<UserId, ApiError> {
+pub(crate) fn user_id(raw: &str) -> Result<UserId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("user"))
 }
 

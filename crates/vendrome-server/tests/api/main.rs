@@ -6,6 +6,7 @@ mod support;
 
 mod contract;
 mod errors;
+mod feeds;
 mod flags;
 mod graph;
 mod idempotency;

@@ -1,0 +1,302 @@
+//! Feeds: the home feed, an author's posts, a topic's posts and the typed listings, all newest
+//! first on the keyset `(created_at, post id)` ([`FeedKey`]), through the [`FeedRepo`] port and
+//! [`FeedService`].
+//!
+//! The home feed is assembled on read from several sources (the viewer's own posts and those of
+//! the people they follow or are connected to, the posts of followed topics, and the reposts of
+//! the same people). The store answers each source's newest `limit + 1` entries before the
+//! cursor in one round trip; [`merge`] interleaves them, keeps each post once per page and stops
+//! where the sources' answers stop being complete. Every page then costs the same fixed number of
+//! queries, whatever its length or depth.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::listing::ListingFilter;
+use super::{AuthorSummary, Post, PostRepo, TopicSlug};
+use crate::access::Caller;
+use crate::ids::{PostId, UserId};
+use crate::page::{Cursor, Limit, Page};
+use crate::time::Timestamp;
+use crate::validation::ValidationErrors;
+use crate::{Error, Result};
+
+/// Which list of posts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feed {
+    /// A member's home feed: their own posts, those of the people they follow or are connected
+    /// to, the posts of the topics they follow, and the reposts of those people.
+    Home(UserId),
+    /// One member's posts.
+    Author(UserId),
+    /// The posts of a topic.
+    Topic(TopicSlug),
+    /// Posts by type, with type-specific filters (the marketplace, crowdfunding, investment
+    /// and mentorship listings).
+    Listing(ListingFilter),
+}
+
+/// A position in a feed: the entry's time and its post. Entries are ordered by both, newest
+/// first, so the order is total even when many posts share a microsecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FeedKey {
+    pub at: Timestamp,
+    pub post: PostId,
+}
+
+/// Who reposted an entry's post, and what they said about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repost {
+    pub by: AuthorSummary,
+    pub quote: Option<String>,
+}
+
+/// One entry of a source, as the store answers it: the post appears in the feed at `key.at`
+/// (its creation, or the moment it was reposted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntry {
+    pub key: FeedKey,
+    pub repost: Option<Repost>,
+}
+
+/// One item of a feed page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedItem {
+    pub post: Post,
+    /// Set when the post is in the feed because someone the viewer follows reposted it.
+    pub repost: Option<Repost>,
+}
+
+/// Storage side of feeds.
+#[async_trait]
+pub trait FeedRepo: Send + Sync {
+    /// For each source of `feed`, its newest `fetch` entries strictly before `before` (all when
+    /// `None`), newest first; only live posts `viewer` may see (visibility, blocks).
+    ///
+    /// MUST return [`Error::NotFound`] with `user` for an author feed of an unknown user and
+    /// with `topic` for an unknown topic.
+    async fn feed_entries(
+        &self,
+        feed: &Feed,
+        viewer: Option<UserId>,
+        before: Option<FeedKey>,
+        fetch: u32,
+    ) -> Result<Vec<Vec<FeedEntry>>>;
+}
+
+/// Reads feeds.
+#[derive(Clone)]
+pub struct FeedService {
+    repo: Arc<dyn FeedRepo>,
+    posts: Arc<dyn PostRepo>,
+}
+
+impl FeedService {
+    pub fn new(repo: Arc<dyn FeedRepo>, posts: Arc<dyn PostRepo>) -> Self {
+        Self { repo, posts }
+    }
+
+    /// A page of `feed` as `viewer` sees it. The home feed needs a signed-in viewer.
+    pub async fn page(
+        &self,
+        viewer: Option<&Caller>,
+        feed: &Feed,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<FeedItem>> {
+        let viewer_id = viewer.map(|c| c.user_id);
+        if let Feed::Home(owner) = feed {
+            if viewer_id != Some(*owner) {
+                return Err(Error::forbidden(
+                    "not_owner",
+                    "a home feed is its owner's alone",
+                ));
+            }
+        }
+        let before = cursor
+            .map(|c| c.decode::<FeedKey>())
+            .transpose()
+            .map_err(|e| Error::Invalid(relabel(e)))?;
+        let sources = self
+            .repo
+            .feed_entries(feed, viewer_id, before, limit.probe() as u32)
+            .await?;
+        let merged = merge(sources, limit);
+        let ids: Vec<PostId> = merged.entries.iter().map(|e| e.key.post).collect();
+        let mut posts = self.posts.posts_by_ids(&ids, viewer_id).await?;
+        let items = merged
+            .entries
+            .into_iter()
+            .filter_map(|entry| {
+                let at = posts.iter().position(|p| p.id == entry.key.post)?;
+                Some(FeedItem {
+                    post: posts.swap_remove(at),
+                    repost: entry.repost,
+                })
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor: merged.next.map(|key| Cursor::encode(&key)),
+        })
+    }
+}
+
+fn relabel(errors: ValidationErrors) -> ValidationErrors {
+    let mut out = ValidationErrors::new();
+    out.check("cursor", Err::<(), _>(errors));
+    out
+}
+
+/// A page's entries, and where the next page starts.
+#[derive(Debug, PartialEq)]
+pub struct Merged {
+    pub entries: Vec<FeedEntry>,
+    pub next: Option<FeedKey>,
+}
+
+/// Interleaves the sources' answers (each newest first, each at most `limit + 1` long) into one
+/// page of at most `limit` entries, each post at most once.
+///
+/// A source that answered in full (`limit + 1` entries) may hold more entries older than its
+/// last one, so the merge is exact only down to the newest such last entry (the cut); entries
+/// past the cut wait for the next page. The next cursor is the last entry examined, so a
+/// duplicate skipped on this page is not served again on the next.
+pub fn merge(sources: Vec<Vec<FeedEntry>>, limit: Limit) -> Merged {
+    let fetch = limit.probe() as usize;
+    let cut = sources
+        .iter()
+        .filter(|s| s.len() >= fetch)
+        .filter_map(|s| s.last().map(|e| e.key))
+        .max();
+    let mut all: Vec<FeedEntry> = sources
+        .into_iter()
+        .flatten()
+        .filter(|e| cut.is_none_or(|cut| e.key >= cut))
+        .collect();
+    all.sort_by(|a, b| b.key.cmp(&a.key));
+
+    let limit = limit.get() as usize;
+    let mut seen = HashSet::new();
+    let mut entries = Vec::with_capacity(limit);
+    let mut last_examined = None;
+    let mut stopped_early = false;
+    for entry in all {
+        if seen.contains(&entry.key.post) {
+            last_examined = Some(entry.key);
+            continue;
+        }
+        if entries.len() == limit {
+            stopped_early = true;
+            break;
+        }
+        last_examined = Some(entry.key);
+        seen.insert(entry.key.post);
+        entries.push(entry);
+    }
+    let more = stopped_early || cut.is_some();
+    Merged {
+        entries,
+        next: if more { last_examined } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn key(second: i64, post: u128) -> FeedKey {
+        FeedKey {
+            at: Utc.timestamp_opt(1_800_000_000, 0).unwrap() + Duration::seconds(second),
+            post: PostId::from_uuid(Uuid::from_u128(post)),
+        }
+    }
+
+    fn entry(second: i64, post: u128) -> FeedEntry {
+        FeedEntry {
+            key: key(second, post),
+            repost: None,
+        }
+    }
+
+    fn posts(merged: &Merged) -> Vec<u128> {
+        merged
+            .entries
+            .iter()
+            .map(|e| e.key.post.as_uuid().as_u128())
+            .collect()
+    }
+
+    #[test]
+    fn one_short_source_is_the_whole_feed() {
+        let merged = merge(
+            vec![vec![entry(3, 3), entry(2, 2)]],
+            Limit::parse(5).unwrap(),
+        );
+        assert_eq!(posts(&merged), [3, 2]);
+        assert_eq!(merged.next, None);
+    }
+
+    #[test]
+    fn a_full_source_means_another_page() {
+        let source = (0..4).rev().map(|i| entry(i, i as u128)).collect();
+        let merged = merge(vec![source], Limit::parse(3).unwrap());
+        assert_eq!(posts(&merged), [3, 2, 1]);
+        assert_eq!(merged.next, Some(key(1, 1)));
+    }
+
+    #[test]
+    fn sources_interleave_and_stop_at_the_cut() {
+        // Limit 2, so a full source has 3 entries; its last (second 5) is the cut: the short
+        // source's older entries wait for the next page even though they would fit.
+        let full = vec![entry(9, 9), entry(7, 7), entry(5, 5)];
+        let short = vec![entry(8, 8), entry(1, 1)];
+        let merged = merge(vec![full, short], Limit::parse(2).unwrap());
+        assert_eq!(posts(&merged), [9, 8]);
+        assert_eq!(merged.next, Some(key(8, 8)));
+
+        let full = vec![entry(9, 9), entry(7, 7), entry(5, 5)];
+        let short = vec![entry(1, 1)];
+        let merged = merge(vec![full, short], Limit::parse(4).unwrap());
+        assert_eq!(posts(&merged), [9, 7, 5, 1]);
+        assert_eq!(merged.next, None);
+    }
+
+    #[test]
+    fn a_post_appears_once_per_page_at_its_newest_entry() {
+        let authored = vec![entry(5, 1), entry(4, 2)];
+        let mut reposted = entry(9, 1);
+        reposted.repost = Some(Repost {
+            by: AuthorSummary {
+                id: UserId::from_uuid(Uuid::from_u128(77)),
+                display_name: "Ada".into(),
+                handle: None,
+                avatar_url: None,
+                verification_level: crate::enums::VerificationLevel::Unverified,
+            },
+            quote: None,
+        });
+        let merged = merge(vec![authored, vec![reposted]], Limit::parse(10).unwrap());
+        assert_eq!(posts(&merged), [1, 2]);
+        assert!(merged.entries[0].repost.is_some());
+        assert_eq!(merged.next, None);
+    }
+
+    #[test]
+    fn the_cursor_passes_duplicates_already_examined() {
+        // Limit 1: post 1 shows at second 9; its older entry at second 8 is skipped on this page,
+        // and the cursor lies past it so the next page does not serve post 1 again.
+        let merged = merge(
+            vec![vec![entry(9, 1), entry(8, 1), entry(2, 2)]],
+            Limit::parse(1).unwrap(),
+        );
+        assert_eq!(posts(&merged), [1]);
+        assert_eq!(merged.next, Some(key(8, 1)));
+    }
+}

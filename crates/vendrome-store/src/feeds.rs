@@ -1,0 +1,437 @@
+//! [`FeedRepo`] for [`Store`]: the entries of each feed source, newest first on
+//! `(created_at, post id)`, bounded per source so that a page costs the same at any depth.
+//!
+//! PostgreSQL answers the home feed in one statement: each source is a `LATERAL` scan per
+//! followed person or topic, each stopping after `fetch` rows in index order, merged and cut to
+//! `fetch`. SQLite has no `LATERAL`: it reads the followed topics first and scans each topic in
+//! its own arm of a `UNION ALL`, and filters the people's posts by an `IN` set (few posts per
+//! person); its statements run in-process, so the extra round trips cost little.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+use vendrome_core::enums::{PostType, VerificationLevel};
+use vendrome_core::ids::{PostId, UserId};
+use vendrome_core::posts::feed::{Feed, FeedEntry, FeedKey, FeedRepo, Repost};
+use vendrome_core::posts::listing::ListingFilter;
+use vendrome_core::posts::AuthorSummary;
+use vendrome_core::time::Timestamp;
+use vendrome_core::{Error, Result};
+
+use crate::db::Dialect;
+use crate::error::SqlxResultExt as _;
+use crate::sql_enum::DbEnum;
+use crate::sql_text::{bind_args, Arg, SqlText};
+use crate::{with_db, Store};
+
+/// The columns every source answers, in this order.
+const ENTRY_COLUMNS: &str =
+    "src, post_id, at, reposter_id, display_name, handle, avatar_url, verification_level, quote";
+/// The repost columns of a source that is not reposts (typed on PostgreSQL, where a bare NULL
+/// in a subquery becomes text and no longer unions with the reposts' columns).
+fn no_repost(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "NULL::uuid AS reposter_id, NULL::text AS display_name, NULL::text AS handle, NULL::text AS avatar_url, NULL::verification_level AS verification_level, NULL::text AS quote",
+        "NULL AS reposter_id, NULL AS display_name, NULL AS handle, NULL AS avatar_url, NULL AS verification_level, NULL AS quote",
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    src: i32,
+    post_id: Uuid,
+    at: Timestamp,
+    reposter_id: Option<Uuid>,
+    display_name: Option<String>,
+    handle: Option<String>,
+    avatar_url: Option<String>,
+    verification_level: Option<DbEnum<VerificationLevel>>,
+    quote: Option<String>,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> FeedEntry {
+        let repost = match (self.reposter_id, self.display_name) {
+            (Some(id), Some(display_name)) => Some(Repost {
+                by: AuthorSummary {
+                    id: UserId::from_uuid(id),
+                    display_name,
+                    handle: self.handle,
+                    avatar_url: self.avatar_url,
+                    verification_level: self
+                        .verification_level
+                        .map_or(VerificationLevel::Unverified, |v| v.0),
+                },
+                quote: self.quote,
+            }),
+            _ => None,
+        };
+        FeedEntry {
+            key: FeedKey {
+                at: self.at,
+                post: PostId::from_uuid(self.post_id),
+            },
+            repost,
+        }
+    }
+}
+
+/// Appends the condition that `{alias}` (a `posts` row) is one `viewer` may see: public, their
+/// own, or a connection's; and that neither has blocked the other.
+pub(crate) fn visible(sql: &mut SqlText, alias: &str, viewer: Option<Uuid>) {
+    let Some(v) = viewer else {
+        sql.push(&format!(" AND {alias}.visibility = 'public'"));
+        return;
+    };
+    sql.push(&format!(
+        " AND ({alias}.visibility = 'public' OR {alias}.author_id = "
+    ))
+    .uuid(v)
+    .push(" OR EXISTS (SELECT 1 FROM connections c WHERE c.status = 'accepted' AND ((c.requester_id = ")
+    .uuid(v)
+    .push(&format!(" AND c.addressee_id = {alias}.author_id) OR (c.addressee_id = "))
+    .uuid(v)
+    .push(&format!(" AND c.requester_id = {alias}.author_id))))"));
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = ")
+        .uuid(v)
+        .push(&format!(" AND b.blocked_id = {alias}.author_id) OR (b.blocker_id = {alias}.author_id AND b.blocked_id = "))
+        .uuid(v)
+        .push("))");
+}
+
+/// Appends `AND ({at}, {id}) < (before)` when there is a cursor.
+fn before_key(sql: &mut SqlText, at: &str, id: &str, before: Option<FeedKey>) {
+    if let Some(key) = before {
+        sql.push(&format!(" AND ({at}, {id}) < ("))
+            .bind(Arg::At(key.at))
+            .push(", ")
+            .uuid(key.post.as_uuid())
+            .push(")");
+    }
+}
+
+/// The viewer, the people they follow and their connections, as a one-column `(id)` subquery.
+fn people(sql: &mut SqlText, viewer: Uuid) {
+    sql.push("(SELECT ")
+        .uuid(viewer)
+        .push(" AS id UNION SELECT followee_id FROM user_follows WHERE follower_id = ")
+        .uuid(viewer)
+        .push(" UNION SELECT addressee_id FROM connections WHERE status = 'accepted' AND requester_id = ")
+        .uuid(viewer)
+        .push(" UNION SELECT requester_id FROM connections WHERE status = 'accepted' AND addressee_id = ")
+        .uuid(viewer)
+        .push(")");
+}
+
+/// Source 0 of the home feed: the posts of [`people`].
+fn people_posts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch: u32) {
+    let lateral = sql.dialect == Dialect::Postgres;
+    let columns = no_repost(sql.dialect);
+    sql.push(&format!(
+        "SELECT 0 AS src, p.id AS post_id, p.created_at AS at, {columns} FROM "
+    ));
+    if lateral {
+        people(sql, viewer);
+        sql.push(" a CROSS JOIN LATERAL (SELECT p.id, p.created_at FROM posts p WHERE p.author_id = a.id AND p.deleted_at IS NULL");
+    } else {
+        sql.push("posts p WHERE p.deleted_at IS NULL AND p.author_id IN ");
+        people(sql, viewer);
+    }
+    before_key(sql, "p.created_at", "p.id", before);
+    visible(sql, "p", Some(viewer));
+    if lateral {
+        sql.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
+            .bind(Arg::Int(fetch.into()))
+            .push(") p");
+    }
+    sql.push(" ORDER BY at DESC, post_id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// One topic's posts (`topic` is a subquery or a placeholder for the topic id).
+fn topic_arm(
+    sql: &mut SqlText,
+    topic: &str,
+    viewer: Option<Uuid>,
+    before: Option<FeedKey>,
+    fetch: u32,
+) {
+    sql.push(&format!(
+        "SELECT pt.post_id, pt.created_at AS at FROM post_topics pt JOIN posts p ON p.id = pt.post_id \
+         WHERE pt.topic_id = {topic} AND p.deleted_at IS NULL"
+    ));
+    before_key(sql, "pt.created_at", "pt.post_id", before);
+    visible(sql, "p", viewer);
+    sql.push(" ORDER BY pt.created_at DESC, pt.post_id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// Source 1 of the home feed: the posts of the topics the viewer follows. `topics` lists them
+/// for SQLite (PostgreSQL reads them in the same statement).
+fn topic_posts(
+    sql: &mut SqlText,
+    viewer: Uuid,
+    topics: &[Uuid],
+    before: Option<FeedKey>,
+    fetch: u32,
+) {
+    let columns = no_repost(sql.dialect);
+    sql.push(&format!(
+        "SELECT 1 AS src, t.post_id, t.at, {columns} FROM "
+    ));
+    if sql.dialect == Dialect::Postgres {
+        sql.push("user_topic_follows f CROSS JOIN LATERAL (");
+        topic_arm(sql, "f.topic_id", Some(viewer), before, fetch);
+        sql.push(") t WHERE f.user_id = ").uuid(viewer);
+    } else {
+        sql.push("(");
+        for (i, topic) in topics.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT * FROM (");
+            let placeholder = format!("${}", sql.args.len() + 1);
+            sql.args.push(Arg::Uuid(*topic));
+            topic_arm(sql, &placeholder, Some(viewer), before, fetch);
+            sql.push(") s");
+        }
+        sql.push(") t");
+    }
+    sql.push(" ORDER BY at DESC, post_id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// Source 2 of the home feed: what [`people`] reposted, of what the viewer may see.
+fn people_reposts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch: u32) {
+    let lateral = sql.dialect == Dialect::Postgres;
+    sql.push("SELECT 2 AS src, r.post_id, r.created_at AS at, u.id AS reposter_id, u.display_name, u.handle, u.avatar_url, u.verification_level, r.quote FROM ");
+    if lateral {
+        people(sql, viewer);
+        sql.push(" a CROSS JOIN LATERAL (SELECT r.post_id, r.user_id, r.created_at, r.quote FROM post_reposts r JOIN posts p ON p.id = r.post_id WHERE r.user_id = a.id");
+    } else {
+        sql.push("post_reposts r JOIN posts p ON p.id = r.post_id JOIN users u ON u.id = r.user_id WHERE r.user_id IN ");
+        people(sql, viewer);
+    }
+    sql.push(" AND p.deleted_at IS NULL");
+    before_key(sql, "r.created_at", "r.post_id", before);
+    visible(sql, "p", Some(viewer));
+    if lateral {
+        sql.push(" ORDER BY r.created_at DESC, r.post_id DESC LIMIT ")
+            .bind(Arg::Int(fetch.into()))
+            .push(") r JOIN users u ON u.id = r.user_id");
+    }
+    sql.push(" ORDER BY at DESC, post_id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// One author's posts.
+fn author_posts(
+    sql: &mut SqlText,
+    author: Uuid,
+    viewer: Option<Uuid>,
+    before: Option<FeedKey>,
+    fetch: u32,
+) {
+    let columns = no_repost(sql.dialect);
+    sql.push(&format!(
+        "SELECT 0 AS src, p.id AS post_id, p.created_at AS at, {columns} FROM posts p \
+         WHERE p.author_id = "
+    ))
+    .uuid(author)
+    .push(" AND p.deleted_at IS NULL");
+    before_key(sql, "p.created_at", "p.id", before);
+    visible(sql, "p", viewer);
+    sql.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// A topic's posts, as a whole source.
+fn whole_topic(
+    sql: &mut SqlText,
+    topic: Uuid,
+    viewer: Option<Uuid>,
+    before: Option<FeedKey>,
+    fetch: u32,
+) {
+    let columns = no_repost(sql.dialect);
+    sql.push(&format!(
+        "SELECT 0 AS src, t.post_id, t.at, {columns} FROM ("
+    ));
+    let placeholder = format!("${}", sql.args.len() + 1);
+    sql.args.push(Arg::Uuid(topic));
+    topic_arm(sql, &placeholder, viewer, before, fetch);
+    sql.push(") t");
+}
+
+/// The payload table of a typed post, and the column the amount filters compare.
+fn payload_table(post_type: PostType) -> Option<(&'static str, &'static str)> {
+    match post_type {
+        PostType::Text => None,
+        PostType::Product => Some(("post_products", "price_amount")),
+        PostType::Service => Some(("post_services", "rate_amount")),
+        PostType::Crowdfunding => Some(("post_crowdfunding", "goal_amount")),
+        PostType::InvestmentOffer => Some(("post_investment_offers", "ticket_max_amount")),
+        PostType::InvestmentRequest => Some(("post_investment_requests", "amount_sought")),
+        PostType::MentorshipRequest => Some(("post_mentorship_requests", "budget_amount")),
+    }
+}
+
+/// Posts by type and filters.
+fn listing(
+    sql: &mut SqlText,
+    filter: &ListingFilter,
+    viewer: Option<Uuid>,
+    before: Option<FeedKey>,
+    fetch: u32,
+) {
+    let columns = no_repost(sql.dialect);
+    sql.push(&format!(
+        "SELECT 0 AS src, p.id AS post_id, p.created_at AS at, {columns} FROM posts p"
+    ));
+    let table = filter.post_type.and_then(payload_table);
+    if let Some((table, _)) = table {
+        sql.push(&format!(" JOIN {table} x ON x.post_id = p.id"));
+    }
+    sql.push(" WHERE p.deleted_at IS NULL");
+    if let Some(post_type) = filter.post_type {
+        sql.push(" AND p.post_type = ").enum_value(post_type);
+    }
+    if let Some((_, amount)) = table {
+        // An offer matches when its ticket range overlaps the bounds.
+        let low = if filter.post_type == Some(PostType::InvestmentOffer) {
+            "ticket_max_amount"
+        } else {
+            amount
+        };
+        let high = if filter.post_type == Some(PostType::InvestmentOffer) {
+            "ticket_min_amount"
+        } else {
+            amount
+        };
+        if let Some(min) = filter.min_amount {
+            sql.push(&format!(" AND x.{low} >= ")).bind(Arg::Int(min));
+        }
+        if let Some(max) = filter.max_amount {
+            sql.push(&format!(" AND x.{high} <= ")).bind(Arg::Int(max));
+        }
+        if let Some(currency) = &filter.currency {
+            sql.push(" AND x.currency = ")
+                .bind(Arg::Text(currency.as_str().to_owned()));
+        }
+        if let Some(category) = &filter.category {
+            sql.push(" AND x.category = ")
+                .bind(Arg::Text(category.clone()));
+        }
+        if let Some(remote) = filter.remote {
+            sql.push(" AND x.is_remote = ").bind(Arg::Bool(remote));
+        }
+        if let Some(stage) = filter.stage {
+            sql.push(" AND x.stage = ").enum_value(stage);
+        }
+        if let Some(instrument) = filter.instrument {
+            sql.push(" AND x.instrument = ").enum_value(instrument);
+        }
+        if let Some(format) = filter.format {
+            sql.push(" AND x.format = ").enum_value(format);
+        }
+    }
+    before_key(sql, "p.created_at", "p.id", before);
+    visible(sql, "p", viewer);
+    sql.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
+        .bind(Arg::Int(fetch.into()));
+}
+
+/// Runs `sql` and splits its rows into `sources` lists by their `src`.
+async fn fetch_sources(store: &Store, sql: SqlText, sources: usize) -> Result<Vec<Vec<FeedEntry>>> {
+    let rows: Vec<EntryRow> = with_db!(&store.db, pool => {
+        bind_args!(sqlx::query_as::<_, EntryRow>(&sql.text), sql).fetch_all(pool).await
+    })
+    .or_unexpected()?;
+    let mut out = vec![Vec::new(); sources];
+    for row in rows {
+        let src = usize::try_from(row.src).unwrap_or(0).min(sources - 1);
+        out[src].push(row.into_entry());
+    }
+    Ok(out)
+}
+
+impl Store {
+    async fn topic_id(&self, slug: &str) -> Result<Uuid> {
+        let id: Option<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT id FROM topics WHERE slug = $1").bind(slug).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        id.ok_or(Error::not_found("topic"))
+    }
+
+    async fn followed_topics(&self, user: Uuid) -> Result<Vec<Uuid>> {
+        with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT topic_id FROM user_topic_follows WHERE user_id = $1")
+                .bind(user)
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()
+    }
+
+    async fn user_exists(&self, user: Uuid) -> Result<bool> {
+        let found: Option<i32> = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1").bind(user).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        Ok(found.is_some())
+    }
+}
+
+#[async_trait]
+impl FeedRepo for Store {
+    #[tracing::instrument(skip(self, feed), fields(feed = ?std::mem::discriminant(feed)))]
+    async fn feed_entries(
+        &self,
+        feed: &Feed,
+        viewer: Option<UserId>,
+        before: Option<FeedKey>,
+        fetch: u32,
+    ) -> Result<Vec<Vec<FeedEntry>>> {
+        let dialect = self.db.dialect();
+        let v = viewer.map(|v| v.as_uuid());
+        let mut sql = SqlText::new(dialect, "");
+        match feed {
+            Feed::Home(owner) => {
+                let owner = owner.as_uuid();
+                let topics = match dialect {
+                    Dialect::Postgres => Vec::new(),
+                    Dialect::Sqlite => self.followed_topics(owner).await?,
+                };
+                let arm = |sql: &mut SqlText| {
+                    sql.push(") s UNION ALL SELECT * FROM (");
+                };
+                sql.push(&format!("SELECT {ENTRY_COLUMNS} FROM (SELECT * FROM ("));
+                people_posts(&mut sql, owner, before, fetch);
+                if dialect == Dialect::Postgres || !topics.is_empty() {
+                    arm(&mut sql);
+                    topic_posts(&mut sql, owner, &topics, before, fetch);
+                }
+                arm(&mut sql);
+                people_reposts(&mut sql, owner, before, fetch);
+                sql.push(") s) e");
+                fetch_sources(self, sql, 3).await
+            }
+            Feed::Author(author) => {
+                if !self.user_exists(author.as_uuid()).await? {
+                    return Err(Error::not_found("user"));
+                }
+                author_posts(&mut sql, author.as_uuid(), v, before, fetch);
+                fetch_sources(self, sql, 1).await
+            }
+            Feed::Topic(slug) => {
+                let topic = self.topic_id(slug.as_str()).await?;
+                whole_topic(&mut sql, topic, v, before, fetch);
+                fetch_sources(self, sql, 1).await
+            }
+            Feed::Listing(filter) => {
+                listing(&mut sql, filter, v, before, fetch);
+                fetch_sources(self, sql, 1).await
+            }
+        }
+    }
+}
