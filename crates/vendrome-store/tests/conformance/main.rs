@@ -27,6 +27,7 @@ macro_rules! conformance {
 
 mod audit;
 mod enums;
+mod feeds;
 mod flags;
 mod graph;
 mod idempotency;

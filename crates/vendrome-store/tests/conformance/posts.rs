@@ -20,7 +20,7 @@ conformance!(
     threads_comments_and_soft_deletes
 );
 
-async fn user(store: &Store, name: &str) -> UserId {
+pub async fn user(store: &Store, name: &str) -> UserId {
     store
         .create_user(new_user(&format!("{name}@example.com")))
         .await
@@ -28,7 +28,7 @@ async fn user(store: &Store, name: &str) -> UserId {
         .id
 }
 
-fn payloads() -> Vec<PostPayload> {
+pub fn payloads() -> Vec<PostPayload> {
     let raw = [
         (PostType::Text, None),
         (
@@ -73,7 +73,7 @@ fn payloads() -> Vec<PostPayload> {
         .collect()
 }
 
-fn new_post(author: UserId, payload: PostPayload, visibility: PostVisibility) -> NewPost {
+pub fn new_post(author: UserId, payload: PostPayload, visibility: PostVisibility) -> NewPost {
     NewPost {
         author_id: author,
         body: PostBody::parse("Hello network").unwrap(),

@@ -1,0 +1,386 @@
+//! Feed benchmark: `GET /v1/feed` for many distinct members on a large synthetic network, on
+//! PostgreSQL and on SQLite, beside the same pages read straight from the store.
+//!
+//! Run it through `scripts/bench/feed.sh`, which builds the release binaries first:
+//!
+//! ```sh
+//! scripts/bench/feed.sh                                   # 100k users, 1M posts, both stores
+//! scripts/bench/feed.sh --store postgres --users 10000 --posts 100000 --seconds 5
+//! ```
+//!
+//! For each store it makes a fresh database, loads it with `vendrome seed synthetic` (timed),
+//! starts `vendrome serve` as its own process (so its memory is its own), signs access tokens
+//! for `--viewers` random members with the server's key, and then measures:
+//!
+//! 1. the same first pages through the store's own feed service in this process, one at a time
+//!    (the SQL of a page and nothing else: no HTTP, no JSON, no auth): p50 and p99;
+//! 2. the API at each of `--clients` concurrent clients (keep-alive), every request for the next
+//!    viewer in turn, for `--seconds`: requests/s, p50, p99, errors;
+//! 3. depth: the typed listing `GET /v1/posts?type=…` at page 1 and page 1000 (cursor walked
+//!    there first), p50 of each;
+//! 4. the server's peak resident memory (`VmHWM`).
+//!
+//! The load generator shares the machine with the server (and with the database), as the goal
+//! says; its own cost is counted against the API.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use futures::stream::{self, StreamExt as _};
+use reqwest::Client;
+use vendrome_core::access::Caller;
+use vendrome_core::enums::UserRole;
+use vendrome_core::ids::UserId;
+use vendrome_core::page::{Cursor, Limit};
+use vendrome_core::posts::feed::{Feed, FeedService};
+use vendrome_server::auth::KeyRing;
+use vendrome_store::db::PoolSize;
+use vendrome_store::{Db, Store};
+
+mod support;
+use support::{percentile_ms, Server, StoreKind};
+
+/// The options, from the command line.
+#[derive(Debug)]
+struct Options {
+    stores: Vec<StoreKind>,
+    users: u64,
+    posts: u64,
+    viewers: usize,
+    clients: Vec<usize>,
+    seconds: u64,
+    vendrome: String,
+    reuse: bool,
+}
+
+impl Options {
+    fn parse() -> anyhow::Result<Self> {
+        let mut options = Options {
+            stores: vec![StoreKind::Postgres, StoreKind::Sqlite],
+            users: 100_000,
+            posts: 1_000_000,
+            viewers: 5_000,
+            clients: vec![1, 16, 64],
+            seconds: 10,
+            vendrome: "target/release/vendrome".into(),
+            reuse: false,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--store" => {
+                    options.stores = match value()?.as_str() {
+                        "postgres" => vec![StoreKind::Postgres],
+                        "sqlite" => vec![StoreKind::Sqlite],
+                        "both" => vec![StoreKind::Postgres, StoreKind::Sqlite],
+                        other => bail!("--store is postgres, sqlite or both, not {other}"),
+                    }
+                }
+                "--users" => options.users = value()?.parse()?,
+                "--posts" => options.posts = value()?.parse()?,
+                "--viewers" => options.viewers = value()?.parse()?,
+                "--clients" => {
+                    options.clients = value()?
+                        .split(',')
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()?
+                }
+                "--seconds" => options.seconds = value()?.parse()?,
+                "--vendrome" => options.vendrome = value()?,
+                "--reuse" => options.reuse = true,
+                other => bail!("unknown option {other}"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// One load level's outcome.
+struct Level {
+    clients: usize,
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Everything measured on one store.
+struct Run {
+    store: StoreKind,
+    seed_time: Option<Duration>,
+    direct: Vec<Duration>,
+    levels: Vec<Level>,
+    listing_page_1: Vec<Duration>,
+    listing_page_1000: Vec<Duration>,
+    peak_rss_kib: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse()?;
+    let mut runs = Vec::new();
+    for kind in options.stores.clone() {
+        runs.push(run(kind, &options).await?);
+    }
+    print_report(&options, &runs);
+    Ok(())
+}
+
+async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
+    let url = kind.prepare(options.reuse).await?;
+    let seed_time = if options.reuse && kind.is_seeded(&url).await? {
+        eprintln!("{}: reusing the seeded database", kind.name());
+        None
+    } else {
+        eprintln!(
+            "{}: seeding {} users and {} posts…",
+            kind.name(),
+            options.users,
+            options.posts
+        );
+        Some(support::seed(
+            &options.vendrome,
+            &url,
+            options.users,
+            options.posts,
+        )?)
+    };
+
+    let keys_spec = KeyRing::generate_spec();
+    let keys = KeyRing::parse(&keys_spec)?;
+    let server = Server::start(&options.vendrome, &url, &keys_spec).await?;
+    let store = Store::open_with(&url, PoolSize(4)).await?;
+    let viewers = pick_viewers(&store, options.viewers).await?;
+    eprintln!(
+        "{}: serving on {}; {} viewers",
+        kind.name(),
+        server.address,
+        viewers.len()
+    );
+    let tokens: Vec<String> = viewers
+        .iter()
+        .map(|v| keys.issue(*v, UserRole::Member, None))
+        .collect::<Result<_, _>>()?;
+
+    // The same pages straight from the store: the SQL of a page and nothing else.
+    let feeds = FeedService::new(
+        std::sync::Arc::new(store.clone()),
+        std::sync::Arc::new(store.clone()),
+    );
+    let mut direct = Vec::new();
+    for viewer in viewers.iter().take(2_000) {
+        let caller = Caller {
+            user_id: *viewer,
+            role: UserRole::Member,
+        };
+        let started = Instant::now();
+        feeds
+            .page(Some(&caller), &Feed::Home(*viewer), None, Limit::DEFAULT)
+            .await?;
+        direct.push(started.elapsed());
+    }
+
+    let client = Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let base = format!("http://{}", server.address);
+    // Warm up: every viewer's first page once, so caches are as in steady state.
+    load(
+        &client,
+        &base,
+        &tokens,
+        16,
+        Duration::from_secs(options.seconds.min(5)),
+    )
+    .await;
+    let mut levels = Vec::new();
+    for &clients in &options.clients {
+        eprintln!("{}: {clients} clients…", kind.name());
+        levels.push(
+            load(
+                &client,
+                &base,
+                &tokens,
+                clients,
+                Duration::from_secs(options.seconds),
+            )
+            .await,
+        );
+    }
+    eprintln!("{}: listing depth…", kind.name());
+    let (listing_page_1, listing_page_1000) = depth(&client, &base, &tokens[0]).await?;
+    let peak_rss_kib = server.peak_rss_kib();
+    server.stop().await;
+    store.db().close().await;
+    Ok(Run {
+        store: kind,
+        seed_time,
+        direct,
+        levels,
+        listing_page_1,
+        listing_page_1000,
+        peak_rss_kib,
+    })
+}
+
+/// Random members who follow someone (their feeds have something in them).
+async fn pick_viewers(store: &Store, count: usize) -> anyhow::Result<Vec<UserId>> {
+    let sql =
+        "SELECT follower_id FROM user_follows GROUP BY follower_id ORDER BY random() LIMIT $1";
+    let ids: Vec<uuid::Uuid> = match store.db() {
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(count as i64)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(count as i64)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    if ids.is_empty() {
+        bail!("the database has no follows: was it seeded?");
+    }
+    Ok(ids.into_iter().map(UserId::from_uuid).collect())
+}
+
+/// `clients` concurrent clients asking for home feeds, each request for the next viewer.
+async fn load(
+    client: &Client,
+    base: &str,
+    tokens: &[String],
+    clients: usize,
+    duration: Duration,
+) -> Level {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<(Vec<Duration>, usize)> = stream::iter(0..clients)
+        .map(|_| async {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while started.elapsed() < duration {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % tokens.len();
+                let sent = Instant::now();
+                let response = client
+                    .get(format!("{base}/v1/feed"))
+                    .bearer_auth(&tokens[i])
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(_) => latencies.push(sent.elapsed()),
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        })
+        .buffer_unordered(clients)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies: Vec<Duration> = results
+        .iter()
+        .flat_map(|(l, _)| l.iter().copied())
+        .collect();
+    latencies.sort();
+    Level {
+        clients,
+        requests: latencies.len(),
+        errors: results.iter().map(|(_, e)| e).sum(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// The typed listing's page 1 and page 1000 (limit 20), 50 samples each, one at a time.
+async fn depth(
+    client: &Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let path = "/v1/posts?type=product&limit=20";
+    let get = |cursor: Option<String>| {
+        let url = match &cursor {
+            Some(c) => format!("{base}{path}&cursor={c}"),
+            None => format!("{base}{path}"),
+        };
+        let request = client.get(url).bearer_auth(token);
+        async move {
+            let started = Instant::now();
+            let body: serde_json::Value = request.send().await?.error_for_status()?.json().await?;
+            let next = body["meta"]["next_cursor"].as_str().map(str::to_owned);
+            anyhow::Ok((started.elapsed(), next))
+        }
+    };
+    let mut cursor = None;
+    for page in 1..1000 {
+        let (_, next) = get(cursor.clone()).await?;
+        cursor = Some(next.with_context(|| format!("the listing ends at page {page}"))?);
+    }
+    let deep = Cursor::from_string(cursor.clone().unwrap_or_default());
+    let (mut first, mut thousandth) = (Vec::new(), Vec::new());
+    for _ in 0..50 {
+        first.push(get(None).await?.0);
+        thousandth.push(get(Some(deep.as_str().to_owned())).await?.0);
+    }
+    first.sort();
+    thousandth.sort();
+    Ok((first, thousandth))
+}
+
+fn print_report(options: &Options, runs: &[Run]) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "\n## Feed benchmark: {} users, {} posts, {} viewers, {} s per level, {cores} cores (server, database and load generator share them)\n",
+        options.users, options.posts, options.viewers, options.seconds
+    );
+    println!("| store | seed | clients | req/s | p50 ms | p99 ms | errors | server peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for run in runs {
+        let seed = run
+            .seed_time
+            .map_or("reused".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
+        let rss = run
+            .peak_rss_kib
+            .map_or("?".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0));
+        for level in &run.levels {
+            println!(
+                "| {} | {seed} | {} | {:.0} | {:.2} | {:.2} | {} | {rss} |",
+                run.store.name(),
+                level.clients,
+                level.requests as f64 / level.elapsed.as_secs_f64(),
+                percentile_ms(&level.latencies, 50.0).unwrap_or(f64::NAN),
+                percentile_ms(&level.latencies, 99.0).unwrap_or(f64::NAN),
+                level.errors,
+            );
+        }
+    }
+    println!("\n| store | page SQL p50 ms (store, 1 at a time) | page SQL p99 ms | API p50 ms (1 client) | API / SQL | listing page 1 p50 ms | listing page 1000 p50 ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for run in runs {
+        let mut direct = run.direct.clone();
+        direct.sort();
+        let sql = percentile_ms(&direct, 50.0).unwrap_or(f64::NAN);
+        let api = run
+            .levels
+            .iter()
+            .find(|l| l.clients == 1)
+            .and_then(|l| percentile_ms(&l.latencies, 50.0))
+            .unwrap_or(f64::NAN);
+        println!(
+            "| {} | {sql:.2} | {:.2} | {api:.2} | {:.2}x | {:.2} | {:.2} |",
+            run.store.name(),
+            percentile_ms(&direct, 99.0).unwrap_or(f64::NAN),
+            api / sql,
+            percentile_ms(&run.listing_page_1, 50.0).unwrap_or(f64::NAN),
+            percentile_ms(&run.listing_page_1000, 50.0).unwrap_or(f64::NAN),
+        );
+    }
+}

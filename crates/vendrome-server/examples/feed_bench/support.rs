@@ -1,0 +1,185 @@
+//! The feed benchmark's plumbing: databases, the seeder, the server process, percentiles.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use tokio::process::{Child, Command};
+use vendrome_store::{Db, Store};
+
+/// The database the PostgreSQL run creates (and drops first).
+const PG_DATABASE: &str = "vendrome_feed_bench";
+
+#[derive(Debug, Clone, Copy)]
+pub enum StoreKind {
+    Postgres,
+    Sqlite,
+}
+
+impl StoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Postgres => "PostgreSQL",
+            StoreKind::Sqlite => "SQLite",
+        }
+    }
+
+    /// A database URL for the run: fresh, unless `reuse` and one is already there.
+    pub async fn prepare(self, reuse: bool) -> anyhow::Result<String> {
+        match self {
+            StoreKind::Postgres => {
+                let admin = std::env::var("VENDROME_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let pool = sqlx::PgPool::connect(&admin).await.context(
+                    "PostgreSQL is unreachable: start it or set VENDROME_TEST_DATABASE_URL",
+                )?;
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+                )
+                .bind(PG_DATABASE)
+                .fetch_one(&pool)
+                .await?;
+                if !(reuse && exists) {
+                    sqlx::query(&format!(
+                        "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
+                    ))
+                    .execute(&pool)
+                    .await?;
+                    sqlx::query(&format!("CREATE DATABASE {PG_DATABASE}"))
+                        .execute(&pool)
+                        .await?;
+                }
+                pool.close().await;
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Ok(format!("{base}/{PG_DATABASE}"))
+            }
+            StoreKind::Sqlite => {
+                let dir = scratch_dir();
+                std::fs::create_dir_all(&dir)?;
+                let file = dir.join("feed.db");
+                if !reuse {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+                    }
+                }
+                Ok(format!("sqlite://{}", file.display()))
+            }
+        }
+    }
+
+    /// Whether the database at `url` already holds posts.
+    pub async fn is_seeded(self, url: &str) -> anyhow::Result<bool> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM posts LIMIT 1) p";
+        let n: i64 = match store.db() {
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+        };
+        store.db().close().await;
+        Ok(n > 0)
+    }
+}
+
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join("vendrome-feed-bench")
+}
+
+/// Migrates and seeds `url` with the `vendrome` binary; returns the seeding's wall time.
+pub fn seed(vendrome: &str, url: &str, users: u64, posts: u64) -> anyhow::Result<Duration> {
+    let run = |args: &[&str]| -> anyhow::Result<()> {
+        let status = std::process::Command::new(vendrome)
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .status()
+            .with_context(|| format!("could not run {vendrome}: build it with `cargo build --release -p vendrome-cli`"))?;
+        if !status.success() {
+            bail!("`vendrome {}` failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    run(&["migrate", "up"])?;
+    let started = Instant::now();
+    run(&[
+        "seed",
+        "synthetic",
+        "--users",
+        &users.to_string(),
+        "--posts",
+        &posts.to_string(),
+    ])?;
+    Ok(started.elapsed())
+}
+
+/// `vendrome serve` in its own process.
+pub struct Server {
+    pub address: SocketAddr,
+    child: Child,
+}
+
+impl Server {
+    pub async fn start(vendrome: &str, url: &str, keys: &str) -> anyhow::Result<Self> {
+        let address = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            probe.local_addr()?
+        };
+        let data_dir = scratch_dir().join("data");
+        std::fs::create_dir_all(&data_dir)?;
+        let child = Command::new(vendrome)
+            .arg("--database-url")
+            .arg(url)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("serve")
+            .arg("--bind")
+            .arg(address.to_string())
+            .env("VENDROME_SIGNING_KEYS", keys)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("could not start {vendrome} serve"))?;
+        let ready = format!("http://{address}/readyz");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = reqwest::get(&ready).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("the server did not become ready within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Self { address, child })
+    }
+
+    /// The server's peak resident set (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// The `percent` percentile of sorted durations, in milliseconds.
+pub fn percentile_ms(sorted: &[Duration], percent: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent / 100.0 * sorted.len() as f64).ceil() as usize;
+    let index = rank.clamp(1, sorted.len()) - 1;
+    Some(sorted[index].as_secs_f64() * 1000.0)
+}
