@@ -177,7 +177,7 @@ pub fn merge(sources: Vec<Vec<FeedEntry>>, limit: Limit) -> Merged {
         .flatten()
         .filter(|e| cut.is_none_or(|cut| e.key >= cut))
         .collect();
-    all.sort_by(|a, b| b.key.cmp(&a.key));
+    all.sort_by_key(|e| std::cmp::Reverse(e.key));
 
     let limit = limit.get() as usize;
     let mut seen = HashSet::new();
