@@ -1,6 +1,8 @@
 //! `vendrome seed fixtures [--dir DIR]`: loads the seed data in `fixtures/`. Idempotent: users
 //! already present (by email) are left alone and flags already in the listed state are not
 //! touched, so a second run changes nothing.
+//!
+//! `vendrome seed synthetic --users N --posts N`: a large generated network ([`synthetic`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +15,31 @@ use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 
 use crate::{output, Common};
 
+mod bulk;
+mod synthetic;
+mod synthetic_payloads;
+
+/// The password of every seeded member who has one (development only).
+const DEV_PASSWORD: &str = "vendrome-dev-password";
+
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Load users and flags from the fixtures folder.
     Fixtures {
         #[arg(long, default_value = "fixtures")]
         dir: PathBuf,
+    },
+    /// Generate a large realistic network (members, follows, connections, topics, posts of
+    /// every type, engagement) and load it in bulk, without outbox events. Refuses a database
+    /// that already holds synthetic members. Every member's password is the development one.
+    Synthetic {
+        #[arg(long, default_value_t = 1_000)]
+        users: usize,
+        #[arg(long, default_value_t = 10_000)]
+        posts: usize,
+        /// The same seed generates the same network.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -75,7 +96,38 @@ fn field<T>(
 }
 
 pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
-    let Command::Fixtures { dir } = command;
+    match command {
+        Command::Fixtures { dir } => fixtures(common, dir).await,
+        Command::Synthetic { users, posts, seed } => {
+            let store = super::open_migrated_store(common).await?;
+            synthetic::ensure_empty(&store).await?;
+            let password = Password::new_secret(DEV_PASSWORD)
+                .map_err(|e| anyhow::anyhow!("the development password: {e}"))?;
+            let hash = tokio::task::spawn_blocking(move || hash_blocking(&password)).await??;
+            let started = std::time::Instant::now();
+            let plan = synthetic::Plan { users, posts, seed };
+            let loaded = synthetic::generate(&store, &plan, hash.as_str()).await?;
+            if common.json {
+                output::json(&loaded)
+            } else {
+                let total: u64 = loaded.rows.iter().map(|(_, n)| n).sum();
+                println!(
+                    "loaded {total} rows in {:.1} s: {}",
+                    started.elapsed().as_secs_f64(),
+                    loaded
+                        .rows
+                        .iter()
+                        .map(|(t, n)| format!("{t} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     anyhow::ensure!(
         dir.is_dir(),
         "{} is not a folder of fixtures",

@@ -1,0 +1,674 @@
+//! `vendrome seed synthetic --users N --posts N [--seed S]`: a large, realistic, deterministic
+//! network for benchmarks and load tests, loaded in bulk (see [`super::bulk`]).
+//!
+//! Shape: members joined over two years; follows follow a power law (a few members have
+//! thousands of followers, most have a handful); accepted connections, mostly among nearby
+//! members; topic follows; posts over the last year from authors who also follow a power law,
+//! mostly text, the rest spread over every typed payload, 15 % for connections only, with 0–3
+//! topics; reactions, comments, reposts and bookmarks on them. Every denormalised counter
+//! (posts' engagement counts, topics' post and follower counts) equals the rows it counts.
+//! Post ids are UUIDv7 made from their creation time, as the API makes them. No outbox events
+//! are written: this is a bulk load, not activity.
+
+use std::collections::HashSet;
+
+use anyhow::ensure;
+use chrono::{Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+use vendrome_core::time::Timestamp;
+use vendrome_store::{Db, Store};
+
+use super::bulk::{load, Val};
+use crate::output;
+
+/// Every synthetic member's email ends so; a second run into the same database refuses.
+pub const EMAIL_DOMAIN: &str = "synthetic.vendrome.test";
+
+const TOPICS: [&str; 40] = [
+    "fintech",
+    "agritech",
+    "healthtech",
+    "edtech",
+    "climate",
+    "solar",
+    "logistics",
+    "retail",
+    "ecommerce",
+    "saas",
+    "ai",
+    "cybersecurity",
+    "manufacturing",
+    "construction",
+    "real-estate",
+    "tourism",
+    "fashion",
+    "food",
+    "coffee",
+    "textiles",
+    "mining",
+    "energy",
+    "water",
+    "mobility",
+    "payments",
+    "lending",
+    "insurance",
+    "export",
+    "import",
+    "design",
+    "marketing",
+    "hiring",
+    "mentorship",
+    "fundraising",
+    "angel-investing",
+    "venture-capital",
+    "crowdfunding",
+    "women-in-business",
+    "startups",
+    "smes",
+];
+const FIRST: [&str; 24] = [
+    "Amara", "Kwame", "Lindiwe", "Thabo", "Zanele", "Sipho", "Nomsa", "Tariq", "Fatima", "Chen",
+    "Priya", "Diego", "Ana", "Lucas", "Sofia", "Ivan", "Mei", "Omar", "Leila", "Jonas", "Eva",
+    "Kofi", "Ngozi", "Ravi",
+];
+const LAST: [&str; 20] = [
+    "Okafor", "Mensah", "Dlamini", "Naidoo", "Botha", "Khumalo", "Haddad", "Wang", "Patel",
+    "Silva", "Costa", "Novak", "Mokoena", "Adeyemi", "Osei", "Ibrahim", "Nkosi", "Petrov",
+    "Santos", "Van Wyk",
+];
+const HEADLINES: [&str; 8] = [
+    "Founder",
+    "Angel investor",
+    "Mentor to early-stage founders",
+    "Supplier of packaging",
+    "Freelance designer",
+    "Operations lead",
+    "Impact investor",
+    "Export consultant",
+];
+const WORDS: [&str; 32] = [
+    "growth",
+    "customers",
+    "market",
+    "pilot",
+    "launch",
+    "partners",
+    "supply",
+    "chain",
+    "funding",
+    "round",
+    "team",
+    "hiring",
+    "revenue",
+    "margin",
+    "export",
+    "local",
+    "impact",
+    "product",
+    "service",
+    "quality",
+    "pricing",
+    "demand",
+    "season",
+    "logistics",
+    "retail",
+    "online",
+    "network",
+    "mentor",
+    "invest",
+    "scale",
+    "region",
+    "community",
+];
+const CURRENCIES: [&str; 4] = ["ZAR", "USD", "EUR", "KES"];
+const REACTIONS: [&str; 5] = ["like", "celebrate", "support", "insightful", "curious"];
+const STAGES: [&str; 7] = [
+    "idea",
+    "pre_seed",
+    "seed",
+    "series_a",
+    "series_b",
+    "growth",
+    "established",
+];
+const INSTRUMENTS: [&str; 5] = [
+    "equity",
+    "convertible_note",
+    "safe",
+    "debt",
+    "revenue_share",
+];
+
+/// Sizes of the network to generate.
+pub struct Plan {
+    pub users: usize,
+    pub posts: usize,
+    pub seed: u64,
+}
+
+/// What was loaded, per table.
+#[derive(Default, serde::Serialize)]
+pub struct Loaded {
+    pub rows: Vec<(String, u64)>,
+}
+
+/// A power-law pick in `0..n`: low indices far more often (`r^3` concentrates mass near 0).
+fn skewed(rng: &mut StdRng, n: usize) -> usize {
+    let r: f64 = rng.random();
+    ((r * r * r) * n as f64) as usize % n
+}
+
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items[rng.random_range(0..items.len())]
+}
+
+fn sentence(rng: &mut StdRng, words: usize) -> String {
+    let mut out = String::new();
+    for i in 0..words {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(pick(rng, &WORDS));
+    }
+    out
+}
+
+/// A UUIDv7 whose timestamp is `at` (as the API's ids are), random in its other bits.
+fn v7_at(rng: &mut StdRng, at: Timestamp) -> Uuid {
+    let ms = at.timestamp_millis() as u64;
+    let mut bytes: [u8; 16] = rng.random();
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    Uuid::from_bytes(bytes)
+}
+
+fn micros(at: Timestamp) -> Timestamp {
+    Timestamp::from_timestamp_micros(at.timestamp_micros()).expect("in range")
+}
+
+/// `k` distinct picks from `0..n` other than `except`.
+fn distinct(rng: &mut StdRng, n: usize, k: usize, except: usize, skew: bool) -> Vec<usize> {
+    let k = k.min(n.saturating_sub(1));
+    let mut seen = HashSet::with_capacity(k);
+    let mut out = Vec::with_capacity(k);
+    let mut tries = 0;
+    while out.len() < k && tries < k * 20 {
+        tries += 1;
+        let i = if skew {
+            skewed(rng, n)
+        } else {
+            rng.random_range(0..n)
+        };
+        if i != except && seen.insert(i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// One post's plan: everything its rows and counters need.
+struct PostPlan {
+    id: Uuid,
+    author: usize,
+    at: Timestamp,
+    kind: usize,
+    topics: Vec<usize>,
+    reactions: u32,
+    comments: u32,
+    reposts: u32,
+    bookmarks: u32,
+}
+
+/// Refuses when synthetic members are already there.
+pub async fn ensure_empty(store: &Store) -> anyhow::Result<()> {
+    let sql = "SELECT COUNT(*) FROM users WHERE email LIKE $1";
+    let pattern = format!("%@{EMAIL_DOMAIN}");
+    let n: i64 = match store.db() {
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await?
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    ensure!(
+        n == 0,
+        "the database already holds {n} synthetic members: seed a fresh database"
+    );
+    Ok(())
+}
+
+pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow::Result<Loaded> {
+    ensure!(plan.users >= 2, "--users must be at least 2");
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let now = micros(Utc::now());
+    let n = plan.users;
+    let mut loaded = Loaded::default();
+
+    // Members, oldest first, joined over the last two years.
+    let joined: Vec<Timestamp> = (0..n)
+        .map(|i| {
+            micros(
+                now - Duration::days(730) + Duration::seconds((i as i64 * 730 * 86_400) / n as i64),
+            )
+        })
+        .collect();
+    let users: Vec<Uuid> = joined.iter().map(|at| v7_at(&mut rng, *at)).collect();
+
+    // Topics and who follows them.
+    let topic_ids: Vec<Uuid> = TOPICS
+        .iter()
+        .map(|_| v7_at(&mut rng, now - Duration::days(800)))
+        .collect();
+    // Borrowed from here on, so the row iterators below can capture them by copy.
+    let (users, joined, topic_ids) = (&users, &joined, &topic_ids);
+    let mut topic_followers = vec![0i64; TOPICS.len()];
+    let topic_follows: Vec<(usize, usize)> = (0..n)
+        .flat_map(|u| {
+            let k = rng.random_range(0..=5);
+            distinct(&mut rng, TOPICS.len() + 1, k, TOPICS.len(), true)
+                .into_iter()
+                .map(move |t| (u, t))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (_, t) in &topic_follows {
+        topic_followers[*t] += 1;
+    }
+
+    // Posts, with their engagement decided up front so the counters are known.
+    let span = 365 * 86_400;
+    let mut posts: Vec<PostPlan> = (0..plan.posts)
+        .map(|_| {
+            let at = micros(
+                now - Duration::seconds(rng.random_range(0..span))
+                    - Duration::microseconds(rng.random_range(0..1_000_000)),
+            );
+            let roll = rng.random_range(0..100);
+            let kind = if roll < 70 { 0 } else { 1 + (roll - 70) % 6 };
+            let k = rng.random_range(0..=3);
+            let topics = distinct(&mut rng, TOPICS.len() + 1, k, TOPICS.len(), true);
+            let popular = rng.random_range(0..100) < 5;
+            PostPlan {
+                id: v7_at(&mut rng, at),
+                author: skewed(&mut rng, n),
+                at,
+                kind,
+                topics,
+                reactions: if popular {
+                    rng.random_range(5..40)
+                } else {
+                    rng.random_range(0..2)
+                },
+                comments: if rng.random_range(0..4) == 0 {
+                    rng.random_range(1..4)
+                } else {
+                    0
+                },
+                reposts: u32::from(rng.random_range(0..25) == 0),
+                bookmarks: u32::from(rng.random_range(0..10) == 0),
+            }
+        })
+        .collect();
+    posts.sort_by_key(|p| p.at);
+    let mut topic_posts = vec![0i64; TOPICS.len()];
+    for p in &posts {
+        for t in &p.topics {
+            topic_posts[*t] += 1;
+        }
+    }
+
+    macro_rules! table {
+        ($name:expr, $columns:expr, $total:expr, $rows:expr) => {{
+            let bar = output::progress($total as u64, $name);
+            let count = load(store, $name, $columns, $rows, &bar).await?;
+            bar.finish_and_clear();
+            loaded.rows.push(($name.to_owned(), count));
+        }};
+    }
+
+    table!(
+        "users",
+        &[
+            "id",
+            "email",
+            "email_verified_at",
+            "password_hash",
+            "display_name",
+            "handle",
+            "headline",
+            "role",
+            "verification_level",
+            "created_at",
+            "updated_at"
+        ],
+        n,
+        {
+            let mut rng = StdRng::seed_from_u64(plan.seed ^ 1);
+            (0..n).map(move |i| {
+                let first = pick(&mut rng, &FIRST);
+                let last = pick(&mut rng, &LAST);
+                let level = match rng.random_range(0..10) {
+                    0..=4 => "unverified",
+                    5..=7 => "email_verified",
+                    8 => "identity_verified",
+                    _ => "business_verified",
+                };
+                vec![
+                    Val::Uuid(users[i]),
+                    Val::Text(format!("member{i}@{EMAIL_DOMAIN}")),
+                    if level == "unverified" {
+                        Val::Null
+                    } else {
+                        Val::At(joined[i])
+                    },
+                    Val::Text(password_hash.to_owned()),
+                    Val::Text(format!("{first} {last}")),
+                    Val::Text(format!(
+                        "{}-{}-{i}",
+                        first.to_lowercase(),
+                        last.to_lowercase().replace(' ', "-")
+                    )),
+                    Val::Label(pick(&mut rng, &HEADLINES)),
+                    Val::Label("member"),
+                    Val::Label(level),
+                    Val::At(joined[i]),
+                    Val::At(joined[i]),
+                ]
+            })
+        }
+    );
+    table!(
+        "topics",
+        &[
+            "id",
+            "slug",
+            "name",
+            "description",
+            "follower_count",
+            "post_count",
+            "created_at"
+        ],
+        TOPICS.len(),
+        (0..TOPICS.len()).map(|t| vec![
+            Val::Uuid(topic_ids[t]),
+            Val::Label(TOPICS[t]),
+            Val::Label(TOPICS[t]),
+            Val::Label(""),
+            Val::Int(topic_followers[t]),
+            Val::Int(topic_posts[t]),
+            Val::At(now - Duration::days(800)),
+        ])
+    );
+    table!(
+        "user_topic_follows",
+        &["user_id", "topic_id", "created_at"],
+        topic_follows.len(),
+        topic_follows.iter().map(|(u, t)| vec![
+            Val::Uuid(users[*u]),
+            Val::Uuid(topic_ids[*t]),
+            Val::At(joined[*u])
+        ])
+    );
+
+    // Follows: about 20 a member on average, towards the (power-law) popular members.
+    let mut follows = Vec::new();
+    for u in 0..n {
+        let k = 2 + skewed(&mut rng, 60);
+        for f in distinct(&mut rng, n, k, u, true) {
+            follows.push((u, f));
+        }
+    }
+    table!(
+        "user_follows",
+        &["follower_id", "followee_id", "created_at"],
+        follows.len(),
+        follows.iter().map(|(a, b)| vec![
+            Val::Uuid(users[*a]),
+            Val::Uuid(users[*b]),
+            Val::At(joined[*a].max(joined[*b]))
+        ])
+    );
+    drop(follows);
+
+    // Connections: about five a member, mostly with members who joined around the same time.
+    let mut pairs = HashSet::new();
+    for u in 0..n {
+        for _ in 0..rng.random_range(0..=5) {
+            let offset = rng.random_range(1..=200.min(n - 1));
+            let v = (u + offset) % n;
+            pairs.insert((u.min(v), u.max(v)));
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    table!(
+        "connections",
+        &[
+            "id",
+            "requester_id",
+            "addressee_id",
+            "status",
+            "created_at",
+            "updated_at",
+            "responded_at"
+        ],
+        pairs.len(),
+        {
+            let mut rng = StdRng::seed_from_u64(plan.seed ^ 2);
+            pairs.iter().map(move |(a, b)| {
+                let at = joined[*a].max(joined[*b]);
+                vec![
+                    Val::Uuid(v7_at(&mut rng, at)),
+                    Val::Uuid(users[*a]),
+                    Val::Uuid(users[*b]),
+                    Val::Label("accepted"),
+                    Val::At(at),
+                    Val::At(at),
+                    Val::At(at),
+                ]
+            })
+        }
+    );
+
+    table!(
+        "posts",
+        &[
+            "id",
+            "author_id",
+            "post_type",
+            "visibility",
+            "body",
+            "reaction_count",
+            "comment_count",
+            "repost_count",
+            "share_count",
+            "bookmark_count",
+            "created_at",
+            "updated_at"
+        ],
+        posts.len(),
+        {
+            let mut rng = StdRng::seed_from_u64(plan.seed ^ 3);
+            const KINDS: [&str; 7] = [
+                "text",
+                "product",
+                "service",
+                "crowdfunding",
+                "investment_offer",
+                "investment_request",
+                "mentorship_request",
+            ];
+            posts.iter().map(move |p| {
+                let words = rng.random_range(6..30);
+                vec![
+                    Val::Uuid(p.id),
+                    Val::Uuid(users[p.author]),
+                    Val::Label(KINDS[p.kind]),
+                    Val::Label(if rng.random_range(0..100) < 15 {
+                        "connections"
+                    } else {
+                        "public"
+                    }),
+                    Val::Text(sentence(&mut rng, words)),
+                    Val::Int(p.reactions.into()),
+                    Val::Int(p.comments.into()),
+                    Val::Int(p.reposts.into()),
+                    Val::Int(0),
+                    Val::Int(p.bookmarks.into()),
+                    Val::At(p.at),
+                    Val::At(p.at),
+                ]
+            })
+        }
+    );
+    super::synthetic_payloads::load_payloads(
+        store,
+        &posts_of_kinds(&posts),
+        plan.seed,
+        &mut loaded,
+    )
+    .await?;
+    let links: usize = posts.iter().map(|p| p.topics.len()).sum();
+    table!(
+        "post_topics",
+        &["post_id", "topic_id", "created_at"],
+        links,
+        posts.iter().flat_map(|p| p.topics.iter().map(move |t| vec![
+            Val::Uuid(p.id),
+            Val::Uuid(topic_ids[*t]),
+            Val::At(p.at)
+        ]))
+    );
+
+    let engagement = |salt: u64, count: fn(&PostPlan) -> u32| {
+        let mut rng = StdRng::seed_from_u64(plan.seed ^ salt);
+        let posts = &posts;
+        posts.iter().flat_map(move |p| {
+            let who = distinct(&mut rng, n, count(p) as usize, p.author, false);
+            assert_eq!(
+                who.len(),
+                count(p) as usize,
+                "not enough members for the engagement planned"
+            );
+            let later: Vec<Timestamp> = who
+                .iter()
+                .map(|_| {
+                    micros((p.at + Duration::seconds(rng.random_range(1..86_400 * 3))).min(now))
+                })
+                .collect();
+            let kinds: Vec<&'static str> = who.iter().map(|_| pick(&mut rng, &REACTIONS)).collect();
+            let ids: Vec<Uuid> = later.iter().map(|at| v7_at(&mut rng, *at)).collect();
+            let bodies: Vec<String> = who.iter().map(|_| sentence(&mut rng, 8)).collect();
+            who.into_iter().enumerate().map(move |(i, u)| {
+                (
+                    p.id,
+                    users[u],
+                    later[i],
+                    kinds[i],
+                    ids[i],
+                    bodies[i].clone(),
+                )
+            })
+        })
+    };
+    let total = |f: fn(&PostPlan) -> u32| posts.iter().map(|p| f(p) as usize).sum::<usize>();
+    table!(
+        "post_reactions",
+        &["post_id", "user_id", "kind", "created_at", "updated_at"],
+        total(|p| p.reactions),
+        engagement(4, |p| p.reactions).map(|(post, user, at, kind, _, _)| vec![
+            Val::Uuid(post),
+            Val::Uuid(user),
+            Val::Label(kind),
+            Val::At(at),
+            Val::At(at)
+        ])
+    );
+    table!(
+        "post_comments",
+        &[
+            "id",
+            "post_id",
+            "author_id",
+            "body",
+            "created_at",
+            "updated_at"
+        ],
+        total(|p| p.comments),
+        engagement(5, |p| p.comments).map(|(post, user, at, _, id, body)| vec![
+            Val::Uuid(id),
+            Val::Uuid(post),
+            Val::Uuid(user),
+            Val::Text(body),
+            Val::At(at),
+            Val::At(at)
+        ])
+    );
+    table!(
+        "post_reposts",
+        &["post_id", "user_id", "created_at"],
+        total(|p| p.reposts),
+        engagement(6, |p| p.reposts).map(|(post, user, at, _, _, _)| vec![
+            Val::Uuid(post),
+            Val::Uuid(user),
+            Val::At(at)
+        ])
+    );
+    table!(
+        "bookmarks",
+        &["user_id", "post_id", "created_at"],
+        total(|p| p.bookmarks),
+        engagement(7, |p| p.bookmarks).map(|(post, user, at, _, _, _)| vec![
+            Val::Uuid(user),
+            Val::Uuid(post),
+            Val::At(at)
+        ])
+    );
+
+    if let Db::Postgres(pool) = store.db() {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    } else if let Db::Sqlite(pool) = store.db() {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
+    Ok(loaded)
+}
+
+/// The typed posts, by kind (1 to 6), with their times.
+fn posts_of_kinds(posts: &[PostPlan]) -> Vec<(Uuid, usize, Timestamp)> {
+    posts
+        .iter()
+        .filter(|p| p.kind > 0)
+        .map(|p| (p.id, p.kind, p.at))
+        .collect()
+}
+
+/// Typed payloads' shared vocabulary.
+pub(super) fn currency(rng: &mut StdRng) -> &'static str {
+    pick(rng, &CURRENCIES)
+}
+
+pub(super) fn stage(rng: &mut StdRng) -> &'static str {
+    pick(rng, &STAGES)
+}
+
+pub(super) fn instrument(rng: &mut StdRng) -> &'static str {
+    pick(rng, &INSTRUMENTS)
+}
+
+pub(super) fn title(rng: &mut StdRng) -> String {
+    let mut t = sentence(rng, 3);
+    if let Some(first) = t.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    t
+}
