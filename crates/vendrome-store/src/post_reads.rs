@@ -16,7 +16,9 @@ use vendrome_core::posts::payload::{
     CrowdfundingPayload, InvestmentOfferPayload, InvestmentRequestPayload,
     MentorshipRequestPayload, ProductPayload, ServicePayload,
 };
-use vendrome_core::posts::{AuthorSummary, Currency, Post, PostCounts, PostPayload, ViewerState};
+use vendrome_core::posts::{
+    AuthorSummary, Currency, MediaItem, Post, PostCounts, PostPayload, ViewerState,
+};
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result, SqlEnum};
 
@@ -39,6 +41,7 @@ struct PostRow {
     post_type: DbEnum<PostType>,
     visibility: DbEnum<PostVisibility>,
     body: String,
+    media: sqlx::types::Json<Vec<MediaItem>>,
     reaction_count: i64,
     comment_count: i64,
     repost_count: i64,
@@ -186,7 +189,8 @@ fn push_visibility<'a, DB: sqlx::Database>(
     }
 }
 
-const POST_SELECT: &str = "SELECT p.id, p.post_type, p.visibility, p.body, p.reaction_count, \
+const POST_SELECT: &str =
+    "SELECT p.id, p.post_type, p.visibility, p.body, p.media, p.reaction_count, \
     p.comment_count, p.repost_count, p.share_count, p.bookmark_count, p.created_at, p.updated_at, \
     p.edited_at, u.id AS author_id, u.display_name, u.handle, u.avatar_url, u.verification_level \
     FROM posts p JOIN users u ON u.id = p.author_id WHERE p.deleted_at IS NULL AND p.id IN ";
@@ -323,6 +327,7 @@ pub(crate) async fn load_posts(
             body: row.body,
             topics: topics_of.remove(&row.id).unwrap_or_default(),
             payload,
+            media: row.media.0,
             counts: PostCounts {
                 reactions: row.reaction_count,
                 comments: row.comment_count,

@@ -109,12 +109,13 @@ impl PostRepo for Store {
         );
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO posts (id, author_id, post_type, visibility, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            sqlx::query("INSERT INTO posts (id, author_id, post_type, visibility, body, media, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
                 .bind(uuid)
                 .bind(new.author_id.as_uuid())
                 .bind(DbEnum(new.payload.post_type()))
                 .bind(DbEnum(new.visibility))
                 .bind(new.body.as_str())
+                .bind(sqlx::types::Json(new.media.items()))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -145,13 +146,14 @@ impl PostRepo for Store {
             let mut tx = pool.begin().await?;
             // The write comes first, so SQLite takes its write lock before any read.
             let author: Option<Uuid> = sqlx::query_scalar(
-                "UPDATE posts SET updated_at = $2, edited_at = $2, body = COALESCE($3, body), visibility = COALESCE($4, visibility) \
-                 WHERE id = $1 AND deleted_at IS NULL RETURNING author_id",
+                "UPDATE posts SET updated_at = $2, edited_at = $2, body = COALESCE($3, body), visibility = COALESCE($4, visibility), \
+                 media = COALESCE($5, media) WHERE id = $1 AND deleted_at IS NULL RETURNING author_id",
             )
             .bind(uuid)
             .bind(now)
             .bind(update.body.as_ref().map(|b| b.as_str()))
             .bind(update.visibility.map(DbEnum))
+            .bind(update.media.as_ref().map(|m| sqlx::types::Json(m.items())))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(author) = author else { return Ok(None) };

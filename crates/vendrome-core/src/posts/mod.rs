@@ -27,6 +27,7 @@ pub mod engagement;
 pub mod events;
 pub mod feed;
 pub mod listing;
+pub mod media;
 pub mod payload;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use crate::time::Timestamp;
 use crate::validation::{invalid, ValidationErrors};
 use crate::{Error, Result};
 
+pub use media::{Media, MediaItem};
 pub use payload::{Currency, PostPayload};
 
 /// The text of a post: 1 to 5,000 characters once trimmed.
@@ -167,6 +169,7 @@ pub struct Post {
     pub body: String,
     pub topics: Vec<String>,
     pub payload: PostPayload,
+    pub media: Vec<MediaItem>,
     pub counts: PostCounts,
     pub viewer: ViewerState,
     pub created_at: Timestamp,
@@ -188,6 +191,7 @@ pub struct NewPost {
     pub visibility: PostVisibility,
     pub topics: Vec<TopicSlug>,
     pub payload: PostPayload,
+    pub media: Media,
 }
 
 /// What an edit changes; `None` leaves a field as it is.
@@ -198,6 +202,8 @@ pub struct PostUpdate {
     pub topics: Option<Vec<TopicSlug>>,
     /// The whole new payload (same type as the post).
     pub payload: Option<PostPayload>,
+    /// Replaces the attachments.
+    pub media: Option<Media>,
 }
 
 impl PostUpdate {
@@ -208,6 +214,7 @@ impl PostUpdate {
             ("visibility", self.visibility.is_some()),
             ("topics", self.topics.is_some()),
             ("payload", self.payload.is_some()),
+            ("media", self.media.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -222,6 +229,7 @@ pub struct PostChanges {
     pub visibility: Option<PostVisibility>,
     pub topics: Option<Vec<TopicSlug>>,
     pub payload: Option<serde_json::Map<String, Value>>,
+    pub media: Option<Media>,
 }
 
 /// Storage of posts.
@@ -273,6 +281,7 @@ impl PostService {
         visibility: PostVisibility,
         topics: Vec<TopicSlug>,
         payload: PostPayload,
+        media: Media,
     ) -> Result<Post> {
         let id = self
             .repo
@@ -282,6 +291,7 @@ impl PostService {
                 visibility,
                 topics,
                 payload,
+                media,
             })
             .await?;
         self.get(Some(caller), id).await
@@ -343,6 +353,7 @@ impl PostService {
             visibility: changes.visibility,
             topics: changes.topics,
             payload,
+            media: changes.media,
         };
         if !update.fields().is_empty() {
             self.repo.update_post(id, update, caller.user_id).await?;

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vendrome_core::enums::{PostType, PostVisibility, ReactionKind, VerificationLevel};
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::posts::{parse_topics, AuthorSummary, Post, PostBody, PostChanges, PostPayload};
+use vendrome_core::posts::{
+    parse_topics, AuthorSummary, Media, MediaItem, Post, PostBody, PostChanges, PostPayload,
+};
 use vendrome_core::validation::ValidationErrors;
 
 use crate::auth::{Authenticated, MaybeAuthenticated};
@@ -69,6 +71,8 @@ pub struct PostView {
     pub topics: Vec<String>,
     /// The typed details, tagged by `type` (`{"type": "text"}` for a text post).
     pub payload: PostPayload,
+    /// Attachments, in display order.
+    pub media: Vec<MediaItem>,
     pub counts: PostCountsView,
     pub viewer: ViewerStateView,
     pub created_at: DateTime<Utc>,
@@ -86,6 +90,7 @@ impl From<Post> for PostView {
             visibility: p.visibility,
             topics: p.topics,
             payload: p.payload,
+            media: p.media,
             counts: PostCountsView {
                 reactions: p.counts.reactions,
                 comments: p.counts.comments,
@@ -123,6 +128,9 @@ pub struct CreatePostRequest {
     /// payload schema, without `type`.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Value>,
+    /// Up to 10 attachments (https URLs of files already uploaded).
+    #[serde(default)]
+    pub media: Vec<MediaItem>,
 }
 
 /// Changes to a post: absent fields stay.
@@ -136,6 +144,8 @@ pub struct UpdatePostRequest {
     /// Payload fields to change, merged into the current payload (`null` clears an optional one).
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Replaces the attachments.
+    pub media: Option<Vec<MediaItem>>,
 }
 
 /// A deletion's outcome.
@@ -170,7 +180,8 @@ pub async fn create_post(
         "payload",
         PostPayload::parse_fields(post_type, body.payload.as_ref()),
     );
-    let (Some(text), Some(payload)) = (text, payload) else {
+    let media = errors.check("media", Media::parse(body.media));
+    let (Some(text), Some(payload), Some(media)) = (text, payload, media) else {
         return Err(errors.into());
     };
     errors.into_result()?;
@@ -182,6 +193,7 @@ pub async fn create_post(
             body.visibility.unwrap_or(PostVisibility::Public),
             topics,
             payload,
+            media,
         )
         .await?;
     Ok(ApiSuccess::created(post.into()))
@@ -230,12 +242,17 @@ pub async fn update_post(
         .topics
         .as_ref()
         .map(|raw| parse_topics(raw, "topics", &mut errors));
+    let media = match body.media {
+        Some(items) => errors.check("media", Media::parse(items)),
+        None => None,
+    };
     errors.into_result()?;
     let changes = PostChanges {
         body: text,
         visibility: body.visibility,
         topics,
         payload: body.payload,
+        media,
     };
     let post = state.posts.update(&auth.caller, id, changes).await?;
     Ok(ApiSuccess::ok(post.into()))

@@ -10,7 +10,8 @@ both_stores!(
     every_post_type_validates_its_payload,
     visibility_authorization_and_soft_delete,
     concurrent_reactions_keep_exact_counts,
-    comments_bookmarks_and_events
+    comments_bookmarks_and_events,
+    media_attachments_are_validated_and_kept
 );
 
 async fn app(backend: Backend) -> Option<TestApp> {
@@ -495,4 +496,68 @@ async fn comments_bookmarks_and_events(backend: Backend) {
         assert!(types.contains(&expected), "{expected} in {types:?}");
     }
     assert!(!types.iter().any(|t| t.starts_with("bookmark")));
+}
+
+async fn media_attachments_are_validated_and_kept(backend: Backend) {
+    let Some(app) = app(backend).await else {
+        return;
+    };
+    let token = app.token(UserRole::Member).await;
+    let photo = json!({ "url": "https://cdn.example.com/mug.jpg", "kind": "image", "width": 1200, "height": 900, "alt": "A blue mug" });
+    let (status, body) = create(
+        &app,
+        &token,
+        json!({ "type": "product", "body": "Mugs", "media": [photo],
+                "payload": { "title": "Mug", "price_minor": 1500, "currency": "ZAR" } }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["media"], json!([photo]));
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    let (_, fetched) = json(app.get(&format!("/v1/posts/{id}")).send().await.unwrap()).await;
+    assert_eq!(fetched["data"]["media"], json!([photo]));
+
+    let (status, body) = create(
+        &app,
+        &token,
+        json!({ "body": "Bad", "media": [{ "url": "ftp://x", "kind": "image", "width": 0 }] }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let fields = &body["error"]["details"]["fields"];
+    assert!(
+        fields["media.0.url"].is_array() && fields["media.0.width"].is_array(),
+        "{body}"
+    );
+    let (status, _) = create(
+        &app,
+        &token,
+        json!({ "body": "Bad", "media": [{ "url": "https://x.example", "kind": "hologram" }] }),
+    )
+    .await;
+    assert!(status == 400 || status == 422, "{status}");
+
+    // An edit replaces the list; an edit without it keeps it.
+    let video = json!({ "url": "https://cdn.example.com/demo.mp4", "kind": "video", "width": null, "height": null, "alt": null });
+    let (status, body) = json(
+        app.patch(&format!("/v1/posts/{id}"))
+            .bearer_auth(&token)
+            .json(&json!({ "media": [video] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["media"], json!([video]));
+    let (_, body) = json(
+        app.patch(&format!("/v1/posts/{id}"))
+            .bearer_auth(&token)
+            .json(&json!({ "body": "Mugs, new batch" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["data"]["media"], json!([video]));
 }

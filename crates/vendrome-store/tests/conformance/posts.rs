@@ -83,6 +83,7 @@ pub fn new_post(author: UserId, payload: PostPayload, visibility: PostVisibility
             TopicSlug::parse("#Agri").unwrap(),
         ],
         payload,
+        media: Default::default(),
     }
 }
 
