@@ -32,6 +32,7 @@ mod idempotency;
 mod identities;
 mod outbox;
 mod post_reads;
+mod post_rows;
 mod posts;
 mod rows;
 mod sessions;

@@ -183,6 +183,6 @@ async fn a_page_costs_the_same_queries_at_any_length(store: Store) {
     }
     assert!(counts[0] > 0, "no statements were counted");
     assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
-    // The entries, the posts, their topics, the reader's own state, one per payload table.
-    assert!(counts[0] <= 10, "{counts:?}");
+    // One for the entries of every source, one for the posts with everything they show.
+    assert_eq!(counts[0], 2, "{counts:?}");
 }
