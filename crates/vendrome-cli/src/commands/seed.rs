@@ -110,14 +110,14 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
             if common.json {
                 output::json(&loaded)
             } else {
-                let total: u64 = loaded.rows.iter().map(|(_, n)| n).sum();
+                let total: u64 = loaded.rows.iter().map(|(_, n, _)| n).sum();
                 println!(
                     "loaded {total} rows in {:.1} s: {}",
                     started.elapsed().as_secs_f64(),
                     loaded
                         .rows
                         .iter()
-                        .map(|(t, n)| format!("{t} {n}"))
+                        .map(|(t, n, secs)| format!("{t} {n} ({secs:.1} s)"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 );

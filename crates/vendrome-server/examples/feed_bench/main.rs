@@ -16,8 +16,8 @@
 //!    (the SQL of a page and nothing else: no HTTP, no JSON, no auth): p50 and p99;
 //! 2. the API at each of `--clients` concurrent clients (keep-alive), every request for the next
 //!    viewer in turn, for `--seconds`: requests/s, p50, p99, errors;
-//! 3. depth: the typed listing `GET /v1/posts?type=…` at page 1 and page 1000 (cursor walked
-//!    there first), p50 of each;
+//! 3. depth: the listing `GET /v1/posts` at page 1 and page 1000 (cursor walked there first),
+//!    p50 of each;
 //! 4. the server's peak resident memory (`VmHWM`).
 //!
 //! The load generator shares the machine with the server (and with the database), as the goal
@@ -113,6 +113,7 @@ struct Run {
     levels: Vec<Level>,
     listing_page_1: Vec<Duration>,
     listing_page_1000: Vec<Duration>,
+    deep_page: usize,
     peak_rss_kib: Option<u64>,
 }
 
@@ -210,7 +211,7 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         );
     }
     eprintln!("{}: listing depth…", kind.name());
-    let (listing_page_1, listing_page_1000) = depth(&client, &base, &tokens[0]).await?;
+    let (listing_page_1, listing_page_1000, deep_page) = depth(&client, &base, &tokens[0]).await?;
     let peak_rss_kib = server.peak_rss_kib();
     server.stop().await;
     store.db().close().await;
@@ -221,6 +222,7 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         levels,
         listing_page_1,
         listing_page_1000,
+        deep_page,
         peak_rss_kib,
     })
 }
@@ -299,13 +301,14 @@ async fn load(
     }
 }
 
-/// The typed listing's page 1 and page 1000 (limit 20), 50 samples each, one at a time.
+/// The listing of every post (limit 20) at page 1 and at page 1000 (or the last page, when the
+/// listing is shorter): 50 samples each, one at a time. Returns the deep page's number too.
 async fn depth(
     client: &Client,
     base: &str,
     token: &str,
-) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
-    let path = "/v1/posts?type=product&limit=20";
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, usize)> {
+    let path = "/v1/posts?limit=20";
     let get = |cursor: Option<String>| {
         let url = match &cursor {
             Some(c) => format!("{base}{path}&cursor={c}"),
@@ -319,20 +322,25 @@ async fn depth(
             anyhow::Ok((started.elapsed(), next))
         }
     };
-    let mut cursor = None;
-    for page in 1..1000 {
-        let (_, next) = get(cursor.clone()).await?;
-        cursor = Some(next.with_context(|| format!("the listing ends at page {page}"))?);
+    let mut cursor: Option<String> = None;
+    let mut page = 1;
+    while page < 1000 {
+        match get(cursor.clone()).await?.1 {
+            Some(next) => {
+                cursor = Some(next);
+                page += 1;
+            }
+            None => break,
+        }
     }
-    let deep = Cursor::from_string(cursor.clone().unwrap_or_default());
-    let (mut first, mut thousandth) = (Vec::new(), Vec::new());
+    let (mut first, mut deep) = (Vec::new(), Vec::new());
     for _ in 0..50 {
         first.push(get(None).await?.0);
-        thousandth.push(get(Some(deep.as_str().to_owned())).await?.0);
+        deep.push(get(cursor.clone()).await?.0);
     }
     first.sort();
-    thousandth.sort();
-    Ok((first, thousandth))
+    deep.sort();
+    Ok((first, deep, page))
 }
 
 fn print_report(options: &Options, runs: &[Run]) {
@@ -362,7 +370,7 @@ fn print_report(options: &Options, runs: &[Run]) {
             );
         }
     }
-    println!("\n| store | page SQL p50 ms (store, 1 at a time) | page SQL p99 ms | API p50 ms (1 client) | API / SQL | listing page 1 p50 ms | listing page 1000 p50 ms |");
+    println!("\n| store | page SQL p50 ms (store, 1 at a time) | page SQL p99 ms | API p50 ms (1 client) | API / SQL | listing page 1 p50 ms | deep listing page p50 ms (page) |");
     println!("|---|---|---|---|---|---|---|");
     for run in runs {
         let mut direct = run.direct.clone();
@@ -375,12 +383,13 @@ fn print_report(options: &Options, runs: &[Run]) {
             .and_then(|l| percentile_ms(&l.latencies, 50.0))
             .unwrap_or(f64::NAN);
         println!(
-            "| {} | {sql:.2} | {:.2} | {api:.2} | {:.2}x | {:.2} | {:.2} |",
+            "| {} | {sql:.2} | {:.2} | {api:.2} | {:.2}x | {:.2} | {:.2} ({}) |",
             run.store.name(),
             percentile_ms(&direct, 99.0).unwrap_or(f64::NAN),
             api / sql,
             percentile_ms(&run.listing_page_1, 50.0).unwrap_or(f64::NAN),
             percentile_ms(&run.listing_page_1000, 50.0).unwrap_or(f64::NAN),
+            run.deep_page,
         );
     }
 }

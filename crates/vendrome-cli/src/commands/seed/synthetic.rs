@@ -151,7 +151,8 @@ pub struct Plan {
 /// What was loaded, per table.
 #[derive(Default, serde::Serialize)]
 pub struct Loaded {
-    pub rows: Vec<(String, u64)>,
+    /// Table, rows, seconds.
+    pub rows: Vec<(String, u64, f64)>,
 }
 
 /// A power-law pick in `0..n`: low indices far more often (`r^3` concentrates mass near 0).
@@ -327,16 +328,38 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
         }
     }
 
+    // Follows: about 20 a member on average, towards the (power-law) popular members.
+    let mut follows = Vec::new();
+    for u in 0..n {
+        let k = 2 + skewed(&mut rng, 60);
+        for f in distinct(&mut rng, n, k, u, true) {
+            follows.push((u, f));
+        }
+    }
+    // Connections: about five a member, mostly with members who joined around the same time.
+    let mut pairs = HashSet::new();
+    for u in 0..n {
+        for _ in 0..rng.random_range(0..=5) {
+            let offset = rng.random_range(1..=200.min(n - 1));
+            let v = (u + offset) % n;
+            pairs.insert((u.min(v), u.max(v)));
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
     macro_rules! table {
-        ($name:expr, $columns:expr, $total:expr, $rows:expr) => {{
+        ($into:ident, $name:expr, $columns:expr, $total:expr, $rows:expr) => {{
             let bar = output::progress($total as u64, $name);
+            let started = std::time::Instant::now();
             let count = load(store, $name, $columns, $rows, &bar).await?;
             bar.finish_and_clear();
-            loaded.rows.push(($name.to_owned(), count));
+            $into.push(($name.to_owned(), count, started.elapsed().as_secs_f64()));
         }};
     }
 
+    let mut first = Vec::new();
     table!(
+        first,
         "users",
         &[
             "id",
@@ -388,6 +411,7 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
         }
     );
     table!(
+        first,
         "topics",
         &[
             "id",
@@ -409,146 +433,123 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
             Val::At(now - Duration::days(800)),
         ])
     );
-    table!(
-        "user_topic_follows",
-        &["user_id", "topic_id", "created_at"],
-        topic_follows.len(),
-        topic_follows.iter().map(|(u, t)| vec![
-            Val::Uuid(users[*u]),
-            Val::Uuid(topic_ids[*t]),
-            Val::At(joined[*u])
-        ])
-    );
+    // Two groups of tables at a time: on PostgreSQL each loads on its own connection (one server
+    // process per core); SQLite takes one writer, so there they run one after the other.
+    let parallel = matches!(store.db(), Db::Postgres(_));
+    let (mut graph_rows, mut content_rows) = (Vec::new(), Vec::new());
+    let graph = async {
+        table!(
+            graph_rows,
+            "user_topic_follows",
+            &["user_id", "topic_id", "created_at"],
+            topic_follows.len(),
+            topic_follows.iter().map(|(u, t)| vec![
+                Val::Uuid(users[*u]),
+                Val::Uuid(topic_ids[*t]),
+                Val::At(joined[*u])
+            ])
+        );
 
-    // Follows: about 20 a member on average, towards the (power-law) popular members.
-    let mut follows = Vec::new();
-    for u in 0..n {
-        let k = 2 + skewed(&mut rng, 60);
-        for f in distinct(&mut rng, n, k, u, true) {
-            follows.push((u, f));
-        }
-    }
-    table!(
-        "user_follows",
-        &["follower_id", "followee_id", "created_at"],
-        follows.len(),
-        follows.iter().map(|(a, b)| vec![
-            Val::Uuid(users[*a]),
-            Val::Uuid(users[*b]),
-            Val::At(joined[*a].max(joined[*b]))
-        ])
-    );
-    drop(follows);
+        table!(
+            graph_rows,
+            "user_follows",
+            &["follower_id", "followee_id", "created_at"],
+            follows.len(),
+            follows.iter().map(|(a, b)| vec![
+                Val::Uuid(users[*a]),
+                Val::Uuid(users[*b]),
+                Val::At(joined[*a].max(joined[*b]))
+            ])
+        );
 
-    // Connections: about five a member, mostly with members who joined around the same time.
-    let mut pairs = HashSet::new();
-    for u in 0..n {
-        for _ in 0..rng.random_range(0..=5) {
-            let offset = rng.random_range(1..=200.min(n - 1));
-            let v = (u + offset) % n;
-            pairs.insert((u.min(v), u.max(v)));
-        }
-    }
-    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
-    pairs.sort_unstable();
-    table!(
-        "connections",
-        &[
-            "id",
-            "requester_id",
-            "addressee_id",
-            "status",
-            "created_at",
-            "updated_at",
-            "responded_at"
-        ],
-        pairs.len(),
-        {
-            let mut rng = StdRng::seed_from_u64(plan.seed ^ 2);
-            pairs.iter().map(move |(a, b)| {
-                let at = joined[*a].max(joined[*b]);
-                vec![
-                    Val::Uuid(v7_at(&mut rng, at)),
-                    Val::Uuid(users[*a]),
-                    Val::Uuid(users[*b]),
-                    Val::Label("accepted"),
-                    Val::At(at),
-                    Val::At(at),
-                    Val::At(at),
-                ]
-            })
-        }
-    );
+        table!(
+            graph_rows,
+            "connections",
+            &[
+                "id",
+                "requester_id",
+                "addressee_id",
+                "status",
+                "created_at",
+                "updated_at",
+                "responded_at"
+            ],
+            pairs.len(),
+            {
+                let mut rng = StdRng::seed_from_u64(plan.seed ^ 2);
+                pairs.iter().map(move |(a, b)| {
+                    let at = joined[*a].max(joined[*b]);
+                    vec![
+                        Val::Uuid(v7_at(&mut rng, at)),
+                        Val::Uuid(users[*a]),
+                        Val::Uuid(users[*b]),
+                        Val::Label("accepted"),
+                        Val::At(at),
+                        Val::At(at),
+                        Val::At(at),
+                    ]
+                })
+            }
+        );
 
-    table!(
-        "posts",
-        &[
-            "id",
-            "author_id",
-            "post_type",
-            "visibility",
-            "body",
-            "reaction_count",
-            "comment_count",
-            "repost_count",
-            "share_count",
-            "bookmark_count",
-            "created_at",
-            "updated_at"
-        ],
-        posts.len(),
-        {
-            let mut rng = StdRng::seed_from_u64(plan.seed ^ 3);
-            const KINDS: [&str; 7] = [
-                "text",
-                "product",
-                "service",
-                "crowdfunding",
-                "investment_offer",
-                "investment_request",
-                "mentorship_request",
-            ];
-            posts.iter().map(move |p| {
-                let words = rng.random_range(6..30);
-                vec![
-                    Val::Uuid(p.id),
-                    Val::Uuid(users[p.author]),
-                    Val::Label(KINDS[p.kind]),
-                    Val::Label(if rng.random_range(0..100) < 15 {
-                        "connections"
-                    } else {
-                        "public"
-                    }),
-                    Val::Text(sentence(&mut rng, words)),
-                    Val::Int(p.reactions.into()),
-                    Val::Int(p.comments.into()),
-                    Val::Int(p.reposts.into()),
-                    Val::Int(0),
-                    Val::Int(p.bookmarks.into()),
-                    Val::At(p.at),
-                    Val::At(p.at),
-                ]
-            })
-        }
-    );
-    super::synthetic_payloads::load_payloads(
-        store,
-        &posts_of_kinds(&posts),
-        plan.seed,
-        &mut loaded,
-    )
-    .await?;
-    let links: usize = posts.iter().map(|p| p.topics.len()).sum();
-    table!(
-        "post_topics",
-        &["post_id", "topic_id", "created_at"],
-        links,
-        posts.iter().flat_map(|p| p.topics.iter().map(move |t| vec![
-            Val::Uuid(p.id),
-            Val::Uuid(topic_ids[*t]),
-            Val::At(p.at)
-        ]))
-    );
+        anyhow::Ok(())
+    };
+    let content = async {
+        table!(
+            content_rows,
+            "posts",
+            &[
+                "id",
+                "author_id",
+                "post_type",
+                "visibility",
+                "body",
+                "reaction_count",
+                "comment_count",
+                "repost_count",
+                "share_count",
+                "bookmark_count",
+                "created_at",
+                "updated_at"
+            ],
+            posts.len(),
+            {
+                let mut rng = StdRng::seed_from_u64(plan.seed ^ 3);
+                const KINDS: [&str; 7] = [
+                    "text",
+                    "product",
+                    "service",
+                    "crowdfunding",
+                    "investment_offer",
+                    "investment_request",
+                    "mentorship_request",
+                ];
+                posts.iter().map(move |p| {
+                    let words = rng.random_range(6..30);
+                    vec![
+                        Val::Uuid(p.id),
+                        Val::Uuid(users[p.author]),
+                        Val::Label(KINDS[p.kind]),
+                        Val::Label(if rng.random_range(0..100) < 15 {
+                            "connections"
+                        } else {
+                            "public"
+                        }),
+                        Val::Text(sentence(&mut rng, words)),
+                        Val::Int(p.reactions.into()),
+                        Val::Int(p.comments.into()),
+                        Val::Int(p.reposts.into()),
+                        Val::Int(0),
+                        Val::Int(p.bookmarks.into()),
+                        Val::At(p.at),
+                        Val::At(p.at),
+                    ]
+                })
+            }
+        );
+        anyhow::Ok(())
+    };
+    both(parallel, graph, content).await?;
 
     let engagement = |salt: u64, count: fn(&PostPlan) -> u32| {
         let mut rng = StdRng::seed_from_u64(plan.seed ^ salt);
@@ -582,58 +583,89 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
         })
     };
     let total = |f: fn(&PostPlan) -> u32| posts.iter().map(|p| f(p) as usize).sum::<usize>();
-    table!(
-        "post_reactions",
-        &["post_id", "user_id", "kind", "created_at", "updated_at"],
-        total(|p| p.reactions),
-        engagement(4, |p| p.reactions).map(|(post, user, at, kind, _, _)| vec![
-            Val::Uuid(post),
-            Val::Uuid(user),
-            Val::Label(kind),
-            Val::At(at),
-            Val::At(at)
-        ])
-    );
-    table!(
-        "post_comments",
-        &[
-            "id",
-            "post_id",
-            "author_id",
-            "body",
-            "created_at",
-            "updated_at"
-        ],
-        total(|p| p.comments),
-        engagement(5, |p| p.comments).map(|(post, user, at, _, id, body)| vec![
-            Val::Uuid(id),
-            Val::Uuid(post),
-            Val::Uuid(user),
-            Val::Text(body),
-            Val::At(at),
-            Val::At(at)
-        ])
-    );
-    table!(
-        "post_reposts",
-        &["post_id", "user_id", "created_at"],
-        total(|p| p.reposts),
-        engagement(6, |p| p.reposts).map(|(post, user, at, _, _, _)| vec![
-            Val::Uuid(post),
-            Val::Uuid(user),
-            Val::At(at)
-        ])
-    );
-    table!(
-        "bookmarks",
-        &["user_id", "post_id", "created_at"],
-        total(|p| p.bookmarks),
-        engagement(7, |p| p.bookmarks).map(|(post, user, at, _, _, _)| vec![
-            Val::Uuid(user),
-            Val::Uuid(post),
-            Val::At(at)
-        ])
-    );
+    let (mut links_rows, mut reaction_rows) = (Vec::new(), Vec::new());
+    let links = async {
+        links_rows.extend(
+            super::synthetic_payloads::load_payloads(store, &posts_of_kinds(&posts), plan.seed)
+                .await?,
+        );
+        let links: usize = posts.iter().map(|p| p.topics.len()).sum();
+        table!(
+            links_rows,
+            "post_topics",
+            &["post_id", "topic_id", "created_at"],
+            links,
+            posts.iter().flat_map(|p| p.topics.iter().map(move |t| vec![
+                Val::Uuid(p.id),
+                Val::Uuid(topic_ids[*t]),
+                Val::At(p.at)
+            ]))
+        );
+
+        anyhow::Ok(())
+    };
+    let reactions = async {
+        table!(
+            reaction_rows,
+            "post_reactions",
+            &["post_id", "user_id", "kind", "created_at", "updated_at"],
+            total(|p| p.reactions),
+            engagement(4, |p| p.reactions).map(|(post, user, at, kind, _, _)| vec![
+                Val::Uuid(post),
+                Val::Uuid(user),
+                Val::Label(kind),
+                Val::At(at),
+                Val::At(at)
+            ])
+        );
+        table!(
+            reaction_rows,
+            "post_comments",
+            &[
+                "id",
+                "post_id",
+                "author_id",
+                "body",
+                "created_at",
+                "updated_at"
+            ],
+            total(|p| p.comments),
+            engagement(5, |p| p.comments).map(|(post, user, at, _, id, body)| vec![
+                Val::Uuid(id),
+                Val::Uuid(post),
+                Val::Uuid(user),
+                Val::Text(body),
+                Val::At(at),
+                Val::At(at)
+            ])
+        );
+        table!(
+            reaction_rows,
+            "post_reposts",
+            &["post_id", "user_id", "created_at"],
+            total(|p| p.reposts),
+            engagement(6, |p| p.reposts).map(|(post, user, at, _, _, _)| vec![
+                Val::Uuid(post),
+                Val::Uuid(user),
+                Val::At(at)
+            ])
+        );
+        table!(
+            reaction_rows,
+            "bookmarks",
+            &["user_id", "post_id", "created_at"],
+            total(|p| p.bookmarks),
+            engagement(7, |p| p.bookmarks).map(|(post, user, at, _, _, _)| vec![
+                Val::Uuid(user),
+                Val::Uuid(post),
+                Val::At(at)
+            ])
+        );
+
+        anyhow::Ok(())
+    };
+    both(parallel, links, reactions).await?;
+    loaded.rows = [first, graph_rows, content_rows, links_rows, reaction_rows].concat();
 
     if let Db::Postgres(pool) = store.db() {
         sqlx::query("ANALYZE").execute(pool).await?;
@@ -641,6 +673,21 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
         sqlx::query("ANALYZE").execute(pool).await?;
     }
     Ok(loaded)
+}
+
+/// Runs `a` and `b` together when `parallel`, else one after the other.
+async fn both(
+    parallel: bool,
+    a: impl std::future::Future<Output = anyhow::Result<()>>,
+    b: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    if parallel {
+        let (a, b) = tokio::join!(a, b);
+        a.and(b)
+    } else {
+        a.await?;
+        b.await
+    }
 }
 
 /// The typed posts, by kind (1 to 6), with their times.

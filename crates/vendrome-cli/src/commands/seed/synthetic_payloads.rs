@@ -8,16 +8,17 @@ use vendrome_core::time::Timestamp;
 use vendrome_store::Store;
 
 use super::bulk::{load, Val};
-use super::synthetic::{currency, instrument, stage, title, Loaded};
+use super::synthetic::{currency, instrument, stage, title};
 use crate::output;
 
-/// Loads one payload row for every typed post (`kind` 1 to 6, in `post_type` order).
+/// Loads one payload row for every typed post (`kind` 1 to 6, in `post_type` order); returns
+/// each table's rows and seconds.
 pub async fn load_payloads(
     store: &Store,
     posts: &[(Uuid, usize, Timestamp)],
     seed: u64,
-    loaded: &mut Loaded,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(String, u64, f64)>> {
+    let mut loaded = Vec::new();
     for kind in 1..=6 {
         let of_kind: Vec<&(Uuid, usize, Timestamp)> =
             posts.iter().filter(|p| p.1 == kind).collect();
@@ -172,9 +173,10 @@ pub async fn load_payloads(
         });
         let total = posts.iter().filter(|p| p.1 == kind).count();
         let bar = output::progress(total as u64, table);
+        let started = std::time::Instant::now();
         let count = load(store, table, columns, rows, &bar).await?;
         bar.finish_and_clear();
-        loaded.rows.push((table.to_owned(), count));
+        loaded.push((table.to_owned(), count, started.elapsed().as_secs_f64()));
     }
-    Ok(())
+    Ok(loaded)
 }
