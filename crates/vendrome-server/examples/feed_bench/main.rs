@@ -31,7 +31,7 @@ use reqwest::Client;
 use vendrome_core::access::Caller;
 use vendrome_core::enums::UserRole;
 use vendrome_core::ids::UserId;
-use vendrome_core::page::{Cursor, Limit};
+use vendrome_core::page::Limit;
 use vendrome_core::posts::feed::{Feed, FeedService};
 use vendrome_server::auth::KeyRing;
 use vendrome_store::db::PoolSize;
