@@ -8,6 +8,9 @@ ALTER TABLE post_topics ALTER COLUMN created_at SET NOT NULL;
 DROP INDEX post_topics_topic;
 CREATE INDEX post_topics_topic ON post_topics (topic_id, created_at DESC, post_id DESC);
 
+-- The listing of every post walks this index newest first, checking visibility row by row.
+CREATE INDEX posts_feed ON posts (created_at DESC, id DESC) WHERE deleted_at IS NULL;
+
 -- The home feed shows the reposts of the people a user follows, on the same keyset.
 DROP INDEX post_reposts_user;
 CREATE INDEX post_reposts_user ON post_reposts (user_id, created_at DESC, post_id DESC);

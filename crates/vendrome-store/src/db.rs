@@ -86,8 +86,11 @@ impl Db {
     /// missing and opened in WAL mode with foreign keys enforced.
     pub async fn connect(url: &str, size: PoolSize) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options =
-                PgConnectOptions::from_str(url).context("the PostgreSQL URL is not valid")?;
+            let options = PgConnectOptions::from_str(url)
+                .context("the PostgreSQL URL is not valid")?
+                // Short OLTP statements: compiling one to machine code costs more than it
+                // saves, and PostgreSQL's JIT would do so whenever an estimate runs high.
+                .options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(size.0)
                 .acquire_timeout(Duration::from_secs(10))
