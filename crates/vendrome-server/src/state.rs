@@ -95,7 +95,7 @@ impl AppState {
             oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
             verification: VerificationService::new(shared.clone(), shared.clone()),
             flags: FlagService::new(shared.clone()),
-            graph: GraphService::new(shared.clone()),
+            graph: GraphService::new(shared.clone(), shared.clone()),
             posts,
             engagement,
             feeds,

@@ -115,12 +115,12 @@ const ADD_COUNTS: &str = "INSERT INTO business_profiles \
     connection_count = business_profiles.connection_count + excluded.connection_count, \
     updated_at = excluded.updated_at";
 
-const SUB_COUNTS: &str = "UPDATE business_profiles SET follower_count = follower_count - $2, \
+pub(crate) const SUB_COUNTS: &str = "UPDATE business_profiles SET follower_count = follower_count - $2, \
     following_count = following_count - $3, connection_count = connection_count - $4, updated_at = $5 \
     WHERE user_id = $1";
 
 /// Two members' counter changes, in id order.
-fn ordered(a: (UserId, [i64; 3]), b: (UserId, [i64; 3])) -> [(Uuid, [i64; 3]); 2] {
+pub(crate) fn ordered(a: (UserId, [i64; 3]), b: (UserId, [i64; 3])) -> [(Uuid, [i64; 3]); 2] {
     let (first, second) = if a.0 <= b.0 { (a, b) } else { (b, a) };
     [(first.0.as_uuid(), first.1), (second.0.as_uuid(), second.1)]
 }
@@ -147,7 +147,7 @@ macro_rules! sub_counts {
     ($tx:expr, $pair:expr, $now:expr) => {{
         let mut result = Ok(());
         for (user, delta) in $pair {
-            if let Err(e) = sqlx::query(SUB_COUNTS)
+            if let Err(e) = sqlx::query($crate::graph::SUB_COUNTS)
                 .bind(user)
                 .bind(delta[0])
                 .bind(delta[1])
@@ -163,11 +163,12 @@ macro_rules! sub_counts {
         result
     }};
 }
+pub(crate) use sub_counts;
 
 /// `(created_at, id)` of the last item of a page, newest first.
 type TimeKey = (Timestamp, Uuid);
 
-fn time_key(after: Option<&Cursor>) -> Result<(Option<Timestamp>, Option<Uuid>)> {
+pub(crate) fn time_key(after: Option<&Cursor>) -> Result<(Option<Timestamp>, Option<Uuid>)> {
     Ok(match after {
         Some(cursor) => {
             let (at, id): TimeKey = cursor.decode()?;

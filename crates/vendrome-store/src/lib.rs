@@ -22,6 +22,7 @@ pub mod testing;
 
 mod audit;
 mod badges;
+mod blocks;
 mod engagement;
 mod error;
 mod feeds;

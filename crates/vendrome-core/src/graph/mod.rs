@@ -26,6 +26,7 @@
 //! request instead (B clearly wants the connection); any other open connection between the two
 //! is a 409 `connection_exists`.
 
+pub mod blocks;
 pub mod connection;
 pub mod topics;
 
@@ -198,6 +199,7 @@ pub trait GraphRepo: Send + Sync {
 #[derive(Clone)]
 pub struct GraphService {
     repo: Arc<dyn GraphRepo>,
+    blocks: Arc<dyn blocks::BlockRepo>,
 }
 
 /// The outcome of a connection request.
@@ -209,8 +211,8 @@ pub struct Requested {
 }
 
 impl GraphService {
-    pub fn new(repo: Arc<dyn GraphRepo>) -> Self {
-        Self { repo }
+    pub fn new(repo: Arc<dyn GraphRepo>, blocks: Arc<dyn blocks::BlockRepo>) -> Self {
+        Self { repo, blocks }
     }
 
     async fn existing_user(&self, id: UserId) -> Result<UserSummary> {
@@ -243,10 +245,7 @@ impl GraphService {
         }
         self.existing_user(to).await?;
         if self.repo.is_blocked(me, to).await? {
-            return Err(Error::forbidden(
-                "blocked",
-                "you cannot connect with this member",
-            ));
+            return Err(blocked());
         }
         if let Some(open) = self.repo.open_connection(me, to).await? {
             if open.status == ConnectionStatus::Pending && open.addressee_id == me {
@@ -304,10 +303,14 @@ impl GraphService {
             .await
     }
 
-    /// Follows `whom` (idempotent). MUST return [`Error::Invalid`] for oneself (field `id`) and
-    /// [`Error::NotFound`] for an unknown user.
+    /// Follows `whom` (idempotent). MUST return [`Error::Invalid`] for oneself (field `id`),
+    /// [`Error::NotFound`] for an unknown user and [`Error::Forbidden`] with code `blocked` when
+    /// either blocked the other.
     pub async fn follow(&self, caller: &Caller, whom: UserId) -> Result<GraphCounts> {
         self.check_followee(caller, whom).await?;
+        if self.repo.is_blocked(caller.user_id, whom).await? {
+            return Err(blocked());
+        }
         self.repo.follow(caller.user_id, whom).await?;
         self.repo.graph_counts(whom).await
     }
@@ -320,15 +323,8 @@ impl GraphService {
     }
 
     async fn check_followee(&self, caller: &Caller, whom: UserId) -> Result<()> {
-        if whom == caller.user_id {
-            return Err(ValidationErrors::single(
-                "id",
-                "self_follow",
-                "you cannot follow yourself",
-            )
-            .into());
-        }
-        self.existing_user(whom).await.map(drop)
+        self.check_other(caller, whom, "self_follow", "you cannot follow yourself")
+            .await
     }
 
     /// Who follows `user`. MUST return [`Error::NotFound`] for an unknown user.
@@ -400,6 +396,11 @@ impl GraphService {
 }
 
 /// The conflict of a second open connection between a pair.
+/// The answer to following or asking to connect across a block.
+pub fn blocked() -> Error {
+    Error::forbidden("blocked", "you cannot connect with or follow this member")
+}
+
 pub fn connection_exists() -> Error {
     Error::conflict(
         "connection_exists",

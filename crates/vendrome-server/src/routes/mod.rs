@@ -8,6 +8,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod blocks;
 pub mod docs;
 pub mod engagement;
 pub mod feeds;
@@ -89,6 +90,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(graph::followers))
         .routes(routes!(graph::following))
         .routes(routes!(graph::suggestions))
+        .routes(routes!(blocks::block, blocks::unblock))
+        .routes(routes!(blocks::my_blocks))
         .routes(routes!(topics::list_topics))
         .routes(routes!(topics::follow_topic, topics::unfollow_topic))
         .routes(routes!(topics::my_topics))

@@ -54,7 +54,7 @@ async fn connect(service: &GraphService, a: UserId, b: UserId) {
 }
 
 async fn connection_lifecycle_counts_and_events(store: Store) {
-    let service = GraphService::new(Arc::new(store.clone()));
+    let service = GraphService::new(Arc::new(store.clone()), Arc::new(store.clone()));
     let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
 
     let requested = service.request(&caller(a), b, None).await.unwrap();
@@ -221,7 +221,7 @@ async fn follow_counters_are_exact_under_concurrency(store: Store) {
 }
 
 async fn suggestions_rank_mutual_connections(store: Store) {
-    let service = GraphService::new(Arc::new(store.clone()));
+    let service = GraphService::new(Arc::new(store.clone()), Arc::new(store.clone()));
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(user(&store).await);
