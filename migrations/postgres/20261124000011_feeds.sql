@@ -8,6 +8,12 @@ ALTER TABLE post_topics ALTER COLUMN created_at SET NOT NULL;
 DROP INDEX post_topics_topic;
 CREATE INDEX post_topics_topic ON post_topics (topic_id, created_at DESC, post_id DESC);
 
+-- A member's posts and the home feed's per-person scans read only this index (it carries the
+-- visibility), never the table.
+DROP INDEX posts_author_feed;
+CREATE INDEX posts_author_feed ON posts (author_id, created_at DESC, id DESC) INCLUDE (visibility)
+    WHERE deleted_at IS NULL;
+
 -- The listing of every post walks this index newest first, checking visibility row by row.
 CREATE INDEX posts_feed ON posts (created_at DESC, id DESC) WHERE deleted_at IS NULL;
 

@@ -188,12 +188,22 @@ async fn ensure_template(conn: &mut PgConnection, admin: &str) -> String {
             .await
             .expect("the PostgreSQL migrations apply");
         pool.close().await;
-        // A closed connection's server process may take a moment to leave the database.
+        // A closed connection's server process may take a moment to leave the database, and
+        // autovacuum may have just come in to tidy the catalogs the migrations touched: end any
+        // such session and try again.
         let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"");
         let mut attempts = 0;
         while let Err(error) = sqlx::query(&rename).execute(&mut *conn).await {
             attempts += 1;
             assert!(attempts < 50, "publish the template: {error}");
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&building)
+            .execute(&mut *conn)
+            .await
+            .expect("pg_stat_activity is readable");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }

@@ -16,6 +16,7 @@ use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 use crate::{output, Common};
 
 mod bulk;
+mod social;
 mod synthetic;
 mod synthetic_payloads;
 
@@ -74,6 +75,7 @@ struct Summary {
     users_present: usize,
     flags_changed: usize,
     flags_unchanged: usize,
+    social: social::SocialSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -135,10 +137,22 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     );
     let users: Vec<UserFixture> = read(&dir, "users.json")?;
     let flags: Vec<FlagFixture> = read(&dir, "flags.json")?;
+    let social_path = dir.join("social.json");
+    let social: Option<social::Social> = if social_path.exists() {
+        let text = std::fs::read_to_string(&social_path)
+            .with_context(|| format!("reading {}", social_path.display()))?;
+        Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid", social_path.display()))?,
+        )
+    } else {
+        None
+    };
 
     let store = super::open_migrated_store(common).await?;
     let flag_service = FlagService::new(std::sync::Arc::new(store.clone()));
-    let bar = output::progress((users.len() + flags.len()) as u64, "seeding fixtures");
+    let total = users.len() + flags.len() + social.as_ref().map_or(0, social::Social::items);
+    let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
     for (i, user) in users.iter().enumerate() {
@@ -203,17 +217,24 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         }
         bar.inc(1);
     }
+    if let Some(social) = social {
+        summary.social = social::load(&store, social, &bar).await?;
+    }
     bar.finish_and_clear();
 
     if common.json {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
-            summary.flags_unchanged
+            summary.flags_unchanged,
+            summary.social.posts_created,
+            summary.social.posts_present,
+            summary.social.comments_created,
+            summary.social.connections_changed,
         );
         Ok(())
     }

@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod blocks;
 mod contract;
 mod errors;
 mod feeds;

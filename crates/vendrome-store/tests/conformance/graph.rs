@@ -15,6 +15,7 @@ conformance!(
     connection_lifecycle_counts_and_events,
     one_open_connection_per_pair_under_concurrency,
     follow_counters_are_exact_under_concurrency,
+    topic_follow_counters_are_exact_under_concurrency,
     suggestions_rank_mutual_connections
 );
 
@@ -251,4 +252,84 @@ async fn suggestions_rank_mutual_connections(store: Store) {
         vec![e],
         "connections, pending requests and oneself are excluded"
     );
+}
+
+async fn topic_follow_counters_are_exact_under_concurrency(store: Store) {
+    use vendrome_core::enums::PostVisibility;
+    use vendrome_core::posts::{PostRepo as _, TopicSlug};
+
+    let author = user(&store).await;
+    // Topics come to be with the first post that names them (`fintech` here).
+    store
+        .create_post(crate::posts::new_post(
+            author,
+            crate::posts::payloads()[0].clone(),
+            PostVisibility::Public,
+        ))
+        .await
+        .unwrap();
+    let slug = TopicSlug::parse("fintech").unwrap();
+    let topic = store.topic_by_slug(&slug).await.unwrap().unwrap();
+    assert_eq!(topic.post_count, 1);
+    let mut fans = Vec::new();
+    for _ in 0..30 {
+        fans.push(user(&store).await);
+    }
+    let run = |follow: bool| {
+        futures::future::join_all(fans.iter().map(|&fan| {
+            let store = store.clone();
+            let topic = topic.clone();
+            tokio::spawn(async move {
+                if follow {
+                    store.follow_topic(fan, &topic).await
+                } else {
+                    store.unfollow_topic(fan, &topic).await
+                }
+            })
+        }))
+    };
+    let rows = |store: Store| async move {
+        let sql = "SELECT COUNT(*) FROM user_topic_follows";
+        match store.db() {
+            Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        }
+    };
+    for r in run(true).await {
+        assert!(r.unwrap().unwrap());
+    }
+    assert!(!store.follow_topic(fans[0], &topic).await.unwrap());
+    let now = store.topic_by_slug(&slug).await.unwrap().unwrap();
+    assert_eq!(now.follower_count, 30);
+    assert_eq!(rows(store.clone()).await, 30);
+    // Half leave while the other half follow again (a no-op): the count follows the rows.
+    let (leave, stay) = fans.split_at(15);
+    let leaving = futures::future::join_all(leave.iter().map(|&fan| {
+        let store = store.clone();
+        let topic = topic.clone();
+        tokio::spawn(async move { store.unfollow_topic(fan, &topic).await })
+    }));
+    let staying = futures::future::join_all(stay.iter().map(|&fan| {
+        let store = store.clone();
+        let topic = topic.clone();
+        tokio::spawn(async move { store.follow_topic(fan, &topic).await })
+    }));
+    let (left, stayed) = tokio::join!(leaving, staying);
+    assert!(left.into_iter().all(|r| r.unwrap().unwrap()));
+    assert!(stayed.into_iter().all(|r| !r.unwrap().unwrap()));
+    let now = store.topic_by_slug(&slug).await.unwrap().unwrap();
+    assert_eq!(now.follower_count, 15);
+    assert_eq!(rows(store.clone()).await, 15);
+    for r in run(false).await {
+        r.unwrap().unwrap();
+    }
+    let now = store.topic_by_slug(&slug).await.unwrap().unwrap();
+    assert_eq!(now.follower_count, 0);
+    assert_eq!(rows(store.clone()).await, 0);
 }

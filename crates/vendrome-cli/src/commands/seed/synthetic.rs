@@ -667,8 +667,10 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
     both(parallel, links, reactions).await?;
     loaded.rows = [first, graph_rows, content_rows, links_rows, reaction_rows].concat();
 
+    // Statistics for the planner; on PostgreSQL also the visibility map, without which no scan
+    // is index-only until autovacuum comes by.
     if let Db::Postgres(pool) = store.db() {
-        sqlx::query("ANALYZE").execute(pool).await?;
+        sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     } else if let Db::Sqlite(pool) = store.db() {
         sqlx::query("ANALYZE").execute(pool).await?;
     }
