@@ -19,6 +19,7 @@ mod bulk;
 mod social;
 mod synthetic;
 mod synthetic_payloads;
+mod synthetic_words;
 
 /// The password of every seeded member who has one (development only).
 const DEV_PASSWORD: &str = "vendrome-dev-password";

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use vendrome_core::graph::blocks::BlockEntry;
 use vendrome_core::ids::UserId;
 
-use super::engagement::PageQuery;
 use super::graph::UserSummaryView;
+use super::page::PageQuery;
 use super::users::user_id;
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};

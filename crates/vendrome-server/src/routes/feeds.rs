@@ -10,7 +10,7 @@ use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::posts::feed::{Feed, FeedItem};
 use vendrome_core::posts::listing::{ListingFilter, ListingQuery};
 
-use super::engagement::PageQuery;
+use super::page::PageQuery;
 use super::posts::{AuthorView, PostView};
 use super::topics::slug;
 use super::users::user_id;

@@ -17,7 +17,7 @@ use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::engagement::PageQuery;
+use crate::routes::page::PageQuery;
 use crate::state::AppState;
 
 /// How a member appears in graph lists.

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod blocks;
+pub mod comments;
 pub mod docs;
 pub mod engagement;
 pub mod feeds;
@@ -17,6 +18,7 @@ pub mod graph;
 pub mod health;
 pub mod me;
 pub mod oauth;
+pub mod page;
 pub mod posts;
 pub mod topics;
 pub mod users;
@@ -70,14 +72,8 @@ pub fn api() -> OpenApiRouter<AppState> {
             engagement::remove_bookmark
         ))
         .routes(routes!(engagement::list_bookmarks))
-        .routes(routes!(
-            engagement::create_comment,
-            engagement::list_comments
-        ))
-        .routes(routes!(
-            engagement::update_comment,
-            engagement::delete_comment
-        ))
+        .routes(routes!(comments::create_comment, comments::list_comments))
+        .routes(routes!(comments::update_comment, comments::delete_comment))
         .routes(routes!(engagement::set_repost, engagement::remove_repost))
         .routes(routes!(engagement::create_share))
         .routes(routes!(graph::request_connection))

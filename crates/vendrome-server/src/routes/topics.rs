@@ -11,7 +11,7 @@ use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::routes::engagement::PageQuery;
+use crate::routes::page::PageQuery;
 use crate::state::AppState;
 
 /// A topic with its counters.

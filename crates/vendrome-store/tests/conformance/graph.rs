@@ -16,6 +16,7 @@ conformance!(
     one_open_connection_per_pair_under_concurrency,
     follow_counters_are_exact_under_concurrency,
     topic_follow_counters_are_exact_under_concurrency,
+    a_block_ends_everything_between_two_with_exact_counters,
     suggestions_rank_mutual_connections
 );
 
@@ -332,4 +333,77 @@ async fn topic_follow_counters_are_exact_under_concurrency(store: Store) {
     let now = store.topic_by_slug(&slug).await.unwrap().unwrap();
     assert_eq!(now.follower_count, 0);
     assert_eq!(rows(store.clone()).await, 0);
+}
+
+async fn a_block_ends_everything_between_two_with_exact_counters(store: Store) {
+    use vendrome_core::graph::blocks::BlockRepo as _;
+
+    let service = GraphService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let (a, b, c) = (user(&store).await, user(&store).await, user(&store).await);
+    connect(&service, a, b).await;
+    store.follow(a, b).await.unwrap();
+    store.follow(b, a).await.unwrap();
+    // A pending request from a to c, whom c answers with a block below.
+    service.request(&caller(a), c, None).await.unwrap();
+
+    assert!(store.block(a, b).await.unwrap());
+    assert!(
+        !store.block(a, b).await.unwrap(),
+        "blocking twice changes nothing"
+    );
+    assert!(
+        store.is_blocked(b, a).await.unwrap(),
+        "a block counts both ways"
+    );
+    for who in [a, b] {
+        let counts = store.graph_counts(who).await.unwrap();
+        assert_eq!(
+            (counts.followers, counts.following, counts.connections),
+            (0, 0, 0)
+        );
+    }
+    assert!(store.open_connection(a, b).await.unwrap().is_none());
+
+    assert!(store.block(c, a).await.unwrap());
+    let pending = store.open_connection(a, c).await.unwrap();
+    assert!(pending.is_none(), "the pending request was cancelled");
+    let sql = "SELECT status FROM connections WHERE requester_id = $1 AND addressee_id = $2";
+    let status: String = match store.db() {
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(&format!("SELECT CAST(status AS TEXT) FROM ({sql}) s"))
+                .bind(a.as_uuid())
+                .bind(c.as_uuid())
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+            .bind(a.as_uuid())
+            .bind(c.as_uuid())
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(status, "declined", "refused by the one who blocked");
+
+    let page = store
+        .blocks(a, None, Limit::parse(10).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|e| e.user.id).collect::<Vec<_>>(),
+        [b]
+    );
+    assert!(store.unblock(a, b).await.unwrap());
+    assert!(!store.unblock(a, b).await.unwrap());
+    assert!(!store.is_blocked(a, b).await.unwrap());
+    assert_eq!(events(&store, "user.blocked").await, 2);
+    assert_eq!(events(&store, "user.unblocked").await, 1);
+    let cursor = vendrome_core::page::Cursor::from_string("garbage".into());
+    assert!(matches!(
+        store
+            .blocks(a, Some(&cursor), Limit::parse(10).unwrap())
+            .await,
+        Err(Error::Invalid(_))
+    ));
 }

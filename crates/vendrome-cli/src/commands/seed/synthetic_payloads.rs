@@ -8,7 +8,7 @@ use vendrome_core::time::Timestamp;
 use vendrome_store::Store;
 
 use super::bulk::{load, Val};
-use super::synthetic::{currency, instrument, stage, title};
+use super::synthetic_words::{currency, instrument, stage, title};
 use crate::output;
 
 /// Loads one payload row for every typed post (`kind` 1 to 6, in `post_type` order); returns
