@@ -90,7 +90,10 @@ impl Db {
                 .context("the PostgreSQL URL is not valid")?
                 // Short OLTP statements: compiling one to machine code costs more than it
                 // saves, and PostgreSQL's JIT would do so whenever an estimate runs high.
-                .options([("jit", "off")]);
+                // Every statement is prepared once per connection and reused; planning one
+                // afresh per execution (a post page joins eight tables) costs several times
+                // its execution, so the generic plan is used from the first run.
+                .options([("jit", "off"), ("plan_cache_mode", "force_generic_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(size.0)
                 .acquire_timeout(Duration::from_secs(10))
