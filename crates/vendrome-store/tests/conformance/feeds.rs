@@ -1,26 +1,15 @@
-//! The feed port: keyset order across timestamp precisions, and a page's fixed query count.
+//! The feed port: keyset order across timestamp precisions. (A page's statement count is
+//! checked by `tests/statements.rs`, alone in its process.)
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use tracing::instrument::WithSubscriber as _;
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
-use tracing_subscriber::Layer;
-use vendrome_core::access::Caller;
-use vendrome_core::enums::{PostVisibility, UserRole};
-use vendrome_core::graph::GraphRepo as _;
+use vendrome_core::enums::PostVisibility;
 use vendrome_core::ids::PostId;
-use vendrome_core::page::{Cursor, Limit};
-use vendrome_core::posts::feed::{Feed, FeedRepo as _, FeedService};
+use vendrome_core::posts::feed::{Feed, FeedRepo as _};
 use vendrome_core::posts::PostRepo as _;
 use vendrome_store::{Db, Store};
 
 use crate::posts::{new_post, payloads, user};
 
-conformance!(
-    orders_entries_across_timestamp_precisions,
-    a_page_costs_the_same_queries_at_any_length
-);
+conformance!(orders_entries_across_timestamp_precisions);
 
 async fn orders_entries_across_timestamp_precisions(store: Store) {
     let author = user(&store, "precise").await;
@@ -90,100 +79,4 @@ async fn orders_entries_across_timestamp_precisions(store: Store) {
         before = Some(entry.key);
     }
     assert_eq!(walked, expected);
-}
-
-/// Counts the statements sqlx runs while a future is polled.
-#[derive(Clone, Default)]
-struct QueryCounter(Arc<AtomicUsize>);
-
-impl<S> Layer<S> for QueryCounter
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        // This subscriber is the default only while the measured future is polled, so it hears
-        // only the statements that future runs.
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        // The driver's own lookups of enum types, once per new connection, are not the page's.
-        let mut summary = Summary(String::new());
-        event.record(&mut summary);
-        if !summary.0.contains("pg_catalog") && !summary.0.contains("regtype") {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-struct Summary(String);
-
-impl tracing::field::Visit for Summary {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" {
-            self.0 = format!("{value:?}");
-        }
-    }
-}
-
-async fn a_page_costs_the_same_queries_at_any_length(store: Store) {
-    let author = user(&store, "prolific").await;
-    let reader = user(&store, "reader").await;
-    store.follow(reader, author).await.unwrap();
-    // Every type in every page: 60 posts cycling through the seven types.
-    for payload in payloads().into_iter().cycle().take(60) {
-        store
-            .create_post(new_post(author, payload, PostVisibility::Public))
-            .await
-            .unwrap();
-    }
-    let feeds = FeedService::new(Arc::new(store.clone()), Arc::new(store.clone()));
-    let caller = Caller {
-        user_id: reader,
-        role: UserRole::Member,
-    };
-    let mut counts = Vec::new();
-    let deep: Option<Cursor> = {
-        let page = feeds
-            .page(
-                Some(&caller),
-                &Feed::Home(reader),
-                None,
-                Limit::parse(40).unwrap(),
-            )
-            .await
-            .unwrap();
-        page.next_cursor
-    };
-    // The SQLite driver runs (and logs) statements on its own worker thread, outside the
-    // measured future: there is nothing to count there (and no network round trip either), so
-    // only the pages' lengths are checked.
-    let counting = matches!(store.db(), Db::Postgres(_));
-    // One subscriber for the whole test, so the tracing callsites' interest stays settled.
-    let counter = QueryCounter::default();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(counter.clone()));
-    let home = Feed::Home(reader);
-    for (limit, cursor) in [(7, None), (20, None), (7, deep.clone()), (20, deep)] {
-        counter.0.store(0, Ordering::Relaxed);
-        let page = feeds.page(
-            Some(&caller),
-            &home,
-            cursor.as_ref(),
-            Limit::parse(limit).unwrap(),
-        );
-        let page = if counting {
-            page.with_subscriber(dispatch.clone()).await
-        } else {
-            page.await
-        }
-        .unwrap();
-        assert_eq!(page.items.len(), limit as usize);
-        counts.push(counter.0.load(Ordering::Relaxed));
-    }
-    if !counting {
-        return;
-    }
-    assert!(counts[0] > 0, "no statements were counted");
-    assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
-    // One for the entries of every source, one for the posts with everything they show.
-    assert_eq!(counts[0], 2, "{counts:?}");
 }
