@@ -99,6 +99,14 @@ impl<T> Page<T> {
     pub fn has_more(&self) -> bool {
         self.next_cursor.is_some()
     }
+
+    /// The same page with every item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,27 +2,18 @@
 
 use async_trait::async_trait;
 use serde_json::json;
-use uuid::Uuid;
 use vendrome_core::enums::ConnectionStatus;
 use vendrome_core::graph::blocks::{BlockEntry, BlockRepo};
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
-use vendrome_core::time::Timestamp;
 use vendrome_core::{time, Result};
 
 use crate::error::SqlxResultExt as _;
-use crate::graph::{ordered, sub_counts, time_key, SummaryRow, SUMMARY_COLUMNS};
+use crate::graph::{ordered, sub_counts};
 use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
-
-#[derive(sqlx::FromRow)]
-struct BlockRow {
-    #[sqlx(flatten)]
-    user: SummaryRow,
-    since: Timestamp,
-}
 
 /// Moves the pair's open connection rows from `$from` to `$to`, for requests sent by `$by`
 /// (`None`: either side); evaluates to how many moved.
@@ -141,32 +132,16 @@ impl BlockRepo for Store {
         after: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<BlockEntry>> {
-        let (at, id): (Option<Timestamp>, Option<Uuid>) = time_key(after)?;
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, b.created_at AS since FROM user_blocks b \
-             JOIN users u ON u.id = b.blocked_id \
-             WHERE b.blocker_id = $1 AND ($2 IS NULL OR b.created_at < $2 OR (b.created_at = $2 AND b.blocked_id < $3)) \
-             ORDER BY b.created_at DESC, b.blocked_id DESC LIMIT $4"
-        );
-        let rows: Vec<BlockRow> = with_db!(&self.db, pool => {
-            sqlx::query_as(&sql)
-                .bind(blocker.as_uuid())
-                .bind(at)
-                .bind(id)
-                .bind(limit.probe())
-                .fetch_all(pool)
-                .await
-        })
-        .or_unexpected()?;
-        let entries = rows
-            .into_iter()
-            .map(|r| BlockEntry {
-                user: r.user.into(),
-                since: r.since,
-            })
-            .collect();
-        Ok(Page::from_probe(entries, limit, |e: &BlockEntry| {
-            (e.since, e.user.id.as_uuid())
-        }))
+        let page = self
+            .people_list(
+                "user_blocks",
+                blocker,
+                "blocker_id",
+                "blocked_id",
+                after,
+                limit,
+            )
+            .await?;
+        Ok(page.map(|(user, since)| BlockEntry { user, since }))
     }
 }

@@ -517,9 +517,26 @@ impl Store {
         after: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<FollowEntry>> {
+        let page = self
+            .people_list("user_follows", user, key, other, after, limit)
+            .await?;
+        Ok(page.map(|(user, since)| FollowEntry { user, since }))
+    }
+
+    /// The members `user` is linked to through `table` (`key` is `user`'s column, `other` the
+    /// linked member's), with when the link was made, newest first. Serves follows and blocks.
+    pub(crate) async fn people_list(
+        &self,
+        table: &str,
+        user: UserId,
+        key: &str,
+        other: &str,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<(UserSummary, Timestamp)>> {
         let (at, id) = time_key(after)?;
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, f.created_at AS since FROM user_follows f \
+            "SELECT {SUMMARY_COLUMNS}, f.created_at AS since FROM {table} f \
              JOIN users u ON u.id = f.{other} \
              WHERE f.{key} = $1 AND ($2 IS NULL OR f.created_at < $2 OR (f.created_at = $2 AND f.{other} < $3)) \
              ORDER BY f.created_at DESC, f.{other} DESC LIMIT $4"
@@ -534,15 +551,11 @@ impl Store {
                 .await
         })
         .or_unexpected()?;
-        let entries = rows
-            .into_iter()
-            .map(|r| FollowEntry {
-                user: r.user.into(),
-                since: r.since,
-            })
-            .collect();
-        Ok(Page::from_probe(entries, limit, |e: &FollowEntry| {
-            (e.since, e.user.id.as_uuid())
-        }))
+        let entries = rows.into_iter().map(|r| (r.user.into(), r.since)).collect();
+        Ok(Page::from_probe(
+            entries,
+            limit,
+            |(user, since): &(UserSummary, Timestamp)| (*since, user.id.as_uuid()),
+        ))
     }
 }
