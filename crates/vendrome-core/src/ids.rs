@@ -93,3 +93,11 @@ id_type!(
     /// A topic (`#renewable-energy`).
     TopicId
 );
+id_type!(
+    /// A direct or group conversation.
+    ConversationId
+);
+id_type!(
+    /// One message of a conversation. UUIDv7: id order is sending order.
+    MessageId
+);

@@ -31,6 +31,7 @@ mod graph;
 mod graph_topics;
 mod idempotency;
 mod identities;
+mod messaging;
 mod outbox;
 mod post_reads;
 mod post_rows;

@@ -32,6 +32,7 @@ mod flags;
 mod graph;
 mod idempotency;
 mod identities;
+mod messaging;
 mod migrations;
 mod outbox;
 mod posts;

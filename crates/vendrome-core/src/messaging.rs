@@ -1,0 +1,248 @@
+//! Messaging, first part: direct conversations (exactly one per pair), messages with
+//! idempotent sends, per-participant read pointers, and the inbox with unread counts from one
+//! grouped query. Group conversations, edits and the realtime gateway build on this.
+//!
+//! Read state is a pointer per participant (`conversation_participants.last_read_message_id`):
+//! a message is unread when its id (UUIDv7, so time-ordered) is greater than the pointer and
+//! someone else sent it.
+//!
+//! Events (`aggregate_type` `conversation`, `aggregate_id` the conversation):
+//!
+//! | `event_type` | payload |
+//! |---|---|
+//! | `conversation.created` | `{conversation_id, kind, participant_ids}` |
+//! | `message.created` | `{conversation_id, message_id, sender_id}` |
+//! | `message.read` | `{conversation_id, user_id, message_id}` |
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::access::Caller;
+use crate::graph::{blocked, GraphRepo};
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::page::{Cursor, Limit, Page};
+use crate::time::Timestamp;
+use crate::validation::{invalid, ValidationErrors};
+use crate::{Error, Result};
+
+/// A message's text: 1 to 4,000 characters once trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    pub const MAX_CHARS: usize = 4000;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
+        let text = raw.trim();
+        if text.is_empty() || text.chars().count() > Self::MAX_CHARS {
+            return Err(invalid("invalid_length", "must be 1 to 4,000 characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A client's own id for a message, so that a resent message is stored once: 1 to 100 visible
+/// ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMessageId(String);
+
+impl ClientMessageId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
+        if raw.is_empty() || raw.len() > 100 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "invalid_format",
+                "must be 1 to 100 visible ASCII characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_id: Option<UserId>,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// One conversation in a member's inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxEntry {
+    pub conversation_id: ConversationId,
+    /// The other participants (for a direct conversation, the one other member).
+    pub others: Vec<UserId>,
+    pub last_message: Option<Message>,
+    /// Messages from others newer than the member's read pointer.
+    pub unread: i64,
+    /// The last message's time, else the conversation's creation.
+    pub last_activity: Timestamp,
+}
+
+/// Storage of conversations and messages.
+#[async_trait]
+pub trait MessagingRepo: Send + Sync {
+    /// The direct conversation of `a` and `b`, created (with `conversation.created`) when there
+    /// is none; `true` when created now. Exactly one per pair, also under concurrent calls.
+    async fn direct_conversation(&self, a: UserId, b: UserId) -> Result<(ConversationId, bool)>;
+
+    /// The current participants of a conversation (empty when it does not exist).
+    async fn participants(&self, conversation: ConversationId) -> Result<Vec<UserId>>;
+
+    /// Stores a message (with `message.created`) and moves the conversation's activity time. With
+    /// a `client_id` the sender already used, answers the stored message and changes nothing.
+    async fn send_message(
+        &self,
+        conversation: ConversationId,
+        sender: UserId,
+        body: MessageBody,
+        client_id: Option<ClientMessageId>,
+    ) -> Result<Message>;
+
+    /// Live messages, newest first, older than the cursor.
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>>;
+
+    /// Moves `user`'s read pointer to `message` when that is newer (never back); writes
+    /// `message.read` when it moved. MUST return [`Error::NotFound`] with `message` when the
+    /// message is not in the conversation.
+    async fn mark_read(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        message: MessageId,
+    ) -> Result<bool>;
+
+    /// `user`'s conversations, latest activity first, each with its last message and unread
+    /// count: a fixed number of statements per page, whatever the number of conversations.
+    async fn inbox(
+        &self,
+        user: UserId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<InboxEntry>>;
+}
+
+/// The rules of messaging.
+#[derive(Clone)]
+pub struct MessagingService {
+    repo: Arc<dyn MessagingRepo>,
+    graph: Arc<dyn GraphRepo>,
+}
+
+impl MessagingService {
+    pub fn new(repo: Arc<dyn MessagingRepo>, graph: Arc<dyn GraphRepo>) -> Self {
+        Self { repo, graph }
+    }
+
+    /// Opens (or finds) the caller's direct conversation with `other`. MUST return
+    /// [`Error::Invalid`] for oneself (field `user_id`), [`Error::NotFound`] for an unknown user
+    /// and [`Error::Forbidden`] `blocked` across a block.
+    pub async fn start_direct(
+        &self,
+        caller: &Caller,
+        other: UserId,
+    ) -> Result<(ConversationId, bool)> {
+        if other == caller.user_id {
+            return Err(ValidationErrors::single(
+                "user_id",
+                "self_conversation",
+                "you cannot message yourself",
+            )
+            .into());
+        }
+        self.graph
+            .user_summary(other)
+            .await?
+            .ok_or(Error::not_found("user"))?;
+        if self.graph.is_blocked(caller.user_id, other).await? {
+            return Err(blocked());
+        }
+        self.repo.direct_conversation(caller.user_id, other).await
+    }
+
+    /// The other participants, when the caller is one; else [`Error::NotFound`].
+    async fn others(&self, caller: &Caller, conversation: ConversationId) -> Result<Vec<UserId>> {
+        let participants = self.repo.participants(conversation).await?;
+        if !participants.contains(&caller.user_id) {
+            return Err(Error::not_found("conversation"));
+        }
+        Ok(participants
+            .into_iter()
+            .filter(|p| *p != caller.user_id)
+            .collect())
+    }
+
+    /// Sends a message. MUST return [`Error::NotFound`] unless the caller takes part and
+    /// [`Error::Forbidden`] `blocked` when a block stands with the other member of a direct
+    /// conversation.
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        body: MessageBody,
+        client_id: Option<ClientMessageId>,
+    ) -> Result<Message> {
+        let others = self.others(caller, conversation).await?;
+        if let [other] = others.as_slice() {
+            if self.graph.is_blocked(caller.user_id, *other).await? {
+                return Err(blocked());
+            }
+        }
+        self.repo
+            .send_message(conversation, caller.user_id, body, client_id)
+            .await
+    }
+
+    pub async fn messages(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>> {
+        self.others(caller, conversation).await?;
+        self.repo.messages(conversation, after, limit).await
+    }
+
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<bool> {
+        self.others(caller, conversation).await?;
+        self.repo
+            .mark_read(conversation, caller.user_id, message)
+            .await
+    }
+
+    pub async fn inbox(
+        &self,
+        caller: &Caller,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<InboxEntry>> {
+        self.repo.inbox(caller.user_id, after, limit).await
+    }
+}
+
+/// `a:b` with the smaller id first: the key that makes a pair's direct conversation unique.
+pub fn direct_key(a: UserId, b: UserId) -> String {
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    format!("{x}:{y}")
+}

@@ -1,0 +1,353 @@
+//! [`MessagingRepo`] on both databases.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde_json::json;
+use uuid::Uuid;
+use vendrome_core::enums::{ConversationKind, ParticipantRole};
+use vendrome_core::ids::{ConversationId, MessageId, UserId};
+use vendrome_core::messaging::{
+    direct_key, ClientMessageId, InboxEntry, Message, MessageBody, MessagingRepo,
+};
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::page::{Cursor, Limit, Page};
+use vendrome_core::time::Timestamp;
+use vendrome_core::{time, Error, Result};
+
+use crate::error::SqlxResultExt as _;
+use crate::sql_enum::DbEnum;
+use crate::sql_text::{bind_args, Arg, SqlText};
+use crate::writes::TxWrites as _;
+use crate::{with_db, Store};
+
+const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, body, created_at";
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: Uuid,
+    conversation_id: Uuid,
+    sender_id: Option<Uuid>,
+    body: String,
+    created_at: Timestamp,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Message {
+            id: MessageId::from_uuid(r.id),
+            conversation_id: ConversationId::from_uuid(r.conversation_id),
+            sender_id: r.sender_id.map(UserId::from_uuid),
+            body: r.body,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    id: Uuid,
+    activity: Timestamp,
+    m_id: Option<Uuid>,
+    m_sender: Option<Uuid>,
+    m_body: Option<String>,
+    m_at: Option<Timestamp>,
+    unread: i64,
+}
+
+#[async_trait]
+impl MessagingRepo for Store {
+    #[tracing::instrument(skip(self))]
+    async fn direct_conversation(&self, a: UserId, b: UserId) -> Result<(ConversationId, bool)> {
+        let now = time::now();
+        let key = direct_key(a, b);
+        let id = ConversationId::new();
+        let event = NewEvent::new(
+            "conversation.created",
+            "conversation",
+            id,
+            json!({ "conversation_id": id, "kind": "direct", "participant_ids": [a, b] }),
+        );
+        let (found, created): (Uuid, bool) = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let created = sqlx::query(
+                "INSERT INTO conversations (id, kind, direct_key, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (direct_key) DO NOTHING",
+            )
+            .bind(id.as_uuid())
+            .bind(DbEnum(ConversationKind::Direct))
+            .bind(&key)
+            .bind(a.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if created {
+                for user in [a, b] {
+                    sqlx::query(
+                        "INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(id.as_uuid())
+                    .bind(user.as_uuid())
+                    .bind(DbEnum(ParticipantRole::Member))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.append_event(&event, now).await?;
+                tx.commit().await?;
+                return Ok((id.as_uuid(), true));
+            }
+            tx.rollback().await?;
+            let existing: Uuid = sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1")
+                .bind(&key)
+                .fetch_one(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((existing, false))
+        })
+        .or_unexpected()?;
+        Ok((ConversationId::from_uuid(found), created))
+    }
+
+    async fn participants(&self, conversation: ConversationId) -> Result<Vec<UserId>> {
+        let ids: Vec<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT user_id FROM conversation_participants WHERE conversation_id = $1 AND left_at IS NULL",
+            )
+            .bind(conversation.as_uuid())
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+
+    #[tracing::instrument(skip(self, body))]
+    async fn send_message(
+        &self,
+        conversation: ConversationId,
+        sender: UserId,
+        body: MessageBody,
+        client_id: Option<ClientMessageId>,
+    ) -> Result<Message> {
+        let now = time::now();
+        let id = MessageId::new();
+        let client = client_id.as_ref().map(|c| c.as_str().to_owned());
+        let event = NewEvent::new(
+            "message.created",
+            "conversation",
+            conversation,
+            json!({ "conversation_id": conversation, "message_id": id, "sender_id": sender }),
+        );
+        let select = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_message_id = $2"
+        );
+        let row: MessageRow = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // A resend (same client id) inserts nothing and answers the stored message.
+            let inserted = sqlx::query(
+                "INSERT INTO messages (id, conversation_id, sender_id, kind, body, client_message_id, created_at) \
+                 VALUES ($1, $2, $3, 'text', $4, $5, $6) \
+                 ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
+            )
+            .bind(id.as_uuid())
+            .bind(conversation.as_uuid())
+            .bind(sender.as_uuid())
+            .bind(body.as_str())
+            .bind(&client)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !inserted {
+                tx.rollback().await?;
+                let row: MessageRow = sqlx::query_as(&select)
+                    .bind(sender.as_uuid())
+                    .bind(&client)
+                    .fetch_one(pool)
+                    .await?;
+                return Ok(row);
+            }
+            sqlx::query("UPDATE conversations SET last_message_at = $2, updated_at = $2 WHERE id = $1")
+                .bind(conversation.as_uuid())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.append_event(&event, now).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(MessageRow {
+                id: id.as_uuid(),
+                conversation_id: conversation.as_uuid(),
+                sender_id: Some(sender.as_uuid()),
+                body: body.as_str().to_owned(),
+                created_at: now,
+            })
+        })
+        .or_unexpected()?;
+        Ok(row.into())
+    }
+
+    async fn messages(
+        &self,
+        conversation: ConversationId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>> {
+        let before: Option<Uuid> = after.map(|c| c.decode()).transpose()?;
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND deleted_at IS NULL \
+             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(conversation.as_uuid())
+                .bind(before)
+                .bind(limit.probe())
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()?;
+        let messages = rows.into_iter().map(Message::from).collect();
+        Ok(Page::from_probe(messages, limit, |m: &Message| {
+            m.id.as_uuid()
+        }))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn mark_read(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        message: MessageId,
+    ) -> Result<bool> {
+        let now = time::now();
+        let event = NewEvent::new(
+            "message.read",
+            "conversation",
+            conversation,
+            json!({ "conversation_id": conversation, "user_id": user, "message_id": message }),
+        );
+        let moved: Option<bool> = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let known: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2",
+            )
+            .bind(message.as_uuid())
+            .bind(conversation.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_none() {
+                return Ok(None);
+            }
+            let moved = sqlx::query(
+                "UPDATE conversation_participants SET last_read_message_id = $3, last_read_at = $4 \
+                 WHERE conversation_id = $1 AND user_id = $2 \
+                 AND (last_read_message_id IS NULL OR last_read_message_id < $3)",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .bind(message.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if moved {
+                tx.append_event(&event, now).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some(moved))
+        })
+        .or_unexpected()?;
+        moved.ok_or(Error::not_found("message"))
+    }
+
+    #[tracing::instrument(skip(self, after))]
+    async fn inbox(
+        &self,
+        user: UserId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<InboxEntry>> {
+        let after: Option<(Timestamp, Uuid)> = after.map(|c| c.decode()).transpose()?;
+        let me = user.as_uuid();
+        let mut sql = SqlText::new(
+            self.dialect(),
+            "SELECT c.id, COALESCE(c.last_message_at, c.created_at) AS activity, \
+             lm.id AS m_id, lm.sender_id AS m_sender, lm.body AS m_body, lm.created_at AS m_at, \
+             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL \
+              AND (p.last_read_message_id IS NULL OR m.id > p.last_read_message_id) \
+              AND (m.sender_id IS NULL OR m.sender_id <> ",
+        );
+        sql.uuid(me).push(
+            ")) AS unread FROM conversation_participants p JOIN conversations c ON c.id = p.conversation_id \
+             LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.conversation_id = c.id \
+             AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1) WHERE p.left_at IS NULL AND p.user_id = ",
+        );
+        sql.uuid(me);
+        if let Some((at, id)) = after {
+            sql.push(" AND (COALESCE(c.last_message_at, c.created_at), c.id) < (")
+                .bind(Arg::At(at))
+                .push(", ")
+                .uuid(id)
+                .push(")");
+        }
+        sql.push(" ORDER BY activity DESC, c.id DESC LIMIT ")
+            .bind(Arg::Int(limit.probe()));
+        let rows: Vec<InboxRow> = with_db!(&self.db, pool => {
+            bind_args!(sqlx::query_as::<_, InboxRow>(&sql.text), sql).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+
+        // The other participants of the page's conversations, in one statement.
+        let mut others: HashMap<Uuid, Vec<UserId>> = HashMap::new();
+        if !rows.is_empty() {
+            let mut sql = SqlText::new(
+                self.dialect(),
+                "SELECT conversation_id, user_id FROM conversation_participants WHERE left_at IS NULL AND user_id <> ",
+            );
+            sql.uuid(me).push(" AND conversation_id IN (");
+            for (i, row) in rows.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.uuid(row.id);
+            }
+            sql.push(") ORDER BY user_id");
+            let pairs: Vec<(Uuid, Uuid)> = with_db!(&self.db, pool => {
+                bind_args!(sqlx::query_as::<_, (Uuid, Uuid)>(&sql.text), sql).fetch_all(pool).await
+            })
+            .or_unexpected()?;
+            for (conversation, other) in pairs {
+                others
+                    .entry(conversation)
+                    .or_default()
+                    .push(UserId::from_uuid(other));
+            }
+        }
+        let entries = rows
+            .into_iter()
+            .map(|r| InboxEntry {
+                conversation_id: ConversationId::from_uuid(r.id),
+                others: others.remove(&r.id).unwrap_or_default(),
+                last_message: match (r.m_id, r.m_body, r.m_at) {
+                    (Some(id), Some(body), Some(at)) => Some(Message {
+                        id: MessageId::from_uuid(id),
+                        conversation_id: ConversationId::from_uuid(r.id),
+                        sender_id: r.m_sender.map(UserId::from_uuid),
+                        body,
+                        created_at: at,
+                    }),
+                    _ => None,
+                },
+                unread: r.unread,
+                last_activity: r.activity,
+            })
+            .collect();
+        Ok(Page::from_probe(entries, limit, |e: &InboxEntry| {
+            (e.last_activity, e.conversation_id.as_uuid())
+        }))
+    }
+}

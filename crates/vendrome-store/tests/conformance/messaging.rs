@@ -1,0 +1,276 @@
+use std::sync::Arc;
+
+use vendrome_core::access::Caller;
+use vendrome_core::enums::UserRole;
+use vendrome_core::graph::blocks::BlockRepo as _;
+use vendrome_core::ids::{ConversationId, UserId};
+use vendrome_core::messaging::{
+    ClientMessageId, MessageBody, MessagingRepo as _, MessagingService,
+};
+use vendrome_core::page::Limit;
+use vendrome_core::users::UserRepo as _;
+use vendrome_core::Error;
+use vendrome_store::{Db, Store};
+
+use crate::users::new_user;
+
+conformance!(
+    one_direct_conversation_per_pair_under_concurrency,
+    a_resent_message_is_stored_once,
+    inbox_counts_unread_and_paginates,
+    blocks_and_strangers_cannot_message
+);
+
+async fn user(store: &Store) -> UserId {
+    let id = UserId::new();
+    let email = format!("{}@example.com", id.as_uuid().simple());
+    store.create_user(new_user(&email)).await.unwrap().id
+}
+
+fn caller(user_id: UserId) -> Caller {
+    Caller {
+        user_id,
+        role: UserRole::Member,
+    }
+}
+
+fn body(text: &str) -> MessageBody {
+    MessageBody::parse(text).unwrap()
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    match store.db() {
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+async fn one_direct_conversation_per_pair_under_concurrency(store: Store) {
+    let (a, b) = (user(&store).await, user(&store).await);
+    let results = futures::future::join_all((0..10).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            if i % 2 == 0 {
+                store.direct_conversation(a, b).await
+            } else {
+                store.direct_conversation(b, a).await
+            }
+        })
+    }))
+    .await;
+    let results: Vec<(ConversationId, bool)> =
+        results.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    assert!(results.iter().all(|(id, _)| *id == results[0].0));
+    assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM conversations").await, 1);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'conversation.created'"
+        )
+        .await,
+        1
+    );
+    let mut participants = store.participants(results[0].0).await.unwrap();
+    participants.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(participants, expected);
+}
+
+async fn a_resent_message_is_stored_once(store: Store) {
+    let (a, b) = (user(&store).await, user(&store).await);
+    let (conversation, _) = store.direct_conversation(a, b).await.unwrap();
+    let client = ClientMessageId::parse("tab-1:42").unwrap();
+    let sends = futures::future::join_all((0..8).map(|_| {
+        let store = store.clone();
+        let client = client.clone();
+        tokio::spawn(async move {
+            store
+                .send_message(conversation, a, body("Hello"), Some(client))
+                .await
+        })
+    }))
+    .await;
+    let ids: Vec<_> = sends.into_iter().map(|r| r.unwrap().unwrap().id).collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "every resend answers the one message"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'message.created'"
+        )
+        .await,
+        1
+    );
+    // Without a client id every send is a new message.
+    store
+        .send_message(conversation, a, body("Again"), None)
+        .await
+        .unwrap();
+    store
+        .send_message(conversation, a, body("Again"), None)
+        .await
+        .unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 3);
+    let page = store
+        .messages(conversation, None, Limit::parse(2).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    let rest = store
+        .messages(
+            conversation,
+            page.next_cursor.as_ref(),
+            Limit::parse(2).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].body, "Hello");
+}
+
+async fn inbox_counts_unread_and_paginates(store: Store) {
+    let me = user(&store).await;
+    let mut conversations = Vec::new();
+    // 12 conversations; in conversation i the other member sends i + 1 messages, and I answer
+    // in the even ones.
+    for i in 0..12 {
+        let other = user(&store).await;
+        let (conversation, _) = store.direct_conversation(me, other).await.unwrap();
+        for n in 0..=i {
+            store
+                .send_message(conversation, other, body(&format!("message {n}")), None)
+                .await
+                .unwrap();
+        }
+        if i % 2 == 0 {
+            store
+                .send_message(conversation, me, body("Thanks"), None)
+                .await
+                .unwrap();
+        }
+        conversations.push((conversation, other, i as i64 + 1));
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .inbox(me, cursor.as_ref(), Limit::parse(5).unwrap())
+            .await
+            .unwrap();
+        seen.extend(page.items.clone());
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 12);
+    // Latest activity first: the last conversation written to comes first.
+    let order: Vec<ConversationId> = seen.iter().map(|e| e.conversation_id).collect();
+    let mut expected: Vec<ConversationId> = conversations.iter().map(|c| c.0).collect();
+    expected.reverse();
+    assert_eq!(order, expected);
+    for (conversation, other, sent) in &conversations {
+        let entry = seen
+            .iter()
+            .find(|e| e.conversation_id == *conversation)
+            .unwrap();
+        assert_eq!(entry.unread, *sent, "my own messages are never unread");
+        assert_eq!(entry.others, vec![*other]);
+        assert!(entry.last_message.is_some());
+    }
+
+    // Reading up to a message leaves only the newer ones unread; the pointer never goes back.
+    let (conversation, other, _) = conversations[11];
+    let page = store
+        .messages(conversation, None, Limit::parse(100).unwrap())
+        .await
+        .unwrap();
+    let from_other: Vec<_> = page
+        .items
+        .iter()
+        .filter(|m| m.sender_id == Some(other))
+        .collect();
+    let third_newest = from_other[2].id;
+    assert!(store
+        .mark_read(conversation, me, third_newest)
+        .await
+        .unwrap());
+    assert!(!store
+        .mark_read(conversation, me, from_other[5].id)
+        .await
+        .unwrap());
+    let entry = store
+        .inbox(me, None, Limit::parse(1).unwrap())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(entry.unread, 2);
+    let (elsewhere, _, _) = conversations[0];
+    let foreign = store.mark_read(elsewhere, me, third_newest).await;
+    assert!(matches!(foreign, Err(Error::NotFound { what: "message" })));
+}
+
+async fn blocks_and_strangers_cannot_message(store: Store) {
+    let service = MessagingService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
+    let (conversation, created) = service.start_direct(&caller(a), b).await.unwrap();
+    assert!(created);
+    let (again, created) = service.start_direct(&caller(b), a).await.unwrap();
+    assert_eq!((again, created), (conversation, false));
+    assert!(matches!(
+        service.start_direct(&caller(a), a).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        service.start_direct(&caller(a), UserId::new()).await,
+        Err(Error::NotFound { what: "user" })
+    ));
+    service
+        .send(&caller(a), conversation, body("Hi"), None)
+        .await
+        .unwrap();
+    let peek = service
+        .messages(&caller(stranger), conversation, None, Limit::DEFAULT)
+        .await;
+    assert!(matches!(
+        peek,
+        Err(Error::NotFound {
+            what: "conversation"
+        })
+    ));
+    let intrude = service
+        .send(&caller(stranger), conversation, body("Hey"), None)
+        .await;
+    assert!(matches!(intrude, Err(Error::NotFound { .. })));
+
+    store.block(b, a).await.unwrap();
+    for (from, to) in [(a, b), (b, a)] {
+        let sent = service
+            .send(&caller(from), conversation, body("Still there?"), None)
+            .await;
+        assert!(
+            matches!(
+                sent,
+                Err(Error::Forbidden {
+                    code: "blocked",
+                    ..
+                })
+            ),
+            "{sent:?}"
+        );
+        let started = service.start_direct(&caller(from), to).await;
+        assert!(matches!(
+            started,
+            Err(Error::Forbidden {
+                code: "blocked",
+                ..
+            })
+        ));
+    }
+}
