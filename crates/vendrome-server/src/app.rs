@@ -30,6 +30,7 @@ use crate::{metrics, middleware, request_id, routes, tasks};
 pub fn router(state: AppState, config: &Config) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let router = api
+        .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
         .route("/v1/openapi.json", get(routes::docs::openapi_json))
         .route("/docs", get(routes::docs::page))
         .route("/metrics", get(metrics::render))

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` for POST endpoints, with Stripe's semantics (see
-//! `vendrome_core::idempotency`). Add it to a route with
-//! `.route_layer(axum::middleware::from_fn_with_state(state, idempotency::layer))`.
+//! `vendrome_core::idempotency`). The router puts it on every route; it acts on POST requests
+//! that carry the header, except under `/v1/auth/` (their answers hold tokens).
 //!
 //! The first request with a key runs and its answer is stored (unless it was a server error,
 //! which is forgotten so that a retry runs again); retries with the same key and body get the
@@ -56,7 +56,8 @@ pub async fn layer(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if request.method() != Method::POST {
+    // Sign-in answers carry fresh tokens, which must never rest in the replay store.
+    if request.method() != Method::POST || request.uri().path().starts_with("/v1/auth/") {
         return Ok(next.run(request).await);
     }
     let Some(raw_key) = request.headers().get(&KEY_HEADER) else {

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "flags", description = "Feature flags for the staged move off mock data."),
         (name = "graph", description = "Connections, follows, topics and people you may know."),
         (name = "posts", description = "Typed posts, reactions, comments, reposts, shares and bookmarks."),
+        (name = "messaging", description = "Direct conversations, messages, read pointers and the inbox."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )
 )]

@@ -6,6 +6,7 @@ use vendrome_core::auth::{AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
 use vendrome_core::posts::engagement::EngagementService;
 use vendrome_core::posts::feed::FeedService;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub engagement: EngagementService,
     /// Home feed, member and topic feeds, typed listings.
     pub feeds: FeedService,
+    /// Conversations and messages.
+    pub messaging: MessagingService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
     pub oauth_providers: Arc<OAuthProviders>,
@@ -99,6 +102,7 @@ impl AppState {
             posts,
             engagement,
             feeds,
+            messaging: MessagingService::new(shared.clone(), shared.clone()),
             idempotency: shared,
             store,
             keys,

@@ -17,6 +17,7 @@ pub mod flags;
 pub mod graph;
 pub mod health;
 pub mod me;
+pub mod messaging;
 pub mod oauth;
 pub mod page;
 pub mod posts;
@@ -91,4 +92,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(topics::list_topics))
         .routes(routes!(topics::follow_topic, topics::unfollow_topic))
         .routes(routes!(topics::my_topics))
+        .routes(routes!(messaging::start, messaging::inbox))
+        .routes(routes!(messaging::send, messaging::messages))
+        .routes(routes!(messaging::read))
 }

@@ -15,5 +15,6 @@ mod identity;
 mod identity_admin;
 mod identity_limits;
 mod identity_sessions;
+mod messaging;
 mod oauth;
 mod posts;

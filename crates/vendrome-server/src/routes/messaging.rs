@@ -1,0 +1,230 @@
+//! Conversations and messages: direct conversations, sending (idempotent by `Idempotency-Key`
+//! and by `client_message_id`), history, read pointers, and the inbox with unread counts.
+
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vendrome_core::ids::{ConversationId, MessageId, UserId};
+use vendrome_core::messaging::{ClientMessageId, InboxEntry, Message, MessageBody};
+use vendrome_core::validation::ValidationErrors;
+
+use super::page::PageQuery;
+use crate::auth::Authenticated;
+use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartConversationRequest {
+    /// The member to talk to.
+    pub user_id: UserId,
+}
+
+/// A conversation the caller just opened or already had.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedView {
+    pub id: ConversationId,
+    /// `false` when the conversation already existed.
+    pub created: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// 1 to 4,000 characters.
+    pub body: String,
+    /// The client's own id for this message: sending it again returns the stored message.
+    pub client_message_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// The newest message the caller has seen.
+    pub message_id: MessageId,
+}
+
+/// Whether the read pointer moved (it never moves back).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadView {
+    pub moved: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// `null` for system messages.
+    pub sender_id: Option<UserId>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Message> for MessageView {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: m.sender_id,
+            body: m.body,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A conversation in the caller's inbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    /// The other participants.
+    pub participant_ids: Vec<UserId>,
+    pub last_message: Option<MessageView>,
+    /// Messages from others after the caller's read pointer.
+    pub unread: i64,
+    pub last_activity: DateTime<Utc>,
+}
+
+impl From<InboxEntry> for ConversationView {
+    fn from(e: InboxEntry) -> Self {
+        Self {
+            id: e.conversation_id,
+            participant_ids: e.others,
+            last_message: e.last_message.map(MessageView::from),
+            unread: e.unread,
+            last_activity: e.last_activity,
+        }
+    }
+}
+
+fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("conversation"))
+}
+
+/// Open a direct conversation with a member (or get the one that exists).
+#[utoipa::path(post, path = "/v1/conversations", tag = "messaging", security(("bearer" = [])),
+    request_body = StartConversationRequest,
+    responses(
+        (status = 201, description = "Opened now.", body = Envelope<StartedView>),
+        (status = 200, description = "It already existed.", body = Envelope<StartedView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 403, description = "`blocked`.", body = ErrorEnvelope),
+        (status = 404, description = "No such user.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (yourself).", body = ErrorEnvelope),
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<StartConversationRequest>,
+) -> ApiResult<ApiSuccess<StartedView>> {
+    let (id, created) = state
+        .messaging
+        .start_direct(&auth.caller, body.user_id)
+        .await?;
+    let view = StartedView { id, created };
+    Ok(if created {
+        ApiSuccess::created(view)
+    } else {
+        ApiSuccess::ok(view)
+    })
+}
+
+/// The caller's conversations, latest activity first, with unread counts.
+#[utoipa::path(get, path = "/v1/conversations", tag = "messaging", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of conversations.", body = Envelope<Vec<ConversationView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
+    ))]
+pub async fn inbox(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<ApiSuccess<Vec<ConversationView>>> {
+    let (cursor, limit) = query.parse()?;
+    let page = state
+        .messaging
+        .inbox(&auth.caller, cursor.as_ref(), limit)
+        .await?;
+    Ok(ApiSuccess::page(page, ConversationView::from))
+}
+
+/// Send a message.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "messaging", security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "The conversation.")),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "The message (the stored one for a repeated `client_message_id`).", body = Envelope<MessageView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 403, description = "`blocked`.", body = ErrorEnvelope),
+        (status = 404, description = "No such conversation, or the caller is not in it.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed`.", body = ErrorEnvelope),
+    ))]
+pub async fn send(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SendMessageRequest>,
+) -> ApiResult<ApiSuccess<MessageView>> {
+    let id = conversation_id(&id)?;
+    let mut errors = ValidationErrors::new();
+    let text = errors.check("body", MessageBody::parse(&body.body));
+    let client = match &body.client_message_id {
+        Some(raw) => errors.check("client_message_id", ClientMessageId::parse(raw)),
+        None => None,
+    };
+    errors.into_result()?;
+    let text = text.expect("checked above");
+    let message = state.messaging.send(&auth.caller, id, text, client).await?;
+    Ok(ApiSuccess::created(message.into()))
+}
+
+/// A conversation's messages, newest first.
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "messaging", security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "The conversation."), PageQuery),
+    responses(
+        (status = 200, description = "A page of messages.", body = Envelope<Vec<MessageView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 404, description = "No such conversation, or the caller is not in it.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
+    ))]
+pub async fn messages(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<ApiSuccess<Vec<MessageView>>> {
+    let id = conversation_id(&id)?;
+    let (cursor, limit) = query.parse()?;
+    let page = state
+        .messaging
+        .messages(&auth.caller, id, cursor.as_ref(), limit)
+        .await?;
+    Ok(ApiSuccess::page(page, MessageView::from))
+}
+
+/// Mark the conversation read up to a message.
+#[utoipa::path(post, path = "/v1/conversations/{id}/read", tag = "messaging", security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "The conversation.")),
+    request_body = ReadRequest,
+    responses(
+        (status = 200, description = "Whether the pointer moved.", body = Envelope<ReadView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 404, description = "No such conversation or message, or the caller is not in it.", body = ErrorEnvelope),
+    ))]
+pub async fn read(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReadRequest>,
+) -> ApiResult<ApiSuccess<ReadView>> {
+    let id = conversation_id(&id)?;
+    let moved = state
+        .messaging
+        .mark_read(&auth.caller, id, body.message_id)
+        .await?;
+    Ok(ApiSuccess::ok(ReadView { moved }))
+}
