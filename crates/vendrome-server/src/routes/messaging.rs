@@ -114,7 +114,7 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
         (status = 404, description = "No such user.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (yourself).", body = ErrorEnvelope),
     ))]
-pub async fn start(
+pub async fn start_conversation(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<StartConversationRequest>,
@@ -139,7 +139,7 @@ pub async fn start(
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
-pub async fn inbox(
+pub async fn list_conversations(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiQuery(query): ApiQuery<PageQuery>,
@@ -163,7 +163,7 @@ pub async fn inbox(
         (status = 404, description = "No such conversation, or the caller is not in it.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`.", body = ErrorEnvelope),
     ))]
-pub async fn send(
+pub async fn send_message(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
@@ -191,7 +191,7 @@ pub async fn send(
         (status = 404, description = "No such conversation, or the caller is not in it.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
-pub async fn messages(
+pub async fn list_messages(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
@@ -215,7 +215,7 @@ pub async fn messages(
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such conversation or message, or the caller is not in it.", body = ErrorEnvelope),
     ))]
-pub async fn read(
+pub async fn mark_read(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,

@@ -92,7 +92,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(topics::list_topics))
         .routes(routes!(topics::follow_topic, topics::unfollow_topic))
         .routes(routes!(topics::my_topics))
-        .routes(routes!(messaging::start, messaging::inbox))
-        .routes(routes!(messaging::send, messaging::messages))
-        .routes(routes!(messaging::read))
+        .routes(routes!(
+            messaging::start_conversation,
+            messaging::list_conversations
+        ))
+        .routes(routes!(messaging::send_message, messaging::list_messages))
+        .routes(routes!(messaging::mark_read))
 }

@@ -182,3 +182,22 @@ fn every_schema_reference_resolves() {
         "references to schemas the document does not define: {dangling:?}"
     );
 }
+
+#[test]
+fn every_operation_id_is_unique() {
+    // Generated clients name their methods after operation ids; two alike break them.
+    let doc = vendrome_server::openapi::document();
+    let doc = serde_json::to_value(&doc).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                assert!(
+                    seen.insert(id.to_owned()),
+                    "{method} {path} repeats operationId {id}"
+                );
+            }
+        }
+    }
+    assert!(seen.len() > 50);
+}
