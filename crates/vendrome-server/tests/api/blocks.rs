@@ -4,19 +4,12 @@ use serde_json::{json, Value};
 use vendrome_core::enums::UserRole;
 use vendrome_core::outbox::OutboxRepo as _;
 
-use crate::support::{expect_error, json, spawn_with, Backend, Setup, TestApp};
+use crate::support::{expect_error, json, spawn_with, succeed, Backend, Setup, TestApp};
 
 both_stores!(
     a_block_ends_forbids_and_hides,
     blocks_are_listed_and_validated
 );
-
-async fn call(app: &TestApp, request: reqwest::RequestBuilder) -> Value {
-    let (status, body) = json(request.send().await.unwrap()).await;
-    assert!((200..300).contains(&status), "{status}: {body}");
-    let _ = app;
-    body
-}
 
 async fn counts(app: &TestApp, token: &str, user: impl std::fmt::Display) -> Value {
     // Following oneself is refused, so read the counters from a follow answer instead: the
@@ -40,43 +33,37 @@ async fn a_block_ends_forbids_and_hides(backend: Backend) {
     let (them_id, them) = app.user(UserRole::Member).await;
 
     // Connected, and following each other.
-    let body = call(
-        &app,
+    let body = succeed(
         app.post("/v1/connections")
             .bearer_auth(&me)
             .json(&json!({ "user_id": them_id })),
     )
     .await;
     let connection = body["data"]["id"].as_str().unwrap().to_owned();
-    call(
-        &app,
+    succeed(
         app.post(&format!("/v1/connections/{connection}/accept"))
             .bearer_auth(&them),
     )
     .await;
-    let followed = call(
-        &app,
+    let followed = succeed(
         app.put(&format!("/v1/users/{them_id}/follow"))
             .bearer_auth(&me),
     )
     .await;
     assert_eq!(followed["data"]["follower_count"], 1, "{followed}");
-    call(
-        &app,
+    succeed(
         app.put(&format!("/v1/users/{me_id}/follow"))
             .bearer_auth(&them),
     )
     .await;
-    let post = call(
-        &app,
+    let post = succeed(
         app.post("/v1/posts")
             .bearer_auth(&them)
             .json(&json!({ "body": "For my connections", "visibility": "connections" })),
     )
     .await;
     let post_id = post["data"]["id"].as_str().unwrap().to_owned();
-    let public = call(
-        &app,
+    let public = succeed(
         app.post("/v1/posts")
             .bearer_auth(&them)
             .json(&json!({ "body": "For everyone" })),
@@ -84,8 +71,7 @@ async fn a_block_ends_forbids_and_hides(backend: Backend) {
     .await;
     let public_id = public["data"]["id"].as_str().unwrap().to_owned();
 
-    let blocked = call(
-        &app,
+    let blocked = succeed(
         app.put(&format!("/v1/users/{them_id}/block"))
             .bearer_auth(&me),
     )
@@ -95,8 +81,7 @@ async fn a_block_ends_forbids_and_hides(backend: Backend) {
         json!({ "user_id": them_id, "blocked": true })
     );
     // Twice changes nothing.
-    call(
-        &app,
+    succeed(
         app.put(&format!("/v1/users/{them_id}/block"))
             .bearer_auth(&me),
     )
@@ -176,22 +161,19 @@ async fn a_block_ends_forbids_and_hides(backend: Backend) {
     assert_eq!(event.payload["connection_ended"], true);
 
     // Unblocked: following works again, nothing came back by itself, public posts show again.
-    let lifted = call(
-        &app,
+    let lifted = succeed(
         app.delete(&format!("/v1/users/{them_id}/block"))
             .bearer_auth(&me),
     )
     .await;
     assert_eq!(lifted["data"]["blocked"], false);
-    call(
-        &app,
+    succeed(
         app.delete(&format!("/v1/users/{them_id}/block"))
             .bearer_auth(&me),
     )
     .await;
     assert_eq!(counts(&app, &me, them_id).await, json!([]));
-    call(
-        &app,
+    succeed(
         app.put(&format!("/v1/users/{them_id}/follow"))
             .bearer_auth(&me),
     )
@@ -222,18 +204,14 @@ async fn blocks_are_listed_and_validated(backend: Backend) {
     let mut blocked = Vec::new();
     for _ in 0..3 {
         let (id, _) = app.user(UserRole::Member).await;
-        call(
-            &app,
-            app.put(&format!("/v1/users/{id}/block")).bearer_auth(&me),
-        )
-        .await;
+        succeed(app.put(&format!("/v1/users/{id}/block")).bearer_auth(&me)).await;
         blocked.push(id.to_string());
     }
     blocked.reverse();
     let mut seen = Vec::new();
     let mut path = "/v1/me/blocks?limit=2".to_owned();
     loop {
-        let body = call(&app, app.get(&path).bearer_auth(&me)).await;
+        let body = succeed(app.get(&path).bearer_auth(&me)).await;
         for item in body["data"].as_array().unwrap() {
             seen.push(item["user"]["id"].as_str().unwrap().to_owned());
         }

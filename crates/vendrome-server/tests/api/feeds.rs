@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 use vendrome_core::enums::UserRole;
 
-use crate::support::{expect_error, json, spawn_with, Backend, Setup, TestApp};
+use crate::support::{expect_error, json, spawn_with, succeed, Backend, Setup, TestApp};
 
 both_stores!(
     home_feed_gathers_every_source_once,
@@ -55,16 +55,8 @@ fn ids(items: &[Value]) -> Vec<String> {
         .collect()
 }
 
-async fn ok(app: &TestApp, request: reqwest::RequestBuilder) -> Value {
-    let (status, body) = json(request.send().await.unwrap()).await;
-    assert!((200..300).contains(&status), "{status}: {body}");
-    let _ = app;
-    body
-}
-
 async fn follow(app: &TestApp, token: &str, whom: impl std::fmt::Display) {
-    ok(
-        app,
+    succeed(
         app.put(&format!("/v1/users/{whom}/follow"))
             .bearer_auth(token),
     )
@@ -72,16 +64,14 @@ async fn follow(app: &TestApp, token: &str, whom: impl std::fmt::Display) {
 }
 
 async fn connect(app: &TestApp, a: &str, b_id: impl std::fmt::Display, b: &str) {
-    let body = ok(
-        app,
+    let body = succeed(
         app.post("/v1/connections")
             .bearer_auth(a)
             .json(&json!({ "user_id": b_id.to_string() })),
     )
     .await;
     let id = body["data"]["id"].as_str().unwrap();
-    ok(
-        app,
+    succeed(
         app.post(&format!("/v1/connections/{id}/accept"))
             .bearer_auth(b),
     )
@@ -109,12 +99,11 @@ async fn home_feed_gathers_every_source_once(backend: Backend) {
         json!({ "body": "Panels are cheap", "topics": ["solar"] }),
     )
     .await;
-    ok(&app, app.put("/v1/topics/solar/follow").bearer_auth(&me)).await;
+    succeed(app.put("/v1/topics/solar/follow").bearer_auth(&me)).await;
     let unrelated = text(&app, &stranger, "Nobody I know").await;
     // A stranger's post reposted by someone I follow comes in as a repost, once.
     let reposted = text(&app, &stranger, "Worth a repost").await;
-    ok(
-        &app,
+    succeed(
         app.put(&format!("/v1/posts/{reposted}/repost"))
             .bearer_auth(&followee)
             .json(&json!({ "quote": "Read this" })),
@@ -122,8 +111,7 @@ async fn home_feed_gathers_every_source_once(backend: Backend) {
     .await;
     // A post that reaches me twice (its author is a connection, and a followee reposted it)
     // appears once, at its newest entry: the repost.
-    ok(
-        &app,
+    succeed(
         app.put(&format!("/v1/posts/{from_friend}/repost"))
             .bearer_auth(&followee)
             .json(&json!({})),
@@ -168,8 +156,7 @@ async fn home_feed_gathers_every_source_once(backend: Backend) {
     assert_eq!(walked, ids(&page(&app, Some(&me), "/v1/feed").await.0));
 
     // Deleted posts leave the feed.
-    ok(
-        &app,
+    succeed(
         app.delete(&format!("/v1/posts/{followed}"))
             .bearer_auth(&followee),
     )
@@ -223,8 +210,7 @@ async fn connections_only_posts_stay_with_connections(backend: Backend) {
     let public = text(&app, &author, "For everyone").await;
     // The friend may see it and reposts it; the follower follows the friend but is no
     // connection of the author, so not even the repost reaches them.
-    ok(
-        &app,
+    succeed(
         app.put(&format!("/v1/posts/{private}/repost"))
             .bearer_auth(&friend)
             .json(&json!({})),
@@ -311,8 +297,7 @@ async fn member_and_topic_feeds(backend: Backend) {
     assert_eq!(items[0]["post"]["viewer"]["reaction"], Value::Null);
 
     // A post whose topics change moves between topic feeds.
-    ok(
-        &app,
+    succeed(
         app.patch(&format!("/v1/posts/{a}"))
             .bearer_auth(&author)
             .json(&json!({ "topics": ["fintech"] })),

@@ -3,18 +3,12 @@
 use serde_json::{json, Value};
 use vendrome_core::enums::UserRole;
 
-use crate::support::{expect_error, json, spawn_with, Backend, Setup, TestApp};
+use crate::support::{expect_error, expect_status, spawn_with, Backend, Setup, TestApp};
 
 both_stores!(a_conversation_end_to_end, retried_creates_are_stored_once);
 
-async fn call(request: reqwest::RequestBuilder, status: u16) -> Value {
-    let (got, body) = json(request.send().await.unwrap()).await;
-    assert_eq!(got, status, "{body}");
-    body
-}
-
 async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
-    call(app.get("/v1/conversations").bearer_auth(token), 200).await["data"]
+    expect_status(app.get("/v1/conversations").bearer_auth(token), 200).await["data"]
         .as_array()
         .unwrap()
         .clone()
@@ -28,7 +22,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     let (b_id, b) = app.user(UserRole::Member).await;
     let (_, stranger) = app.user(UserRole::Member).await;
 
-    let started = call(
+    let started = expect_status(
         app.post("/v1/conversations")
             .bearer_auth(&a)
             .json(&json!({ "user_id": b_id })),
@@ -36,7 +30,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     )
     .await;
     let id = started["data"]["id"].as_str().unwrap().to_owned();
-    let again = call(
+    let again = expect_status(
         app.post("/v1/conversations")
             .bearer_auth(&b)
             .json(&json!({ "user_id": a_id })),
@@ -48,7 +42,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     let path = format!("/v1/conversations/{id}/messages");
     let mut last = String::new();
     for text in ["Hello", "Are you at the expo?", "Stand 14"] {
-        let sent = call(
+        let sent = expect_status(
             app.post(&path)
                 .bearer_auth(&a)
                 .json(&json!({ "body": text })),
@@ -58,14 +52,14 @@ async fn a_conversation_end_to_end(backend: Backend) {
         last = sent["data"]["id"].as_str().unwrap().to_owned();
     }
     // A resend with the same client id is the same message.
-    let first = call(
+    let first = expect_status(
         app.post(&path)
             .bearer_auth(&b)
             .json(&json!({ "body": "On my way", "client_message_id": "b-1" })),
         201,
     )
     .await;
-    let second = call(
+    let second = expect_status(
         app.post(&path)
             .bearer_auth(&b)
             .json(&json!({ "body": "On my way", "client_message_id": "b-1" })),
@@ -81,7 +75,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     assert_eq!(b_inbox[0]["last_message"]["body"], "On my way");
     assert_eq!(inbox(&app, &a).await[0]["unread"], 1);
 
-    let read = call(
+    let read = expect_status(
         app.post(&format!("/v1/conversations/{id}/read"))
             .bearer_auth(&b)
             .json(&json!({ "message_id": last })),
@@ -91,7 +85,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     assert_eq!(read["data"]["moved"], true);
     assert_eq!(inbox(&app, &b).await[0]["unread"], 0);
 
-    let history = call(app.get(&format!("{path}?limit=2")).bearer_auth(&a), 200).await;
+    let history = expect_status(app.get(&format!("{path}?limit=2")).bearer_auth(&a), 200).await;
     assert_eq!(history["data"].as_array().unwrap().len(), 2);
     assert_eq!(history["data"][0]["body"], "On my way");
     assert!(history["meta"]["next_cursor"].is_string());
@@ -134,7 +128,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     expect_error(garbage, 404, "not_found").await;
 
     // A block stops both sides.
-    call(
+    expect_status(
         app.put(&format!("/v1/users/{a_id}/block")).bearer_auth(&b),
         200,
     )
@@ -168,8 +162,8 @@ async fn retried_creates_are_stored_once(backend: Backend) {
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     let retry: Value = retry.json().await.unwrap();
     assert_eq!(first["data"]["id"], retry["data"]["id"]);
-    let me = call(app.get("/v1/me").bearer_auth(&token), 200).await;
-    let mine = call(
+    let me = expect_status(app.get("/v1/me").bearer_auth(&token), 200).await;
+    let mine = expect_status(
         app.get(&format!(
             "/v1/users/{}/posts",
             me["data"]["id"].as_str().unwrap()

@@ -257,3 +257,17 @@ pub async fn expect_error(response: Response, status: u16, code: &str) -> Value 
     );
     body
 }
+
+/// Sends `request`, asserts a 2xx answer, and returns its JSON body.
+pub async fn succeed(request: RequestBuilder) -> Value {
+    let (status, body) = json(request.send().await.unwrap()).await;
+    assert!((200..300).contains(&status), "{status}: {body}");
+    body
+}
+
+/// Sends `request`, asserts the answer's status, and returns its JSON body.
+pub async fn expect_status(request: RequestBuilder, status: u16) -> Value {
+    let (got, body) = json(request.send().await.unwrap()).await;
+    assert_eq!(got, status, "{body}");
+    body
+}
