@@ -1,6 +1,7 @@
 //! Messaging, first part: direct conversations (exactly one per pair), messages with
 //! idempotent sends, per-participant read pointers, and the inbox with unread counts from one
-//! grouped query. Group conversations, edits and the realtime gateway build on this.
+//! grouped query; edits and deletions by the sender within a window. Group conversations and
+//! the realtime gateway build on this.
 //!
 //! Read state is a pointer per participant (`conversation_participants.last_read_message_id`):
 //! a message is unread when its id (UUIDv7, so time-ordered) is greater than the pointer and
@@ -12,6 +13,8 @@
 //! |---|---|
 //! | `conversation.created` | `{conversation_id, kind, participant_ids}` |
 //! | `message.created` | `{conversation_id, message_id, sender_id}` |
+//! | `message.updated` | `{conversation_id, message_id}` |
+//! | `message.deleted` | `{conversation_id, message_id}` |
 //! | `message.read` | `{conversation_id, user_id, message_id}` |
 
 use std::sync::Arc;
@@ -74,6 +77,7 @@ pub struct Message {
     pub sender_id: Option<UserId>,
     pub body: String,
     pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
 }
 
 /// One conversation in a member's inbox.
@@ -109,6 +113,17 @@ pub trait MessagingRepo: Send + Sync {
         client_id: Option<ClientMessageId>,
     ) -> Result<Message>;
 
+    /// A live message.
+    async fn message_by_id(&self, id: MessageId) -> Result<Option<Message>>;
+
+    /// Replaces a live message's text and marks it edited (`message.updated`). MUST return
+    /// [`Error::NotFound`] with `message` when it is not live.
+    async fn edit_message(&self, id: MessageId, body: MessageBody) -> Result<Message>;
+
+    /// Soft-deletes a live message (`message.deleted`): it leaves history, the last message and
+    /// unread counts. MUST return [`Error::NotFound`] with `message` when it is not live.
+    async fn delete_message(&self, id: MessageId) -> Result<()>;
+
     /// Live messages, newest first, older than the cursor.
     async fn messages(
         &self,
@@ -137,16 +152,74 @@ pub trait MessagingRepo: Send + Sync {
     ) -> Result<Page<InboxEntry>>;
 }
 
+/// How long after sending a message its sender may still edit or delete it, by default.
+pub const DEFAULT_EDIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The rules of messaging.
 #[derive(Clone)]
 pub struct MessagingService {
     repo: Arc<dyn MessagingRepo>,
     graph: Arc<dyn GraphRepo>,
+    edit_window: std::time::Duration,
 }
 
 impl MessagingService {
     pub fn new(repo: Arc<dyn MessagingRepo>, graph: Arc<dyn GraphRepo>) -> Self {
-        Self { repo, graph }
+        Self {
+            repo,
+            graph,
+            edit_window: DEFAULT_EDIT_WINDOW,
+        }
+    }
+
+    /// The same service with another edit-and-delete window.
+    pub fn with_edit_window(mut self, window: std::time::Duration) -> Self {
+        self.edit_window = window;
+        self
+    }
+
+    /// The message, when the caller sent it and may still change it: [`Error::NotFound`] when
+    /// it is not live or the caller is not in its conversation, [`Error::Forbidden`]
+    /// `not_sender` for someone else's, [`Error::Conflict`] `edit_window_passed` after the
+    /// window.
+    async fn changeable(&self, caller: &Caller, id: MessageId) -> Result<Message> {
+        let message = self
+            .repo
+            .message_by_id(id)
+            .await?
+            .ok_or(Error::not_found("message"))?;
+        self.others(caller, message.conversation_id)
+            .await
+            .map_err(|_| Error::not_found("message"))?;
+        if message.sender_id != Some(caller.user_id) {
+            return Err(Error::forbidden(
+                "not_sender",
+                "only its sender may change a message",
+            ));
+        }
+        let age = crate::time::now() - message.created_at;
+        if age.to_std().unwrap_or_default() > self.edit_window {
+            return Err(Error::conflict(
+                "edit_window_passed",
+                format!(
+                    "messages can be changed for {} s after sending",
+                    self.edit_window.as_secs()
+                ),
+            ));
+        }
+        Ok(message)
+    }
+
+    /// Edits one's own message within the window.
+    pub async fn edit(&self, caller: &Caller, id: MessageId, body: MessageBody) -> Result<Message> {
+        self.changeable(caller, id).await?;
+        self.repo.edit_message(id, body).await
+    }
+
+    /// Deletes one's own message within the window.
+    pub async fn delete(&self, caller: &Caller, id: MessageId) -> Result<()> {
+        self.changeable(caller, id).await?;
+        self.repo.delete_message(id).await
     }
 
     /// Opens (or finds) the caller's direct conversation with `other`. MUST return

@@ -21,7 +21,7 @@ use crate::sql_text::{bind_args, Arg, SqlText};
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, body, created_at";
+const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, body, created_at, edited_at";
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -30,6 +30,7 @@ struct MessageRow {
     sender_id: Option<Uuid>,
     body: String,
     created_at: Timestamp,
+    edited_at: Option<Timestamp>,
 }
 
 impl From<MessageRow> for Message {
@@ -40,6 +41,7 @@ impl From<MessageRow> for Message {
             sender_id: r.sender_id.map(UserId::from_uuid),
             body: r.body,
             created_at: r.created_at,
+            edited_at: r.edited_at,
         }
     }
 }
@@ -53,6 +55,15 @@ struct InboxRow {
     m_body: Option<String>,
     m_at: Option<Timestamp>,
     unread: i64,
+}
+
+fn message_event(kind: &str, conversation: Uuid, message: MessageId) -> NewEvent {
+    NewEvent::new(
+        kind,
+        "conversation",
+        conversation,
+        json!({ "conversation_id": conversation, "message_id": message }),
+    )
 }
 
 #[async_trait]
@@ -183,10 +194,68 @@ impl MessagingRepo for Store {
                 sender_id: Some(sender.as_uuid()),
                 body: body.as_str().to_owned(),
                 created_at: now,
+                edited_at: None,
             })
         })
         .or_unexpected()?;
         Ok(row.into())
+    }
+
+    async fn message_by_id(&self, id: MessageId) -> Result<Option<Message>> {
+        let sql =
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND deleted_at IS NULL");
+        let row: Option<MessageRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        Ok(row.map(Message::from))
+    }
+
+    #[tracing::instrument(skip(self, body))]
+    async fn edit_message(&self, id: MessageId, body: MessageBody) -> Result<Message> {
+        let now = time::now();
+        let sql = format!(
+            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING {MESSAGE_COLUMNS}"
+        );
+        let row: Option<MessageRow> = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<MessageRow> = sqlx::query_as(&sql)
+                .bind(id.as_uuid())
+                .bind(body.as_str())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = &row {
+                let event = message_event("message.updated", row.conversation_id, id);
+                tx.append_event(&event, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(row)
+        })
+        .or_unexpected()?;
+        row.map(Message::from).ok_or(Error::not_found("message"))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_message(&self, id: MessageId) -> Result<()> {
+        let now = time::now();
+        let conversation: Option<Uuid> = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let conversation: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE messages SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING conversation_id",
+            )
+            .bind(id.as_uuid())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(conversation) = conversation {
+                tx.append_event(&message_event("message.deleted", conversation, id), now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(conversation)
+        })
+        .or_unexpected()?;
+        conversation.map(drop).ok_or(Error::not_found("message"))
     }
 
     async fn messages(
@@ -339,6 +408,7 @@ impl MessagingRepo for Store {
                         sender_id: r.m_sender.map(UserId::from_uuid),
                         body,
                         created_at: at,
+                        edited_at: None,
                     }),
                     _ => None,
                 },

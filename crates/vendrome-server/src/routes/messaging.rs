@@ -61,6 +61,8 @@ pub struct MessageView {
     pub sender_id: Option<UserId>,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Set once its sender edited it.
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 impl From<Message> for MessageView {
@@ -71,6 +73,7 @@ impl From<Message> for MessageView {
             sender_id: m.sender_id,
             body: m.body,
             created_at: m.created_at,
+            edited_at: m.edited_at,
         }
     }
 }
@@ -97,6 +100,23 @@ impl From<InboxEntry> for ConversationView {
             last_activity: e.last_activity,
         }
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    /// 1 to 4,000 characters.
+    pub body: String,
+}
+
+/// A deletion's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDeleted {
+    pub deleted: bool,
+}
+
+fn message_id(raw: &str) -> Result<MessageId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("message"))
 }
 
 fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
@@ -227,4 +247,53 @@ pub async fn mark_read(
         .mark_read(&auth.caller, id, body.message_id)
         .await?;
     Ok(ApiSuccess::ok(ReadView { moved }))
+}
+
+/// Edit one's own message, within the edit window (15 minutes by default).
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "messaging", security(("bearer" = [])),
+    params(("id" = MessageId, Path, description = "The message.")),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "The message as it is now.", body = Envelope<MessageView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 403, description = "`not_sender`.", body = ErrorEnvelope),
+        (status = 404, description = "No such message, or the caller is not in its conversation.", body = ErrorEnvelope),
+        (status = 409, description = "`edit_window_passed`.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed`.", body = ErrorEnvelope),
+    ))]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditMessageRequest>,
+) -> ApiResult<ApiSuccess<MessageView>> {
+    let id = message_id(&id)?;
+    let mut errors = ValidationErrors::new();
+    let text = errors.check("body", MessageBody::parse(&body.body));
+    errors.into_result()?;
+    let text = text.expect("checked above");
+    let message = state.messaging.edit(&auth.caller, id, text).await?;
+    Ok(ApiSuccess::ok(message.into()))
+}
+
+/// Delete one's own message, within the edit window.
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "messaging", security(("bearer" = [])),
+    params(("id" = MessageId, Path, description = "The message.")),
+    responses(
+        (status = 200, description = "Deleted.", body = Envelope<MessageDeleted>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 403, description = "`not_sender`.", body = ErrorEnvelope),
+        (status = 404, description = "No such message, or the caller is not in its conversation.", body = ErrorEnvelope),
+        (status = 409, description = "`edit_window_passed`.", body = ErrorEnvelope),
+    ))]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<ApiSuccess<MessageDeleted>> {
+    state
+        .messaging
+        .delete(&auth.caller, message_id(&id)?)
+        .await?;
+    Ok(ApiSuccess::ok(MessageDeleted { deleted: true }))
 }

@@ -98,4 +98,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(messaging::send_message, messaging::list_messages))
         .routes(routes!(messaging::mark_read))
+        .routes(routes!(messaging::edit_message, messaging::delete_message))
 }

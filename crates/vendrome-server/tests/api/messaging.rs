@@ -127,6 +127,37 @@ async fn a_conversation_end_to_end(backend: Backend) {
         .unwrap();
     expect_error(garbage, 404, "not_found").await;
 
+    // Senders edit and delete their own messages; nobody else's.
+    let edited = expect_status(
+        app.patch(&format!("/v1/messages/{last}"))
+            .bearer_auth(&a)
+            .json(&json!({ "body": "Stand 41" })),
+        200,
+    )
+    .await;
+    assert_eq!(edited["data"]["body"], "Stand 41");
+    assert!(edited["data"]["edited_at"].is_string());
+    let theirs = app
+        .patch(&format!("/v1/messages/{last}"))
+        .bearer_auth(&b)
+        .json(&json!({ "body": "x" }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(theirs, 403, "not_sender").await;
+    expect_status(
+        app.delete(&format!("/v1/messages/{last}")).bearer_auth(&a),
+        200,
+    )
+    .await;
+    let gone = app
+        .delete(&format!("/v1/messages/{last}"))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    expect_error(gone, 404, "not_found").await;
+
     // A block stops both sides.
     expect_status(
         app.put(&format!("/v1/users/{a_id}/block")).bearer_auth(&b),

@@ -18,7 +18,8 @@ conformance!(
     one_direct_conversation_per_pair_under_concurrency,
     a_resent_message_is_stored_once,
     inbox_counts_unread_and_paginates,
-    blocks_and_strangers_cannot_message
+    blocks_and_strangers_cannot_message,
+    senders_edit_and_delete_within_the_window
 );
 
 async fn user(store: &Store) -> UserId {
@@ -273,4 +274,65 @@ async fn blocks_and_strangers_cannot_message(store: Store) {
             })
         ));
     }
+}
+
+async fn senders_edit_and_delete_within_the_window(store: Store) {
+    let service = MessagingService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
+    let (conversation, _) = service.start_direct(&caller(a), b).await.unwrap();
+    let sent = service
+        .send(&caller(a), conversation, body("Helo"), None)
+        .await
+        .unwrap();
+    let edited = service
+        .edit(&caller(a), sent.id, body("Hello"))
+        .await
+        .unwrap();
+    assert_eq!(edited.body, "Hello");
+    assert!(edited.edited_at.is_some());
+    let theirs = service.edit(&caller(b), sent.id, body("Hacked")).await;
+    assert!(matches!(
+        theirs,
+        Err(Error::Forbidden {
+            code: "not_sender",
+            ..
+        })
+    ));
+    let outsider = service.delete(&caller(stranger), sent.id).await;
+    assert!(matches!(outsider, Err(Error::NotFound { what: "message" })));
+    let closed = service.clone().with_edit_window(std::time::Duration::ZERO);
+    let late = closed.edit(&caller(a), sent.id, body("Too late")).await;
+    assert!(
+        matches!(
+            late,
+            Err(Error::Conflict {
+                code: "edit_window_passed",
+                ..
+            })
+        ),
+        "{late:?}"
+    );
+
+    let other = service
+        .send(&caller(b), conversation, body("Hi!"), None)
+        .await
+        .unwrap();
+    service.delete(&caller(b), other.id).await.unwrap();
+    let gone = service.delete(&caller(b), other.id).await;
+    assert!(matches!(gone, Err(Error::NotFound { what: "message" })));
+    let history = store
+        .messages(conversation, None, Limit::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [sent.id]
+    );
+    let inbox = store.inbox(a, None, Limit::DEFAULT).await.unwrap();
+    assert_eq!(inbox.items[0].unread, 0, "a deleted message is not unread");
+    assert_eq!(inbox.items[0].last_message.as_ref().unwrap().id, sent.id);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM outbox_events WHERE event_type IN ('message.updated', 'message.deleted')").await,
+        2
+    );
 }
