@@ -102,7 +102,7 @@ impl AppState {
             posts,
             engagement,
             feeds,
-            messaging: MessagingService::new(shared.clone(), shared.clone()),
+            messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
             idempotency: shared,
             store,
             keys,

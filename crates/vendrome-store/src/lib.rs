@@ -32,6 +32,7 @@ mod graph_topics;
 mod idempotency;
 mod identities;
 mod messaging;
+mod messaging_groups;
 mod outbox;
 mod post_reads;
 mod post_rows;

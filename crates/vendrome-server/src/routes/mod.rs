@@ -15,6 +15,7 @@ pub mod engagement;
 pub mod feeds;
 pub mod flags;
 pub mod graph;
+pub mod groups;
 pub mod health;
 pub mod me;
 pub mod messaging;
@@ -99,4 +100,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging::send_message, messaging::list_messages))
         .routes(routes!(messaging::mark_read))
         .routes(routes!(messaging::edit_message, messaging::delete_message))
+        .routes(routes!(groups::create_group))
+        .routes(routes!(groups::add_member, groups::remove_member))
 }

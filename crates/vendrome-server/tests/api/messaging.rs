@@ -5,7 +5,11 @@ use vendrome_core::enums::UserRole;
 
 use crate::support::{expect_error, expect_status, spawn_with, Backend, Setup, TestApp};
 
-both_stores!(a_conversation_end_to_end, retried_creates_are_stored_once);
+both_stores!(
+    a_conversation_end_to_end,
+    retried_creates_are_stored_once,
+    groups_over_http
+);
 
 async fn inbox(app: &TestApp, token: &str) -> Vec<Value> {
     expect_status(app.get("/v1/conversations").bearer_auth(token), 200).await["data"]
@@ -207,4 +211,51 @@ async fn retried_creates_are_stored_once(backend: Backend) {
         1,
         "the retry stored nothing"
     );
+}
+
+async fn groups_over_http(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (_, owner) = app.user(UserRole::Member).await;
+    let (b_id, b) = app.user(UserRole::Member).await;
+    let (c_id, _) = app.user(UserRole::Member).await;
+    let created = expect_status(
+        app.post("/v1/conversations/groups")
+            .bearer_auth(&owner)
+            .json(&json!({ "title": "Expo crew", "member_ids": [b_id] })),
+        201,
+    )
+    .await;
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let untitled = app
+        .post("/v1/conversations/groups")
+        .bearer_auth(&owner)
+        .json(&json!({ "title": " ", "member_ids": [b_id] }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(untitled, 422, "validation_failed").await;
+
+    let members = format!("/v1/conversations/{id}/members/{c_id}");
+    let by_member = app.put(&members).bearer_auth(&b).send().await.unwrap();
+    expect_error(by_member, 403, "not_admin").await;
+    let added = expect_status(app.put(&members).bearer_auth(&owner), 200).await;
+    assert_eq!(added["data"]["member"], true);
+    let inbox = expect_status(app.get("/v1/conversations").bearer_auth(&b), 200).await;
+    assert_eq!(
+        inbox["data"][0]["participant_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    expect_status(
+        app.delete(&format!("/v1/conversations/{id}/members/{b_id}"))
+            .bearer_auth(&b),
+        200,
+    )
+    .await;
+    let inbox = expect_status(app.get("/v1/conversations").bearer_auth(&b), 200).await;
+    assert_eq!(inbox["data"], json!([]), "left the group");
 }

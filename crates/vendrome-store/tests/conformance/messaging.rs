@@ -19,7 +19,8 @@ conformance!(
     a_resent_message_is_stored_once,
     inbox_counts_unread_and_paginates,
     blocks_and_strangers_cannot_message,
-    senders_edit_and_delete_within_the_window
+    senders_edit_and_delete_within_the_window,
+    groups_have_admins_members_and_a_limit
 );
 
 async fn user(store: &Store) -> UserId {
@@ -218,7 +219,11 @@ async fn inbox_counts_unread_and_paginates(store: Store) {
 }
 
 async fn blocks_and_strangers_cannot_message(store: Store) {
-    let service = MessagingService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let service = MessagingService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    );
     let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
     let (conversation, created) = service.start_direct(&caller(a), b).await.unwrap();
     assert!(created);
@@ -277,7 +282,11 @@ async fn blocks_and_strangers_cannot_message(store: Store) {
 }
 
 async fn senders_edit_and_delete_within_the_window(store: Store) {
-    let service = MessagingService::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let service = MessagingService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    );
     let (a, b, stranger) = (user(&store).await, user(&store).await, user(&store).await);
     let (conversation, _) = service.start_direct(&caller(a), b).await.unwrap();
     let sent = service
@@ -333,6 +342,116 @@ async fn senders_edit_and_delete_within_the_window(store: Store) {
     assert_eq!(inbox.items[0].last_message.as_ref().unwrap().id, sent.id);
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM outbox_events WHERE event_type IN ('message.updated', 'message.deleted')").await,
+        2
+    );
+}
+
+async fn groups_have_admins_members_and_a_limit(store: Store) {
+    use vendrome_core::messaging::groups::GroupTitle;
+
+    let service = MessagingService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    )
+    .with_group_limit(4);
+    let (owner, b, c, d, e) = (
+        user(&store).await,
+        user(&store).await,
+        user(&store).await,
+        user(&store).await,
+        user(&store).await,
+    );
+    let title = GroupTitle::parse("Expo stand crew").unwrap();
+    for bad in [vec![], vec![b, b], vec![owner, b], vec![b, c, d, e]] {
+        let refused = service
+            .create_group(&caller(owner), title.clone(), bad)
+            .await;
+        assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    }
+    let group = service
+        .create_group(&caller(owner), title, vec![b, c])
+        .await
+        .unwrap();
+    service
+        .send(&caller(c), group, body("Who brings the banner?"), None)
+        .await
+        .unwrap();
+    let inbox = store.inbox(b, None, Limit::DEFAULT).await.unwrap();
+    assert_eq!(inbox.items[0].unread, 1);
+    let mut others = inbox.items[0].others.clone();
+    others.sort();
+    let mut expected = vec![owner, c];
+    expected.sort();
+    assert_eq!(others, expected);
+
+    let by_member = service.add_member(&caller(b), group, d).await;
+    assert!(matches!(
+        by_member,
+        Err(Error::Forbidden {
+            code: "not_admin",
+            ..
+        })
+    ));
+    service.add_member(&caller(owner), group, d).await.unwrap();
+    let full = service.add_member(&caller(owner), group, e).await;
+    assert!(
+        matches!(
+            full,
+            Err(Error::Conflict {
+                code: "group_full",
+                ..
+            })
+        ),
+        "{full:?}"
+    );
+    let kick_owner = service.remove_member(&caller(b), group, owner).await;
+    assert!(matches!(kick_owner, Err(Error::Forbidden { .. })));
+
+    // Leaving, and being removed: gone from the inbox and from the conversation.
+    service.remove_member(&caller(b), group, b).await.unwrap();
+    assert!(store
+        .inbox(b, None, Limit::DEFAULT)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let peek = service
+        .messages(&caller(b), group, None, Limit::DEFAULT)
+        .await;
+    assert!(matches!(peek, Err(Error::NotFound { .. })));
+    service
+        .remove_member(&caller(owner), group, c)
+        .await
+        .unwrap();
+    service.add_member(&caller(owner), group, e).await.unwrap();
+    // Back again after leaving.
+    service.add_member(&caller(owner), group, b).await.unwrap();
+    assert_eq!(store.participants(group).await.unwrap().len(), 4);
+
+    let (direct, _) = service.start_direct(&caller(owner), b).await.unwrap();
+    let not_group = service.add_member(&caller(owner), direct, c).await;
+    assert!(matches!(
+        not_group,
+        Err(Error::Conflict {
+            code: "not_a_group",
+            ..
+        })
+    ));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'conversation.member_added'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'conversation.member_removed'"
+        )
+        .await,
         2
     );
 }

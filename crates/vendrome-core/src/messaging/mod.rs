@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub mod groups;
+
 use crate::access::Caller;
 use crate::graph::{blocked, GraphRepo};
 use crate::ids::{ConversationId, MessageId, UserId};
@@ -159,17 +161,31 @@ pub const DEFAULT_EDIT_WINDOW: std::time::Duration = std::time::Duration::from_s
 #[derive(Clone)]
 pub struct MessagingService {
     repo: Arc<dyn MessagingRepo>,
+    groups: Arc<dyn groups::GroupRepo>,
     graph: Arc<dyn GraphRepo>,
     edit_window: std::time::Duration,
+    group_limit: usize,
 }
 
 impl MessagingService {
-    pub fn new(repo: Arc<dyn MessagingRepo>, graph: Arc<dyn GraphRepo>) -> Self {
+    pub fn new(
+        repo: Arc<dyn MessagingRepo>,
+        groups: Arc<dyn groups::GroupRepo>,
+        graph: Arc<dyn GraphRepo>,
+    ) -> Self {
         Self {
             repo,
+            groups,
             graph,
             edit_window: DEFAULT_EDIT_WINDOW,
+            group_limit: groups::DEFAULT_GROUP_LIMIT,
         }
+    }
+
+    /// The same service with another group size limit (members, creator included).
+    pub fn with_group_limit(mut self, limit: usize) -> Self {
+        self.group_limit = limit;
+        self
     }
 
     /// The same service with another edit-and-delete window.

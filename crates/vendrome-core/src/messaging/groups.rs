@@ -1,0 +1,203 @@
+//! Group conversations: a title, an owner, admins who add and remove members, members who
+//! leave, and a member limit.
+//!
+//! Events (`aggregate_type` `conversation`): `conversation.created` (`kind` `group`),
+//! `conversation.member_added` and `conversation.member_removed`
+//! (`{conversation_id, user_id, by}`).
+
+use async_trait::async_trait;
+
+use super::MessagingService;
+use crate::access::Caller;
+use crate::enums::ParticipantRole;
+use crate::ids::{ConversationId, UserId};
+use crate::validation::{invalid, ValidationErrors};
+use crate::{Error, Result};
+
+/// How many members a group may have, by default (its creator included).
+pub const DEFAULT_GROUP_LIMIT: usize = 100;
+
+/// A group's title: 1 to 100 characters once trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupTitle(String);
+
+impl GroupTitle {
+    pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
+        let text = raw.trim();
+        if text.is_empty() || text.chars().count() > 100 {
+            return Err(invalid("invalid_length", "must be 1 to 100 characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Storage of group membership.
+#[async_trait]
+pub trait GroupRepo: Send + Sync {
+    /// Creates a group with `creator` as owner and `members` as members, and writes
+    /// `conversation.created`.
+    async fn create_group(
+        &self,
+        creator: UserId,
+        title: GroupTitle,
+        members: &[UserId],
+    ) -> Result<ConversationId>;
+
+    /// Whether the conversation is a group (`None` when it does not exist).
+    async fn is_group(&self, conversation: ConversationId) -> Result<Option<bool>>;
+
+    /// A current participant's role (`None` when not, or no longer, in it).
+    async fn role(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Option<ParticipantRole>>;
+
+    /// Adds (or brings back) a member; `false` when already in. Writes `conversation.member_added`.
+    async fn add_member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        by: UserId,
+    ) -> Result<bool>;
+
+    /// Marks a member as gone (history stays theirs); `false` when not in. Writes
+    /// `conversation.member_removed`.
+    async fn remove_member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        by: UserId,
+    ) -> Result<bool>;
+}
+
+fn is_admin(role: Option<ParticipantRole>) -> bool {
+    matches!(role, Some(ParticipantRole::Owner | ParticipantRole::Admin))
+}
+
+impl MessagingService {
+    /// Creates a group of the caller and `members`. MUST return [`Error::Invalid`] for an empty,
+    /// oversized or repeated member list or one naming the caller (field `member_ids`), and
+    /// [`Error::NotFound`] for an unknown member.
+    pub async fn create_group(
+        &self,
+        caller: &Caller,
+        title: GroupTitle,
+        members: Vec<UserId>,
+    ) -> Result<ConversationId> {
+        let mut unique = members.clone();
+        unique.sort();
+        unique.dedup();
+        let field_error = |code, message: String| -> Error {
+            ValidationErrors::single("member_ids", code, message).into()
+        };
+        if members.is_empty() || unique.len() != members.len() || members.contains(&caller.user_id)
+        {
+            return Err(field_error(
+                "invalid_members",
+                "name at least one other member, each once, not yourself".into(),
+            ));
+        }
+        if members.len() + 1 > self.group_limit {
+            return Err(field_error(
+                "too_many",
+                format!("a group has at most {} members", self.group_limit),
+            ));
+        }
+        for member in &members {
+            self.graph
+                .user_summary(*member)
+                .await?
+                .ok_or(Error::not_found("user"))?;
+        }
+        self.groups
+            .create_group(caller.user_id, title, &members)
+            .await
+    }
+
+    /// The group's admin check: [`Error::NotFound`] unless the caller is in the conversation,
+    /// [`Error::Conflict`] `not_a_group` for a direct one.
+    async fn group_role(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+    ) -> Result<Option<ParticipantRole>> {
+        let role = self.groups.role(conversation, caller.user_id).await?;
+        if role.is_none() {
+            return Err(Error::not_found("conversation"));
+        }
+        if self.groups.is_group(conversation).await? != Some(true) {
+            return Err(Error::conflict(
+                "not_a_group",
+                "a direct conversation has no members to change",
+            ));
+        }
+        Ok(role)
+    }
+
+    /// Adds a member (admins only). MUST return [`Error::Forbidden`] `not_admin` for others and
+    /// [`Error::Conflict`] `group_full` at the limit.
+    pub async fn add_member(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<()> {
+        let role = self.group_role(caller, conversation).await?;
+        if !is_admin(role) {
+            return Err(Error::forbidden(
+                "not_admin",
+                "only the group's admins add members",
+            ));
+        }
+        self.graph
+            .user_summary(user)
+            .await?
+            .ok_or(Error::not_found("user"))?;
+        if self.repo.participants(conversation).await?.len() >= self.group_limit
+            && self.groups.role(conversation, user).await?.is_none()
+        {
+            return Err(Error::conflict(
+                "group_full",
+                format!("a group has at most {} members", self.group_limit),
+            ));
+        }
+        self.groups
+            .add_member(conversation, user, caller.user_id)
+            .await
+            .map(drop)
+    }
+
+    /// Removes a member (admins), or leaves (anyone, for themselves). The owner cannot be
+    /// removed by others.
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<()> {
+        let role = self.group_role(caller, conversation).await?;
+        if user != caller.user_id {
+            if !is_admin(role) {
+                return Err(Error::forbidden(
+                    "not_admin",
+                    "only the group's admins remove members",
+                ));
+            }
+            if self.groups.role(conversation, user).await? == Some(ParticipantRole::Owner) {
+                return Err(Error::forbidden(
+                    "owner",
+                    "the group's owner cannot be removed",
+                ));
+            }
+        }
+        self.groups
+            .remove_member(conversation, user, caller.user_id)
+            .await
+            .map(drop)
+    }
+}

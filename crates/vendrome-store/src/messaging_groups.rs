@@ -1,0 +1,167 @@
+//! [`GroupRepo`] on both databases.
+
+use async_trait::async_trait;
+use serde_json::json;
+use vendrome_core::enums::{ConversationKind, ParticipantRole};
+use vendrome_core::ids::{ConversationId, UserId};
+use vendrome_core::messaging::groups::{GroupRepo, GroupTitle};
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::{time, Result};
+
+use crate::error::SqlxResultExt as _;
+use crate::sql_enum::DbEnum;
+use crate::writes::TxWrites as _;
+use crate::{with_db, Store};
+
+fn member_event(kind: &str, conversation: ConversationId, user: UserId, by: UserId) -> NewEvent {
+    NewEvent::new(
+        kind,
+        "conversation",
+        conversation,
+        json!({ "conversation_id": conversation, "user_id": user, "by": by }),
+    )
+}
+
+#[async_trait]
+impl GroupRepo for Store {
+    #[tracing::instrument(skip(self, title, members))]
+    async fn create_group(
+        &self,
+        creator: UserId,
+        title: GroupTitle,
+        members: &[UserId],
+    ) -> Result<ConversationId> {
+        let now = time::now();
+        let id = ConversationId::new();
+        let mut everyone = vec![creator];
+        everyone.extend_from_slice(members);
+        let event = NewEvent::new(
+            "conversation.created",
+            "conversation",
+            id,
+            json!({ "conversation_id": id, "kind": "group", "participant_ids": everyone }),
+        );
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO conversations (id, kind, title, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(id.as_uuid())
+            .bind(DbEnum(ConversationKind::Group))
+            .bind(title.as_str())
+            .bind(creator.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for user in &everyone {
+                let role = if *user == creator { ParticipantRole::Owner } else { ParticipantRole::Member };
+                sqlx::query(
+                    "INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id.as_uuid())
+                .bind(user.as_uuid())
+                .bind(DbEnum(role))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.append_event(&event, now).await?;
+            tx.commit().await
+        })
+        .or_unexpected()?;
+        Ok(id)
+    }
+
+    async fn is_group(&self, conversation: ConversationId) -> Result<Option<bool>> {
+        let kind: Option<DbEnum<ConversationKind>> = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT kind FROM conversations WHERE id = $1")
+                .bind(conversation.as_uuid())
+                .fetch_optional(pool)
+                .await
+        })
+        .or_unexpected()?;
+        Ok(kind.map(|k| k.0 == ConversationKind::Group))
+    }
+
+    async fn role(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Option<ParticipantRole>> {
+        let role: Option<DbEnum<ParticipantRole>> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT role FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .fetch_optional(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(role.map(|r| r.0))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn add_member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        by: UserId,
+    ) -> Result<bool> {
+        let now = time::now();
+        let event = member_event("conversation.member_added", conversation, user, by);
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // A member who left comes back as a member; one who is in stays as they are.
+            let changed = sqlx::query(
+                "INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, role = excluded.role, joined_at = excluded.joined_at \
+                 WHERE conversation_participants.left_at IS NOT NULL",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .bind(DbEnum(ParticipantRole::Member))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if changed {
+                tx.append_event(&event, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(changed)
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn remove_member(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        by: UserId,
+    ) -> Result<bool> {
+        let now = time::now();
+        let event = member_event("conversation.member_removed", conversation, user, by);
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE conversation_participants SET left_at = $3 WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if changed {
+                tx.append_event(&event, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(changed)
+        })
+        .or_unexpected()
+    }
+}
