@@ -8,7 +8,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{ConversationKind, ParticipantRole};
 use vendrome_core::ids::{ConversationId, MessageId, UserId};
 use vendrome_core::messaging::{
-    direct_key, ClientMessageId, InboxEntry, Message, MessageBody, MessagingRepo,
+    direct_key, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody, MessagingRepo,
 };
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
@@ -261,27 +261,33 @@ impl MessagingRepo for Store {
     async fn messages(
         &self,
         conversation: ConversationId,
-        after: Option<&Cursor>,
-        limit: Limit,
-    ) -> Result<Page<Message>> {
-        let before: Option<Uuid> = after.map(|c| c.decode()).transpose()?;
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND deleted_at IS NULL \
-             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+        from: HistoryFrom,
+        fetch: i64,
+    ) -> Result<Vec<Message>> {
+        let mut sql = SqlText::new(
+            self.dialect(),
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = "),
         );
+        sql.uuid(conversation.as_uuid())
+            .push(" AND deleted_at IS NULL");
+        let order = match from {
+            HistoryFrom::Latest => "DESC",
+            HistoryFrom::Before(id) => {
+                sql.push(" AND id < ").uuid(id.as_uuid());
+                "DESC"
+            }
+            HistoryFrom::After(id) => {
+                sql.push(" AND id > ").uuid(id.as_uuid());
+                "ASC"
+            }
+        };
+        sql.push(&format!(" ORDER BY id {order} LIMIT "))
+            .bind(Arg::Int(fetch));
         let rows: Vec<MessageRow> = with_db!(&self.db, pool => {
-            sqlx::query_as(&sql)
-                .bind(conversation.as_uuid())
-                .bind(before)
-                .bind(limit.probe())
-                .fetch_all(pool)
-                .await
+            bind_args!(sqlx::query_as::<_, MessageRow>(&sql.text), sql).fetch_all(pool).await
         })
         .or_unexpected()?;
-        let messages = rows.into_iter().map(Message::from).collect();
-        Ok(Page::from_probe(messages, limit, |m: &Message| {
-            m.id.as_uuid()
-        }))
+        Ok(rows.into_iter().map(Message::from).collect())
     }
 
     #[tracing::instrument(skip(self))]

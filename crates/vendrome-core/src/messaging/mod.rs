@@ -126,13 +126,15 @@ pub trait MessagingRepo: Send + Sync {
     /// unread counts. MUST return [`Error::NotFound`] with `message` when it is not live.
     async fn delete_message(&self, id: MessageId) -> Result<()>;
 
-    /// Live messages, newest first, older than the cursor.
+    /// Up to `fetch` live messages from `from`: newest first for [`HistoryFrom::Latest`] and
+    /// [`HistoryFrom::Before`], oldest first for [`HistoryFrom::After`]; the anchor itself is
+    /// never included.
     async fn messages(
         &self,
         conversation: ConversationId,
-        after: Option<&Cursor>,
-        limit: Limit,
-    ) -> Result<Page<Message>>;
+        from: HistoryFrom,
+        fetch: i64,
+    ) -> Result<Vec<Message>>;
 
     /// Moves `user`'s read pointer to `message` when that is newer (never back); writes
     /// `message.read` when it moved. MUST return [`Error::NotFound`] with `message` when the
@@ -297,15 +299,29 @@ impl MessagingService {
             .await
     }
 
+    /// A page of history from `from`; a `cursor` from an earlier page continues that page's
+    /// walk, in its direction, and takes precedence.
     pub async fn messages(
         &self,
         caller: &Caller,
         conversation: ConversationId,
-        after: Option<&Cursor>,
+        from: HistoryFrom,
+        cursor: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Message>> {
         self.others(caller, conversation).await?;
-        self.repo.messages(conversation, after, limit).await
+        let from = match cursor {
+            Some(cursor) => HistoryFrom::from_cursor(cursor)?,
+            None => from,
+        };
+        let forward = matches!(from, HistoryFrom::After(_));
+        let rows = self
+            .repo
+            .messages(conversation, from, limit.probe())
+            .await?;
+        Ok(Page::from_probe(rows, limit, |m: &Message| {
+            (if forward { "after" } else { "before" }, m.id)
+        }))
     }
 
     pub async fn mark_read(
@@ -327,6 +343,39 @@ impl MessagingService {
         limit: Limit,
     ) -> Result<Page<InboxEntry>> {
         self.repo.inbox(caller.user_id, after, limit).await
+    }
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryFrom {
+    /// The newest messages, going back.
+    Latest,
+    /// Messages older than this one, newest first.
+    Before(MessageId),
+    /// Messages newer than this one, oldest first.
+    After(MessageId),
+}
+
+impl HistoryFrom {
+    fn from_cursor(cursor: &Cursor) -> Result<Self> {
+        let (direction, id): (String, MessageId) = cursor.decode().map_err(|e| {
+            Error::Invalid(ValidationErrors::single(
+                "cursor",
+                "invalid_cursor",
+                e.to_string(),
+            ))
+        })?;
+        match direction.as_str() {
+            "before" => Ok(Self::Before(id)),
+            "after" => Ok(Self::After(id)),
+            _ => Err(ValidationErrors::single(
+                "cursor",
+                "invalid_cursor",
+                "is not a cursor this list handed out",
+            )
+            .into()),
+        }
     }
 }
 

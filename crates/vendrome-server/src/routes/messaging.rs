@@ -4,9 +4,10 @@
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use vendrome_core::ids::{ConversationId, MessageId, UserId};
-use vendrome_core::messaging::{ClientMessageId, InboxEntry, Message, MessageBody};
+use vendrome_core::messaging::{ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody};
+use vendrome_core::page::{Cursor, Limit};
 use vendrome_core::validation::ValidationErrors;
 
 use super::page::PageQuery;
@@ -115,6 +116,49 @@ pub struct MessageDeleted {
     pub deleted: bool,
 }
 
+/// A page of history: the newest messages, or those before or after a message.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// 1 to 100; 20 when absent.
+    pub limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page (continues in that page's direction).
+    pub cursor: Option<String>,
+    /// Messages older than this one, newest first.
+    pub before: Option<String>,
+    /// Messages newer than this one, oldest first.
+    pub after: Option<String>,
+}
+
+impl HistoryQuery {
+    fn parse(&self) -> Result<(HistoryFrom, Option<Cursor>, Limit), ApiError> {
+        let (cursor, limit) = PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+        .parse()?;
+        let mut errors = ValidationErrors::new();
+        let anchor = |field: &str, raw: &str, errors: &mut ValidationErrors| {
+            let parsed = raw.parse::<MessageId>().ok();
+            if parsed.is_none() {
+                errors.add(field, "invalid_format", "must be a message id");
+            }
+            parsed
+        };
+        let from = match (&self.before, &self.after) {
+            (Some(_), Some(_)) => {
+                errors.add("after", "conflict", "give `before` or `after`, not both");
+                None
+            }
+            (Some(raw), None) => anchor("before", raw, &mut errors).map(HistoryFrom::Before),
+            (None, Some(raw)) => anchor("after", raw, &mut errors).map(HistoryFrom::After),
+            (None, None) => Some(HistoryFrom::Latest),
+        };
+        errors.into_result()?;
+        Ok((from.unwrap_or(HistoryFrom::Latest), cursor, limit))
+    }
+}
+
 fn message_id(raw: &str) -> Result<MessageId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("message"))
 }
@@ -202,9 +246,10 @@ pub async fn send_message(
     Ok(ApiSuccess::created(message.into()))
 }
 
-/// A conversation's messages, newest first.
+/// A conversation's messages: the newest first, or from any message backwards (`before`) or
+/// forwards (`after`).
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "messaging", security(("bearer" = [])),
-    params(("id" = ConversationId, Path, description = "The conversation."), PageQuery),
+    params(("id" = ConversationId, Path, description = "The conversation."), HistoryQuery),
     responses(
         (status = 200, description = "A page of messages.", body = Envelope<Vec<MessageView>>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
@@ -215,13 +260,13 @@ pub async fn list_messages(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<ApiSuccess<Vec<MessageView>>> {
     let id = conversation_id(&id)?;
-    let (cursor, limit) = query.parse()?;
+    let (from, cursor, limit) = query.parse()?;
     let page = state
         .messaging
-        .messages(&auth.caller, id, cursor.as_ref(), limit)
+        .messages(&auth.caller, id, from, cursor.as_ref(), limit)
         .await?;
     Ok(ApiSuccess::page(page, MessageView::from))
 }

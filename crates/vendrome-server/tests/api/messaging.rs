@@ -94,6 +94,33 @@ async fn a_conversation_end_to_end(backend: Backend) {
     assert_eq!(history["data"][0]["body"], "On my way");
     assert!(history["meta"]["next_cursor"].is_string());
 
+    // Forwards from the oldest message: oldest first.
+    let oldest = history["data"][1]["id"].as_str().unwrap().to_owned();
+    let all = expect_status(app.get(&format!("{path}?limit=10")).bearer_auth(&a), 200).await;
+    let first_id = all["data"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forward = expect_status(
+        app.get(&format!("{path}?after={first_id}")).bearer_auth(&a),
+        200,
+    )
+    .await;
+    assert_eq!(forward["data"][0]["body"], "Are you at the expo?");
+    assert_eq!(forward["data"].as_array().unwrap().len(), 3);
+    for query in [
+        format!("before={oldest}&after={oldest}"),
+        "after=nope".to_owned(),
+    ] {
+        let bad = app
+            .get(&format!("{path}?{query}"))
+            .bearer_auth(&a)
+            .send()
+            .await
+            .unwrap();
+        expect_error(bad, 422, "validation_failed").await;
+    }
+
     // Outsiders see nothing; bad input gets the envelope.
     let peek = app.get(&path).bearer_auth(&stranger).send().await.unwrap();
     expect_error(peek, 404, "not_found").await;

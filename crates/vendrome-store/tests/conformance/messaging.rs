@@ -5,7 +5,7 @@ use vendrome_core::enums::UserRole;
 use vendrome_core::graph::blocks::BlockRepo as _;
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::{
-    ClientMessageId, MessageBody, MessagingRepo as _, MessagingService,
+    ClientMessageId, HistoryFrom, MessageBody, MessagingRepo as _, MessagingService,
 };
 use vendrome_core::page::Limit;
 use vendrome_core::users::UserRepo as _;
@@ -118,21 +118,37 @@ async fn a_resent_message_is_stored_once(store: Store) {
         .await
         .unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 3);
-    let page = store
-        .messages(conversation, None, Limit::parse(2).unwrap())
-        .await
-        .unwrap();
+    let service = MessagingService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    );
+    let limit = Limit::parse(2).unwrap();
+    let history = |from, cursor: Option<vendrome_core::page::Cursor>| {
+        let service = service.clone();
+        async move {
+            service
+                .messages(&caller(a), conversation, from, cursor.as_ref(), limit)
+                .await
+                .unwrap()
+        }
+    };
+    let page = history(HistoryFrom::Latest, None).await;
     assert_eq!(page.items.len(), 2);
-    let rest = store
-        .messages(
-            conversation,
-            page.next_cursor.as_ref(),
-            Limit::parse(2).unwrap(),
-        )
-        .await
-        .unwrap();
+    let rest = history(HistoryFrom::Latest, page.next_cursor.clone()).await;
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.items[0].body, "Hello");
+    // Forwards from the first message: the two after it, oldest first, and no more.
+    let forward = history(HistoryFrom::After(rest.items[0].id), None).await;
+    let oldest_first: Vec<_> = page.items.iter().rev().map(|m| m.id).collect();
+    assert_eq!(
+        forward.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        oldest_first
+    );
+    // Backwards from the newest: the two before it.
+    let back = history(HistoryFrom::Before(page.items[0].id), None).await;
+    assert_eq!(back.items.len(), 2);
+    assert_eq!(back.items[1].id, rest.items[0].id);
 }
 
 async fn inbox_counts_unread_and_paginates(store: Store) {
@@ -189,14 +205,10 @@ async fn inbox_counts_unread_and_paginates(store: Store) {
     // Reading up to a message leaves only the newer ones unread; the pointer never goes back.
     let (conversation, other, _) = conversations[11];
     let page = store
-        .messages(conversation, None, Limit::parse(100).unwrap())
+        .messages(conversation, HistoryFrom::Latest, 100)
         .await
         .unwrap();
-    let from_other: Vec<_> = page
-        .items
-        .iter()
-        .filter(|m| m.sender_id == Some(other))
-        .collect();
+    let from_other: Vec<_> = page.iter().filter(|m| m.sender_id == Some(other)).collect();
     let third_newest = from_other[2].id;
     assert!(store
         .mark_read(conversation, me, third_newest)
@@ -242,7 +254,13 @@ async fn blocks_and_strangers_cannot_message(store: Store) {
         .await
         .unwrap();
     let peek = service
-        .messages(&caller(stranger), conversation, None, Limit::DEFAULT)
+        .messages(
+            &caller(stranger),
+            conversation,
+            HistoryFrom::Latest,
+            None,
+            Limit::DEFAULT,
+        )
         .await;
     assert!(matches!(
         peek,
@@ -330,13 +348,10 @@ async fn senders_edit_and_delete_within_the_window(store: Store) {
     let gone = service.delete(&caller(b), other.id).await;
     assert!(matches!(gone, Err(Error::NotFound { what: "message" })));
     let history = store
-        .messages(conversation, None, Limit::DEFAULT)
+        .messages(conversation, HistoryFrom::Latest, 21)
         .await
         .unwrap();
-    assert_eq!(
-        history.items.iter().map(|m| m.id).collect::<Vec<_>>(),
-        [sent.id]
-    );
+    assert_eq!(history.iter().map(|m| m.id).collect::<Vec<_>>(), [sent.id]);
     let inbox = store.inbox(a, None, Limit::DEFAULT).await.unwrap();
     assert_eq!(inbox.items[0].unread, 0, "a deleted message is not unread");
     assert_eq!(inbox.items[0].last_message.as_ref().unwrap().id, sent.id);
@@ -417,7 +432,7 @@ async fn groups_have_admins_members_and_a_limit(store: Store) {
         .items
         .is_empty());
     let peek = service
-        .messages(&caller(b), group, None, Limit::DEFAULT)
+        .messages(&caller(b), group, HistoryFrom::Latest, None, Limit::DEFAULT)
         .await;
     assert!(matches!(peek, Err(Error::NotFound { .. })));
     service
