@@ -20,13 +20,14 @@ conformance!(
     suggestions_rank_mutual_connections
 );
 
-async fn user(store: &Store) -> UserId {
+/// A new member with a unique address (shared by the messaging tests).
+pub async fn user(store: &Store) -> UserId {
     let id = UserId::new();
     let email = format!("{}@example.com", id.as_uuid().simple());
     store.create_user(new_user(&email)).await.unwrap().id
 }
 
-fn caller(user_id: UserId) -> Caller {
+pub fn caller(user_id: UserId) -> Caller {
     Caller {
         user_id,
         role: UserRole::Member,

@@ -1,7 +1,5 @@
 use std::sync::Arc;
 
-use vendrome_core::access::Caller;
-use vendrome_core::enums::UserRole;
 use vendrome_core::graph::blocks::BlockRepo as _;
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::{
@@ -12,7 +10,7 @@ use vendrome_core::users::UserRepo as _;
 use vendrome_core::Error;
 use vendrome_store::{Db, Store};
 
-use crate::users::new_user;
+use crate::graph::{caller, user};
 
 conformance!(
     one_direct_conversation_per_pair_under_concurrency,
@@ -22,19 +20,6 @@ conformance!(
     senders_edit_and_delete_within_the_window,
     groups_have_admins_members_and_a_limit
 );
-
-async fn user(store: &Store) -> UserId {
-    let id = UserId::new();
-    let email = format!("{}@example.com", id.as_uuid().simple());
-    store.create_user(new_user(&email)).await.unwrap().id
-}
-
-fn caller(user_id: UserId) -> Caller {
-    Caller {
-        user_id,
-        role: UserRole::Member,
-    }
-}
 
 fn body(text: &str) -> MessageBody {
     MessageBody::parse(text).unwrap()
