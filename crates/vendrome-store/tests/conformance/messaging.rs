@@ -6,7 +6,6 @@ use vendrome_core::messaging::{
     ClientMessageId, HistoryFrom, MessageBody, MessagingRepo as _, MessagingService,
 };
 use vendrome_core::page::Limit;
-use vendrome_core::users::UserRepo as _;
 use vendrome_core::Error;
 use vendrome_store::{Db, Store};
 
