@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod page;
 pub mod posts;
 pub mod rate_limit;
+pub mod realtime;
 pub mod sql_enum;
 pub mod time;
 pub mod users;

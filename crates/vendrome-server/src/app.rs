@@ -17,12 +17,17 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use vendrome_core::rate_limit::RateLimiter;
-use vendrome_store::ephemeral::{MemoryRateLimiter, ValkeyRateLimiter};
+use vendrome_core::realtime::{Fanout, PresenceRepo};
+use vendrome_store::bus::{LocalFanout, NatsFanout};
+use vendrome_store::ephemeral::{
+    MemoryPresence, MemoryRateLimiter, ValkeyPresence, ValkeyRateLimiter,
+};
 use vendrome_store::Store;
 
 use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::realtime::{Hub, Realtime};
 use crate::state::{AppState, StateOptions};
 use crate::{metrics, middleware, request_id, routes, tasks};
 
@@ -31,6 +36,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let router = api
         .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
+        .route_layer(from_fn_with_state(
+            state.relay_wake.clone(),
+            middleware::wake_relay,
+        ))
         .route("/v1/openapi.json", get(routes::docs::openapi_json))
         .route("/docs", get(routes::docs::page))
         .route("/metrics", get(metrics::render))
@@ -145,6 +154,7 @@ impl App {
         let options = StateOptions {
             oauth: config.oauth.clone(),
             limiter,
+            realtime: Some(realtime(&config).await?),
             ..StateOptions::default()
         };
         Ok(Self {
@@ -178,6 +188,40 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The realtime gateway the configuration asks for: frames over NATS and presence in Valkey
+/// when their URLs are set, else in this process.
+async fn realtime(config: &Config) -> anyhow::Result<Realtime> {
+    let hub = Arc::new(Hub::new());
+    let fanout: Arc<dyn Fanout> = match &config.nats_url {
+        Some(url) => Arc::new(
+            NatsFanout::connect(url, "vendrome.rt", hub.clone())
+                .await
+                .with_context(|| {
+                    format!(
+                        "could not reach NATS at {}",
+                        vendrome_store::db::redact(url)
+                    )
+                })?,
+        ),
+        None => Arc::new(LocalFanout::new(hub.clone())),
+    };
+    let presence: Arc<dyn PresenceRepo> = match &config.valkey_url {
+        Some(url) => Arc::new(ValkeyPresence::connect(url).await.with_context(|| {
+            format!(
+                "could not reach Valkey at {}",
+                vendrome_store::db::redact(url)
+            )
+        })?),
+        None => Arc::new(MemoryPresence::new()),
+    };
+    Ok(Realtime::new(
+        hub,
+        fanout,
+        presence,
+        config.realtime.clone(),
+    ))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -220,7 +220,7 @@ pub struct Authenticated {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeAuthenticated(pub Option<Caller>);
 
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -240,7 +240,8 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
+/// The caller behind an access token, when the token is valid and its session live.
+pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
     let claims = state.keys.verify(token)?;
     if let Some(session) = claims.sid {
         if !state.session_guard.is_live(&state.auth, session).await? {

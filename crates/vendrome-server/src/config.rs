@@ -27,9 +27,15 @@ pub struct Config {
     /// OAuth providers and the public URL their redirect URIs are built from (see
     /// [`crate::oauth::OAuthSettings`]); none by default.
     pub oauth: crate::oauth::OAuthSettings,
-    /// Valkey/Redis (`redis://…`) for state several instances share (rate-limit counters);
+    /// Valkey/Redis (`redis://…`) for state several instances share (rate-limit counters,
+    /// presence, typing);
     /// `None` keeps it in this process.
     pub valkey_url: Option<String>,
+    /// NATS (`nats://…`) for realtime frames between instances; `None` delivers them in this
+    /// process.
+    pub nats_url: Option<String>,
+    /// The realtime gateway's pacing and bounds.
+    pub realtime: crate::realtime::RealtimeConfig,
 }
 
 impl Config {
@@ -63,6 +69,8 @@ impl Default for Config {
             migrate: true,
             oauth: crate::oauth::OAuthSettings::default(),
             valkey_url: None,
+            nats_url: None,
+            realtime: crate::realtime::RealtimeConfig::default(),
         }
     }
 }

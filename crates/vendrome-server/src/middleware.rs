@@ -51,3 +51,21 @@ pub async fn envelope_errors(request: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, body)
 }
+
+/// Wakes the outbox relay after every request that may have changed something, so events (and
+/// the realtime frames made from them) leave at once instead of at the relay's next poll.
+pub async fn wake_relay(
+    State(wake): State<std::sync::Arc<tokio::sync::Notify>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let changes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if changes && response.status().is_success() {
+        wake.notify_one();
+    }
+    response
+}

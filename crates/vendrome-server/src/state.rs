@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use vendrome_core::auth::{AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
@@ -20,6 +22,7 @@ use vendrome_store::Store;
 use crate::auth::KeyRing;
 use crate::oauth::{OAuthProviders, OAuthSettings};
 use crate::password_hasher::Argon2Hasher;
+use crate::realtime::{Realtime, RealtimeConfig};
 use crate::session_guard::SessionGuard;
 
 /// Shared application state. Cheap to clone.
@@ -48,6 +51,10 @@ pub struct AppState {
     pub bus: InProcessBus,
     /// Whether refresh-token cookies are marked `Secure` (off only for plain-HTTP development).
     pub secure_cookies: bool,
+    /// The WebSocket gateway: local sockets, the fanout between instances, presence.
+    pub realtime: Realtime,
+    /// Wakes the outbox relay at once after a change, rather than at its next poll.
+    pub relay_wake: Arc<Notify>,
 }
 
 /// The choices the composition root makes for the state.
@@ -57,6 +64,8 @@ pub struct StateOptions {
     pub secure_cookies: bool,
     /// The OAuth providers (none by default).
     pub oauth: OAuthSettings,
+    /// The realtime gateway's parts; in this process by default.
+    pub realtime: Option<Realtime>,
 }
 
 impl Default for StateOptions {
@@ -66,6 +75,7 @@ impl Default for StateOptions {
             policy: AuthPolicy::default(),
             secure_cookies: true,
             oauth: OAuthSettings::default(),
+            realtime: None,
         }
     }
 }
@@ -109,6 +119,10 @@ impl AppState {
             session_guard: Arc::new(SessionGuard::new()),
             bus: InProcessBus::default(),
             secure_cookies: options.secure_cookies,
+            realtime: options
+                .realtime
+                .unwrap_or_else(|| Realtime::in_process(RealtimeConfig::default())),
+            relay_wake: Arc::new(Notify::new()),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Background work inside `vendrome serve`: the outbox relay and the idempotency-key purge. Each
-//! runs until the stop signal; both are safe with several instances on one database.
+//! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
+//! sweeper, and the idempotency-key purge. Each runs until the stop signal; all are safe with
+//! several instances on one database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +24,24 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         store.clone(),
         Arc::new(state.bus.clone()),
     );
+    // Subscribed before the relay starts, so no event published from now on is missed.
+    let events = state.bus.subscribe();
     vec![
-        tokio::spawn(run_relay(relay, store, stop.clone())),
+        tokio::spawn(crate::realtime::router::run(
+            state.clone(),
+            events,
+            stop.clone(),
+        )),
+        tokio::spawn(crate::realtime::typing::sweep(
+            state.realtime.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(run_relay(
+            relay,
+            store,
+            state.relay_wake.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }
@@ -32,6 +49,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
 async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
     relay: Relay<vendrome_store::Store, B>,
     store: Arc<vendrome_store::Store>,
+    wake: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_backlog_report = std::time::Instant::now() - Duration::from_secs(60);
@@ -67,6 +85,7 @@ async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
         if !pause.is_zero() {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = wake.notified() => {}
                 _ = stop.changed() => {}
             }
         }

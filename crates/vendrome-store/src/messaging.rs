@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::{ConversationKind, ParticipantRole};
-use vendrome_core::ids::{ConversationId, MessageId, UserId};
+use vendrome_core::ids::{ConversationId, EventId, MessageId, UserId};
 use vendrome_core::messaging::{
     direct_key, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody, MessagingRepo,
 };
@@ -134,6 +134,48 @@ impl MessagingRepo for Store {
         Ok(ids.into_iter().map(UserId::from_uuid).collect())
     }
 
+    async fn messages_since(
+        &self,
+        user: UserId,
+        after: MessageId,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id IN \
+             (SELECT conversation_id FROM conversation_participants WHERE user_id = $1 AND left_at IS NULL) \
+             AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(user.as_uuid())
+                .bind(after.as_uuid())
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    async fn partners(&self, user: UserId, limit: i64) -> Result<Vec<UserId>> {
+        let ids: Vec<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT o.user_id FROM conversation_participants p \
+                 JOIN conversations c ON c.id = p.conversation_id \
+                 JOIN conversation_participants o ON o.conversation_id = p.conversation_id \
+                 AND o.user_id <> p.user_id AND o.left_at IS NULL \
+                 WHERE p.user_id = $1 AND p.left_at IS NULL \
+                 GROUP BY o.user_id ORDER BY MAX(COALESCE(c.last_message_at, c.created_at)) DESC LIMIT $2",
+            )
+            .bind(user.as_uuid())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+
     #[tracing::instrument(skip(self, body))]
     async fn send_message(
         &self,
@@ -145,12 +187,15 @@ impl MessagingRepo for Store {
         let now = time::now();
         let id = MessageId::new();
         let client = client_id.as_ref().map(|c| c.as_str().to_owned());
-        let event = NewEvent::new(
+        let mut event = NewEvent::new(
             "message.created",
             "conversation",
             conversation,
             json!({ "conversation_id": conversation, "message_id": id, "sender_id": sender }),
         );
+        // The event carries the message's id, so a socket that resumes from the last event id it
+        // saw can be answered from the messages table.
+        event.event_id = EventId::from_uuid(id.as_uuid());
         let select = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_message_id = $2"
         );

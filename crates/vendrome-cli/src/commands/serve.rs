@@ -30,10 +30,15 @@ pub struct Args {
     /// (`VENDROME_OAUTH_{GOOGLE,FACEBOOK,LINKEDIN}_*`, see `vendrome_server::oauth`).
     #[arg(long, env = "VENDROME_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Valkey/Redis (`redis://host:6379`) for rate-limit counters shared by several instances;
+    /// Valkey/Redis (`redis://host:6379`) for rate-limit counters, presence and typing shared by
+    /// several instances;
     /// unset keeps them in this process.
     #[arg(long, env = "VENDROME_VALKEY_URL")]
     valkey_url: Option<String>,
+    /// NATS (`nats://host:4222`) that carries realtime frames between instances; unset
+    /// delivers them inside this process (one instance).
+    #[arg(long, env = "VENDROME_NATS_URL")]
+    nats_url: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -54,6 +59,8 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,
         valkey_url: args.valkey_url,
+        nats_url: args.nats_url,
+        realtime: vendrome_server::realtime::RealtimeConfig::default(),
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

@@ -146,6 +146,19 @@ pub trait MessagingRepo: Send + Sync {
         message: MessageId,
     ) -> Result<bool>;
 
+    /// Live messages newer than `after` in the conversations `user` takes part in now, oldest
+    /// first, at most `limit` (what a reconnecting socket missed).
+    async fn messages_since(
+        &self,
+        user: UserId,
+        after: MessageId,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
+
+    /// The members who share a conversation with `user` now (never `user`), at most `limit`,
+    /// most recent conversations first: who hears of `user`'s presence.
+    async fn partners(&self, user: UserId, limit: i64) -> Result<Vec<UserId>>;
+
     /// `user`'s conversations, latest activity first, each with its last message and unread
     /// count: a fixed number of statements per page, whatever the number of conversations.
     async fn inbox(
@@ -334,6 +347,49 @@ impl MessagingService {
         self.repo
             .mark_read(conversation, caller.user_id, message)
             .await
+    }
+
+    /// Every participant of a conversation the caller takes part in (the caller included); else
+    /// [`Error::NotFound`].
+    pub async fn members(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>> {
+        let participants = self.repo.participants(conversation).await?;
+        if !participants.contains(&caller.user_id) {
+            return Err(Error::not_found("conversation"));
+        }
+        Ok(participants)
+    }
+
+    /// A message in one of the caller's conversations; else [`Error::NotFound`].
+    pub async fn message(&self, caller: &Caller, id: MessageId) -> Result<Message> {
+        let message = self
+            .repo
+            .message_by_id(id)
+            .await?
+            .ok_or(Error::not_found("message"))?;
+        self.others(caller, message.conversation_id)
+            .await
+            .map_err(|_| Error::not_found("message"))?;
+        Ok(message)
+    }
+
+    /// Live messages newer than `after` in the caller's conversations, oldest first; `limit`
+    /// at most.
+    pub async fn messages_since(
+        &self,
+        caller: &Caller,
+        after: MessageId,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        self.repo.messages_since(caller.user_id, after, limit).await
+    }
+
+    /// Who shares a conversation with the caller (at most `limit`, latest first).
+    pub async fn partners(&self, caller: &Caller, limit: i64) -> Result<Vec<UserId>> {
+        self.repo.partners(caller.user_id, limit).await
     }
 
     pub async fn inbox(

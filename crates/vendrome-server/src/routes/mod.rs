@@ -25,6 +25,7 @@ pub mod posts;
 pub mod topics;
 pub mod users;
 pub mod views;
+pub mod ws;
 
 /// Every documented endpoint.
 pub fn api() -> OpenApiRouter<AppState> {
@@ -102,4 +103,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging::edit_message, messaging::delete_message))
         .routes(routes!(groups::create_group))
         .routes(routes!(groups::add_member, groups::remove_member))
+        .routes(routes!(ws::open_socket))
 }

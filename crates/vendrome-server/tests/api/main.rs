@@ -18,3 +18,5 @@ mod identity_sessions;
 mod messaging;
 mod oauth;
 mod posts;
+mod realtime;
+mod ws_client;

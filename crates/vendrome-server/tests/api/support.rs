@@ -50,6 +50,7 @@ pub struct TestApp {
     pub db: TestStore,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    background_stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// Options for [`spawn_with`].
@@ -63,6 +64,8 @@ pub struct Setup {
     pub policy: AuthPolicy,
     /// The rate limiter; in memory when `None`.
     pub limiter: Option<Arc<dyn RateLimiter>>,
+    /// Run the background tasks too (the outbox relay, the realtime router, typing expiry).
+    pub background: bool,
 }
 
 impl Setup {
@@ -73,6 +76,7 @@ impl Setup {
             extra: None,
             policy: AuthPolicy::default(),
             limiter: None,
+            background: false,
         }
     }
 }
@@ -97,6 +101,9 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         policy: setup.policy,
         secure_cookies: true,
         oauth: setup.config.oauth.clone(),
+        realtime: Some(vendrome_server::realtime::Realtime::in_process(
+            setup.config.realtime.clone(),
+        )),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
@@ -110,6 +117,10 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
+    let (background_stop, background_stopped) = tokio::sync::watch::channel(false);
+    if setup.background {
+        vendrome_server::tasks::spawn(&state, background_stopped);
+    }
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -132,6 +143,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         db,
         stop: Some(stop),
         server: Some(server),
+        background_stop,
     })
 }
 
@@ -221,6 +233,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = self.background_stop.send(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -1,7 +1,7 @@
-//! Ephemeral state: what may be lost without harm and expires on its own — rate-limit counters
-//! today, presence and typing indicators later. It lives in process memory when Vendrome runs as
-//! one process ([`MemoryRateLimiter`]), and in Valkey/Redis when several instances must share it
-//! (`ValkeyRateLimiter`, feature `valkey`, on by default).
+//! Ephemeral state: what may be lost without harm and expires on its own — rate-limit counters,
+//! presence and typing indicators. It lives in process memory when Vendrome runs as one process
+//! ([`MemoryRateLimiter`], [`MemoryPresence`]), and in Valkey/Redis when several instances must
+//! share it (`ValkeyRateLimiter`, `ValkeyPresence`, feature `valkey`, on by default).
 //!
 //! Both rate limiters keep a sliding log: the instant of every counted hit within the window, so
 //! a burst at the edge of two windows cannot double the budget, and
@@ -14,9 +14,15 @@
 //! The conformance suite (`tests/conformance/rate_limit.rs`) runs the same tests on both.
 
 mod memory;
+mod presence_memory;
+#[cfg(feature = "valkey")]
+mod presence_valkey;
 #[cfg(feature = "valkey")]
 mod valkey;
 
 pub use memory::MemoryRateLimiter;
+pub use presence_memory::MemoryPresence;
 #[cfg(feature = "valkey")]
-pub use valkey::ValkeyRateLimiter;
+pub use presence_valkey::ValkeyPresence;
+#[cfg(feature = "valkey")]
+pub use valkey::{connect as connect_valkey, ValkeyRateLimiter};

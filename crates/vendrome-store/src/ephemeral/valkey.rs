@@ -82,36 +82,11 @@ pub struct ValkeyRateLimiter {
 }
 
 impl ValkeyRateLimiter {
-    /// Connects to `redis://…` or `valkey://…` (`unix://…` for a socket; the TLS schemes would
-    /// need a TLS feature of the driver, not enabled), failing after five seconds if the server
-    /// does not answer.
+    /// Connects as [`connect`] does.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        // The URL may hold a password: it goes into no error message.
-        let client = redis::Client::open(url).context("invalid Valkey/Redis URL")?;
-        // One plain attempt first: the manager retries its first connection with backoff, which
-        // would turn "connection refused" into a bare timeout.
-        let probe = AsyncConnectionConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT);
-        tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            client.get_multiplexed_async_connection_with_config(&probe),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("Valkey/Redis did not answer within {CONNECT_TIMEOUT:?}"))?
-        .context("could not connect to Valkey/Redis")?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_max_delay(1_000);
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("Valkey/Redis did not answer within {CONNECT_TIMEOUT:?}"))?
-        .context("could not connect to Valkey/Redis")?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn: connect(url).await?,
+        })
     }
 
     /// A limiter on a connection the caller already holds (and may share with other adapters).
@@ -143,6 +118,39 @@ impl ValkeyRateLimiter {
             Decision::Limited { retry_after }
         })
     }
+}
+
+/// Connects to `redis://…` or `valkey://…` (`unix://…` for a socket; the TLS schemes would need
+/// a TLS feature of the driver, not enabled), failing after five seconds if the server does not
+/// answer. The manager reconnects in the background when the connection drops; every Valkey
+/// adapter of a process may share it (it is cheap to clone).
+pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+    // The URL may hold a password: it goes into no error message.
+    let client = redis::Client::open(url).context("invalid Valkey/Redis URL")?;
+    // One plain attempt first: the manager retries its first connection with backoff, which
+    // would turn "connection refused" into a bare timeout.
+    let probe = AsyncConnectionConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT);
+    tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(&probe),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("Valkey/Redis did not answer within {CONNECT_TIMEOUT:?}"))?
+    .context("could not connect to Valkey/Redis")?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_max_delay(1_000);
+    let conn = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("Valkey/Redis did not answer within {CONNECT_TIMEOUT:?}"))?
+    .context("could not connect to Valkey/Redis")?;
+    Ok(conn)
 }
 
 impl std::fmt::Debug for ValkeyRateLimiter {

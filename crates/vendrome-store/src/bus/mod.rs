@@ -1,11 +1,22 @@
 //! Event bus adapters. The in-process bus is the default: events published by this process's
 //! relay reach this process's subscribers.
+//!
+//! The realtime fanout's adapters live here too: [`LocalFanout`] hands frames straight to this
+//! process's sockets, [`NatsFanout`] carries them between instances on one NATS subject per user.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 use vendrome_core::outbox::{EventBus, OutboxEvent};
+
+mod local;
+#[cfg(feature = "nats")]
+mod nats;
+
+pub use local::LocalFanout;
+#[cfg(feature = "nats")]
+pub use nats::NatsFanout;
 
 /// A broadcast channel inside one process. Subscribers that fall more than `capacity` events
 /// behind miss the oldest ones (and are told so by `RecvError::Lagged`); they catch up from the

@@ -1,0 +1,110 @@
+//! From outbox events to frames: the conversation events this instance's relay published become
+//! one frame each, sent to the conversation's participants wherever they are connected.
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+use vendrome_core::ids::{ConversationId, MessageId, UserId};
+use vendrome_core::messaging::MessagingRepo;
+use vendrome_core::outbox::OutboxEvent;
+
+use super::{frames, typing};
+use crate::routes::messaging::MessageView;
+use crate::state::AppState;
+
+/// Routes events from `events` until `stop`. Events missed while lagging behind are left to
+/// clients' resume (they are in the database).
+pub(crate) async fn run(
+    state: AppState,
+    mut events: broadcast::Receiver<Arc<OutboxEvent>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = stop.changed() => continue,
+        };
+        match event {
+            Ok(event) => {
+                if let Err(error) = route(&state, &event).await {
+                    metrics::counter!("realtime_route_failures_total").increment(1);
+                    tracing::warn!(error = %error, event = %event.event_type, "could not route an event to sockets");
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                metrics::counter!("realtime_events_missed_total").increment(missed);
+                tracing::warn!(missed, "the realtime router fell behind the relay");
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}
+
+fn id_field<T: std::str::FromStr>(event: &OutboxEvent, field: &str) -> Option<T> {
+    event.payload.get(field)?.as_str()?.parse().ok()
+}
+
+async fn route(state: &AppState, event: &OutboxEvent) -> vendrome_core::Result<()> {
+    let kind = event.event_type.as_str();
+    if !(kind.starts_with("message.") || kind.starts_with("conversation.")) {
+        return Ok(());
+    }
+    let Some(conversation) = id_field::<ConversationId>(event, "conversation_id") else {
+        return Ok(());
+    };
+    let mut audience = state.store.participants(conversation).await?;
+    // Whoever the event is about hears of it too (a member just removed, say).
+    for field in ["user_id", "member_id"] {
+        if let Some(user) = id_field::<UserId>(event, field) {
+            if !audience.contains(&user) {
+                audience.push(user);
+            }
+        }
+    }
+    let frame = match kind {
+        "message.created" | "message.updated" => {
+            let Some(id) = id_field::<MessageId>(event, "message_id") else {
+                return Ok(());
+            };
+            // A message deleted since has nothing left to show.
+            let Some(message) = state.store.message_by_id(id).await? else {
+                return Ok(());
+            };
+            let sender = message.sender_id;
+            let frame = frames::frame(
+                event.event_id.as_uuid(),
+                kind,
+                event.created_at,
+                &MessageView::from(message),
+            );
+            state.realtime.publish(&audience, &frame).await;
+            if let (Some(sender), "message.created") = (sender, kind) {
+                stop_typing(state, conversation, sender, &audience).await;
+            }
+            return Ok(());
+        }
+        _ => frames::frame(
+            event.event_id.as_uuid(),
+            kind,
+            event.created_at,
+            &event.payload,
+        ),
+    };
+    state.realtime.publish(&audience, &frame).await;
+    Ok(())
+}
+
+/// A sent message ends its sender's typing indicator.
+async fn stop_typing(
+    state: &AppState,
+    conversation: ConversationId,
+    sender: UserId,
+    audience: &[UserId],
+) {
+    let realtime = &state.realtime;
+    realtime.typing.forget(conversation, sender);
+    if let Ok(true) = realtime.presence.stop_typing(conversation, sender).await {
+        let others: Vec<UserId> = audience.iter().copied().filter(|u| *u != sender).collect();
+        typing::announce_stop(realtime, conversation, sender, &others).await;
+    }
+}

@@ -1,0 +1,139 @@
+//! [`NatsFanout`]: frames between server instances over NATS, one subject per user.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use vendrome_core::ids::UserId;
+use vendrome_core::realtime::{Fanout, Frame, FrameSink};
+
+/// The header that carries a frame's id next to its text.
+const FRAME_ID: &str = "Vendrome-Frame-Id";
+
+/// How long connecting may take before start-up fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Frames published on `{prefix}.user.{user id}`; each instance subscribes to the subjects of
+/// the users who have a socket open on it, so a frame crosses to exactly the instances that
+/// need it, and reaches each of them once.
+///
+/// Subscriptions are counted: every [`Fanout::subscribe`] needs its [`Fanout::unsubscribe`], and
+/// the NATS subscription lives while the count is above zero, so sockets of one user opening and
+/// closing in any order never leave a live socket unsubscribed.
+///
+/// Plain NATS (no JetStream): a frame published while an instance is not subscribed is not kept
+/// for it. Nothing is lost by that: messages are in the database, and a socket that reconnects
+/// asks for what it missed.
+pub struct NatsFanout {
+    client: async_nats::Client,
+    prefix: String,
+    sink: Arc<dyn FrameSink>,
+    subscriptions: Mutex<HashMap<UserId, (usize, JoinHandle<()>)>>,
+}
+
+impl NatsFanout {
+    /// Connects to `nats://host:port` (several servers comma-separated); subjects start with
+    /// `prefix` (`vendrome.rt` by default, so several deployments can share a server).
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        sink: Arc<dyn FrameSink>,
+    ) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(CONNECT_TIMEOUT)
+            .name("vendrome")
+            .connect(url)
+            .await
+            .context("could not connect to NATS")?;
+        Ok(Self {
+            client,
+            prefix: prefix.to_owned(),
+            sink,
+            subscriptions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn subject(&self, user: UserId) -> String {
+        format!("{}.user.{user}", self.prefix)
+    }
+}
+
+impl std::fmt::Debug for NatsFanout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsFanout")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Fanout for NatsFanout {
+    async fn publish(&self, users: &[UserId], frame: &Frame) -> anyhow::Result<()> {
+        let payload = bytes::Bytes::copy_from_slice(frame.text.as_bytes());
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(FRAME_ID, frame.id.to_string().as_str());
+        for user in users {
+            self.client
+                .publish_with_headers(self.subject(*user), headers.clone(), payload.clone())
+                .await
+                .context("publish a frame to NATS")?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, user: UserId) -> anyhow::Result<()> {
+        let mut subscriptions = self.subscriptions.lock().await;
+        if let Some((count, _)) = subscriptions.get_mut(&user) {
+            *count += 1;
+            return Ok(());
+        }
+        let mut subscriber = self
+            .client
+            .subscribe(self.subject(user))
+            .await
+            .context("subscribe to NATS")?;
+        // The server has the subscription once it answered a ping sent after it.
+        self.client.flush().await.context("flush NATS")?;
+        let sink = self.sink.clone();
+        let task = tokio::spawn(async move {
+            while let Some(message) = subscriber.next().await {
+                let id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(FRAME_ID))
+                    .and_then(|v| v.as_str().parse::<uuid::Uuid>().ok());
+                let (Some(id), Ok(text)) = (id, std::str::from_utf8(&message.payload)) else {
+                    tracing::warn!(subject = %message.subject, "dropped a malformed realtime frame");
+                    continue;
+                };
+                sink.deliver(
+                    user,
+                    Frame {
+                        id,
+                        text: Arc::from(text),
+                    },
+                );
+            }
+        });
+        subscriptions.insert(user, (1, task));
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, user: UserId) {
+        let mut subscriptions = self.subscriptions.lock().await;
+        if let Some((count, _)) = subscriptions.get_mut(&user) {
+            *count -= 1;
+            if *count == 0 {
+                if let Some((_, task)) = subscriptions.remove(&user) {
+                    // Dropping the subscriber with its task unsubscribes it from the server.
+                    task.abort();
+                }
+            }
+        }
+    }
+}
