@@ -28,6 +28,34 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The Redis/Valkey server tests use (`VENDROME_TEST_REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("VENDROME_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The NATS server tests use (`VENDROME_TEST_NATS_URL`).
+pub fn nats_url() -> String {
+    std::env::var("VENDROME_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// A service a test needs could not be reached: with `CI=true` the test fails; otherwise it is
+/// skipped, saying so loudly on stderr. Returns `None` for the caller to return early with.
+pub fn unreachable<T>(
+    service: &str,
+    url: &str,
+    variable: &str,
+    error: impl std::fmt::Display,
+) -> Option<T> {
+    if in_ci() {
+        panic!("CI=true and {service} at {url} is unreachable: {error}");
+    }
+    eprintln!(
+        "\n*** SKIPPED a {service} test: {url} is unreachable ({error}). \
+         Start it or set {variable} to run it. ***\n"
+    );
+    None
+}
+
 /// A migrated store that disappears with this value.
 pub struct TestStore {
     pub store: Store,

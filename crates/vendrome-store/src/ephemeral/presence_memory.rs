@@ -26,11 +26,7 @@ impl MemoryPresence {
     }
 
     /// Applies `change` to `user`'s live sockets and reports the status before and after.
-    fn update(
-        &self,
-        user: UserId,
-        change: impl FnOnce(&mut Sockets),
-    ) -> PresenceChange {
+    fn update(&self, user: UserId, change: impl FnOnce(&mut Sockets)) -> PresenceChange {
         let now = Instant::now();
         let mut all = self.sockets.lock().expect("presence lock");
         let sockets = all.entry(user).or_default();

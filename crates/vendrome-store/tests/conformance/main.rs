@@ -27,14 +27,17 @@ macro_rules! conformance {
 
 mod audit;
 mod enums;
+mod fanout;
 mod feeds;
 mod flags;
 mod graph;
 mod idempotency;
 mod identities;
 mod messaging;
+mod messaging_realtime;
 mod migrations;
 mod outbox;
 mod posts;
+mod presence;
 mod rate_limit;
 mod users;

@@ -314,19 +314,15 @@ mod valkey {
     /// The limiter on the test server; `None` (after saying so on stderr) when it is unreachable
     /// outside CI.
     pub(super) async fn connect() -> Option<ValkeyRateLimiter> {
-        let url = std::env::var("VENDROME_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        let url = vendrome_store::testing::redis_url();
         match ValkeyRateLimiter::connect(&url).await {
             Ok(limiter) => Some(limiter),
-            Err(error) if !in_ci => {
-                eprintln!(
-                    "\n*** SKIPPED a Valkey/Redis test: {url} is unreachable ({error:#}). \
-                     Start Redis or set VENDROME_TEST_REDIS_URL to run it. ***\n"
-                );
-                None
-            }
-            Err(error) => panic!("CI=true and Valkey/Redis at {url} is unreachable: {error:#}"),
+            Err(error) => vendrome_store::testing::unreachable(
+                "Valkey/Redis",
+                &url,
+                "VENDROME_TEST_REDIS_URL",
+                format!("{error:#}"),
+            ),
         }
     }
 
