@@ -5,7 +5,9 @@
 #   - an npm project with openapi-typescript + typescript, installed with
 #     `npm ci` from contracts/ts-client/package-lock.json (the pins live there);
 #   - a second npm project with oauth2-mock-server, the OpenID Connect server the
-#     OAuth API tests start, installed with `npm ci` from scripts/peers/oauth-mock/.
+#     OAuth API tests start, installed with `npm ci` from scripts/peers/oauth-mock/;
+#   - a third with playwright-core (scripts/peers/chat-e2e/), and Debian's chromium
+#     (apt-get) that it drives, for the chat page's browser test.
 #
 # Env:
 #   VENDROME_PEERS_DIR  cache dir (default: $HOME/.cache/vendrome-peers)
@@ -98,8 +100,32 @@ else
   echo "$mock_want" >"$mock_stamp"
 fi
 
+# -------------------------------------------------------- chat browser test ---
+chat_src="$ROOT/scripts/peers/chat-e2e"
+chat_stamp="$PEERS_CHAT/.installed-lock.sha256"
+chat_want="$(cat "$chat_src/package.json" "$chat_src/package-lock.json" | sha256sum | cut -d' ' -f1)"
+if [[ -f "$chat_stamp" && "$(cat "$chat_stamp")" == "$chat_want" && -f "$PEERS_CHAT/node_modules/playwright-core/package.json" ]]; then
+  echo "peers: playwright-core already installed in $PEERS_CHAT"
+else
+  echo "peers: installing playwright-core (npm ci) into $PEERS_CHAT"
+  mkdir -p "$PEERS_CHAT"
+  cp "$chat_src/package.json" "$chat_src/package-lock.json" "$PEERS_CHAT/"
+  rm -f "$chat_stamp"
+  (cd "$PEERS_CHAT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$chat_want" >"$chat_stamp"
+fi
+# playwright cannot download its own browser here: Debian's chromium it is.
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "peers: installing Debian's chromium (apt-get)"
+  SUDO=""
+  [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 # --------------------------------------------------------------- summary ---
 echo "peers: schemathesis     $("$PEERS_VENV/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))')  ($PEERS_VENV/bin/schemathesis)"
 echo "peers: openapi-typescript $(node -p "require('$PEERS_NPM/node_modules/openapi-typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/openapi-typescript)"
 echo "peers: typescript       $(node -p "require('$PEERS_NPM/node_modules/typescript/package.json').version")  ($PEERS_NPM/node_modules/.bin/tsc)"
+echo "peers: playwright-core $(node -p "require('$PEERS_CHAT/node_modules/playwright-core/package.json').version")  ($PEERS_CHAT), $(/usr/bin/chromium --version)"
 echo "peers: oauth2-mock-server $(node -p "require('$PEERS_OAUTH_MOCK/node_modules/oauth2-mock-server/package.json').version")  ($PEERS_OAUTH_MOCK)"

@@ -43,6 +43,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/v1/openapi.json", get(routes::docs::openapi_json))
         .route("/docs", get(routes::docs::page))
         .route("/metrics", get(metrics::render))
+        .merge(routes::chat::routes())
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
     with_layers(router, config)

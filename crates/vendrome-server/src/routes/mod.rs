@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod blocks;
+pub mod chat;
 pub mod comments;
 pub mod docs;
 pub mod engagement;
