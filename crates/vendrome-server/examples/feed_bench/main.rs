@@ -129,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
-    let url = kind.prepare(options.reuse).await?;
+    let url = kind.prepare(options.reuse, support::PG_DATABASE).await?;
     let seed_time = if options.reuse && kind.is_seeded(&url).await? {
         eprintln!("{}: reusing the seeded database", kind.name());
         None

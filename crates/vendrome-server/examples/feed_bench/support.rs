@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 use vendrome_store::{Db, Store};
 
 /// The database the PostgreSQL run creates (and drops first).
-const PG_DATABASE: &str = "vendrome_feed_bench";
+pub const PG_DATABASE: &str = "vendrome_feed_bench";
 
 #[derive(Debug, Clone, Copy)]
 pub enum StoreKind {
@@ -27,7 +27,7 @@ impl StoreKind {
     }
 
     /// A database URL for the run: fresh, unless `reuse` and one is already there.
-    pub async fn prepare(self, reuse: bool) -> anyhow::Result<String> {
+    pub async fn prepare(self, reuse: bool, name: &str) -> anyhow::Result<String> {
         match self {
             StoreKind::Postgres => {
                 let admin = std::env::var("VENDROME_TEST_DATABASE_URL")
@@ -38,27 +38,27 @@ impl StoreKind {
                 let exists: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
                 )
-                .bind(PG_DATABASE)
+                .bind(name)
                 .fetch_one(&pool)
                 .await?;
                 if !(reuse && exists) {
                     sqlx::query(&format!(
-                        "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
                     ))
                     .execute(&pool)
                     .await?;
-                    sqlx::query(&format!("CREATE DATABASE {PG_DATABASE}"))
+                    sqlx::query(&format!("CREATE DATABASE {name}"))
                         .execute(&pool)
                         .await?;
                 }
                 pool.close().await;
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Ok(format!("{base}/{PG_DATABASE}"))
+                Ok(format!("{base}/{name}"))
             }
             StoreKind::Sqlite => {
                 let dir = scratch_dir();
                 std::fs::create_dir_all(&dir)?;
-                let file = dir.join("feed.db");
+                let file = dir.join(format!("{name}.db"));
                 if !reuse {
                     for suffix in ["", "-wal", "-shm"] {
                         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
@@ -122,6 +122,16 @@ pub struct Server {
 
 impl Server {
     pub async fn start(vendrome: &str, url: &str, keys: &str) -> anyhow::Result<Self> {
+        Self::start_with(vendrome, url, keys, &[]).await
+    }
+
+    /// The server with extra environment variables (`VENDROME_NATS_URL`, say).
+    pub async fn start_with(
+        vendrome: &str,
+        url: &str,
+        keys: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let address = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
             probe.local_addr()?
@@ -137,6 +147,7 @@ impl Server {
             .arg("--bind")
             .arg(address.to_string())
             .env("VENDROME_SIGNING_KEYS", keys)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)
@@ -160,11 +171,21 @@ impl Server {
 
     /// The server's peak resident set (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    /// The server's resident set now (`VmRSS`), in KiB.
+    #[allow(dead_code)] // Only the realtime benchmark reads it.
+    pub fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
