@@ -103,11 +103,47 @@ async fn serve_with_no_configuration_just_works_and_stops_on_sigterm() {
         "a signing key was generated"
     );
 
+    // A realtime socket is open when the signal comes: it is closed with 1001 (going away).
+    let created = vendrome_with_stdin(
+        &dir.0,
+        &["users", "create", "--email", "ws@example.com"],
+        "a socket passphrase\n",
+    );
+    assert!(created.status.success());
+    let token = stdout(&vendrome(
+        &dir.0,
+        &["users", "token", "--email", "ws@example.com"],
+    ));
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://127.0.0.1:{port}/v1/ws"
+        ))
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    use futures::StreamExt as _;
+    let ready = socket.next().await.unwrap().unwrap();
+    assert!(ready.to_text().unwrap().contains("\"ready\""));
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the socket closes in time")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1001));
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

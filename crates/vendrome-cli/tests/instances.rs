@@ -106,17 +106,24 @@ async fn collect(ws: &mut Socket, kind: &str, wait: Duration) -> Vec<Value> {
     frames
 }
 
+/// `POST`s `body` (with `token`, when given) and answers the response's JSON.
+async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn register(client: &reqwest::Client, instance: &Instance, name: &str) -> (String, String) {
     let email = format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let body: Value = client
-        .post(instance.url("/v1/auth/register"))
-        .json(&json!({ "email": email, "password": "a long enough passphrase", "display_name": name }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = post(
+        client,
+        instance.url("/v1/auth/register"),
+        None,
+        json!({ "email": email, "password": "a long enough passphrase", "display_name": name }),
+    )
+    .await;
     (
         body["data"]["user"]["id"].as_str().unwrap().to_owned(),
         body["data"]["access_token"].as_str().unwrap().to_owned(),
@@ -163,16 +170,13 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_on_the_other_once(
     let client = reqwest::Client::new();
     let (_, a) = register(&client, &first, "Ana").await;
     let (b_id, b) = register(&client, &second, "Ben").await;
-    let opened: Value = client
-        .post(first.url("/v1/conversations"))
-        .bearer_auth(&a)
-        .json(&json!({ "user_id": b_id }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let opened = post(
+        &client,
+        first.url("/v1/conversations"),
+        Some(&a),
+        json!({ "user_id": b_id }),
+    )
+    .await;
     let conversation = opened["data"]["id"].as_str().unwrap().to_owned();
 
     // Ben listens on the second instance; Ana writes through the first.
@@ -180,16 +184,13 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_on_the_other_once(
     let mut ana = socket(&first, &a).await;
     let mut sent = Vec::new();
     for n in 0..5 {
-        let message: Value = client
-            .post(first.url(&format!("/v1/conversations/{conversation}/messages")))
-            .bearer_auth(&a)
-            .json(&json!({ "body": format!("message {n}") }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let message = post(
+            &client,
+            first.url(&format!("/v1/conversations/{conversation}/messages")),
+            Some(&a),
+            json!({ "body": format!("message {n}") }),
+        )
+        .await;
         sent.push(message["data"]["id"].clone());
     }
     let mut received = Vec::new();
@@ -226,16 +227,13 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_on_the_other_once(
     next(&mut ben, "typing.started").await;
 
     // And back: Ben writes through the second instance, Ana's socket on the first hears it once.
-    let reply: Value = client
-        .post(second.url(&format!("/v1/conversations/{conversation}/messages")))
-        .bearer_auth(&b)
-        .json(&json!({ "body": "reply" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = post(
+        &client,
+        second.url(&format!("/v1/conversations/{conversation}/messages")),
+        Some(&b),
+        json!({ "body": "reply" }),
+    )
+    .await;
     let mut heard = vec![next(&mut ana, "message.created").await["id"].clone()];
     heard.extend(
         collect(&mut ana, "message.created", Duration::from_secs(2))

@@ -181,6 +181,8 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        // Upgraded sockets are no longer hyper's: close them with 1001 before the tasks stop.
+        self.state.realtime.close_all().await;
         let _ = stop.send(true);
         for task in background {
             let _ = task.await;

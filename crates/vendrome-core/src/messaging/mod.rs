@@ -214,14 +214,7 @@ impl MessagingService {
     /// `not_sender` for someone else's, [`Error::Conflict`] `edit_window_passed` after the
     /// window.
     async fn changeable(&self, caller: &Caller, id: MessageId) -> Result<Message> {
-        let message = self
-            .repo
-            .message_by_id(id)
-            .await?
-            .ok_or(Error::not_found("message"))?;
-        self.others(caller, message.conversation_id)
-            .await
-            .map_err(|_| Error::not_found("message"))?;
+        let message = self.message(caller, id).await?;
         if message.sender_id != Some(caller.user_id) {
             return Err(Error::forbidden(
                 "not_sender",

@@ -42,11 +42,9 @@ impl StoreKind {
                 .fetch_one(&pool)
                 .await?;
                 if !(reuse && exists) {
-                    sqlx::query(&format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    ))
-                    .execute(&pool)
-                    .await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await?;
                     sqlx::query(&format!("CREATE DATABASE {name}"))
                         .execute(&pool)
                         .await?;

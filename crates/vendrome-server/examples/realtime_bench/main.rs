@@ -105,7 +105,11 @@ struct Network {
     groups: Vec<(ConversationId, usize, usize)>,
 }
 
-async fn build_network(store: &Store, keys: &KeyRing, options: &Options) -> anyhow::Result<Network> {
+async fn build_network(
+    store: &Store,
+    keys: &KeyRing,
+    options: &Options,
+) -> anyhow::Result<Network> {
     let started = Instant::now();
     let users: Vec<UserId> = futures::stream::iter(0..options.connections)
         .map(|i| {
@@ -185,7 +189,9 @@ async fn hold(
             _ = stop.changed() => break,
         };
         let Some(Ok(message)) = message else { break };
-        let Message::Text(text) = message else { continue };
+        let Message::Text(text) = message else {
+            continue;
+        };
         // Frames are `{"id","type","at","data"}`; the body is "bench <phase> <micros>".
         if text.contains(r#""type":"ready""#) {
             ready.fetch_add(1, Ordering::Relaxed);
@@ -197,7 +203,8 @@ async fn hold(
         let frame: serde_json::Value = serde_json::from_str(&text)?;
         let body = frame["data"]["body"].as_str().unwrap_or_default();
         let mut parts = body.split(' ');
-        if let (Some("bench"), Some(phase), Some(sent)) = (parts.next(), parts.next(), parts.next()) {
+        if let (Some("bench"), Some(phase), Some(sent)) = (parts.next(), parts.next(), parts.next())
+        {
             let sent = Duration::from_micros(sent.parse()?);
             let _ = receipts.send((phase.to_owned(), epoch.elapsed().saturating_sub(sent)));
         }
@@ -239,7 +246,9 @@ async fn traffic(
         expected += fanout;
         let server = servers[n % servers.len()];
         let request = client
-            .post(format!("http://{server}/v1/conversations/{conversation}/messages"))
+            .post(format!(
+                "http://{server}/v1/conversations/{conversation}/messages"
+            ))
             .bearer_auth(&network.tokens[sender])
             .json(&serde_json::json!({
                 "body": format!("bench {name} {}", epoch.elapsed().as_micros()),

@@ -9,8 +9,9 @@ use tokio::sync::{mpsc, Notify};
 use vendrome_core::ids::UserId;
 use vendrome_core::realtime::{Frame, FrameSink};
 
-/// A frame on its way to one socket: its id and its text, shared by every socket it goes to.
-pub type Outgoing = (uuid::Uuid, Utf8Bytes);
+/// A frame on its way to sockets: its id and its text, one allocation shared by every socket
+/// of this instance it goes to (a queue slot is one pointer).
+pub type Outgoing = Arc<(uuid::Uuid, Utf8Bytes)>;
 
 struct Slot {
     id: u64,
@@ -90,12 +91,10 @@ impl Hub {
 
 impl FrameSink for Hub {
     fn deliver(&self, user: UserId, frame: Frame) {
-        let text = Utf8Bytes::from(&*frame.text);
+        let outgoing = Arc::new((frame.id, Utf8Bytes::from(&*frame.text)));
         let sockets = self.sockets.lock().expect("hub lock");
         for slot in sockets.get(&user).into_iter().flatten() {
-            if let Err(mpsc::error::TrySendError::Full(_)) =
-                slot.queue.try_send((frame.id, text.clone()))
-            {
+            if let Err(mpsc::error::TrySendError::Full(_)) = slot.queue.try_send(outgoing.clone()) {
                 slot.overflow.notify_one();
             }
         }

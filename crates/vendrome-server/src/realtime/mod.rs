@@ -95,6 +95,8 @@ pub struct Realtime {
     pub(crate) typing: Arc<typing::Typists>,
     /// Tells this instance's sockets apart from other instances' in shared presence state.
     pub(crate) instance: Arc<str>,
+    /// Set when the server shuts down: every socket closes with 1001.
+    pub(crate) closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Realtime {
@@ -119,6 +121,17 @@ impl Realtime {
             config,
             typing: Arc::new(typing::Typists::default()),
             instance: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Closes every socket of this instance with 1001 (going away) and waits, briefly, for them
+    /// to be gone.
+    pub async fn close_all(&self) {
+        self.closing.send_replace(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while self.hub.connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -62,7 +62,6 @@ pub(crate) async fn serve(
         realtime: realtime.clone(),
         auth,
         status: PresenceStatus::Online,
-        partners: Vec::new(),
         recent: Recent::default(),
         last_heard: Instant::now(),
     };
@@ -125,7 +124,7 @@ struct Recent {
 }
 
 impl Recent {
-    const KEEP: usize = 64;
+    const KEEP: usize = 32;
 
     /// `false` when `id` was sent already.
     fn first_time(&mut self, id: uuid::Uuid) -> bool {
@@ -149,8 +148,6 @@ struct Connection {
     realtime: Realtime,
     auth: Authenticated,
     status: PresenceStatus,
-    /// Who hears of this member's presence (and whose presence they may ask for).
-    partners: Vec<UserId>,
     recent: Recent,
     last_heard: Instant,
 }
@@ -175,17 +172,15 @@ impl Connection {
         if self.send(writer, &ready).await.is_err() {
             return End::Gone;
         }
-        self.partners = self
-            .state
-            .messaging
-            .partners(&self.auth.caller, config.partners_limit)
-            .await
-            .unwrap_or_default();
         self.beat(PresenceStatus::Online).await;
         if let Some(last) = resume {
             if let Err(end) = self.replay(writer, last).await {
                 return end;
             }
+        }
+        let mut closing = self.realtime.closing.subscribe();
+        if *closing.borrow_and_update() {
+            return End::Close(1001, "server_shutdown");
         }
         let mut ping = tokio::time::interval(config.heartbeat);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -193,13 +188,17 @@ impl Connection {
         loop {
             tokio::select! {
                 biased;
+                _ = closing.changed() => return End::Close(1001, "server_shutdown"),
                 () = registration.overflow.notified() => {
                     metrics::counter!("realtime_slow_consumer_closes_total").increment(1);
                     return End::Close(close::SLOW_CONSUMER, "slow_consumer");
                 }
                 queued = registration.queue.recv() => {
-                    let Some((id, text)) = queued else { return End::Gone };
-                    if self.recent.first_time(id) && self.write(writer, Message::Text(text)).await.is_err() {
+                    let Some(frame) = queued else { return End::Gone };
+                    let (id, text) = &*frame;
+                    if self.recent.first_time(*id)
+                        && self.write(writer, Message::Text(text.clone())).await.is_err()
+                    {
                         return End::Gone;
                     }
                 }
@@ -405,21 +404,25 @@ impl Connection {
         Ok(())
     }
 
+    /// Who hears of this member's presence, and whose presence they may ask for: the members
+    /// they share a conversation with. Asked for when needed rather than kept, as it changes
+    /// and would cost every socket memory.
+    async fn partners(&self) -> Vec<UserId> {
+        self.state
+            .messaging
+            .partners(&self.auth.caller, self.realtime.config.partners_limit)
+            .await
+            .unwrap_or_default()
+    }
+
     /// `presence.state` for the asked members the caller shares a conversation with (others
     /// are left out).
     async fn presence(&mut self, mut users: Vec<UserId>) -> Frame {
         if users.len() > 100 {
             return frames::error("too_many", "ask for at most 100 members at a time");
         }
-        if users.iter().any(|u| !self.partners.contains(u)) {
-            self.partners = self
-                .state
-                .messaging
-                .partners(&self.auth.caller, self.realtime.config.partners_limit)
-                .await
-                .unwrap_or_default();
-        }
-        users.retain(|u| self.partners.contains(u));
+        let partners = self.partners().await;
+        users.retain(|u| partners.contains(u));
         let statuses = match self.realtime.presence.statuses(&users).await {
             Ok(statuses) => statuses,
             Err(_) => return frames::error("unavailable", "presence is unavailable"),
@@ -462,7 +465,7 @@ impl Connection {
                     status,
                 },
             );
-            self.realtime.publish(&self.partners, &frame).await;
+            self.realtime.publish(&self.partners().await, &frame).await;
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::extract::ApiQuery;
 use crate::realtime::socket;
 use crate::state::AppState;
 
-/// Client frames are small: larger ones close the socket.
+/// Client frames are small: larger ones close the socket. (Reads go through a 1 KiB buffer that
+/// grows for a larger frame; each socket holds one, so it is kept small.)
 const MAX_CLIENT_FRAME: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,7 +79,7 @@ pub async fn open_socket(
     let resume = query.last_event_id;
     Ok(upgrade
         .0
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(MAX_CLIENT_FRAME)
