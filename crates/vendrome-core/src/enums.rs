@@ -217,6 +217,13 @@ crate::sql_enums! {
         System = "system",
     }
 
+    /// Who may start a direct conversation with a member.
+    DirectMessagePolicy = "direct_message_policy" {
+        Anyone = "anyone",
+        /// Only the members they are connected to.
+        Connections = "connections",
+    }
+
     // ---- Commerce ----
 
     /// The state of a product order.

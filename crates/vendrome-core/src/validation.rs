@@ -58,6 +58,13 @@ impl ValidationErrors {
         }
     }
 
+    /// Adds every error of `other` under its own field names.
+    pub fn merge(&mut self, other: ValidationErrors) {
+        for (name, issues) in other.0 {
+            self.0.entry(name).or_default().extend(issues);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

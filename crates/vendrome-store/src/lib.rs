@@ -33,6 +33,7 @@ mod idempotency;
 mod identities;
 mod messaging;
 mod messaging_groups;
+mod messaging_settings;
 mod outbox;
 mod post_reads;
 mod post_rows;

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use serde_json::json;
+use sqlx::types::Json;
 use uuid::Uuid;
-use vendrome_core::enums::{ConversationKind, ParticipantRole};
+use vendrome_core::enums::{ConversationKind, DirectMessagePolicy, MessageKind, ParticipantRole};
 use vendrome_core::ids::{ConversationId, EventId, MessageId, UserId};
 use vendrome_core::messaging::{
-    direct_key, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody, MessagingRepo,
+    direct_key, Attachment, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody,
+    MessageContent, MessagingRepo,
 };
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
@@ -21,7 +23,8 @@ use crate::sql_text::{bind_args, Arg, SqlText};
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, sender_id, body, created_at, edited_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, sender_id, body, attachments, created_at, edited_at";
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -29,6 +32,7 @@ struct MessageRow {
     conversation_id: Uuid,
     sender_id: Option<Uuid>,
     body: String,
+    attachments: Json<Vec<Attachment>>,
     created_at: Timestamp,
     edited_at: Option<Timestamp>,
 }
@@ -40,6 +44,7 @@ impl From<MessageRow> for Message {
             conversation_id: ConversationId::from_uuid(r.conversation_id),
             sender_id: r.sender_id.map(UserId::from_uuid),
             body: r.body,
+            attachments: r.attachments.0,
             created_at: r.created_at,
             edited_at: r.edited_at,
         }
@@ -49,10 +54,13 @@ impl From<MessageRow> for Message {
 #[derive(sqlx::FromRow)]
 struct InboxRow {
     id: Uuid,
+    kind: DbEnum<ConversationKind>,
+    title: Option<String>,
     activity: Timestamp,
     m_id: Option<Uuid>,
     m_sender: Option<Uuid>,
     m_body: Option<String>,
+    m_attachments: Option<Json<Vec<Attachment>>>,
     m_at: Option<Timestamp>,
     unread: i64,
 }
@@ -121,6 +129,22 @@ impl MessagingRepo for Store {
         Ok((ConversationId::from_uuid(found), created))
     }
 
+    async fn existing_direct(&self, a: UserId, b: UserId) -> Result<Option<ConversationId>> {
+        crate::messaging_settings::existing_direct(self, a, b).await
+    }
+
+    async fn direct_message_policy(&self, user: UserId) -> Result<DirectMessagePolicy> {
+        crate::messaging_settings::policy(self, user).await
+    }
+
+    async fn set_direct_message_policy(
+        &self,
+        user: UserId,
+        policy: DirectMessagePolicy,
+    ) -> Result<()> {
+        crate::messaging_settings::set_policy(self, user, policy).await
+    }
+
     async fn participants(&self, conversation: ConversationId) -> Result<Vec<UserId>> {
         let ids: Vec<Uuid> = with_db!(&self.db, pool => {
             sqlx::query_scalar(
@@ -176,17 +200,22 @@ impl MessagingRepo for Store {
         Ok(ids.into_iter().map(UserId::from_uuid).collect())
     }
 
-    #[tracing::instrument(skip(self, body))]
+    #[tracing::instrument(skip(self, content))]
     async fn send_message(
         &self,
         conversation: ConversationId,
         sender: UserId,
-        body: MessageBody,
+        content: MessageContent,
         client_id: Option<ClientMessageId>,
     ) -> Result<Message> {
         let now = time::now();
         let id = MessageId::new();
         let client = client_id.as_ref().map(|c| c.as_str().to_owned());
+        let kind = if content.body().is_empty() {
+            MessageKind::Attachment
+        } else {
+            MessageKind::Text
+        };
         let mut event = NewEvent::new(
             "message.created",
             "conversation",
@@ -203,14 +232,16 @@ impl MessagingRepo for Store {
             let mut tx = pool.begin().await?;
             // A resend (same client id) inserts nothing and answers the stored message.
             let inserted = sqlx::query(
-                "INSERT INTO messages (id, conversation_id, sender_id, kind, body, client_message_id, created_at) \
-                 VALUES ($1, $2, $3, 'text', $4, $5, $6) \
+                "INSERT INTO messages (id, conversation_id, sender_id, kind, body, attachments, client_message_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
             )
             .bind(id.as_uuid())
             .bind(conversation.as_uuid())
             .bind(sender.as_uuid())
-            .bind(body.as_str())
+            .bind(DbEnum(kind))
+            .bind(content.body())
+            .bind(Json(content.attachments()))
             .bind(&client)
             .bind(now)
             .execute(&mut *tx)
@@ -237,7 +268,8 @@ impl MessagingRepo for Store {
                 id: id.as_uuid(),
                 conversation_id: conversation.as_uuid(),
                 sender_id: Some(sender.as_uuid()),
-                body: body.as_str().to_owned(),
+                body: content.body().to_owned(),
+                attachments: Json(content.attachments().to_vec()),
                 created_at: now,
                 edited_at: None,
             })
@@ -395,8 +427,8 @@ impl MessagingRepo for Store {
         let me = user.as_uuid();
         let mut sql = SqlText::new(
             self.dialect(),
-            "SELECT c.id, COALESCE(c.last_message_at, c.created_at) AS activity, \
-             lm.id AS m_id, lm.sender_id AS m_sender, lm.body AS m_body, lm.created_at AS m_at, \
+            "SELECT c.id, c.kind, c.title, COALESCE(c.last_message_at, c.created_at) AS activity, \
+             lm.id AS m_id, lm.sender_id AS m_sender, lm.body AS m_body, lm.attachments AS m_attachments, lm.created_at AS m_at, \
              (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.deleted_at IS NULL \
               AND (p.last_read_message_id IS NULL OR m.id > p.last_read_message_id) \
               AND (m.sender_id IS NULL OR m.sender_id <> ",
@@ -451,6 +483,8 @@ impl MessagingRepo for Store {
             .into_iter()
             .map(|r| InboxEntry {
                 conversation_id: ConversationId::from_uuid(r.id),
+                kind: r.kind.0,
+                title: r.title,
                 others: others.remove(&r.id).unwrap_or_default(),
                 last_message: match (r.m_id, r.m_body, r.m_at) {
                     (Some(id), Some(body), Some(at)) => Some(Message {
@@ -458,6 +492,7 @@ impl MessagingRepo for Store {
                         conversation_id: ConversationId::from_uuid(r.id),
                         sender_id: r.m_sender.map(UserId::from_uuid),
                         body,
+                        attachments: r.m_attachments.map(|a| a.0).unwrap_or_default(),
                         created_at: at,
                         edited_at: None,
                     }),

@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use serde_json::json;
+use uuid::Uuid;
 use vendrome_core::enums::{ConversationKind, ParticipantRole};
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::groups::{GroupRepo, GroupTitle};
 use vendrome_core::outbox::NewEvent;
-use vendrome_core::{time, Result};
+use vendrome_core::{time, Result, SqlEnum as _};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
@@ -133,6 +134,105 @@ impl GroupRepo for Store {
             Ok::<_, sqlx::Error>(changed)
         })
         .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, title))]
+    async fn rename_group(
+        &self,
+        conversation: ConversationId,
+        title: GroupTitle,
+        by: UserId,
+    ) -> Result<()> {
+        let now = time::now();
+        let event = NewEvent::new(
+            "conversation.updated",
+            "conversation",
+            conversation,
+            json!({ "conversation_id": conversation, "title": title.as_str(), "by": by }),
+        );
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE conversations SET title = $2, updated_at = $3 WHERE id = $1")
+                .bind(conversation.as_uuid())
+                .bind(title.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.append_event(&event, now).await?;
+            tx.commit().await
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_role(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        role: ParticipantRole,
+        by: UserId,
+    ) -> Result<bool> {
+        let now = time::now();
+        let event = NewEvent::new(
+            "conversation.member_role_changed",
+            "conversation",
+            conversation,
+            json!({ "conversation_id": conversation, "user_id": user, "role": role.as_str(), "by": by }),
+        );
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE conversation_participants SET role = $3 \
+                 WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL AND role <> $3",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .bind(DbEnum(role))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if changed {
+                tx.append_event(&event, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(changed)
+        })
+        .or_unexpected()
+    }
+
+    async fn members(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<(Option<String>, Vec<(UserId, ParticipantRole)>)> {
+        let (title, rows): (Option<String>, Vec<(Uuid, DbEnum<ParticipantRole>)>) =
+            with_db!(&self.db, pool => {
+                let title: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT title FROM conversations WHERE id = $1")
+                        .bind(conversation.as_uuid())
+                        .fetch_optional(pool)
+                        .await?;
+                let rows = sqlx::query_as(
+                    "SELECT user_id, role FROM conversation_participants \
+                     WHERE conversation_id = $1 AND left_at IS NULL ORDER BY joined_at, user_id",
+                )
+                .bind(conversation.as_uuid())
+                .fetch_all(pool)
+                .await?;
+                Ok::<_, sqlx::Error>((title.flatten(), rows))
+            })
+            .or_unexpected()?;
+        let mut members: Vec<(UserId, ParticipantRole)> = rows
+            .into_iter()
+            .map(|(user, role)| (UserId::from_uuid(user), role.0))
+            .collect();
+        // Owner, admins, members; stable within each.
+        members.sort_by_key(|(_, role)| match role {
+            ParticipantRole::Owner => 0,
+            ParticipantRole::Admin => 1,
+            ParticipantRole::Member => 2,
+        });
+        Ok((title, members))
     }
 
     #[tracing::instrument(skip(self))]

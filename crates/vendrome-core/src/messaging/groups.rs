@@ -3,7 +3,8 @@
 //!
 //! Events (`aggregate_type` `conversation`): `conversation.created` (`kind` `group`),
 //! `conversation.member_added` and `conversation.member_removed`
-//! (`{conversation_id, user_id, by}`).
+//! (`{conversation_id, user_id, by}`), `conversation.updated` (`{conversation_id, title, by}`)
+//! and `conversation.member_role_changed` (`{conversation_id, user_id, role, by}`).
 
 use async_trait::async_trait;
 
@@ -64,6 +65,31 @@ pub trait GroupRepo: Send + Sync {
         user: UserId,
         by: UserId,
     ) -> Result<bool>;
+
+    /// Renames a group; writes `conversation.updated`.
+    async fn rename_group(
+        &self,
+        conversation: ConversationId,
+        title: GroupTitle,
+        by: UserId,
+    ) -> Result<()>;
+
+    /// Gives a current member `role`; `false` when it was theirs already (nothing written).
+    /// Writes `conversation.member_role_changed`.
+    async fn set_role(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        role: ParticipantRole,
+        by: UserId,
+    ) -> Result<bool>;
+
+    /// A conversation's title (groups only) and its current members with their roles, the
+    /// owner first, then admins, then members.
+    async fn members(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<(Option<String>, Vec<(UserId, ParticipantRole)>)>;
 
     /// Marks a member as gone (history stays theirs); `false` when not in. Writes
     /// `conversation.member_removed`.
@@ -199,5 +225,90 @@ impl MessagingService {
             .remove_member(conversation, user, caller.user_id)
             .await
             .map(drop)
+    }
+}
+
+impl MessagingService {
+    /// Renames a group (its admins only: [`Error::Forbidden`] `not_admin` for others).
+    pub async fn rename_group(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        title: GroupTitle,
+    ) -> Result<()> {
+        if !is_admin(self.group_role(caller, conversation).await?) {
+            return Err(Error::forbidden(
+                "not_admin",
+                "only the group's admins rename it",
+            ));
+        }
+        self.groups
+            .rename_group(conversation, title, caller.user_id)
+            .await
+    }
+
+    /// Makes a member an admin, or an admin a member again. Admins promote; only the owner
+    /// demotes another admin (an admin may step down); the owner's role never changes here.
+    /// MUST return [`Error::Invalid`] for `owner` (field `role`), [`Error::NotFound`] `member`
+    /// for someone not in the group, [`Error::Forbidden`] `owner` for the owner and `not_admin`
+    /// or `not_owner` for a caller without the right.
+    pub async fn set_member_role(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+        user: UserId,
+        role: ParticipantRole,
+    ) -> Result<()> {
+        if role == ParticipantRole::Owner {
+            return Err(ValidationErrors::single(
+                "role",
+                "invalid_role",
+                "a member can be made admin or member",
+            )
+            .into());
+        }
+        let mine = self.group_role(caller, conversation).await?;
+        let theirs = self
+            .groups
+            .role(conversation, user)
+            .await?
+            .ok_or(Error::not_found("member"))?;
+        if theirs == ParticipantRole::Owner {
+            return Err(Error::forbidden(
+                "owner",
+                "the group's owner keeps their role",
+            ));
+        }
+        if !is_admin(mine) {
+            return Err(Error::forbidden(
+                "not_admin",
+                "only the group's admins change roles",
+            ));
+        }
+        let stepping_down = user == caller.user_id;
+        if theirs == ParticipantRole::Admin
+            && role == ParticipantRole::Member
+            && mine != Some(ParticipantRole::Owner)
+            && !stepping_down
+        {
+            return Err(Error::forbidden(
+                "not_owner",
+                "only the group's owner demotes an admin",
+            ));
+        }
+        self.groups
+            .set_role(conversation, user, role, caller.user_id)
+            .await
+            .map(drop)
+    }
+
+    /// A conversation the caller is in: its title (groups) and its members with their roles.
+    pub async fn conversation_members(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+    ) -> Result<(Option<String>, Vec<(UserId, ParticipantRole)>)> {
+        self.members(caller, conversation).await?;
+        self.groups.members(conversation).await
     }
 }

@@ -1,7 +1,8 @@
-//! Messaging, first part: direct conversations (exactly one per pair), messages with
-//! idempotent sends, per-participant read pointers, and the inbox with unread counts from one
-//! grouped query; edits and deletions by the sender within a window. Group conversations and
-//! the realtime gateway build on this.
+//! Messaging: direct conversations (exactly one per pair, started by anyone or only by
+//! connections, as the member chooses), messages with attachments and idempotent sends,
+//! per-participant read pointers, and the inbox with unread counts from one grouped query;
+//! edits and deletions by the sender within a window. Group conversations are in [`groups`];
+//! the realtime gateway (in `vendrome-server`) delivers the events below as they happen.
 //!
 //! Read state is a pointer per participant (`conversation_participants.last_read_message_id`):
 //! a message is unread when its id (UUIDv7, so time-ordered) is greater than the pointer and
@@ -12,7 +13,10 @@
 //! | `event_type` | payload |
 //! |---|---|
 //! | `conversation.created` | `{conversation_id, kind, participant_ids}` |
-//! | `message.created` | `{conversation_id, message_id, sender_id}` |
+//! | `conversation.updated` | `{conversation_id, title, by}` (groups) |
+//! | `conversation.member_added`, `conversation.member_removed` | `{conversation_id, user_id, by}` |
+//! | `conversation.member_role_changed` | `{conversation_id, user_id, role, by}` |
+//! | `message.created` | `{conversation_id, message_id, sender_id}`; the event id is the message id |
 //! | `message.updated` | `{conversation_id, message_id}` |
 //! | `message.deleted` | `{conversation_id, message_id}` |
 //! | `message.read` | `{conversation_id, user_id, message_id}` |
@@ -21,9 +25,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub mod attachments;
 pub mod groups;
+mod settings;
+
+pub use attachments::{Attachment, MessageContent};
 
 use crate::access::Caller;
+use crate::enums::DirectMessagePolicy;
 use crate::graph::{blocked, GraphRepo};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::page::{Cursor, Limit, Page};
@@ -77,7 +86,9 @@ pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     pub sender_id: Option<UserId>,
+    /// Empty when the message is only attachments.
     pub body: String,
+    pub attachments: Vec<Attachment>,
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
 }
@@ -86,6 +97,9 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEntry {
     pub conversation_id: ConversationId,
+    pub kind: crate::enums::ConversationKind,
+    /// Groups only.
+    pub title: Option<String>,
     /// The other participants (for a direct conversation, the one other member).
     pub others: Vec<UserId>,
     pub last_message: Option<Message>,
@@ -102,6 +116,20 @@ pub trait MessagingRepo: Send + Sync {
     /// is none; `true` when created now. Exactly one per pair, also under concurrent calls.
     async fn direct_conversation(&self, a: UserId, b: UserId) -> Result<(ConversationId, bool)>;
 
+    /// The direct conversation of `a` and `b`, when there is one.
+    async fn existing_direct(&self, a: UserId, b: UserId) -> Result<Option<ConversationId>>;
+
+    /// Who may start a direct conversation with `user` (`anyone` unless they chose otherwise).
+    /// MUST return [`Error::NotFound`] with `user` for an unknown user.
+    async fn direct_message_policy(&self, user: UserId) -> Result<DirectMessagePolicy>;
+
+    /// Sets who may start a direct conversation with `user`.
+    async fn set_direct_message_policy(
+        &self,
+        user: UserId,
+        policy: DirectMessagePolicy,
+    ) -> Result<()>;
+
     /// The current participants of a conversation (empty when it does not exist).
     async fn participants(&self, conversation: ConversationId) -> Result<Vec<UserId>>;
 
@@ -111,14 +139,15 @@ pub trait MessagingRepo: Send + Sync {
         &self,
         conversation: ConversationId,
         sender: UserId,
-        body: MessageBody,
+        content: MessageContent,
         client_id: Option<ClientMessageId>,
     ) -> Result<Message>;
 
     /// A live message.
     async fn message_by_id(&self, id: MessageId) -> Result<Option<Message>>;
 
-    /// Replaces a live message's text and marks it edited (`message.updated`). MUST return
+    /// Replaces a live message's text (its attachments stay) and marks it edited
+    /// (`message.updated`). MUST return
     /// [`Error::NotFound`] with `message` when it is not live.
     async fn edit_message(&self, id: MessageId, body: MessageBody) -> Result<Message>;
 
@@ -247,8 +276,9 @@ impl MessagingService {
     }
 
     /// Opens (or finds) the caller's direct conversation with `other`. MUST return
-    /// [`Error::Invalid`] for oneself (field `user_id`), [`Error::NotFound`] for an unknown user
-    /// and [`Error::Forbidden`] `blocked` across a block.
+    /// [`Error::Invalid`] for oneself (field `user_id`), [`Error::NotFound`] for an unknown user,
+    /// [`Error::Forbidden`] `blocked` across a block and `connections_only` when `other` takes
+    /// new conversations from connections only and the two are not connected.
     pub async fn start_direct(
         &self,
         caller: &Caller,
@@ -269,6 +299,7 @@ impl MessagingService {
         if self.graph.is_blocked(caller.user_id, other).await? {
             return Err(blocked());
         }
+        self.may_start(caller, other).await?;
         self.repo.direct_conversation(caller.user_id, other).await
     }
 
@@ -291,7 +322,7 @@ impl MessagingService {
         &self,
         caller: &Caller,
         conversation: ConversationId,
-        body: MessageBody,
+        content: impl Into<MessageContent>,
         client_id: Option<ClientMessageId>,
     ) -> Result<Message> {
         let others = self.others(caller, conversation).await?;
@@ -301,7 +332,7 @@ impl MessagingService {
             }
         }
         self.repo
-            .send_message(conversation, caller.user_id, body, client_id)
+            .send_message(conversation, caller.user_id, content.into(), client_id)
             .await
     }
 

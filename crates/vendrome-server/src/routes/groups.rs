@@ -7,11 +7,11 @@ use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::groups::GroupTitle;
 use vendrome_core::validation::ValidationErrors;
 
-use super::messaging::StartedView;
+use super::messaging::{conversation_id, StartedView};
 use super::users::user_id;
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
@@ -29,10 +29,6 @@ pub struct CreateGroupRequest {
 pub struct MembershipView {
     pub user_id: UserId,
     pub member: bool,
-}
-
-fn conversation(raw: &str) -> Result<ConversationId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("conversation"))
 }
 
 /// Create a group conversation; the caller owns it.
@@ -77,7 +73,7 @@ pub async fn add_member(
     let user = user_id(&user)?;
     state
         .messaging
-        .add_member(&auth.caller, conversation(&id)?, user)
+        .add_member(&auth.caller, conversation_id(&id)?, user)
         .await?;
     Ok(ApiSuccess::ok(MembershipView {
         user_id: user,
@@ -103,7 +99,7 @@ pub async fn remove_member(
     let user = user_id(&user)?;
     state
         .messaging
-        .remove_member(&auth.caller, conversation(&id)?, user)
+        .remove_member(&auth.caller, conversation_id(&id)?, user)
         .await?;
     Ok(ApiSuccess::ok(MembershipView {
         user_id: user,

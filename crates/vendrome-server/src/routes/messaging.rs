@@ -5,8 +5,11 @@ use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use vendrome_core::enums::ConversationKind;
 use vendrome_core::ids::{ConversationId, MessageId, UserId};
-use vendrome_core::messaging::{ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody};
+use vendrome_core::messaging::{
+    Attachment, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody, MessageContent,
+};
 use vendrome_core::page::{Cursor, Limit};
 use vendrome_core::validation::ValidationErrors;
 
@@ -35,8 +38,12 @@ pub struct StartedView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
-    /// 1 to 4,000 characters.
+    /// Up to 4,000 characters; may be empty (or left out) when something is attached.
+    #[serde(default)]
     pub body: String,
+    /// Up to 10 files already uploaded elsewhere.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
     /// The client's own id for this message: sending it again returns the stored message.
     pub client_message_id: Option<String>,
 }
@@ -60,7 +67,9 @@ pub struct MessageView {
     pub conversation_id: ConversationId,
     /// `null` for system messages.
     pub sender_id: Option<UserId>,
+    /// Empty when the message is only attachments.
     pub body: String,
+    pub attachments: Vec<Attachment>,
     pub created_at: DateTime<Utc>,
     /// Set once its sender edited it.
     pub edited_at: Option<DateTime<Utc>>,
@@ -73,6 +82,7 @@ impl From<Message> for MessageView {
             conversation_id: m.conversation_id,
             sender_id: m.sender_id,
             body: m.body,
+            attachments: m.attachments,
             created_at: m.created_at,
             edited_at: m.edited_at,
         }
@@ -83,6 +93,9 @@ impl From<Message> for MessageView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationView {
     pub id: ConversationId,
+    pub kind: ConversationKind,
+    /// Groups only.
+    pub title: Option<String>,
     /// The other participants.
     pub participant_ids: Vec<UserId>,
     pub last_message: Option<MessageView>,
@@ -95,6 +108,8 @@ impl From<InboxEntry> for ConversationView {
     fn from(e: InboxEntry) -> Self {
         Self {
             id: e.conversation_id,
+            kind: e.kind,
+            title: e.title,
             participant_ids: e.others,
             last_message: e.last_message.map(MessageView::from),
             unread: e.unread,
@@ -163,7 +178,7 @@ fn message_id(raw: &str) -> Result<MessageId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("message"))
 }
 
-fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+pub(crate) fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("conversation"))
 }
 
@@ -235,14 +250,23 @@ pub async fn send_message(
 ) -> ApiResult<ApiSuccess<MessageView>> {
     let id = conversation_id(&id)?;
     let mut errors = ValidationErrors::new();
-    let text = errors.check("body", MessageBody::parse(&body.body));
+    let content = match MessageContent::parse(&body.body, body.attachments) {
+        Ok(content) => Some(content),
+        Err(broken) => {
+            errors.merge(broken);
+            None
+        }
+    };
     let client = match &body.client_message_id {
         Some(raw) => errors.check("client_message_id", ClientMessageId::parse(raw)),
         None => None,
     };
     errors.into_result()?;
-    let text = text.expect("checked above");
-    let message = state.messaging.send(&auth.caller, id, text, client).await?;
+    let content = content.expect("checked above");
+    let message = state
+        .messaging
+        .send(&auth.caller, id, content, client)
+        .await?;
     Ok(ApiSuccess::created(message.into()))
 }
 

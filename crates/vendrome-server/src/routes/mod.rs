@@ -11,6 +11,7 @@ pub mod auth;
 pub mod blocks;
 pub mod chat;
 pub mod comments;
+pub mod conversations;
 pub mod docs;
 pub mod engagement;
 pub mod feeds;
@@ -104,5 +105,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(messaging::edit_message, messaging::delete_message))
         .routes(routes!(groups::create_group))
         .routes(routes!(groups::add_member, groups::remove_member))
+        .routes(routes!(
+            conversations::get_conversation,
+            conversations::rename_group
+        ))
+        .routes(routes!(conversations::set_member_role))
+        .routes(routes!(
+            conversations::get_messaging_settings,
+            conversations::set_messaging_settings
+        ))
         .routes(routes!(ws::open_socket))
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod blocks;
 mod contract;
+mod conversations;
 mod errors;
 mod feeds;
 mod flags;

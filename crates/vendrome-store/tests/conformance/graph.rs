@@ -43,7 +43,7 @@ async fn events(store: &Store, kind: &str) -> i64 {
     .unwrap()
 }
 
-async fn connect(service: &GraphService, a: UserId, b: UserId) {
+pub async fn connect(service: &GraphService, a: UserId, b: UserId) {
     let id = service
         .request(&caller(a), b, None)
         .await

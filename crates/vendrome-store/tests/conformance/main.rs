@@ -34,6 +34,7 @@ mod graph;
 mod idempotency;
 mod identities;
 mod messaging;
+mod messaging_content;
 mod messaging_realtime;
 mod migrations;
 mod outbox;

@@ -73,7 +73,7 @@ async fn a_resent_message_is_stored_once(store: Store) {
         let client = client.clone();
         tokio::spawn(async move {
             store
-                .send_message(conversation, a, body("Hello"), Some(client))
+                .send_message(conversation, a, body("Hello").into(), Some(client))
                 .await
         })
     }))
@@ -94,11 +94,11 @@ async fn a_resent_message_is_stored_once(store: Store) {
     );
     // Without a client id every send is a new message.
     store
-        .send_message(conversation, a, body("Again"), None)
+        .send_message(conversation, a, body("Again").into(), None)
         .await
         .unwrap();
     store
-        .send_message(conversation, a, body("Again"), None)
+        .send_message(conversation, a, body("Again").into(), None)
         .await
         .unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 3);
@@ -145,13 +145,18 @@ async fn inbox_counts_unread_and_paginates(store: Store) {
         let (conversation, _) = store.direct_conversation(me, other).await.unwrap();
         for n in 0..=i {
             store
-                .send_message(conversation, other, body(&format!("message {n}")), None)
+                .send_message(
+                    conversation,
+                    other,
+                    body(&format!("message {n}")).into(),
+                    None,
+                )
                 .await
                 .unwrap();
         }
         if i % 2 == 0 {
             store
-                .send_message(conversation, me, body("Thanks"), None)
+                .send_message(conversation, me, body("Thanks").into(), None)
                 .await
                 .unwrap();
         }

@@ -27,7 +27,7 @@ async fn messages_since_covers_every_conversation_of_the_member(store: Store) {
     let (with_b, _) = store.direct_conversation(me, b).await.unwrap();
     let (elsewhere, _) = store.direct_conversation(a, stranger).await.unwrap();
     let seen = store
-        .send_message(with_a, a, body("seen"), None)
+        .send_message(with_a, a, body("seen").into(), None)
         .await
         .unwrap();
     let mut missed = Vec::new();
@@ -38,18 +38,18 @@ async fn messages_since_covers_every_conversation_of_the_member(store: Store) {
     ] {
         missed.push(
             store
-                .send_message(conversation, sender, body(text), None)
+                .send_message(conversation, sender, body(text).into(), None)
                 .await
                 .unwrap()
                 .id,
         );
         store
-            .send_message(elsewhere, stranger, body("not mine"), None)
+            .send_message(elsewhere, stranger, body("not mine").into(), None)
             .await
             .unwrap();
     }
     let deleted = store
-        .send_message(with_b, b, body("gone"), None)
+        .send_message(with_b, b, body("gone").into(), None)
         .await
         .unwrap();
     store.delete_message(deleted.id).await.unwrap();
@@ -81,7 +81,7 @@ async fn partners_are_the_members_of_shared_conversations(store: Store) {
     store.direct_conversation(a, stranger).await.unwrap();
     // The latest conversation first.
     store
-        .send_message(with_b, b, body("hi"), None)
+        .send_message(with_b, b, body("hi").into(), None)
         .await
         .unwrap();
     assert_eq!(store.partners(me, 10).await.unwrap(), vec![b, a]);
