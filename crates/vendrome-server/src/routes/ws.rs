@@ -61,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     params(SocketQuery),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 400, description = "Malformed query", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (`last_event_id` is not an id)", body = ErrorEnvelope),
         (status = 401, description = "The `Authorization` header's token is not valid (`token_invalid`, `token_expired`, `session_revoked`)", body = ErrorEnvelope),
         (status = 426, description = "Not a WebSocket upgrade request (`websocket_required`)", body = ErrorEnvelope),
     )
