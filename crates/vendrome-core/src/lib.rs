@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod page;
 pub mod posts;
+pub mod profiles;
 pub mod rate_limit;
 pub mod realtime;
 pub mod sql_enum;

@@ -24,7 +24,9 @@ use utoipa::{Modify, OpenApi};
         (name = "flags", description = "Feature flags for the staged move off mock data."),
         (name = "graph", description = "Connections, follows, topics and people you may know."),
         (name = "posts", description = "Typed posts, reactions, comments, reposts, shares and bookmarks."),
-        (name = "messaging", description = "Direct conversations, messages, read pointers and the inbox."),
+        (name = "messaging", description = "Direct and group conversations, messages with attachments, read pointers, the inbox and messaging settings."),
+        (name = "realtime", description = "The WebSocket gateway: live messages, receipts, typing and presence (frames in docs/realtime.md)."),
+        (name = "profiles", description = "Business profiles, their completeness, and the directory of members."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )
 )]

@@ -13,6 +13,7 @@ use vendrome_core::oauth::OAuthService;
 use vendrome_core::posts::engagement::EngagementService;
 use vendrome_core::posts::feed::FeedService;
 use vendrome_core::posts::PostService;
+use vendrome_core::profiles::ProfileService;
 use vendrome_core::rate_limit::RateLimiter;
 use vendrome_core::verification::VerificationService;
 use vendrome_store::bus::InProcessBus;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub feeds: FeedService,
     /// Conversations and messages.
     pub messaging: MessagingService,
+    /// Business profiles and the directory.
+    pub profiles: ProfileService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
     pub oauth_providers: Arc<OAuthProviders>,
@@ -113,6 +116,7 @@ impl AppState {
             engagement,
             feeds,
             messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
+            profiles: ProfileService::new(shared.clone()),
             idempotency: shared,
             store,
             keys,

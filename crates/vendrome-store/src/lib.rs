@@ -38,6 +38,7 @@ mod outbox;
 mod post_reads;
 mod post_rows;
 mod posts;
+mod profiles;
 mod rows;
 mod sessions;
 mod sql_enum;

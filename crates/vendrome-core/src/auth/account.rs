@@ -4,7 +4,7 @@ use crate::access::Caller;
 use crate::audit::AuditContext;
 use crate::ids::{SessionId, UserId};
 use crate::users::{DisplayName, Email, Handle, ProfileUpdate, User};
-use crate::validation::{invalid, ValidationErrors};
+use crate::validation::{invalid, web_url, ValidationErrors};
 use crate::{Error, Result};
 
 use super::password::{Password, DECOY_HASH};
@@ -155,21 +155,5 @@ fn bounded_text(text: Option<&str>, max: usize) -> Result<(), ValidationErrors> 
             "must not contain control characters",
         )),
         _ => Ok(()),
-    }
-}
-
-/// An `http(s)://` URL of at most 2048 characters.
-fn web_url(url: &str) -> Result<(), ValidationErrors> {
-    let ok = url.len() <= 2048
-        && (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > "https://".len()
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            "invalid_url",
-            "must be an http(s) URL of at most 2048 characters",
-        ))
     }
 }

@@ -24,6 +24,7 @@ pub mod messaging;
 pub mod oauth;
 pub mod page;
 pub mod posts;
+pub mod profiles;
 pub mod topics;
 pub mod users;
 pub mod views;
@@ -114,5 +115,8 @@ pub fn api() -> OpenApiRouter<AppState> {
             conversations::get_messaging_settings,
             conversations::set_messaging_settings
         ))
+        .routes(routes!(profiles::directory))
+        .routes(routes!(profiles::get_profile))
+        .routes(routes!(profiles::update_profile))
         .routes(routes!(ws::open_socket))
 }

@@ -19,5 +19,6 @@ mod identity_sessions;
 mod messaging;
 mod oauth;
 mod posts;
+mod profiles;
 mod realtime;
 mod ws_client;

@@ -40,5 +40,6 @@ mod migrations;
 mod outbox;
 mod posts;
 mod presence;
+mod profiles;
 mod rate_limit;
 mod users;

@@ -1,0 +1,264 @@
+//! Business profiles: one member's profile (by id or handle), the caller's changes to their own,
+//! and the directory.
+
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vendrome_core::enums::{LookingFor, VerificationLevel};
+use vendrome_core::profiles::{
+    DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileChanges, RawProfileChanges,
+    Skill,
+};
+use vendrome_core::validation::ValidationErrors;
+
+use super::graph::UserSummaryView;
+use super::page::PageQuery;
+use crate::auth::{Authenticated, MaybeAuthenticated};
+use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
+use crate::error::ApiResult;
+use crate::extract::{nullable, ApiJson, ApiQuery};
+use crate::state::AppState;
+
+/// How much of a profile is filled in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompletenessView {
+    /// 0 to 100; every field counts the same.
+    pub percent: u8,
+    /// The fields still empty.
+    pub missing: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    pub user: UserSummaryView,
+    pub headline: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub industry: Option<String>,
+    pub country_code: Option<String>,
+    pub city: Option<String>,
+    pub website_url: Option<String>,
+    pub about: Option<String>,
+    pub cover_url: Option<String>,
+    pub skills: Vec<String>,
+    pub looking_for: Vec<LookingFor>,
+    pub followers: i64,
+    pub following: i64,
+    pub connections: i64,
+    pub joined_at: DateTime<Utc>,
+    pub completeness: CompletenessView,
+}
+
+impl From<Profile> for ProfileView {
+    fn from(p: Profile) -> Self {
+        let completeness = p.completeness();
+        Self {
+            user: p.user.into(),
+            headline: p.headline,
+            company: p.company,
+            job_title: p.job_title,
+            industry: p.industry,
+            country_code: p.country_code,
+            city: p.city,
+            website_url: p.website_url,
+            about: p.about,
+            cover_url: p.cover_url,
+            skills: p.skills,
+            looking_for: p.looking_for,
+            followers: p.followers,
+            following: p.following,
+            connections: p.connections,
+            joined_at: p.joined_at,
+            completeness: CompletenessView {
+                percent: completeness.percent,
+                missing: completeness.missing,
+            },
+        }
+    }
+}
+
+/// Changes to the caller's profile: a field left out is kept, `null` or `""` clears it.
+/// (Name, handle, headline and avatar are changed with `PATCH /v1/me`.)
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfileRequest {
+    /// At most 200 characters.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    /// The member's role at the company; at most 100 characters.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub job_title: Option<Option<String>>,
+    /// A slug such as `agritech` (letters, digits, hyphens).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub industry: Option<Option<String>>,
+    /// ISO 3166-1 alpha-2, such as `KE`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub country_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub website_url: Option<Option<String>>,
+    /// At most 2,000 characters.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub about: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub cover_url: Option<Option<String>>,
+    /// Replaces the skills: at most 30, each 1 to 50 characters (stored lower case).
+    pub skills: Option<Vec<String>>,
+    /// Replaces what the member is looking for.
+    pub looking_for: Option<Vec<LookingFor>>,
+}
+
+/// The directory's filters and order.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryQuery {
+    /// 1 to 100; 20 when absent.
+    pub limit: Option<u32>,
+    /// `meta.next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// An industry slug.
+    pub industry: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// Any case.
+    pub city: Option<String>,
+    pub skill: Option<String>,
+    /// This level or higher.
+    pub verification: Option<VerificationLevel>,
+    pub looking_for: Option<LookingFor>,
+    /// `newest` (the default) or `connected` (most connections first).
+    pub sort: Option<String>,
+}
+
+/// A member in the directory, with how they relate to the viewer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryEntryView {
+    pub user: UserSummaryView,
+    pub headline: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub industry: Option<String>,
+    pub country_code: Option<String>,
+    pub city: Option<String>,
+    pub connections: i64,
+    pub joined_at: DateTime<Utc>,
+    /// `self`, `connected`, `request_sent`, `request_received` or `none` (always `none` for an
+    /// anonymous viewer).
+    pub connection: &'static str,
+}
+
+impl From<DirectoryEntry> for DirectoryEntryView {
+    fn from(e: DirectoryEntry) -> Self {
+        Self {
+            user: e.user.into(),
+            headline: e.headline,
+            company: e.company,
+            job_title: e.job_title,
+            industry: e.industry,
+            country_code: e.country_code,
+            city: e.city,
+            connections: e.connections,
+            joined_at: e.joined_at,
+            connection: e.relation.as_str(),
+        }
+    }
+}
+
+/// A member's profile, by id or by handle.
+#[utoipa::path(get, path = "/v1/profiles/{id_or_handle}", tag = "profiles",
+    params(("id_or_handle" = String, Path, description = "A member id, or a handle (`@` optional).")),
+    responses(
+        (status = 200, description = "The profile, with how complete it is.", body = Envelope<ProfileView>),
+        (status = 404, description = "No such member (or disabled).", body = ErrorEnvelope),
+    ))]
+pub async fn get_profile(
+    State(state): State<AppState>,
+    Path(id_or_handle): Path<String>,
+) -> ApiResult<ApiSuccess<ProfileView>> {
+    let profile = state.profiles.find(&id_or_handle).await?;
+    Ok(ApiSuccess::ok(profile.into()))
+}
+
+/// Change the caller's business profile.
+#[utoipa::path(patch, path = "/v1/me/profile", tag = "profiles", security(("bearer" = [])),
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "The profile now.", body = Envelope<ProfileView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed`, every broken field named.", body = ErrorEnvelope),
+    ))]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<UpdateProfileRequest>,
+) -> ApiResult<ApiSuccess<ProfileView>> {
+    let changes = ProfileChanges::parse(RawProfileChanges {
+        company: body.company,
+        job_title: body.job_title,
+        industry: body.industry,
+        country_code: body.country_code,
+        city: body.city,
+        website_url: body.website_url,
+        about: body.about,
+        cover_url: body.cover_url,
+        skills: body.skills,
+        looking_for: body.looking_for,
+    })?;
+    let profile = state.profiles.update_own(&auth.caller, changes).await?;
+    Ok(ApiSuccess::ok(profile.into()))
+}
+
+/// The directory of members: filter by industry, place, skill, verification and wants; newest
+/// or most connected first.
+#[utoipa::path(get, path = "/v1/profiles", tag = "profiles",
+    params(DirectoryQuery),
+    responses(
+        (status = 200, description = "A page of members.", body = Envelope<Vec<DirectoryEntryView>>),
+        (status = 401, description = "A token was sent and is not valid.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (limit, cursor, sort, skill).", body = ErrorEnvelope),
+    ))]
+pub async fn directory(
+    State(state): State<AppState>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
+    ApiQuery(query): ApiQuery<DirectoryQuery>,
+) -> ApiResult<ApiSuccess<Vec<DirectoryEntryView>>> {
+    let (cursor, limit) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .parse()?;
+    let mut errors = ValidationErrors::new();
+    let sort = match &query.sort {
+        Some(raw) => errors.check("sort", DirectorySort::parse(raw)),
+        None => Some(DirectorySort::default()),
+    };
+    let skill = match &query.skill {
+        Some(raw) => errors.check("skill", Skill::parse(raw)),
+        None => None,
+    };
+    errors.into_result()?;
+    let filter = DirectoryFilter {
+        industry: query.industry.map(|i| i.trim().to_lowercase()),
+        country_code: query.country.map(|c| c.trim().to_uppercase()),
+        city: query.city.map(|c| c.trim().to_owned()),
+        skill,
+        min_verification: query.verification,
+        looking_for: query.looking_for,
+        sort: sort.unwrap_or_default(),
+    };
+    let page = state
+        .profiles
+        .directory(viewer.as_ref(), &filter, cursor.as_ref(), limit)
+        .await?;
+    Ok(ApiSuccess::page(page, DirectoryEntryView::from))
+}

@@ -1,0 +1,363 @@
+//! [`ProfileRepo`] on both databases: a member's profile (their `users` row joined with the
+//! `business_profiles` row made on demand, skills and wants), its changes, and the directory.
+
+use async_trait::async_trait;
+use serde_json::json;
+use uuid::Uuid;
+use vendrome_core::enums::{ConnectionStatus, LookingFor, VerificationLevel};
+use vendrome_core::graph::UserSummary;
+use vendrome_core::ids::UserId;
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::page::{Cursor, Limit, Page};
+use vendrome_core::profiles::{
+    levels_from, DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileChanges,
+    ProfileRepo, Relation,
+};
+use vendrome_core::time::Timestamp;
+use vendrome_core::{time, Error, Result};
+
+use crate::error::SqlxResultExt as _;
+use crate::sql_enum::DbEnum;
+use crate::sql_text::{bind_args, Arg, SqlText};
+use crate::writes::TxWrites as _;
+use crate::{with_db, Store};
+
+/// The member and business columns both reads take.
+const CARD_COLUMNS: &str = "u.id, u.display_name, u.handle, u.avatar_url, u.verification_level, \
+    u.headline, u.created_at, bp.company_name, bp.job_title, bp.industry, bp.country_code, bp.city, \
+    COALESCE(bp.connection_count, 0) AS connections";
+
+#[derive(sqlx::FromRow)]
+struct CardRow {
+    id: Uuid,
+    display_name: String,
+    handle: Option<String>,
+    avatar_url: Option<String>,
+    verification_level: DbEnum<VerificationLevel>,
+    headline: Option<String>,
+    created_at: Timestamp,
+    company_name: Option<String>,
+    job_title: Option<String>,
+    industry: Option<String>,
+    country_code: Option<String>,
+    city: Option<String>,
+    connections: i64,
+}
+
+impl CardRow {
+    fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: UserId::from_uuid(self.id),
+            display_name: self.display_name.clone(),
+            handle: self.handle.clone(),
+            avatar_url: self.avatar_url.clone(),
+            verification_level: self.verification_level.0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    website_url: Option<String>,
+    about: Option<String>,
+    cover_url: Option<String>,
+    followers: i64,
+    following: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DirectoryRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    relation_status: Option<DbEnum<ConnectionStatus>>,
+    relation_requester: Option<Uuid>,
+}
+
+#[async_trait]
+impl ProfileRepo for Store {
+    async fn profile(&self, user: UserId) -> Result<Option<Profile>> {
+        let sql = format!(
+            "SELECT {CARD_COLUMNS}, bp.website_url, bp.about, bp.cover_url, \
+             COALESCE(bp.follower_count, 0) AS followers, COALESCE(bp.following_count, 0) AS following \
+             FROM users u LEFT JOIN business_profiles bp ON bp.user_id = u.id \
+             WHERE u.id = $1 AND u.disabled_at IS NULL"
+        );
+        let found: Option<(ProfileRow, Vec<String>, Vec<DbEnum<LookingFor>>)> = with_db!(&self.db, pool => {
+            let Some(row) = sqlx::query_as::<_, ProfileRow>(&sql)
+                .bind(user.as_uuid())
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let skills: Vec<String> = sqlx::query_scalar(
+                "SELECT skill FROM business_profile_skills WHERE user_id = $1 ORDER BY skill",
+            )
+            .bind(user.as_uuid())
+            .fetch_all(pool)
+            .await?;
+            let wants: Vec<DbEnum<LookingFor>> = sqlx::query_scalar(
+                "SELECT looking_for FROM business_profile_looking_for WHERE user_id = $1 ORDER BY looking_for",
+            )
+            .bind(user.as_uuid())
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>(Some((row, skills, wants)))
+        })
+        .or_unexpected()?;
+        Ok(found.map(|(row, skills, wants)| {
+            let mut looking_for: Vec<LookingFor> = wants.into_iter().map(|w| w.0).collect();
+            looking_for.sort();
+            Profile {
+                user: row.card.summary(),
+                headline: row.card.headline,
+                company: row.card.company_name,
+                job_title: row.card.job_title,
+                industry: row.card.industry,
+                country_code: row.card.country_code,
+                city: row.card.city,
+                website_url: row.website_url,
+                about: row.about,
+                cover_url: row.cover_url,
+                skills,
+                looking_for,
+                followers: row.followers,
+                following: row.following,
+                connections: row.card.connections,
+                joined_at: row.card.created_at,
+            }
+        }))
+    }
+
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>> {
+        let id: Option<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT id FROM users WHERE handle = $1")
+                .bind(handle)
+                .fetch_optional(pool)
+                .await
+        })
+        .or_unexpected()?;
+        Ok(id.map(UserId::from_uuid))
+    }
+
+    #[tracing::instrument(skip(self, changes))]
+    async fn update_profile(&self, user: UserId, changes: &ProfileChanges) -> Result<()> {
+        let now = time::now();
+        let event = NewEvent::new(
+            "profile.updated",
+            "user",
+            user,
+            json!({ "user_id": user, "fields": changes.fields() }),
+        );
+        // Each text column: set to the new value when the change names it, else kept.
+        let columns: [(&str, &Option<Option<String>>); 8] = [
+            ("company_name", &changes.company),
+            ("job_title", &changes.job_title),
+            ("industry", &changes.industry),
+            ("country_code", &changes.country_code),
+            ("city", &changes.city),
+            ("website_url", &changes.website_url),
+            ("about", &changes.about),
+            ("cover_url", &changes.cover_url),
+        ];
+        let mut update = SqlText::new(self.dialect(), "UPDATE business_profiles SET updated_at = ");
+        update.bind(Arg::At(now));
+        let mut nulls = Vec::new();
+        for (column, change) in columns {
+            match change {
+                Some(Some(value)) => {
+                    update
+                        .push(&format!(", {column} = "))
+                        .bind(Arg::Text(value.clone()));
+                }
+                Some(None) => nulls.push(column),
+                None => {}
+            }
+        }
+        for column in nulls {
+            update.push(&format!(", {column} = NULL"));
+        }
+        update.push(" WHERE user_id = ").uuid(user.as_uuid());
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO business_profiles (user_id, created_at, updated_at) VALUES ($1, $2, $2) \
+                 ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(user.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            bind_args!(sqlx::query(&update.text), update).execute(&mut *tx).await?;
+            if let Some(skills) = &changes.skills {
+                sqlx::query("DELETE FROM business_profile_skills WHERE user_id = $1")
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                for skill in skills {
+                    sqlx::query("INSERT INTO business_profile_skills (user_id, skill) VALUES ($1, $2)")
+                        .bind(user.as_uuid())
+                        .bind(skill.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if let Some(wants) = &changes.looking_for {
+                sqlx::query("DELETE FROM business_profile_looking_for WHERE user_id = $1")
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                for want in wants {
+                    sqlx::query("INSERT INTO business_profile_looking_for (user_id, looking_for) VALUES ($1, $2)")
+                        .bind(user.as_uuid())
+                        .bind(DbEnum(*want))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.append_event(&event, now).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        })
+        .or_unexpected()?
+        .then_some(())
+        .ok_or(Error::not_found("user"))
+    }
+
+    #[tracing::instrument(skip(self, after))]
+    async fn directory(
+        &self,
+        filter: &DirectoryFilter,
+        viewer: Option<UserId>,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<DirectoryEntry>> {
+        let viewer_id = viewer.map_or(Uuid::nil(), |v| v.as_uuid());
+        let mut sql = SqlText::new(self.dialect(), &format!("SELECT {CARD_COLUMNS}, "));
+        // The open connection (pending or accepted) between the viewer and the member, if any.
+        let pair = |sql: &mut SqlText| {
+            sql.push("FROM connections c WHERE ((c.requester_id = ")
+                .uuid(viewer_id)
+                .push(" AND c.addressee_id = u.id) OR (c.requester_id = u.id AND c.addressee_id = ")
+                .uuid(viewer_id)
+                .push(")) AND c.status IN (")
+                .enum_value(ConnectionStatus::Pending)
+                .push(", ")
+                .enum_value(ConnectionStatus::Accepted)
+                .push(") LIMIT 1)");
+        };
+        sql.push("(SELECT c.status ");
+        pair(&mut sql);
+        sql.push(" AS relation_status, (SELECT c.requester_id ");
+        pair(&mut sql);
+        sql.push(
+            " AS relation_requester FROM users u LEFT JOIN business_profiles bp ON bp.user_id = u.id \
+             WHERE u.disabled_at IS NULL",
+        );
+        if let Some(industry) = &filter.industry {
+            sql.push(" AND bp.industry = ")
+                .bind(Arg::Text(industry.clone()));
+        }
+        if let Some(country) = &filter.country_code {
+            sql.push(" AND bp.country_code = ")
+                .bind(Arg::Text(country.clone()));
+        }
+        if let Some(city) = &filter.city {
+            sql.push(" AND lower(bp.city) = ")
+                .bind(Arg::Text(city.to_lowercase()));
+        }
+        if let Some(skill) = &filter.skill {
+            sql.push(" AND EXISTS (SELECT 1 FROM business_profile_skills s WHERE s.user_id = u.id AND s.skill = ")
+                .bind(Arg::Text(skill.as_str().to_owned()))
+                .push(")");
+        }
+        if let Some(want) = filter.looking_for {
+            sql.push(" AND EXISTS (SELECT 1 FROM business_profile_looking_for l WHERE l.user_id = u.id AND l.looking_for = ")
+                .enum_value(want)
+                .push(")");
+        }
+        if let Some(min) = filter.min_verification {
+            sql.push(" AND u.verification_level IN (");
+            for (i, level) in levels_from(min).into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.enum_value(level);
+            }
+            sql.push(")");
+        }
+        match filter.sort {
+            DirectorySort::Newest => {
+                if let Some(cursor) = after {
+                    let (at, id): (Timestamp, Uuid) = cursor.decode()?;
+                    sql.push(" AND (u.created_at, u.id) < (")
+                        .bind(Arg::At(at))
+                        .push(", ")
+                        .uuid(id)
+                        .push(")");
+                }
+                sql.push(" ORDER BY u.created_at DESC, u.id DESC");
+            }
+            DirectorySort::MostConnected => {
+                if let Some(cursor) = after {
+                    let (count, id): (i64, Uuid) = cursor.decode()?;
+                    sql.push(" AND (COALESCE(bp.connection_count, 0), u.id) < (")
+                        .bind(Arg::Int(count))
+                        .push(", ")
+                        .uuid(id)
+                        .push(")");
+                }
+                sql.push(" ORDER BY COALESCE(bp.connection_count, 0) DESC, u.id DESC");
+            }
+        }
+        sql.push(" LIMIT ").bind(Arg::Int(limit.probe()));
+        let rows: Vec<DirectoryRow> = with_db!(&self.db, pool => {
+            bind_args!(sqlx::query_as::<_, DirectoryRow>(&sql.text), sql).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        let entries = rows
+            .into_iter()
+            .map(|row| {
+                let relation = match (row.relation_status.map(|s| s.0), row.relation_requester) {
+                    _ if Some(row.card.id) == viewer.map(|v| v.as_uuid()) => Relation::Myself,
+                    (Some(ConnectionStatus::Accepted), _) => Relation::Connected,
+                    (Some(ConnectionStatus::Pending), Some(r)) if r == viewer_id => {
+                        Relation::RequestSent
+                    }
+                    (Some(ConnectionStatus::Pending), _) => Relation::RequestReceived,
+                    _ => Relation::None,
+                };
+                DirectoryEntry {
+                    user: row.card.summary(),
+                    headline: row.card.headline,
+                    company: row.card.company_name,
+                    job_title: row.card.job_title,
+                    industry: row.card.industry,
+                    country_code: row.card.country_code,
+                    city: row.card.city,
+                    connections: row.card.connections,
+                    joined_at: row.card.created_at,
+                    relation,
+                }
+            })
+            .collect();
+        let sort = filter.sort;
+        Ok(Page::from_probe(
+            entries,
+            limit,
+            move |e: &DirectoryEntry| match sort {
+                DirectorySort::Newest => serde_json::json!([e.joined_at, e.user.id]),
+                DirectorySort::MostConnected => serde_json::json!([e.connections, e.user.id]),
+            },
+        ))
+    }
+}
