@@ -182,22 +182,26 @@ impl ProfileRepo for Store {
         update.push(" WHERE user_id = ").uuid(user.as_uuid());
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
-                .bind(user.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Ok(false);
-            }
+            // Writes first, so a SQLite transaction never has to upgrade from reading to writing
+            // (which fails when another writer committed in between). The row exists afterwards
+            // exactly when the member does.
             sqlx::query(
-                "INSERT INTO business_profiles (user_id, created_at, updated_at) VALUES ($1, $2, $2) \
+                "INSERT INTO business_profiles (user_id, created_at, updated_at) \
+                 SELECT id, $2, $2 FROM users WHERE id = $1 \
                  ON CONFLICT (user_id) DO NOTHING",
             )
             .bind(user.as_uuid())
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            bind_args!(sqlx::query(&update.text), update).execute(&mut *tx).await?;
+            let updated = bind_args!(sqlx::query(&update.text), update)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             if let Some(skills) = &changes.skills {
                 sqlx::query("DELETE FROM business_profile_skills WHERE user_id = $1")
                     .bind(user.as_uuid())

@@ -123,6 +123,27 @@ async fn profiles_change_and_say_so(store: Store) {
             .await,
         Err(Error::NotFound { what: "user" })
     ));
+
+    // Concurrent changes all land (on SQLite too, where a transaction that read first could not
+    // then write).
+    let writers = (0..8).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .update_profile(
+                    member,
+                    &changes(RawProfileChanges {
+                        about: text(&format!("version {n}")),
+                        ..RawProfileChanges::default()
+                    }),
+                )
+                .await
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap().unwrap();
+    }
+
     execute(&store, "UPDATE users SET disabled_at = created_at").await;
     assert!(store.profile(member).await.unwrap().is_none());
 }
