@@ -12,6 +12,13 @@ use super::{frames, typing};
 use crate::routes::messaging::MessageView;
 use crate::state::AppState;
 
+/// How many conversations' events are routed at once. Each conversation's events stay in order:
+/// they always go to the same worker.
+const WORKERS: usize = 8;
+
+/// Events one worker may have waiting before the router waits for it.
+const WORKER_QUEUE: usize = 1024;
+
 /// Routes events from `events` until `stop`. Events missed while lagging behind are left to
 /// clients' resume (they are in the database).
 pub(crate) async fn run(
@@ -19,6 +26,20 @@ pub(crate) async fn run(
     mut events: broadcast::Receiver<Arc<OutboxEvent>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut workers = Vec::with_capacity(WORKERS);
+    for _ in 0..WORKERS {
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<Arc<OutboxEvent>>(WORKER_QUEUE);
+        let state = state.clone();
+        tokio::spawn(async move {
+            while let Some(event) = waiting.recv().await {
+                if let Err(error) = route(&state, &event).await {
+                    metrics::counter!("realtime_route_failures_total").increment(1);
+                    tracing::warn!(error = %error, event = %event.event_type, "could not route an event to sockets");
+                }
+            }
+        });
+        workers.push(queue);
+    }
     while !*stop.borrow() {
         let event = tokio::select! {
             event = events.recv() => event,
@@ -26,9 +47,9 @@ pub(crate) async fn run(
         };
         match event {
             Ok(event) => {
-                if let Err(error) = route(&state, &event).await {
-                    metrics::counter!("realtime_route_failures_total").increment(1);
-                    tracing::warn!(error = %error, event = %event.event_type, "could not route an event to sockets");
+                let worker = &workers[shard(&event.aggregate_id)];
+                if worker.send(event).await.is_err() {
+                    break;
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -38,6 +59,14 @@ pub(crate) async fn run(
             Err(broadcast::error::RecvError::Closed) => break,
         }
     }
+}
+
+/// The worker for an aggregate (a conversation): the same one every time.
+fn shard(aggregate: &str) -> usize {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    aggregate.hash(&mut hasher);
+    (hasher.finish() % WORKERS as u64) as usize
 }
 
 fn id_field<T: std::str::FromStr>(event: &OutboxEvent, field: &str) -> Option<T> {
