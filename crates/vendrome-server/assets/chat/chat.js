@@ -66,7 +66,7 @@ async function loadConversations() {
       item.dataset.testid = "conversation";
       item.classList.toggle("open", state.open?.id === c.id);
       const name = document.createElement("span");
-      name.textContent = c.participant_ids.map(short).join(", ") || "just you";
+      name.textContent = c.title ?? (c.participant_ids.map(short).join(", ") || "just you");
       item.append(name);
       if (c.unread > 0 && state.open?.id !== c.id) {
         const badge = document.createElement("span");
@@ -83,7 +83,7 @@ async function loadConversations() {
 async function openConversation(conversation) {
   state.open = { id: conversation.id, others: conversation.participant_ids };
   $("#conversation").hidden = false;
-  $("#peer").textContent = conversation.participant_ids.map(short).join(", ");
+  $("#peer").textContent = conversation.title ?? conversation.participant_ids.map(short).join(", ");
   setPresence("offline");
   $("#typing").hidden = true;
   const { data } = await api("GET", `/v1/conversations/${conversation.id}/messages?limit=50`);
