@@ -28,6 +28,7 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod sql_enum;
 pub mod time;
+pub mod trending;
 pub mod users;
 pub mod validation;
 pub mod verification;

@@ -15,6 +15,7 @@ use vendrome_core::posts::feed::FeedService;
 use vendrome_core::posts::PostService;
 use vendrome_core::profiles::ProfileService;
 use vendrome_core::rate_limit::RateLimiter;
+use vendrome_core::trending::TrendingService;
 use vendrome_core::verification::VerificationService;
 use vendrome_store::bus::InProcessBus;
 use vendrome_store::ephemeral::MemoryRateLimiter;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub messaging: MessagingService,
     /// Business profiles and the directory.
     pub profiles: ProfileService,
+    /// The trending lists (scored by a background task).
+    pub trending: TrendingService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
     pub oauth_providers: Arc<OAuthProviders>,
@@ -117,6 +120,7 @@ impl AppState {
             feeds,
             messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
             profiles: ProfileService::new(shared.clone()),
+            trending: TrendingService::new(shared.clone()),
             idempotency: shared,
             store,
             keys,

@@ -1,5 +1,5 @@
 //! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
-//! sweeper, and the idempotency-key purge. Each runs until the stop signal; all are safe with
+//! sweeper, the trending lists, and the idempotency-key purge. Each runs until the stop signal; all are safe with
 //! several instances on one database.
 
 use std::sync::Arc;
@@ -42,6 +42,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             state.relay_wake.clone(),
             stop.clone(),
         )),
+        tokio::spawn(score_trending(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }
@@ -88,6 +89,25 @@ async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(
                 _ = wake.notified() => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+}
+
+/// How often the trending lists are scored again.
+const TRENDING_EVERY: Duration = Duration::from_secs(60);
+
+/// Scores the trending lists now and then every minute.
+async fn score_trending(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let started = std::time::Instant::now();
+        match state.trending.refresh(vendrome_core::time::now()).await {
+            Ok(()) => metrics::histogram!("trending_refresh_seconds")
+                .record(started.elapsed().as_secs_f64()),
+            Err(error) => tracing::warn!(error = %error, "scoring trending failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TRENDING_EVERY) => {}
+            _ = stop.changed() => {}
         }
     }
 }

@@ -43,6 +43,7 @@ mod rows;
 mod sessions;
 mod sql_enum;
 mod sql_text;
+mod trending;
 mod users;
 mod writes;
 

@@ -26,6 +26,7 @@ pub mod page;
 pub mod posts;
 pub mod profiles;
 pub mod topics;
+pub mod trending;
 pub mod users;
 pub mod views;
 pub mod ws;
@@ -118,5 +119,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::directory))
         .routes(routes!(profiles::get_profile))
         .routes(routes!(profiles::update_profile))
+        .routes(routes!(trending::trending))
         .routes(routes!(ws::open_socket))
 }

@@ -21,4 +21,5 @@ mod oauth;
 mod posts;
 mod profiles;
 mod realtime;
+mod trending;
 mod ws_client;

@@ -42,4 +42,5 @@ mod posts;
 mod presence;
 mod profiles;
 mod rate_limit;
+mod trending;
 mod users;
