@@ -49,12 +49,15 @@ pub(crate) async fn serve(
     };
     let realtime = state.realtime.clone();
     let user = auth.caller.user_id;
+    // Registered before subscribing, so a frame that arrives as the subscription starts has a
+    // queue to go to.
+    let registration = realtime.hub.register(user, realtime.config.queue);
     if let Err(error) = realtime.fanout.subscribe(user).await {
         tracing::warn!(error = %format!("{error:#}"), "realtime fanout unavailable");
+        realtime.hub.unregister(user, registration.id);
         finish(&mut writer, End::Close(1011, "realtime unavailable")).await;
         return;
     }
-    let registration = realtime.hub.register(user, realtime.config.queue);
     let mut connection = Connection {
         key: format!("{}:{}", realtime.instance, registration.id),
         socket: registration.id,
@@ -69,9 +72,9 @@ pub(crate) async fn serve(
         .run(&mut writer, &mut reader, registration, resume)
         .await;
     realtime.hub.unregister(user, connection.socket);
+    finish(&mut writer, end).await;
     realtime.fanout.unsubscribe(user).await;
     connection.leave().await;
-    finish(&mut writer, end).await;
 }
 
 /// Waits for the `auth` frame; the reason to give when it does not come or does not hold.
