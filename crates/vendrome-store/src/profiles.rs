@@ -10,8 +10,8 @@ use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::profiles::{
-    levels_from, DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileChanges,
-    ProfileRepo, Relation,
+    levels_from, DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileCard,
+    ProfileChanges, ProfileRepo, Relation,
 };
 use vendrome_core::time::Timestamp;
 use vendrome_core::{time, Error, Result};
@@ -44,14 +44,24 @@ struct CardRow {
     connections: i64,
 }
 
-impl CardRow {
-    fn summary(&self) -> UserSummary {
-        UserSummary {
-            id: UserId::from_uuid(self.id),
-            display_name: self.display_name.clone(),
-            handle: self.handle.clone(),
-            avatar_url: self.avatar_url.clone(),
-            verification_level: self.verification_level.0,
+impl From<CardRow> for ProfileCard {
+    fn from(row: CardRow) -> Self {
+        ProfileCard {
+            user: UserSummary {
+                id: UserId::from_uuid(row.id),
+                display_name: row.display_name,
+                handle: row.handle,
+                avatar_url: row.avatar_url,
+                verification_level: row.verification_level.0,
+            },
+            headline: row.headline,
+            company: row.company_name,
+            job_title: row.job_title,
+            industry: row.industry,
+            country_code: row.country_code,
+            city: row.city,
+            connections: row.connections,
+            joined_at: row.created_at,
         }
     }
 }
@@ -111,13 +121,7 @@ impl ProfileRepo for Store {
             let mut looking_for: Vec<LookingFor> = wants.into_iter().map(|w| w.0).collect();
             looking_for.sort();
             Profile {
-                user: row.card.summary(),
-                headline: row.card.headline,
-                company: row.card.company_name,
-                job_title: row.card.job_title,
-                industry: row.card.industry,
-                country_code: row.card.country_code,
-                city: row.card.city,
+                card: row.card.into(),
                 website_url: row.website_url,
                 about: row.about,
                 cover_url: row.cover_url,
@@ -125,8 +129,6 @@ impl ProfileRepo for Store {
                 looking_for,
                 followers: row.followers,
                 following: row.following,
-                connections: row.card.connections,
-                joined_at: row.card.created_at,
             }
         }))
     }
@@ -341,15 +343,7 @@ impl ProfileRepo for Store {
                     _ => Relation::None,
                 };
                 DirectoryEntry {
-                    user: row.card.summary(),
-                    headline: row.card.headline,
-                    company: row.card.company_name,
-                    job_title: row.card.job_title,
-                    industry: row.card.industry,
-                    country_code: row.card.country_code,
-                    city: row.card.city,
-                    connections: row.card.connections,
-                    joined_at: row.card.created_at,
+                    card: row.card.into(),
                     relation,
                 }
             })
@@ -359,8 +353,10 @@ impl ProfileRepo for Store {
             entries,
             limit,
             move |e: &DirectoryEntry| match sort {
-                DirectorySort::Newest => serde_json::json!([e.joined_at, e.user.id]),
-                DirectorySort::MostConnected => serde_json::json!([e.connections, e.user.id]),
+                DirectorySort::Newest => serde_json::json!([e.card.joined_at, e.card.user.id]),
+                DirectorySort::MostConnected => {
+                    serde_json::json!([e.card.connections, e.card.user.id])
+                }
             },
         ))
     }

@@ -1,11 +1,9 @@
 //! The directory of members: filters, orders, and how each member relates to the viewer.
 
 use crate::enums::{LookingFor, VerificationLevel};
-use crate::graph::UserSummary;
-use crate::time::Timestamp;
 use crate::validation::ValidationErrors;
 
-use super::Skill;
+use super::{ProfileCard, Skill};
 
 /// The orders of the directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,18 +68,10 @@ impl Relation {
     }
 }
 
-/// One member in the directory.
+/// One member in the directory, and how they relate to the viewer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectoryEntry {
-    pub user: UserSummary,
-    pub headline: Option<String>,
-    pub company: Option<String>,
-    pub job_title: Option<String>,
-    pub industry: Option<String>,
-    pub country_code: Option<String>,
-    pub city: Option<String>,
-    pub connections: i64,
-    pub joined_at: Timestamp,
+    pub card: ProfileCard,
     pub relation: Relation,
 }
 

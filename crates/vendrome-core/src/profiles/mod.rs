@@ -26,9 +26,9 @@ use crate::page::{Cursor, Limit, Page};
 use crate::time::Timestamp;
 use crate::{Error, Result};
 
-/// A member's profile as everyone sees it.
+/// What a member's card shows wherever members are listed: who they are and where they work.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Profile {
+pub struct ProfileCard {
     pub user: UserSummary,
     /// The member's one-line introduction (set with `PATCH /v1/me`).
     pub headline: Option<String>,
@@ -40,6 +40,14 @@ pub struct Profile {
     /// ISO 3166-1 alpha-2, upper case.
     pub country_code: Option<String>,
     pub city: Option<String>,
+    pub connections: i64,
+    pub joined_at: Timestamp,
+}
+
+/// A member's profile as everyone sees it: their card and the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub card: ProfileCard,
     pub website_url: Option<String>,
     pub about: Option<String>,
     pub cover_url: Option<String>,
@@ -48,8 +56,6 @@ pub struct Profile {
     pub looking_for: Vec<LookingFor>,
     pub followers: i64,
     pub following: i64,
-    pub connections: i64,
-    pub joined_at: Timestamp,
 }
 
 /// How much of a profile is filled in.
@@ -64,14 +70,15 @@ pub struct Completeness {
 impl Profile {
     /// Every field a complete profile has, each counting the same.
     pub fn completeness(&self) -> Completeness {
+        let card = &self.card;
         let filled = [
-            ("avatar_url", self.user.avatar_url.is_some()),
-            ("headline", self.headline.is_some()),
-            ("company", self.company.is_some()),
-            ("job_title", self.job_title.is_some()),
-            ("industry", self.industry.is_some()),
-            ("country_code", self.country_code.is_some()),
-            ("city", self.city.is_some()),
+            ("avatar_url", card.user.avatar_url.is_some()),
+            ("headline", card.headline.is_some()),
+            ("company", card.company.is_some()),
+            ("job_title", card.job_title.is_some()),
+            ("industry", card.industry.is_some()),
+            ("country_code", card.country_code.is_some()),
+            ("city", card.city.is_some()),
             ("website_url", self.website_url.is_some()),
             ("about", self.about.is_some()),
             ("cover_url", self.cover_url.is_some()),
@@ -174,19 +181,23 @@ mod tests {
     #[test]
     fn completeness_counts_every_field_once() {
         let mut profile = Profile {
-            user: UserSummary {
-                id: UserId::new(),
-                display_name: "Ana".into(),
-                handle: None,
-                avatar_url: None,
-                verification_level: VerificationLevel::Unverified,
+            card: ProfileCard {
+                user: UserSummary {
+                    id: UserId::new(),
+                    display_name: "Ana".into(),
+                    handle: None,
+                    avatar_url: None,
+                    verification_level: VerificationLevel::Unverified,
+                },
+                headline: None,
+                company: Some("Kijani Foods".into()),
+                job_title: None,
+                industry: Some("agritech".into()),
+                country_code: None,
+                city: None,
+                connections: 0,
+                joined_at: crate::time::now(),
             },
-            headline: None,
-            company: Some("Kijani Foods".into()),
-            job_title: None,
-            industry: Some("agritech".into()),
-            country_code: None,
-            city: None,
             website_url: None,
             about: None,
             cover_url: None,
@@ -194,8 +205,6 @@ mod tests {
             looking_for: vec![],
             followers: 0,
             following: 0,
-            connections: 0,
-            joined_at: crate::time::now(),
         };
         let start = profile.completeness();
         assert_eq!(start.percent, 25);

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vendrome_core::enums::{LookingFor, VerificationLevel};
 use vendrome_core::profiles::{
-    DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileChanges, RawProfileChanges,
-    Skill,
+    DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileCard, ProfileChanges,
+    RawProfileChanges, Skill,
 };
 use vendrome_core::validation::ValidationErrors;
 
@@ -29,8 +29,9 @@ pub struct CompletenessView {
     pub missing: Vec<&'static str>,
 }
 
+/// A member's card, wherever members are listed.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ProfileView {
+pub struct ProfileCardView {
     pub user: UserSummaryView,
     pub headline: Option<String>,
     pub company: Option<String>,
@@ -38,6 +39,30 @@ pub struct ProfileView {
     pub industry: Option<String>,
     pub country_code: Option<String>,
     pub city: Option<String>,
+    pub connections: i64,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<ProfileCard> for ProfileCardView {
+    fn from(c: ProfileCard) -> Self {
+        Self {
+            user: c.user.into(),
+            headline: c.headline,
+            company: c.company,
+            job_title: c.job_title,
+            industry: c.industry,
+            country_code: c.country_code,
+            city: c.city,
+            connections: c.connections,
+            joined_at: c.joined_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    #[serde(flatten)]
+    pub card: ProfileCardView,
     pub website_url: Option<String>,
     pub about: Option<String>,
     pub cover_url: Option<String>,
@@ -45,8 +70,6 @@ pub struct ProfileView {
     pub looking_for: Vec<LookingFor>,
     pub followers: i64,
     pub following: i64,
-    pub connections: i64,
-    pub joined_at: DateTime<Utc>,
     pub completeness: CompletenessView,
 }
 
@@ -54,13 +77,7 @@ impl From<Profile> for ProfileView {
     fn from(p: Profile) -> Self {
         let completeness = p.completeness();
         Self {
-            user: p.user.into(),
-            headline: p.headline,
-            company: p.company,
-            job_title: p.job_title,
-            industry: p.industry,
-            country_code: p.country_code,
-            city: p.city,
+            card: p.card.into(),
             website_url: p.website_url,
             about: p.about,
             cover_url: p.cover_url,
@@ -68,8 +85,6 @@ impl From<Profile> for ProfileView {
             looking_for: p.looking_for,
             followers: p.followers,
             following: p.following,
-            connections: p.connections,
-            joined_at: p.joined_at,
             completeness: CompletenessView {
                 percent: completeness.percent,
                 missing: completeness.missing,
@@ -143,15 +158,8 @@ pub struct DirectoryQuery {
 /// A member in the directory, with how they relate to the viewer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DirectoryEntryView {
-    pub user: UserSummaryView,
-    pub headline: Option<String>,
-    pub company: Option<String>,
-    pub job_title: Option<String>,
-    pub industry: Option<String>,
-    pub country_code: Option<String>,
-    pub city: Option<String>,
-    pub connections: i64,
-    pub joined_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub card: ProfileCardView,
     /// `self`, `connected`, `request_sent`, `request_received` or `none` (always `none` for an
     /// anonymous viewer).
     pub connection: &'static str,
@@ -160,15 +168,7 @@ pub struct DirectoryEntryView {
 impl From<DirectoryEntry> for DirectoryEntryView {
     fn from(e: DirectoryEntry) -> Self {
         Self {
-            user: e.user.into(),
-            headline: e.headline,
-            company: e.company,
-            job_title: e.job_title,
-            industry: e.industry,
-            country_code: e.country_code,
-            city: e.city,
-            connections: e.connections,
-            joined_at: e.joined_at,
+            card: e.card.into(),
             connection: e.relation.as_str(),
         }
     }

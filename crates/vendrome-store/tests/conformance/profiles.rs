@@ -64,7 +64,10 @@ fn changes(raw: RawProfileChanges) -> ProfileChanges {
 async fn profiles_change_and_say_so(store: Store) {
     let member = user(&store).await;
     let empty = store.profile(member).await.unwrap().unwrap();
-    assert_eq!((empty.company.as_deref(), empty.skills.len()), (None, 0));
+    assert_eq!(
+        (empty.card.company.as_deref(), empty.skills.len()),
+        (None, 0)
+    );
     assert_eq!(empty.completeness().missing.len(), 12);
 
     store
@@ -84,7 +87,7 @@ async fn profiles_change_and_say_so(store: Store) {
         .await
         .unwrap();
     let profile = store.profile(member).await.unwrap().unwrap();
-    assert_eq!(profile.company.as_deref(), Some("Kijani Foods"));
+    assert_eq!(profile.card.company.as_deref(), Some("Kijani Foods"));
     assert_eq!(profile.skills, ["cold chain", "logistics"]);
     assert_eq!(
         profile.looking_for,
@@ -105,8 +108,8 @@ async fn profiles_change_and_say_so(store: Store) {
         .await
         .unwrap();
     let profile = store.profile(member).await.unwrap().unwrap();
-    assert_eq!(profile.city, None);
-    assert_eq!(profile.company.as_deref(), Some("Kijani Foods"));
+    assert_eq!(profile.card.city, None);
+    assert_eq!(profile.card.company.as_deref(), Some("Kijani Foods"));
     assert_eq!(profile.skills, ["export"]);
     assert_eq!(profile.looking_for.len(), 2);
     assert_eq!(
@@ -204,7 +207,10 @@ async fn the_directory_filters_orders_and_relates(store: Store) {
         }
     };
     let ids = |page: &vendrome_core::page::Page<vendrome_core::profiles::DirectoryEntry>| {
-        page.items.iter().map(|e| e.user.id).collect::<Vec<_>>()
+        page.items
+            .iter()
+            .map(|e| e.card.user.id)
+            .collect::<Vec<_>>()
     };
     let everyone = list(DirectoryFilter::default(), None, 10).await;
     assert_eq!(ids(&everyone), [d, c, b, a, viewer], "newest first");
@@ -244,8 +250,8 @@ async fn the_directory_filters_orders_and_relates(store: Store) {
         ..agritech
     };
     let first = list(connected.clone(), None, 2).await;
-    assert_eq!(first.items[0].user.id, a);
-    assert_eq!(first.items[0].connections, 2);
+    assert_eq!(first.items[0].card.user.id, a);
+    assert_eq!(first.items[0].card.connections, 2);
     let cursor = first.next_cursor.clone().unwrap();
     let second = list(connected, Some(cursor), 2).await;
     assert_eq!(second.items.len(), 1);
