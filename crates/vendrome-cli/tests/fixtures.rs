@@ -1,5 +1,6 @@
-//! `vendrome seed fixtures` on both stores: every post type and every kind of social row, and a
-//! second run that changes nothing (row counts, counters and outbox events alike).
+//! `vendrome seed fixtures` on both stores: every post type, every kind of social row and direct
+//! messages, and a second run that changes nothing (row counts, counters and outbox events
+//! alike).
 
 use std::path::Path;
 use std::process::Command;
@@ -7,7 +8,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 15] = [
     "users",
     "posts",
     "post_topics",
@@ -20,6 +21,8 @@ const TABLES: [&str; 13] = [
     "user_topic_follows",
     "topics",
     "business_profiles",
+    "conversations",
+    "messages",
     "outbox_events",
 ];
 

@@ -1,10 +1,11 @@
 //! `fixtures/social.json`: posts of every type, comments, reactions, reposts, bookmarks,
-//! connections and follows among the fixture users, loaded through the same services as the
-//! API (so counters and outbox events are what real activity makes).
+//! connections, follows and direct messages among the fixture users, loaded through the same
+//! services as the API (so counters and outbox events are what real activity makes).
 //!
 //! Idempotent: a post is known by its author and body, a comment by its post, author and body;
 //! reactions, reposts, bookmarks and follows are set operations; a connection in the listed state
-//! (or further along) is left alone.
+//! (or further along) is left alone; a pair has one direct conversation, and a message is sent
+//! with its fixture key as the client's message id, so sending it again stores nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use vendrome_core::enums::{ConnectionStatus, PostType, PostVisibility, ReactionK
 use vendrome_core::graph::connection::ConnectionNote;
 use vendrome_core::graph::{ConnectionAction, GraphService};
 use vendrome_core::ids::{CommentId, PostId};
+use vendrome_core::messaging::{ClientMessageId, MessageBody, MessagingService};
 use vendrome_core::posts::engagement::{CommentBody, EngagementService};
 use vendrome_core::posts::{
     parse_topics, Media, MediaItem, PostBody, PostPayload, PostService, TopicSlug,
@@ -44,6 +46,17 @@ pub struct Social {
     follows: Vec<FollowFixture>,
     #[serde(default)]
     topic_follows: Vec<TopicFollowFixture>,
+    #[serde(default)]
+    messages: Vec<MessageFixture>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageFixture {
+    key: String,
+    from: String,
+    to: String,
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +175,8 @@ pub async fn load(
     let shared = Arc::new(store.clone());
     let posts = PostService::new(shared.clone());
     let engagement = EngagementService::new(shared.clone(), posts.clone());
-    let graph = GraphService::new(shared.clone(), shared);
+    let graph = GraphService::new(shared.clone(), shared.clone());
+    let messaging = MessagingService::new(shared.clone(), shared.clone(), shared);
     let mut summary = SocialSummary::default();
     let mut callers: HashMap<String, Caller> = HashMap::new();
     let mut caller = async |email: &str| -> anyhow::Result<Caller> {
@@ -308,6 +322,19 @@ pub async fn load(
         graph.follow_topic(&caller(&t.user).await?, &slug).await?;
         bar.inc(1);
     }
+    for m in social.messages {
+        let from = caller(&m.from).await?;
+        let to = caller(&m.to).await?;
+        let what = format!("message {}", m.key);
+        let body = MessageBody::parse(&m.body).map_err(|e| invalid(&what, e))?;
+        let client_id =
+            ClientMessageId::parse(&format!("fixture:{}", m.key)).map_err(|e| invalid(&what, e))?;
+        let (conversation, _) = messaging.start_direct(&from, to.user_id).await?;
+        messaging
+            .send(&from, conversation, body, Some(client_id))
+            .await?;
+        bar.inc(1);
+    }
     Ok(summary)
 }
 
@@ -321,5 +348,6 @@ impl Social {
             + self.connections.len()
             + self.follows.len()
             + self.topic_follows.len()
+            + self.messages.len()
     }
 }
