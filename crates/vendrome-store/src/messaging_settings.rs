@@ -3,14 +3,17 @@
 //!
 //! [`MessagingRepo`]: vendrome_core::messaging::MessagingRepo
 
+use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::DirectMessagePolicy;
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::direct_key;
-use vendrome_core::{Error, Result};
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::{time, Error, Result, SqlEnum as _};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
+use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
 pub(crate) async fn existing_direct(
@@ -45,16 +48,30 @@ pub(crate) async fn set_policy(
     user: UserId,
     policy: DirectMessagePolicy,
 ) -> Result<()> {
-    let changed: u64 = with_db!(&store.db, pool => {
-        sqlx::query("UPDATE users SET direct_messages = $2 WHERE id = $1")
+    let now = time::now();
+    let event = NewEvent::new(
+        "user.messaging_settings_updated",
+        "user",
+        user,
+        json!({ "user_id": user, "direct_messages": policy.as_str() }),
+    );
+    let changed: bool = with_db!(&store.db, pool => {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query("UPDATE users SET direct_messages = $2 WHERE id = $1")
             .bind(user.as_uuid())
             .bind(DbEnum(policy))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if changed {
+            tx.append_event(&event, now).await?;
+            tx.commit().await?;
+        }
+        Ok::<_, sqlx::Error>(changed)
     })
     .or_unexpected()?;
-    if changed == 0 {
+    if !changed {
         return Err(Error::not_found("user"));
     }
     Ok(())

@@ -123,7 +123,9 @@ pub trait MessagingRepo: Send + Sync {
     /// MUST return [`Error::NotFound`] with `user` for an unknown user.
     async fn direct_message_policy(&self, user: UserId) -> Result<DirectMessagePolicy>;
 
-    /// Sets who may start a direct conversation with `user`.
+    /// Sets who may start a direct conversation with `user` and writes
+    /// `user.messaging_settings_updated` (`{user_id, direct_messages}`). MUST return
+    /// [`Error::NotFound`] with `user` for an unknown user.
     async fn set_direct_message_policy(
         &self,
         user: UserId,

@@ -66,6 +66,20 @@ async fn connections_only_members_are_reached_by_connections(store: Store) {
         store.direct_message_policy(private).await.unwrap(),
         DirectMessagePolicy::Connections
     );
+    let events = match store.db() {
+        vendrome_store::Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'user.messaging_settings_updated'",
+        )
+        .fetch_one(pool)
+        .await,
+        vendrome_store::Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'user.messaging_settings_updated'",
+        )
+        .fetch_one(pool)
+        .await,
+    }
+    .unwrap();
+    assert_eq!(events, 1, "the change is announced");
     let refused = messaging
         .start_direct(&caller(stranger), private)
         .await
