@@ -12,7 +12,7 @@ use vendrome_core::{time, Result};
 
 use crate::error::SqlxResultExt as _;
 use crate::graph::{SummaryRow, SUMMARY_COLUMNS};
-use crate::writes::TxWrites as _;
+use crate::writes::commit_if_changed;
 use crate::{with_db, Store};
 
 const TOPIC_COLUMNS: &str =
@@ -169,10 +169,8 @@ impl Store {
                 == 1;
             if changed {
                 sqlx::query(counter).bind(topic.id.as_uuid()).execute(&mut *tx).await?;
-                tx.append_event(&event, now).await?;
-                tx.commit().await?;
             }
-            Ok::<_, sqlx::Error>(changed)
+            commit_if_changed(tx, changed, &event, now).await
         })
         .or_unexpected()
     }

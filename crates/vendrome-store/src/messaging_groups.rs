@@ -11,7 +11,7 @@ use vendrome_core::{time, Result, SqlEnum as _};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
-use crate::writes::TxWrites as _;
+use crate::writes::{commit_if_changed, TxWrites as _};
 use crate::{with_db, Store};
 
 fn member_event(kind: &str, conversation: ConversationId, user: UserId, by: UserId) -> NewEvent {
@@ -127,11 +127,7 @@ impl GroupRepo for Store {
             .await?
             .rows_affected()
                 == 1;
-            if changed {
-                tx.append_event(&event, now).await?;
-                tx.commit().await?;
-            }
-            Ok::<_, sqlx::Error>(changed)
+            commit_if_changed(tx, changed, &event, now).await
         })
         .or_unexpected()
     }
@@ -192,11 +188,7 @@ impl GroupRepo for Store {
             .await?
             .rows_affected()
                 == 1;
-            if changed {
-                tx.append_event(&event, now).await?;
-                tx.commit().await?;
-            }
-            Ok::<_, sqlx::Error>(changed)
+            commit_if_changed(tx, changed, &event, now).await
         })
         .or_unexpected()
     }
@@ -256,11 +248,7 @@ impl GroupRepo for Store {
             .await?
             .rows_affected()
                 == 1;
-            if changed {
-                tx.append_event(&event, now).await?;
-                tx.commit().await?;
-            }
-            Ok::<_, sqlx::Error>(changed)
+            commit_if_changed(tx, changed, &event, now).await
         })
         .or_unexpected()
     }

@@ -13,7 +13,7 @@ use vendrome_core::{time, Error, Result, SqlEnum as _};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
-use crate::writes::TxWrites as _;
+use crate::writes::commit_if_changed;
 use crate::{with_db, Store};
 
 pub(crate) async fn existing_direct(
@@ -64,11 +64,7 @@ pub(crate) async fn set_policy(
             .await?
             .rows_affected()
             == 1;
-        if changed {
-            tx.append_event(&event, now).await?;
-            tx.commit().await?;
-        }
-        Ok::<_, sqlx::Error>(changed)
+        commit_if_changed(tx, changed, &event, now).await
     })
     .or_unexpected()?;
     if !changed {

@@ -31,6 +31,25 @@ pub(crate) trait TxWrites {
     ) -> BoxFuture<'a, sqlx::Result<AuditEvent>>;
 }
 
+/// Finishes a change that may have touched nothing: when it changed something, appends `event`
+/// and commits; when not, drops the transaction (rolling it back) and writes no event. Answers
+/// `changed`.
+pub(crate) async fn commit_if_changed<DB: sqlx::Database>(
+    mut tx: sqlx::Transaction<'_, DB>,
+    changed: bool,
+    event: &NewEvent,
+    now: Timestamp,
+) -> sqlx::Result<bool>
+where
+    DB::Connection: TxWrites,
+{
+    if changed {
+        tx.append_event(event, now).await?;
+        tx.commit().await?;
+    }
+    Ok(changed)
+}
+
 const APPEND_EVENT: &str = "INSERT INTO outbox_events \
     (event_id, event_type, aggregate_type, aggregate_id, payload, status, attempts, available_at, created_at) \
     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)";

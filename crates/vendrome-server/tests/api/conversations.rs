@@ -14,16 +14,9 @@ async fn attachments_settings_and_group_roles(backend: Backend) {
     let (_, a) = app.user(UserRole::Member).await;
     let (b_id, b) = app.user(UserRole::Member).await;
     let (c_id, c) = app.user(UserRole::Member).await;
-    let started = expect_status(
-        app.post("/v1/conversations")
-            .bearer_auth(&a)
-            .json(&json!({ "user_id": b_id })),
-        201,
-    )
-    .await;
     let path = format!(
         "/v1/conversations/{}/messages",
-        started["data"]["id"].as_str().unwrap()
+        app.start_conversation(&a, b_id).await
     );
 
     // Attachments: every broken field named; a file alone is a message.

@@ -26,14 +26,7 @@ async fn a_conversation_end_to_end(backend: Backend) {
     let (b_id, b) = app.user(UserRole::Member).await;
     let (_, stranger) = app.user(UserRole::Member).await;
 
-    let started = expect_status(
-        app.post("/v1/conversations")
-            .bearer_auth(&a)
-            .json(&json!({ "user_id": b_id })),
-        201,
-    )
-    .await;
-    let id = started["data"]["id"].as_str().unwrap().to_owned();
+    let id = app.start_conversation(&a, b_id).await;
     let again = expect_status(
         app.post("/v1/conversations")
             .bearer_auth(&b)

@@ -38,14 +38,7 @@ async fn app(backend: Backend) -> Option<TestApp> {
 async fn pair(app: &TestApp) -> (UserId, String, UserId, String, String) {
     let (a_id, a) = app.user(UserRole::Member).await;
     let (b_id, b) = app.user(UserRole::Member).await;
-    let started = expect_status(
-        app.post("/v1/conversations")
-            .bearer_auth(&a)
-            .json(&json!({ "user_id": b_id })),
-        201,
-    )
-    .await;
-    let id = started["data"]["id"].as_str().unwrap().to_owned();
+    let id = app.start_conversation(&a, b_id).await;
     (a_id, a, b_id, b, id)
 }
 

@@ -215,6 +215,18 @@ impl TestApp {
         (user.id, self.state.keys.issue(user.id, role, None).unwrap())
     }
 
+    /// Opens a new direct conversation of the token's user with `other` (asserting 201); its id.
+    pub async fn start_conversation(&self, token: &str, other: UserId) -> String {
+        let started = expect_status(
+            self.post("/v1/conversations")
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "user_id": other })),
+            201,
+        )
+        .await;
+        started["data"]["id"].as_str().unwrap().to_owned()
+    }
+
     /// A valid access token for a new user with `role`.
     pub async fn token(&self, role: UserRole) -> String {
         self.user(role).await.1
