@@ -65,6 +65,9 @@ enum Command {
     /// Signing keys for access tokens.
     #[command(subcommand)]
     Keys(commands::keys::Command),
+    /// The embedded search index.
+    #[command(subcommand)]
+    Search(commands::search::Command),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Command::Migrate(command) => commands::migrate::run(&cli.common, command).await,
             Command::Flags(command) => commands::flags::run(&cli.common, command).await,
             Command::Seed(command) => commands::seed::run(&cli.common, command).await,
+            Command::Search(command) => commands::search::run(&cli.common, command).await,
             Command::Openapi => {
                 print!("{}", vendrome_server::openapi::document_json());
                 Ok(())

@@ -26,6 +26,7 @@ pub mod posts;
 pub mod profiles;
 pub mod rate_limit;
 pub mod realtime;
+pub mod search;
 pub mod sql_enum;
 pub mod time;
 pub mod trending;

@@ -88,6 +88,15 @@ pub trait OutboxRepo: Send + Sync {
 
     /// How many events wait for publication, and the age of the oldest in seconds.
     async fn backlog(&self) -> Result<Backlog>;
+
+    /// Up to `limit` events with `seq > after`, in `seq` order, published or not: for consumers
+    /// that keep their own checkpoint (search indexers). A transaction that commits late can
+    /// add an event below a `seq` already read; such readers re-read a window (see
+    /// `vendrome_search::Checkpoint`).
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxEvent>>;
+
+    /// The highest `seq` written so far (0 when the outbox is empty).
+    async fn last_seq(&self) -> Result<i64>;
 }
 
 /// The relay's backlog, for metrics and readiness.

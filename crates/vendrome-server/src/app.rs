@@ -37,7 +37,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let router = api
         .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
         .route_layer(from_fn_with_state(
-            state.relay_wake.clone(),
+            middleware::Wake(std::sync::Arc::new([
+                state.relay_wake.clone(),
+                state.search_wake.clone(),
+            ])),
             middleware::wake_relay,
         ))
         .route("/v1/openapi.json", get(routes::docs::openapi_json))
@@ -156,6 +159,7 @@ impl App {
             oauth: config.oauth.clone(),
             limiter,
             realtime: Some(realtime(&config).await?),
+            search: search(&config, &store)?,
             ..StateOptions::default()
         };
         Ok(Self {
@@ -191,6 +195,21 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The search engine the configuration asks for: the embedded index under the data directory,
+/// or PostgreSQL full-text search.
+fn search(config: &Config, store: &Store) -> anyhow::Result<crate::state::SearchOptions> {
+    Ok(match config.search {
+        crate::config::SearchBackend::Embedded => {
+            crate::state::SearchOptions::Embedded(vendrome_search::Location::Disk(
+                vendrome_search::IndexDir::new(config.data_dir.join("search")),
+            ))
+        }
+        crate::config::SearchBackend::Postgres => crate::state::SearchOptions::Engine(Arc::new(
+            vendrome_store::PgSearch::new(store.clone())?,
+        )),
+    })
 }
 
 /// The realtime gateway the configuration asks for: frames over NATS and presence in Valkey

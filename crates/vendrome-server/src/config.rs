@@ -36,6 +36,32 @@ pub struct Config {
     pub nats_url: Option<String>,
     /// The realtime gateway's pacing and bounds.
     pub realtime: crate::realtime::RealtimeConfig,
+    /// Which engine answers `GET /v1/search`.
+    pub search: SearchBackend,
+}
+
+/// Which engine answers search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchBackend {
+    /// The embedded tantivy index under `<data dir>/search`, fed from the outbox (the default).
+    #[default]
+    Embedded,
+    /// PostgreSQL full-text search and trigrams over the tables (no local index).
+    Postgres,
+}
+
+impl std::str::FromStr for SearchBackend {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "embedded" => Ok(Self::Embedded),
+            "postgres" => Ok(Self::Postgres),
+            _ => Err(format!(
+                "unknown search backend {raw:?}: use embedded or postgres"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -71,6 +97,7 @@ impl Default for Config {
             valkey_url: None,
             nats_url: None,
             realtime: crate::realtime::RealtimeConfig::default(),
+            search: SearchBackend::default(),
         }
     }
 }

@@ -54,18 +54,20 @@ pub async fn envelope_errors(request: Request, next: Next) -> Response {
 
 /// Wakes the outbox relay after every request that may have changed something, so events (and
 /// the realtime frames made from them) leave at once instead of at the relay's next poll.
-pub async fn wake_relay(
-    State(wake): State<std::sync::Arc<tokio::sync::Notify>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn wake_relay(State(wake): State<Wake>, request: Request, next: Next) -> Response {
     let changes = !matches!(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
     let response = next.run(request).await;
     if changes && response.status().is_success() {
-        wake.notify_one();
+        for notify in wake.0.iter() {
+            notify.notify_one();
+        }
     }
     response
 }
+
+/// The tasks [`wake_relay`] wakes: the relay and the search indexer.
+#[derive(Clone)]
+pub struct Wake(pub std::sync::Arc<[std::sync::Arc<tokio::sync::Notify>]>);

@@ -15,8 +15,10 @@ use vendrome_core::posts::feed::FeedService;
 use vendrome_core::posts::PostService;
 use vendrome_core::profiles::ProfileService;
 use vendrome_core::rate_limit::RateLimiter;
+use vendrome_core::search::{SearchEngine, SearchService};
 use vendrome_core::trending::TrendingService;
 use vendrome_core::verification::VerificationService;
+use vendrome_search::{Location, SearchIndex};
 use vendrome_store::bus::InProcessBus;
 use vendrome_store::ephemeral::MemoryRateLimiter;
 use vendrome_store::Store;
@@ -61,6 +63,22 @@ pub struct AppState {
     pub realtime: Realtime,
     /// Wakes the outbox relay at once after a change, rather than at its next poll.
     pub relay_wake: Arc<Notify>,
+    /// Answers `GET /v1/search`.
+    pub search: SearchService,
+    /// The embedded index and where it lives, for the indexer task; `None` when another engine
+    /// answers search.
+    pub search_index: Option<(SearchIndex, Location)>,
+    /// Wakes the search indexer after a change (as `relay_wake` does the relay).
+    pub search_wake: Arc<Notify>,
+}
+
+/// Which engine answers search.
+#[derive(Clone)]
+pub enum SearchOptions {
+    /// The embedded index at this location, kept by an indexer task.
+    Embedded(Location),
+    /// Another engine (PostgreSQL full-text search).
+    Engine(Arc<dyn SearchEngine>),
 }
 
 /// The choices the composition root makes for the state.
@@ -72,6 +90,8 @@ pub struct StateOptions {
     pub oauth: OAuthSettings,
     /// The realtime gateway's parts; in this process by default.
     pub realtime: Option<Realtime>,
+    /// The embedded index in memory by default.
+    pub search: SearchOptions,
 }
 
 impl Default for StateOptions {
@@ -82,6 +102,7 @@ impl Default for StateOptions {
             secure_cookies: true,
             oauth: OAuthSettings::default(),
             realtime: None,
+            search: SearchOptions::Embedded(Location::Memory),
         }
     }
 }
@@ -108,6 +129,14 @@ impl AppState {
         let posts = PostService::new(shared.clone());
         let engagement = EngagementService::new(shared.clone(), posts.clone());
         let feeds = FeedService::new(shared.clone(), shared.clone());
+        let (engine, search_index): (Arc<dyn SearchEngine>, _) = match options.search {
+            SearchOptions::Embedded(location) => {
+                let index = SearchIndex::new();
+                (Arc::new(index.clone()), Some((index, location)))
+            }
+            SearchOptions::Engine(engine) => (engine, None),
+        };
+        let search = SearchService::new(engine, shared.clone(), shared.clone(), shared.clone());
         Self {
             auth,
             oauth,
@@ -131,6 +160,9 @@ impl AppState {
                 .realtime
                 .unwrap_or_else(|| Realtime::in_process(RealtimeConfig::default())),
             relay_wake: Arc::new(Notify::new()),
+            search,
+            search_index,
+            search_wake: Arc::new(Notify::new()),
         }
     }
 }

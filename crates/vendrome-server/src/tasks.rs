@@ -43,8 +43,39 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             stop.clone(),
         )),
         tokio::spawn(score_trending(state.clone(), stop.clone())),
+        tokio::spawn(index_search(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
+}
+
+/// Keeps the embedded search index (when it is the engine) up to date with the outbox.
+async fn index_search(state: AppState, stop: watch::Receiver<bool>) {
+    let Some((index, location)) = state.search_index.clone() else {
+        return;
+    };
+    let store = Arc::new(state.store.clone());
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let started = vendrome_search::Indexer::start(
+            index.clone(),
+            location.clone(),
+            store.clone(),
+            store.clone(),
+            vendrome_search::IndexerConfig::default(),
+        )
+        .await;
+        match started {
+            Ok(indexer) => return indexer.run(state.search_wake.clone(), stop).await,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "search index unavailable; retrying");
+                if *stop.borrow() {
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
 }
 
 async fn run_relay<B: vendrome_core::outbox::EventBus + ?Sized>(

@@ -15,11 +15,11 @@ use crate::graph::{SummaryRow, SUMMARY_COLUMNS};
 use crate::writes::commit_if_changed;
 use crate::{with_db, Store};
 
-const TOPIC_COLUMNS: &str =
+pub(crate) const TOPIC_COLUMNS: &str =
     "t.id, t.slug, t.name, t.description, t.follower_count, t.post_count, t.created_at";
 
 #[derive(sqlx::FromRow)]
-struct TopicRow {
+pub(crate) struct TopicRow {
     id: Uuid,
     slug: String,
     name: String,

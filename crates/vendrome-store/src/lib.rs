@@ -35,11 +35,13 @@ mod messaging;
 mod messaging_groups;
 mod messaging_settings;
 mod outbox;
+mod pg_search;
 mod post_reads;
 mod post_rows;
 mod posts;
 mod profiles;
 mod rows;
+mod search_source;
 mod sessions;
 mod sql_enum;
 mod sql_text;
@@ -48,6 +50,7 @@ mod users;
 mod writes;
 
 pub use db::{Db, Dialect, PoolSize};
+pub use pg_search::PgSearch;
 pub use sql_enum::DbEnum;
 
 /// Every persistence port on one database. Cheap to clone (it holds a pool).

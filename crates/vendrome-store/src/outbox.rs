@@ -168,4 +168,28 @@ impl OutboxRepo for Store {
             oldest_age_seconds,
         })
     }
+
+    #[tracing::instrument(skip(self))]
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxEvent>> {
+        let rows: Vec<OutboxRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(rows.into_iter().map(OutboxEvent::from).collect())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn last_seq(&self) -> Result<i64> {
+        let (last,): (Option<i64>,) = with_db!(&self.db, pool => {
+            sqlx::query_as("SELECT MAX(id) FROM outbox_events").fetch_one(pool).await
+        })
+        .or_unexpected()?;
+        Ok(last.unwrap_or(0))
+    }
 }

@@ -291,6 +291,19 @@ impl ProfileRepo for Store {
                 .enum_value(want)
                 .push(")");
         }
+        if let Some(only) = &filter.only {
+            sql.push(" AND u.id IN (");
+            for (i, id) in only.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.uuid(id.as_uuid());
+            }
+            if only.is_empty() {
+                sql.push("NULL");
+            }
+            sql.push(")");
+        }
         if let Some(min) = filter.min_verification {
             sql.push(" AND u.verification_level IN (");
             for (i, level) in levels_from(min).into_iter().enumerate() {

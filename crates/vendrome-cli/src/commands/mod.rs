@@ -3,6 +3,7 @@
 pub mod flags;
 pub mod keys;
 pub mod migrate;
+pub mod search;
 pub mod seed;
 pub mod serve;
 pub mod users;

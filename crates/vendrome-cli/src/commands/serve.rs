@@ -39,6 +39,10 @@ pub struct Args {
     /// delivers them inside this process (one instance).
     #[arg(long, env = "VENDROME_NATS_URL")]
     nats_url: Option<String>,
+    /// Which engine answers search: `embedded` (a tantivy index under the data directory, fed
+    /// from the outbox) or `postgres` (full-text search over the tables; PostgreSQL only).
+    #[arg(long, env = "VENDROME_SEARCH", default_value = "embedded")]
+    search: vendrome_server::config::SearchBackend,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -61,6 +65,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         valkey_url: args.valkey_url,
         nats_url: args.nats_url,
         realtime: vendrome_server::realtime::RealtimeConfig::default(),
+        search: args.search,
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

@@ -39,6 +39,8 @@ pub struct DirectoryFilter {
     /// This level or a higher one.
     pub min_verification: Option<VerificationLevel>,
     pub looking_for: Option<LookingFor>,
+    /// Only these members (to read search hits as directory entries).
+    pub only: Option<Vec<crate::ids::UserId>>,
     pub sort: DirectorySort,
 }
 

@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod page;
 pub mod posts;
 pub mod profiles;
+pub mod search;
 pub mod topics;
 pub mod trending;
 pub mod users;
@@ -120,5 +121,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::get_profile))
         .routes(routes!(profiles::update_profile))
         .routes(routes!(trending::trending))
+        .routes(routes!(search::search))
         .routes(routes!(ws::open_socket))
 }

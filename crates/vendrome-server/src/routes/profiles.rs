@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vendrome_core::enums::{LookingFor, VerificationLevel};
+use vendrome_core::page::Page;
 use vendrome_core::profiles::{
     DirectoryEntry, DirectoryFilter, DirectorySort, Profile, ProfileCard, ProfileChanges,
     RawProfileChanges, Skill,
 };
+use vendrome_core::search::{Found, SearchFilters, SearchKind, SearchRequest};
 use vendrome_core::validation::ValidationErrors;
 
 use super::graph::UserSummaryView;
@@ -151,7 +153,11 @@ pub struct DirectoryQuery {
     /// This level or higher.
     pub verification: Option<VerificationLevel>,
     pub looking_for: Option<LookingFor>,
-    /// `newest` (the default) or `connected` (most connections first).
+    /// Words to look for in names, headlines, companies, roles, places, skills and about
+    /// texts (as `GET /v1/search?kind=profiles` matches them); the order is then relevance.
+    pub q: Option<String>,
+    /// `newest` (the default), `connected` (most connections first) or `relevance` (the default
+    /// with `q`, and only with it).
     pub sort: Option<String>,
 }
 
@@ -219,13 +225,13 @@ pub async fn update_profile(
 }
 
 /// The directory of members: filter by industry, place, skill, verification and wants; newest
-/// or most connected first.
+/// or most connected first, or — with `q` — most relevant first.
 #[utoipa::path(get, path = "/v1/profiles", tag = "profiles",
     params(DirectoryQuery),
     responses(
         (status = 200, description = "A page of members.", body = Envelope<Vec<DirectoryEntryView>>),
         (status = 401, description = "A token was sent and is not valid.", body = ErrorEnvelope),
-        (status = 422, description = "`validation_failed` (limit, cursor, sort, skill).", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed` (limit, cursor, sort, skill, q).", body = ErrorEnvelope),
     ))]
 pub async fn directory(
     State(state): State<AppState>,
@@ -238,15 +244,62 @@ pub async fn directory(
     }
     .parse()?;
     let mut errors = ValidationErrors::new();
+    let by_relevance = query.q.is_some() || query.sort.as_deref() == Some("relevance");
     let sort = match &query.sort {
+        _ if by_relevance => {
+            if query.sort.as_deref().is_some_and(|s| s != "relevance") {
+                errors.add(
+                    "sort",
+                    "invalid_value",
+                    "a search (`q`) is ordered by relevance",
+                );
+            }
+            None
+        }
         Some(raw) => errors.check("sort", DirectorySort::parse(raw)),
         None => Some(DirectorySort::default()),
+    };
+    let (q, offset) = if by_relevance {
+        crate::routes::search::parse_words(query.q.as_deref(), cursor.as_ref(), &mut errors)
+    } else {
+        (String::new(), 0)
     };
     let skill = match &query.skill {
         Some(raw) => errors.check("skill", Skill::parse(raw)),
         None => None,
     };
     errors.into_result()?;
+    if by_relevance {
+        let filters = SearchFilters {
+            industry: query.industry.map(|i| i.trim().to_lowercase()),
+            country_code: query.country.map(|c| c.trim().to_uppercase()),
+            city: query.city.map(|c| c.trim().to_lowercase()),
+            skill: skill.map(|s| s.as_str().to_owned()),
+            looking_for: query.looking_for,
+            min_verification: query.verification,
+            ..SearchFilters::default()
+        };
+        let request = SearchRequest {
+            q,
+            kind: SearchKind::Profiles,
+            filters,
+            offset,
+            limit,
+        };
+        let page = state.search.search(viewer.as_ref(), request).await?;
+        let page = Page {
+            items: page
+                .items
+                .into_iter()
+                .filter_map(|result| match result.found {
+                    Found::Profile(entry) => Some(DirectoryEntryView::from(*entry)),
+                    _ => None,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        };
+        return Ok(ApiSuccess::page(page, |entry| entry));
+    }
     let filter = DirectoryFilter {
         industry: query.industry.map(|i| i.trim().to_lowercase()),
         country_code: query.country.map(|c| c.trim().to_uppercase()),
@@ -254,6 +307,7 @@ pub async fn directory(
         skill,
         min_verification: query.verification,
         looking_for: query.looking_for,
+        only: None,
         sort: sort.unwrap_or_default(),
     };
     let page = state

@@ -1,0 +1,375 @@
+//! How text becomes searchable words, shared by every search engine and by the highlighter, so
+//! that indexing, querying and highlighting can never disagree.
+//!
+//! A *word* is a run of letters and digits, lower-cased. A *stem* is the word reduced by the
+//! English Snowball stemmer (the algorithm PostgreSQL's `english` configuration uses), so
+//! `investing`, `invests` and `invested` all match `invest`. Typo tolerance follows the length of
+//! the word the user typed, as Meilisearch does: none below 5 characters, one edit from 5, two
+//! from 9. The last word of a query also matches as a prefix (search as you type) unless the
+//! query ends with a space.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Words longer than this are not indexed or searched (tokens of that size are noise: hashes,
+/// base64, URLs glued together).
+pub const MAX_WORD_CHARS: usize = 40;
+/// Words of a query beyond this many are ignored.
+pub const MAX_QUERY_WORDS: usize = 10;
+/// A prefix shorter than this matches only whole words (one letter would match half the index).
+pub const MIN_PREFIX_CHARS: usize = 2;
+
+/// One word of a text with where it is: `start..end` are byte offsets into the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word<'a> {
+    pub text: &'a str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The words of `text`, in order.
+pub fn words(text: &str) -> impl Iterator<Item = Word<'_>> {
+    let mut rest = text.char_indices().peekable();
+    std::iter::from_fn(move || loop {
+        let (start, c) = rest.next()?;
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(at, c)) = rest.peek() {
+            if !c.is_alphanumeric() {
+                break;
+            }
+            end = at + c.len_utf8();
+            rest.next();
+        }
+        let word = &text[start..end];
+        if word.chars().count() <= MAX_WORD_CHARS {
+            return Some(Word {
+                text: word,
+                start,
+                end,
+            });
+        }
+    })
+}
+
+fn stemmer() -> &'static Stemmer {
+    static STEMMER: OnceLock<Stemmer> = OnceLock::new();
+    STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
+}
+
+/// The stem of a lower-case word.
+pub fn stem(word: &str) -> String {
+    stemmer().stem(word).into_owned()
+}
+
+/// The text as the stemmed field of an index holds it: stems separated by single spaces.
+pub fn stems(text: &str) -> String {
+    join(words(text).map(|w| stem(&w.text.to_lowercase())))
+}
+
+/// The text as the exact-word field of an index holds it: lower-case words separated by spaces.
+pub fn lower_words(text: &str) -> String {
+    join(words(text).map(|w| w.text.to_lowercase()))
+}
+
+fn join(parts: impl Iterator<Item = String>) -> String {
+    let mut out = String::new();
+    for part in parts {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&part);
+    }
+    out
+}
+
+/// Whether PostgreSQL's `english` text-search configuration drops the word (its Snowball stop
+/// list): the full-text path cannot match such a word, so it leaves it out of the query.
+pub fn is_stop_word(word: &str) -> bool {
+    const STOP: &[&str] = &[
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "s",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "t",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ];
+    STOP.binary_search(&word).is_ok()
+}
+
+/// Edits a word of `chars` characters may have and still match.
+pub fn typo_budget(chars: usize) -> u8 {
+    match chars {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// One word of a query, with everything an engine needs to match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryTerm {
+    /// As typed, lower-cased.
+    pub word: String,
+    pub stem: String,
+    /// Edits allowed (see [`typo_budget`]).
+    pub typos: u8,
+    /// The last word of a search-as-you-type query: also matches longer words it begins.
+    pub prefix: bool,
+    /// Other ways to say the same thing, each a phrase of one or more stems.
+    pub synonyms: Vec<Vec<String>>,
+}
+
+/// The words of a query, at most [`MAX_QUERY_WORDS`]. Every term must match (in any field).
+pub fn parse_query(query: &str) -> Vec<QueryTerm> {
+    let trailing_space = query.ends_with(char::is_whitespace);
+    let mut terms: Vec<QueryTerm> = words(query)
+        .take(MAX_QUERY_WORDS)
+        .map(|w| {
+            let word = w.text.to_lowercase();
+            QueryTerm {
+                stem: stem(&word),
+                typos: typo_budget(word.chars().count()),
+                prefix: false,
+                synonyms: synonyms_of(&word),
+                word,
+            }
+        })
+        .collect();
+    if let Some(last) = terms.last_mut() {
+        last.prefix = !trailing_space && last.word.chars().count() >= MIN_PREFIX_CHARS;
+    }
+    terms
+}
+
+/// Whether a word of a document matches a query term: same stem, within the typo budget, or
+/// (for the last term) beginning with it.
+pub fn matches(term: &QueryTerm, word: &str) -> bool {
+    if word == term.word || (term.prefix && word.starts_with(&term.word)) {
+        return true;
+    }
+    if stem(word) == term.stem {
+        return true;
+    }
+    term.typos > 0 && strsim::damerau_levenshtein(word, &term.word) <= usize::from(term.typos)
+}
+
+/// The synonym groups, by each single-word member: the other members, stemmed.
+fn synonyms_of(word: &str) -> Vec<Vec<String>> {
+    static TABLE: OnceLock<HashMap<String, Vec<Vec<String>>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+        for line in include_str!("synonyms.txt").lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let members: Vec<Vec<String>> = line
+                .split(',')
+                .map(|m| words(m).map(|w| stem(&w.text.to_lowercase())).collect())
+                .filter(|m: &Vec<String>| !m.is_empty())
+                .collect();
+            for (i, member) in members.iter().enumerate() {
+                if let [single] = member.as_slice() {
+                    let others = members
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, m)| m.clone());
+                    table.entry(single.clone()).or_default().extend(others);
+                }
+            }
+        }
+        table
+    });
+    table.get(&stem(word)).cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_on_anything_but_letters_and_digits() {
+        let found: Vec<&str> = words("Hello, wörld! B2B-sales #fintech")
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(found, ["Hello", "wörld", "B2B", "sales", "fintech"]);
+        let word = words("  café au lait").next().unwrap();
+        assert_eq!((word.start, word.end), (2, 7));
+    }
+
+    #[test]
+    fn stems_join_the_forms_of_a_word() {
+        assert_eq!(stems("Investing in investors"), "invest in investor");
+        assert_eq!(stem("invested"), stem("investing"));
+    }
+
+    #[test]
+    fn stop_words_are_postgresqls() {
+        assert!(is_stop_word("the") && is_stop_word("yourselves") && is_stop_word("a"));
+        assert!(!is_stop_word("solar"));
+    }
+
+    #[test]
+    fn typo_budget_grows_with_length() {
+        assert_eq!([3, 4, 5, 8, 9, 20].map(typo_budget), [0, 0, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn the_last_word_is_a_prefix_unless_the_query_ends_with_a_space() {
+        let terms = parse_query("solar panl");
+        assert_eq!(terms.len(), 2);
+        assert!(!terms[0].prefix && terms[1].prefix);
+        assert!(!parse_query("solar ").last().unwrap().prefix);
+        assert!(!parse_query("a").last().unwrap().prefix);
+    }
+
+    #[test]
+    fn matching_allows_stems_typos_and_prefixes() {
+        let terms = parse_query("investmnt fou");
+        assert!(matches(&terms[0], "investment"));
+        assert!(matches(&terms[1], "founder"));
+        let exact = parse_query("rust ");
+        assert!(
+            !matches(&exact[0], "rusty"),
+            "a four-letter word allows no typo"
+        );
+        assert!(matches(&parse_query("investing ")[0], "invests"));
+    }
+
+    #[test]
+    fn synonyms_expand_both_ways() {
+        let vc = parse_query("vc");
+        assert!(vc[0]
+            .synonyms
+            .contains(&vec!["ventur".to_owned(), "capit".to_owned()]));
+        let startup = parse_query("startups");
+        assert!(startup[0].synonyms.iter().any(|s| s == &["start", "up"]));
+    }
+}

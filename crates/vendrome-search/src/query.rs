@@ -1,0 +1,153 @@
+//! A [`SearchQuery`] as a tantivy query.
+//!
+//! Every query term must match somewhere (title or body). A term matches by its stem (scored by
+//! BM25, titles twice as much as bodies), by a synonym (a stem or a phrase of stems), by a word
+//! within its typo budget, or — for the last term — as the beginning of a word; typo and prefix
+//! matches score a constant below an exact match, so exact results rank first.
+
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+use vendrome_core::profiles::levels_from;
+use vendrome_core::search::analysis::QueryTerm;
+use vendrome_core::search::{Audience, SearchKind, SearchQuery};
+use vendrome_core::SqlEnum as _;
+
+use crate::schema::Fields;
+
+const TITLE_BOOST: f32 = 2.0;
+const SYNONYM_BOOST: f32 = 0.8;
+const TYPO_SCORE: f32 = 0.3;
+const PREFIX_SCORE: f32 = 0.5;
+
+pub fn build(fields: &Fields, query: &SearchQuery) -> Box<dyn Query> {
+    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let kind = match query.kind {
+        SearchKind::Posts => "post",
+        SearchKind::Profiles => "profile",
+        SearchKind::Topics => "topic",
+    };
+    must.push((Occur::Must, exact(fields.kind, kind)));
+    for term in &query.terms {
+        must.push((Occur::Must, term_clause(fields, term)));
+    }
+    let filters = &query.filters;
+    match query.kind {
+        SearchKind::Posts => {
+            if let Some(post_type) = filters.post_type {
+                must.push((Occur::Must, exact(fields.post_type, post_type.as_str())));
+            }
+            if let Some(topic) = &filters.topic {
+                must.push((Occur::Must, exact(fields.topic, topic)));
+            }
+            must.push((Occur::Must, visibility(fields, &query.audience)));
+        }
+        SearchKind::Profiles => {
+            let text_filters = [
+                (fields.industry, filters.industry.clone()),
+                (fields.country, filters.country_code.clone()),
+                (fields.city, filters.city.as_ref().map(|c| c.to_lowercase())),
+                (fields.skill, filters.skill.clone()),
+                (
+                    fields.looking_for,
+                    filters.looking_for.map(|l| l.as_str().to_owned()),
+                ),
+            ];
+            for (field, value) in text_filters {
+                if let Some(value) = value {
+                    must.push((Occur::Must, exact(field, &value)));
+                }
+            }
+        }
+        SearchKind::Topics => {}
+    }
+    if query.kind != SearchKind::Topics {
+        if let Some(min) = filters.min_verification {
+            let levels = levels_from(min)
+                .into_iter()
+                .map(|level| Term::from_field_text(fields.level, level.as_str()));
+            must.push((Occur::Must, Box::new(TermSetQuery::new(levels))));
+        }
+    }
+    Box::new(BooleanQuery::new(must))
+}
+
+fn exact(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Public posts, and `connections` posts by the audience's authors.
+fn visibility(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
+    let public = exact(fields.visibility, "public");
+    match audience {
+        Audience::Public => public,
+        Audience::Member(authors) => {
+            let authors = authors
+                .iter()
+                .map(|a| Term::from_field_text(fields.author, &a.to_string()));
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, public),
+                (Occur::Should, Box::new(TermSetQuery::new(authors))),
+            ]))
+        }
+    }
+}
+
+/// Any of the ways one query term can match, in either the title or the body.
+fn term_clause(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let scored = [
+        (fields.title_stems, fields.title_words, TITLE_BOOST),
+        (fields.body_stems, fields.body_words, 1.0),
+    ];
+    for (stems, words, boost) in scored {
+        let stem = TermQuery::new(
+            Term::from_field_text(stems, &term.stem),
+            IndexRecordOption::WithFreqs,
+        );
+        should.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(stem), boost)),
+        ));
+        for synonym in &term.synonyms {
+            let query: Box<dyn Query> = match synonym.as_slice() {
+                [single] => Box::new(TermQuery::new(
+                    Term::from_field_text(stems, single),
+                    IndexRecordOption::WithFreqs,
+                )),
+                phrase => Box::new(PhraseQuery::new(
+                    phrase
+                        .iter()
+                        .map(|s| Term::from_field_text(stems, s))
+                        .collect(),
+                )),
+            };
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(query, boost * SYNONYM_BOOST)),
+            ));
+        }
+        let word = Term::from_field_text(words, &term.word);
+        if term.typos > 0 {
+            let fuzzy = FuzzyTermQuery::new(word.clone(), term.typos, true);
+            should.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(fuzzy), TYPO_SCORE * boost)),
+            ));
+        }
+        if term.prefix {
+            let prefix = FuzzyTermQuery::new_prefix(word, 0, true);
+            should.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(prefix), PREFIX_SCORE * boost)),
+            ));
+        }
+    }
+    Box::new(BooleanQuery::new(should))
+}
