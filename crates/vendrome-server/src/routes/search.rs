@@ -142,8 +142,9 @@ pub fn parse_words(
     cursor: Option<&Cursor>,
     errors: &mut ValidationErrors,
 ) -> (String, u32) {
-    let q = q.unwrap_or_default().trim().to_owned();
-    if q.is_empty() {
+    // A trailing space is meaningful: the last word is then whole, not a prefix.
+    let q = q.unwrap_or_default().trim_start().to_owned();
+    if q.trim_end().is_empty() {
         errors.add("q", "required", "must name something to search for");
     } else if q.chars().count() > MAX_QUERY_CHARS {
         errors.add(

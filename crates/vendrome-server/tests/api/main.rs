@@ -21,5 +21,6 @@ mod oauth;
 mod posts;
 mod profiles;
 mod realtime;
+mod search;
 mod trending;
 mod ws_client;

@@ -50,6 +50,7 @@ pub struct TestApp {
     pub db: TestStore,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    indexer: tokio::sync::Mutex<Option<vendrome_search::Indexer>>,
     background_stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -66,6 +67,8 @@ pub struct Setup {
     pub limiter: Option<Arc<dyn RateLimiter>>,
     /// Run the background tasks too (the outbox relay, the realtime router, typing expiry).
     pub background: bool,
+    /// Search with PostgreSQL full-text search instead of the embedded index (PostgreSQL only).
+    pub fulltext: bool,
 }
 
 impl Setup {
@@ -77,6 +80,7 @@ impl Setup {
             policy: AuthPolicy::default(),
             limiter: None,
             background: false,
+            fulltext: false,
         }
     }
 }
@@ -104,6 +108,13 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         realtime: Some(vendrome_server::realtime::Realtime::in_process(
             setup.config.realtime.clone(),
         )),
+        search: if setup.fulltext {
+            vendrome_server::state::SearchOptions::Engine(Arc::new(
+                vendrome_store::PgSearch::new(db.store.clone()).unwrap(),
+            ))
+        } else {
+            defaults.search
+        },
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
@@ -143,6 +154,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         db,
         stop: Some(stop),
         server: Some(server),
+        indexer: tokio::sync::Mutex::new(None),
         background_stop,
     })
 }
@@ -225,6 +237,30 @@ impl TestApp {
         )
         .await;
         started["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Brings the embedded search index up to date with every change so far (a no-op for
+    /// PostgreSQL full-text search, which reads the tables).
+    pub async fn sync_search(&self) {
+        let Some((index, location)) = self.state.search_index.clone() else {
+            return;
+        };
+        let mut indexer = self.indexer.lock().await;
+        if indexer.is_none() {
+            let store = Arc::new(self.db.store.clone());
+            *indexer = Some(
+                vendrome_search::Indexer::start(
+                    index,
+                    location,
+                    store.clone(),
+                    store,
+                    vendrome_search::IndexerConfig::default(),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        indexer.as_mut().unwrap().catch_up().await.unwrap();
     }
 
     /// A valid access token for a new user with `role`.
