@@ -426,3 +426,40 @@ async fn users_are_created_listed_and_their_sessions_revoked() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn search_reindex_builds_a_new_generation_and_status_reports_it() {
+    let dir = TempDir::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let status = stdout(&vendrome(&dir.0, &["search", "status"]));
+    assert!(status.contains("no index yet"), "{status}");
+    stdout(&vendrome(
+        &dir.0,
+        &["seed", "fixtures", "--dir", fixtures.to_str().unwrap()],
+    ));
+    let first: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["search", "reindex", "--json"]))).unwrap();
+    // Every fixture member, post and topic.
+    assert!(first["documents"].as_u64().unwrap() >= 25, "{first}");
+    let second: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["search", "reindex", "--json"]))).unwrap();
+    assert_ne!(first["generation"], second["generation"]);
+    assert_eq!(first["documents"], second["documents"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&vendrome(&dir.0, &["search", "status", "--json"]))).unwrap();
+    assert_eq!(status["generation"], second["generation"]);
+    assert!(status["outbox_seq"].as_i64().unwrap() >= 0);
+    assert!(dir
+        .0
+        .join("search")
+        .join(second["generation"].as_str().unwrap())
+        .is_dir());
+    assert!(
+        !dir.0
+            .join("search")
+            .join(first["generation"].as_str().unwrap())
+            .exists(),
+        "no server uses the old generation: it is removed"
+    );
+}

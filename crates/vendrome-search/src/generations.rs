@@ -62,15 +62,28 @@ impl IndexDir {
         Ok(())
     }
 
-    /// Deletes every generation but `keep` (best effort: a generation another process still
-    /// writes to fails to delete and is left for later).
+    /// Deletes every generation but `keep` that no process writes to (a running server's
+    /// generation is left; that server deletes it when it switches).
+    pub fn remove_unused(&self, keep: &str) {
+        self.remove_where(keep, |path| crate::index::Generation::is_unused(path));
+    }
+
+    /// Deletes every generation but `keep` (best effort), for the process that served them.
     pub fn remove_others(&self, keep: &str) {
+        self.remove_where(keep, |_| true);
+    }
+
+    fn remove_where(&self, keep: &str, removable: impl Fn(&Path) -> bool) {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-") && name != keep && entry.path().is_dir() {
+            if name.starts_with("gen-")
+                && name != keep
+                && entry.path().is_dir()
+                && removable(&entry.path())
+            {
                 if let Err(error) = std::fs::remove_dir_all(entry.path()) {
                     tracing::warn!(generation = %name, error = %error, "could not remove an old search index generation");
                 }

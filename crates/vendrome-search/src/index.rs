@@ -86,6 +86,15 @@ impl Generation {
         read_info(&self.index)
     }
 
+    /// Whether no process holds the writer of the index in `dir`.
+    pub fn is_unused(dir: &Path) -> bool {
+        let Ok(index) = Index::open_in_dir(dir) else {
+            return true;
+        };
+        Fields::register_tokenizer(&index);
+        index.writer::<TantivyDocument>(15_000_000).is_ok()
+    }
+
     /// The position of the last commit of the index in `dir`, without opening a writer (safe
     /// while a server writes to it).
     pub fn committed_in(dir: &Path) -> anyhow::Result<CommitInfo> {

@@ -374,6 +374,7 @@ pub async fn reindex(
     // Merges finish and the writer's lock goes before anyone else opens it.
     tokio::task::spawn_blocking(move || generation.finish()).await??;
     dir.publish(&name)?;
+    dir.remove_unused(&name);
     Ok(Reindexed {
         generation: name,
         documents,

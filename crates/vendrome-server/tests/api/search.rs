@@ -87,7 +87,11 @@ async fn connect(app: &TestApp, a: &str, b_id: impl std::fmt::Display, b: &str) 
     )
     .await;
     let id = body["data"]["id"].as_str().unwrap();
-    succeed(app.post(&format!("/v1/connections/{id}/accept")).bearer_auth(b)).await;
+    succeed(
+        app.post(&format!("/v1/connections/{id}/accept"))
+            .bearer_auth(b),
+    )
+    .await;
 }
 
 async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: bool) {
@@ -95,7 +99,12 @@ async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: boo
         return;
     };
     let author = app.token(UserRole::Member).await;
-    let solar = text(&app, &author, "Solar panels for rural clinics, installed in a day").await;
+    let solar = text(
+        &app,
+        &author,
+        "Solar panels for rural clinics, installed in a day",
+    )
+    .await;
     let workshop = text(&app, &author, "Investment readiness workshop for founders").await;
     let cold = text(&app, &author, "Cold chain logistics across the region").await;
     let cofounder = text(&app, &author, "Looking for a technical cofounder").await;
@@ -114,7 +123,10 @@ async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: boo
     assert_eq!(found(&app, None, "q=cold%20cha").await, [cold.clone()]);
     // Synonyms: a founder search finds a cofounder.
     let founders = found(&app, None, "q=founder%20").await;
-    assert!(founders.contains(&cofounder) && founders.contains(&workshop), "{founders:?}");
+    assert!(
+        founders.contains(&cofounder) && founders.contains(&workshop),
+        "{founders:?}"
+    );
     assert!(found(&app, None, "q=zzzzqqq").await.is_empty());
 
     let body = succeed(app.get("/v1/search?q=panel")).await;
@@ -128,7 +140,10 @@ async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: boo
         .map(|f| f["text"].as_str().unwrap())
         .collect();
     assert_eq!(hits, ["panels"]);
-    assert_eq!(body["data"][0]["post"]["body"], "Solar panels for rural clinics, installed in a day");
+    assert_eq!(
+        body["data"][0]["post"]["body"],
+        "Solar panels for rural clinics, installed in a day"
+    );
 
     for (query, field) in [
         ("", "q"),
@@ -137,11 +152,30 @@ async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: boo
         ("q=solar&cursor=nope", "cursor"),
         ("q=solar&limit=0", "limit"),
     ] {
-        let error = expect_error(app.get(&format!("/v1/search?{query}")).send().await.unwrap(), 422, "validation_failed").await;
-        assert!(error["error"]["details"]["fields"][field].is_array(), "{query}: {error}");
+        let error = expect_error(
+            app.get(&format!("/v1/search?{query}"))
+                .send()
+                .await
+                .unwrap(),
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            error["error"]["details"]["fields"][field].is_array(),
+            "{query}: {error}"
+        );
     }
     let long = "a".repeat(201);
-    expect_error(app.get(&format!("/v1/search?q={long}")).send().await.unwrap(), 422, "validation_failed").await;
+    expect_error(
+        app.get(&format!("/v1/search?q={long}"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
 }
 
 async fn filters_and_kinds(backend: Backend, fulltext: bool) {
@@ -151,32 +185,93 @@ async fn filters_and_kinds(backend: Backend, fulltext: bool) {
     let (farmer_id, farmer) = app.user(UserRole::Member).await;
     let (trader_id, trader) = app.user(UserRole::Member).await;
     for (token, profile) in [
-        (&farmer, json!({ "company": "Green Harvest", "industry": "agritech", "country_code": "KE", "city": "Nairobi", "skills": ["irrigation"] })),
-        (&trader, json!({ "company": "Harvest Traders", "industry": "logistics", "country_code": "NG", "city": "Lagos", "skills": ["export"] })),
+        (
+            &farmer,
+            json!({ "company": "Green Harvest", "industry": "agritech", "country_code": "KE", "city": "Nairobi", "skills": ["irrigation"] }),
+        ),
+        (
+            &trader,
+            json!({ "company": "Harvest Traders", "industry": "logistics", "country_code": "NG", "city": "Lagos", "skills": ["export"] }),
+        ),
     ] {
-        succeed(app.patch("/v1/me/profile").bearer_auth(token).json(&profile)).await;
+        succeed(
+            app.patch("/v1/me/profile")
+                .bearer_auth(token)
+                .json(&profile),
+        )
+        .await;
     }
-    let product = publish(&app, &farmer, json!({ "type": "product", "body": "Harvest crates for sale", "topics": ["farming"],
-        "payload": { "title": "Harvest crates", "price_minor": 1500, "currency": "KES" } })).await;
-    let note = publish(&app, &trader, json!({ "type": "text", "body": "Harvest season update", "topics": ["trade"] })).await;
+    let product = publish(
+        &app,
+        &farmer,
+        json!({ "type": "product", "body": "Harvest crates for sale", "topics": ["farming"],
+        "payload": { "title": "Harvest crates", "price_minor": 1500, "currency": "KES" } }),
+    )
+    .await;
+    let note = publish(
+        &app,
+        &trader,
+        json!({ "type": "text", "body": "Harvest season update", "topics": ["trade"] }),
+    )
+    .await;
     app.sync_search().await;
 
     let all = found(&app, None, "q=harvest").await;
     assert_eq!(all.len(), 2, "{all:?}");
-    assert_eq!(found(&app, None, "q=harvest&type=product").await, [product.clone()]);
-    assert_eq!(found(&app, None, "q=harvest&topic=trade").await, [note.clone()]);
-    assert!(found(&app, None, "q=harvest&verification=identity_verified").await.is_empty());
+    assert_eq!(
+        found(&app, None, "q=harvest&type=product").await,
+        [product.clone()]
+    );
+    assert_eq!(
+        found(&app, None, "q=harvest&topic=trade").await,
+        [note.clone()]
+    );
+    assert!(
+        found(&app, None, "q=harvest&verification=identity_verified")
+            .await
+            .is_empty()
+    );
 
     let people = found(&app, None, "q=harvest&kind=profiles").await;
     assert_eq!(people.len(), 2, "{people:?}");
-    assert_eq!(found(&app, None, "q=harvest&kind=profiles&country=ke").await, [farmer_id.to_string()]);
-    assert_eq!(found(&app, None, "q=harvest&kind=profiles&industry=logistics").await, [trader_id.to_string()]);
-    assert_eq!(found(&app, None, "q=harvest&kind=profiles&city=LAGOS&skill=export").await, [trader_id.to_string()]);
+    assert_eq!(
+        found(&app, None, "q=harvest&kind=profiles&country=ke").await,
+        [farmer_id.to_string()]
+    );
+    assert_eq!(
+        found(&app, None, "q=harvest&kind=profiles&industry=logistics").await,
+        [trader_id.to_string()]
+    );
+    assert_eq!(
+        found(
+            &app,
+            None,
+            "q=harvest&kind=profiles&city=LAGOS&skill=export"
+        )
+        .await,
+        [trader_id.to_string()]
+    );
     // The directory orders a search by relevance, with its own filters.
     let directory = succeed(app.get("/v1/profiles?q=green%20harvest")).await;
-    assert_eq!(directory["data"][0]["user"]["id"], json!(farmer_id.to_string()));
-    expect_error(app.get("/v1/profiles?sort=relevance").send().await.unwrap(), 422, "validation_failed").await;
-    expect_error(app.get("/v1/profiles?q=harvest&sort=newest").send().await.unwrap(), 422, "validation_failed").await;
+    assert_eq!(
+        directory["data"][0]["user"]["id"],
+        json!(farmer_id.to_string())
+    );
+    expect_error(
+        app.get("/v1/profiles?sort=relevance").send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    expect_error(
+        app.get("/v1/profiles?q=harvest&sort=newest")
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
 
     assert_eq!(found(&app, None, "q=farm&kind=topics").await, ["farming"]);
 }
@@ -194,7 +289,10 @@ async fn connections_only_posts_stay_with_connections(backend: Backend, fulltext
     app.sync_search().await;
 
     assert_eq!(found(&app, None, "q=quarterly").await, [public.clone()]);
-    assert_eq!(found(&app, Some(&stranger), "q=quarterly").await, [public.clone()]);
+    assert_eq!(
+        found(&app, Some(&stranger), "q=quarterly").await,
+        [public.clone()]
+    );
     for viewer in [&friend, &author] {
         let mut seen = found(&app, Some(viewer), "q=quarterly").await;
         seen.sort();
@@ -211,16 +309,29 @@ async fn deleted_posts_and_disabled_members_leave(backend: Backend, fulltext: bo
     };
     let admin = app.token(UserRole::Admin).await;
     let (author_id, author) = app.user(UserRole::Member).await;
-    succeed(app.patch("/v1/me/profile").bearer_auth(&author).json(&json!({ "company": "Zebra Mills" }))).await;
+    succeed(
+        app.patch("/v1/me/profile")
+            .bearer_auth(&author)
+            .json(&json!({ "company": "Zebra Mills" })),
+    )
+    .await;
     let kept = text(&app, &author, "Zebra mill tour on Friday").await;
     let gone = text(&app, &author, "Zebra mill open day cancelled").await;
     app.sync_search().await;
     assert_eq!(found(&app, None, "q=zebra").await.len(), 2);
 
-    expect_status(app.delete(&format!("/v1/posts/{gone}")).bearer_auth(&author), 200).await;
+    expect_status(
+        app.delete(&format!("/v1/posts/{gone}"))
+            .bearer_auth(&author),
+        200,
+    )
+    .await;
     app.sync_search().await;
     assert_eq!(found(&app, None, "q=zebra").await, [kept.clone()]);
-    assert_eq!(found(&app, None, "q=zebra&kind=profiles").await, [author_id.to_string()]);
+    assert_eq!(
+        found(&app, None, "q=zebra&kind=profiles").await,
+        [author_id.to_string()]
+    );
 
     succeed(
         app.put(&format!("/v1/admin/users/{author_id}/disabled"))

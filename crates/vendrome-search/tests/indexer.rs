@@ -1,0 +1,210 @@
+//! The indexer against a real database (SQLite, and PostgreSQL when reachable): checkpoints
+//! survive restarts without loss or duplicates, a rebuild swaps in while the old index serves,
+//! and two indexers (two instances) follow one database.
+
+use std::sync::Arc;
+
+use vendrome_core::enums::{PostVisibility, UserRole};
+use vendrome_core::ids::{PostId, UserId};
+use vendrome_core::posts::{Media, NewPost, PostBody, PostPayload, PostRepo as _};
+use vendrome_core::search::analysis::parse_query;
+use vendrome_core::search::{Audience, Hit, SearchEngine as _, SearchKind, SearchQuery};
+use vendrome_core::users::{DisplayName, Email, NewUser, UserRepo as _};
+use vendrome_search::{reindex, IndexDir, Indexer, IndexerConfig, Location, SearchIndex};
+use vendrome_store::Store;
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let db = vendrome_store::testing::sqlite().await;
+                    super::$name(db.store.clone()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(db) = vendrome_store::testing::postgres().await else { return };
+                    super::$name(db.store.clone()).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_stores!(
+    a_restart_resumes_from_the_checkpoint,
+    a_rebuild_swaps_in_without_going_offline,
+    two_indexers_follow_one_database,
+);
+
+async fn author(store: &Store) -> UserId {
+    let id = UserId::new();
+    let new = NewUser {
+        email: Email::parse(&format!("{}@example.com", id.as_uuid().simple())).unwrap(),
+        display_name: DisplayName::parse("Index Author").unwrap(),
+        handle: None,
+        password_hash: None,
+        role: UserRole::Member,
+    };
+    store.create_user(new).await.unwrap().id
+}
+
+async fn post(store: &Store, author: UserId, body: &str) -> PostId {
+    store
+        .create_post(NewPost {
+            author_id: author,
+            body: PostBody::parse(body).unwrap(),
+            visibility: PostVisibility::Public,
+            topics: Vec::new(),
+            payload: PostPayload::Text,
+            media: Media::default(),
+        })
+        .await
+        .unwrap()
+}
+
+fn query(words: &str) -> SearchQuery {
+    SearchQuery {
+        terms: parse_query(words),
+        kind: SearchKind::Posts,
+        filters: Default::default(),
+        audience: Audience::Public,
+        offset: 0,
+        limit: 100,
+        now: vendrome_core::time::now(),
+    }
+}
+
+/// Post ids found for `words`, sorted.
+async fn posts_found(index: &SearchIndex, words: &str) -> Vec<PostId> {
+    let mut ids: Vec<PostId> = index
+        .search(&query(words))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(hit, _)| match hit {
+            Hit::Post(id) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn start(store: &Store, dir: &IndexDir) -> (SearchIndex, Indexer) {
+    let index = SearchIndex::new();
+    let shared = Arc::new(store.clone());
+    let indexer = Indexer::start(
+        index.clone(),
+        Location::Disk(dir.clone()),
+        shared.clone(),
+        shared,
+        IndexerConfig::default(),
+    )
+    .await
+    .unwrap();
+    (index, indexer)
+}
+
+fn sorted(mut ids: Vec<PostId>) -> Vec<PostId> {
+    ids.sort();
+    ids
+}
+
+async fn a_restart_resumes_from_the_checkpoint(store: Store) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = IndexDir::new(temp.path().join("search"));
+    let writer = author(&store).await;
+    let first = post(&store, writer, "Orchard report one").await;
+
+    let (index, mut indexer) = start(&store, &dir).await;
+    indexer.catch_up().await.unwrap();
+    assert_eq!(posts_found(&index, "orchard").await, [first]);
+    let checkpoint = indexer.checkpoint();
+    assert!(checkpoint > 0);
+    drop(indexer);
+    drop(index);
+
+    // Down for a while: changes keep coming.
+    let second = post(&store, writer, "Orchard report two").await;
+    let third = post(&store, writer, "Orchard report three").await;
+    use vendrome_core::posts::PostRepo as _;
+    store.delete_post(first, writer).await.unwrap();
+
+    let (index, mut indexer) = start(&store, &dir).await;
+    assert_eq!(
+        indexer.checkpoint(),
+        checkpoint,
+        "the committed checkpoint is read back"
+    );
+    assert_eq!(
+        posts_found(&index, "orchard").await,
+        [first],
+        "nothing changed before catching up"
+    );
+    indexer.catch_up().await.unwrap();
+    assert!(indexer.checkpoint() > checkpoint);
+    assert_eq!(
+        posts_found(&index, "orchard").await,
+        sorted(vec![second, third])
+    );
+    // No duplicates: one document per post, even though events around the restart were
+    // applied twice.
+    let generation = index.generation().unwrap();
+    assert_eq!(generation.num_docs(), 2 + 1, "two posts and one profile");
+}
+
+async fn a_rebuild_swaps_in_without_going_offline(store: Store) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = IndexDir::new(temp.path().join("search"));
+    let writer = author(&store).await;
+    let before = post(&store, writer, "Vineyard harvest").await;
+    let (index, mut indexer) = start(&store, &dir).await;
+    indexer.catch_up().await.unwrap();
+    let old = dir.current().unwrap().unwrap();
+
+    let report = reindex(&dir, &store, &store, &IndexerConfig::default(), &|_, _| {})
+        .await
+        .unwrap();
+    assert_ne!(report.generation, old);
+    assert_eq!(report.documents, 2, "one post and one profile");
+    assert_eq!(dir.current().unwrap().unwrap(), report.generation);
+    // The serving index still answers from the old generation until the indexer's next pass.
+    assert_eq!(posts_found(&index, "vineyard").await, [before]);
+    let during = post(&store, writer, "Vineyard tasting").await;
+    indexer.pass().await.unwrap();
+    indexer.catch_up().await.unwrap();
+    assert_eq!(
+        posts_found(&index, "vineyard").await,
+        sorted(vec![before, during])
+    );
+    assert!(
+        !dir.path(&old).exists(),
+        "the old generation is removed after the switch"
+    );
+    assert!(dir.path(&report.generation).exists());
+}
+
+async fn two_indexers_follow_one_database(store: Store) {
+    let temp = tempfile::tempdir().unwrap();
+    let writer = author(&store).await;
+    let (a_dir, b_dir) = (
+        IndexDir::new(temp.path().join("a")),
+        IndexDir::new(temp.path().join("b")),
+    );
+    let (a, mut indexer_a) = start(&store, &a_dir).await;
+    let (b, mut indexer_b) = start(&store, &b_dir).await;
+    let made = post(&store, writer, "Greenhouse sensors").await;
+    indexer_a.catch_up().await.unwrap();
+    indexer_b.catch_up().await.unwrap();
+    assert_eq!(posts_found(&a, "greenhouse").await, [made]);
+    assert_eq!(posts_found(&b, "greenhouse").await, [made]);
+    use vendrome_core::posts::PostRepo as _;
+    store.delete_post(made, writer).await.unwrap();
+    indexer_a.catch_up().await.unwrap();
+    indexer_b.catch_up().await.unwrap();
+    assert!(posts_found(&a, "greenhouse").await.is_empty());
+    assert!(posts_found(&b, "greenhouse").await.is_empty());
+}
