@@ -65,7 +65,7 @@ impl IndexDir {
     /// Deletes every generation but `keep` that no process writes to (a running server's
     /// generation is left; that server deletes it when it switches).
     pub fn remove_unused(&self, keep: &str) {
-        self.remove_where(keep, |path| crate::index::Generation::is_unused(path));
+        self.remove_where(keep, crate::index::Generation::is_unused);
     }
 
     /// Deletes every generation but `keep` (best effort), for the process that served them.

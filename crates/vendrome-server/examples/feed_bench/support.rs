@@ -81,7 +81,7 @@ impl StoreKind {
     }
 }
 
-fn scratch_dir() -> PathBuf {
+pub fn scratch_dir() -> PathBuf {
     std::env::temp_dir().join("vendrome-feed-bench")
 }
 

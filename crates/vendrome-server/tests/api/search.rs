@@ -110,17 +110,23 @@ async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: boo
     let cofounder = text(&app, &author, "Looking for a technical cofounder").await;
     app.sync_search().await;
 
-    assert_eq!(found(&app, None, "q=solar").await, [solar.clone()]);
+    assert_eq!(found(&app, None, "q=solar").await, [solar.as_str()]);
     // Stems: "clinic" finds "clinics"; every word must match somewhere.
-    assert_eq!(found(&app, None, "q=rural%20clinic").await, [solar.clone()]);
+    assert_eq!(
+        found(&app, None, "q=rural%20clinic").await,
+        [solar.as_str()]
+    );
     assert!(found(&app, None, "q=solar%20logistics%20").await.is_empty());
     // Typos: two edits in a long word, one in a medium one; none in short words.
-    assert_eq!(found(&app, None, "q=investmnt").await, [workshop.clone()]);
-    assert_eq!(found(&app, None, "q=readines%20").await, [workshop.clone()]);
+    assert_eq!(found(&app, None, "q=investmnt").await, [workshop.as_str()]);
+    assert_eq!(
+        found(&app, None, "q=readines%20").await,
+        [workshop.as_str()]
+    );
     assert!(found(&app, None, "q=sola%20").await.is_empty());
     // The last word is a prefix while typing.
-    assert_eq!(found(&app, None, "q=logis").await, [cold.clone()]);
-    assert_eq!(found(&app, None, "q=cold%20cha").await, [cold.clone()]);
+    assert_eq!(found(&app, None, "q=logis").await, [cold.as_str()]);
+    assert_eq!(found(&app, None, "q=cold%20cha").await, [cold.as_str()]);
     // Synonyms: a founder search finds a cofounder.
     let founders = found(&app, None, "q=founder%20").await;
     assert!(
@@ -220,11 +226,11 @@ async fn filters_and_kinds(backend: Backend, fulltext: bool) {
     assert_eq!(all.len(), 2, "{all:?}");
     assert_eq!(
         found(&app, None, "q=harvest&type=product").await,
-        [product.clone()]
+        [product.as_str()]
     );
     assert_eq!(
         found(&app, None, "q=harvest&topic=trade").await,
-        [note.clone()]
+        [note.as_str()]
     );
     assert!(
         found(&app, None, "q=harvest&verification=identity_verified")
@@ -288,10 +294,10 @@ async fn connections_only_posts_stay_with_connections(backend: Backend, fulltext
     let public = text(&app, &author, "Quarterly numbers for everyone").await;
     app.sync_search().await;
 
-    assert_eq!(found(&app, None, "q=quarterly").await, [public.clone()]);
+    assert_eq!(found(&app, None, "q=quarterly").await, [public.as_str()]);
     assert_eq!(
         found(&app, Some(&stranger), "q=quarterly").await,
-        [public.clone()]
+        [public.as_str()]
     );
     for viewer in [&friend, &author] {
         let mut seen = found(&app, Some(viewer), "q=quarterly").await;
@@ -327,7 +333,7 @@ async fn deleted_posts_and_disabled_members_leave(backend: Backend, fulltext: bo
     )
     .await;
     app.sync_search().await;
-    assert_eq!(found(&app, None, "q=zebra").await, [kept.clone()]);
+    assert_eq!(found(&app, None, "q=zebra").await, [kept.as_str()]);
     assert_eq!(
         found(&app, None, "q=zebra&kind=profiles").await,
         [author_id.to_string()]

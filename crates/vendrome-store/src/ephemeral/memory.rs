@@ -79,7 +79,7 @@ impl MemoryRateLimiter {
         let now = Instant::now();
         let mut state = self.lock();
         state.calls += 1;
-        if state.calls % SWEEP_EVERY == 0 {
+        if state.calls.is_multiple_of(SWEEP_EVERY) {
             state.sweep(now);
         }
         if let Some(log) = state

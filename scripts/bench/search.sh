@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The search benchmark: builds the release binaries, then runs
+# crates/vendrome-server/examples/search_bench (its doc comment says what it measures).
+# Options pass through, e.g. `scripts/bench/search.sh --users 10000 --posts 100000 --seconds 3`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+cargo build --release -q -p vendrome-cli
+exec cargo run --release -q -p vendrome-server --example search_bench -- \
+  --vendrome "$CARGO_TARGET_DIR/release/vendrome" "$@"
