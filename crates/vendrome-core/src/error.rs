@@ -27,6 +27,10 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// The work could not be done in time or a dependency is down; retrying later (or asking
+    /// for less) may succeed.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// Anything that is not the caller's fault.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{
@@ -18,6 +18,7 @@ use vendrome_core::graph::Topic;
 use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::search::{boost, Hit, PostDoc, ProfileDoc, SearchQuery};
 
+use crate::query::Tier;
 use crate::schema::{post_key, profile_key, topic_key, Fields};
 
 /// Memory the writer may buffer before it flushes a segment.
@@ -61,8 +62,11 @@ impl Generation {
         Self::from_index(Index::create_in_ram(schema), 1)
     }
 
-    fn from_index(index: Index, threads: usize) -> anyhow::Result<Self> {
+    fn from_index(mut index: Index, threads: usize) -> anyhow::Result<Self> {
         Fields::register_tokenizer(&index);
+        // A query's segments are searched in parallel, one thread per core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        index.set_multithread_executor(cores)?;
         let (_, fields) = Fields::schema();
         let writer = index
             .writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))
@@ -211,28 +215,34 @@ impl Generation {
         self.reader.searcher().num_docs()
     }
 
-    /// Runs a query: the hits ranked `offset..offset + limit`.
+    /// Runs a query: the hits ranked `offset..offset + limit`. Exact matches rank before
+    /// matches that need a typo or a prefix (see `query.rs`); each tier is ordered by
+    /// relevance × `boost`.
     pub fn search(&self, query: &SearchQuery) -> anyhow::Result<Vec<(Hit, f32)>> {
-        let tantivy_query = crate::query::build(&self.fields, query);
-        let now = query.now.timestamp();
-        let collector = TopDocs::with_limit(query.limit.max(1) as usize)
-            .and_offset(query.offset as usize)
-            .tweak_score(move |segment: &SegmentReader| {
-                let fast = segment.fast_fields();
-                let engagement = fast
-                    .i64("engagement")
-                    .ok()
-                    .map(|c| c.first_or_default_col(0));
-                let created = fast.i64("created").ok().map(|c| c.first_or_default_col(0));
-                move |doc: DocId, score: Score| {
-                    let engagement = engagement.as_ref().map_or(0, |c| c.get_val(doc));
-                    let created = created.as_ref().map_or(0, |c| c.get_val(doc));
-                    let age_days = (created > 0).then(|| (now - created) as f64 / 86_400.0);
-                    score * boost(engagement, age_days) as f32
-                }
-            });
         let searcher = self.reader.searcher();
-        let top = searcher.search(&tantivy_query, &collector)?;
+        let limit = query.limit.max(1) as usize;
+        let offset = query.offset as usize;
+        let exact = crate::query::build(&self.fields, query, Tier::Exact);
+        let (mut top, exact_total) = searcher.search(
+            &exact,
+            &(ranked(query.now.timestamp(), limit, offset), Count),
+        )?;
+        if top.len() < limit && crate::query::has_loose_terms(query) {
+            // The page runs past the exact matches: continue with the loose-only ones.
+            let loose_only = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    crate::query::build(&self.fields, query, Tier::Loose),
+                ),
+                (Occur::MustNot, exact),
+            ]);
+            let skip = offset.saturating_sub(exact_total);
+            let more = searcher.search(
+                &loose_only,
+                &ranked(query.now.timestamp(), limit - top.len(), skip),
+            )?;
+            top.extend(more);
+        }
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
@@ -245,6 +255,30 @@ impl Generation {
         }
         Ok(hits)
     }
+}
+
+/// The top `limit` after `offset`, by text relevance × `boost` (engagement and recency).
+fn ranked(
+    now: i64,
+    limit: usize,
+    offset: usize,
+) -> impl tantivy::collector::Collector<Fruit = Vec<(Score, tantivy::DocAddress)>> {
+    TopDocs::with_limit(limit.max(1))
+        .and_offset(offset)
+        .tweak_score(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let engagement = fast
+                .i64("engagement")
+                .ok()
+                .map(|c| c.first_or_default_col(0));
+            let created = fast.i64("created").ok().map(|c| c.first_or_default_col(0));
+            move |doc: DocId, score: Score| {
+                let engagement = engagement.as_ref().map_or(0, |c| c.get_val(doc));
+                let created = created.as_ref().map_or(0, |c| c.get_val(doc));
+                let age_days = (created > 0).then(|| (now - created) as f64 / 86_400.0);
+                score * boost(engagement, age_days) as f32
+            }
+        })
 }
 
 fn read_info(index: &Index) -> anyhow::Result<CommitInfo> {

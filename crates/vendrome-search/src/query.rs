@@ -3,7 +3,11 @@
 //! Every query term must match somewhere (title or body). A term matches by its stem (scored by
 //! BM25, titles twice as much as bodies), by a synonym (a stem or a phrase of stems), by a word
 //! within its typo budget, or — for the last term — as the beginning of a word; typo and prefix
-//! matches score a constant below an exact match, so exact results rank first.
+//! matches score a constant below an exact match.
+//!
+//! Queries run in two tiers ([`Tier`]), as Meilisearch ranks typos before other signals: the
+//! documents matching every term exactly (stem or synonym) come first, then those that need a
+//! typo or a prefix. The exact tier alone answers most pages, and it is the cheaper query.
 
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
@@ -23,7 +27,22 @@ const SYNONYM_BOOST: f32 = 0.8;
 const TYPO_SCORE: f32 = 0.3;
 const PREFIX_SCORE: f32 = 0.5;
 
-pub fn build(fields: &Fields, query: &SearchQuery) -> Box<dyn Query> {
+/// Which matches a query admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Stems and synonyms only.
+    Exact,
+    /// Typos and prefixes too.
+    Loose,
+}
+
+/// Whether any term of the query can match loosely (otherwise the exact tier is the whole
+/// answer).
+pub fn has_loose_terms(query: &SearchQuery) -> bool {
+    query.terms.iter().any(|t| t.typos > 0 || t.prefix)
+}
+
+pub fn build(fields: &Fields, query: &SearchQuery, tier: Tier) -> Box<dyn Query> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let kind = match query.kind {
         SearchKind::Posts => "post",
@@ -32,7 +51,7 @@ pub fn build(fields: &Fields, query: &SearchQuery) -> Box<dyn Query> {
     };
     must.push((Occur::Must, exact(fields.kind, kind)));
     for term in &query.terms {
-        must.push((Occur::Must, term_clause(fields, term)));
+        must.push((Occur::Must, term_clause(fields, term, tier)));
     }
     let filters = &query.filters;
     match query.kind {
@@ -100,7 +119,7 @@ fn visibility(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
 }
 
 /// Any of the ways one query term can match, in either the title or the body.
-fn term_clause(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
+fn term_clause(fields: &Fields, term: &QueryTerm, tier: Tier) -> Box<dyn Query> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let scored = [
         (fields.title_stems, fields.title_words, TITLE_BOOST),
@@ -132,6 +151,9 @@ fn term_clause(fields: &Fields, term: &QueryTerm) -> Box<dyn Query> {
                 Occur::Should,
                 Box::new(BoostQuery::new(query, boost * SYNONYM_BOOST)),
             ));
+        }
+        if tier == Tier::Exact {
+            continue;
         }
         let word = Term::from_field_text(words, &term.word);
         if term.typos > 0 {

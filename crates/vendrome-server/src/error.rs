@@ -127,6 +127,9 @@ impl From<vendrome_core::Error> for ApiError {
                 error.retry_after = Some(seconds.max(1));
                 error
             }
+            Error::Unavailable { code, message } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            }
             Error::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "unexpected error");
                 Self::internal()

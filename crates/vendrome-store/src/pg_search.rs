@@ -15,14 +15,18 @@ use vendrome_core::search::{Audience, Hit, SearchEngine, SearchKind, SearchQuery
 use vendrome_core::{Error, Result};
 
 use crate::db::Db;
-use crate::error::SqlxResultExt as _;
 use crate::sql_text::{bind_args, Arg, SqlText};
 use crate::{Dialect, Store};
+
+/// How long one search statement may run before PostgreSQL cancels it (answered 503
+/// `search_timeout`).
+pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Searches with PostgreSQL's full-text search; the store must be on PostgreSQL.
 #[derive(Clone)]
 pub struct PgSearch {
     store: Store,
+    timeout: std::time::Duration,
 }
 
 impl PgSearch {
@@ -31,7 +35,16 @@ impl PgSearch {
         if store.dialect() != Dialect::Postgres {
             anyhow::bail!("the PostgreSQL search path needs a PostgreSQL database");
         }
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            timeout: STATEMENT_TIMEOUT,
+        })
+    }
+
+    /// Another statement timeout than [`STATEMENT_TIMEOUT`].
+    pub fn with_statement_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
@@ -231,6 +244,13 @@ impl SearchEngine for PgSearch {
         let rows: Vec<(String, f32)> = async {
             let mut tx = pool.begin().await?;
             // The index finds candidates at the loosest threshold; each term rechecks its own.
+            // A search that would scan too much ends instead of holding a connection.
+            sqlx::query(&format!(
+                "SET LOCAL statement_timeout = {}",
+                self.timeout.as_millis().max(1)
+            ))
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.4', true)")
                 .execute(&mut *tx)
                 .await?;
@@ -241,7 +261,15 @@ impl SearchEngine for PgSearch {
             Ok::<_, sqlx::Error>(rows)
         }
         .await
-        .or_unexpected()?;
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
+                Error::Unavailable {
+                    code: "search_timeout",
+                    message: "the search took too long; add words or filters".into(),
+                }
+            }
+            _ => Error::Unexpected(error.into()),
+        })?;
         Ok(rows
             .into_iter()
             .filter_map(|(key, score)| {

@@ -37,6 +37,7 @@ search_paths!(
     deleted_posts_and_disabled_members_leave,
     pages_cover_every_result_once,
     engagement_ranks_equal_matches,
+    exact_matches_rank_before_typos_across_pages,
 );
 
 async fn app(backend: Backend, fulltext: bool) -> Option<TestApp> {
@@ -414,4 +415,35 @@ async fn engagement_ranks_equal_matches(backend: Backend, fulltext: bool) {
     }
     app.sync_search().await;
     assert_eq!(found(&app, None, "q=irrigation").await, [liked, quiet]);
+}
+
+async fn exact_matches_rank_before_typos_across_pages(backend: Backend, fulltext: bool) {
+    let Some(app) = app(backend, fulltext).await else {
+        return;
+    };
+    let author = app.token(UserRole::Member).await;
+    // The misspelt one is newer and more engaged: still, the exact match comes first.
+    let exact = text(&app, &author, "Warehouse for rent").await;
+    let misspelt = text(&app, &author, "Warehuose for rent near the port").await;
+    let fan = app.token(UserRole::Member).await;
+    succeed(
+        app.put(&format!("/v1/posts/{misspelt}/reaction"))
+            .bearer_auth(&fan)
+            .json(&json!({ "kind": "like" })),
+    )
+    .await;
+    app.sync_search().await;
+    assert_eq!(
+        found(&app, None, "q=warehouse%20").await,
+        [exact.as_str(), misspelt.as_str()]
+    );
+    let first = succeed(app.get("/v1/search?q=warehouse%20&limit=1")).await;
+    assert_eq!(ids(&first), [exact.as_str()]);
+    let cursor = first["meta"]["next_cursor"].as_str().unwrap();
+    let second = succeed(app.get(&format!(
+        "/v1/search?q=warehouse%20&limit=1&cursor={cursor}"
+    )))
+    .await;
+    assert_eq!(ids(&second), [misspelt.as_str()]);
+    assert!(second["meta"]["next_cursor"].is_null());
 }
