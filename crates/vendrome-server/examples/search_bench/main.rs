@@ -6,6 +6,7 @@
 //! ```sh
 //! scripts/bench/search.sh                                  # 100k users, 1M posts
 //! scripts/bench/search.sh --users 10000 --posts 100000 --seconds 3
+//! scripts/bench/search.sh --reuse --paths embedded          # the seeded database, one path
 //! ```
 //!
 //! On a fresh PostgreSQL database (`vendrome_search_bench`, kept with `--reuse`) seeded by
@@ -52,6 +53,8 @@ struct Options {
     lag_samples: usize,
     vendrome: String,
     reuse: bool,
+    embedded: bool,
+    postgres: bool,
 }
 
 impl Options {
@@ -64,6 +67,8 @@ impl Options {
             lag_samples: 100,
             vendrome: "target/release/vendrome".into(),
             reuse: false,
+            embedded: true,
+            postgres: true,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -81,6 +86,14 @@ impl Options {
                 "--lag-samples" => options.lag_samples = value()?.parse()?,
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
+                "--paths" => {
+                    let paths = value()?;
+                    options.embedded = matches!(paths.as_str(), "embedded" | "both");
+                    options.postgres = matches!(paths.as_str(), "postgres" | "both");
+                    if !(options.embedded || options.postgres) {
+                        bail!("--paths is embedded, postgres or both, not {paths}");
+                    }
+                }
                 other => bail!("unknown option {other}"),
             }
         }
@@ -200,13 +213,17 @@ async fn main() -> anyhow::Result<()> {
     let author = some_member(&url).await?;
     let token = keys.issue(author, UserRole::Member, None)?;
     let mut runs = Vec::new();
-    for (name, env) in [
-        ("embedded (tantivy)", Vec::new()),
-        (
+    let mut paths = Vec::new();
+    if options.embedded {
+        paths.push(("embedded (tantivy)", Vec::new()));
+    }
+    if options.postgres {
+        paths.push((
             "PostgreSQL FTS",
             vec![("VENDROME_SEARCH", "postgres".to_owned())],
-        ),
-    ] {
+        ));
+    }
+    for (name, env) in paths {
         let server = Server::start_with(&options.vendrome, &url, &keys_spec, &env).await?;
         let base = format!("http://{}", server.address);
         let client = Client::builder()
