@@ -26,7 +26,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use futures::stream::{self, StreamExt as _};
 use reqwest::Client;
 use vendrome_core::access::Caller;
 use vendrome_core::enums::UserRole;
@@ -38,7 +37,7 @@ use vendrome_store::db::PoolSize;
 use vendrome_store::{Db, Store};
 
 mod support;
-use support::{percentile_ms, Server, StoreKind};
+use support::{percentile_ms, Level, Server, StoreKind};
 
 /// The options, from the command line.
 #[derive(Debug)]
@@ -94,15 +93,6 @@ impl Options {
         }
         Ok(options)
     }
-}
-
-/// One load level's outcome.
-struct Level {
-    clients: usize,
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
 }
 
 /// Everything measured on one store.
@@ -269,46 +259,12 @@ async fn load(
     clients: usize,
     duration: Duration,
 ) -> Level {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let started = Instant::now();
-    let results: Vec<(Vec<Duration>, usize)> = stream::iter(0..clients)
-        .map(|_| async {
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            while started.elapsed() < duration {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % tokens.len();
-                let sent = Instant::now();
-                let response = client
-                    .get(format!("{base}/v1/feed"))
-                    .bearer_auth(&tokens[i])
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(_) => latencies.push(sent.elapsed()),
-                        Err(_) => errors += 1,
-                    },
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        })
-        .buffer_unordered(clients)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-    let mut latencies: Vec<Duration> = results
-        .iter()
-        .flat_map(|(l, _)| l.iter().copied())
-        .collect();
-    latencies.sort();
-    Level {
-        clients,
-        requests: latencies.len(),
-        errors: results.iter().map(|(_, e)| e).sum(),
-        elapsed,
-        latencies,
-    }
+    support::drive(clients, duration, |n| {
+        client
+            .get(format!("{base}/v1/feed"))
+            .bearer_auth(&tokens[n % tokens.len()])
+    })
+    .await
 }
 
 /// The listing of every post (limit 20) at page 1 and at page 1000 (or the last page, when the

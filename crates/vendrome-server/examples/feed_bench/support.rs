@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use futures::stream::{self, StreamExt as _};
 use tokio::process::{Child, Command};
 use vendrome_store::{Db, Store};
 
@@ -201,4 +202,58 @@ pub fn percentile_ms(sorted: &[Duration], percent: f64) -> Option<f64> {
     let rank = (percent / 100.0 * sorted.len() as f64).ceil() as usize;
     let index = rank.clamp(1, sorted.len()) - 1;
     Some(sorted[index].as_secs_f64() * 1000.0)
+}
+
+/// One load level's outcome.
+pub struct Level {
+    pub clients: usize,
+    pub requests: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    /// Sorted.
+    pub latencies: Vec<Duration>,
+}
+
+/// `clients` concurrent clients sending `request(n)` (n counting up across all clients) for
+/// `duration`; a request counts when it answers 2xx and its body is read.
+pub async fn drive(
+    clients: usize,
+    duration: Duration,
+    request: impl Fn(usize) -> reqwest::RequestBuilder + Sync,
+) -> Level {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<(Vec<Duration>, usize)> = stream::iter(0..clients)
+        .map(|_| async {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while started.elapsed() < duration {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let sent = Instant::now();
+                match request(n).send().await {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(_) => latencies.push(sent.elapsed()),
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        })
+        .buffer_unordered(clients)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies: Vec<Duration> = results
+        .iter()
+        .flat_map(|(l, _)| l.iter().copied())
+        .collect();
+    latencies.sort();
+    Level {
+        clients,
+        requests: latencies.len(),
+        errors: results.iter().map(|(_, e)| e).sum(),
+        elapsed,
+        latencies,
+    }
 }

@@ -29,7 +29,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use futures::stream::{self, StreamExt as _};
 use reqwest::Client;
 use vendrome_core::enums::UserRole;
 use vendrome_core::ids::UserId;
@@ -40,7 +39,7 @@ use vendrome_store::{Db, Store};
 #[allow(dead_code)]
 #[path = "../feed_bench/support.rs"]
 mod support;
-use support::{percentile_ms, Server, StoreKind};
+use support::{percentile_ms, Level, Server, StoreKind};
 
 const DATABASE: &str = "vendrome_search_bench";
 
@@ -147,18 +146,9 @@ fn query_sets() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-struct Level {
-    set: &'static str,
-    clients: usize,
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
 struct PathRun {
     name: &'static str,
-    levels: Vec<Level>,
+    levels: Vec<(&'static str, Level)>,
     lag: Vec<Duration>,
     peak_rss_kib: Option<u64>,
 }
@@ -231,34 +221,23 @@ async fn main() -> anyhow::Result<()> {
             .timeout(Duration::from_secs(60))
             .build()?;
         eprintln!("{name}: warming up…");
-        for (set, queries) in query_sets() {
-            load(
-                &client,
-                &base,
-                &token,
-                set,
-                &queries,
-                4,
-                Duration::from_secs(1),
-            )
-            .await;
+        for (_, queries) in query_sets() {
+            load(&client, &base, &token, &queries, 4, Duration::from_secs(1)).await;
         }
         let mut levels = Vec::new();
         for (set, queries) in query_sets() {
             for &clients in &options.clients {
                 eprintln!("{name}: {set} queries, {clients} clients…");
-                levels.push(
-                    load(
-                        &client,
-                        &base,
-                        &token,
-                        set,
-                        &queries,
-                        clients,
-                        Duration::from_secs(options.seconds),
-                    )
-                    .await,
-                );
+                let level = load(
+                    &client,
+                    &base,
+                    &token,
+                    &queries,
+                    clients,
+                    Duration::from_secs(options.seconds),
+                )
+                .await;
+                levels.push((set, level));
             }
         }
         eprintln!("{name}: index lag…");
@@ -293,11 +272,11 @@ async fn main() -> anyhow::Result<()> {
     println!("| path | queries | clients | requests/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for run in &runs {
-        for level in &run.levels {
+        for (set, level) in &run.levels {
             println!(
                 "| {} | {} | {} | {:.0} | {} | {} | {} |",
                 run.name,
-                level.set,
+                set,
                 level.clients,
                 level.requests as f64 / level.elapsed.as_secs_f64(),
                 ms(percentile_ms(&level.latencies, 50.0)),
@@ -365,52 +344,16 @@ async fn load(
     client: &Client,
     base: &str,
     token: &str,
-    set: &'static str,
     queries: &[&str],
     clients: usize,
     duration: Duration,
 ) -> Level {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let started = Instant::now();
-    let results: Vec<(Vec<Duration>, usize)> = stream::iter(0..clients)
-        .map(|_| async {
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            while started.elapsed() < duration {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % queries.len();
-                let sent = Instant::now();
-                let response = client
-                    .get(format!("{base}/v1/search?{}", queries[i]))
-                    .bearer_auth(token)
-                    .send()
-                    .await;
-                match response {
-                    Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(_) => latencies.push(sent.elapsed()),
-                        Err(_) => errors += 1,
-                    },
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        })
-        .buffer_unordered(clients)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-    let mut latencies: Vec<Duration> = results
-        .iter()
-        .flat_map(|(l, _)| l.iter().copied())
-        .collect();
-    latencies.sort();
-    Level {
-        set,
-        clients,
-        requests: latencies.len(),
-        errors: results.iter().map(|(_, e)| e).sum(),
-        elapsed,
-        latencies,
-    }
+    support::drive(clients, duration, |n| {
+        client
+            .get(format!("{base}/v1/search?{}", queries[n % queries.len()]))
+            .bearer_auth(token)
+    })
+    .await
 }
 
 /// Creates posts with a unique word each and times until search finds them.

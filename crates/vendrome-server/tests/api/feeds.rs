@@ -63,21 +63,6 @@ async fn follow(app: &TestApp, token: &str, whom: impl std::fmt::Display) {
     .await;
 }
 
-async fn connect(app: &TestApp, a: &str, b_id: impl std::fmt::Display, b: &str) {
-    let body = succeed(
-        app.post("/v1/connections")
-            .bearer_auth(a)
-            .json(&json!({ "user_id": b_id.to_string() })),
-    )
-    .await;
-    let id = body["data"]["id"].as_str().unwrap();
-    succeed(
-        app.post(&format!("/v1/connections/{id}/accept"))
-            .bearer_auth(b),
-    )
-    .await;
-}
-
 async fn home_feed_gathers_every_source_once(backend: Backend) {
     let Some(app) = spawn_with(Setup::new(backend)).await else {
         return;
@@ -88,7 +73,7 @@ async fn home_feed_gathers_every_source_once(backend: Backend) {
     let (_, stranger) = app.user(UserRole::Member).await;
 
     follow(&app, &me, followee_id).await;
-    connect(&app, &me, friend_id, &friend).await;
+    app.connect(&me, friend_id, &friend).await;
 
     let mine = text(&app, &me, "My own news").await;
     let followed = text(&app, &followee, "From someone I follow").await;
@@ -197,7 +182,7 @@ async fn connections_only_posts_stay_with_connections(backend: Backend) {
     let (author_id, author) = app.user(UserRole::Member).await;
     let (friend_id, friend) = app.user(UserRole::Member).await;
     let (_, follower) = app.user(UserRole::Member).await;
-    connect(&app, &author, friend_id, &friend).await;
+    app.connect(&author, friend_id, &friend).await;
     follow(&app, &follower, author_id).await;
     follow(&app, &follower, friend_id).await;
 

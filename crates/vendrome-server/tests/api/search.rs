@@ -80,21 +80,6 @@ fn ids(body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn connect(app: &TestApp, a: &str, b_id: impl std::fmt::Display, b: &str) {
-    let body = succeed(
-        app.post("/v1/connections")
-            .bearer_auth(a)
-            .json(&json!({ "user_id": b_id.to_string() })),
-    )
-    .await;
-    let id = body["data"]["id"].as_str().unwrap();
-    succeed(
-        app.post(&format!("/v1/connections/{id}/accept"))
-            .bearer_auth(b),
-    )
-    .await;
-}
-
 async fn words_typos_prefixes_stems_and_synonyms(backend: Backend, fulltext: bool) {
     let Some(app) = app(backend, fulltext).await else {
         return;
@@ -290,7 +275,7 @@ async fn connections_only_posts_stay_with_connections(backend: Backend, fulltext
     let (author_id, author) = app.user(UserRole::Member).await;
     let (friend_id, friend) = app.user(UserRole::Member).await;
     let stranger = app.token(UserRole::Member).await;
-    connect(&app, &author, friend_id, &friend).await;
+    app.connect(&author, friend_id, &friend).await;
     let private = publish(&app, &author, json!({ "type": "text", "body": "Quarterly numbers for my network", "visibility": "connections" })).await;
     let public = text(&app, &author, "Quarterly numbers for everyone").await;
     app.sync_search().await;

@@ -227,6 +227,22 @@ impl TestApp {
         (user.id, self.state.keys.issue(user.id, role, None).unwrap())
     }
 
+    /// Connects the members of tokens `a` and `b` (`b_id`): `a` asks, `b` accepts.
+    pub async fn connect(&self, a: &str, b_id: impl std::fmt::Display, b: &str) {
+        let body = succeed(
+            self.post("/v1/connections")
+                .bearer_auth(a)
+                .json(&serde_json::json!({ "user_id": b_id.to_string() })),
+        )
+        .await;
+        let id = body["data"]["id"].as_str().unwrap();
+        succeed(
+            self.post(&format!("/v1/connections/{id}/accept"))
+                .bearer_auth(b),
+        )
+        .await;
+    }
+
     /// Opens a new direct conversation of the token's user with `other` (asserting 201); its id.
     pub async fn start_conversation(&self, token: &str, other: UserId) -> String {
         let started = expect_status(
