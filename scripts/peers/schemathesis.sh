@@ -93,21 +93,21 @@ echo "schemathesis.sh: starting $VENDROME_BIN serve --bind 127.0.0.1:$PORT (log:
 "$VENDROME_BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
-# Wait for GET /healthz (60 s).
+# Wait for GET /readyz (60 s): the database answers and the search index is built.
 deadline=$((SECONDS + 60))
-until "$PY" - "$BASE/healthz" <<'PY' 2>/dev/null
+until "$PY" - "$BASE/readyz" <<'PY' 2>/dev/null
 import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
     sys.exit(0 if r.status == 200 else 1)
 PY
 do
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "schemathesis.sh: the server exited before answering /healthz" >&2
+    echo "schemathesis.sh: the server exited before answering /readyz" >&2
     print_server_log
     exit 1
   fi
   if ((SECONDS >= deadline)); then
-    echo "schemathesis.sh: the server did not answer GET $BASE/healthz within 60 s" >&2
+    echo "schemathesis.sh: the server was not ready at GET $BASE/readyz within 60 s" >&2
     print_server_log
     exit 1
   fi

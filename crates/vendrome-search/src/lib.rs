@@ -57,7 +57,10 @@ impl SearchIndex {
 impl SearchEngine for SearchIndex {
     async fn search(&self, query: &SearchQuery) -> vendrome_core::Result<Vec<(Hit, f32)>> {
         let Some(generation) = self.generation() else {
-            return Ok(Vec::new());
+            return Err(vendrome_core::Error::Unavailable {
+                code: "search_unavailable",
+                message: "the search index is being built; retry shortly".into(),
+            });
         };
         let query = query.clone();
         tokio::task::spawn_blocking(move || generation.search(&query))

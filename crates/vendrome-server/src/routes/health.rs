@@ -41,10 +41,19 @@ pub async fn healthz() -> ApiSuccess<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready for traffic.", body = Envelope<Readiness>),
-        (status = 503, description = "The database does not answer (`not_ready`).", body = ErrorEnvelope),
+        (status = 503, description = "`not_ready`: the database does not answer, or the embedded search index is still being built (a first start).", body = ErrorEnvelope),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<ApiSuccess<Readiness>> {
     let database = state.store.dialect().name().to_owned();
+    if let Some((index, _)) = &state.search_index {
+        if index.generation().is_none() {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the search index is being built",
+            ));
+        }
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Ok(ApiSuccess::ok(Readiness {
             status: "ready".into(),

@@ -232,6 +232,7 @@ pub async fn update_profile(
         (status = 200, description = "A page of members.", body = Envelope<Vec<DirectoryEntryView>>),
         (status = 401, description = "A token was sent and is not valid.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor, sort, skill, q).", body = ErrorEnvelope),
+        (status = 503, description = "With `q`: `search_unavailable` or `search_timeout`, as `GET /v1/search` answers.", body = ErrorEnvelope),
     ))]
 pub async fn directory(
     State(state): State<AppState>,

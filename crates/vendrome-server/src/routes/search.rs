@@ -168,7 +168,7 @@ pub fn parse_words(
         (status = 200, description = "A page of results, best first; `meta.next_cursor` while more remain (up to rank 1,000).", body = Envelope<Vec<SearchResultView>>),
         (status = 401, description = "A token was sent and is not valid.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (q, kind, limit, cursor, filters).", body = ErrorEnvelope),
-        (status = 503, description = "`search_timeout`: on the PostgreSQL full-text path, the query ran past 5 s; add words or filters.", body = ErrorEnvelope),
+        (status = 503, description = "`search_unavailable`: the embedded index is still being built (at a server's first start); `search_timeout`: on the PostgreSQL full-text path, the query ran past 5 s (add words or filters).", body = ErrorEnvelope),
     ))]
 pub async fn search(
     State(state): State<AppState>,

@@ -36,6 +36,12 @@ async fn readyz_checks_the_database(backend: Backend) {
     let Some(app) = spawn_with(Setup::new(backend)).await else {
         return;
     };
+    let building = expect_error(app.get("/readyz").send().await.unwrap(), 503, "not_ready").await;
+    assert_eq!(
+        building["error"]["message"],
+        "the search index is being built"
+    );
+    app.sync_search().await;
     let (status, body) = json(app.get("/readyz").send().await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "ready");

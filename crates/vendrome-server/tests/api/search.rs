@@ -40,6 +40,20 @@ search_paths!(
     exact_matches_rank_before_typos_across_pages,
 );
 
+#[tokio::test]
+async fn before_the_index_is_built_search_says_so() {
+    let app = crate::support::spawn_app().await;
+    // No indexer has run yet: the embedded index has no generation.
+    expect_error(
+        app.get("/v1/search?q=anything").send().await.unwrap(),
+        503,
+        "search_unavailable",
+    )
+    .await;
+    app.sync_search().await;
+    assert!(found(&app, None, "q=anything").await.is_empty());
+}
+
 async fn app(backend: Backend, fulltext: bool) -> Option<TestApp> {
     spawn_with(Setup {
         fulltext,
