@@ -43,31 +43,6 @@ pub struct ProfileDoc {
     pub joined_at: Timestamp,
 }
 
-impl ProfileDoc {
-    /// The searchable text fields, best first (the order highlights are looked for in).
-    pub fn text_fields(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![("display_name", self.display_name.clone())];
-        let optional = [
-            ("handle", &self.handle),
-            ("headline", &self.headline),
-            ("company", &self.company),
-            ("job_title", &self.job_title),
-            ("industry", &self.industry),
-            ("city", &self.city),
-            ("about", &self.about),
-        ];
-        fields.extend(
-            optional
-                .into_iter()
-                .filter_map(|(name, value)| value.clone().map(|v| (name, v))),
-        );
-        if !self.skills.is_empty() {
-            fields.push(("skills", self.skills.join(", ")));
-        }
-        fields
-    }
-}
-
 /// A document of the index, by what it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocKey {
