@@ -40,6 +40,15 @@ impl Checkpoint {
         self.done
     }
 
+    /// The highest event applied (`done` when nothing above it is).
+    pub fn highest(&self) -> i64 {
+        self.seen
+            .last()
+            .copied()
+            .unwrap_or(self.done)
+            .max(self.done)
+    }
+
     /// Whether the event still needs applying.
     pub fn is_new(&self, seq: i64) -> bool {
         seq > self.done && !self.seen.contains(&seq)
@@ -107,8 +116,10 @@ mod tests {
             !checkpoint.is_new(13),
             "applied events are not applied twice"
         );
+        assert_eq!(checkpoint.highest(), 14, "reading resumes above the gap");
         checkpoint.record([12], now);
         assert_eq!(checkpoint.done(), 14);
+        assert_eq!(checkpoint.highest(), 14);
     }
 
     #[test]

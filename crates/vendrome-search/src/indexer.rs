@@ -15,6 +15,9 @@ use crate::generations::IndexDir;
 use crate::index::{CommitInfo, Generation};
 use crate::SearchIndex;
 
+/// The most events re-read below the highest applied one, to catch a gap's late commit.
+const GAP_WINDOW: i64 = 10_000;
+
 /// Events a rebuilt index replays from before its start, for transactions that were still
 /// committing when the rebuild began (replaying is harmless).
 const REBUILD_REPLAY: i64 = 1_000;
@@ -161,10 +164,16 @@ impl Indexer {
             .index
             .generation()
             .context("no search index generation")?;
-        let events = self
-            .outbox
-            .events_after(self.checkpoint.done(), self.config.batch)
-            .await?;
+        // New events are read from above the highest applied one, so a gap never makes the
+        // indexer read the same batch again; the window below it is re-read while gaps remain,
+        // for a transaction that commits late.
+        let (done, highest) = (self.checkpoint.done(), self.checkpoint.highest());
+        let mut events = Vec::new();
+        if highest > done {
+            let span = (highest - done).min(GAP_WINDOW) as u32;
+            events.extend(self.outbox.events_after(done, span).await?);
+        }
+        events.extend(self.outbox.events_after(highest, self.config.batch).await?);
         let fresh: Vec<OutboxEvent> = events
             .into_iter()
             .filter(|e| self.checkpoint.is_new(e.seq))
@@ -220,10 +229,7 @@ impl Indexer {
             }
         }
         let post_docs = self.source.post_docs(&posts).await?;
-        let mut by_author = Vec::new();
-        for author in &authors {
-            by_author.extend(self.source.post_docs_by(*author).await?);
-        }
+        let by_author = self.source.post_docs_by(&authors).await?;
         topics.extend(post_docs.iter().flat_map(|p| p.topics.iter().cloned()));
         let topics: Vec<String> = topics.into_iter().collect();
         let topic_docs = self.source.topic_docs(&topics).await?;

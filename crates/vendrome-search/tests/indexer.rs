@@ -39,6 +39,49 @@ on_both_stores!(
     two_indexers_follow_one_database,
 );
 
+/// A transaction that has taken an outbox seq but not committed leaves a gap; later events
+/// must still be indexed at once, even when more of them wait than one batch holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_does_not_hold_back_later_events() {
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let writer = author(&store).await;
+    let shared = Arc::new(store.clone());
+    let index = SearchIndex::new();
+    let mut indexer = Indexer::start(
+        index.clone(),
+        Location::Memory,
+        shared.clone(),
+        shared,
+        IndexerConfig {
+            batch: 2,
+            ..IndexerConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    indexer.catch_up().await.unwrap();
+    let vendrome_store::Db::Postgres(pool) = store.db() else {
+        unreachable!("a PostgreSQL test store")
+    };
+    let mut open = pool.begin().await.unwrap();
+    sqlx::query("SELECT nextval(pg_get_serial_sequence('outbox_events', 'id'))")
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for n in 0..5 {
+        made.push(post(&store, writer, &format!("Beehive report {n}")).await);
+    }
+    for _ in 0..10 {
+        indexer.pass().await.unwrap();
+    }
+    assert_eq!(posts_found(&index, "beehive").await, sorted(made));
+    open.rollback().await.unwrap();
+}
+
 async fn author(store: &Store) -> UserId {
     let id = UserId::new();
     let new = NewUser {

@@ -188,9 +188,12 @@ impl SearchSource for Store {
         self.fetch_posts(sql).await
     }
 
-    async fn post_docs_by(&self, author: UserId) -> Result<Vec<PostDoc>> {
+    async fn post_docs_by(&self, authors: &[UserId]) -> Result<Vec<PostDoc>> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut sql = post_select(self.dialect());
-        sql.push(" AND p.author_id = ").uuid(author.as_uuid());
+        in_list(&mut sql, "p.author_id", authors.iter().map(UserId::as_uuid));
         self.fetch_posts(sql).await
     }
 

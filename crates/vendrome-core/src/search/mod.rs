@@ -134,8 +134,8 @@ pub trait SearchEngine: Send + Sync {
 pub trait SearchSource: Send + Sync {
     /// The live posts among `ids` whose authors are not disabled (any visibility).
     async fn post_docs(&self, ids: &[PostId]) -> Result<Vec<PostDoc>>;
-    /// The live posts of an author who is not disabled.
-    async fn post_docs_by(&self, author: UserId) -> Result<Vec<PostDoc>>;
+    /// The live posts of these authors (those not disabled), in one statement.
+    async fn post_docs_by(&self, authors: &[UserId]) -> Result<Vec<PostDoc>>;
     /// The members among `ids` who are not disabled.
     async fn profile_docs(&self, ids: &[UserId]) -> Result<Vec<ProfileDoc>>;
     /// The topics among `slugs`.
