@@ -10,13 +10,10 @@ use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::outbox::{OutboxEvent, OutboxRepo};
 use vendrome_core::search::{keys_for, DocKey, SearchSource};
 
-use crate::checkpoint::{Checkpoint, DEFAULT_GRACE};
 use crate::generations::IndexDir;
 use crate::index::{CommitInfo, Generation};
 use crate::SearchIndex;
-
-/// The most events re-read below the highest applied one, to catch a gap's late commit.
-const GAP_WINDOW: i64 = 10_000;
+use vendrome_core::outbox::{Checkpoint, DEFAULT_GRACE};
 
 /// Events a rebuilt index replays from before its start, for transactions that were still
 /// committing when the rebuild began (replaying is harmless).
@@ -164,20 +161,10 @@ impl Indexer {
             .index
             .generation()
             .context("no search index generation")?;
-        // New events are read from above the highest applied one, so a gap never makes the
-        // indexer read the same batch again; the window below it is re-read while gaps remain,
-        // for a transaction that commits late.
-        let (done, highest) = (self.checkpoint.done(), self.checkpoint.highest());
-        let mut events = Vec::new();
-        if highest > done {
-            let span = (highest - done).min(GAP_WINDOW) as u32;
-            events.extend(self.outbox.events_after(done, span).await?);
-        }
-        events.extend(self.outbox.events_after(highest, self.config.batch).await?);
-        let fresh: Vec<OutboxEvent> = events
-            .into_iter()
-            .filter(|e| self.checkpoint.is_new(e.seq))
-            .collect();
+        let fresh = self
+            .checkpoint
+            .unapplied(self.outbox.as_ref(), self.config.batch)
+            .await?;
         let lag = fresh.first().map_or(0.0, |e| seconds_since(e.created_at));
         metrics::gauge!("vendrome_search_index_lag_seconds").set(lag);
         let now = Instant::now();

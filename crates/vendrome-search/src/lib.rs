@@ -12,7 +12,6 @@
 //! `vendrome_core::search::analysis`, shared with the PostgreSQL full-text path and the
 //! highlighter. This crate knows nothing of SQL or HTTP.
 
-mod checkpoint;
 mod generations;
 mod index;
 mod indexer;
@@ -24,10 +23,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use vendrome_core::search::{Hit, SearchEngine, SearchQuery};
 
-pub use checkpoint::{Checkpoint, DEFAULT_GRACE};
 pub use generations::IndexDir;
 pub use index::{CommitInfo, Generation};
 pub use indexer::{build, reindex, Indexer, IndexerConfig, Location, Progress, Reindexed};
+pub use vendrome_core::outbox::{Checkpoint, DEFAULT_GRACE};
 
 /// The index a process searches: whichever generation its [`Indexer`] serves. Cheap to clone.
 #[derive(Clone, Default)]

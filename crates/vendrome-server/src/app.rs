@@ -37,10 +37,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let router = api
         .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
         .route_layer(from_fn_with_state(
-            middleware::Wake(std::sync::Arc::new([
-                state.relay_wake.clone(),
-                state.search_wake.clone(),
-            ])),
+            middleware::Wake {
+                tasks: std::sync::Arc::new([state.relay_wake.clone(), state.search_wake.clone()]),
+                home_cache: state.home_cache.clone(),
+            },
             middleware::wake_relay,
         ))
         .route("/v1/openapi.json", get(routes::docs::openapi_json))

@@ -53,7 +53,8 @@ pub async fn envelope_errors(request: Request, next: Next) -> Response {
 }
 
 /// Wakes the outbox relay after every request that may have changed something, so events (and
-/// the realtime frames made from them) leave at once instead of at the relay's next poll.
+/// the realtime frames made from them) leave at once instead of at the relay's next poll; and
+/// tells the home-feed cache, so the same client's next read applies the change first.
 pub async fn wake_relay(State(wake): State<Wake>, request: Request, next: Next) -> Response {
     let changes = !matches!(
         *request.method(),
@@ -61,13 +62,19 @@ pub async fn wake_relay(State(wake): State<Wake>, request: Request, next: Next) 
     );
     let response = next.run(request).await;
     if changes && response.status().is_success() {
-        for notify in wake.0.iter() {
+        // Before the response leaves: the client's next read must see the change.
+        wake.home_cache.note_write();
+        for notify in wake.tasks.iter() {
             notify.notify_one();
         }
     }
     response
 }
 
-/// The tasks [`wake_relay`] wakes: the relay and the search indexer.
+/// What [`wake_relay`] wakes: the tasks that follow the outbox (the relay, the search indexer)
+/// and the home-feed cache.
 #[derive(Clone)]
-pub struct Wake(pub std::sync::Arc<[std::sync::Arc<tokio::sync::Notify>]>);
+pub struct Wake {
+    pub tasks: std::sync::Arc<[std::sync::Arc<tokio::sync::Notify>]>,
+    pub home_cache: std::sync::Arc<vendrome_core::posts::home_cache::HomeCache>,
+}

@@ -12,6 +12,7 @@ use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
 use vendrome_core::posts::engagement::EngagementService;
 use vendrome_core::posts::feed::FeedService;
+use vendrome_core::posts::home_cache::{HomeCache, HomeCacheConfig};
 use vendrome_core::posts::PostService;
 use vendrome_core::profiles::ProfileService;
 use vendrome_core::rate_limit::RateLimiter;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub search_index: Option<(SearchIndex, Location)>,
     /// Wakes the search indexer after a change (as `relay_wake` does the relay).
     pub search_wake: Arc<Notify>,
+    /// The home feeds' cache (inside `feeds`), told of every change made through this instance.
+    pub home_cache: Arc<HomeCache>,
 }
 
 /// Which engine answers search.
@@ -92,6 +95,8 @@ pub struct StateOptions {
     pub realtime: Option<Realtime>,
     /// The embedded index in memory by default.
     pub search: SearchOptions,
+    /// The home feeds' cache.
+    pub home_cache: HomeCacheConfig,
 }
 
 impl Default for StateOptions {
@@ -103,6 +108,7 @@ impl Default for StateOptions {
             oauth: OAuthSettings::default(),
             realtime: None,
             search: SearchOptions::Embedded(Location::Memory),
+            home_cache: HomeCacheConfig::default(),
         }
     }
 }
@@ -128,7 +134,14 @@ impl AppState {
         let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
         let posts = PostService::new(shared.clone());
         let engagement = EngagementService::new(shared.clone(), posts.clone());
-        let feeds = FeedService::new(shared.clone(), shared.clone());
+        let home_cache = Arc::new(HomeCache::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            options.home_cache,
+        ));
+        let feeds =
+            FeedService::new(shared.clone(), shared.clone()).with_home_cache(home_cache.clone());
         let (engine, search_index): (Arc<dyn SearchEngine>, _) = match options.search {
             SearchOptions::Embedded(location) => {
                 let index = SearchIndex::new();
@@ -163,6 +176,7 @@ impl AppState {
             search,
             search_index,
             search_wake: Arc::new(Notify::new()),
+            home_cache,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
-//! sweeper, the trending lists, and the idempotency-key purge. Each runs until the stop signal; all are safe with
+//! sweeper, the trending lists, the search indexer, the home-feed cache, and the idempotency-key purge. Each runs until the stop signal; all are safe with
 //! several instances on one database.
 
 use std::sync::Arc;
@@ -44,8 +44,27 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         )),
         tokio::spawn(score_trending(state.clone(), stop.clone())),
         tokio::spawn(index_search(state.clone(), stop.clone())),
+        tokio::spawn(follow_home_feeds(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
+}
+
+/// Applies the outbox to the home-feed cache: changes made through other instances (or by the
+/// CLI) reach it within one poll; those made here are applied by the next read at the latest.
+async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let pause = match state.home_cache.pass().await {
+            Ok(_) => RELAY_POLL,
+            Err(error) => {
+                tracing::warn!(error = %error, "home-feed cache pass failed");
+                Duration::from_secs(2)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 /// Keeps the embedded search index (when it is the engine) up to date with the outbox.

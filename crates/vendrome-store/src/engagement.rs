@@ -222,6 +222,7 @@ impl EngagementRepo for Store {
                 .bind(u).bind(p).bind(now).execute(&mut *tx).await?.rows_affected();
             if inserted == 1 {
                 sqlx::query("UPDATE posts SET bookmark_count = bookmark_count + 1 WHERE id = $1").bind(p).execute(&mut *tx).await?;
+                tx.append_event(&events::bookmark_set(post, user), now).await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(()))
@@ -239,6 +240,7 @@ impl EngagementRepo for Store {
                 .bind(u).bind(p).execute(&mut *tx).await?.rows_affected();
             if removed == 1 {
                 sqlx::query("UPDATE posts SET bookmark_count = bookmark_count - 1 WHERE id = $1").bind(p).execute(&mut *tx).await?;
+                tx.append_event(&events::bookmark_removed(post, user), time::now()).await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(()))

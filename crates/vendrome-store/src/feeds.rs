@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use vendrome_core::enums::{PostType, VerificationLevel};
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::posts::feed::{Feed, FeedEntry, FeedKey, FeedRepo, Repost};
+use vendrome_core::posts::feed::{Circle, Feed, FeedEntry, FeedKey, FeedRepo, Repost};
 use vendrome_core::posts::listing::ListingFilter;
 use vendrome_core::posts::AuthorSummary;
 use vendrome_core::time::Timestamp;
@@ -440,5 +440,45 @@ impl FeedRepo for Store {
                 fetch_sources(self, sql, 1).await
             }
         }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn circle(&self, viewer: UserId) -> Result<Circle> {
+        let v = viewer.as_uuid();
+        let people: Vec<(String, Uuid)> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT 'f', followee_id FROM user_follows WHERE follower_id = $1 \
+                 UNION ALL SELECT 'c', addressee_id FROM connections WHERE status = 'accepted' AND requester_id = $1 \
+                 UNION ALL SELECT 'c', requester_id FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
+                 UNION ALL SELECT 'b', blocked_id FROM user_blocks WHERE blocker_id = $1 \
+                 UNION ALL SELECT 'b', blocker_id FROM user_blocks WHERE blocked_id = $1",
+            )
+            .bind(v)
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        let topics: Vec<String> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
+            )
+            .bind(v)
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        let mut circle = Circle {
+            topics: topics.into_iter().collect(),
+            ..Circle::default()
+        };
+        for (kind, id) in people {
+            let id = UserId::from_uuid(id);
+            match kind.as_str() {
+                "f" => circle.following.insert(id),
+                "c" => circle.connections.insert(id),
+                _ => circle.blocked.insert(id),
+            };
+        }
+        Ok(circle)
     }
 }

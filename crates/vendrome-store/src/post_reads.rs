@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use uuid::Uuid;
+use vendrome_core::enums::ReactionKind;
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::posts::Post;
-use vendrome_core::Result;
+use vendrome_core::posts::{Post, ViewerState};
+use vendrome_core::{Result, SqlEnum as _};
 
 use crate::db::Dialect;
 use crate::error::SqlxResultExt as _;
@@ -125,4 +126,50 @@ pub(crate) async fn load_posts(
         by_id.insert(post.id.as_uuid(), post);
     }
     Ok(uuids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// `viewer`'s reaction, bookmark and repost for each of `ids` that exists, in one statement.
+#[tracing::instrument(skip(store, ids), fields(ids = ids.len()))]
+pub(crate) async fn load_viewer_states(
+    store: &Store,
+    viewer: UserId,
+    ids: &[PostId],
+) -> Result<Vec<(PostId, ViewerState)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let v = viewer.as_uuid();
+    let mut sql = SqlText::new(
+        store.dialect(),
+        "SELECT p.id, (SELECT CAST(r.kind AS TEXT) FROM post_reactions r WHERE r.post_id = p.id AND r.user_id = ",
+    );
+    sql.uuid(v)
+        .push(") AS my_reaction, EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ")
+        .uuid(v)
+        .push(") AS bookmarked, EXISTS (SELECT 1 FROM post_reposts rp WHERE rp.post_id = p.id AND rp.user_id = ")
+        .uuid(v)
+        .push(") AS reposted FROM posts p WHERE p.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.uuid(id.as_uuid());
+    }
+    sql.push(")");
+    type Row = (Uuid, Option<String>, bool, bool);
+    let rows: Vec<Row> = with_db!(&store.db, pool => {
+        bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql).fetch_all(pool).await
+    })
+    .or_unexpected()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, reaction, bookmarked, reposted)| {
+            let state = ViewerState {
+                reaction: reaction.as_deref().and_then(ReactionKind::from_label),
+                bookmarked,
+                reposted,
+            };
+            (PostId::from_uuid(id), state)
+        })
+        .collect())
 }

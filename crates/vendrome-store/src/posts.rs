@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::posts::{events, NewPost, Post, PostPayload, PostRepo, PostUpdate, TopicSlug};
+use vendrome_core::posts::{
+    events, NewPost, Post, PostPayload, PostRepo, PostUpdate, TopicSlug, ViewerState,
+};
 use vendrome_core::{time, Error, Result};
 
 use crate::error::SqlxResultExt as _;
-use crate::post_reads::{load_posts, Visibility};
+use crate::post_reads::{load_posts, load_viewer_states, Visibility};
 use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
@@ -131,6 +133,18 @@ impl PostRepo for Store {
 
     async fn posts_by_ids(&self, ids: &[PostId], viewer: Option<UserId>) -> Result<Vec<Post>> {
         load_posts(self, ids, Visibility::For(viewer), viewer).await
+    }
+
+    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>> {
+        load_posts(self, ids, Visibility::Any, None).await
+    }
+
+    async fn viewer_states(
+        &self,
+        viewer: UserId,
+        ids: &[PostId],
+    ) -> Result<Vec<(PostId, ViewerState)>> {
+        load_viewer_states(self, viewer, ids).await
     }
 
     async fn post_by_id_unchecked(&self, id: PostId) -> Result<Option<Post>> {

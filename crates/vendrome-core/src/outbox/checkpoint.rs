@@ -1,4 +1,5 @@
-//! Where an indexer is in the outbox, with commit-order gaps handled.
+//! Where a reader of the outbox (the search indexer, the home-feed cache) is, with commit-order
+//! gaps handled.
 //!
 //! Outbox `seq`s are handed out when a transaction inserts its event, but transactions commit in
 //! their own order: a reader can see `seq` 12 before 11 exists. So the checkpoint is the highest
@@ -10,6 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+
+use super::{OutboxEvent, OutboxRepo};
+use crate::Result;
+
+/// How far below the highest applied event a reader looks again for late commits.
+const GAP_WINDOW: i64 = 10_000;
 
 /// How long a missing `seq` is waited for before it is taken as rolled back. Transactions that
 /// write events are short; this is far longer than any of them.
@@ -85,6 +92,22 @@ impl Checkpoint {
                 break;
             }
         }
+    }
+
+    /// The events not applied yet: the next `batch` above the highest applied one and, while
+    /// gaps remain below it, the window where a transaction may still commit late. New events
+    /// are read from above the highest applied one, so a gap never makes a reader read the same
+    /// batch again.
+    pub async fn unapplied(&self, outbox: &dyn OutboxRepo, batch: u32) -> Result<Vec<OutboxEvent>> {
+        let (done, highest) = (self.done, self.highest());
+        let mut events = Vec::new();
+        if highest > done {
+            let span = (highest - done).min(GAP_WINDOW) as u32;
+            events.extend(outbox.events_after(done, span).await?);
+        }
+        events.extend(outbox.events_after(highest, batch).await?);
+        events.retain(|e| self.is_new(e.seq));
+        Ok(events)
     }
 
     /// Gives up on gaps older than the grace period without new events arriving.

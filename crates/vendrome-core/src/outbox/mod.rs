@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+mod checkpoint;
+pub use checkpoint::{Checkpoint, DEFAULT_GRACE};
+
 use crate::ids::EventId;
 use crate::time::Timestamp;
 use crate::Result;

@@ -131,3 +131,21 @@ pub fn share_created(
         json!({ "share_id": share_id, "post_id": post_id, "user_id": user_id, "channel": channel }),
     )
 }
+
+pub fn bookmark_set(post_id: PostId, user_id: UserId) -> NewEvent {
+    NewEvent::new(
+        "bookmark.set",
+        "post",
+        post_id,
+        json!({ "post_id": post_id, "user_id": user_id }),
+    )
+}
+
+pub fn bookmark_removed(post_id: PostId, user_id: UserId) -> NewEvent {
+    NewEvent::new(
+        "bookmark.removed",
+        "post",
+        post_id,
+        json!({ "post_id": post_id, "user_id": user_id }),
+    )
+}

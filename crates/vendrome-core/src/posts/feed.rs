@@ -15,9 +15,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::home_cache::HomeCache;
 use super::listing::ListingFilter;
 use super::{AuthorSummary, Post, PostRepo, TopicSlug};
 use crate::access::Caller;
+use crate::enums::PostVisibility;
 use crate::ids::{PostId, UserId};
 use crate::page::{Cursor, Limit, Page};
 use crate::time::Timestamp;
@@ -70,6 +72,38 @@ pub struct FeedItem {
     pub repost: Option<Repost>,
 }
 
+/// The people and topics around a member that decide what their home feed holds and shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Circle {
+    /// The people they follow.
+    pub following: HashSet<UserId>,
+    /// Their accepted connections.
+    pub connections: HashSet<UserId>,
+    /// The slugs of the topics they follow.
+    pub topics: HashSet<String>,
+    /// The people they blocked or who blocked them.
+    pub blocked: HashSet<UserId>,
+}
+
+impl Circle {
+    /// Whether `person`'s posts and reposts belong in the feed of the circle's owner.
+    pub fn includes(&self, owner: UserId, person: UserId) -> bool {
+        person == owner || self.following.contains(&person) || self.connections.contains(&person)
+    }
+
+    /// Whether the circle's owner may see `post` (public, their own, or a connection's, and
+    /// no block either way): the rule the store applies in SQL, for posts read without it.
+    pub fn may_see(&self, owner: UserId, post: &Post) -> bool {
+        let author = post.author.id;
+        if self.blocked.contains(&author) {
+            return false;
+        }
+        post.visibility == PostVisibility::Public
+            || author == owner
+            || self.connections.contains(&author)
+    }
+}
+
 /// Storage side of feeds.
 #[async_trait]
 pub trait FeedRepo: Send + Sync {
@@ -85,6 +119,9 @@ pub trait FeedRepo: Send + Sync {
         before: Option<FeedKey>,
         fetch: u32,
     ) -> Result<Vec<Vec<FeedEntry>>>;
+
+    /// Whose posts and which topics make up `viewer`'s home feed, and whom they may not see.
+    async fn circle(&self, viewer: UserId) -> Result<Circle>;
 }
 
 /// Reads feeds.
@@ -92,11 +129,22 @@ pub trait FeedRepo: Send + Sync {
 pub struct FeedService {
     repo: Arc<dyn FeedRepo>,
     posts: Arc<dyn PostRepo>,
+    home: Option<Arc<HomeCache>>,
 }
 
 impl FeedService {
     pub fn new(repo: Arc<dyn FeedRepo>, posts: Arc<dyn PostRepo>) -> Self {
-        Self { repo, posts }
+        Self {
+            repo,
+            posts,
+            home: None,
+        }
+    }
+
+    /// Serves home feeds from `cache` where it holds them.
+    pub fn with_home_cache(mut self, cache: Arc<HomeCache>) -> Self {
+        self.home = Some(cache);
+        self
     }
 
     /// A page of `feed` as `viewer` sees it. The home feed needs a signed-in viewer.
@@ -120,6 +168,11 @@ impl FeedService {
             .map(|c| c.decode::<FeedKey>())
             .transpose()
             .map_err(|e| Error::Invalid(relabel(e)))?;
+        if let (Feed::Home(owner), Some(cache)) = (feed, &self.home) {
+            if let Some(page) = cache.page(*owner, before, limit).await? {
+                return Ok(page);
+            }
+        }
         let sources = self
             .repo
             .feed_entries(feed, viewer_id, before, limit.probe() as u32)

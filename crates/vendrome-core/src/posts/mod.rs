@@ -20,12 +20,16 @@
 //! | `repost.created` | post | `post_id`, `user_id`, `quote` |
 //! | `repost.removed` | post | `post_id`, `user_id` |
 //! | `share.created` | post | `share_id`, `post_id`, `user_id`, `channel` |
+//! | `bookmark.set` | post | `post_id`, `user_id` |
+//! | `bookmark.removed` | post | `post_id`, `user_id` |
 //!
-//! Bookmarks are private and announce nothing.
+//! Bookmarks are private: their events keep the home-feed cache's counts and viewer state
+//! right, and the realtime layer forwards none of them to clients.
 
 pub mod engagement;
 pub mod events;
 pub mod feed;
+pub mod home_cache;
 pub mod listing;
 pub mod media;
 pub mod payload;
@@ -244,6 +248,17 @@ pub trait PostRepo: Send + Sync {
     /// order of `ids`, with the viewer's own state. Deleted, unknown and hidden ids are left
     /// out. Costs a fixed number of queries whatever the length of `ids`.
     async fn posts_by_ids(&self, ids: &[PostId], viewer: Option<UserId>) -> Result<Vec<Post>>;
+
+    /// The live posts among `ids` whatever their visibility, in the order of `ids`, with an
+    /// empty viewer state (for caches that check visibility themselves).
+    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>>;
+
+    /// `viewer`'s own state for each of `ids` that exists, in one query.
+    async fn viewer_states(
+        &self,
+        viewer: UserId,
+        ids: &[PostId],
+    ) -> Result<Vec<(PostId, ViewerState)>>;
 
     /// A live post whatever its visibility (for authorisation checks and edits).
     async fn post_by_id_unchecked(&self, id: PostId) -> Result<Option<Post>>;

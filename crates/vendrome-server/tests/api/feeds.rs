@@ -17,7 +17,7 @@ both_stores!(
 );
 
 /// Publishes a post and returns its id.
-async fn publish(app: &TestApp, token: &str, body: Value) -> String {
+pub(crate) async fn publish(app: &TestApp, token: &str, body: Value) -> String {
     let (status, body) = json(
         app.post("/v1/posts")
             .bearer_auth(token)
@@ -31,12 +31,16 @@ async fn publish(app: &TestApp, token: &str, body: Value) -> String {
     body["data"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn text(app: &TestApp, token: &str, body: &str) -> String {
+pub(crate) async fn text(app: &TestApp, token: &str, body: &str) -> String {
     publish(app, token, json!({ "body": body })).await
 }
 
 /// One page: the items and the next cursor.
-async fn page(app: &TestApp, token: Option<&str>, path: &str) -> (Vec<Value>, Option<String>) {
+pub(crate) async fn page(
+    app: &TestApp,
+    token: Option<&str>,
+    path: &str,
+) -> (Vec<Value>, Option<String>) {
     let mut request = app.get(path);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -48,14 +52,14 @@ async fn page(app: &TestApp, token: Option<&str>, path: &str) -> (Vec<Value>, Op
     (items, next)
 }
 
-fn ids(items: &[Value]) -> Vec<String> {
+pub(crate) fn ids(items: &[Value]) -> Vec<String> {
     items
         .iter()
         .map(|i| i["post"]["id"].as_str().unwrap().to_owned())
         .collect()
 }
 
-async fn follow(app: &TestApp, token: &str, whom: impl std::fmt::Display) {
+pub(crate) async fn follow(app: &TestApp, token: &str, whom: impl std::fmt::Display) {
     succeed(
         app.put(&format!("/v1/users/{whom}/follow"))
             .bearer_auth(token),

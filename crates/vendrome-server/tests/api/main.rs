@@ -11,6 +11,7 @@ mod errors;
 mod feeds;
 mod flags;
 mod graph;
+mod home_cache;
 mod idempotency;
 mod identity;
 mod identity_admin;

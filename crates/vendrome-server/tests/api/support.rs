@@ -69,6 +69,8 @@ pub struct Setup {
     pub background: bool,
     /// Search with PostgreSQL full-text search instead of the embedded index (PostgreSQL only).
     pub fulltext: bool,
+    /// The home-feed cache's sizes.
+    pub home_cache: vendrome_core::posts::home_cache::HomeCacheConfig,
 }
 
 impl Setup {
@@ -81,6 +83,7 @@ impl Setup {
             limiter: None,
             background: false,
             fulltext: false,
+            home_cache: Default::default(),
         }
     }
 }
@@ -115,6 +118,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         } else {
             defaults.search
         },
+        home_cache: setup.home_cache,
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

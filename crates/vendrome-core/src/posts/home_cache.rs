@@ -1,0 +1,453 @@
+//! The home-feed cache: each recent reader's first [`HomeCacheConfig::timeline`] entries and
+//! [`Circle`], the posts those entries show, and the reader's own state on them, kept in memory
+//! so that reading a home feed costs no query until something it shows changes.
+//!
+//! The cache follows the outbox like the search indexer does (each instance has its own, fed by
+//! the one outbox, [`Checkpoint`] and all) and drops what an event may have changed:
+//!
+//! | events | dropped |
+//! |---|---|
+//! | `post.created`, `repost.created`, `repost.removed` | the timelines of the members whose circle holds the author or reposter, or who follow one of the post's topics; the post |
+//! | `post.updated` | the post; every timeline when visibility or topics changed |
+//! | `post.deleted` | the post; every timeline holding it |
+//! | `reaction.*`, `comment.*`, `share.created`, `bookmark.*` | the post; the actor's state on it |
+//! | `user.followed`, `user.unfollowed`, `user.blocked`, `user.unblocked`, `connection.*`, `topic.*` | the timelines of the members named |
+//! | other `user.*`, `profile.*` | the member's posts and the timelines whose circle holds them (their name, picture or level shows there) |
+//!
+//! Dropped parts are read again on the next request, in one query each. A request right after a
+//! change made through this instance first applies the pending events (read-your-writes);
+//! changes made through another instance show here within one poll of the outbox. Whatever
+//! the cache holds, a member's timeline is rebuilt after [`HomeCacheConfig::ttl`], and posts are
+//! checked against the reader's circle (visibility, blocks) on every read.
+//!
+//! A build that raced with an event (the event was applied between the build's reads and its
+//! insertion) serves its request but is not kept. When the cache is full, arbitrary members or
+//! posts are dropped to make room.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo};
+use super::{Post, PostRepo, ViewerState};
+use crate::ids::{PostId, UserId};
+use crate::outbox::{Checkpoint, OutboxEvent, OutboxRepo, DEFAULT_GRACE};
+use crate::page::{Cursor, Limit, Page};
+use crate::Result;
+
+/// Sizes and lifetimes of a [`HomeCache`].
+#[derive(Debug, Clone)]
+pub struct HomeCacheConfig {
+    /// How many entries of each member's home feed are kept (the first pages); deeper pages
+    /// are read from the database.
+    pub timeline: u32,
+    /// How many members' timelines are kept.
+    pub members: usize,
+    /// How many posts are kept.
+    pub posts: usize,
+    /// A timeline older than this is rebuilt, whatever the events said.
+    pub ttl: Duration,
+    /// Outbox events read per query.
+    pub batch: u32,
+}
+
+impl Default for HomeCacheConfig {
+    fn default() -> Self {
+        Self {
+            timeline: Limit::MAX,
+            members: 20_000,
+            posts: 100_000,
+            ttl: Duration::from_secs(60),
+            batch: 1_000,
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct HomeCache {
+    feeds: Arc<dyn FeedRepo>,
+    posts: Arc<dyn PostRepo>,
+    outbox: Arc<dyn OutboxRepo>,
+    config: HomeCacheConfig,
+    state: Mutex<State>,
+    /// One pass over the outbox at a time.
+    tail: tokio::sync::Mutex<Option<Checkpoint>>,
+    /// Changes made through this instance so far, and how many of them the last pass covered.
+    written: AtomicU64,
+    applied: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    members: HashMap<UserId, Member>,
+    posts: HashMap<PostId, Arc<Post>>,
+    /// Bumped whenever an event drops anything: a build that saw it change keeps nothing.
+    epoch: u64,
+}
+
+struct Member {
+    timeline: Timeline,
+    /// The member's own state on the posts they were shown.
+    states: HashMap<PostId, ViewerState>,
+    built: Instant,
+}
+
+/// The first entries of a member's home feed, and their circle.
+#[derive(Clone)]
+struct Timeline {
+    circle: Arc<Circle>,
+    entries: Arc<[FeedEntry]>,
+    /// Older entries exist past the last one kept.
+    more: bool,
+}
+
+impl HomeCache {
+    /// An empty cache. It starts following the outbox (from its end at that moment) on the
+    /// first read or pass, and holds nothing before.
+    pub fn new(
+        feeds: Arc<dyn FeedRepo>,
+        posts: Arc<dyn PostRepo>,
+        outbox: Arc<dyn OutboxRepo>,
+        config: HomeCacheConfig,
+    ) -> Self {
+        Self {
+            feeds,
+            posts,
+            outbox,
+            config,
+            state: Mutex::new(State::default()),
+            tail: tokio::sync::Mutex::new(None),
+            // One change ahead of what was applied: the first read starts the cache.
+            written: AtomicU64::new(1),
+            applied: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that a change was committed through this instance: the next read applies the
+    /// outbox first.
+    pub fn note_write(&self) {
+        self.written.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many members and posts the cache holds.
+    pub fn size(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.members.len(), state.posts.len())
+    }
+
+    /// Applies the events not applied yet; returns how many there were.
+    pub async fn pass(&self) -> Result<usize> {
+        let mut tail = self.tail.lock().await;
+        let covered = self.written.load(Ordering::Acquire);
+        let Some(checkpoint) = tail.as_mut() else {
+            // Nothing is cached before this moment, so the events before it are not needed.
+            let last = self.outbox.last_seq().await?;
+            *tail = Some(Checkpoint::new(last, DEFAULT_GRACE));
+            self.applied.fetch_max(covered, Ordering::AcqRel);
+            return Ok(0);
+        };
+        let mut applied = 0;
+        loop {
+            let events = checkpoint
+                .unapplied(self.outbox.as_ref(), self.config.batch)
+                .await?;
+            let now = Instant::now();
+            if events.is_empty() {
+                checkpoint.tick(now);
+                break;
+            }
+            self.apply(&events);
+            checkpoint.record(events.iter().map(|e| e.seq), now);
+            applied += events.len();
+            if events.len() < self.config.batch as usize {
+                break;
+            }
+        }
+        self.applied.fetch_max(covered, Ordering::AcqRel);
+        Ok(applied)
+    }
+
+    /// A page of `viewer`'s home feed from the cache, or `None` when the page lies past the
+    /// kept entries (the caller reads it from the database).
+    pub async fn page(
+        &self,
+        viewer: UserId,
+        before: Option<FeedKey>,
+        limit: Limit,
+    ) -> Result<Option<Page<FeedItem>>> {
+        if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
+            self.pass().await?;
+        }
+        let timeline = self.timeline(viewer).await?;
+        let start = match before {
+            Some(key) => timeline.entries.partition_point(|e| e.key >= key),
+            None => 0,
+        };
+        let rest = &timeline.entries[start..];
+        let limit = limit.get() as usize;
+        if rest.len() < limit && timeline.more {
+            return Ok(None);
+        }
+        let entries = &rest[..rest.len().min(limit)];
+        let next = (rest.len() > limit || (rest.len() == limit && timeline.more))
+            .then(|| entries.last().map(|e| Cursor::encode(&e.key)))
+            .flatten();
+        let items = self.hydrate(viewer, &timeline.circle, entries).await?;
+        Ok(Some(Page {
+            items,
+            next_cursor: next,
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The member's cached timeline, built when missing or expired.
+    async fn timeline(&self, viewer: UserId) -> Result<Timeline> {
+        let ttl = self.config.ttl;
+        let epoch = {
+            let state = self.lock();
+            match state.members.get(&viewer) {
+                Some(member) if member.built.elapsed() < ttl => return Ok(member.timeline.clone()),
+                _ => state.epoch,
+            }
+        };
+        let circle = self.feeds.circle(viewer).await?;
+        let keep = Limit::parse(self.config.timeline.clamp(1, Limit::MAX))
+            .expect("the timeline length is clamped to a valid limit");
+        let sources = self
+            .feeds
+            .feed_entries(&Feed::Home(viewer), Some(viewer), None, keep.probe() as u32)
+            .await?;
+        let merged = merge(sources, keep);
+        let timeline = Timeline {
+            circle: Arc::new(circle),
+            entries: merged.entries.into(),
+            more: merged.next.is_some(),
+        };
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            make_room(&mut state.members, self.config.members);
+            let member = Member {
+                timeline: timeline.clone(),
+                states: HashMap::new(),
+                built: Instant::now(),
+            };
+            state.members.insert(viewer, member);
+        }
+        Ok(timeline)
+    }
+
+    /// The entries' posts as `viewer` sees them, from the cache where it has them.
+    async fn hydrate(
+        &self,
+        viewer: UserId,
+        circle: &Circle,
+        entries: &[FeedEntry],
+    ) -> Result<Vec<FeedItem>> {
+        let ids: Vec<PostId> = entries.iter().map(|e| e.key.post).collect();
+        let (mut posts, mut states, epoch) = {
+            let state = self.lock();
+            let current = state.members.get(&viewer);
+            let posts: HashMap<PostId, Arc<Post>> = ids
+                .iter()
+                .filter_map(|id| Some((*id, Arc::clone(state.posts.get(id)?))))
+                .collect();
+            let states: HashMap<PostId, ViewerState> = ids
+                .iter()
+                .filter_map(|id| Some((*id, *current?.states.get(id)?)))
+                .collect();
+            (posts, states, state.epoch)
+        };
+        let missing_posts: Vec<PostId> = ids
+            .iter()
+            .filter(|id| !posts.contains_key(id))
+            .copied()
+            .collect();
+        let loaded_posts = self.posts.posts_by_ids_unchecked(&missing_posts).await?;
+        let missing_states: Vec<PostId> = ids
+            .iter()
+            .filter(|id| !states.contains_key(id))
+            .copied()
+            .collect();
+        let loaded_states = self.posts.viewer_states(viewer, &missing_states).await?;
+        {
+            let mut state = self.lock();
+            let keep = state.epoch == epoch;
+            if keep {
+                make_room(&mut state.posts, self.config.posts);
+            }
+            for post in loaded_posts {
+                let post = Arc::new(post);
+                if keep {
+                    state.posts.insert(post.id, Arc::clone(&post));
+                }
+                posts.insert(post.id, post);
+            }
+            let kept = keep.then(|| state.members.get_mut(&viewer)).flatten();
+            if let Some(kept) = kept {
+                kept.states.extend(loaded_states.iter().copied());
+            }
+            states.extend(loaded_states);
+        }
+        Ok(entries
+            .iter()
+            .filter_map(|entry| {
+                let shared = posts.get(&entry.key.post)?;
+                if !circle.may_see(viewer, shared) {
+                    return None;
+                }
+                let mut post = Post::clone(shared);
+                post.viewer = states.get(&post.id).copied().unwrap_or_default();
+                Some(FeedItem {
+                    post,
+                    repost: entry.repost.clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// Drops what the events may have changed.
+    fn apply(&self, events: &[OutboxEvent]) {
+        let mut state = self.lock();
+        let mut dropped = false;
+        for event in events {
+            dropped |= drop_for(&mut state, event);
+        }
+        if dropped {
+            state.epoch += 1;
+        }
+    }
+}
+
+/// Drops what one event may have changed; whether anything could have been.
+fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
+    let payload = &event.payload;
+    let id = |field: &str| -> Option<uuid::Uuid> { payload.get(field)?.as_str()?.parse().ok() };
+    let post = id("post_id").map(PostId::from_uuid);
+    let family = event.event_type.split('.').next().unwrap_or_default();
+    match event.event_type.as_str() {
+        "post.created" | "repost.created" | "repost.removed" => {
+            let person = id("author_id")
+                .or_else(|| id("user_id"))
+                .map(UserId::from_uuid);
+            let topics: Vec<&str> = match payload.get("topics") {
+                Some(Value::Array(topics)) => topics.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            state.members.retain(|owner, member| {
+                let named = person.is_some_and(|p| member.timeline.circle.includes(*owner, p));
+                !(named
+                    || topics
+                        .iter()
+                        .any(|t| member.timeline.circle.topics.contains(*t)))
+            });
+            if let Some(post) = post {
+                state.posts.remove(&post);
+            }
+        }
+        "post.updated" => {
+            let reshaped = match payload.get("fields") {
+                Some(Value::Array(fields)) => fields
+                    .iter()
+                    .any(|f| matches!(f.as_str(), Some("visibility" | "topics"))),
+                _ => true,
+            };
+            if reshaped {
+                state.members.clear();
+            }
+            if let Some(post) = post {
+                state.posts.remove(&post);
+            }
+        }
+        "post.deleted" => {
+            if let Some(post) = post {
+                state.posts.remove(&post);
+                state
+                    .members
+                    .retain(|_, member| member.timeline.entries.iter().all(|e| e.key.post != post));
+            }
+        }
+        _ if matches!(family, "reaction" | "comment" | "share" | "bookmark") => {
+            let Some(post) = post else { return false };
+            state.posts.remove(&post);
+            if let Some(actor) = id("user_id").map(UserId::from_uuid) {
+                if let Some(member) = state.members.get_mut(&actor) {
+                    member.states.remove(&post);
+                }
+            }
+        }
+        "user.followed" | "user.unfollowed" | "user.blocked" | "user.unblocked" => {
+            drop_members(state, &people(payload));
+        }
+        _ if matches!(family, "connection" | "topic") => drop_members(state, &people(payload)),
+        _ if matches!(family, "user" | "profile") => {
+            let Some(person) = id("user_id").map(UserId::from_uuid) else {
+                return false;
+            };
+            // Their name, picture or level may have changed: in the posts they wrote, and in
+            // the reposts they made in others' timelines.
+            state.posts.retain(|_, post| post.author.id != person);
+            state
+                .members
+                .retain(|owner, member| !member.timeline.circle.includes(*owner, person));
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The members an event names.
+fn people(payload: &Value) -> Vec<UserId> {
+    [
+        "user_id",
+        "follower_id",
+        "followee_id",
+        "requester_id",
+        "addressee_id",
+        "blocker_id",
+        "blocked_id",
+    ]
+    .iter()
+    .filter_map(|field| payload.get(*field)?.as_str()?.parse().ok())
+    .map(UserId::from_uuid)
+    .collect()
+}
+
+fn drop_members(state: &mut State, people: &[UserId]) {
+    for person in people {
+        state.members.remove(person);
+    }
+}
+
+/// Drops arbitrary entries until one more fits under `capacity`.
+fn make_room<K: std::hash::Hash + Eq + Copy, V>(map: &mut HashMap<K, V>, capacity: usize) {
+    if map.len() < capacity.max(1) {
+        return;
+    }
+    let excess = map.len() + 1 - capacity.max(1);
+    // A tenth more than needed, so that a full cache does not evict on every insertion.
+    let evict = (excess + capacity / 10).min(map.len());
+    let victims: Vec<K> = map.keys().take(evict).copied().collect();
+    for key in victims {
+        map.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_made_a_tenth_at_a_time() {
+        let mut map: HashMap<u32, ()> = (0..100).map(|k| (k, ())).collect();
+        make_room(&mut map, 200);
+        assert_eq!(map.len(), 100);
+        make_room(&mut map, 100);
+        assert_eq!(map.len(), 89);
+    }
+}
