@@ -14,11 +14,15 @@
 //!
 //! 1. the same first pages through the store's own feed service in this process, one at a time
 //!    (the SQL of a page and nothing else: no HTTP, no JSON, no auth): p50 and p99;
-//! 2. the API at each of `--clients` concurrent clients (keep-alive), every request for the next
-//!    viewer in turn, for `--seconds`: requests/s, p50, p99, errors;
-//! 3. depth: the listing `GET /v1/posts` at page 1 and page 1000 (cursor walked there first),
+//! 2. first reads: `--cold` other members' home feeds, each once, 16 at a time (nothing of
+//!    theirs is cached: the cost of a cache miss), then every viewer's once (the warm-up);
+//! 3. the API at each of `--clients` concurrent clients (keep-alive), every request for the next
+//!    viewer in turn, for `--seconds`: requests/s, p50, p99, errors (the home-feed cache holds
+//!    every viewer by then, and nothing changes during the run);
+//! 4. depth: the listing `GET /v1/posts` at page 1 and page 1000 (cursor walked there first),
 //!    p50 of each;
-//! 4. the server's peak resident memory (`VmHWM`).
+//! 5. the server's peak resident memory (`VmHWM`: at start it builds the search index) and its
+//!    resident memory after the last level (`VmRSS`).
 //!
 //! The load generator shares the machine with the server (and with the database), as the goal
 //! says; its own cost is counted against the API.
@@ -26,6 +30,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use futures::StreamExt as _;
 use reqwest::Client;
 use vendrome_core::access::Caller;
 use vendrome_core::enums::UserRole;
@@ -46,6 +51,8 @@ struct Options {
     users: u64,
     posts: u64,
     viewers: usize,
+    /// Members read once each, for the cost of a first read (a cache miss).
+    cold: usize,
     clients: Vec<usize>,
     seconds: u64,
     vendrome: String,
@@ -59,6 +66,7 @@ impl Options {
             users: 100_000,
             posts: 1_000_000,
             viewers: 5_000,
+            cold: 5_000,
             clients: vec![1, 16, 64],
             seconds: 10,
             vendrome: "target/release/vendrome".into(),
@@ -79,6 +87,7 @@ impl Options {
                 "--users" => options.users = value()?.parse()?,
                 "--posts" => options.posts = value()?.parse()?,
                 "--viewers" => options.viewers = value()?.parse()?,
+                "--cold" => options.cold = value()?.parse()?,
                 "--clients" => {
                     options.clients = value()?
                         .split(',')
@@ -100,11 +109,15 @@ struct Run {
     store: StoreKind,
     seed_time: Option<Duration>,
     direct: Vec<Duration>,
+    /// Each of the cold members read once, at 16 clients.
+    first_reads: Level,
     levels: Vec<Level>,
     listing_page_1: Vec<Duration>,
     listing_page_1000: Vec<Duration>,
     deep_page: usize,
     peak_rss_kib: Option<u64>,
+    /// After the last level: the steady state (the peak includes building the search index).
+    rss_after_kib: Option<u64>,
 }
 
 #[tokio::main]
@@ -142,17 +155,21 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
     let keys = KeyRing::parse(&keys_spec)?;
     let server = Server::start(&options.vendrome, &url, &keys_spec).await?;
     let store = Store::open_with(&url, PoolSize(4)).await?;
-    let viewers = pick_viewers(&store, options.viewers).await?;
+    let mut viewers = pick_viewers(&store, options.viewers + options.cold).await?;
+    let cold_viewers = viewers.split_off(options.viewers.min(viewers.len()));
     eprintln!(
         "{}: serving on {}; {} viewers",
         kind.name(),
         server.address,
         viewers.len()
     );
-    let tokens: Vec<String> = viewers
-        .iter()
-        .map(|v| keys.issue(*v, UserRole::Member, None))
-        .collect::<Result<_, _>>()?;
+    let issue = |viewers: &[UserId]| -> anyhow::Result<Vec<String>> {
+        viewers
+            .iter()
+            .map(|v| Ok(keys.issue(*v, UserRole::Member, None)?))
+            .collect()
+    };
+    let (tokens, cold_tokens) = (issue(&viewers)?, issue(&cold_viewers)?);
 
     // The same pages straight from the store: the SQL of a page and nothing else.
     let feeds = FeedService::new(
@@ -187,15 +204,11 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let base = format!("http://{}", server.address);
+    // First reads: members nobody asked for yet (every cache misses), each once.
+    eprintln!("{}: first reads…", kind.name());
+    let first_reads = once_each(&client, &base, &cold_tokens, 16).await;
     // Warm up: every viewer's first page once, so caches are as in steady state.
-    load(
-        &client,
-        &base,
-        &tokens,
-        16,
-        Duration::from_secs(options.seconds.min(5)),
-    )
-    .await;
+    once_each(&client, &base, &tokens, 16).await;
     let mut levels = Vec::new();
     for &clients in &options.clients {
         eprintln!("{}: {clients} clients…", kind.name());
@@ -213,17 +226,20 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
     eprintln!("{}: listing depth…", kind.name());
     let (listing_page_1, listing_page_1000, deep_page) = depth(&client, &base, &tokens[0]).await?;
     let peak_rss_kib = server.peak_rss_kib();
+    let rss_after_kib = server.rss_kib();
     server.stop().await;
     store.db().close().await;
     Ok(Run {
         store: kind,
         seed_time,
         direct,
+        first_reads,
         levels,
         listing_page_1,
         listing_page_1000,
         deep_page,
         peak_rss_kib,
+        rss_after_kib,
     })
 }
 
@@ -265,6 +281,36 @@ async fn load(
             .bearer_auth(&tokens[n % tokens.len()])
     })
     .await
+}
+
+/// Each token's home feed once, `clients` at a time.
+async fn once_each(client: &Client, base: &str, tokens: &[String], clients: usize) -> Level {
+    let started = Instant::now();
+    let results: Vec<Option<Duration>> = futures::stream::iter(tokens)
+        .map(|token| async move {
+            let sent = Instant::now();
+            let response = client
+                .get(format!("{base}/v1/feed"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())?;
+            response.bytes().await.ok()?;
+            Some(sent.elapsed())
+        })
+        .buffer_unordered(clients)
+        .collect()
+        .await;
+    let mut latencies: Vec<Duration> = results.iter().flatten().copied().collect();
+    latencies.sort();
+    Level {
+        clients,
+        requests: latencies.len(),
+        errors: results.len() - latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
 }
 
 /// The listing of every post (limit 20) at page 1 and at page 1000 (or the last page, when the
@@ -315,18 +361,18 @@ fn print_report(options: &Options, runs: &[Run]) {
         "\n## Feed benchmark: {} users, {} posts, {} viewers, {} s per level, {cores} cores (server, database and load generator share them)\n",
         options.users, options.posts, options.viewers, options.seconds
     );
-    println!("| store | seed | clients | req/s | p50 ms | p99 ms | errors | server peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| store | seed | clients | req/s | p50 ms | p99 ms | errors | server peak RSS | RSS after |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let seed = run
             .seed_time
             .map_or("reused".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
-        let rss = run
-            .peak_rss_kib
-            .map_or("?".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0));
-        for level in &run.levels {
+        let mib = |kib: Option<u64>| kib.map_or("?".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0));
+        let rss = format!("{} | {}", mib(run.peak_rss_kib), mib(run.rss_after_kib));
+        let first = std::iter::once((" (first reads)", &run.first_reads));
+        for (what, level) in first.chain(run.levels.iter().map(|l| ("", l))) {
             println!(
-                "| {} | {seed} | {} | {:.0} | {:.2} | {:.2} | {} | {rss} |",
+                "| {} | {seed} | {}{what} | {:.0} | {:.2} | {:.2} | {} | {rss} |",
                 run.store.name(),
                 level.clients,
                 level.requests as f64 / level.elapsed.as_secs_f64(),

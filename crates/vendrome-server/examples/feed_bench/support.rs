@@ -174,7 +174,6 @@ impl Server {
     }
 
     /// The server's resident set now (`VmRSS`), in KiB.
-    #[allow(dead_code)] // Only the realtime benchmark reads it.
     pub fn rss_kib(&self) -> Option<u64> {
         self.status_kib("VmRSS:")
     }
