@@ -149,7 +149,8 @@ impl AppState {
             }
             SearchOptions::Engine(engine) => (engine, None),
         };
-        let search = SearchService::new(engine, shared.clone(), shared.clone(), shared.clone());
+        let search = SearchService::new(engine, shared.clone(), shared.clone(), shared.clone())
+            .with_cache(home_cache.clone());
         Self {
             auth,
             oauth,

@@ -33,6 +33,7 @@ use serde_json::Value;
 
 use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo};
 use super::{Post, PostRepo, ViewerState};
+use crate::enums::PostVisibility;
 use crate::ids::{PostId, UserId};
 use crate::outbox::{Checkpoint, OutboxEvent, OutboxRepo, DEFAULT_GRACE};
 use crate::page::{Cursor, Limit, Page};
@@ -89,16 +90,17 @@ struct State {
 }
 
 struct Member {
-    timeline: Timeline,
+    circle: Arc<Circle>,
+    /// Once they read their home feed.
+    timeline: Option<Timeline>,
     /// The member's own state on the posts they were shown.
     states: HashMap<PostId, ViewerState>,
     built: Instant,
 }
 
-/// The first entries of a member's home feed, and their circle.
+/// The first entries of a member's home feed.
 #[derive(Clone)]
 struct Timeline {
-    circle: Arc<Circle>,
     entries: Arc<[FeedEntry]>,
     /// Older entries exist past the last one kept.
     more: bool,
@@ -181,7 +183,7 @@ impl HomeCache {
         if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
             self.pass().await?;
         }
-        let timeline = self.timeline(viewer).await?;
+        let (circle, timeline) = self.timeline(viewer).await?;
         let start = match before {
             Some(key) => timeline.entries.partition_point(|e| e.key >= key),
             None => 0,
@@ -195,7 +197,17 @@ impl HomeCache {
         let next = (rest.len() > limit || (rest.len() == limit && timeline.more))
             .then(|| entries.last().map(|e| Cursor::encode(&e.key)))
             .flatten();
-        let items = self.hydrate(viewer, &timeline.circle, entries).await?;
+        let ids: Vec<PostId> = entries.iter().map(|e| e.key.post).collect();
+        let mut posts = self.hydrate(Some(viewer), &circle, &ids).await?;
+        let items = entries
+            .iter()
+            .filter_map(|entry| {
+                Some(FeedItem {
+                    post: posts.remove(&entry.key.post)?,
+                    repost: entry.repost.clone(),
+                })
+            })
+            .collect();
         Ok(Some(Page {
             items,
             next_cursor: next,
@@ -206,17 +218,65 @@ impl HomeCache {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The member's cached timeline, built when missing or expired.
-    async fn timeline(&self, viewer: UserId) -> Result<Timeline> {
-        let ttl = self.config.ttl;
+    /// The live posts among `ids` that `viewer` may see, in the order of `ids`, with their own
+    /// state: [`PostRepo::posts_by_ids`] answered from the cache where it can be (search hits).
+    pub async fn posts(&self, viewer: Option<UserId>, ids: &[PostId]) -> Result<Vec<Post>> {
+        if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
+            self.pass().await?;
+        }
+        let circle = match viewer {
+            Some(viewer) => self.circle(viewer).await?,
+            None => Arc::new(Circle::default()),
+        };
+        let mut posts = self.hydrate(viewer, &circle, ids).await?;
+        Ok(ids.iter().filter_map(|id| posts.remove(id)).collect())
+    }
+
+    /// The member and their accepted connections: whose `connections` posts they may see.
+    pub async fn audience(&self, viewer: UserId) -> Result<Vec<UserId>> {
+        let circle = self.circle(viewer).await?;
+        let mut audience: Vec<UserId> = circle.connections.iter().copied().collect();
+        audience.push(viewer);
+        Ok(audience)
+    }
+
+    /// The member's cached circle, read when missing or expired.
+    async fn circle(&self, viewer: UserId) -> Result<Arc<Circle>> {
         let epoch = {
             let state = self.lock();
             match state.members.get(&viewer) {
-                Some(member) if member.built.elapsed() < ttl => return Ok(member.timeline.clone()),
+                Some(member) if member.built.elapsed() < self.config.ttl => {
+                    return Ok(Arc::clone(&member.circle))
+                }
                 _ => state.epoch,
             }
         };
-        let circle = self.feeds.circle(viewer).await?;
+        let circle = Arc::new(self.feeds.circle(viewer).await?);
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            make_room(&mut state.members, self.config.members);
+            let member = Member {
+                circle: Arc::clone(&circle),
+                timeline: None,
+                states: HashMap::new(),
+                built: Instant::now(),
+            };
+            state.members.insert(viewer, member);
+        }
+        Ok(circle)
+    }
+
+    /// The member's circle and cached timeline, built when missing or expired.
+    async fn timeline(&self, viewer: UserId) -> Result<(Arc<Circle>, Timeline)> {
+        let circle = self.circle(viewer).await?;
+        let epoch = {
+            let state = self.lock();
+            let cached = state.members.get(&viewer).and_then(|m| m.timeline.clone());
+            match cached {
+                Some(timeline) => return Ok((circle, timeline)),
+                None => state.epoch,
+            }
+        };
         let keep = Limit::parse(self.config.timeline.clamp(1, Limit::MAX))
             .expect("the timeline length is clamped to a valid limit");
         let sources = self
@@ -225,34 +285,29 @@ impl HomeCache {
             .await?;
         let merged = merge(sources, keep);
         let timeline = Timeline {
-            circle: Arc::new(circle),
             entries: merged.entries.into(),
             more: merged.next.is_some(),
         };
         let mut state = self.lock();
         if state.epoch == epoch {
-            make_room(&mut state.members, self.config.members);
-            let member = Member {
-                timeline: timeline.clone(),
-                states: HashMap::new(),
-                built: Instant::now(),
-            };
-            state.members.insert(viewer, member);
+            if let Some(member) = state.members.get_mut(&viewer) {
+                member.timeline = Some(timeline.clone());
+            }
         }
-        Ok(timeline)
+        Ok((circle, timeline))
     }
 
-    /// The entries' posts as `viewer` sees them, from the cache where it has them.
+    /// The posts among `ids` that `viewer` may see (anonymous: the public ones), with their own
+    /// state, from the cache where it has them.
     async fn hydrate(
         &self,
-        viewer: UserId,
+        viewer: Option<UserId>,
         circle: &Circle,
-        entries: &[FeedEntry],
-    ) -> Result<Vec<FeedItem>> {
-        let ids: Vec<PostId> = entries.iter().map(|e| e.key.post).collect();
+        ids: &[PostId],
+    ) -> Result<HashMap<PostId, Post>> {
         let (mut posts, mut states, epoch) = {
             let state = self.lock();
-            let current = state.members.get(&viewer);
+            let current = viewer.and_then(|v| state.members.get(&v));
             let posts: HashMap<PostId, Arc<Post>> = ids
                 .iter()
                 .filter_map(|id| Some((*id, Arc::clone(state.posts.get(id)?))))
@@ -269,12 +324,17 @@ impl HomeCache {
             .copied()
             .collect();
         let loaded_posts = self.posts.posts_by_ids_unchecked(&missing_posts).await?;
-        let missing_states: Vec<PostId> = ids
-            .iter()
-            .filter(|id| !states.contains_key(id))
-            .copied()
-            .collect();
-        let loaded_states = self.posts.viewer_states(viewer, &missing_states).await?;
+        let loaded_states = match viewer {
+            Some(viewer) => {
+                let missing: Vec<PostId> = ids
+                    .iter()
+                    .filter(|id| !states.contains_key(id))
+                    .copied()
+                    .collect();
+                self.posts.viewer_states(viewer, &missing).await?
+            }
+            None => Vec::new(),
+        };
         {
             let mut state = self.lock();
             let keep = state.epoch == epoch;
@@ -288,25 +348,24 @@ impl HomeCache {
                 }
                 posts.insert(post.id, post);
             }
-            let kept = keep.then(|| state.members.get_mut(&viewer)).flatten();
+            let kept = viewer
+                .filter(|_| keep)
+                .and_then(|v| state.members.get_mut(&v));
             if let Some(kept) = kept {
                 kept.states.extend(loaded_states.iter().copied());
             }
             states.extend(loaded_states);
         }
-        Ok(entries
-            .iter()
-            .filter_map(|entry| {
-                let shared = posts.get(&entry.key.post)?;
-                if !circle.may_see(viewer, shared) {
-                    return None;
-                }
-                let mut post = Post::clone(shared);
-                post.viewer = states.get(&post.id).copied().unwrap_or_default();
-                Some(FeedItem {
-                    post,
-                    repost: entry.repost.clone(),
-                })
+        Ok(posts
+            .into_iter()
+            .filter(|(_, shared)| match viewer {
+                Some(viewer) => circle.may_see(viewer, shared),
+                None => shared.visibility == PostVisibility::Public,
+            })
+            .map(|(id, shared)| {
+                let mut post = Post::clone(&shared);
+                post.viewer = states.get(&id).copied().unwrap_or_default();
+                (id, post)
             })
             .collect())
     }
@@ -340,11 +399,8 @@ fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
                 _ => Vec::new(),
             };
             state.members.retain(|owner, member| {
-                let named = person.is_some_and(|p| member.timeline.circle.includes(*owner, p));
-                !(named
-                    || topics
-                        .iter()
-                        .any(|t| member.timeline.circle.topics.contains(*t)))
+                let named = person.is_some_and(|p| member.circle.includes(*owner, p));
+                !(named || topics.iter().any(|t| member.circle.topics.contains(*t)))
             });
             if let Some(post) = post {
                 state.posts.remove(&post);
@@ -367,9 +423,10 @@ fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
         "post.deleted" => {
             if let Some(post) = post {
                 state.posts.remove(&post);
-                state
-                    .members
-                    .retain(|_, member| member.timeline.entries.iter().all(|e| e.key.post != post));
+                state.members.retain(|_, member| {
+                    let timeline = member.timeline.as_ref();
+                    timeline.is_none_or(|t| t.entries.iter().all(|e| e.key.post != post))
+                });
             }
         }
         _ if matches!(family, "reaction" | "comment" | "share" | "bookmark") => {
@@ -394,7 +451,7 @@ fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
             state.posts.retain(|_, post| post.author.id != person);
             state
                 .members
-                .retain(|owner, member| !member.timeline.circle.includes(*owner, person));
+                .retain(|owner, member| !member.circle.includes(*owner, person));
         }
         _ => return false,
     }

@@ -29,6 +29,7 @@ use crate::enums::{LookingFor, PostType, VerificationLevel};
 use crate::graph::Topic;
 use crate::ids::{PostId, UserId};
 use crate::page::{Cursor, Limit, Page};
+use crate::posts::home_cache::HomeCache;
 use crate::posts::{Post, PostRepo};
 use crate::profiles::{DirectoryEntry, DirectoryFilter, ProfileRepo};
 use crate::time::Timestamp;
@@ -195,6 +196,7 @@ pub struct SearchService {
     source: Arc<dyn SearchSource>,
     posts: Arc<dyn PostRepo>,
     profiles: Arc<dyn ProfileRepo>,
+    cache: Option<Arc<HomeCache>>,
 }
 
 impl SearchService {
@@ -209,7 +211,15 @@ impl SearchService {
             source,
             posts,
             profiles,
+            cache: None,
         }
+    }
+
+    /// Reads hit posts and the viewer's audience through `cache` (the home feeds' cache, which
+    /// holds posts and circles), which checks visibility as the store does.
+    pub fn with_cache(mut self, cache: Arc<HomeCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// A page of results, best first. An empty query finds nothing. The next page's cursor
@@ -229,7 +239,10 @@ impl SearchService {
         }
         let audience = match viewer {
             Some(caller) if request.kind == SearchKind::Posts => {
-                Audience::Member(self.source.audience(caller.user_id).await?)
+                Audience::Member(match &self.cache {
+                    Some(cache) => cache.audience(caller.user_id).await?,
+                    None => self.source.audience(caller.user_id).await?,
+                })
             }
             _ => Audience::Public,
         };
@@ -273,10 +286,10 @@ impl SearchService {
                 Hit::Topic(slug) => slugs.push(slug.clone()),
             }
         }
-        let mut found_posts = if posts.is_empty() {
-            Vec::new()
-        } else {
-            self.posts.posts_by_ids(&posts, viewer).await?
+        let mut found_posts = match &self.cache {
+            _ if posts.is_empty() => Vec::new(),
+            Some(cache) => cache.posts(viewer, &posts).await?,
+            None => self.posts.posts_by_ids(&posts, viewer).await?,
         };
         let mut found_profiles = if users.is_empty() {
             Vec::new()

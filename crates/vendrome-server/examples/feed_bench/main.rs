@@ -367,7 +367,9 @@ fn print_report(options: &Options, runs: &[Run]) {
         let seed = run
             .seed_time
             .map_or("reused".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
-        let mib = |kib: Option<u64>| kib.map_or("?".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0));
+        let mib = |kib: Option<u64>| {
+            kib.map_or("?".to_owned(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+        };
         let rss = format!("{} | {}", mib(run.peak_rss_kib), mib(run.rss_after_kib));
         let first = std::iter::once((" (first reads)", &run.first_reads));
         for (what, level) in first.chain(run.levels.iter().map(|l| ("", l))) {
