@@ -164,10 +164,10 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         viewers.len()
     );
     let issue = |viewers: &[UserId]| -> anyhow::Result<Vec<String>> {
-        viewers
+        let tokens = viewers
             .iter()
-            .map(|v| Ok(keys.issue(*v, UserRole::Member, None)?))
-            .collect()
+            .map(|v| keys.issue(*v, UserRole::Member, None));
+        tokens.collect()
     };
     let (tokens, cold_tokens) = (issue(&viewers)?, issue(&cold_viewers)?);
 
