@@ -43,6 +43,17 @@ const PAYLOAD_JOINS: &str = " \
     LEFT JOIN post_investment_requests ir ON ir.post_id = p.id \
     LEFT JOIN post_mentorship_requests mr ON mr.post_id = p.id";
 
+/// The viewer's own state on `p` (a `posts` alias): `my_reaction`, `bookmarked`, `reposted`.
+fn viewer_state_columns(sql: &mut SqlText, viewer: Uuid) {
+    sql.push("(SELECT CAST(r.kind AS TEXT) FROM post_reactions r WHERE r.post_id = p.id AND r.user_id = ")
+        .uuid(viewer)
+        .push(") AS my_reaction, EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ")
+        .uuid(viewer)
+        .push(") AS bookmarked, EXISTS (SELECT 1 FROM post_reposts rp WHERE rp.post_id = p.id AND rp.user_id = ")
+        .uuid(viewer)
+        .push(") AS reposted");
+}
+
 /// The statement that loads `ids` for `viewer`.
 fn select(
     dialect: Dialect,
@@ -66,13 +77,8 @@ fn select(
     ));
     match viewer {
         Some(v) => {
-            sql.push(", (SELECT CAST(r.kind AS TEXT) FROM post_reactions r WHERE r.post_id = p.id AND r.user_id = ")
-                .uuid(v)
-                .push(") AS my_reaction, EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ")
-                .uuid(v)
-                .push(") AS bookmarked, EXISTS (SELECT 1 FROM post_reposts rp WHERE rp.post_id = p.id AND rp.user_id = ")
-                .uuid(v)
-                .push(") AS reposted");
+            sql.push(", ");
+            viewer_state_columns(&mut sql, v);
         }
         None => {
             sql.push(dialect.pick(
@@ -139,16 +145,9 @@ pub(crate) async fn load_viewer_states(
         return Ok(Vec::new());
     }
     let v = viewer.as_uuid();
-    let mut sql = SqlText::new(
-        store.dialect(),
-        "SELECT p.id, (SELECT CAST(r.kind AS TEXT) FROM post_reactions r WHERE r.post_id = p.id AND r.user_id = ",
-    );
-    sql.uuid(v)
-        .push(") AS my_reaction, EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ")
-        .uuid(v)
-        .push(") AS bookmarked, EXISTS (SELECT 1 FROM post_reposts rp WHERE rp.post_id = p.id AND rp.user_id = ")
-        .uuid(v)
-        .push(") AS reposted FROM posts p WHERE p.id IN (");
+    let mut sql = SqlText::new(store.dialect(), "SELECT p.id, ");
+    viewer_state_columns(&mut sql, v);
+    sql.push(" FROM posts p WHERE p.id IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
