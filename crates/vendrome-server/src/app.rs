@@ -16,6 +16,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use vendrome_core::posts::home_cache::HomeCacheConfig;
 use vendrome_core::rate_limit::RateLimiter;
 use vendrome_core::realtime::{Fanout, PresenceRepo};
 use vendrome_store::bus::{LocalFanout, NatsFanout};
@@ -160,6 +161,10 @@ impl App {
             limiter,
             realtime: Some(realtime(&config).await?),
             search: search(&config, &store)?,
+            home_cache: HomeCacheConfig {
+                members: config.feed_cache_members,
+                ..HomeCacheConfig::default()
+            },
             ..StateOptions::default()
         };
         Ok(Self {

@@ -38,6 +38,9 @@ pub struct Config {
     pub realtime: crate::realtime::RealtimeConfig,
     /// Which engine answers `GET /v1/search`.
     pub search: SearchBackend,
+    /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
+    /// read goes to the database).
+    pub feed_cache_members: usize,
 }
 
 /// Which engine answers search.
@@ -98,6 +101,8 @@ impl Default for Config {
             nats_url: None,
             realtime: crate::realtime::RealtimeConfig::default(),
             search: SearchBackend::default(),
+            feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
+                .members,
         }
     }
 }

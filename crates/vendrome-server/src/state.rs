@@ -134,14 +134,17 @@ impl AppState {
         let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
         let posts = PostService::new(shared.clone());
         let engagement = EngagementService::new(shared.clone(), posts.clone());
+        let cached = options.home_cache.members > 0;
         let home_cache = Arc::new(HomeCache::new(
             shared.clone(),
             shared.clone(),
             shared.clone(),
             options.home_cache,
         ));
-        let feeds =
-            FeedService::new(shared.clone(), shared.clone()).with_home_cache(home_cache.clone());
+        let mut feeds = FeedService::new(shared.clone(), shared.clone());
+        if cached {
+            feeds = feeds.with_home_cache(home_cache.clone());
+        }
         let (engine, search_index): (Arc<dyn SearchEngine>, _) = match options.search {
             SearchOptions::Embedded(location) => {
                 let index = SearchIndex::new();
@@ -149,8 +152,10 @@ impl AppState {
             }
             SearchOptions::Engine(engine) => (engine, None),
         };
-        let search = SearchService::new(engine, shared.clone(), shared.clone(), shared.clone())
-            .with_cache(home_cache.clone());
+        let mut search = SearchService::new(engine, shared.clone(), shared.clone(), shared.clone());
+        if cached {
+            search = search.with_cache(home_cache.clone());
+        }
         Self {
             auth,
             oauth,

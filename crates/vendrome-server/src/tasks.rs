@@ -52,6 +52,9 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
 /// Applies the outbox to the home-feed cache: changes made through other instances (or by the
 /// CLI) reach it within one poll; those made here are applied by the next read at the latest.
 async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
+    if state.home_cache.config().members == 0 {
+        return;
+    }
     while !*stop.borrow() {
         let pause = match state.home_cache.pass().await {
             Ok(_) => RELAY_POLL,

@@ -43,6 +43,10 @@ pub struct Args {
     /// from the outbox) or `postgres` (full-text search over the tables; PostgreSQL only).
     #[arg(long, env = "VENDROME_SEARCH", default_value = "embedded")]
     search: vendrome_server::config::SearchBackend,
+    /// How many members' home feeds the in-memory cache keeps (with the posts they show);
+    /// 0 turns the cache off.
+    #[arg(long, env = "VENDROME_FEED_CACHE_MEMBERS", default_value_t = 20_000)]
+    feed_cache_members: usize,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -66,6 +70,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         nats_url: args.nats_url,
         realtime: vendrome_server::realtime::RealtimeConfig::default(),
         search: args.search,
+        feed_cache_members: args.feed_cache_members,
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

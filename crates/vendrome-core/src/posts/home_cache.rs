@@ -45,7 +45,7 @@ pub struct HomeCacheConfig {
     /// How many entries of each member's home feed are kept (the first pages); deeper pages
     /// are read from the database.
     pub timeline: u32,
-    /// How many members' timelines are kept.
+    /// How many members' timelines are kept (the server leaves the cache out when this is 0).
     pub members: usize,
     /// How many posts are kept.
     pub posts: usize,
@@ -132,6 +132,10 @@ impl HomeCache {
     /// outbox first.
     pub fn note_write(&self) {
         self.written.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn config(&self) -> &HomeCacheConfig {
+        &self.config
     }
 
     /// How many members and posts the cache holds.

@@ -21,7 +21,8 @@ use crate::support::{spawn_with, succeed, Backend, Setup};
 
 both_stores!(
     changes_made_elsewhere_show_after_a_pass,
-    pages_walk_the_feed_as_the_database_does
+    pages_walk_the_feed_as_the_database_does,
+    a_cache_of_no_members_is_left_out
 );
 
 async fn changes_made_elsewhere_show_after_a_pass(backend: Backend) {
@@ -199,4 +200,30 @@ async fn pages_walk_the_feed_as_the_database_does(backend: Backend) {
     // Two pages of five came from the cache; the third needed more than the 12 entries kept.
     assert_eq!(members, 1);
     assert_eq!(posts, 10);
+}
+
+async fn a_cache_of_no_members_is_left_out(backend: Backend) {
+    let setup = Setup {
+        home_cache: HomeCacheConfig {
+            members: 0,
+            ..HomeCacheConfig::default()
+        },
+        ..Setup::new(backend)
+    };
+    let Some(app) = spawn_with(setup).await else {
+        return;
+    };
+    let (me_id, me) = app.user(UserRole::Member).await;
+    let first = text(&app, &me, "Mine").await;
+    let (items, _) = page(&app, Some(&me), "/v1/feed").await;
+    assert_eq!(ids(&items), std::slice::from_ref(&first));
+    // A change made elsewhere shows at once: every read goes to the database.
+    app.db
+        .store
+        .set_reaction(first.parse().unwrap(), me_id, ReactionKind::Like)
+        .await
+        .unwrap();
+    let (items, _) = page(&app, Some(&me), "/v1/feed").await;
+    assert_eq!(items[0]["post"]["viewer"]["reaction"], "like");
+    assert_eq!(app.state.home_cache.size(), (0, 0));
 }
