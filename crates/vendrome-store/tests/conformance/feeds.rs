@@ -1,4 +1,5 @@
-//! The feed port: keyset order across timestamp precisions. (A page's statement count is
+//! The feed port: keyset order across timestamp precisions; what the home-feed cache reads (a
+//! member's circle, their own state on posts, posts whatever their visibility). (A page's statement count is
 //! checked by `tests/statements.rs`, alone in its process.)
 
 use vendrome_core::enums::PostVisibility;
@@ -9,7 +10,10 @@ use vendrome_store::{Db, Store};
 
 use crate::posts::{new_post, payloads, user};
 
-conformance!(orders_entries_across_timestamp_precisions);
+conformance!(
+    orders_entries_across_timestamp_precisions,
+    circles_states_and_unchecked_posts
+);
 
 async fn orders_entries_across_timestamp_precisions(store: Store) {
     let author = user(&store, "precise").await;
@@ -79,4 +83,77 @@ async fn orders_entries_across_timestamp_precisions(store: Store) {
         before = Some(entry.key);
     }
     assert_eq!(walked, expected);
+}
+
+async fn circles_states_and_unchecked_posts(store: Store) {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+    use vendrome_core::enums::ReactionKind;
+    use vendrome_core::graph::blocks::BlockRepo as _;
+    use vendrome_core::graph::{GraphRepo as _, GraphService};
+    use vendrome_core::posts::engagement::EngagementRepo as _;
+    use vendrome_core::posts::{TopicSlug, ViewerState};
+
+    let me = user(&store, "circle-me").await;
+    let followee = user(&store, "circle-followee").await;
+    let friend = user(&store, "circle-friend").await;
+    let blocker = user(&store, "circle-blocker").await;
+    let blocked = user(&store, "circle-blocked").await;
+    let stranger = user(&store, "circle-stranger").await;
+    let shared = Arc::new(store.clone());
+    crate::graph::connect(&GraphService::new(shared.clone(), shared), me, friend).await;
+    store.follow(me, followee).await.unwrap();
+    store.block(blocker, me).await.unwrap();
+    store.block(me, blocked).await.unwrap();
+    let private = store
+        .create_post(new_post(
+            friend,
+            payloads()[0].clone(),
+            PostVisibility::Connections,
+        ))
+        .await
+        .unwrap();
+    let slug = TopicSlug::parse("fintech").unwrap();
+    let topic = store.topic_by_slug(&slug).await.unwrap().unwrap();
+    store.follow_topic(me, &topic).await.unwrap();
+
+    let circle = store.circle(me).await.unwrap();
+    assert_eq!(circle.following, HashSet::from([followee]));
+    assert_eq!(circle.connections, HashSet::from([friend]));
+    assert_eq!(circle.blocked, HashSet::from([blocker, blocked]));
+    assert_eq!(circle.topics, HashSet::from(["fintech".to_owned()]));
+    assert_eq!(store.circle(stranger).await.unwrap(), Default::default());
+
+    // Unchecked: a connections-only post for anyone, with no viewer state.
+    assert!(store
+        .posts_by_ids(&[private], Some(stranger))
+        .await
+        .unwrap()
+        .is_empty());
+    let unchecked = store.posts_by_ids_unchecked(&[private]).await.unwrap();
+    assert_eq!(unchecked.len(), 1);
+    assert_eq!(unchecked[0].viewer, ViewerState::default());
+
+    store
+        .set_reaction(private, me, ReactionKind::Insightful)
+        .await
+        .unwrap();
+    store.set_bookmark(private, me).await.unwrap();
+    let states = store
+        .viewer_states(me, &[private, PostId::new()])
+        .await
+        .unwrap();
+    assert_eq!(
+        states,
+        [(
+            private,
+            ViewerState {
+                reaction: Some(ReactionKind::Insightful),
+                bookmarked: true,
+                reposted: false,
+            }
+        )]
+    );
+    let theirs = store.viewer_states(friend, &[private]).await.unwrap();
+    assert_eq!(theirs, [(private, ViewerState::default())]);
 }
