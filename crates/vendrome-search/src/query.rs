@@ -62,7 +62,8 @@ pub fn build(fields: &Fields, query: &SearchQuery, tier: Tier) -> Box<dyn Query>
             if let Some(topic) = &filters.topic {
                 must.push((Occur::Must, exact(fields.topic, topic)));
             }
-            must.push((Occur::Must, visibility(fields, &query.audience)));
+            // Posts the viewer may not see: for connections only, by someone outside the audience.
+            must.push((Occur::MustNot, hidden(fields, &query.audience)));
         }
         SearchKind::Profiles => {
             let text_filters = [
@@ -88,31 +89,40 @@ pub fn build(fields: &Fields, query: &SearchQuery, tier: Tier) -> Box<dyn Query>
             let levels = levels_from(min)
                 .into_iter()
                 .map(|level| Term::from_field_text(fields.level, level.as_str()));
-            must.push((Occur::Must, Box::new(TermSetQuery::new(levels))));
+            must.push((Occur::Must, filter(TermSetQuery::new(levels))));
         }
     }
     Box::new(BooleanQuery::new(must))
 }
 
+/// Documents with `value` in `field`, adding nothing to the score.
 fn exact(field: Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
+    filter(TermQuery::new(
         Term::from_field_text(field, value),
         IndexRecordOption::Basic,
     ))
 }
 
-/// Public posts, and `connections` posts by the audience's authors.
-fn visibility(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
-    let public = exact(fields.visibility, "public");
+/// A clause that only selects: scoring it (BM25 of a `kind` or `visibility` term, which most
+/// documents have) would cost a computation per match and add a constant to every score.
+fn filter(query: impl Query) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(Box::new(query), 0.0))
+}
+
+/// The posts `audience` may not see: `connections` posts, except the audience's own. Excluding
+/// them costs a seek per candidate; including the public ones instead would walk the postings
+/// of nearly every post.
+fn hidden(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
+    let connections = exact(fields.visibility, "connections");
     match audience {
-        Audience::Public => public,
+        Audience::Public => connections,
         Audience::Member(authors) => {
             let authors = authors
                 .iter()
                 .map(|a| Term::from_field_text(fields.author, &a.to_string()));
             Box::new(BooleanQuery::new(vec![
-                (Occur::Should, public),
-                (Occur::Should, Box::new(TermSetQuery::new(authors))),
+                (Occur::Must, connections),
+                (Occur::MustNot, filter(TermSetQuery::new(authors))),
             ]))
         }
     }
