@@ -223,11 +223,14 @@ impl Generation {
         let limit = query.limit.max(1) as usize;
         let offset = query.offset as usize;
         let exact = crate::query::build(&self.fields, query, Tier::Exact);
-        let (mut top, exact_total) = searcher.search(
-            &exact,
-            &(ranked(query.now.timestamp(), limit, offset), Count),
-        )?;
+        let mut top = searcher.search(&exact, &ranked(query.now.timestamp(), limit, offset))?;
         if top.len() < limit && crate::query::has_loose_terms(query) {
+            // The exact matches end on this page (or before it, when it is empty: only then
+            // are they counted).
+            let exact_total = match top.len() {
+                0 if offset > 0 => searcher.search(&exact, &Count)?,
+                found => offset + found,
+            };
             // The page runs past the exact matches: continue with the loose-only ones.
             let loose_only = BooleanQuery::new(vec![
                 (
