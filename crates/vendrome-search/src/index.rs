@@ -278,10 +278,28 @@ fn ranked(
             move |doc: DocId, score: Score| {
                 let engagement = engagement.as_ref().map_or(0, |c| c.get_val(doc));
                 let created = created.as_ref().map_or(0, |c| c.get_val(doc));
-                let age_days = (created > 0).then(|| (now - created) as f64 / 86_400.0);
-                score * boost(engagement, age_days) as f32
+                score * fast_boost(engagement, created, now)
             }
         })
+}
+
+/// `boost` for every document a query matches: its engagement factor from a table for the
+/// common values, and the recency in single precision (the two logarithms in double precision
+/// were a tenth of a query's time).
+fn fast_boost(engagement: i64, created: i64, now: i64) -> f32 {
+    const TABLE: usize = 4096;
+    static FACTORS: std::sync::LazyLock<Vec<f32>> =
+        std::sync::LazyLock::new(|| (0..TABLE as i64).map(|e| boost(e, None) as f32).collect());
+    let engagement = match usize::try_from(engagement.max(0)) {
+        Ok(e) if e < TABLE => FACTORS[e],
+        _ => boost(engagement, None) as f32,
+    };
+    if created <= 0 {
+        return engagement;
+    }
+    let age_days = (now - created).max(0) as f32 / 86_400.0;
+    let half_lives = age_days / vendrome_core::search::RECENCY_HALF_LIFE_DAYS as f32;
+    engagement * (0.5 + 0.5 * (-half_lives).exp2())
 }
 
 fn read_info(index: &Index) -> anyhow::Result<CommitInfo> {
@@ -299,5 +317,26 @@ fn parse_key(key: &str) -> Option<Hit> {
         "u" => Some(Hit::Profile(id.parse().ok()?)),
         "t" => Some(Hit::Topic(id.to_owned())),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_boost_is_the_boost() {
+        let now = 1_800_000_000;
+        for engagement in [0, 1, 7, 4095, 4096, 1_000_000] {
+            for age_days in [None, Some(0.0), Some(0.5), Some(29.0), Some(400.0)] {
+                let created = age_days.map_or(0, |d: f64| now - (d * 86_400.0) as i64);
+                let exact = boost(engagement, age_days);
+                let fast = f64::from(fast_boost(engagement, created, now));
+                assert!(
+                    (fast - exact).abs() <= exact * 1e-5,
+                    "{engagement} {age_days:?}: {fast} vs {exact}"
+                );
+            }
+        }
     }
 }
