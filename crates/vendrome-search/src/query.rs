@@ -8,6 +8,9 @@
 //! Queries run in two tiers ([`Tier`]), as Meilisearch ranks typos before other signals: the
 //! documents matching every term exactly (stem or synonym) come first, then those that need a
 //! typo or a prefix. The exact tier alone answers most pages, and it is the cheaper query.
+//!
+//! Filters (kind, type, topic, profile fields, level) only select: they score nothing. Post
+//! visibility excludes the connections-only posts of authors outside the viewer's audience.
 
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
