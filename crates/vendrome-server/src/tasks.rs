@@ -57,7 +57,10 @@ async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
     }
     while !*stop.borrow() {
         let pause = match state.home_cache.pass().await {
-            Ok(_) => RELAY_POLL,
+            Ok(_) => {
+                report_home_cache(&state.home_cache);
+                RELAY_POLL
+            }
             Err(error) => {
                 tracing::warn!(error = %error, "home-feed cache pass failed");
                 Duration::from_secs(2)
@@ -68,6 +71,18 @@ async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => {}
         }
     }
+}
+
+fn report_home_cache(cache: &vendrome_core::posts::home_cache::HomeCache) {
+    let stats = cache.stats();
+    let (members, posts) = cache.size();
+    metrics::gauge!("vendrome_home_cache_members").set(members as f64);
+    metrics::gauge!("vendrome_home_cache_posts").set(posts as f64);
+    metrics::counter!("vendrome_home_cache_pages_total").absolute(stats.pages);
+    metrics::counter!("vendrome_home_cache_deep_pages_total").absolute(stats.deep_pages);
+    metrics::counter!("vendrome_home_cache_timelines_read_total").absolute(stats.timelines_read);
+    metrics::counter!("vendrome_home_cache_posts_read_total").absolute(stats.posts_read);
+    metrics::counter!("vendrome_home_cache_events_total").absolute(stats.events);
 }
 
 /// Keeps the embedded search index (when it is the engine) up to date with the outbox.

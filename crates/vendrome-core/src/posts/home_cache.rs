@@ -79,6 +79,31 @@ pub struct HomeCache {
     /// Changes made through this instance so far, and how many of them the last pass covered.
     written: AtomicU64,
     applied: AtomicU64,
+    stats: Counters,
+}
+
+/// What the cache has done since it started (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HomeCacheStats {
+    /// Home-feed pages answered by the cache.
+    pub pages: u64,
+    /// Pages past the kept entries, left to the database.
+    pub deep_pages: u64,
+    /// Timelines (with circles) read from the database.
+    pub timelines_read: u64,
+    /// Posts read from the database.
+    pub posts_read: u64,
+    /// Outbox events applied.
+    pub events: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    pages: AtomicU64,
+    deep_pages: AtomicU64,
+    timelines_read: AtomicU64,
+    posts_read: AtomicU64,
+    events: AtomicU64,
 }
 
 #[derive(Default)]
@@ -125,6 +150,7 @@ impl HomeCache {
             // One change ahead of what was applied: the first read starts the cache.
             written: AtomicU64::new(1),
             applied: AtomicU64::new(0),
+            stats: Counters::default(),
         }
     }
 
@@ -136,6 +162,17 @@ impl HomeCache {
 
     pub fn config(&self) -> &HomeCacheConfig {
         &self.config
+    }
+
+    pub fn stats(&self) -> HomeCacheStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        HomeCacheStats {
+            pages: read(&self.stats.pages),
+            deep_pages: read(&self.stats.deep_pages),
+            timelines_read: read(&self.stats.timelines_read),
+            posts_read: read(&self.stats.posts_read),
+            events: read(&self.stats.events),
+        }
     }
 
     /// How many members and posts the cache holds.
@@ -168,6 +205,9 @@ impl HomeCache {
             self.apply(&events);
             checkpoint.record(events.iter().map(|e| e.seq), now);
             applied += events.len();
+            self.stats
+                .events
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
             if events.len() < self.config.batch as usize {
                 break;
             }
@@ -195,8 +235,10 @@ impl HomeCache {
         let rest = &timeline.entries[start..];
         let limit = limit.get() as usize;
         if rest.len() < limit && timeline.more {
+            self.stats.deep_pages.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         }
+        self.stats.pages.fetch_add(1, Ordering::Relaxed);
         let entries = &rest[..rest.len().min(limit)];
         let next = (rest.len() > limit || (rest.len() == limit && timeline.more))
             .then(|| entries.last().map(|e| Cursor::encode(&e.key)))
@@ -288,6 +330,7 @@ impl HomeCache {
             .feed_entries(&Feed::Home(viewer), Some(viewer), None, keep.probe() as u32)
             .await?;
         let merged = merge(sources, keep);
+        self.stats.timelines_read.fetch_add(1, Ordering::Relaxed);
         let timeline = Timeline {
             entries: merged.entries.into(),
             more: merged.next.is_some(),
@@ -328,6 +371,9 @@ impl HomeCache {
             .copied()
             .collect();
         let loaded_posts = self.posts.posts_by_ids_unchecked(&missing_posts).await?;
+        self.stats
+            .posts_read
+            .fetch_add(loaded_posts.len() as u64, Ordering::Relaxed);
         let loaded_states = match viewer {
             Some(viewer) => {
                 let missing: Vec<PostId> = ids

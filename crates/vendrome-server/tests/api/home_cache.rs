@@ -200,6 +200,16 @@ async fn pages_walk_the_feed_as_the_database_does(backend: Backend) {
     // Two pages of five came from the cache; the third needed more than the 12 entries kept.
     assert_eq!(members, 1);
     assert_eq!(posts, 10);
+    let stats = app.state.home_cache.stats();
+    assert_eq!(
+        (
+            stats.pages,
+            stats.deep_pages,
+            stats.timelines_read,
+            stats.posts_read
+        ),
+        (2, 5, 1, 10)
+    );
 }
 
 async fn a_cache_of_no_members_is_left_out(backend: Backend) {
