@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+mod invalidation;
 
 use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo};
 use super::{Post, PostRepo, ViewerState};
@@ -425,109 +425,11 @@ impl HomeCache {
         let mut state = self.lock();
         let mut dropped = false;
         for event in events {
-            dropped |= drop_for(&mut state, event);
+            dropped |= invalidation::drop_for(&mut state, event);
         }
         if dropped {
             state.epoch += 1;
         }
-    }
-}
-
-/// Drops what one event may have changed; whether anything could have been.
-fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
-    let payload = &event.payload;
-    let id = |field: &str| -> Option<uuid::Uuid> { payload.get(field)?.as_str()?.parse().ok() };
-    let post = id("post_id").map(PostId::from_uuid);
-    let family = event.event_type.split('.').next().unwrap_or_default();
-    match event.event_type.as_str() {
-        "post.created" | "repost.created" | "repost.removed" => {
-            let person = id("author_id")
-                .or_else(|| id("user_id"))
-                .map(UserId::from_uuid);
-            let topics: Vec<&str> = match payload.get("topics") {
-                Some(Value::Array(topics)) => topics.iter().filter_map(Value::as_str).collect(),
-                _ => Vec::new(),
-            };
-            state.members.retain(|owner, member| {
-                let named = person.is_some_and(|p| member.circle.includes(*owner, p));
-                !(named || topics.iter().any(|t| member.circle.topics.contains(*t)))
-            });
-            if let Some(post) = post {
-                state.posts.remove(&post);
-            }
-        }
-        "post.updated" => {
-            let reshaped = match payload.get("fields") {
-                Some(Value::Array(fields)) => fields
-                    .iter()
-                    .any(|f| matches!(f.as_str(), Some("visibility" | "topics"))),
-                _ => true,
-            };
-            if reshaped {
-                state.members.clear();
-            }
-            if let Some(post) = post {
-                state.posts.remove(&post);
-            }
-        }
-        "post.deleted" => {
-            if let Some(post) = post {
-                state.posts.remove(&post);
-                state.members.retain(|_, member| {
-                    let timeline = member.timeline.as_ref();
-                    timeline.is_none_or(|t| t.entries.iter().all(|e| e.key.post != post))
-                });
-            }
-        }
-        _ if matches!(family, "reaction" | "comment" | "share" | "bookmark") => {
-            let Some(post) = post else { return false };
-            state.posts.remove(&post);
-            if let Some(actor) = id("user_id").map(UserId::from_uuid) {
-                if let Some(member) = state.members.get_mut(&actor) {
-                    member.states.remove(&post);
-                }
-            }
-        }
-        "user.followed" | "user.unfollowed" | "user.blocked" | "user.unblocked" => {
-            drop_members(state, &people(payload));
-        }
-        _ if matches!(family, "connection" | "topic") => drop_members(state, &people(payload)),
-        _ if matches!(family, "user" | "profile") => {
-            let Some(person) = id("user_id").map(UserId::from_uuid) else {
-                return false;
-            };
-            // Their name, picture or level may have changed: in the posts they wrote, and in
-            // the reposts they made in others' timelines.
-            state.posts.retain(|_, post| post.author.id != person);
-            state
-                .members
-                .retain(|owner, member| !member.circle.includes(*owner, person));
-        }
-        _ => return false,
-    }
-    true
-}
-
-/// The members an event names.
-fn people(payload: &Value) -> Vec<UserId> {
-    [
-        "user_id",
-        "follower_id",
-        "followee_id",
-        "requester_id",
-        "addressee_id",
-        "blocker_id",
-        "blocked_id",
-    ]
-    .iter()
-    .filter_map(|field| payload.get(*field)?.as_str()?.parse().ok())
-    .map(UserId::from_uuid)
-    .collect()
-}
-
-fn drop_members(state: &mut State, people: &[UserId]) {
-    for person in people {
-        state.members.remove(person);
     }
 }
 
