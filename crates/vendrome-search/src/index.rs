@@ -3,22 +3,24 @@
 //! when the documents it covers are).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, TermQuery};
+use tantivy::collector::Count;
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
-    Term,
+    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
+    TantivyDocument, Term,
 };
 use vendrome_core::graph::Topic;
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::search::{boost, Hit, PostDoc, ProfileDoc, SearchQuery};
+use vendrome_core::search::{Hit, PostDoc, ProfileDoc, SearchKind, SearchQuery};
 
+use crate::bounds::{Admits, Bounds};
 use crate::query::Tier;
+use crate::ranking::Ranked;
 use crate::schema::{post_key, profile_key, topic_key, Fields};
 
 /// Memory the writer may buffer before it flushes a segment.
@@ -37,6 +39,20 @@ pub struct Generation {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    bounds: Arc<Bounds>,
+}
+
+/// How a new index keeps its documents: each segment newest first, so that a search's pruning
+/// bound falls as it walks a segment (see `bounds.rs`). Indexes made before this setting work
+/// the same, only without the skipping.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        sort_by_field: Some(IndexSortByField {
+            field: "created".into(),
+            order: Order::Desc,
+        }),
+        ..IndexSettings::default()
+    }
 }
 
 impl Generation {
@@ -44,7 +60,10 @@ impl Generation {
     pub fn create(dir: &Path, threads: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let (schema, _) = Fields::schema();
-        let index = Index::create_in_dir(dir, schema)
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .create_in_dir(dir)
             .with_context(|| format!("creating the search index in {}", dir.display()))?;
         Self::from_index(index, threads)
     }
@@ -59,14 +78,15 @@ impl Generation {
     /// An index in memory (for tests and embedding; rebuilt at every start).
     pub fn in_memory() -> anyhow::Result<Self> {
         let (schema, _) = Fields::schema();
-        Self::from_index(Index::create_in_ram(schema), 1)
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .create_in_ram()?;
+        Self::from_index(index, 1)
     }
 
-    fn from_index(mut index: Index, threads: usize) -> anyhow::Result<Self> {
+    fn from_index(index: Index, threads: usize) -> anyhow::Result<Self> {
         Fields::register_tokenizer(&index);
-        // A query's segments are searched in parallel, one thread per core.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        index.set_multithread_executor(cores)?;
         let (_, fields) = Fields::schema();
         let writer = index
             .writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))
@@ -79,6 +99,7 @@ impl Generation {
             .try_into()?;
         Ok(Self {
             index,
+            bounds: Arc::new(Bounds::new(fields.kind)),
             fields,
             reader,
             writer: Mutex::new(writer),
@@ -217,33 +238,54 @@ impl Generation {
 
     /// Runs a query: the hits ranked `offset..offset + limit`. Exact matches rank before
     /// matches that need a typo or a prefix (see `query.rs`); each tier is ordered by
-    /// relevance × `boost`.
+    /// relevance × `boost` (see `ranking.rs`).
     pub fn search(&self, query: &SearchQuery) -> anyhow::Result<Vec<(Hit, f32)>> {
         let searcher = self.reader.searcher();
         let limit = query.limit.max(1) as usize;
         let offset = query.offset as usize;
-        let exact = crate::query::build(&self.fields, query, Tier::Exact);
-        let mut top = searcher.search(&exact, &ranked(query.now.timestamp(), limit, offset))?;
+        let now = query.now.timestamp();
+        let filters = crate::query::filters(&self.fields, query, &searcher)?;
+        let admitted = crate::query::admitted(&self.fields, query, &filters);
+        let admits = match query.kind {
+            SearchKind::Posts => Admits::Posts,
+            SearchKind::Profiles | SearchKind::Topics => Admits::Others,
+        };
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        self.bounds.retain(&live);
+        let ranked = |filter: Option<&dyn Query>, offset, limit| -> tantivy::Result<Ranked> {
+            let filter = filter
+                .map(|q| q.weight(EnableScoring::disabled_from_searcher(&searcher)))
+                .transpose()?;
+            let bounds = self.bounds.clone();
+            Ok(Ranked::new(now, offset, limit, filter, bounds, admits))
+        };
+        let exact = crate::query::text(&self.fields, query, Tier::Exact, &filters, &searcher)?;
+        let mut top = ranked(admitted.as_deref(), offset, limit)?.run(&searcher, exact.as_ref())?;
         if top.len() < limit && crate::query::has_loose_terms(query) {
             // The exact matches end on this page (or before it, when it is empty: only then
             // are they counted).
             let exact_total = match top.len() {
-                0 if offset > 0 => searcher.search(&exact, &Count)?,
+                0 if offset > 0 => {
+                    let mut all = vec![(Occur::Must, exact.box_clone())];
+                    all.extend(admitted.as_ref().map(|q| (Occur::Must, q.box_clone())));
+                    searcher.search(&BooleanQuery::new(all), &Count)?
+                }
                 found => offset + found,
             };
-            // The page runs past the exact matches: continue with the loose-only ones.
-            let loose_only = BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    crate::query::build(&self.fields, query, Tier::Loose),
-                ),
+            // The page runs past the exact matches: continue with the loose-only ones. Being
+            // no exact match is checked like the other filters, on the documents that can rank.
+            let loose = crate::query::text(&self.fields, query, Tier::Loose, &filters, &searcher)?;
+            let admitted: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, admitted.unwrap_or_else(|| Box::new(AllQuery))),
                 (Occur::MustNot, exact),
-            ]);
+            ]));
             let skip = offset.saturating_sub(exact_total);
-            let more = searcher.search(
-                &loose_only,
-                &ranked(query.now.timestamp(), limit - top.len(), skip),
-            )?;
+            let more = ranked(Some(admitted.as_ref()), skip, limit - top.len())?
+                .run(&searcher, loose.as_ref())?;
             top.extend(more);
         }
         let mut hits = Vec::with_capacity(top.len());
@@ -258,48 +300,6 @@ impl Generation {
         }
         Ok(hits)
     }
-}
-
-/// The top `limit` after `offset`, by text relevance × `boost` (engagement and recency).
-fn ranked(
-    now: i64,
-    limit: usize,
-    offset: usize,
-) -> impl tantivy::collector::Collector<Fruit = Vec<(Score, tantivy::DocAddress)>> {
-    TopDocs::with_limit(limit.max(1))
-        .and_offset(offset)
-        .tweak_score(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let engagement = fast
-                .i64("engagement")
-                .ok()
-                .map(|c| c.first_or_default_col(0));
-            let created = fast.i64("created").ok().map(|c| c.first_or_default_col(0));
-            move |doc: DocId, score: Score| {
-                let engagement = engagement.as_ref().map_or(0, |c| c.get_val(doc));
-                let created = created.as_ref().map_or(0, |c| c.get_val(doc));
-                score * fast_boost(engagement, created, now)
-            }
-        })
-}
-
-/// `boost` for every document a query matches: its engagement factor from a table for the
-/// common values, and the recency in single precision (the two logarithms in double precision
-/// were a tenth of a query's time).
-fn fast_boost(engagement: i64, created: i64, now: i64) -> f32 {
-    const TABLE: usize = 4096;
-    static FACTORS: std::sync::LazyLock<Vec<f32>> =
-        std::sync::LazyLock::new(|| (0..TABLE as i64).map(|e| boost(e, None) as f32).collect());
-    let engagement = match usize::try_from(engagement.max(0)) {
-        Ok(e) if e < TABLE => FACTORS[e],
-        _ => boost(engagement, None) as f32,
-    };
-    if created <= 0 {
-        return engagement;
-    }
-    let age_days = (now - created).max(0) as f32 / 86_400.0;
-    let half_lives = age_days / vendrome_core::search::RECENCY_HALF_LIFE_DAYS as f32;
-    engagement * (0.5 + 0.5 * (-half_lives).exp2())
 }
 
 fn read_info(index: &Index) -> anyhow::Result<CommitInfo> {
@@ -322,21 +322,117 @@ fn parse_key(key: &str) -> Option<Hit> {
 
 #[cfg(test)]
 mod tests {
+    use vendrome_core::enums::{PostType, PostVisibility, VerificationLevel};
+    use vendrome_core::search::analysis::parse_query;
+    use vendrome_core::search::{Audience, SearchFilters};
+
     use super::*;
 
-    #[test]
-    fn the_fast_boost_is_the_boost() {
-        let now = 1_800_000_000;
-        for engagement in [0, 1, 7, 4095, 4096, 1_000_000] {
-            for age_days in [None, Some(0.0), Some(0.5), Some(29.0), Some(400.0)] {
-                let created = age_days.map_or(0, |d: f64| now - (d * 86_400.0) as i64);
-                let exact = boost(engagement, age_days);
-                let fast = f64::from(fast_boost(engagement, created, now));
-                assert!(
-                    (fast - exact).abs() <= exact * 1e-5,
-                    "{engagement} {age_days:?}: {fast} vs {exact}"
-                );
-            }
+    fn post(body: String, topic: &str, days_old: i64) -> PostDoc {
+        PostDoc {
+            id: PostId::new(),
+            author_id: UserId::new(),
+            author_level: VerificationLevel::EmailVerified,
+            post_type: PostType::Text,
+            visibility: PostVisibility::Public,
+            body,
+            topics: vec![topic.to_owned()],
+            engagement: 0,
+            created_at: vendrome_core::time::now() - chrono::Duration::days(days_old),
         }
+    }
+
+    fn search(generation: &Generation, q: &str, topic: Option<&str>) -> Vec<PostId> {
+        let mut found = Vec::new();
+        loop {
+            let query = SearchQuery {
+                terms: parse_query(q),
+                kind: SearchKind::Posts,
+                filters: SearchFilters {
+                    topic: topic.map(str::to_owned),
+                    ..SearchFilters::default()
+                },
+                audience: Audience::Public,
+                offset: found.len() as u32,
+                limit: 25,
+                now: vendrome_core::time::now(),
+            };
+            let page = generation.search(&query).unwrap();
+            if page.is_empty() {
+                return found;
+            }
+            found.extend(page.into_iter().map(|(hit, _)| match hit {
+                Hit::Post(id) => id,
+                other => panic!("{other:?}"),
+            }));
+        }
+    }
+
+    /// 100 posts in two segments, each with a word beginning "ab" (a prefix of more words than
+    /// are expanded), 60 with "logistics" (a typo away from the query) and 40 with "logistic",
+    /// 40 tagged fintech (a broad filter) and one in ten climate (a selective one): pages of
+    /// loose and filtered matches hold every matching post exactly once.
+    #[test]
+    fn loose_matches_and_filters_find_every_post_once() {
+        let generation = Generation::in_memory().unwrap();
+        let letters = |i: usize| {
+            let a = (b'a' + (i / 26) as u8) as char;
+            let b = (b'a' + (i % 26) as u8) as char;
+            format!("ab{a}{b}")
+        };
+        let mut docs = Vec::new();
+        for i in 0..100 {
+            let topic = match i % 10 {
+                0 => "climate",
+                n if n % 2 == 0 => "fintech",
+                _ => "agritech",
+            };
+            let word = if i < 60 { "logistics" } else { "logistic" };
+            docs.push(post(
+                format!("{} {word} report", letters(i)),
+                topic,
+                i as i64,
+            ));
+        }
+        generation.put_posts(&docs[..50]).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 1 }).unwrap();
+        generation.put_posts(&docs[50..]).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 2 }).unwrap();
+        let ids = |keep: &dyn Fn(usize) -> bool| -> Vec<PostId> {
+            let mut ids: Vec<PostId> = (0..100).filter(|i| keep(*i)).map(|i| docs[i].id).collect();
+            ids.sort();
+            ids
+        };
+        let sorted = |mut found: Vec<PostId>| {
+            found.sort();
+            found
+        };
+
+        assert_eq!(sorted(search(&generation, "ab", None)), ids(&|_| true));
+        assert_eq!(
+            sorted(search(&generation, "abc", None)),
+            ids(&|i| i / 26 == 2)
+        );
+        // One edit from "logistics", two from "logistic".
+        assert_eq!(
+            sorted(search(&generation, "logistcs ", None)),
+            ids(&|i| i < 60)
+        );
+        // "logistics" and "logistic" share a stem: every post matches "logistic" exactly.
+        let exact = search(&generation, "logistic ", None);
+        assert_eq!(sorted(exact), ids(&|_| true));
+        assert_eq!(
+            sorted(search(&generation, "logistcs ", Some("fintech"))),
+            ids(&|i| i < 60 && i % 10 != 0 && i % 2 == 0)
+        );
+        assert_eq!(
+            sorted(search(&generation, "ab", Some("climate"))),
+            ids(&|i| i % 10 == 0)
+        );
+        // Among equal matches, newest first.
+        assert_eq!(
+            search(&generation, "report ", None),
+            (0..100).map(|i| docs[i].id).collect::<Vec<_>>()
+        );
     }
 }

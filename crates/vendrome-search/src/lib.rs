@@ -12,10 +12,12 @@
 //! `vendrome_core::search::analysis`, shared with the PostgreSQL full-text path and the
 //! highlighter. This crate knows nothing of SQL or HTTP.
 
+mod bounds;
 mod generations;
 mod index;
 mod indexer;
 mod query;
+mod ranking;
 mod schema;
 
 use std::sync::{Arc, RwLock};

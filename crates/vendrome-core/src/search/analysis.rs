@@ -270,13 +270,22 @@ pub fn parse_query(query: &str) -> Vec<QueryTerm> {
 /// Whether a word of a document matches a query term: same stem, within the typo budget, or
 /// (for the last term) beginning with it.
 pub fn matches(term: &QueryTerm, word: &str) -> bool {
-    if word == term.word || (term.prefix && word.starts_with(&term.word)) {
+    matches_stemmed(term, word, &stem(word))
+}
+
+/// [`matches`] for a word whose stem is known (a word checked against several terms is
+/// stemmed once).
+pub fn matches_stemmed(term: &QueryTerm, word: &str, word_stem: &str) -> bool {
+    if word == term.word || (term.prefix && word.starts_with(&term.word)) || word_stem == term.stem
+    {
         return true;
     }
-    if stem(word) == term.stem {
-        return true;
-    }
-    term.typos > 0 && strsim::damerau_levenshtein(word, &term.word) <= usize::from(term.typos)
+    let typos = usize::from(term.typos);
+    // Each edit changes the length by at most one.
+    typos > 0
+        && word.len().abs_diff(term.word.len()) <= typos * 4
+        && word.chars().count().abs_diff(term.word.chars().count()) <= typos
+        && strsim::damerau_levenshtein(word, &term.word) <= typos
 }
 
 /// The synonym groups, by each single-word member: the other members, stemmed.

@@ -39,16 +39,27 @@ pub fn highlight(terms: &[QueryTerm], fields: &[(&'static str, &str)]) -> Option
 
 /// The fragments of `text` around its first match, or `None` when nothing matches.
 pub fn snippet(terms: &[QueryTerm], text: &str) -> Option<Vec<Fragment>> {
-    let hits: Vec<(usize, usize)> = analysis::words(text)
-        .filter(|w| {
-            let lower = w.text.to_lowercase();
-            terms.iter().any(|t| analysis::matches(t, &lower))
-        })
-        .map(|w| (w.start, w.end))
-        .collect();
-    let first = hits.first()?.0;
-    let start = back_to_word_start(text, first);
-    let end = forward_chars(text, start, SNIPPET_CHARS);
+    // The matched words up to the end of the snippet, which starts near the first one.
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    let mut window: Option<(usize, usize)> = None;
+    for word in analysis::words(text) {
+        if window.is_some_and(|(_, end)| word.end > end) {
+            break;
+        }
+        let lower = word.text.to_lowercase();
+        let stem = analysis::stem(&lower);
+        if terms
+            .iter()
+            .any(|t| analysis::matches_stemmed(t, &lower, &stem))
+        {
+            if window.is_none() {
+                let start = back_to_word_start(text, word.start);
+                window = Some((start, forward_chars(text, start, SNIPPET_CHARS)));
+            }
+            hits.push((word.start, word.end));
+        }
+    }
+    let (start, end) = window?;
     let mut fragments = Vec::new();
     let mut at = start;
     let push = |fragments: &mut Vec<Fragment>, text: String, hit: bool| {

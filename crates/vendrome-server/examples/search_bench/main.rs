@@ -20,7 +20,8 @@
 //! 3. index lag: a post is created through the API and `GET /v1/search` is polled every 5 ms
 //!    for its unique word; the time from the creation's response to the first hit, p50/p99
 //!    over `--lag-samples` posts;
-//! 4. the server's peak resident memory.
+//! 4. the server's peak resident memory;
+//! 5. with `--per-query`, each query alone at one client (which queries cost what).
 //!
 //! Synthetic posts draw their words from `seed/vocabulary.txt` (328 business words with function
 //! words and a mild frequency skew: the most common content word is in about a fifth of all
@@ -56,6 +57,8 @@ struct Options {
     reuse: bool,
     embedded: bool,
     postgres: bool,
+    /// Also time each query alone, at one client.
+    per_query: bool,
 }
 
 impl Options {
@@ -70,6 +73,7 @@ impl Options {
             reuse: false,
             embedded: true,
             postgres: true,
+            per_query: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -87,6 +91,7 @@ impl Options {
                 "--lag-samples" => options.lag_samples = value()?.parse()?,
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
+                "--per-query" => options.per_query = true,
                 "--paths" => {
                     let paths = value()?;
                     options.embedded = matches!(paths.as_str(), "embedded" | "both");
@@ -151,6 +156,8 @@ fn query_sets() -> Vec<(&'static str, Vec<&'static str>)> {
 struct PathRun {
     name: &'static str,
     levels: Vec<(&'static str, Level)>,
+    /// Each query alone at one client (with `--per-query`).
+    singles: Vec<(&'static str, Level)>,
     lag: Vec<Duration>,
     peak_rss_kib: Option<u64>,
 }
@@ -242,6 +249,17 @@ async fn main() -> anyhow::Result<()> {
                 levels.push((set, level));
             }
         }
+        let mut singles = Vec::new();
+        if options.per_query {
+            for (_, queries) in query_sets() {
+                for query in queries {
+                    eprintln!("{name}: {query} alone…");
+                    let alone = [query];
+                    let level = load(&client, &base, &token, &alone, 1, Duration::from_secs(1));
+                    singles.push((query, level.await));
+                }
+            }
+        }
         eprintln!("{name}: index lag…");
         let lag = lag(&client, &base, &token, options.lag_samples).await?;
         let peak_rss_kib = server.peak_rss_kib();
@@ -249,6 +267,7 @@ async fn main() -> anyhow::Result<()> {
         runs.push(PathRun {
             name,
             levels,
+            singles,
             lag,
             peak_rss_kib,
         });
@@ -285,6 +304,23 @@ async fn main() -> anyhow::Result<()> {
                 ms(percentile_ms(&level.latencies, 99.0)),
                 level.errors
             );
+        }
+    }
+    if options.per_query {
+        println!();
+        println!("| path | query (alone, 1 client) | requests/s | p50 ms | p99 ms | errors |");
+        println!("|---|---|---:|---:|---:|---:|");
+        for run in &runs {
+            for (query, level) in &run.singles {
+                println!(
+                    "| {} | `{query}` | {:.0} | {} | {} | {} |",
+                    run.name,
+                    level.requests as f64 / level.elapsed.as_secs_f64(),
+                    ms(percentile_ms(&level.latencies, 50.0)),
+                    ms(percentile_ms(&level.latencies, 99.0)),
+                    level.errors
+                );
+            }
         }
     }
     println!();
