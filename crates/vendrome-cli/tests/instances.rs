@@ -14,12 +14,15 @@ use vendrome_store::testing;
 struct Instance {
     child: Child,
     port: u16,
+    /// Its own data directory (each instance keeps its own search index).
+    data_dir: std::path::PathBuf,
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -30,7 +33,10 @@ impl Instance {
             .local_addr()
             .unwrap()
             .port();
+        let data_dir = std::env::temp_dir().join(format!("vendrome-instance-{port}"));
         let child = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+            .arg("--data-dir")
+            .arg(&data_dir)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("VENDROME_DATABASE_URL", database)
             .env("VENDROME_SIGNING_KEYS", keys)
@@ -41,7 +47,11 @@ impl Instance {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the binary runs");
-        let mut instance = Instance { child, port };
+        let mut instance = Instance {
+            child,
+            port,
+            data_dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = instance.child.try_wait().unwrap() {

@@ -67,8 +67,11 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One query: its text, kind and filters.
+type Case = (&'static str, SearchKind, SearchFilters);
+
 /// The search benchmark's query sets (`vendrome-server/examples/search_bench`).
-fn query_sets() -> Vec<(&'static str, Vec<(&'static str, SearchKind, SearchFilters)>)> {
+fn query_sets() -> Vec<(&'static str, Vec<Case>)> {
     let posts = SearchKind::Posts;
     let profiles = SearchKind::Profiles;
     let none = SearchFilters::default;
