@@ -33,6 +33,7 @@ pub mod trending;
 pub mod users;
 pub mod validation;
 pub mod verification;
+pub mod workers;
 
 pub use error::{Error, Result};
 pub use sql_enum::SqlEnum;

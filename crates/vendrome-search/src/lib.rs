@@ -24,6 +24,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use vendrome_core::search::{Hit, SearchEngine, SearchQuery};
+use vendrome_core::workers::Workers;
 
 pub use generations::IndexDir;
 pub use index::{CommitInfo, Generation};
@@ -31,9 +32,22 @@ pub use indexer::{build, reindex, Indexer, IndexerConfig, Location, Progress, Re
 pub use vendrome_core::outbox::{Checkpoint, DEFAULT_GRACE};
 
 /// The index a process searches: whichever generation its [`Indexer`] serves. Cheap to clone.
-#[derive(Clone, Default)]
+///
+/// Searches run on a pool of one thread per core: under load they queue and run one per core
+/// rather than all at once, time-sliced, as on tokio's blocking pool.
+#[derive(Clone)]
 pub struct SearchIndex {
     current: Arc<RwLock<Option<Arc<Generation>>>>,
+    workers: Workers,
+}
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self {
+            current: Arc::default(),
+            workers: Workers::per_core("vendrome-search"),
+        }
+    }
 }
 
 impl SearchIndex {
@@ -64,9 +78,9 @@ impl SearchEngine for SearchIndex {
             });
         };
         let query = query.clone();
-        tokio::task::spawn_blocking(move || generation.search(&query))
-            .await
-            .map_err(|e| vendrome_core::Error::Unexpected(anyhow::anyhow!(e)))?
+        self.workers
+            .run(move || generation.search(&query))
+            .await?
             .map_err(vendrome_core::Error::Unexpected)
     }
 }
