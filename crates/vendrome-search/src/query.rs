@@ -84,6 +84,7 @@ pub fn filters(
         selective: Vec::new(),
         broad: Vec::new(),
     };
+    // Each filter as the terms any of which it admits.
     let mut all: Vec<Vec<Term>> = Vec::new();
     let one = |field: Field, value: &str| vec![Term::from_field_text(field, value)];
     match query.kind {
@@ -130,22 +131,20 @@ pub fn filters(
     }
     let documents = searcher.num_docs().max(1) as f64;
     for terms in all {
-        // Profile and topic queries walk their kind's documents only, and the level field is
+        // Profile queries always intersect: they walk profiles only, and the level field is
         // shared with posts (their author's level), so its frequency says nothing of profiles.
-        let mut selected = 0;
-        if query.kind == SearchKind::Posts {
+        let selective = query.kind != SearchKind::Posts || {
+            let mut selected = 0;
             for term in &terms {
                 selected += searcher.doc_freq(term)?;
             }
-        }
-        let query = match terms.len() {
-            1 => exact_term(terms.into_iter().next().expect("one term")),
-            _ => any_of(terms),
+            (selected as f64) < documents * SELECTIVE
         };
-        if (selected as f64) < documents * SELECTIVE {
-            split.selective.push(query);
+        let filter = any_of(terms);
+        if selective {
+            split.selective.push(filter);
         } else {
-            split.broad.push(query);
+            split.broad.push(filter);
         }
     }
     Ok(split)
@@ -184,12 +183,8 @@ pub fn admitted(fields: &Fields, query: &SearchQuery, filters: &Filters) -> Opti
         .map(|q| (Occur::Must, q.box_clone()))
         .collect();
     if query.kind == SearchKind::Posts {
-        if must.is_empty() {
-            // Never the case (being a post is the broadest filter), but an exclusion alone
-            // matches nothing.
-            must.push((Occur::Must, exact(fields.kind, "post")));
-        }
-        // For connections only, by someone outside the audience.
+        // For connections only, by someone outside the audience. (Being a post is always among
+        // the broad filters, so the exclusion never stands alone.)
         must.push((Occur::MustNot, hidden(fields, &query.audience)));
     }
     (!must.is_empty()).then(|| -> Box<dyn Query> { Box::new(BooleanQuery::new(must)) })
@@ -212,7 +207,10 @@ fn filter(query: impl Query) -> Box<dyn Query> {
 
 /// Documents with any of `terms`, adding nothing to the score. A few terms are looked up one by
 /// one: a term set streams the whole dictionary and fills a bitset of every document.
-fn any_of(terms: Vec<Term>) -> Box<dyn Query> {
+fn any_of(mut terms: Vec<Term>) -> Box<dyn Query> {
+    if terms.len() == 1 {
+        return exact_term(terms.remove(0));
+    }
     if terms.len() > MAX_LOOKUPS {
         return filter(TermSetQuery::new(terms));
     }
