@@ -68,11 +68,25 @@ impl Generation {
         Self::from_index(index, threads)
     }
 
-    /// Opens the index in `dir`.
+    /// Opens the index in `dir`, which must have this version's fields (see
+    /// [`Generation::has_current_schema`]).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         let index = Index::open_in_dir(dir)
             .with_context(|| format!("opening the search index in {}", dir.display()))?;
+        if index.schema() != Fields::schema().0 {
+            anyhow::bail!(
+                "the search index in {} was built by another version of Vendrome; \
+                 rebuild it with `vendrome search reindex`",
+                dir.display()
+            );
+        }
         Self::from_index(index, 1)
+    }
+
+    /// Whether the index in `dir` has this version's fields (an index built by another
+    /// version is rebuilt, not opened).
+    pub fn has_current_schema(dir: &Path) -> bool {
+        Index::open_in_dir(dir).is_ok_and(|index| index.schema() == Fields::schema().0)
     }
 
     /// An index in memory (for tests and embedding; rebuilt at every start).
@@ -93,6 +107,7 @@ impl Generation {
             .context(
                 "opening the search index writer (is another process using this data directory?)",
             )?;
+        writer.set_merge_policy(Box::new(crate::merging::CappedMerges::default()));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -368,10 +383,11 @@ mod tests {
         }
     }
 
-    /// 100 posts in two segments, each with a word beginning "ab" (a prefix of more words than
-    /// are expanded), 60 with "logistics" (a typo away from the query) and 40 with "logistic",
-    /// 40 tagged fintech (a broad filter) and one in ten climate (a selective one): pages of
-    /// loose and filtered matches hold every matching post exactly once.
+    /// 100 posts in two segments, each with a word beginning "ab" (two and three letters are
+    /// terms of the prefix field; four expand to the words they begin), 60 with "logistics" (a
+    /// typo away from the query, and of the stem of "logistic") and 40 with "logistic", 40 tagged fintech (a broad filter) and
+    /// one in ten climate (a selective one): pages of loose and filtered matches hold every
+    /// matching post exactly once.
     #[test]
     fn loose_matches_and_filters_find_every_post_once() {
         let generation = Generation::in_memory().unwrap();
@@ -413,18 +429,26 @@ mod tests {
             sorted(search(&generation, "abc", None)),
             ids(&|i| i / 26 == 2)
         );
-        // One edit from "logistics", two from "logistic".
+        // Two and three letters match by the prefix field, four by the words it begins.
         assert_eq!(
-            sorted(search(&generation, "logistcs ", None)),
-            ids(&|i| i < 60)
+            sorted(search(&generation, "abcd", None)),
+            ids(&|i| i == 2 * 26 + 3)
         );
         // "logistics" and "logistic" share a stem: every post matches "logistic" exactly.
         let exact = search(&generation, "logistic ", None);
         assert_eq!(sorted(exact), ids(&|_| true));
+        // One edit from "logistics" (two from "logistic"): a typo finds what the word it is
+        // one edit from finds, its stem's every form.
+        assert_eq!(
+            sorted(search(&generation, "logistcs ", None)),
+            ids(&|_| true)
+        );
         assert_eq!(
             sorted(search(&generation, "logistcs ", Some("fintech"))),
-            ids(&|i| i < 60 && i % 10 != 0 && i % 2 == 0)
+            ids(&|i| i % 10 != 0 && i % 2 == 0)
         );
+        // Two edits from both: nothing.
+        assert!(search(&generation, "logstcs ", None).is_empty());
         assert_eq!(
             sorted(search(&generation, "ab", Some("climate"))),
             ids(&|i| i % 10 == 0)

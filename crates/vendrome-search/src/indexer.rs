@@ -103,7 +103,14 @@ impl Indexer {
                 indexer.serve(generation, None)?;
             }
             Location::Disk(dir) => {
-                if dir.current()?.is_none() {
+                let current = dir.current()?;
+                let stale = current
+                    .as_ref()
+                    .is_some_and(|name| !Generation::has_current_schema(&dir.path(name)));
+                if stale {
+                    tracing::warn!(dir = %dir.root().display(), "the search index was built by another version: rebuilding it");
+                }
+                if current.is_none() || stale {
                     tracing::info!(dir = %dir.root().display(), "building the search index");
                     reindex(
                         &dir,

@@ -16,6 +16,7 @@ mod bounds;
 mod generations;
 mod index;
 mod indexer;
+mod merging;
 mod query;
 mod ranking;
 mod schema;

@@ -1,40 +1,42 @@
 //! A [`SearchQuery`] as a tantivy query.
 //!
-//! Every query term must match somewhere (title or body). A term matches by its stem (scored by
+//! Every query term must match somewhere in the texts of the kind searched (a post's text; a
+//! profile's or topic's title or body, see `schema.rs`). A term matches by its stem (scored by
 //! BM25, titles twice as much as bodies), by a synonym (a stem or a phrase of stems), by a word
 //! within its typo budget, or — for the last term — as the beginning of a word. Typo and prefix
 //! matches are the words of the index the automaton finds, each scored by BM25 at 0.3 (typo)
-//! or 0.5 (prefix) of an exact match; a prefix matching over 64 words matches by automaton, at
-//! a constant score.
+//! or 0.5 (prefix) of an exact match; a typo's words are matched by their stems (see [`loose`]).
+//! A post prefix of two or three letters is one term of the posts' prefix field instead; a
+//! longer prefix matching over 64 words matches by automaton, at a constant score.
 //!
 //! Queries run in two tiers ([`Tier`]), as Meilisearch ranks typos before other signals: the
 //! documents matching every term exactly (stem or synonym) come first, then those that need a
 //! typo or a prefix. The exact tier alone answers most pages, and it is the cheaper query.
 //!
-//! Filters (kind, type, topic, profile fields, level) only select: they score nothing. Post
+//! Filters (type, topic, profile fields, level) only select: they score nothing. Post
 //! visibility excludes the connections-only posts of authors outside the viewer's audience.
 //! A query is built in two parts: [`text`] (the terms and the selective filters), which finds
 //! and scores, and [`admitted`] (the broad filters and being a visible post), which most
 //! documents pass and is checked only on the documents that can rank. A filter is selective
-//! when its terms hold under 1/8 of the documents: then intersecting with it skips more than
-//! checking it on every candidate would.
+//! when its term holds under 1/8 of the documents: then intersecting with it skips more than
+//! checking it on every candidate would. A selective filter joins the intersection as a term
+//! scored × 0, so that an intersection of single terms stays one that tantivy prunes by block
+//! maxima (block-max WAND over an intersection).
 
 use std::collections::BTreeSet;
 
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
-use vendrome_core::profiles::levels_from;
-use vendrome_core::search::analysis::QueryTerm;
+use vendrome_core::search::analysis::{self, QueryTerm};
 use vendrome_core::search::{Audience, SearchKind, SearchQuery};
 use vendrome_core::SqlEnum as _;
 
-use crate::schema::Fields;
+use crate::schema::{Fields, Text, PREFIX_LENGTHS};
 
-const TITLE_BOOST: f32 = 2.0;
 const SYNONYM_BOOST: f32 = 0.8;
 const TYPO_SCORE: f32 = 0.3;
 const PREFIX_SCORE: f32 = 0.5;
@@ -84,13 +86,12 @@ pub fn filters(
         selective: Vec::new(),
         broad: Vec::new(),
     };
-    // Each filter as the terms any of which it admits.
-    let mut all: Vec<Vec<Term>> = Vec::new();
-    let one = |field: Field, value: &str| vec![Term::from_field_text(field, value)];
+    // Each filter as the one term it admits. (The text fields are the kind's own: no filter on
+    // the kind is needed.)
+    let mut all: Vec<Term> = Vec::new();
+    let one = |field: Field, value: &str| Term::from_field_text(field, value);
     match query.kind {
         SearchKind::Posts => {
-            // Nearly every document is a post.
-            split.broad.push(exact(fields.kind, "post"));
             if let Some(post_type) = filters.post_type {
                 all.push(one(fields.post_type, post_type.as_str()));
             }
@@ -99,8 +100,6 @@ pub fn filters(
             }
         }
         SearchKind::Profiles => {
-            // The text matches posts too: never walk them.
-            split.selective.push(exact(fields.kind, "profile"));
             let profile_filters = [
                 (fields.industry, filters.industry.clone()),
                 (fields.country, filters.country_code.clone()),
@@ -117,34 +116,24 @@ pub fn filters(
                 }
             }
         }
-        SearchKind::Topics => split.selective.push(exact(fields.kind, "topic")),
+        SearchKind::Topics => {}
     }
     if query.kind != SearchKind::Topics {
         if let Some(min) = filters.min_verification {
-            all.push(
-                levels_from(min)
-                    .into_iter()
-                    .map(|level| Term::from_field_text(fields.level, level.as_str()))
-                    .collect(),
-            );
+            // Each document holds every level up to its own.
+            all.push(one(fields.level, min.as_str()));
         }
     }
     let documents = searcher.num_docs().max(1) as f64;
-    for terms in all {
+    for term in all {
         // Profile queries always intersect: they walk profiles only, and the level field is
         // shared with posts (their author's level), so its frequency says nothing of profiles.
-        let selective = query.kind != SearchKind::Posts || {
-            let mut selected = 0;
-            for term in &terms {
-                selected += searcher.doc_freq(term)?;
-            }
-            (selected as f64) < documents * SELECTIVE
-        };
-        let filter = any_of(terms);
+        let selective = query.kind != SearchKind::Posts
+            || (searcher.doc_freq(&term)? as f64) < documents * SELECTIVE;
         if selective {
-            split.selective.push(filter);
+            split.selective.push(unscored(term));
         } else {
-            split.broad.push(filter);
+            split.broad.push(exact_term(term));
         }
     }
     Ok(split)
@@ -162,7 +151,7 @@ pub fn text(
     let mut must: Vec<Box<dyn Query>> = query
         .terms
         .iter()
-        .map(|term| term_clause(fields, term, tier, searcher))
+        .map(|term| term_clause(fields, query.kind, term, tier, searcher))
         .collect::<tantivy::Result<_>>()?;
     must.extend(filters.selective.iter().map(|q| q.box_clone()));
     Ok(match must.len() {
@@ -183,8 +172,11 @@ pub fn admitted(fields: &Fields, query: &SearchQuery, filters: &Filters) -> Opti
         .map(|q| (Occur::Must, q.box_clone()))
         .collect();
     if query.kind == SearchKind::Posts {
-        // For connections only, by someone outside the audience. (Being a post is always among
-        // the broad filters, so the exclusion never stands alone.)
+        // For connections only, by someone outside the audience. (An exclusion alone matches
+        // nothing: it needs something to exclude from.)
+        if must.is_empty() {
+            must.push((Occur::Must, Box::new(AllQuery)));
+        }
         must.push((Occur::MustNot, hidden(fields, &query.audience)));
     }
     (!must.is_empty()).then(|| -> Box<dyn Query> { Box::new(BooleanQuery::new(must)) })
@@ -193,6 +185,13 @@ pub fn admitted(fields: &Fields, query: &SearchQuery, filters: &Filters) -> Opti
 /// Documents with `value` in `field`, adding nothing to the score.
 fn exact(field: Field, value: &str) -> Box<dyn Query> {
     exact_term(Term::from_field_text(field, value))
+}
+
+/// Documents with `term`, as a term scored × 0: in an intersection of terms it keeps the
+/// intersection one tantivy prunes by block maxima (a constant-score clause would not).
+fn unscored(term: Term) -> Box<dyn Query> {
+    let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+    Box::new(BoostQuery::new(Box::new(query), 0.0))
 }
 
 fn exact_term(term: Term) -> Box<dyn Query> {
@@ -243,19 +242,16 @@ fn hidden(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
     }
 }
 
-/// Any of the ways one query term can match, in either the title or the body.
+/// Any of the ways one query term can match, in any text of `kind`.
 fn term_clause(
     fields: &Fields,
+    kind: SearchKind,
     term: &QueryTerm,
     tier: Tier,
     searcher: &Searcher,
 ) -> tantivy::Result<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let scored = [
-        (fields.title_stems, fields.title_words, TITLE_BOOST),
-        (fields.body_stems, fields.body_words, 1.0),
-    ];
-    for (stems, words, boost) in scored {
+    for (Text { stems, words }, boost) in fields.texts(kind) {
         let stem = TermQuery::new(
             Term::from_field_text(stems, &term.stem),
             IndexRecordOption::WithFreqs,
@@ -288,24 +284,52 @@ fn term_clause(
         let word = Term::from_field_text(words, &term.word);
         if term.typos > 0 {
             let fuzzy = FuzzyTermQuery::new(word.clone(), term.typos, true);
-            should.extend(loose(searcher, words, fuzzy, TYPO_SCORE * boost)?);
+            let stemmed = Some((stems, term.stem.as_str()));
+            should.extend(loose(searcher, words, fuzzy, TYPO_SCORE * boost, stemmed)?);
         }
         if term.prefix {
-            let prefix = FuzzyTermQuery::new_prefix(word, 0, true);
-            should.extend(loose(searcher, words, prefix, PREFIX_SCORE * boost)?);
+            let length = term.word.chars().count();
+            if kind == SearchKind::Posts && PREFIX_LENGTHS.contains(&length) {
+                // A short prefix begins hundreds of words: it is one term of its own.
+                let prefix = TermQuery::new(
+                    Term::from_field_text(fields.post_prefixes, &term.word),
+                    IndexRecordOption::WithFreqs,
+                );
+                let weight = PREFIX_SCORE * boost;
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(prefix), weight)),
+                ));
+            } else {
+                let prefix = FuzzyTermQuery::new_prefix(word, 0, true);
+                should.extend(loose(searcher, words, prefix, PREFIX_SCORE * boost, None)?);
+            }
         }
     }
-    Ok(Box::new(BooleanQuery::new(should)))
+    // No clause is required by count: tantivy promotes a lone required clause to a conjunction
+    // of one, which it scores document by document; a union (of one term or many) it prunes by
+    // block-max WAND. A union still matches only documents with at least one clause.
+    Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+        should, 0,
+    )))
 }
 
 /// The words of `field` that `automaton` matches, as one scored term each (BM25 × `weight`),
 /// so that a term's clause stays a union of terms that block-max WAND can prune; past
 /// [`MAX_EXPANSIONS`] words (a short prefix), the automaton itself with a constant score.
+///
+/// With `stemmed` (a stems field and the query term's own stem), the words are matched by their
+/// stems instead, leaving out the term's own (its clause has it already): "margn" becomes the one
+/// term `margin` rather than "margin" and "margins", and a typo of "revenue" that is a form of
+/// it adds nothing. A clause of one term keeps a query of several words an intersection of
+/// terms, which tantivy prunes by block maxima. (A stem also matches that stem's other forms,
+/// as an exact match does.)
 fn loose(
     searcher: &Searcher,
     field: Field,
     automaton: FuzzyTermQuery,
     weight: f32,
+    stemmed: Option<(Field, &str)>,
 ) -> tantivy::Result<Vec<(Occur, Box<dyn Query>)>> {
     let mut expanded: BTreeSet<Vec<u8>> = BTreeSet::new();
     let dfa = automaton.automaton()?;
@@ -320,13 +344,23 @@ fn loose(
             }
         }
     }
-    Ok(expanded
+    let terms: BTreeSet<Term> = match stemmed {
+        None => expanded
+            .iter()
+            .map(|word| Term::from_field_bytes(field, word))
+            .collect(),
+        Some((stems, own)) => expanded
+            .iter()
+            .filter_map(|word| std::str::from_utf8(word).ok())
+            .map(analysis::stem)
+            .filter(|stem| stem != own)
+            .map(|stem| Term::from_field_text(stems, &stem))
+            .collect(),
+    };
+    Ok(terms
         .into_iter()
-        .map(|word| -> (Occur, Box<dyn Query>) {
-            let term = TermQuery::new(
-                Term::from_field_bytes(field, &word),
-                IndexRecordOption::WithFreqs,
-            );
+        .map(|term| -> (Occur, Box<dyn Query>) {
+            let term = TermQuery::new(term, IndexRecordOption::WithFreqs);
             (
                 Occur::Should,
                 Box::new(BoostQuery::new(Box::new(term), weight)),

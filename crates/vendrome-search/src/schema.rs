@@ -2,23 +2,42 @@
 //!
 //! Text is analysed by `vendrome_core::search::analysis` before it reaches tantivy (which only
 //! splits on spaces), so the index, the PostgreSQL path and the highlighter agree on every word.
-//! Each document has a *title* (a profile's name, handle, headline and company; a topic's name
-//! and slug) and a *body* (a post's text; the rest of a profile; a topic's description), each
-//! twice: as stems (for BM25 and stemmed matches) and as lower-case words (for typos and
-//! prefixes).
+//! Each kind of document has text fields of its own, so that a query reads the postings of the
+//! kind it asks for and nothing else (and needs no kind filter):
+//! - a post: its text and its topic tags, as one [`Text`];
+//! - a profile or a topic: a *title* (a profile's name, handle, headline and company; a topic's
+//!   name and slug) and a *body* (the rest of a profile; a topic's description).
+//!
+//! Each [`Text`] is kept twice: as stems (for BM25 and stemmed matches) and as lower-case words
+//! (for typos and prefixes). A post's words are also indexed by their first two and three
+//! letters ([`PREFIX_LENGTHS`]), so that a short prefix, which begins hundreds of words, is one
+//! term. Filter fields keep term frequencies, so that a filter term can join an intersection of
+//! terms, which tantivy prunes by block maxima (see `query.rs`).
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{Index, TantivyDocument};
+use vendrome_core::enums::VerificationLevel;
 use vendrome_core::graph::Topic;
 use vendrome_core::search::analysis::{lower_words, stems};
-use vendrome_core::search::{PostDoc, ProfileDoc};
+use vendrome_core::search::{PostDoc, ProfileDoc, SearchKind};
 use vendrome_core::SqlEnum as _;
 
 /// The tokenizer of every text field: text arrives already analysed.
 pub const TOKENIZER: &str = "vendrome_words";
+/// The tokenizer of filter fields: a value is one term.
+const KEYWORD: &str = "raw";
+/// The prefix lengths indexed as terms of their own (a post's `prefixes`).
+pub const PREFIX_LENGTHS: std::ops::RangeInclusive<usize> = 2..=3;
+
+/// One text of a document, as stems and as words.
+#[derive(Debug, Clone, Copy)]
+pub struct Text {
+    pub stems: Field,
+    pub words: Field,
+}
 
 /// The fields, looked up once.
 #[derive(Debug, Clone, Copy)]
@@ -27,10 +46,14 @@ pub struct Fields {
     pub key: Field,
     /// `post`, `profile` or `topic`.
     pub kind: Field,
-    pub title_stems: Field,
-    pub title_words: Field,
-    pub body_stems: Field,
-    pub body_words: Field,
+    /// A post's text and tags.
+    pub post: Text,
+    /// The first [`PREFIX_LENGTHS`] letters of each of a post's words (at least that long).
+    pub post_prefixes: Field,
+    pub profile_title: Text,
+    pub profile_body: Text,
+    pub topic_title: Text,
+    pub topic_body: Text,
     /// A post's author (for visibility and for dropping an author's posts).
     pub author: Field,
     pub visibility: Field,
@@ -43,7 +66,8 @@ pub struct Fields {
     pub city: Field,
     pub skill: Field,
     pub looking_for: Field,
-    /// A profile's level, or a post author's.
+    /// Every verification level up to a profile's, or a post author's: "this level or higher"
+    /// is then one term.
     pub level: Field,
     /// Weighted engagement, connections or post count (see `vendrome_core::search::boost`).
     pub engagement: Field,
@@ -54,35 +78,45 @@ pub struct Fields {
 impl Fields {
     pub fn schema() -> (Schema, Fields) {
         let mut builder = Schema::builder();
-        let text = |positions: bool| {
-            let record = if positions {
-                IndexRecordOption::WithFreqsAndPositions
-            } else {
-                IndexRecordOption::WithFreqs
-            };
+        let indexed = |tokenizer: &str, record: IndexRecordOption| {
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer(TOKENIZER)
+                    .set_tokenizer(tokenizer)
                     .set_index_option(record),
             )
         };
+        // Stems keep positions (synonyms of several words match as phrases).
+        let stems = indexed(TOKENIZER, IndexRecordOption::WithFreqsAndPositions);
+        let words = indexed(TOKENIZER, IndexRecordOption::WithFreqs);
+        let keyword = indexed(KEYWORD, IndexRecordOption::WithFreqs);
+        let mut text = |name: &str| Text {
+            stems: builder.add_text_field(&format!("{name}_stems"), stems.clone()),
+            words: builder.add_text_field(&format!("{name}_words"), words.clone()),
+        };
+        let post = text("post");
+        let profile_title = text("profile_title");
+        let profile_body = text("profile_body");
+        let topic_title = text("topic_title");
+        let topic_body = text("topic_body");
         let fields = Fields {
             key: builder.add_text_field("key", STRING | STORED),
             kind: builder.add_text_field("kind", STRING),
-            title_stems: builder.add_text_field("title_stems", text(true)),
-            title_words: builder.add_text_field("title_words", text(false)),
-            body_stems: builder.add_text_field("body_stems", text(true)),
-            body_words: builder.add_text_field("body_words", text(false)),
-            author: builder.add_text_field("author", STRING),
-            visibility: builder.add_text_field("visibility", STRING),
-            post_type: builder.add_text_field("post_type", STRING),
-            topic: builder.add_text_field("topic", STRING),
-            industry: builder.add_text_field("industry", STRING),
-            country: builder.add_text_field("country", STRING),
-            city: builder.add_text_field("city", STRING),
-            skill: builder.add_text_field("skill", STRING),
-            looking_for: builder.add_text_field("looking_for", STRING),
-            level: builder.add_text_field("level", STRING),
+            post,
+            post_prefixes: builder.add_text_field("post_prefixes", words.clone()),
+            profile_title,
+            profile_body,
+            topic_title,
+            topic_body,
+            author: builder.add_text_field("author", keyword.clone()),
+            visibility: builder.add_text_field("visibility", keyword.clone()),
+            post_type: builder.add_text_field("post_type", keyword.clone()),
+            topic: builder.add_text_field("topic", keyword.clone()),
+            industry: builder.add_text_field("industry", keyword.clone()),
+            country: builder.add_text_field("country", keyword.clone()),
+            city: builder.add_text_field("city", keyword.clone()),
+            skill: builder.add_text_field("skill", keyword.clone()),
+            looking_for: builder.add_text_field("looking_for", keyword.clone()),
+            level: builder.add_text_field("level", keyword),
             engagement: builder.add_i64_field("engagement", FAST | INDEXED),
             created: builder.add_i64_field("created", FAST),
         };
@@ -97,22 +131,47 @@ impl Fields {
         );
     }
 
+    /// The texts a query for `kind` matches, each with the weight of its matches.
+    pub fn texts(&self, kind: SearchKind) -> Vec<(Text, f32)> {
+        match kind {
+            SearchKind::Posts => vec![(self.post, 1.0)],
+            SearchKind::Profiles => {
+                vec![(self.profile_title, TITLE_BOOST), (self.profile_body, 1.0)]
+            }
+            SearchKind::Topics => vec![(self.topic_title, TITLE_BOOST), (self.topic_body, 1.0)],
+        }
+    }
+
+    fn add_text(doc: &mut TantivyDocument, text: Text, value: &str) {
+        doc.add_text(text.stems, stems(value));
+        doc.add_text(text.words, lower_words(value));
+    }
+
+    fn add_levels(&self, doc: &mut TantivyDocument, level: VerificationLevel) {
+        for at_most in VerificationLevel::ALL.iter().filter(|l| **l <= level) {
+            doc.add_text(self.level, at_most.as_str());
+        }
+    }
+
     pub fn post(&self, post: &PostDoc) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.key, post_key(&post.id.to_string()));
         doc.add_text(self.kind, "post");
-        doc.add_text(self.body_stems, stems(&post.body));
-        doc.add_text(self.body_words, lower_words(&post.body));
+        // Tags are words of the post too.
+        let mut text = post.body.clone();
+        for topic in &post.topics {
+            doc.add_text(self.topic, topic);
+            text.push(' ');
+            text.push_str(topic);
+        }
+        let words = lower_words(&text);
+        doc.add_text(self.post_prefixes, prefixes(&words));
+        doc.add_text(self.post.stems, stems(&text));
+        doc.add_text(self.post.words, words);
         doc.add_text(self.author, post.author_id.to_string());
         doc.add_text(self.visibility, post.visibility.as_str());
         doc.add_text(self.post_type, post.post_type.as_str());
-        for topic in &post.topics {
-            doc.add_text(self.topic, topic);
-            // Tags are words of the post too.
-            doc.add_text(self.title_stems, stems(topic));
-            doc.add_text(self.title_words, lower_words(topic));
-        }
-        doc.add_text(self.level, post.author_level.as_str());
+        self.add_levels(&mut doc, post.author_level);
         doc.add_i64(self.engagement, post.engagement);
         doc.add_i64(self.created, post.created_at.timestamp().max(1));
         doc
@@ -131,9 +190,7 @@ impl Fields {
         .into_iter()
         .flatten()
         .collect();
-        let title = title.join(" ");
-        doc.add_text(self.title_stems, stems(&title));
-        doc.add_text(self.title_words, lower_words(&title));
+        Self::add_text(&mut doc, self.profile_title, &title.join(" "));
         let mut body: Vec<&str> = [
             profile.job_title.as_deref(),
             profile.industry.as_deref(),
@@ -144,9 +201,7 @@ impl Fields {
         .flatten()
         .collect();
         body.extend(profile.skills.iter().map(String::as_str));
-        let body = body.join(" ");
-        doc.add_text(self.body_stems, stems(&body));
-        doc.add_text(self.body_words, lower_words(&body));
+        Self::add_text(&mut doc, self.profile_body, &body.join(" "));
         for (field, value) in [
             (self.industry, &profile.industry),
             (self.country, &profile.country_code),
@@ -164,7 +219,7 @@ impl Fields {
         for want in &profile.looking_for {
             doc.add_text(self.looking_for, want.as_str());
         }
-        doc.add_text(self.level, profile.verification_level.as_str());
+        self.add_levels(&mut doc, profile.verification_level);
         doc.add_i64(self.engagement, profile.connections);
         doc.add_i64(self.created, 0);
         doc
@@ -175,14 +230,31 @@ impl Fields {
         doc.add_text(self.key, topic_key(&topic.slug));
         doc.add_text(self.kind, "topic");
         let title = format!("{} {}", topic.name, topic.slug);
-        doc.add_text(self.title_stems, stems(&title));
-        doc.add_text(self.title_words, lower_words(&title));
-        doc.add_text(self.body_stems, stems(&topic.description));
-        doc.add_text(self.body_words, lower_words(&topic.description));
+        Self::add_text(&mut doc, self.topic_title, &title);
+        Self::add_text(&mut doc, self.topic_body, &topic.description);
         doc.add_i64(self.engagement, topic.post_count);
         doc.add_i64(self.created, 0);
         doc
     }
+}
+
+/// How much more a title match weighs than a body match.
+const TITLE_BOOST: f32 = 2.0;
+
+/// The [`PREFIX_LENGTHS`] first letters of each word at least that long, space-separated.
+fn prefixes(words: &str) -> String {
+    let mut out = String::new();
+    for word in words.split_whitespace() {
+        let length = word.chars().count();
+        for n in PREFIX_LENGTHS.filter(|n| *n <= length) {
+            let end = word.char_indices().nth(n).map_or(word.len(), |(i, _)| i);
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&word[..end]);
+        }
+    }
+    out
 }
 
 pub fn post_key(id: &str) -> String {

@@ -37,6 +37,7 @@ on_both_stores!(
     a_restart_resumes_from_the_checkpoint,
     a_rebuild_swaps_in_without_going_offline,
     two_indexers_follow_one_database,
+    an_index_built_by_another_version_is_rebuilt,
 );
 
 /// A transaction that has taken an outbox seq but not committed leaves a gap; later events
@@ -228,6 +229,37 @@ async fn a_rebuild_swaps_in_without_going_offline(store: Store) {
         "the old generation is removed after the switch"
     );
     assert!(dir.path(&report.generation).exists());
+}
+
+/// A generation whose fields are not this version's (an upgrade changed them) is never opened
+/// with the wrong fields: the indexer builds a new one at start and serves that.
+async fn an_index_built_by_another_version_is_rebuilt(store: Store) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = IndexDir::new(temp.path().join("search"));
+    let writer = author(&store).await;
+    let found = post(&store, writer, "Greenhouse report").await;
+    let mut fields = tantivy::schema::Schema::builder();
+    fields.add_text_field("body", tantivy::schema::TEXT);
+    std::fs::create_dir_all(dir.path("gen-old")).unwrap();
+    tantivy::Index::create_in_dir(dir.path("gen-old"), fields.build()).unwrap();
+    dir.publish("gen-old").unwrap();
+    assert!(!vendrome_search::Generation::has_current_schema(
+        &dir.path("gen-old")
+    ));
+
+    let (index, mut indexer) = start(&store, &dir).await;
+    indexer.catch_up().await.unwrap();
+    let current = dir.current().unwrap().unwrap();
+    assert_ne!(current, "gen-old");
+    assert!(vendrome_search::Generation::has_current_schema(
+        &dir.path(&current)
+    ));
+    assert_eq!(posts_found(&index, "greenhouse").await, [found]);
+    assert!(
+        vendrome_search::Generation::open(&dir.path("gen-old")).is_err()
+            || !dir.path("gen-old").exists(),
+        "the old generation is never opened with this version's fields"
+    );
 }
 
 async fn two_indexers_follow_one_database(store: Store) {

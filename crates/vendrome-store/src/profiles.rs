@@ -16,6 +16,7 @@ use vendrome_core::profiles::{
 use vendrome_core::time::Timestamp;
 use vendrome_core::{time, Error, Result};
 
+use crate::db::Dialect;
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, Arg, SqlText};
@@ -248,27 +249,43 @@ impl ProfileRepo for Store {
         limit: Limit,
     ) -> Result<Page<DirectoryEntry>> {
         let viewer_id = viewer.map_or(Uuid::nil(), |v| v.as_uuid());
-        let mut sql = SqlText::new(self.dialect(), &format!("SELECT {CARD_COLUMNS}, "));
-        // The open connection (pending or accepted) between the viewer and the member, if any.
-        let pair = |sql: &mut SqlText| {
-            sql.push("FROM connections c WHERE ((c.requester_id = ")
-                .uuid(viewer_id)
-                .push(" AND c.addressee_id = u.id) OR (c.requester_id = u.id AND c.addressee_id = ")
-                .uuid(viewer_id)
-                .push(")) AND c.status IN (")
-                .enum_value(ConnectionStatus::Pending)
-                .push(", ")
-                .enum_value(ConnectionStatus::Accepted)
-                .push(") LIMIT 1)");
-        };
-        sql.push("(SELECT c.status ");
-        pair(&mut sql);
-        sql.push(" AS relation_status, (SELECT c.requester_id ");
-        pair(&mut sql);
-        sql.push(
-            " AS relation_requester FROM users u LEFT JOIN business_profiles bp ON bp.user_id = u.id \
-             WHERE u.disabled_at IS NULL",
+        let dialect = self.dialect();
+        // The open connection (pending or accepted) between the viewer and the member, if any:
+        // one probe of the index that keeps at most one open connection per pair.
+        // Written as each database's partial index states its condition (literals, not
+        // parameters, so that the planner can match it).
+        use vendrome_core::SqlEnum as _;
+        let (pending, accepted) = (
+            ConnectionStatus::Pending.as_str(),
+            ConnectionStatus::Accepted.as_str(),
         );
+        let (least, greatest, open) = match dialect {
+            Dialect::Postgres => (
+                "least",
+                "greatest",
+                format!("c.status IN ('{pending}', '{accepted}')"),
+            ),
+            Dialect::Sqlite => (
+                "min",
+                "max",
+                format!("(c.status = '{pending}' OR c.status = '{accepted}')"),
+            ),
+        };
+        let mut sql = SqlText::new(
+            dialect,
+            &format!(
+                "SELECT {CARD_COLUMNS}, c.status AS relation_status, c.requester_id AS relation_requester \
+                 FROM users u LEFT JOIN business_profiles bp ON bp.user_id = u.id \
+                 LEFT JOIN connections c ON {open} \
+                 AND {least}(c.requester_id, c.addressee_id) = {least}("
+            ),
+        );
+        sql.uuid(viewer_id)
+            .push(&format!(
+                ", u.id) AND {greatest}(c.requester_id, c.addressee_id) = {greatest}("
+            ))
+            .uuid(viewer_id)
+            .push(", u.id) WHERE u.disabled_at IS NULL");
         if let Some(industry) = &filter.industry {
             sql.push(" AND bp.industry = ")
                 .bind(Arg::Text(industry.clone()));
