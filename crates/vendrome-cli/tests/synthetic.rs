@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use vendrome_core::users::{Email, Handle};
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
@@ -73,6 +74,23 @@ async fn check(db: &TestStore) -> Vec<i64> {
         let expected = if what == "post types present" { 7 } else { 0 };
         assert_eq!(n, expected, "{what}");
         results.push(n);
+    }
+    // Every member reads back: handles and emails are ones the domain accepts.
+    let members: Vec<(String, String)> = match db.store.db() {
+        Db::Postgres(pool) => sqlx::query_as("SELECT handle, email FROM users")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as("SELECT handle, email FROM users")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(members.len(), 300);
+    for (handle, email) in &members {
+        let parsed = Handle::parse(handle).unwrap_or_else(|e| panic!("{handle}: {e:?}"));
+        assert_eq!(parsed.as_str(), handle);
+        Email::parse(email).unwrap_or_else(|e| panic!("{email}: {e:?}"));
     }
     // Post ids are UUIDv7 of their creation time (to the millisecond).
     let pairs: Vec<(uuid::Uuid, chrono::DateTime<chrono::Utc>)> = match db.store.db() {

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::Count;
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{
@@ -16,12 +15,14 @@ use tantivy::{
 };
 use vendrome_core::graph::Topic;
 use vendrome_core::ids::{PostId, UserId};
-use vendrome_core::search::{Hit, PostDoc, ProfileDoc, SearchKind, SearchQuery};
+use vendrome_core::search::{Audience, Hit, PostDoc, ProfileDoc, SearchKind, SearchQuery};
 
-use crate::bounds::{Admits, Bounds};
+use crate::bounds::Admits;
+use crate::columns::Sees;
 use crate::query::Tier;
 use crate::ranking::Ranked;
 use crate::schema::{post_key, profile_key, topic_key, Fields};
+use crate::segments::Segments;
 
 /// Memory the writer may buffer before it flushes a segment.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
@@ -39,7 +40,7 @@ pub struct Generation {
     fields: Fields,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
-    bounds: Arc<Bounds>,
+    segments: Arc<Segments>,
 }
 
 /// How a new index keeps its documents: each segment newest first, so that a search's pruning
@@ -114,7 +115,7 @@ impl Generation {
             .try_into()?;
         Ok(Self {
             index,
-            bounds: Arc::new(Bounds::new(fields.kind)),
+            segments: Arc::new(Segments::new(fields.kind)),
             fields,
             reader,
             writer: Mutex::new(writer),
@@ -260,23 +261,31 @@ impl Generation {
         let offset = query.offset as usize;
         let now = query.now.timestamp();
         let filters = crate::query::filters(&self.fields, query, &searcher)?;
-        let admitted = crate::query::admitted(&self.fields, query, &filters);
+        let admitted = crate::query::admitted(&filters);
         let admits = match query.kind {
             SearchKind::Posts => Admits::Posts,
             SearchKind::Profiles | SearchKind::Topics => Admits::Others,
         };
+        let sees = Arc::new(match (query.kind, &query.audience) {
+            (SearchKind::Posts, Audience::Public) => Sees::Public,
+            (SearchKind::Posts, Audience::Member(authors)) => {
+                Sees::Audience(authors.iter().map(|&a| a.into()).collect())
+            }
+            _ => Sees::Everything,
+        });
         let live: Vec<_> = searcher
             .segment_readers()
             .iter()
             .map(|s| s.segment_id())
             .collect();
-        self.bounds.retain(&live);
+        self.segments.retain(&live);
         let ranked = |filter: Option<&dyn Query>, offset, limit| -> tantivy::Result<Ranked> {
             let filter = filter
                 .map(|q| q.weight(EnableScoring::disabled_from_searcher(&searcher)))
                 .transpose()?;
-            let bounds = self.bounds.clone();
-            Ok(Ranked::new(now, offset, limit, filter, bounds, admits))
+            let segments = self.segments.clone();
+            let ranked = Ranked::new(now, offset, limit, filter, segments, admits);
+            Ok(ranked.seeing(sees.clone()))
         };
         let exact = crate::query::text(&self.fields, query, Tier::Exact, &filters, &searcher)?;
         let mut top = ranked(admitted.as_deref(), offset, limit)?.run(&searcher, exact.as_ref())?;
@@ -285,9 +294,7 @@ impl Generation {
             // are they counted).
             let exact_total = match top.len() {
                 0 if offset > 0 => {
-                    let mut all = vec![(Occur::Must, exact.box_clone())];
-                    all.extend(admitted.as_ref().map(|q| (Occur::Must, q.box_clone())));
-                    searcher.search(&BooleanQuery::new(all), &Count)?
+                    ranked(admitted.as_deref(), 0, 1)?.count(&searcher, exact.as_ref())?
                 }
                 found => offset + found,
             };
@@ -305,13 +312,24 @@ impl Generation {
         }
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let Some(key) = doc.get_first(self.fields.key).and_then(|v| v.as_str()) else {
-                continue;
+            let hit = match query.kind {
+                SearchKind::Posts | SearchKind::Profiles => {
+                    let segment = searcher.segment_reader(address.segment_ord);
+                    let columns = self.segments.of(segment, now)?.columns;
+                    columns.id(address.doc_id).map(|id| match query.kind {
+                        SearchKind::Posts => Hit::Post(PostId::from_uuid(id)),
+                        _ => Hit::Profile(UserId::from_uuid(id)),
+                    })
+                }
+                // A topic's key is its slug, in the document store.
+                SearchKind::Topics => {
+                    let doc: TantivyDocument = searcher.doc(address)?;
+                    doc.get_first(self.fields.key)
+                        .and_then(|v| v.as_str())
+                        .and_then(parse_key)
+                }
             };
-            if let Some(hit) = parse_key(key) {
-                hits.push((hit, score));
-            }
+            hits.extend(hit.map(|hit| (hit, score)));
         }
         Ok(hits)
     }

@@ -13,6 +13,7 @@
 //! highlighter. This crate knows nothing of SQL or HTTP.
 
 mod bounds;
+mod columns;
 mod generations;
 mod index;
 mod indexer;
@@ -20,6 +21,7 @@ mod merging;
 mod query;
 mod ranking;
 mod schema;
+mod segments;
 
 use std::sync::{Arc, RwLock};
 

@@ -13,11 +13,11 @@
 //! documents matching every term exactly (stem or synonym) come first, then those that need a
 //! typo or a prefix. The exact tier alone answers most pages, and it is the cheaper query.
 //!
-//! Filters (type, topic, profile fields, level) only select: they score nothing. Post
-//! visibility excludes the connections-only posts of authors outside the viewer's audience.
-//! A query is built in two parts: [`text`] (the terms and the selective filters), which finds
-//! and scores, and [`admitted`] (the broad filters and being a visible post), which most
-//! documents pass and is checked only on the documents that can rank. A filter is selective
+//! Filters (type, topic, profile fields, level) only select: they score nothing. A query is
+//! built in two parts: [`text`] (the terms and the selective filters), which finds and scores,
+//! and [`admitted`] (the broad filters), which most documents pass and is checked only on the
+//! documents that can rank. (Post visibility is checked there too, from fast fields: see
+//! `columns.rs`.) A filter is selective
 //! when its term holds under 1/8 of the documents: then intersecting with it skips more than
 //! checking it on every candidate would. A selective filter joins the intersection as a term
 //! scored × 0, so that an intersection of single terms stays one that tantivy prunes by block
@@ -26,13 +26,12 @@
 use std::collections::BTreeSet;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    TermQuery, TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 use vendrome_core::search::analysis::{self, QueryTerm};
-use vendrome_core::search::{Audience, SearchKind, SearchQuery};
+use vendrome_core::search::{SearchKind, SearchQuery};
 use vendrome_core::SqlEnum as _;
 
 use crate::schema::{Fields, Text, PREFIX_LENGTHS};
@@ -42,8 +41,6 @@ const TYPO_SCORE: f32 = 0.3;
 const PREFIX_SCORE: f32 = 0.5;
 /// The most words a typo or prefix clause expands to before it matches by automaton instead.
 const MAX_EXPANSIONS: usize = 64;
-/// The most audience members matched as single terms rather than as a set.
-const MAX_LOOKUPS: usize = 256;
 
 /// Which matches a query admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,28 +160,15 @@ pub fn text(
     })
 }
 
-/// What is checked only on the documents that can rank (see `ranking.rs`): the broad filters
-/// and, for posts, being one the viewer may see. `None` when there is nothing to check.
-pub fn admitted(fields: &Fields, query: &SearchQuery, filters: &Filters) -> Option<Box<dyn Query>> {
-    let mut must: Vec<(Occur, Box<dyn Query>)> = filters
+/// What is checked only on the documents that can rank (see `ranking.rs`): the broad filters.
+/// `None` when there is nothing to check.
+pub fn admitted(filters: &Filters) -> Option<Box<dyn Query>> {
+    let must: Vec<(Occur, Box<dyn Query>)> = filters
         .broad
         .iter()
         .map(|q| (Occur::Must, q.box_clone()))
         .collect();
-    if query.kind == SearchKind::Posts {
-        // For connections only, by someone outside the audience. (An exclusion alone matches
-        // nothing: it needs something to exclude from.)
-        if must.is_empty() {
-            must.push((Occur::Must, Box::new(AllQuery)));
-        }
-        must.push((Occur::MustNot, hidden(fields, &query.audience)));
-    }
     (!must.is_empty()).then(|| -> Box<dyn Query> { Box::new(BooleanQuery::new(must)) })
-}
-
-/// Documents with `value` in `field`, adding nothing to the score.
-fn exact(field: Field, value: &str) -> Box<dyn Query> {
-    exact_term(Term::from_field_text(field, value))
 }
 
 /// Documents with `term`, as a term scored × 0: in an intersection of terms it keeps the
@@ -194,52 +178,11 @@ fn unscored(term: Term) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(query), 0.0))
 }
 
+/// Documents with `term`, adding nothing to the score: scoring a broad filter's term would
+/// cost a computation per match and add a constant to every score.
 fn exact_term(term: Term) -> Box<dyn Query> {
-    filter(TermQuery::new(term, IndexRecordOption::Basic))
-}
-
-/// A clause that only selects: scoring it (BM25 of a `kind` or `visibility` term, which most
-/// documents have) would cost a computation per match and add a constant to every score.
-fn filter(query: impl Query) -> Box<dyn Query> {
+    let query = TermQuery::new(term, IndexRecordOption::Basic);
     Box::new(ConstScoreQuery::new(Box::new(query), 0.0))
-}
-
-/// Documents with any of `terms`, adding nothing to the score. A few terms are looked up one by
-/// one: a term set streams the whole dictionary and fills a bitset of every document.
-fn any_of(mut terms: Vec<Term>) -> Box<dyn Query> {
-    if terms.len() == 1 {
-        return exact_term(terms.remove(0));
-    }
-    if terms.len() > MAX_LOOKUPS {
-        return filter(TermSetQuery::new(terms));
-    }
-    let each = terms
-        .into_iter()
-        .map(|term| (Occur::Should, exact_term(term)))
-        .collect();
-    Box::new(BooleanQuery::new(each))
-}
-
-/// The posts `audience` may not see: `connections` posts, except the audience's own. Excluding
-/// them costs a seek per candidate; including the public ones instead would walk the postings
-/// of nearly every post.
-fn hidden(fields: &Fields, audience: &Audience) -> Box<dyn Query> {
-    let connections = exact(fields.visibility, "connections");
-    match audience {
-        Audience::Public => connections,
-        Audience::Member(authors) => {
-            let authors: Vec<Term> = authors
-                .iter()
-                .map(|a| Term::from_field_text(fields.author, &a.to_string()))
-                .collect();
-            // A few authors are looked up one by one; a term set streams the whole dictionary.
-            let audience = any_of(authors);
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, connections),
-                (Occur::MustNot, audience),
-            ]))
-        }
-    }
 }
 
 /// Any of the ways one query term can match, in any text of `kind`.

@@ -8,7 +8,8 @@
 //! prunes with is the worst boosted score kept, divided by the largest boost any document from
 //! the current one to the segment's end can have ([`crate::bounds`]): a document below it
 //! cannot enter whatever its boost. Segments are sorted newest first, so that bound falls as
-//! the walk goes on. Offered documents are then checked against the filter and boosted.
+//! the walk goes on. Offered documents are boosted, and those that would enter the top are
+//! checked against the viewer's visibility and the filter.
 //!
 //! The order is the same as scoring every match: score, then the earlier document first.
 
@@ -18,12 +19,13 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::ColumnValues;
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet as _, Score, Searcher, SegmentOrdinal, SegmentReader};
 use vendrome_core::search::{boost, RECENCY_HALF_LIFE_DAYS};
 
-use crate::bounds::{Admits, Bounds, SegmentBounds};
+use crate::bounds::{Admits, SegmentBounds};
+use crate::columns::{Columns, Sees};
+use crate::segments::Segments;
 
 /// Relative room left under a pruning threshold, so that rounding never prunes a document
 /// that ties the floor.
@@ -37,7 +39,9 @@ pub struct Ranked {
     limit: usize,
     /// Built with scoring disabled; `None` admits every document.
     filter: Option<Box<dyn Weight>>,
-    bounds: Arc<Bounds>,
+    /// Whose connections-only posts may rank.
+    sees: Arc<Sees>,
+    segments: Arc<Segments>,
     /// The documents the text and the filter can let in (which bounds apply).
     admits: Admits,
     /// The highest worst-kept score of any segment searched so far (`f32` bits; 0 for none):
@@ -51,7 +55,7 @@ impl Ranked {
         offset: usize,
         limit: usize,
         filter: Option<Box<dyn Weight>>,
-        bounds: Arc<Bounds>,
+        segments: Arc<Segments>,
         admits: Admits,
     ) -> Self {
         Self {
@@ -59,10 +63,35 @@ impl Ranked {
             offset,
             limit: limit.max(1),
             filter,
-            bounds,
+            sees: Arc::new(Sees::Everything),
+            segments,
             admits,
             floor: AtomicU32::new(0),
         }
+    }
+
+    /// Ranks only the posts `sees` lets the viewer see (every document by default).
+    pub fn seeing(mut self, sees: Arc<Sees>) -> Self {
+        self.sees = sees;
+        self
+    }
+
+    /// How many documents `query` matches that the filter admits and the viewer may see.
+    pub fn count(&self, searcher: &Searcher, query: &dyn Query) -> tantivy::Result<usize> {
+        let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut count = 0;
+        for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
+            let mut ranked = self.for_segment(ordinal as SegmentOrdinal, reader)?;
+            let alive = reader.alive_bitset();
+            weight.for_each_no_score(reader, &mut |docs| {
+                for &doc in docs {
+                    if alive.is_none_or(|alive| alive.is_alive(doc)) && ranked.lets_in(doc) {
+                        count += 1;
+                    }
+                }
+            })?;
+        }
+        Ok(count)
     }
 
     /// Runs `query` over every segment of `searcher`, the one with the largest possible boost
@@ -75,7 +104,11 @@ impl Ranked {
         let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
         let mut segments = Vec::with_capacity(searcher.segment_readers().len());
         for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
-            let bound = self.bounds.of(reader, self.now)?.from(0, self.admits);
+            let bound = self
+                .segments
+                .of(reader, self.now)?
+                .bounds
+                .from(0, self.admits);
             segments.push((bound, ordinal as SegmentOrdinal, reader));
         }
         segments.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -117,11 +150,14 @@ impl Collector for Ranked {
             Some(weight) => Some(weight.scorer(reader, 1.0)?),
             None => None,
         };
+        let kept = self.segments.of(reader, self.now)?;
         Ok(SegmentRanked {
             segment,
+            now: self.now,
             filter,
-            boosts: Boosts::new(reader, self.now),
-            bounds: self.bounds.of(reader, self.now)?,
+            sees: self.sees.clone(),
+            columns: kept.columns,
+            bounds: kept.bounds,
             top: Top::new(self.offset + self.limit),
         })
     }
@@ -164,20 +200,29 @@ impl Collector for Ranked {
 /// One segment's part of [`Ranked`].
 pub struct SegmentRanked {
     segment: SegmentOrdinal,
+    now: i64,
     filter: Option<Box<dyn Scorer>>,
-    boosts: Boosts,
+    sees: Arc<Sees>,
+    columns: Arc<Columns>,
     bounds: Arc<SegmentBounds>,
     top: Top,
 }
 
 impl SegmentRanked {
-    /// Keeps `doc` if the filter admits it and it ranks among the best so far; returns the
-    /// worst boosted score kept once the top is full.
+    /// Keeps `doc` if it ranks among the best so far, the viewer may see it and the filter
+    /// admits it (checked in that order: the first is the cheapest and rejects the most);
+    /// returns the worst boosted score kept once the top is full.
     fn offer(&mut self, doc: DocId, score: Score) -> Option<Score> {
-        if !self.admits(doc) {
+        let boosted = score * self.columns.boost(doc, self.now);
+        if !self.top.would_keep(boosted, doc) || !self.lets_in(doc) {
             return self.top.worst();
         }
-        self.top.push(score * self.boosts.at(doc), doc)
+        self.top.push(boosted, doc)
+    }
+
+    /// Whether the viewer may see `doc` and the filter admits it.
+    fn lets_in(&mut self, doc: DocId) -> bool {
+        self.columns.visible(doc, &self.sees) && self.admits(doc)
     }
 
     fn admits(&mut self, doc: DocId) -> bool {
@@ -206,31 +251,6 @@ impl SegmentCollector for SegmentRanked {
             .into_iter()
             .map(|(score, doc)| (score, DocAddress::new(segment, doc)))
             .collect()
-    }
-}
-
-/// The boost of a segment's documents, from their fast fields.
-pub(crate) struct Boosts {
-    now: i64,
-    engagement: Option<Arc<dyn ColumnValues<i64>>>,
-    created: Option<Arc<dyn ColumnValues<i64>>>,
-}
-
-impl Boosts {
-    pub(crate) fn new(reader: &SegmentReader, now: i64) -> Self {
-        let fast = reader.fast_fields();
-        let column = |name: &str| fast.i64(name).ok().map(|c| c.first_or_default_col(0));
-        Self {
-            now,
-            engagement: column("engagement"),
-            created: column("created"),
-        }
-    }
-
-    pub(crate) fn at(&self, doc: DocId) -> Score {
-        let engagement = self.engagement.as_ref().map_or(0, |c| c.get_val(doc));
-        let created = self.created.as_ref().map_or(0, |c| c.get_val(doc));
-        fast_boost(engagement, created, self.now)
     }
 }
 
@@ -291,6 +311,11 @@ impl Top {
         }
     }
 
+    /// Whether `push` would keep this entry.
+    fn would_keep(&self, score: Score, doc: DocId) -> bool {
+        self.heap.len() < self.keep || self.heap.peek().is_some_and(|w| Worst(score, doc) < *w)
+    }
+
     fn push(&mut self, score: Score, doc: DocId) -> Option<Score> {
         let entry = Worst(score, doc);
         if self.heap.len() < self.keep {
@@ -320,14 +345,16 @@ impl Top {
 
 #[cfg(test)]
 mod tests {
-    use tantivy::collector::TopDocs;
+    use tantivy::collector::{Count, TopDocs};
     use tantivy::query::{
         BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, TermQuery,
     };
-    use tantivy::schema::{IndexRecordOption, Schema, FAST, STRING, TEXT};
+    use tantivy::schema::{IndexRecordOption, Schema, FAST, INDEXED, STRING, TEXT};
     use tantivy::{doc, Index, IndexWriter, Term};
+    use uuid::Uuid;
 
     use super::*;
+    use crate::columns::{AUTHOR, CONNECTIONS_ONLY};
 
     /// Three segments of documents with random words, engagement and age, some deleted, sorted
     /// newest first as the index is (and unsorted): the pruned ranking equals scoring every
@@ -348,6 +375,9 @@ mod tests {
         let kind = schema.add_text_field("kind", STRING);
         let engagement = schema.add_i64_field("engagement", FAST);
         let created = schema.add_i64_field("created", FAST);
+        let connections_only = schema.add_u64_field(CONNECTIONS_ONLY, FAST | INDEXED);
+        let [author_high, author_low] =
+            AUTHOR.map(|name| schema.add_u64_field(name, FAST | INDEXED));
         let mut settings = tantivy::IndexSettings::default();
         if sorted {
             settings.sort_by_field = Some(tantivy::IndexSortByField {
@@ -377,12 +407,17 @@ mod tests {
                 } else {
                     now - next(400 * 86_400) as i64
                 };
+                // Three authors, whose ids' halves are both their number.
+                let author = 1 + next(3);
                 writer.add_document(doc!(
                     key => format!("{segment}-{i}"),
                     text => body.join(" "),
                     kind => if next(10) == 0 { "other" } else { "post" },
                     engagement => next(6_000) as i64,
                     created => age,
+                    connections_only => u64::from(next(4) == 0),
+                    author_high => author,
+                    author_low => author,
                 ))?;
             }
             for i in (0..700).step_by(7) {
@@ -421,26 +456,48 @@ mod tests {
             Term::from_field_text(kind, "post"),
             IndexRecordOption::Basic,
         ));
-        let bounds = Arc::new(Bounds::new(kind));
+        let segments = Arc::new(Segments::new(kind));
+        let u64_term = |field, value| -> Box<dyn Query> {
+            let term = Term::from_field_u64(field, value);
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        };
+        // What each viewer may not see: the connections-only posts (of authors other than 1).
+        let sees = [
+            (Sees::Everything, None),
+            (Sees::Public, Some(u64_term(connections_only, 1))),
+            (
+                Sees::Audience([Uuid::from_u128(1 << 64 | 1)].into()),
+                Some(Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, u64_term(connections_only, 1)),
+                    (Occur::MustNot, u64_term(author_low, 1)),
+                ])) as Box<dyn Query>),
+            ),
+        ];
         for text in &texts {
             for filter in [None, Some(posts.box_clone())] {
                 let admits = match filter {
                     Some(_) => Admits::Posts,
                     None => Admits::Any,
                 };
-                for offset in [0, 10, 45, 300] {
+                for ((sees, hidden), offset) in sees
+                    .iter()
+                    .flat_map(|s| [0, 10, 45, 300].map(|offset| (s, offset)))
+                {
+                    let sees = Arc::new(sees.clone());
                     let weight = filter
                         .as_ref()
                         .map(|f| f.weight(EnableScoring::disabled_from_searcher(&searcher)))
                         .transpose()?;
-                    let ranked = Ranked::new(now, offset, 10, weight, bounds.clone(), admits);
+                    let ranked = Ranked::new(now, offset, 10, weight, segments.clone(), admits)
+                        .seeing(sees.clone());
                     // In the searcher's order, and in the order `run` picks.
                     let pruned = searcher.search(text, &ranked)?;
                     let weight = filter
                         .as_ref()
                         .map(|f| f.weight(EnableScoring::disabled_from_searcher(&searcher)))
                         .transpose()?;
-                    let ranked = Ranked::new(now, offset, 10, weight, bounds.clone(), admits);
+                    let ranked =
+                        Ranked::new(now, offset, 10, weight, segments.clone(), admits).seeing(sees);
                     assert_eq!(ranked.run(&searcher, text.as_ref())?, pruned);
 
                     let mut all = vec![(Occur::Must, text.box_clone())];
@@ -448,10 +505,17 @@ mod tests {
                         let f: Box<dyn Query> = Box::new(ConstScoreQuery::new(f.box_clone(), 0.0));
                         (Occur::Must, f)
                     }));
+                    all.extend(hidden.as_ref().map(|h| (Occur::MustNot, h.box_clone())));
+                    let matching =
+                        BooleanQuery::new(all.iter().map(|(o, q)| (*o, q.box_clone())).collect());
+                    assert_eq!(
+                        ranked.count(&searcher, text.as_ref())?,
+                        searcher.search(&matching, &Count)?
+                    );
                     let every = TopDocs::with_limit(10).and_offset(offset).tweak_score(
                         move |segment: &SegmentReader| {
-                            let boosts = Boosts::new(segment, now);
-                            move |doc: DocId, score: Score| score * boosts.at(doc)
+                            let columns = Columns::open(segment);
+                            move |doc: DocId, score: Score| score * columns.boost(doc, now)
                         },
                     );
                     let expected = searcher.search(&BooleanQuery::new(all), &every)?;

@@ -19,11 +19,14 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{Index, TantivyDocument};
-use vendrome_core::enums::VerificationLevel;
+use uuid::Uuid;
+use vendrome_core::enums::{PostVisibility, VerificationLevel};
 use vendrome_core::graph::Topic;
 use vendrome_core::search::analysis::{lower_words, stems};
 use vendrome_core::search::{PostDoc, ProfileDoc, SearchKind};
 use vendrome_core::SqlEnum as _;
+
+use crate::columns;
 
 /// The tokenizer of every text field: text arrives already analysed.
 pub const TOKENIZER: &str = "vendrome_words";
@@ -54,9 +57,15 @@ pub struct Fields {
     pub profile_body: Text,
     pub topic_title: Text,
     pub topic_body: Text,
-    /// A post's author (for visibility and for dropping an author's posts).
+    /// A post's author (for dropping an author's posts).
     pub author: Field,
-    pub visibility: Field,
+    /// 1 for a post its author shows to their connections only (a fast field, with the author's
+    /// id as two halves: a search checks visibility on the documents that can rank).
+    pub connections_only: Field,
+    pub author_id: [Field; 2],
+    /// A post's or profile's id as two halves (a fast field: hits are read without the
+    /// document store).
+    pub id: [Field; 2],
     pub post_type: Field,
     /// Topic slugs of a post.
     pub topic: Field,
@@ -108,7 +117,9 @@ impl Fields {
             topic_title,
             topic_body,
             author: builder.add_text_field("author", keyword.clone()),
-            visibility: builder.add_text_field("visibility", keyword.clone()),
+            connections_only: builder.add_u64_field(columns::CONNECTIONS_ONLY, FAST),
+            author_id: columns::AUTHOR.map(|name| builder.add_u64_field(name, FAST)),
+            id: columns::ID.map(|name| builder.add_u64_field(name, FAST)),
             post_type: builder.add_text_field("post_type", keyword.clone()),
             topic: builder.add_text_field("topic", keyword.clone()),
             industry: builder.add_text_field("industry", keyword.clone()),
@@ -117,8 +128,8 @@ impl Fields {
             skill: builder.add_text_field("skill", keyword.clone()),
             looking_for: builder.add_text_field("looking_for", keyword.clone()),
             level: builder.add_text_field("level", keyword),
-            engagement: builder.add_i64_field("engagement", FAST | INDEXED),
-            created: builder.add_i64_field("created", FAST),
+            engagement: builder.add_i64_field(columns::ENGAGEMENT, FAST | INDEXED),
+            created: builder.add_i64_field(columns::CREATED, FAST),
         };
         (builder.build(), fields)
     }
@@ -147,6 +158,12 @@ impl Fields {
         doc.add_text(text.words, lower_words(value));
     }
 
+    fn add_uuid(doc: &mut TantivyDocument, [high, low]: [Field; 2], id: Uuid) {
+        let [h, l] = columns::halves(id);
+        doc.add_u64(high, h);
+        doc.add_u64(low, l);
+    }
+
     fn add_levels(&self, doc: &mut TantivyDocument, level: VerificationLevel) {
         for at_most in VerificationLevel::ALL.iter().filter(|l| **l <= level) {
             doc.add_text(self.level, at_most.as_str());
@@ -169,7 +186,10 @@ impl Fields {
         doc.add_text(self.post.stems, stems(&text));
         doc.add_text(self.post.words, words);
         doc.add_text(self.author, post.author_id.to_string());
-        doc.add_text(self.visibility, post.visibility.as_str());
+        let connections_only = post.visibility == PostVisibility::Connections;
+        doc.add_u64(self.connections_only, u64::from(connections_only));
+        Self::add_uuid(&mut doc, self.author_id, post.author_id.into());
+        Self::add_uuid(&mut doc, self.id, post.id.into());
         doc.add_text(self.post_type, post.post_type.as_str());
         self.add_levels(&mut doc, post.author_level);
         doc.add_i64(self.engagement, post.engagement);
@@ -180,6 +200,7 @@ impl Fields {
     pub fn profile(&self, profile: &ProfileDoc) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.key, profile_key(&profile.user_id.to_string()));
+        Self::add_uuid(&mut doc, self.id, profile.user_id.into());
         doc.add_text(self.kind, "profile");
         let title: Vec<&str> = [
             Some(profile.display_name.as_str()),

@@ -26,4 +26,4 @@ pub mod tasks;
 
 pub use app::App;
 pub use config::Config;
-pub use state::AppState;
+pub use state::{AppState, Services};

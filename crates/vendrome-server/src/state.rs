@@ -30,9 +30,21 @@ use crate::password_hasher::Argon2Hasher;
 use crate::realtime::{Realtime, RealtimeConfig};
 use crate::session_guard::SessionGuard;
 
-/// Shared application state. Cheap to clone.
+/// Shared application state: the [`Services`] behind one pointer, so that the clone every
+/// request's extractors make is one reference count, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What every handler and task reaches through [`AppState`].
+pub struct Services {
     pub store: Store,
     pub auth: AuthService,
     pub verification: VerificationService,
@@ -156,7 +168,7 @@ impl AppState {
         if cached {
             search = search.with_cache(home_cache.clone());
         }
-        Self {
+        Self(Arc::new(Services {
             auth,
             oauth,
             oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
@@ -183,6 +195,6 @@ impl AppState {
             search_index,
             search_wake: Arc::new(Notify::new()),
             home_cache,
-        }
+        }))
     }
 }

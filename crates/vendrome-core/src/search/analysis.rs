@@ -8,6 +8,7 @@
 //! from 9. The last word of a query also matches as a prefix (search as you type) unless the
 //! query ends with a space.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -61,9 +62,48 @@ fn stemmer() -> &'static Stemmer {
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
 }
 
+/// How many stems each thread remembers before it starts afresh.
+const REMEMBERED_STEMS: usize = 16_384;
+
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
-    stemmer().stem(word).into_owned()
+    with_stem(word, str::to_owned)
+}
+
+/// `f` of the stem of a lower-case word. Each thread remembers the stems it has made: a text's
+/// vocabulary is small next to its length, and stemming was most of what highlighting a page
+/// of results cost.
+pub fn with_stem<T>(word: &str, f: impl FnOnce(&str) -> T) -> T {
+    thread_local! {
+        static STEMS: RefCell<HashMap<Box<str>, Box<str>>> = RefCell::new(HashMap::new());
+    }
+    STEMS.with(|cell| {
+        // `f` may stem words itself: then it stems them afresh.
+        let Ok(mut stems) = cell.try_borrow_mut() else {
+            return f(&stemmer().stem(word));
+        };
+        if let Some(stem) = stems.get(word) {
+            return f(stem);
+        }
+        if stems.len() >= REMEMBERED_STEMS {
+            stems.clear();
+        }
+        let stem: Box<str> = stemmer().stem(word).into();
+        let result = f(&stem);
+        stems.insert(word.into(), stem);
+        result
+    })
+}
+
+/// Replaces `out` with `word` in lower case (as `str::to_lowercase` makes it), reusing its
+/// allocation.
+pub fn lowercase_into(out: &mut String, word: &str) {
+    out.clear();
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&word.to_lowercase());
+    }
 }
 
 /// The text as the stemmed field of an index holds it: stems separated by single spaces.
@@ -285,7 +325,7 @@ pub fn matches_stemmed(term: &QueryTerm, word: &str, word_stem: &str) -> bool {
     typos > 0
         && word.len().abs_diff(term.word.len()) <= typos * 4
         && word.chars().count().abs_diff(term.word.chars().count()) <= typos
-        && strsim::damerau_levenshtein(word, &term.word) <= typos
+        && strsim::osa_distance(word, &term.word) <= typos
 }
 
 /// The synonym groups, by each single-word member: the other members, stemmed.
@@ -322,6 +362,28 @@ fn synonyms_of(word: &str) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_stems_are_the_stemmers() {
+        for word in ["investing", "invests", "happy", "généralement", "b2b"] {
+            let fresh = stemmer().stem(word).into_owned();
+            assert_eq!(stem(word), fresh);
+            assert_eq!(stem(word), fresh, "{word}, remembered");
+        }
+        // Stemming inside `f` stems afresh rather than failing.
+        with_stem("investing", |outer| {
+            assert_eq!(with_stem("invested", str::to_owned), outer);
+        });
+    }
+
+    #[test]
+    fn lower_case_in_place_is_to_lowercase() {
+        let mut out = String::from("left over");
+        for word in ["Pilot", "ÉCOLE", "ΟΔΟΣ", "İstanbul", "b2b"] {
+            lowercase_into(&mut out, word);
+            assert_eq!(out, word.to_lowercase());
+        }
+    }
 
     #[test]
     fn words_split_on_anything_but_letters_and_digits() {

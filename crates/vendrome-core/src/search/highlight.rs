@@ -42,16 +42,18 @@ pub fn snippet(terms: &[QueryTerm], text: &str) -> Option<Vec<Fragment>> {
     // The matched words up to the end of the snippet, which starts near the first one.
     let mut hits: Vec<(usize, usize)> = Vec::new();
     let mut window: Option<(usize, usize)> = None;
+    let mut lower = String::new();
     for word in analysis::words(text) {
         if window.is_some_and(|(_, end)| word.end > end) {
             break;
         }
-        let lower = word.text.to_lowercase();
-        let stem = analysis::stem(&lower);
-        if terms
-            .iter()
-            .any(|t| analysis::matches_stemmed(t, &lower, &stem))
-        {
+        analysis::lowercase_into(&mut lower, word.text);
+        let matched = analysis::with_stem(&lower, |stem| {
+            terms
+                .iter()
+                .any(|t| analysis::matches_stemmed(t, &lower, stem))
+        });
+        if matched {
             if window.is_none() {
                 let start = back_to_word_start(text, word.start);
                 window = Some((start, forward_chars(text, start, SNIPPET_CHARS)));

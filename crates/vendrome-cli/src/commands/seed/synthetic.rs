@@ -229,10 +229,11 @@ pub async fn generate(store: &Store, plan: &Plan, password_hash: &str) -> anyhow
                     },
                     Val::Text(password_hash.to_owned()),
                     Val::Text(format!("{first} {last}")),
+                    // A handle holds letters, digits and underscores only (`Handle::parse`).
                     Val::Text(format!(
-                        "{}-{}-{i}",
+                        "{}_{}_{i}",
                         first.to_lowercase(),
-                        last.to_lowercase().replace(' ', "-")
+                        last.to_lowercase().replace(' ', "_")
                     )),
                     Val::Label(pick(&mut rng, &HEADLINES)),
                     Val::Label("member"),

@@ -1,0 +1,151 @@
+//! What a generation's searches keep of each segment between queries: its fast-field columns
+//! (opened once) and its boost bounds (computed at first use, again once stale). A segment
+//! never changes once written, so both stay valid for as long as it lives; segments merged away
+//! are forgotten.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tantivy::index::SegmentId;
+use tantivy::schema::Field;
+use tantivy::SegmentReader;
+
+use crate::bounds::{SegmentBounds, REFRESH_SECONDS};
+use crate::columns::Columns;
+
+/// One segment's kept data.
+#[derive(Clone)]
+pub struct Segment {
+    pub columns: Arc<Columns>,
+    pub bounds: Arc<SegmentBounds>,
+}
+
+/// The segments a generation's searches have seen.
+pub struct Segments {
+    /// Holds `post` for every post (the bounds keep posts apart).
+    kind: Field,
+    entries: Mutex<HashMap<SegmentId, Segment>>,
+}
+
+impl Segments {
+    pub fn new(kind: Field) -> Self {
+        Self {
+            kind,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `segment`'s columns, and bounds valid at `now`.
+    pub fn of(&self, segment: &SegmentReader, now: i64) -> tantivy::Result<Segment> {
+        let id = segment.segment_id();
+        let kept = self.lock().get(&id).cloned();
+        if let Some(kept) = &kept {
+            let at = kept.bounds.at;
+            if at <= now && now - at < REFRESH_SECONDS {
+                return Ok(kept.clone());
+            }
+        }
+        let columns = match kept {
+            Some(kept) => kept.columns,
+            None => Arc::new(Columns::open(segment)),
+        };
+        let bounds = Arc::new(SegmentBounds::compute(segment, &columns, self.kind, now)?);
+        let fresh = Segment { columns, bounds };
+        let mut entries = self.lock();
+        match entries.get(&id) {
+            // Bounds computed for a later moment are not valid now.
+            Some(kept) if kept.bounds.at > now => {}
+            _ => {
+                entries.insert(id, fresh.clone());
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets segments other than `live` (merged away or deleted).
+    pub fn retain(&self, live: &[SegmentId]) {
+        let mut entries = self.lock();
+        if entries.len() > live.len() {
+            entries.retain(|id, _| live.contains(id));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Segment>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::schema::{Schema, FAST, STRING};
+    use tantivy::{doc, Index, IndexWriter};
+
+    use tantivy::{DocId, Score};
+
+    use super::*;
+    use crate::bounds::{Admits, CHUNK};
+    use crate::ranking::fast_boost;
+
+    /// Every bound is at least the boost of every later document of its kind, and equals the
+    /// largest one.
+    #[test]
+    fn bounds_cover_every_later_document() -> tantivy::Result<()> {
+        let mut schema = Schema::builder();
+        let kind = schema.add_text_field("kind", STRING);
+        let engagement = schema.add_i64_field("engagement", FAST);
+        let created = schema.add_i64_field("created", FAST);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+        let now = 1_800_000_000_i64;
+        let mut docs = Vec::new();
+        for i in 0..1_000_i64 {
+            let is_post = i % 3 != 0;
+            let e = (i * 7919) % 300;
+            let c = if is_post {
+                now - (i * 4_099) % 30_000_000
+            } else {
+                0
+            };
+            writer.add_document(doc!(
+                kind => if is_post { "post" } else { "profile" },
+                engagement => e,
+                created => c,
+            ))?;
+            docs.push((is_post, fast_boost(e, c, now)));
+        }
+        writer.commit()?;
+        let searcher = index.reader()?.searcher();
+        let segment = searcher.segment_reader(0);
+        let segments = Segments::new(kind);
+        let of = segments.of(segment, now)?.bounds;
+        for doc in 0..docs.len() as DocId {
+            let start = (doc / CHUNK * CHUNK) as usize;
+            let later = |posts: bool| {
+                docs[start..]
+                    .iter()
+                    .filter(|(p, _)| *p == posts)
+                    .map(|(_, b)| *b)
+                    .fold(0.0, Score::max)
+            };
+            assert_eq!(of.from(doc, Admits::Posts), later(true), "{doc}");
+            assert_eq!(of.from(doc, Admits::Others), later(false), "{doc}");
+            assert_eq!(
+                of.from(doc, Admits::Any),
+                later(true).max(later(false)),
+                "{doc}"
+            );
+        }
+        assert_eq!(of.from(docs.len() as DocId + CHUNK, Admits::Any), 0.0);
+        // Later moments reuse the bounds; an earlier one gets its own.
+        let later = segments.of(segment, now + 60)?;
+        assert!(Arc::ptr_eq(&of, &later.bounds));
+        let earlier = segments.of(segment, now - 60)?;
+        assert!(!Arc::ptr_eq(&of, &earlier.bounds));
+        assert!(earlier.bounds.from(0, Admits::Posts) >= of.from(0, Admits::Posts));
+        // The columns are opened once for the segment's whole life.
+        assert!(Arc::ptr_eq(&later.columns, &earlier.columns));
+        segments.retain(&[]);
+        assert!(segments.lock().is_empty());
+        Ok(())
+    }
+}
