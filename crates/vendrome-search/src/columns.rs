@@ -7,9 +7,10 @@
 //! skips building a scorer of the viewer's audience in every segment.
 
 use std::collections::HashSet;
+use std::fmt::Debug;
 use std::sync::Arc;
 
-use tantivy::columnar::ColumnValues;
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::{DocId, Score, SegmentReader};
 use uuid::Uuid;
 
@@ -41,8 +42,8 @@ pub struct Columns {
 impl Columns {
     pub fn open(reader: &SegmentReader) -> Self {
         let fast = reader.fast_fields();
-        let i64s = |name: &str| fast.i64(name).ok().map(|c| c.first_or_default_col(0));
-        let u64s = |name: &str| fast.u64(name).ok().map(|c| c.first_or_default_col(0));
+        let i64s = |name: &str| fast.i64(name).ok().map(values);
+        let u64s = |name: &str| fast.u64(name).ok().map(values);
         let pair = |[high, low]: [&str; 2]| Some([u64s(high)?, u64s(low)?]);
         Self {
             engagement: i64s(ENGAGEMENT),
@@ -84,6 +85,18 @@ impl Columns {
                 .as_ref()
                 .is_some_and(|author| audience.contains(&uuid_at(author, doc))),
         }
+    }
+}
+
+/// A column's values by document: read straight when every document has one (as every
+/// document the schema fills does), else each document's first value or 0.
+fn values<T>(column: Column<T>) -> Arc<dyn ColumnValues<T>>
+where
+    T: Default + PartialOrd + Copy + Debug + Send + Sync + 'static,
+{
+    match column.index {
+        ColumnIndex::Full => column.values,
+        _ => column.first_or_default_col(T::default()),
     }
 }
 

@@ -48,12 +48,7 @@ pub fn snippet(terms: &[QueryTerm], text: &str) -> Option<Vec<Fragment>> {
             break;
         }
         analysis::lowercase_into(&mut lower, word.text);
-        let matched = analysis::with_stem(&lower, |stem| {
-            terms
-                .iter()
-                .any(|t| analysis::matches_stemmed(t, &lower, stem))
-        });
-        if matched {
+        if analysis::matches_any(terms, &lower) {
             if window.is_none() {
                 let start = back_to_word_start(text, word.start);
                 window = Some((start, forward_chars(text, start, SNIPPET_CHARS)));
