@@ -3,9 +3,9 @@
 //! Ranking multiplies text relevance by a boost between 0.5 and about 2 (engagement and
 //! recency), so a pruning threshold on relevance alone must divide the worst boosted score kept
 //! by the largest boost any document still to come can have. The index keeps each segment's
-//! documents sorted by creation time, newest first (see `index.rs`), so that bound falls as a
-//! search walks a segment: past the recent posts it is the boost of older ones, and most of
-//! their postings can be skipped.
+//! documents sorted by their boost when indexed, highest first (see `index.rs`), so that bound
+//! falls as a search walks a segment: past the engaging and recent posts it is the boost of the
+//! others, and most of their postings can be skipped.
 //!
 //! For each segment and run of [`CHUNK`] documents, [`SegmentBounds`] records the largest
 //! boost of any document from that run to the segment's end, separately for posts and for the
@@ -16,6 +16,7 @@
 
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet as _, Score, SegmentReader, Term, TERMINATED};
+use vendrome_core::search::SearchKind;
 
 use crate::columns::Columns;
 
@@ -55,7 +56,7 @@ impl SegmentBounds {
         let chunks = max_doc.div_ceil(CHUNK) as usize + 1;
         let mut posts: Vec<Score> = vec![0.0; chunks];
         let mut others: Vec<Score> = vec![0.0; chunks];
-        let post = Term::from_field_text(kind, "post");
+        let post = Term::from_field_text(kind, crate::schema::kind_name(SearchKind::Posts));
         let mut post_docs = segment
             .inverted_index(kind)?
             .read_postings(&post, IndexRecordOption::Basic)?;

@@ -19,6 +19,8 @@ use crate::ranking::fast_boost;
 /// The fast fields' names (the schema declares them, see `schema.rs`).
 pub const ENGAGEMENT: &str = "engagement";
 pub const CREATED: &str = "created";
+/// The order a segment keeps its documents in (see `index.rs`): the boost when indexed.
+pub const RANK: &str = "rank";
 pub const CONNECTIONS_ONLY: &str = "connections_only";
 pub const AUTHOR: [&str; 2] = ["author_high", "author_low"];
 pub const ID: [&str; 2] = ["id_high", "id_low"];

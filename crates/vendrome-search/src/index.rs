@@ -19,9 +19,9 @@ use vendrome_core::search::{Audience, Hit, PostDoc, ProfileDoc, SearchKind, Sear
 
 use crate::bounds::Admits;
 use crate::columns::Sees;
-use crate::query::Tier;
+use crate::query::{Reading, Tier};
 use crate::ranking::Ranked;
-use crate::schema::{post_key, profile_key, topic_key, Fields};
+use crate::schema::{kind_name, post_key, profile_key, topic_key, Fields};
 use crate::segments::Segments;
 
 /// Memory the writer may buffer before it flushes a segment.
@@ -43,13 +43,14 @@ pub struct Generation {
     segments: Arc<Segments>,
 }
 
-/// How a new index keeps its documents: each segment newest first, so that a search's pruning
-/// bound falls as it walks a segment (see `bounds.rs`). Indexes made before this setting work
+/// How a new index keeps its documents: each segment by its boost when indexed, highest first
+/// (the `rank` fast field), so that a search's pruning bound falls as it walks a segment (see
+/// `bounds.rs`). Indexes made before this setting work
 /// the same, only without the skipping.
 fn settings() -> IndexSettings {
     IndexSettings {
         sort_by_field: Some(IndexSortByField {
-            field: "created".into(),
+            field: crate::columns::RANK.into(),
             order: Order::Desc,
         }),
         ..IndexSettings::default()
@@ -212,7 +213,7 @@ impl Generation {
             (
                 Occur::Must,
                 Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.kind, "post"),
+                    Term::from_field_text(self.fields.kind, kind_name(SearchKind::Posts)),
                     IndexRecordOption::Basic,
                 )),
             ),
@@ -287,7 +288,11 @@ impl Generation {
             let ranked = Ranked::new(now, offset, limit, filter, segments, admits);
             Ok(ranked.seeing(sees.clone()))
         };
-        let exact = crate::query::text(&self.fields, query, Tier::Exact, &filters, &searcher)?;
+        let reading = Reading {
+            searcher: &searcher,
+            segments: &self.segments,
+        };
+        let exact = crate::query::text(&self.fields, query, Tier::Exact, &filters, reading)?;
         let mut top = ranked(admitted.as_deref(), offset, limit)?.run(&searcher, exact.as_ref())?;
         if top.len() < limit && crate::query::has_loose_terms(query) {
             // The exact matches end on this page (or before it, when it is empty: only then
@@ -300,7 +305,7 @@ impl Generation {
             };
             // The page runs past the exact matches: continue with the loose-only ones. Being
             // no exact match is checked like the other filters, on the documents that can rank.
-            let loose = crate::query::text(&self.fields, query, Tier::Loose, &filters, &searcher)?;
+            let loose = crate::query::text(&self.fields, query, Tier::Loose, &filters, reading)?;
             let admitted: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
                 (Occur::Must, admitted.unwrap_or_else(|| Box::new(AllQuery))),
                 (Occur::MustNot, exact),
@@ -376,15 +381,20 @@ mod tests {
     }
 
     fn search(generation: &Generation, q: &str, topic: Option<&str>) -> Vec<PostId> {
+        let filters = SearchFilters {
+            topic: topic.map(str::to_owned),
+            ..SearchFilters::default()
+        };
+        search_with(generation, q, &filters)
+    }
+
+    fn search_with(generation: &Generation, q: &str, filters: &SearchFilters) -> Vec<PostId> {
         let mut found = Vec::new();
         loop {
             let query = SearchQuery {
                 terms: parse_query(q),
                 kind: SearchKind::Posts,
-                filters: SearchFilters {
-                    topic: topic.map(str::to_owned),
-                    ..SearchFilters::default()
-                },
+                filters: filters.clone(),
                 audience: Audience::Public,
                 offset: found.len() as u32,
                 limit: 25,
@@ -471,10 +481,77 @@ mod tests {
             sorted(search(&generation, "ab", Some("climate"))),
             ids(&|i| i % 10 == 0)
         );
-        // Among equal matches, newest first.
+        // Among equal matches, newest first (their boost is higher).
         assert_eq!(
             search(&generation, "report ", None),
             (0..100).map(|i| docs[i].id).collect::<Vec<_>>()
         );
+
+        // A third segment: its words are found too (each segment's typo and prefix words are
+        // found once and kept).
+        let mut later = Vec::new();
+        for i in 0..10 {
+            later.push(post(format!("abzz{i} logistics report"), "agritech", 0));
+        }
+        generation.put_posts(&later).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 3 }).unwrap();
+        let mut with_later = ids(&|_| true);
+        with_later.extend(later.iter().map(|p| p.id));
+        with_later.sort();
+        assert_eq!(sorted(search(&generation, "logistcs ", None)), with_later);
+        assert_eq!(sorted(search(&generation, "abz", None)), {
+            let mut abz: Vec<PostId> = later.iter().map(|p| p.id).collect();
+            abz.sort();
+            abz
+        });
+    }
+
+    /// Posts of a type other than text are matched by their typed stems when a query filters
+    /// by that type (exactly), and through the type filter when they need a typo or a prefix:
+    /// both find every post of the type, and only those.
+    #[test]
+    fn a_post_type_filter_finds_every_post_of_the_type_once() {
+        let generation = Generation::in_memory().unwrap();
+        let types = [
+            PostType::Product,
+            PostType::Text,
+            PostType::MentorshipRequest,
+        ];
+        let mut docs = Vec::new();
+        for i in 0..90 {
+            let mut doc = post(format!("logistics pilot{i} mentor"), "fintech", i as i64);
+            doc.post_type = types[i % 3];
+            docs.push(doc);
+        }
+        generation.put_posts(&docs[..45]).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 1 }).unwrap();
+        generation.put_posts(&docs[45..]).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 2 }).unwrap();
+        // The typed stems hold the posts of their type, and text posts have none.
+        let searcher = generation.reader.searcher();
+        let stem = vendrome_core::search::analysis::stem("logistics");
+        for (post_type, posts) in [(PostType::Product, 30), (PostType::Text, 0)] {
+            let typed = crate::schema::typed_stem(post_type, &stem);
+            let term = Term::from_field_text(generation.fields.post_typed, &typed);
+            assert_eq!(searcher.doc_freq(&term).unwrap(), posts);
+        }
+        for post_type in types {
+            let filters = SearchFilters {
+                post_type: Some(post_type),
+                ..SearchFilters::default()
+            };
+            let mut want: Vec<PostId> = docs
+                .iter()
+                .filter(|d| d.post_type == post_type)
+                .map(|d| d.id)
+                .collect();
+            want.sort();
+            // Exact, a synonym ("coach" is one of "mentor"), a typo, a prefix.
+            for q in ["logistics ", "coach ", "logistcs ", "pilo"] {
+                let mut found = search_with(&generation, q, &filters);
+                found.sort();
+                assert_eq!(found, want, "{q} {post_type:?}");
+            }
+        }
     }
 }

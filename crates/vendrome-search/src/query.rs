@@ -17,11 +17,20 @@
 //! built in two parts: [`text`] (the terms and the selective filters), which finds and scores,
 //! and [`admitted`] (the broad filters), which most documents pass and is checked only on the
 //! documents that can rank. (Post visibility is checked there too, from fast fields: see
-//! `columns.rs`.) A filter is selective
-//! when its term holds under 1/8 of the documents: then intersecting with it skips more than
-//! checking it on every candidate would. A selective filter joins the intersection as a term
-//! scored × 0, so that an intersection of single terms stays one that tantivy prunes by block
-//! maxima (block-max WAND over an intersection).
+//! `columns.rs`.) A filter is selective when its term holds under 1/8 of the documents of the
+//! kind searched: then intersecting with it skips more than checking it on every candidate
+//! would. A selective filter joins the intersection as a term scored × 0, so that an
+//! intersection of single terms stays one that tantivy prunes by block maxima (block-max WAND
+//! over an intersection).
+//!
+//! A post type other than text is not a filter of the exact tier: the stems of such posts are
+//! indexed under their type too, so "mentor" among mentorship requests is the union of
+//! `mentorship_request:mentor` and its synonyms' typed terms (6,000 postings in the benchmark)
+//! rather than an intersection of the type's 50,000 with the synonyms' 116,000 — an
+//! intersection with a union, which tantivy neither prunes nor seeks cheaply. Their BM25
+//! statistics are those of the typed field (a word's frequency among posts of the typed kinds),
+//! which orders the matches of one type as well. The loose tier matches typos and prefixes in
+//! the untyped fields and intersects with the type.
 
 use std::collections::BTreeSet;
 
@@ -30,11 +39,13 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
+use vendrome_core::enums::PostType;
 use vendrome_core::search::analysis::{self, QueryTerm};
 use vendrome_core::search::{SearchKind, SearchQuery};
 use vendrome_core::SqlEnum as _;
 
-use crate::schema::{Fields, Text, PREFIX_LENGTHS};
+use crate::schema::{is_typed, kind_name, typed_stem, Fields, Text, PREFIX_LENGTHS};
+use crate::segments::{Expansion, Segments};
 
 const SYNONYM_BOOST: f32 = 0.8;
 const TYPO_SCORE: f32 = 0.3;
@@ -49,6 +60,13 @@ pub enum Tier {
     Exact,
     /// Typos and prefixes too.
     Loose,
+}
+
+/// What a query is built against: the searcher, and what the generation keeps of its segments.
+#[derive(Clone, Copy)]
+pub struct Reading<'a> {
+    pub searcher: &'a Searcher,
+    pub segments: &'a Segments,
 }
 
 /// Whether any term of the query can match loosely (otherwise the exact tier is the whole
@@ -69,6 +87,10 @@ pub struct Filters {
     selective: Vec<Box<dyn Query>>,
     /// Checked on each document offered for ranking, with the visibility rule.
     broad: Vec<Box<dyn Query>>,
+    /// A post type whose posts' stems are indexed under it (see `schema.rs`), with its filter:
+    /// the exact tier matches the typed stems and needs no filter; the loose tier (typos and
+    /// prefixes, matched in the untyped fields) intersects with the filter.
+    typed: Option<(PostType, Box<dyn Query>)>,
 }
 
 /// The filters of `query` (kind, post type, topic, profile fields, verification), each placed
@@ -82,6 +104,7 @@ pub fn filters(
     let mut split = Filters {
         selective: Vec::new(),
         broad: Vec::new(),
+        typed: None,
     };
     // Each filter as the one term it admits. (The text fields are the kind's own: no filter on
     // the kind is needed.)
@@ -89,8 +112,13 @@ pub fn filters(
     let one = |field: Field, value: &str| Term::from_field_text(field, value);
     match query.kind {
         SearchKind::Posts => {
-            if let Some(post_type) = filters.post_type {
-                all.push(one(fields.post_type, post_type.as_str()));
+            match filters.post_type {
+                Some(post_type) if is_typed(post_type) => {
+                    let filter = unscored(one(fields.post_type, post_type.as_str()));
+                    split.typed = Some((post_type, filter));
+                }
+                Some(post_type) => all.push(one(fields.post_type, post_type.as_str())),
+                None => {}
             }
             if let Some(topic) = &filters.topic {
                 all.push(one(fields.topic, topic));
@@ -115,18 +143,20 @@ pub fn filters(
         }
         SearchKind::Topics => {}
     }
-    if query.kind != SearchKind::Topics {
-        if let Some(min) = filters.min_verification {
-            // Each document holds every level up to its own.
-            all.push(one(fields.level, min.as_str()));
-        }
+    let levels = match query.kind {
+        SearchKind::Posts => Some(fields.level),
+        SearchKind::Profiles => Some(fields.profile_level),
+        SearchKind::Topics => None,
+    };
+    if let (Some(field), Some(min)) = (levels, filters.min_verification) {
+        // Each document holds every level up to its own.
+        all.push(one(field, min.as_str()));
     }
-    let documents = searcher.num_docs().max(1) as f64;
+    // Every filter field is of one kind's documents: a term's share is of that kind's.
+    let kind = Term::from_field_text(fields.kind, kind_name(query.kind));
+    let documents = searcher.doc_freq(&kind)?.max(1) as f64;
     for term in all {
-        // Profile queries always intersect: they walk profiles only, and the level field is
-        // shared with posts (their author's level), so its frequency says nothing of profiles.
-        let selective = query.kind != SearchKind::Posts
-            || (searcher.doc_freq(&term)? as f64) < documents * SELECTIVE;
+        let selective = (searcher.doc_freq(&term)? as f64) < documents * SELECTIVE;
         if selective {
             split.selective.push(unscored(term));
         } else {
@@ -143,14 +173,21 @@ pub fn text(
     query: &SearchQuery,
     tier: Tier,
     filters: &Filters,
-    searcher: &Searcher,
+    reading: Reading<'_>,
 ) -> tantivy::Result<Box<dyn Query>> {
+    let typed = match (&filters.typed, tier) {
+        (Some((post_type, _)), Tier::Exact) => Some(*post_type),
+        _ => None,
+    };
     let mut must: Vec<Box<dyn Query>> = query
         .terms
         .iter()
-        .map(|term| term_clause(fields, query.kind, term, tier, searcher))
+        .map(|term| term_clause(fields, query.kind, term, tier, typed, reading))
         .collect::<tantivy::Result<_>>()?;
     must.extend(filters.selective.iter().map(|q| q.box_clone()));
+    if let (Some((_, filter)), Tier::Loose) = (&filters.typed, tier) {
+        must.push(filter.box_clone());
+    }
     Ok(match must.len() {
         // One clause is kept as it is: a union of terms is what block-max WAND prunes.
         1 => must.remove(0),
@@ -185,20 +222,43 @@ fn exact_term(term: Term) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(Box::new(query), 0.0))
 }
 
-/// Any of the ways one query term can match, in any text of `kind`.
+/// Where a query term's stems are looked up.
+#[derive(Clone, Copy)]
+enum Stems {
+    /// A text's stems.
+    Of(Field),
+    /// The stems of posts of one type, under it.
+    Typed(Field, PostType),
+}
+
+impl Stems {
+    fn term(self, stem: &str) -> Term {
+        match self {
+            Stems::Of(field) => Term::from_field_text(field, stem),
+            Stems::Typed(field, post_type) => {
+                Term::from_field_text(field, &typed_stem(post_type, stem))
+            }
+        }
+    }
+}
+
+/// Any of the ways one query term can match, in any text of `kind` (with `typed`, in the stems
+/// of posts of that type: the exact tier only).
 fn term_clause(
     fields: &Fields,
     kind: SearchKind,
     term: &QueryTerm,
     tier: Tier,
-    searcher: &Searcher,
+    typed: Option<PostType>,
+    reading: Reading<'_>,
 ) -> tantivy::Result<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (Text { stems, words }, boost) in fields.texts(kind) {
-        let stem = TermQuery::new(
-            Term::from_field_text(stems, &term.stem),
-            IndexRecordOption::WithFreqs,
-        );
+        let lookup = match typed {
+            Some(post_type) => Stems::Typed(fields.post_typed, post_type),
+            None => Stems::Of(stems),
+        };
+        let stem = TermQuery::new(lookup.term(&term.stem), IndexRecordOption::WithFreqs);
         should.push((
             Occur::Should,
             Box::new(BoostQuery::new(Box::new(stem), boost)),
@@ -206,14 +266,11 @@ fn term_clause(
         for synonym in &term.synonyms {
             let query: Box<dyn Query> = match synonym.as_slice() {
                 [single] => Box::new(TermQuery::new(
-                    Term::from_field_text(stems, single),
+                    lookup.term(single),
                     IndexRecordOption::WithFreqs,
                 )),
                 phrase => Box::new(PhraseQuery::new(
-                    phrase
-                        .iter()
-                        .map(|s| Term::from_field_text(stems, s))
-                        .collect(),
+                    phrase.iter().map(|s| lookup.term(s)).collect(),
                 )),
             };
             should.push((
@@ -224,11 +281,16 @@ fn term_clause(
         if tier == Tier::Exact {
             continue;
         }
-        let word = Term::from_field_text(words, &term.word);
+        let expansion = |typos: u8, prefix: bool| Expansion {
+            field: words,
+            word: term.word.clone(),
+            typos,
+            prefix,
+        };
         if term.typos > 0 {
-            let fuzzy = FuzzyTermQuery::new(word.clone(), term.typos, true);
+            let typo = expansion(term.typos, false);
             let stemmed = Some((stems, term.stem.as_str()));
-            should.extend(loose(searcher, words, fuzzy, TYPO_SCORE * boost, stemmed)?);
+            should.extend(loose(reading, typo, TYPO_SCORE * boost, stemmed)?);
         }
         if term.prefix {
             let length = term.word.chars().count();
@@ -244,8 +306,8 @@ fn term_clause(
                     Box::new(BoostQuery::new(Box::new(prefix), weight)),
                 ));
             } else {
-                let prefix = FuzzyTermQuery::new_prefix(word, 0, true);
-                should.extend(loose(searcher, words, prefix, PREFIX_SCORE * boost, None)?);
+                let prefix = expansion(0, true);
+                should.extend(loose(reading, prefix, PREFIX_SCORE * boost, None)?);
             }
         }
     }
@@ -257,9 +319,10 @@ fn term_clause(
     )))
 }
 
-/// The words of `field` that `automaton` matches, as one scored term each (BM25 × `weight`),
-/// so that a term's clause stays a union of terms that block-max WAND can prune; past
-/// [`MAX_EXPANSIONS`] words (a short prefix), the automaton itself with a constant score.
+/// The words of a field that `expansion`'s automaton matches, as one scored term each (BM25 ×
+/// `weight`), so that a term's clause stays a union of terms that block-max WAND can prune; past
+/// [`MAX_EXPANSIONS`] words (a short prefix), the automaton itself with a constant score. Each
+/// segment's words are found once (see `segments.rs`).
 ///
 /// With `stemmed` (a stems field and the query term's own stem), the words are matched by their
 /// stems instead, leaving out the term's own (its clause has it already): "margn" becomes the one
@@ -268,23 +331,34 @@ fn term_clause(
 /// terms, which tantivy prunes by block maxima. (A stem also matches that stem's other forms,
 /// as an exact match does.)
 fn loose(
-    searcher: &Searcher,
-    field: Field,
-    automaton: FuzzyTermQuery,
+    reading: Reading<'_>,
+    expansion: Expansion,
     weight: f32,
     stemmed: Option<(Field, &str)>,
 ) -> tantivy::Result<Vec<(Occur, Box<dyn Query>)>> {
+    let field = expansion.field;
+    let word = Term::from_field_text(field, &expansion.word);
+    let automaton = match expansion.prefix {
+        true => FuzzyTermQuery::new_prefix(word, 0, true),
+        false => FuzzyTermQuery::new(word, expansion.typos, true),
+    };
     let mut expanded: BTreeSet<Vec<u8>> = BTreeSet::new();
-    let dfa = automaton.automaton()?;
-    for segment in searcher.segment_readers() {
-        let index = segment.inverted_index(field)?;
-        let mut stream = index.terms().search(&dfa).into_stream()?;
-        while stream.advance() {
-            expanded.insert(stream.key().to_vec());
-            if expanded.len() > MAX_EXPANSIONS {
-                let query = ConstScoreQuery::new(Box::new(automaton), weight);
-                return Ok(vec![(Occur::Should, Box::new(query))]);
+    for segment in reading.searcher.segment_readers() {
+        let words = reading.segments.expand(segment, &expansion, || {
+            let dfa = automaton.automaton()?;
+            let index = segment.inverted_index(field)?;
+            let mut stream = index.terms().search(&dfa).into_stream()?;
+            let mut words = Vec::new();
+            // One past the most kept: enough to tell there are too many.
+            while words.len() <= MAX_EXPANSIONS && stream.advance() {
+                words.push(stream.key().to_vec());
             }
+            Ok(words)
+        })?;
+        expanded.extend(words.iter().cloned());
+        if expanded.len() > MAX_EXPANSIONS {
+            let query = ConstScoreQuery::new(Box::new(automaton), weight);
+            return Ok(vec![(Occur::Should, Box::new(query))]);
         }
     }
     let terms: BTreeSet<Term> = match stemmed {

@@ -7,9 +7,9 @@
 //! terms), so only documents that can still enter the top are offered at all. The threshold it
 //! prunes with is the worst boosted score kept, divided by the largest boost any document from
 //! the current one to the segment's end can have ([`crate::bounds`]): a document below it
-//! cannot enter whatever its boost. Segments are sorted newest first, so that bound falls as
-//! the walk goes on. Offered documents are boosted, and those that would enter the top are
-//! checked against the viewer's visibility and the filter.
+//! cannot enter whatever its boost. A segment's documents are sorted by their boost when
+//! indexed, so that bound falls as the walk goes on. Offered documents are boosted, and those
+//! that would enter the top are checked against the viewer's visibility and the filter.
 //!
 //! The order is the same as scoring every match: score, then the earlier document first.
 
@@ -191,10 +191,34 @@ impl Collector for Ranked {
                 }
             }
             // Every document after this one has a boost of at most this bound.
-            self.threshold(ranked.bounds.from(doc + 1, self.admits))
+            let bound = ranked.bounds.from(doc + 1, self.admits);
+            let own = ranked
+                .top
+                .worst()
+                .map_or(Score::MIN, |worst| tied(worst, bound));
+            self.threshold(bound).max(own)
         })?;
         Ok(ranked.harvest())
     }
+}
+
+/// The largest text score that, boosted by at most `bound`, is at most `worst`. A later document
+/// of the segment that kept `worst` scoring no more cannot enter its top: at best it ties, and
+/// the earlier document wins a tie. (The floor of all segments is used with [`SLACK`] instead:
+/// a document of another segment may win a tie.) Without this, documents tying the worst kept,
+/// common among short texts of equal boost, were each offered and refused.
+fn tied(worst: Score, bound: Score) -> Score {
+    if bound <= 0.0 {
+        return Score::INFINITY;
+    }
+    let mut score = worst / bound;
+    while score * bound > worst {
+        score = score.next_down();
+    }
+    while score.next_up() * bound <= worst {
+        score = score.next_up();
+    }
+    score
 }
 
 /// One segment's part of [`Ranked`].
@@ -357,18 +381,19 @@ mod tests {
     use crate::columns::{AUTHOR, CONNECTIONS_ONLY};
 
     /// Three segments of documents with random words, engagement and age, some deleted, sorted
-    /// newest first as the index is (and unsorted): the pruned ranking equals scoring every
-    /// match and boosting it, for unions (block-max WAND), single terms, intersections, with and
-    /// without a filter, on every page.
+    /// newest first (and unsorted), and of short texts that mostly tie: the pruned ranking
+    /// equals scoring every match and boosting it, for unions (block-max WAND), single terms,
+    /// intersections, with and without a filter, on every page.
     #[test]
     fn pruning_ranks_as_scoring_every_match() -> tantivy::Result<()> {
         for sorted in [true, false] {
-            pruning_ranks_as_scoring_every_match_in(sorted)?;
+            pruning_ranks_as_scoring_every_match_in(sorted, false)?;
         }
-        Ok(())
+        // Short texts, nearly all of one boost: most matches tie, within and across segments.
+        pruning_ranks_as_scoring_every_match_in(true, true)
     }
 
-    fn pruning_ranks_as_scoring_every_match_in(sorted: bool) -> tantivy::Result<()> {
+    fn pruning_ranks_as_scoring_every_match_in(sorted: bool, ties: bool) -> tantivy::Result<()> {
         let mut schema = Schema::builder();
         let key = schema.add_text_field("key", STRING);
         let text = schema.add_text_field("text", TEXT);
@@ -401,11 +426,19 @@ mod tests {
         let words = ["alpha", "beta", "gamma", "delta", "epsilon"];
         for segment in 0..3 {
             for i in 0..700 {
-                let body: Vec<&str> = (0..1 + next(12)).map(|_| words[next(5) as usize]).collect();
-                let age = if next(10) == 0 {
+                let length = if ties { 1 + next(2) } else { 1 + next(12) };
+                let body: Vec<&str> = (0..length).map(|_| words[next(5) as usize]).collect();
+                let age = if ties || next(10) == 0 {
                     0
                 } else {
                     now - next(400 * 86_400) as i64
+                };
+                // With ties, the last segment's first document has a larger boost: that
+                // segment is searched first, and the others' documents must still win its ties.
+                let engagement_value = match (ties, segment, i) {
+                    (true, 2, 0) => 6_000,
+                    (true, _, _) => 0,
+                    (false, _, _) => next(6_000) as i64,
                 };
                 // Three authors, whose ids' halves are both their number.
                 let author = 1 + next(3);
@@ -413,7 +446,7 @@ mod tests {
                     key => format!("{segment}-{i}"),
                     text => body.join(" "),
                     kind => if next(10) == 0 { "other" } else { "post" },
-                    engagement => next(6_000) as i64,
+                    engagement => engagement_value,
                     created => age,
                     connections_only => u64::from(next(4) == 0),
                     author_high => author,
@@ -519,11 +552,15 @@ mod tests {
                         },
                     );
                     let expected = searcher.search(&BooleanQuery::new(all), &every)?;
-                    assert_eq!(pruned.len(), expected.len(), "{text:?} {offset} {sorted}");
+                    assert_eq!(
+                        pruned.len(),
+                        expected.len(),
+                        "{text:?} {offset} {sorted} {ties}"
+                    );
                     for ((score, address), (want, want_address)) in pruned.iter().zip(&expected) {
                         assert_eq!(
                             address, want_address,
-                            "{text:?} {filter:?} {offset} {sorted}"
+                            "{text:?} {filter:?} {offset} {sorted} {ties}"
                         );
                         assert!((score - want).abs() <= want * 1e-5, "{score} vs {want}");
                     }
@@ -531,6 +568,22 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    #[test]
+    fn tied_is_the_largest_score_that_cannot_beat_the_worst() {
+        let mut random = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..100_000 {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            let worst = (random % 1_000_000) as Score / 1_000.0 + 0.001;
+            let bound = 0.5 + (random >> 32) as Score % 1_500.0 / 1_000.0;
+            let score = tied(worst, bound);
+            assert!(score * bound <= worst, "{worst} {bound}");
+            assert!(score.next_up() * bound > worst, "{worst} {bound}");
+        }
+        assert_eq!(tied(1.0, 0.0), Score::INFINITY);
     }
 
     #[test]

@@ -20,10 +20,10 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{Index, TantivyDocument};
 use uuid::Uuid;
-use vendrome_core::enums::{PostVisibility, VerificationLevel};
+use vendrome_core::enums::{PostType, PostVisibility, VerificationLevel};
 use vendrome_core::graph::Topic;
 use vendrome_core::search::analysis::{lower_words, stems};
-use vendrome_core::search::{PostDoc, ProfileDoc, SearchKind};
+use vendrome_core::search::{boost, PostDoc, ProfileDoc, SearchKind};
 use vendrome_core::SqlEnum as _;
 
 use crate::columns;
@@ -53,6 +53,10 @@ pub struct Fields {
     pub post: Text,
     /// The first [`PREFIX_LENGTHS`] letters of each of a post's words (at least that long).
     pub post_prefixes: Field,
+    /// A post's stems under its type ([`typed_stem`]), for every type but text (most posts):
+    /// a query filtered by one of those types reads these postings, a few per cent of the
+    /// stems', instead of intersecting the stems' with the type's.
+    pub post_typed: Field,
     pub profile_title: Text,
     pub profile_body: Text,
     pub topic_title: Text,
@@ -75,13 +79,19 @@ pub struct Fields {
     pub city: Field,
     pub skill: Field,
     pub looking_for: Field,
-    /// Every verification level up to a profile's, or a post author's: "this level or higher"
-    /// is then one term.
+    /// Every verification level up to a post author's: "this level or higher" is then one
+    /// term.
     pub level: Field,
+    /// The same of a profile's own level (a field of its own, so that a filter's share of this
+    /// field is its share of profiles).
+    pub profile_level: Field,
     /// Weighted engagement, connections or post count (see `vendrome_core::search::boost`).
     pub engagement: Field,
     /// Unix seconds of a post's creation; 0 for documents without recency.
     pub created: Field,
+    /// The document's boost when it was indexed, in millionths: each segment keeps its
+    /// documents in this order, highest first (see `index.rs`).
+    pub rank: Field,
 }
 
 impl Fields {
@@ -112,6 +122,7 @@ impl Fields {
             kind: builder.add_text_field("kind", STRING),
             post,
             post_prefixes: builder.add_text_field("post_prefixes", words.clone()),
+            post_typed: builder.add_text_field("post_typed_stems", stems.clone()),
             profile_title,
             profile_body,
             topic_title,
@@ -127,9 +138,11 @@ impl Fields {
             city: builder.add_text_field("city", keyword.clone()),
             skill: builder.add_text_field("skill", keyword.clone()),
             looking_for: builder.add_text_field("looking_for", keyword.clone()),
-            level: builder.add_text_field("level", keyword),
+            level: builder.add_text_field("level", keyword.clone()),
+            profile_level: builder.add_text_field("profile_level", keyword),
             engagement: builder.add_i64_field(columns::ENGAGEMENT, FAST | INDEXED),
             created: builder.add_i64_field(columns::CREATED, FAST),
+            rank: builder.add_u64_field(columns::RANK, FAST),
         };
         (builder.build(), fields)
     }
@@ -164,16 +177,16 @@ impl Fields {
         doc.add_u64(low, l);
     }
 
-    fn add_levels(&self, doc: &mut TantivyDocument, level: VerificationLevel) {
+    fn add_levels(doc: &mut TantivyDocument, field: Field, level: VerificationLevel) {
         for at_most in VerificationLevel::ALL.iter().filter(|l| **l <= level) {
-            doc.add_text(self.level, at_most.as_str());
+            doc.add_text(field, at_most.as_str());
         }
     }
 
     pub fn post(&self, post: &PostDoc) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.key, post_key(&post.id.to_string()));
-        doc.add_text(self.kind, "post");
+        doc.add_text(self.kind, kind_name(SearchKind::Posts));
         // Tags are words of the post too.
         let mut text = post.body.clone();
         for topic in &post.topics {
@@ -183,7 +196,15 @@ impl Fields {
         }
         let words = lower_words(&text);
         doc.add_text(self.post_prefixes, prefixes(&words));
-        doc.add_text(self.post.stems, stems(&text));
+        let stems = stems(&text);
+        if is_typed(post.post_type) {
+            let typed: Vec<String> = stems
+                .split_whitespace()
+                .map(|stem| typed_stem(post.post_type, stem))
+                .collect();
+            doc.add_text(self.post_typed, typed.join(" "));
+        }
+        doc.add_text(self.post.stems, stems);
         doc.add_text(self.post.words, words);
         doc.add_text(self.author, post.author_id.to_string());
         let connections_only = post.visibility == PostVisibility::Connections;
@@ -191,9 +212,12 @@ impl Fields {
         Self::add_uuid(&mut doc, self.author_id, post.author_id.into());
         Self::add_uuid(&mut doc, self.id, post.id.into());
         doc.add_text(self.post_type, post.post_type.as_str());
-        self.add_levels(&mut doc, post.author_level);
+        Self::add_levels(&mut doc, self.level, post.author_level);
         doc.add_i64(self.engagement, post.engagement);
         doc.add_i64(self.created, post.created_at.timestamp().max(1));
+        let age_days =
+            (vendrome_core::time::now() - post.created_at).num_seconds() as f64 / 86_400.0;
+        doc.add_u64(self.rank, rank(post.engagement, Some(age_days)));
         doc
     }
 
@@ -201,7 +225,7 @@ impl Fields {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.key, profile_key(&profile.user_id.to_string()));
         Self::add_uuid(&mut doc, self.id, profile.user_id.into());
-        doc.add_text(self.kind, "profile");
+        doc.add_text(self.kind, kind_name(SearchKind::Profiles));
         let title: Vec<&str> = [
             Some(profile.display_name.as_str()),
             profile.handle.as_deref(),
@@ -240,23 +264,50 @@ impl Fields {
         for want in &profile.looking_for {
             doc.add_text(self.looking_for, want.as_str());
         }
-        self.add_levels(&mut doc, profile.verification_level);
+        Self::add_levels(&mut doc, self.profile_level, profile.verification_level);
         doc.add_i64(self.engagement, profile.connections);
         doc.add_i64(self.created, 0);
+        doc.add_u64(self.rank, rank(profile.connections, None));
         doc
     }
 
     pub fn topic(&self, topic: &Topic) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.key, topic_key(&topic.slug));
-        doc.add_text(self.kind, "topic");
+        doc.add_text(self.kind, kind_name(SearchKind::Topics));
         let title = format!("{} {}", topic.name, topic.slug);
         Self::add_text(&mut doc, self.topic_title, &title);
         Self::add_text(&mut doc, self.topic_body, &topic.description);
         doc.add_i64(self.engagement, topic.post_count);
         doc.add_i64(self.created, 0);
+        doc.add_u64(self.rank, rank(topic.post_count, None));
         doc
     }
+}
+
+/// The term of `kind` in [`Fields::kind`].
+pub fn kind_name(kind: SearchKind) -> &'static str {
+    match kind {
+        SearchKind::Posts => "post",
+        SearchKind::Profiles => "profile",
+        SearchKind::Topics => "topic",
+    }
+}
+
+/// Whether posts of `post_type` have their stems under it too ([`Fields::post_typed`]): every
+/// type but text, which most posts are (a filter on it selects little).
+pub fn is_typed(post_type: PostType) -> bool {
+    post_type != PostType::Text
+}
+
+/// A stem of a post of `post_type`, as [`Fields::post_typed`] holds it.
+pub fn typed_stem(post_type: PostType, stem: &str) -> String {
+    format!("{}:{stem}", post_type.as_str())
+}
+
+/// A document's [`Fields::rank`]: its boost now, in millionths.
+fn rank(engagement: i64, age_days: Option<f64>) -> u64 {
+    (boost(engagement, age_days) * 1e6).round() as u64
 }
 
 /// How much more a title match weighs than a body match.
