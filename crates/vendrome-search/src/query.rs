@@ -45,7 +45,7 @@ use vendrome_core::search::{SearchKind, SearchQuery};
 use vendrome_core::SqlEnum as _;
 
 use crate::schema::{is_typed, kind_name, typed_stem, Fields, Text, PREFIX_LENGTHS};
-use crate::segments::{Expansion, Segments};
+use crate::segments::{Automaton, Expansion, Segments};
 
 const SYNONYM_BOOST: f32 = 0.8;
 const TYPO_SCORE: f32 = 0.3;
@@ -87,10 +87,10 @@ pub struct Filters {
     selective: Vec<Box<dyn Query>>,
     /// Checked on each document offered for ranking, with the visibility rule.
     broad: Vec<Box<dyn Query>>,
-    /// A post type whose posts' stems are indexed under it (see `schema.rs`), with its filter:
-    /// the exact tier matches the typed stems and needs no filter; the loose tier (typos and
-    /// prefixes, matched in the untyped fields) intersects with the filter.
-    typed: Option<(PostType, Box<dyn Query>)>,
+    /// A post type whose posts' stems are indexed under it (see `schema.rs`): the exact tier
+    /// matches the typed stems and needs no filter; the loose tier (typos and prefixes, matched
+    /// in the untyped fields) intersects with the type.
+    typed: Option<PostType>,
 }
 
 /// The filters of `query` (kind, post type, topic, profile fields, verification), each placed
@@ -113,10 +113,7 @@ pub fn filters(
     match query.kind {
         SearchKind::Posts => {
             match filters.post_type {
-                Some(post_type) if is_typed(post_type) => {
-                    let filter = unscored(one(fields.post_type, post_type.as_str()));
-                    split.typed = Some((post_type, filter));
-                }
+                Some(post_type) if is_typed(post_type) => split.typed = Some(post_type),
                 Some(post_type) => all.push(one(fields.post_type, post_type.as_str())),
                 None => {}
             }
@@ -175,18 +172,18 @@ pub fn text(
     filters: &Filters,
     reading: Reading<'_>,
 ) -> tantivy::Result<Box<dyn Query>> {
-    let typed = match (&filters.typed, tier) {
-        (Some((post_type, _)), Tier::Exact) => Some(*post_type),
-        _ => None,
-    };
+    let typed = filters.typed.filter(|_| tier == Tier::Exact);
     let mut must: Vec<Box<dyn Query>> = query
         .terms
         .iter()
         .map(|term| term_clause(fields, query.kind, term, tier, typed, reading))
         .collect::<tantivy::Result<_>>()?;
     must.extend(filters.selective.iter().map(|q| q.box_clone()));
-    if let (Some((_, filter)), Tier::Loose) = (&filters.typed, tier) {
-        must.push(filter.box_clone());
+    if let (Some(post_type), Tier::Loose) = (filters.typed, tier) {
+        must.push(unscored(Term::from_field_text(
+            fields.post_type,
+            post_type.as_str(),
+        )));
     }
     Ok(match must.len() {
         // One clause is kept as it is: a union of terms is what block-max WAND prunes.
@@ -281,14 +278,13 @@ fn term_clause(
         if tier == Tier::Exact {
             continue;
         }
-        let expansion = |typos: u8, prefix: bool| Expansion {
+        let expansion = |automaton| Expansion {
             field: words,
             word: term.word.clone(),
-            typos,
-            prefix,
+            automaton,
         };
         if term.typos > 0 {
-            let typo = expansion(term.typos, false);
+            let typo = expansion(Automaton::Typos(term.typos));
             let stemmed = Some((stems, term.stem.as_str()));
             should.extend(loose(reading, typo, TYPO_SCORE * boost, stemmed)?);
         }
@@ -306,7 +302,7 @@ fn term_clause(
                     Box::new(BoostQuery::new(Box::new(prefix), weight)),
                 ));
             } else {
-                let prefix = expansion(0, true);
+                let prefix = expansion(Automaton::Prefix);
                 should.extend(loose(reading, prefix, PREFIX_SCORE * boost, None)?);
             }
         }
@@ -338,9 +334,9 @@ fn loose(
 ) -> tantivy::Result<Vec<(Occur, Box<dyn Query>)>> {
     let field = expansion.field;
     let word = Term::from_field_text(field, &expansion.word);
-    let automaton = match expansion.prefix {
-        true => FuzzyTermQuery::new_prefix(word, 0, true),
-        false => FuzzyTermQuery::new(word, expansion.typos, true),
+    let automaton = match expansion.automaton {
+        Automaton::Typos(typos) => FuzzyTermQuery::new(word, typos, true),
+        Automaton::Prefix => FuzzyTermQuery::new_prefix(word, 0, true),
     };
     let mut expanded: BTreeSet<Vec<u8>> = BTreeSet::new();
     for segment in reading.searcher.segment_readers() {

@@ -26,12 +26,19 @@ pub struct Segment {
 pub struct Expansion {
     pub field: Field,
     pub word: String,
-    /// Edits allowed (0 for a prefix).
-    pub typos: u8,
-    pub prefix: bool,
+    pub automaton: Automaton,
 }
 
-/// The words of one segment each expansion matched, up to the limit asked.
+/// What an [`Expansion`]'s word matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Automaton {
+    /// Words this many edits away (transpositions count as one).
+    Typos(u8),
+    /// Words it begins.
+    Prefix,
+}
+
+/// The words of one segment each expansion matched, as its finder listed them.
 type Expanded = HashMap<Expansion, Arc<[Vec<u8>]>>;
 
 /// The segments a generation's searches have seen.
@@ -44,7 +51,7 @@ pub struct Segments {
 
 impl Segments {
     /// Expansions kept per segment; past it they are forgotten and found again.
-    const MAX_EXPANSIONS: usize = 1_024;
+    const KEPT_PER_SEGMENT: usize = 1_024;
 
     pub fn new(kind: Field) -> Self {
         Self {
@@ -73,7 +80,7 @@ impl Segments {
         let words: Arc<[Vec<u8>]> = find()?.into();
         let mut expanded = self.lock_expanded();
         let of_segment = expanded.entry(id).or_default();
-        if of_segment.len() >= Self::MAX_EXPANSIONS {
+        if of_segment.len() >= Self::KEPT_PER_SEGMENT {
             of_segment.clear();
         }
         of_segment.insert(expansion.clone(), words.clone());
