@@ -82,6 +82,7 @@ fn report_home_cache(cache: &vendrome_core::posts::home_cache::HomeCache) {
     metrics::counter!("vendrome_home_cache_deep_pages_total").absolute(stats.deep_pages);
     metrics::counter!("vendrome_home_cache_timelines_read_total").absolute(stats.timelines_read);
     metrics::counter!("vendrome_home_cache_posts_read_total").absolute(stats.posts_read);
+    metrics::counter!("vendrome_home_cache_cards_read_total").absolute(stats.cards_read);
     metrics::counter!("vendrome_home_cache_events_total").absolute(stats.events);
 }
 

@@ -451,7 +451,9 @@ impl FeedRepo for Store {
                  UNION ALL SELECT 'c', addressee_id FROM connections WHERE status = 'accepted' AND requester_id = $1 \
                  UNION ALL SELECT 'c', requester_id FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
                  UNION ALL SELECT 'b', blocked_id FROM user_blocks WHERE blocker_id = $1 \
-                 UNION ALL SELECT 'b', blocker_id FROM user_blocks WHERE blocked_id = $1",
+                 UNION ALL SELECT 'b', blocker_id FROM user_blocks WHERE blocked_id = $1 \
+                 UNION ALL SELECT 's', addressee_id FROM connections WHERE status = 'pending' AND requester_id = $1 \
+                 UNION ALL SELECT 'r', requester_id FROM connections WHERE status = 'pending' AND addressee_id = $1",
             )
             .bind(v)
             .fetch_all(pool)
@@ -476,6 +478,8 @@ impl FeedRepo for Store {
             match kind.as_str() {
                 "f" => circle.following.insert(id),
                 "c" => circle.connections.insert(id),
+                "s" => circle.requests_sent.insert(id),
+                "r" => circle.requests_received.insert(id),
                 _ => circle.blocked.insert(id),
             };
         }

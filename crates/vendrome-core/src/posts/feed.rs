@@ -22,6 +22,7 @@ use crate::access::Caller;
 use crate::enums::PostVisibility;
 use crate::ids::{PostId, UserId};
 use crate::page::{Cursor, Limit, Page};
+use crate::profiles::Relation;
 use crate::time::Timestamp;
 use crate::validation::ValidationErrors;
 use crate::{Error, Result};
@@ -83,6 +84,10 @@ pub struct Circle {
     pub topics: HashSet<String>,
     /// The people they blocked or who blocked them.
     pub blocked: HashSet<UserId>,
+    /// The people they asked to connect, with no answer yet.
+    pub requests_sent: HashSet<UserId>,
+    /// The people who asked them to connect, with no answer yet.
+    pub requests_received: HashSet<UserId>,
 }
 
 impl Circle {
@@ -101,6 +106,21 @@ impl Circle {
         post.visibility == PostVisibility::Public
             || author == owner
             || self.connections.contains(&author)
+    }
+
+    /// How `person` relates to the circle's owner, as the directory shows it.
+    pub fn relation(&self, owner: UserId, person: UserId) -> Relation {
+        if person == owner {
+            Relation::Myself
+        } else if self.connections.contains(&person) {
+            Relation::Connected
+        } else if self.requests_sent.contains(&person) {
+            Relation::RequestSent
+        } else if self.requests_received.contains(&person) {
+            Relation::RequestReceived
+        } else {
+            Relation::None
+        }
     }
 }
 

@@ -336,12 +336,65 @@ pub fn matches_any(terms: &[QueryTerm], word: &str) -> bool {
 /// Whether `word` is within `term`'s typo budget of it.
 fn within_typos(term: &QueryTerm, word: &str) -> bool {
     let typos = usize::from(term.typos);
-    // Each edit changes the length by at most one.
+    // Each edit changes the length by at most one (character, so at most four bytes).
     typos > 0
         && word.len().abs_diff(term.word.len()) <= typos * 4
-        && word.chars().count().abs_diff(term.word.chars().count()) <= typos
-        && strsim::osa_distance(word, &term.word) <= typos
+        && within_edits(word, &term.word, typos)
 }
+
+/// Whether `a` becomes `b` in at most `limit` edits (insertions, deletions, substitutions and
+/// swaps of neighbours: the optimal string alignment distance, as `strsim::osa_distance`).
+/// Highlighting asks this of nearly every word of a snippet, so ASCII words up to
+/// [`EDIT_WORD_BYTES`] are compared on the stack, after a test of the letters they hold
+/// ([`letters`]) that turns away most words at once, and the comparison stops at the first row of
+/// the table whose every cell is past `limit` (no later cell can come back under it: each is
+/// at least the cheapest cell of the row above).
+pub fn within_edits(a: &str, b: &str, limit: usize) -> bool {
+    let ascii = a.is_ascii() && b.is_ascii();
+    if !ascii || a.len().max(b.len()) > EDIT_WORD_BYTES {
+        return a.chars().count().abs_diff(b.chars().count()) <= limit
+            && strsim::osa_distance(a, b) <= limit;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > limit
+        || (letters(a) ^ letters(b)).count_ones() as usize > 2 * limit
+    {
+        return false;
+    }
+    // Rows i - 2, i - 1 and i of the table: cell j is the distance of a[..i] and b[..j].
+    let mut before: [usize; EDIT_WORD_BYTES + 1] = [0; EDIT_WORD_BYTES + 1];
+    let mut above: [usize; EDIT_WORD_BYTES + 1] = std::array::from_fn(|j| j);
+    let mut row: [usize; EDIT_WORD_BYTES + 1] = [0; EDIT_WORD_BYTES + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
+        let mut cheapest = i;
+        for j in 1..=b.len() {
+            let substitution = above[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut cell = substitution.min(above[j] + 1).min(row[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cell = cell.min(before[j - 2] + 1);
+            }
+            row[j] = cell;
+            cheapest = cheapest.min(cell);
+        }
+        if cheapest > limit {
+            return false;
+        }
+        std::mem::swap(&mut before, &mut above);
+        std::mem::swap(&mut above, &mut row);
+    }
+    above[b.len()] <= limit
+}
+
+/// Which bytes occur in `word`, one bit each (bytes equal modulo 64 share one). An edit inserts,
+/// deletes or replaces one byte, or swaps two neighbours, so it changes at most two bits: words
+/// whose sets differ in more than twice the edit budget are further apart than that.
+fn letters(word: &[u8]) -> u64 {
+    word.iter().fold(0, |set, byte| set | 1 << (byte & 63))
+}
+
+/// The longest ASCII word [`within_edits`] compares without allocating.
+const EDIT_WORD_BYTES: usize = 32;
 
 /// The synonym groups, by each single-word member: the other members, stemmed.
 fn synonyms_of(word: &str) -> Vec<Vec<String>> {
@@ -377,6 +430,62 @@ fn synonyms_of(word: &str) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `within_edits` agrees with `strsim::osa_distance` on every pair of a set of words close
+    /// to each other (swaps, doubled and dropped letters, other alphabets), at every limit.
+    #[test]
+    fn within_edits_is_the_osa_distance_bounded() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "bac",
+            "pilot",
+            "pilto",
+            "ipolt",
+            "pivot",
+            "pilots",
+            "plot",
+            "polit",
+            "community",
+            "comunity",
+            "communtiy",
+            "commmunity",
+            "immunity",
+            "logistics",
+            "logistcs",
+            "lgoistics",
+            "revenue",
+            "revenu",
+            "reveune",
+            "margin",
+            "margn",
+            "über",
+            "uber",
+            "ubre",
+            "ébauche",
+            "ebauche",
+            "caféé",
+            "cafe",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        ];
+        for a in words {
+            for b in words {
+                let distance = strsim::osa_distance(a, b);
+                for limit in 0..4 {
+                    assert_eq!(
+                        within_edits(a, b, limit),
+                        distance <= limit,
+                        "{a:?} {b:?} within {limit} (distance {distance})"
+                    );
+                }
+            }
+        }
+    }
 
     /// What `matches_any` relies on to skip stemming.
     #[test]

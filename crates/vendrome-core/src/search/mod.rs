@@ -293,6 +293,10 @@ impl SearchService {
         };
         let mut found_profiles = if users.is_empty() {
             Vec::new()
+        } else if let Some(cache) = &self.cache {
+            cache
+                .directory_entries(viewer, &users, self.profiles.as_ref())
+                .await?
         } else {
             let filter = DirectoryFilter {
                 only: Some(users.clone()),

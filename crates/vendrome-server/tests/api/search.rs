@@ -38,6 +38,7 @@ search_paths!(
     pages_cover_every_result_once,
     engagement_ranks_equal_matches,
     exact_matches_rank_before_typos_across_pages,
+    profile_hits_show_each_viewers_relation_and_fresh_cards,
 );
 
 #[tokio::test]
@@ -445,4 +446,101 @@ async fn exact_matches_rank_before_typos_across_pages(backend: Backend, fulltext
     .await;
     assert_eq!(ids(&second), [misspelt.as_str()]);
     assert!(second["meta"]["next_cursor"].is_null());
+}
+
+/// The profiles a search of `company` finds, as (company, connections, relation) by member id.
+async fn profile_hits(
+    app: &TestApp,
+    token: &str,
+    company: &str,
+) -> std::collections::HashMap<String, (String, i64, String)> {
+    let body = succeed(
+        app.get(&format!("/v1/search?q={company}%20&kind=profiles"))
+            .bearer_auth(token),
+    )
+    .await;
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let p = &r["profile"];
+            (
+                p["user"]["id"].as_str().unwrap().to_owned(),
+                (
+                    p["company"].as_str().unwrap_or_default().to_owned(),
+                    p["connections"].as_i64().unwrap(),
+                    p["connection"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Profile hits are read through the server's cache when it has one: each viewer still sees
+/// their own relation to every member found, and a card changed through this instance or
+/// elsewhere shows changed.
+async fn profile_hits_show_each_viewers_relation_and_fresh_cards(backend: Backend, fulltext: bool) {
+    use vendrome_core::profiles::{ProfileChanges, ProfileRepo as _};
+
+    let Some(app) = app(backend, fulltext).await else {
+        return;
+    };
+    let (asker_id, asker) = app.user(UserRole::Member).await;
+    let (asked_id, asked) = app.user(UserRole::Member).await;
+    for token in [&asker, &asked] {
+        succeed(
+            app.patch("/v1/me/profile")
+                .bearer_auth(token)
+                .json(&json!({ "company": "Quillfeather" })),
+        )
+        .await;
+    }
+    app.sync_search().await;
+    let (asker_id, asked_id) = (asker_id.to_string(), asked_id.to_string());
+    let relation = |hits: &std::collections::HashMap<String, (String, i64, String)>, id: &str| {
+        hits[id].2.clone()
+    };
+
+    let hits = profile_hits(&app, &asker, "quillfeather").await;
+    assert_eq!(relation(&hits, &asker_id), "self");
+    assert_eq!(relation(&hits, &asked_id), "none");
+
+    let request = succeed(
+        app.post("/v1/connections")
+            .bearer_auth(&asker)
+            .json(&json!({ "user_id": asked_id })),
+    )
+    .await;
+    let hits = profile_hits(&app, &asker, "quillfeather").await;
+    assert_eq!(relation(&hits, &asked_id), "request_sent");
+    let hits = profile_hits(&app, &asked, "quillfeather").await;
+    assert_eq!(relation(&hits, &asker_id), "request_received");
+    assert_eq!(relation(&hits, &asked_id), "self");
+
+    let id = request["data"]["id"].as_str().unwrap();
+    succeed(
+        app.post(&format!("/v1/connections/{id}/accept"))
+            .bearer_auth(&asked),
+    )
+    .await;
+    let hits = profile_hits(&app, &asker, "quillfeather").await;
+    assert_eq!(hits[&asked_id].1, 1, "the connection count: {hits:?}");
+    assert_eq!(relation(&hits, &asked_id), "connected");
+
+    // Changed elsewhere (another instance): shown once the outbox has been applied.
+    let changes = ProfileChanges {
+        company: Some(Some("Quillfeather Holdings".to_owned())),
+        ..ProfileChanges::default()
+    };
+    app.db
+        .store
+        .update_profile(asked_id.parse().unwrap(), &changes)
+        .await
+        .unwrap();
+    app.sync_search().await;
+    app.state.home_cache.pass().await.unwrap();
+    let hits = profile_hits(&app, &asker, "quillfeather").await;
+    assert_eq!(hits[&asked_id].0, "Quillfeather Holdings");
+    assert_eq!(hits[&asker_id].0, "Quillfeather");
 }

@@ -65,7 +65,15 @@ pub(super) fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
         "user.followed" | "user.unfollowed" | "user.blocked" | "user.unblocked" => {
             drop_members(state, &people(payload));
         }
-        _ if matches!(family, "connection" | "topic") => drop_members(state, &people(payload)),
+        _ if family == "topic" => drop_members(state, &people(payload)),
+        // Also their connection counts, on their cards.
+        _ if family == "connection" => {
+            let people = people(payload);
+            drop_members(state, &people);
+            for person in &people {
+                state.cards.remove(person);
+            }
+        }
         _ if matches!(family, "user" | "profile") => {
             let Some(person) = id("user_id").map(UserId::from_uuid) else {
                 return false;
@@ -73,6 +81,7 @@ pub(super) fn drop_for(state: &mut State, event: &OutboxEvent) -> bool {
             // Their name, picture or level may have changed: in the posts they wrote, and in
             // the reposts they made in others' timelines.
             state.posts.retain(|_, post| post.author.id != person);
+            state.cards.remove(&person);
             state
                 .members
                 .retain(|owner, member| !member.circle.includes(*owner, person));
@@ -114,10 +123,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::graph::UserSummary;
     use crate::ids::EventId;
     use crate::posts::feed::{Circle, FeedEntry, FeedKey};
     use crate::posts::home_cache::{Member, Timeline};
     use crate::posts::{AuthorSummary, Post, PostCounts, PostPayload, ViewerState};
+    use crate::profiles::ProfileCard;
 
     fn event(event_type: &str, payload: Value) -> OutboxEvent {
         OutboxEvent {
@@ -197,6 +208,7 @@ mod tests {
                 (other, member(Circle::default(), Vec::new())),
             ]),
             posts: HashMap::from([(shown, post(shown, author))]),
+            cards: HashMap::new(),
             epoch: 0,
         };
         Scene {
@@ -226,6 +238,79 @@ mod tests {
             follower.is_some_and(|m| m.states.contains_key(&scene.shown)),
             dropped,
         )
+    }
+
+    fn card(id: UserId) -> Arc<ProfileCard> {
+        Arc::new(ProfileCard {
+            user: UserSummary {
+                id,
+                display_name: "Member".to_owned(),
+                handle: None,
+                avatar_url: None,
+                verification_level: crate::enums::VerificationLevel::Unverified,
+            },
+            headline: None,
+            company: None,
+            job_title: None,
+            industry: None,
+            country_code: None,
+            city: None,
+            connections: 0,
+            joined_at: crate::time::now(),
+        })
+    }
+
+    #[test]
+    fn a_card_goes_with_its_member_and_their_connections() {
+        let (named, other, stranger) = (UserId::new(), UserId::new(), UserId::new());
+        let kept = |event_type: &str, payload: Value| {
+            let mut state = State {
+                cards: [named, other]
+                    .into_iter()
+                    .map(|id| (id, card(id)))
+                    .collect(),
+                ..State::default()
+            };
+            drop_for(&mut state, &event(event_type, payload));
+            (
+                state.cards.contains_key(&named),
+                state.cards.contains_key(&other),
+            )
+        };
+        // A rename, a new level, an edited profile: that member's card.
+        for event_type in ["user.updated", "user.disabled", "profile.updated"] {
+            assert_eq!(
+                kept(event_type, json!({"user_id": named})),
+                (false, true),
+                "{event_type}"
+            );
+        }
+        // A connection (its count is on both cards), whoever asked.
+        for event_type in ["connection.accepted", "connection.removed"] {
+            assert_eq!(
+                kept(
+                    event_type,
+                    json!({"requester_id": stranger, "addressee_id": named})
+                ),
+                (false, true),
+                "{event_type}"
+            );
+        }
+        // Engagement and follows leave cards alone.
+        assert_eq!(
+            kept(
+                "reaction.set",
+                json!({"post_id": PostId::new(), "user_id": named})
+            ),
+            (true, true)
+        );
+        assert_eq!(
+            kept(
+                "user.followed",
+                json!({"follower_id": named, "followee_id": other})
+            ),
+            (true, true)
+        );
     }
 
     #[test]

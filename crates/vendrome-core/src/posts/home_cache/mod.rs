@@ -1,6 +1,8 @@
 //! The home-feed cache: each recent reader's first [`HomeCacheConfig::timeline`] entries and
 //! [`Circle`], the posts those entries show, and the reader's own state on them, kept in memory
-//! so that reading a home feed costs no query until something it shows changes.
+//! so that reading a home feed costs no query until something it shows changes. Search reads
+//! its hits through it too: posts, and the directory cards of the members a profile search
+//! finds (how each relates to the viewer comes from the viewer's circle).
 //!
 //! The cache follows the outbox like the search indexer does (each instance has its own, fed by
 //! the one outbox, [`Checkpoint`] and all) and drops what an event may have changed:
@@ -11,8 +13,9 @@
 //! | `post.updated` | the post; every timeline when visibility or topics changed |
 //! | `post.deleted` | the post; every timeline holding it |
 //! | `reaction.*`, `comment.*`, `share.created`, `bookmark.*` | the post; the actor's state on it |
-//! | `user.followed`, `user.unfollowed`, `user.blocked`, `user.unblocked`, `connection.*`, `topic.*` | the timelines of the members named |
-//! | other `user.*`, `profile.*` | the member's posts and the timelines whose circle holds them (their name, picture or level shows there) |
+//! | `user.followed`, `user.unfollowed`, `user.blocked`, `user.unblocked`, `topic.*` | the timelines and circles of the members named |
+//! | `connection.*` | the timelines and circles of the two members, and their cards (the connection count shows there) |
+//! | other `user.*`, `profile.*` | the member's posts and card, and the timelines whose circle holds them (their name, picture or level shows there) |
 //!
 //! Dropped parts are read again on the next request, in one query each. A request right after a
 //! change made through this instance first applies the pending events (read-your-writes);
@@ -21,14 +24,15 @@
 //! checked against the reader's circle (visibility, blocks) on every read.
 //!
 //! A build that raced with an event (the event was applied between the build's reads and its
-//! insertion) serves its request but is not kept. When the cache is full, arbitrary members or
-//! posts are dropped to make room.
+//! insertion) serves its request but is not kept. When the cache is full, arbitrary members,
+//! posts or cards are dropped to make room.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod cards;
 mod invalidation;
 
 use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo};
@@ -37,6 +41,7 @@ use crate::enums::PostVisibility;
 use crate::ids::{PostId, UserId};
 use crate::outbox::{Checkpoint, OutboxEvent, OutboxRepo, DEFAULT_GRACE};
 use crate::page::{Cursor, Limit, Page};
+use crate::profiles::ProfileCard;
 use crate::Result;
 
 /// Sizes and lifetimes of a [`HomeCache`].
@@ -49,6 +54,8 @@ pub struct HomeCacheConfig {
     pub members: usize,
     /// How many posts are kept.
     pub posts: usize,
+    /// How many members' directory cards are kept (the profiles search shows).
+    pub cards: usize,
     /// A timeline older than this is rebuilt, whatever the events said.
     pub ttl: Duration,
     /// Outbox events read per query.
@@ -61,6 +68,7 @@ impl Default for HomeCacheConfig {
             timeline: Limit::MAX,
             members: 20_000,
             posts: 100_000,
+            cards: 20_000,
             ttl: Duration::from_secs(60),
             batch: 1_000,
         }
@@ -93,6 +101,8 @@ pub struct HomeCacheStats {
     pub timelines_read: u64,
     /// Posts read from the database.
     pub posts_read: u64,
+    /// Directory cards read from the database.
+    pub cards_read: u64,
     /// Outbox events applied.
     pub events: u64,
 }
@@ -103,6 +113,7 @@ struct Counters {
     deep_pages: AtomicU64,
     timelines_read: AtomicU64,
     posts_read: AtomicU64,
+    cards_read: AtomicU64,
     events: AtomicU64,
 }
 
@@ -110,6 +121,7 @@ struct Counters {
 struct State {
     members: HashMap<UserId, Member>,
     posts: HashMap<PostId, Arc<Post>>,
+    cards: HashMap<UserId, Arc<ProfileCard>>,
     /// Bumped whenever an event drops anything: a build that saw it change keeps nothing.
     epoch: u64,
 }
@@ -171,6 +183,7 @@ impl HomeCache {
             deep_pages: read(&self.stats.deep_pages),
             timelines_read: read(&self.stats.timelines_read),
             posts_read: read(&self.stats.posts_read),
+            cards_read: read(&self.stats.cards_read),
             events: read(&self.stats.events),
         }
     }
@@ -216,6 +229,14 @@ impl HomeCache {
         Ok(applied)
     }
 
+    /// Applies the outbox first when this instance made a change since the last pass.
+    async fn catch_up(&self) -> Result<()> {
+        if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
+            self.pass().await?;
+        }
+        Ok(())
+    }
+
     /// A page of `viewer`'s home feed from the cache, or `None` when the page lies past the
     /// kept entries (the caller reads it from the database).
     pub async fn page(
@@ -224,9 +245,7 @@ impl HomeCache {
         before: Option<FeedKey>,
         limit: Limit,
     ) -> Result<Option<Page<FeedItem>>> {
-        if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
-            self.pass().await?;
-        }
+        self.catch_up().await?;
         let (circle, timeline) = self.timeline(viewer).await?;
         let start = match before {
             Some(key) => timeline.entries.partition_point(|e| e.key >= key),
@@ -267,9 +286,7 @@ impl HomeCache {
     /// The live posts among `ids` that `viewer` may see, in the order of `ids`, with their own
     /// state: [`PostRepo::posts_by_ids`] answered from the cache where it can be (search hits).
     pub async fn posts(&self, viewer: Option<UserId>, ids: &[PostId]) -> Result<Vec<Post>> {
-        if self.applied.load(Ordering::Acquire) < self.written.load(Ordering::Acquire) {
-            self.pass().await?;
-        }
+        self.catch_up().await?;
         let circle = match viewer {
             Some(viewer) => self.circle(viewer).await?,
             None => Arc::new(Circle::default()),
