@@ -2,13 +2,13 @@
 //! `{ "data": …, "meta": { "request_id": … } }` on success and
 //! `{ "error": { "code", "message", "details" }, "meta": { "request_id": … } }` on failure.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 use vendrome_core::page::Page;
 
-use crate::error::ApiError;
 use crate::request_id;
 
 /// Response metadata.
@@ -83,28 +83,9 @@ impl<T: Serialize> ApiSuccess<Vec<T>> {
     }
 }
 
-/// The buffer a response body is written into starts this large: a page of twenty posts is
-/// about 20 KiB, which a buffer starting from a few bytes reaches only after eight copies.
-const BODY_BUFFER_BYTES: usize = 8 * 1024;
-
 impl<T: Serialize> IntoResponse for ApiSuccess<T> {
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(BODY_BUFFER_BYTES);
-        match serde_json::to_writer(&mut body, &self.1) {
-            Ok(()) => (
-                self.0,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
-            Err(error) => {
-                tracing::error!(%error, "a response did not serialize");
-                ApiError::internal().into_response()
-            }
-        }
+        (self.0, Json(self.1)).into_response()
     }
 }
 

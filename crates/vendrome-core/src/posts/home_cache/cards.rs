@@ -8,7 +8,7 @@ use super::{make_room, HomeCache};
 use crate::ids::UserId;
 use crate::page::Limit;
 use crate::posts::feed::Circle;
-use crate::profiles::{DirectoryEntry, DirectoryFilter, ProfileCard, ProfileRepo};
+use crate::profiles::{DirectoryEntry, DirectoryFilter, ProfileCard, ProfileRepo, Relation};
 use crate::Result;
 
 impl HomeCache {
@@ -42,14 +42,12 @@ impl HomeCache {
         if !missing.is_empty() {
             // Read as an anonymous viewer: the relation comes from the circle, the card is the
             // same for everyone.
+            let limit = Limit::parse(missing.len() as u32)?;
             let filter = DirectoryFilter {
-                only: Some(missing.clone()),
+                only: Some(missing),
                 ..DirectoryFilter::default()
             };
-            let loaded = profiles
-                .directory(&filter, None, None, Limit::parse(missing.len() as u32)?)
-                .await?
-                .items;
+            let loaded = profiles.directory(&filter, None, None, limit).await?.items;
             self.stats
                 .cards_read
                 .fetch_add(loaded.len() as u64, Ordering::Relaxed);
@@ -70,13 +68,9 @@ impl HomeCache {
             .iter()
             .filter_map(|id| {
                 let card = cards.remove(id)?;
-                let relation = match viewer {
-                    Some(viewer) => circle.relation(viewer, *id),
-                    None => crate::profiles::Relation::None,
-                };
                 Some(DirectoryEntry {
                     card: ProfileCard::clone(&card),
-                    relation,
+                    relation: viewer.map_or(Relation::None, |v| circle.relation(v, *id)),
                 })
             })
             .collect())
