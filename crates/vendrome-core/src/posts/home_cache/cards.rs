@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::{make_room, HomeCache};
 use crate::ids::UserId;
 use crate::page::Limit;
-use crate::posts::feed::Circle;
 use crate::profiles::{DirectoryEntry, DirectoryFilter, ProfileCard, ProfileRepo, Relation};
 use crate::Result;
 
@@ -21,11 +20,7 @@ impl HomeCache {
         ids: &[UserId],
         profiles: &dyn ProfileRepo,
     ) -> Result<Vec<DirectoryEntry>> {
-        self.catch_up().await?;
-        let circle = match viewer {
-            Some(viewer) => self.circle(viewer).await?,
-            None => Arc::new(Circle::default()),
-        };
+        let circle = self.reader_circle(viewer).await?;
         let (mut cards, epoch) = {
             let state = self.lock();
             let cards: HashMap<UserId, Arc<ProfileCard>> = ids

@@ -286,11 +286,7 @@ impl HomeCache {
     /// The live posts among `ids` that `viewer` may see, in the order of `ids`, with their own
     /// state: [`PostRepo::posts_by_ids`] answered from the cache where it can be (search hits).
     pub async fn posts(&self, viewer: Option<UserId>, ids: &[PostId]) -> Result<Vec<Post>> {
-        self.catch_up().await?;
-        let circle = match viewer {
-            Some(viewer) => self.circle(viewer).await?,
-            None => Arc::new(Circle::default()),
-        };
+        let circle = self.reader_circle(viewer).await?;
         let mut posts = self.hydrate(viewer, &circle, ids).await?;
         Ok(ids.iter().filter_map(|id| posts.remove(id)).collect())
     }
@@ -301,6 +297,16 @@ impl HomeCache {
         let mut audience: Vec<UserId> = circle.connections.iter().copied().collect();
         audience.push(viewer);
         Ok(audience)
+    }
+
+    /// What a read of search hits starts with: the pending events applied, then the reader's
+    /// circle (an empty one for an anonymous reader).
+    async fn reader_circle(&self, viewer: Option<UserId>) -> Result<Arc<Circle>> {
+        self.catch_up().await?;
+        Ok(match viewer {
+            Some(viewer) => self.circle(viewer).await?,
+            None => Arc::new(Circle::default()),
+        })
     }
 
     /// The member's cached circle, read when missing or expired.
