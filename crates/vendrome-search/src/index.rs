@@ -77,16 +77,16 @@ impl Generation {
             .with_context(|| format!("opening the search index in {}", dir.display()))?;
         if index.schema() != Fields::schema().0 {
             anyhow::bail!(
-                "the search index in {} was built by another version of Vendrome; \
-                 rebuild it with `vendrome search reindex`",
+                "the search index in {} was built by another version of Vendrome or with \
+                 another synonym list; rebuild it with `vendrome search reindex`",
                 dir.display()
             );
         }
         Self::from_index(index, 1)
     }
 
-    /// Whether the index in `dir` has this version's fields (an index built by another
-    /// version is rebuilt, not opened).
+    /// Whether the index in `dir` has this version's fields, tokenizers included (an index
+    /// built by another version, or with another synonym list, is rebuilt, not opened).
     pub fn has_current_schema(dir: &Path) -> bool {
         Index::open_in_dir(dir).is_ok_and(|index| index.schema() == Fields::schema().0)
     }
@@ -102,7 +102,7 @@ impl Generation {
     }
 
     fn from_index(index: Index, threads: usize) -> anyhow::Result<Self> {
-        Fields::register_tokenizer(&index);
+        Fields::register_tokenizers(&index);
         let (_, fields) = Fields::schema();
         let writer = index
             .writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))
@@ -133,7 +133,7 @@ impl Generation {
         let Ok(index) = Index::open_in_dir(dir) else {
             return true;
         };
-        Fields::register_tokenizer(&index);
+        Fields::register_tokenizers(&index);
         index.writer::<TantivyDocument>(15_000_000).is_ok()
     }
 
@@ -409,6 +409,86 @@ mod tests {
                 other => panic!("{other:?}"),
             }));
         }
+    }
+
+    /// "growth" and "marketing" are one synonym group, and "marketing" is stemmed to `market`:
+    /// every post with one of those words holds the group's term instead of the stem, and each
+    /// of the words finds them all, a post of one word scoring as a post of the other of the
+    /// same length.
+    #[test]
+    fn a_word_and_its_one_word_synonyms_are_one_term() {
+        let generation = Generation::in_memory().unwrap();
+        let docs: Vec<PostDoc> = ["growth plans", "marketing plans", "market stall", "solar"]
+            .into_iter()
+            .map(|body| post(body.to_owned(), "fintech", 1))
+            .collect();
+        generation.put_posts(&docs).unwrap();
+        generation.commit(CommitInfo { outbox_seq: 1 }).unwrap();
+        let searcher = generation.reader.searcher();
+        let group = Term::from_field_text(generation.fields.post.stems, "=marketing");
+        assert_eq!(searcher.doc_freq(&group).unwrap(), 3);
+        let stem = Term::from_field_text(generation.fields.post.stems, "growth");
+        assert_eq!(searcher.doc_freq(&stem).unwrap(), 0);
+        let mut grouped: Vec<PostId> = docs[..3].iter().map(|d| d.id).collect();
+        grouped.sort();
+        for q in ["growth ", "marketing ", "market "] {
+            let mut found = search(&generation, q, None);
+            found.sort();
+            assert_eq!(found, grouped, "{q}");
+        }
+        let query = SearchQuery {
+            terms: parse_query("growth "),
+            kind: SearchKind::Posts,
+            filters: SearchFilters::default(),
+            audience: Audience::Public,
+            offset: 0,
+            limit: 25,
+            now: vendrome_core::time::now(),
+        };
+        let scores: Vec<f32> = generation
+            .search(&query)
+            .unwrap()
+            .into_iter()
+            .map(|(_, score)| score)
+            .collect();
+        assert_eq!(scores.len(), 3);
+        assert!(
+            scores.iter().all(|s| (s - scores[0]).abs() < 1e-6),
+            "{scores:?}"
+        );
+    }
+
+    /// The stems fields name their tokenizer by the synonym list it was built with: an index
+    /// whose stems were grouped by another list is not this version's, and is rebuilt.
+    #[test]
+    fn an_index_built_with_another_synonym_list_is_not_current() {
+        let (schema, _) = Fields::schema();
+        let mut other = tantivy::schema::Schema::builder();
+        for (_, entry) in schema.fields() {
+            let entry = match entry.field_type() {
+                tantivy::schema::FieldType::Str(options)
+                    if options.get_indexing_options().is_some_and(|indexing| {
+                        indexing.tokenizer() == crate::groups::tokenizer_name()
+                    }) =>
+                {
+                    let indexing = options.get_indexing_options().unwrap().clone();
+                    let options = options.clone().set_indexing_options(
+                        indexing.set_tokenizer("vendrome_stems_0000000000000000"),
+                    );
+                    tantivy::schema::FieldEntry::new_text(entry.name().to_owned(), options)
+                }
+                _ => entry.clone(),
+            };
+            other.add_field(entry);
+        }
+        let temp = tempfile::tempdir().unwrap();
+        let (old, current) = (temp.path().join("old"), temp.path().join("current"));
+        std::fs::create_dir_all(&old).unwrap();
+        Index::create_in_dir(&old, other.build()).unwrap();
+        Generation::create(&current, 1).unwrap();
+        assert!(!Generation::has_current_schema(&old));
+        assert!(Generation::open(&old).is_err());
+        assert!(Generation::has_current_schema(&current));
     }
 
     /// 100 posts in two segments, each with a word beginning "ab" (two and three letters are

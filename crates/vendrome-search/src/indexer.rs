@@ -108,7 +108,7 @@ impl Indexer {
                     .as_ref()
                     .is_some_and(|name| !Generation::has_current_schema(&dir.path(name)));
                 if stale {
-                    tracing::warn!(dir = %dir.root().display(), "the search index was built by another version: rebuilding it");
+                    tracing::warn!(dir = %dir.root().display(), "the search index was built by another version or with another synonym list: rebuilding it");
                 }
                 if current.is_none() || stale {
                     tracing::info!(dir = %dir.root().display(), "building the search index");

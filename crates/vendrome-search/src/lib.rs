@@ -15,6 +15,7 @@
 mod bounds;
 mod columns;
 mod generations;
+mod groups;
 mod index;
 mod indexer;
 mod merging;

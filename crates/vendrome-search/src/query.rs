@@ -2,8 +2,11 @@
 //!
 //! Every query term must match somewhere in the texts of the kind searched (a post's text; a
 //! profile's or topic's title or body, see `schema.rs`). A term matches by its stem (scored by
-//! BM25, titles twice as much as bodies), by a synonym (a stem or a phrase of stems), by a word
-//! within its typo budget, or — for the last term — as the beginning of a word. Typo and prefix
+//! BM25, titles twice as much as bodies), by a synonym, by a word within its typo budget, or —
+//! for the last term — as the beginning of a word. A one-word member of synonym groups matches by
+//! the group terms that hold it and its one-word synonyms instead of its stem, all of them
+//! scored as one term (see `groups.rs`); a member of several words matches as a phrase, at 0.8.
+//! Typo and prefix
 //! matches are the words of the index the automaton finds, each scored by BM25 at 0.3 (typo)
 //! or 0.5 (prefix) of an exact match; a typo's words are matched by their stems (see [`loose`]).
 //! A post prefix of two or three letters is one term of the posts' prefix field instead; a
@@ -24,9 +27,9 @@
 //! over an intersection).
 //!
 //! A post type other than text is not a filter of the exact tier: the stems of such posts are
-//! indexed under their type too, so "mentor" among mentorship requests is the union of
-//! `mentorship_request:mentor` and its synonyms' typed terms (6,000 postings in the benchmark)
-//! rather than an intersection of the type's 50,000 with the synonyms' 116,000 — an
+//! indexed under their type too, so "mentor" among mentorship requests is the union of the
+//! typed group terms holding it and its synonyms (6,000 postings in the benchmark) rather than
+//! an intersection of the type's 50,000 with the groups' 116,000 — an
 //! intersection with a union, which tantivy neither prunes nor seeks cheaply. Their BM25
 //! statistics are those of the typed field (a word's frequency among posts of the typed kinds),
 //! which orders the matches of one type as well. The loose tier matches typos and prefixes in
@@ -41,9 +44,11 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 use vendrome_core::enums::PostType;
 use vendrome_core::search::analysis::{self, QueryTerm};
+use vendrome_core::search::synonyms;
 use vendrome_core::search::{SearchKind, SearchQuery};
 use vendrome_core::SqlEnum as _;
 
+use crate::groups::indexed_as;
 use crate::schema::{is_typed, kind_name, typed_stem, Fields, Text, PREFIX_LENGTHS};
 use crate::segments::{Automaton, Expansion, Segments};
 
@@ -229,13 +234,24 @@ enum Stems {
 }
 
 impl Stems {
+    /// The term holding `stem` (a stem, or a group term), as the index holds it (see
+    /// `groups.rs`).
     fn term(self, stem: &str) -> Term {
         match self {
-            Stems::Of(field) => Term::from_field_text(field, stem),
+            Stems::Of(field) => Term::from_field_text(field, &indexed_as(stem)),
             Stems::Typed(field, post_type) => {
-                Term::from_field_text(field, &typed_stem(post_type, stem))
+                Term::from_field_text(field, &indexed_as(&typed_stem(post_type, stem)))
             }
         }
+    }
+}
+
+/// The stems or group terms that match `term` exactly: the group terms holding its stem and its
+/// one-word synonyms, or its stem.
+fn exact_terms(term: &QueryTerm) -> Vec<&str> {
+    match synonyms::group_terms_matching(&term.stem) {
+        [] => vec![term.stem.as_str()],
+        groups => groups.iter().map(String::as_str).collect(),
     }
 }
 
@@ -250,29 +266,25 @@ fn term_clause(
     reading: Reading<'_>,
 ) -> tantivy::Result<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // A word of synonym groups reads their terms (see `groups.rs`); any other word, its stem.
+    let exact = exact_terms(term);
     for (Text { stems, words }, boost) in fields.texts(kind) {
         let lookup = match typed {
             Some(post_type) => Stems::Typed(fields.post_typed, post_type),
             None => Stems::Of(stems),
         };
-        let stem = TermQuery::new(lookup.term(&term.stem), IndexRecordOption::WithFreqs);
-        should.push((
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(stem), boost)),
-        ));
-        for synonym in &term.synonyms {
-            let query: Box<dyn Query> = match synonym.as_slice() {
-                [single] => Box::new(TermQuery::new(
-                    lookup.term(single),
-                    IndexRecordOption::WithFreqs,
-                )),
-                phrase => Box::new(PhraseQuery::new(
-                    phrase.iter().map(|s| lookup.term(s)).collect(),
-                )),
-            };
+        for stem in &exact {
+            let query = TermQuery::new(lookup.term(stem), IndexRecordOption::WithFreqs);
             should.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(query, boost * SYNONYM_BOOST)),
+                Box::new(BoostQuery::new(Box::new(query), boost)),
+            ));
+        }
+        for phrase in term.synonyms.iter().filter(|s| s.len() > 1) {
+            let query = PhraseQuery::new(phrase.iter().map(|s| lookup.term(s)).collect());
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(query), boost * SYNONYM_BOOST)),
             ));
         }
         if tier == Tier::Exact {
@@ -285,7 +297,7 @@ fn term_clause(
         };
         if term.typos > 0 {
             let typo = expansion(Automaton::Typos(term.typos));
-            let stemmed = Some((stems, term.stem.as_str()));
+            let stemmed = Some((stems, exact.as_slice()));
             should.extend(loose(reading, typo, TYPO_SCORE * boost, stemmed)?);
         }
         if term.prefix {
@@ -320,17 +332,17 @@ fn term_clause(
 /// [`MAX_EXPANSIONS`] words (a short prefix), the automaton itself with a constant score. Each
 /// segment's words are found once (see `segments.rs`).
 ///
-/// With `stemmed` (a stems field and the query term's own stem), the words are matched by their
-/// stems instead, leaving out the term's own (its clause has it already): "margn" becomes the one
-/// term `margin` rather than "margin" and "margins", and a typo of "revenue" that is a form of
-/// it adds nothing. A clause of one term keeps a query of several words an intersection of
+/// With `stemmed` (a stems field and the terms the query term matches exactly), the words are
+/// matched by their stems (as the index holds them) instead, leaving out those terms (its clause
+/// has them already): "margn" becomes the one term `margin` rather than "margin" and "margins",
+/// and a typo of "revenue" that is a form of it adds nothing. A clause of one term keeps a query of several words an intersection of
 /// terms, which tantivy prunes by block maxima. (A stem also matches that stem's other forms,
 /// as an exact match does.)
 fn loose(
     reading: Reading<'_>,
     expansion: Expansion,
     weight: f32,
-    stemmed: Option<(Field, &str)>,
+    stemmed: Option<(Field, &[&str])>,
 ) -> tantivy::Result<Vec<(Occur, Box<dyn Query>)>> {
     let field = expansion.field;
     let word = Term::from_field_text(field, &expansion.word);
@@ -365,8 +377,8 @@ fn loose(
         Some((stems, own)) => expanded
             .iter()
             .filter_map(|word| std::str::from_utf8(word).ok())
-            .map(analysis::stem)
-            .filter(|stem| stem != own)
+            .map(|word| indexed_as(&analysis::stem(word)).into_owned())
+            .filter(|stem| !own.contains(&stem.as_str()))
             .map(|stem| Term::from_field_text(stems, &stem))
             .collect(),
     };

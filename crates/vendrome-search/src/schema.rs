@@ -8,8 +8,9 @@
 //! - a profile or a topic: a *title* (a profile's name, handle, headline and company; a topic's
 //!   name and slug) and a *body* (the rest of a profile; a topic's description).
 //!
-//! Each [`Text`] is kept twice: as stems (for BM25 and stemmed matches) and as lower-case words
-//! (for typos and prefixes). A post's words are also indexed by their first two and three
+//! Each [`Text`] is kept twice: as stems (for BM25 and stemmed matches; with each stem, the terms
+//! of the synonym groups it is in, see `groups.rs`) and as lower-case words (for typos and
+//! prefixes). A post's words are also indexed by their first two and three
 //! letters ([`PREFIX_LENGTHS`]), so that a short prefix, which begins hundreds of words, is one
 //! term. Filter fields keep term frequencies, so that a filter term can join an intersection of
 //! terms, which tantivy prunes by block maxima (see `query.rs`).
@@ -26,9 +27,10 @@ use vendrome_core::search::analysis::{lower_words, stems};
 use vendrome_core::search::{boost, PostDoc, ProfileDoc, SearchKind};
 use vendrome_core::SqlEnum as _;
 
-use crate::columns;
+use crate::{columns, groups};
 
-/// The tokenizer of every text field: text arrives already analysed.
+/// The tokenizer of the words and prefix fields: text arrives already analysed. (The stems
+/// fields' adds synonym groups: see `groups.rs`.)
 pub const TOKENIZER: &str = "vendrome_words";
 /// The tokenizer of filter fields: a value is one term.
 const KEYWORD: &str = "raw";
@@ -104,8 +106,12 @@ impl Fields {
                     .set_index_option(record),
             )
         };
-        // Stems keep positions (synonyms of several words match as phrases).
-        let stems = indexed(TOKENIZER, IndexRecordOption::WithFreqsAndPositions);
+        // Stems keep positions (synonyms of several words match as phrases), and get their
+        // synonym groups' terms from their tokenizer.
+        let stems = indexed(
+            groups::tokenizer_name(),
+            IndexRecordOption::WithFreqsAndPositions,
+        );
         let words = indexed(TOKENIZER, IndexRecordOption::WithFreqs);
         let keyword = indexed(KEYWORD, IndexRecordOption::WithFreqs);
         let mut text = |name: &str| Text {
@@ -147,11 +153,15 @@ impl Fields {
         (builder.build(), fields)
     }
 
-    /// Registers the tokenizer the fields name; every opened index needs it.
-    pub fn register_tokenizer(index: &Index) {
+    /// Registers the tokenizers the fields name; every opened index needs them.
+    pub fn register_tokenizers(index: &Index) {
         index.tokenizers().register(
             TOKENIZER,
             TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
+        );
+        index.tokenizers().register(
+            groups::tokenizer_name(),
+            TextAnalyzer::builder(groups::StemsTokenizer::default()).build(),
         );
     }
 

@@ -296,7 +296,7 @@ pub fn parse_query(query: &str) -> Vec<QueryTerm> {
                 stem: stem(&word),
                 typos: typo_budget(word.chars().count()),
                 prefix: false,
-                synonyms: synonyms_of(&word),
+                synonyms: super::synonyms::others(&stem(&word)).to_vec(),
                 word,
             }
         })
@@ -395,37 +395,6 @@ fn letters(word: &[u8]) -> u64 {
 
 /// The longest ASCII word [`within_edits`] compares without allocating.
 const EDIT_WORD_BYTES: usize = 32;
-
-/// The synonym groups, by each single-word member: the other members, stemmed.
-fn synonyms_of(word: &str) -> Vec<Vec<String>> {
-    static TABLE: OnceLock<HashMap<String, Vec<Vec<String>>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut table: HashMap<String, Vec<Vec<String>>> = HashMap::new();
-        for line in include_str!("synonyms.txt").lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let members: Vec<Vec<String>> = line
-                .split(',')
-                .map(|m| words(m).map(|w| stem(&w.text.to_lowercase())).collect())
-                .filter(|m: &Vec<String>| !m.is_empty())
-                .collect();
-            for (i, member) in members.iter().enumerate() {
-                if let [single] = member.as_slice() {
-                    let others = members
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != i)
-                        .map(|(_, m)| m.clone());
-                    table.entry(single.clone()).or_default().extend(others);
-                }
-            }
-        }
-        table
-    });
-    table.get(&stem(word)).cloned().unwrap_or_default()
-}
 
 #[cfg(test)]
 mod tests {
@@ -568,15 +537,5 @@ mod tests {
             "a four-letter word allows no typo"
         );
         assert!(matches(&parse_query("investing ")[0], "invests"));
-    }
-
-    #[test]
-    fn synonyms_expand_both_ways() {
-        let vc = parse_query("vc");
-        assert!(vc[0]
-            .synonyms
-            .contains(&vec!["ventur".to_owned(), "capit".to_owned()]));
-        let startup = parse_query("startups");
-        assert!(startup[0].synonyms.iter().any(|s| s == &["start", "up"]));
     }
 }

@@ -17,6 +17,7 @@
 pub mod analysis;
 mod documents;
 pub mod highlight;
+pub mod synonyms;
 
 use std::sync::Arc;
 

@@ -21,7 +21,8 @@
 //!    for its unique word; the time from the creation's response to the first hit, p50/p99
 //!    over `--lag-samples` posts;
 //! 4. the server's peak resident memory;
-//! 5. with `--per-query`, each query alone at one client (which queries cost what).
+//! 5. with `--per-query`, each query alone at one client, or at `--per-query-clients`
+//!    (which queries cost what, and which set a level's tail).
 //!
 //! Synthetic posts draw their words from `seed/vocabulary.txt` (328 business words with function
 //! words and a mild frequency skew: the most common content word is in about a fifth of all
@@ -59,6 +60,8 @@ struct Options {
     postgres: bool,
     /// Also time each query alone, at one client.
     per_query: bool,
+    /// Clients for each query alone.
+    per_query_clients: usize,
 }
 
 impl Options {
@@ -74,6 +77,7 @@ impl Options {
             embedded: true,
             postgres: true,
             per_query: false,
+            per_query_clients: 1,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -92,6 +96,10 @@ impl Options {
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
                 "--per-query" => options.per_query = true,
+                "--per-query-clients" => {
+                    options.per_query = true;
+                    options.per_query_clients = value()?.parse()?
+                }
                 "--paths" => {
                     let paths = value()?;
                     options.embedded = matches!(paths.as_str(), "embedded" | "both");
@@ -156,7 +164,7 @@ fn query_sets() -> Vec<(&'static str, Vec<&'static str>)> {
 struct PathRun {
     name: &'static str,
     levels: Vec<(&'static str, Level)>,
-    /// Each query alone at one client (with `--per-query`).
+    /// Each query alone (with `--per-query`).
     singles: Vec<(&'static str, Level)>,
     lag: Vec<Duration>,
     peak_rss_kib: Option<u64>,
@@ -255,7 +263,9 @@ async fn main() -> anyhow::Result<()> {
                 for query in queries {
                     eprintln!("{name}: {query} alone…");
                     let alone = [query];
-                    let level = load(&client, &base, &token, &alone, 1, Duration::from_secs(1));
+                    let clients = options.per_query_clients;
+                    let seconds = Duration::from_secs(1);
+                    let level = load(&client, &base, &token, &alone, clients, seconds);
                     singles.push((query, level.await));
                 }
             }
@@ -308,7 +318,10 @@ async fn main() -> anyhow::Result<()> {
     }
     if options.per_query {
         println!();
-        println!("| path | query (alone, 1 client) | requests/s | p50 ms | p99 ms | errors |");
+        let clients = options.per_query_clients;
+        println!(
+            "| path | query (alone, {clients} clients) | requests/s | p50 ms | p99 ms | errors |"
+        );
         println!("|---|---|---:|---:|---:|---:|");
         for run in &runs {
             for (query, level) in &run.singles {
