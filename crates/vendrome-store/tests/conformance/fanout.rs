@@ -48,9 +48,19 @@ fn frame(text: &str) -> Frame {
     }
 }
 
-/// Waits for in-flight frames to land.
+/// Waits for in-flight frames to land (where no frame is expected: nothing to wait for).
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Waits until `sink` holds `count` frames, for at most 10 s (a loaded machine can take longer
+/// than [`settle`] to carry a frame); then as long as [`settle`], so that any extra frame shows.
+async fn arrived(sink: &Recorder, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sink.ids().len() < count && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    settle().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +78,7 @@ async fn a_frame_reaches_the_subscribed_instance_once() {
 
     let first = frame(r#"{"type":"message.created"}"#);
     a.publish(&[member, other], &first).await.unwrap();
-    settle().await;
+    arrived(&b_sink, 1).await;
     assert_eq!(
         b_sink.ids(),
         vec![first.id],
@@ -87,7 +97,7 @@ async fn a_frame_reaches_the_subscribed_instance_once() {
     b.unsubscribe(member).await;
     let second = frame("{}");
     a.publish(&[member], &second).await.unwrap();
-    settle().await;
+    arrived(&b_sink, 2).await;
     assert_eq!(b_sink.ids(), vec![first.id, second.id]);
     b.unsubscribe(member).await;
     settle().await;
@@ -99,6 +109,6 @@ async fn a_frame_reaches_the_subscribed_instance_once() {
     a.subscribe(other).await.unwrap();
     let third = frame("{}");
     a.publish(&[other], &third).await.unwrap();
-    settle().await;
+    arrived(&a_sink, 1).await;
     assert_eq!(a_sink.ids(), vec![third.id]);
 }
