@@ -82,11 +82,11 @@ fn shape(kind: SearchKind) -> Shape {
             boost: "(1 + 0.1 * ln(1 + GREATEST(p.reaction_count + 3 * p.comment_count + 4 * p.repost_count + 5 * p.share_count, 0))) \
                     * (0.5 + 0.5 * power(2, -GREATEST(EXTRACT(EPOCH FROM ($1::timestamptz - p.created_at)), 0) / 86400.0 / 30.0))",
         },
+        // Each member's document is kept in `profile_search` by triggers (its migration says
+        // what it holds), indexed like the posts' vectors.
         SearchKind::Profiles => Shape {
-            vector: "(setweight(to_tsvector('english', concat_ws(' ', u.display_name, u.handle, u.headline, bp.company_name)), 'A') \
-                     || setweight(to_tsvector('english', concat_ws(' ', bp.job_title, bp.industry, bp.city, bp.about, \
-                        (SELECT string_agg(s.skill, ' ') FROM business_profile_skills s WHERE s.user_id = u.id))), 'B'))",
-            text: "concat_ws(' ', u.display_name, u.handle, u.headline, bp.company_name, bp.job_title, bp.industry, bp.city, bp.about)",
+            vector: "ps.document",
+            text: "ps.body",
             boost: "(1 + 0.1 * ln(1 + COALESCE(bp.connection_count, 0)))",
         },
         SearchKind::Topics => Shape {
@@ -120,7 +120,8 @@ fn build(query: &SearchQuery) -> Option<SqlText> {
         ),
         SearchKind::Profiles => (
             "u.id::text",
-            " FROM users u LEFT JOIN business_profiles bp ON bp.user_id = u.id WHERE u.disabled_at IS NULL",
+            " FROM users u JOIN profile_search ps ON ps.user_id = u.id \
+              LEFT JOIN business_profiles bp ON bp.user_id = u.id WHERE u.disabled_at IS NULL",
         ),
         SearchKind::Topics => ("t.slug", " FROM topics t WHERE TRUE"),
     };
