@@ -12,7 +12,22 @@ use vendrome_core::search::analysis::parse_query;
 use vendrome_core::search::{Audience, Hit, SearchEngine as _, SearchKind, SearchQuery};
 use vendrome_core::users::{DisplayName, Email, NewUser, UserRepo};
 use vendrome_core::Error;
-use vendrome_store::PgSearch;
+use vendrome_store::testing::TestStore;
+use vendrome_store::{Db, PgSearch, Store};
+
+/// A PostgreSQL test store and its search path; `None` (said loudly) without PostgreSQL.
+async fn postgres() -> Option<(TestStore, PgSearch)> {
+    let db = vendrome_store::testing::postgres().await?;
+    let search = PgSearch::new(db.store.clone()).unwrap();
+    Some((db, search))
+}
+
+fn pool(store: &Store) -> &sqlx::PgPool {
+    let Db::Postgres(pool) = store.db() else {
+        unreachable!("a PostgreSQL test store")
+    };
+    pool
+}
 
 #[tokio::test]
 async fn refuses_sqlite() {
@@ -22,17 +37,13 @@ async fn refuses_sqlite() {
 
 #[tokio::test]
 async fn a_search_past_the_statement_timeout_is_unavailable_not_a_failure() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((db, search)) = postgres().await else {
         return;
     };
-    let search = PgSearch::new(db.store.clone())
-        .unwrap()
-        .with_statement_timeout(Duration::from_millis(200));
+    let search = search.with_statement_timeout(Duration::from_millis(200));
     // Another session holds the members table: the search waits on its lock, and waiting
     // counts against the statement timeout.
-    let vendrome_store::Db::Postgres(pool) = db.store.db() else {
-        unreachable!("a PostgreSQL test store")
-    };
+    let pool = pool(&db.store);
     let mut blocker = pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *blocker)
@@ -91,7 +102,7 @@ async fn execute(pool: &sqlx::PgPool, sql: &str, member: UserId) {
         .unwrap();
 }
 
-async fn member(store: &vendrome_store::Store, name: &str) -> UserId {
+async fn member(store: &Store, name: &str) -> UserId {
     let id = UserId::new();
     let new = NewUser {
         email: Email::parse(&format!("{}@example.com", id.as_uuid().simple())).unwrap(),
@@ -105,16 +116,12 @@ async fn member(store: &vendrome_store::Store, name: &str) -> UserId {
 
 #[tokio::test]
 async fn profile_documents_follow_names_profiles_skills_and_removals() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((db, search)) = postgres().await else {
         return;
     };
-    let store = db.store.clone();
-    let search = PgSearch::new(store.clone()).unwrap();
-    let vendrome_store::Db::Postgres(pool) = store.db() else {
-        unreachable!("a PostgreSQL test store")
-    };
-    let amara = member(&store, "Amara Okafor").await;
-    let kwame = member(&store, "Kwame Mensah").await;
+    let (store, pool) = (&db.store, pool(&db.store));
+    let amara = member(store, "Amara Okafor").await;
+    let kwame = member(store, "Kwame Mensah").await;
     assert_eq!(found(&search, "okafor ").await, [amara]);
 
     // Counters make empty profile rows; the document is unchanged and still found.
@@ -135,7 +142,7 @@ async fn profile_documents_follow_names_profiles_skills_and_removals() {
         ..RawProfileChanges::default()
     })
     .unwrap();
-    ProfileRepo::update_profile(&store, amara, &changes)
+    ProfileRepo::update_profile(store, amara, &changes)
         .await
         .unwrap();
     assert_eq!(found(&search, "kijani food ").await, [amara]);
@@ -147,7 +154,7 @@ async fn profile_documents_follow_names_profiles_skills_and_removals() {
         ..RawProfileChanges::default()
     })
     .unwrap();
-    ProfileRepo::update_profile(&store, amara, &changes)
+    ProfileRepo::update_profile(store, amara, &changes)
         .await
         .unwrap();
     assert!(found(&search, "export ").await.is_empty());
@@ -194,15 +201,11 @@ async fn profile_documents_follow_names_profiles_skills_and_removals() {
 /// holds both (the second waits for the first and reads what it committed).
 #[tokio::test]
 async fn concurrent_changes_to_one_member_both_reach_the_document() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((db, search)) = postgres().await else {
         return;
     };
-    let store = db.store.clone();
-    let search = PgSearch::new(store.clone()).unwrap();
-    let vendrome_store::Db::Postgres(pool) = store.db() else {
-        unreachable!("a PostgreSQL test store")
-    };
-    let amara = member(&store, "Amara Okafor").await;
+    let (store, pool) = (&db.store, pool(&db.store));
+    let amara = member(store, "Amara Okafor").await;
     execute(
         pool,
         "INSERT INTO business_profiles (user_id, created_at, updated_at) VALUES ($1, now(), now())",
