@@ -61,6 +61,21 @@ impl NatsFanout {
     fn subject(&self, user: UserId) -> String {
         format!("{}.user.{user}", self.prefix)
     }
+
+    /// Returns once the server has taken every command this client sent before it, so that a
+    /// subscription is live before [`Fanout::subscribe`] returns. A flush is not enough: it only
+    /// writes to the socket, and another instance's frame can reach the server before the
+    /// server reads the subscription, which then never sees that frame. The server reads one
+    /// connection in order and answers a request nobody listens to with "no responders", so
+    /// that answer comes after the subscription was taken.
+    async fn round_trip(&self) -> anyhow::Result<()> {
+        let subject = format!("{}.sync", self.prefix);
+        match self.client.request(subject, bytes::Bytes::new()).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+            Err(error) => Err(error).context("confirm a NATS subscription"),
+        }
+    }
 }
 
 impl std::fmt::Debug for NatsFanout {
@@ -97,8 +112,7 @@ impl Fanout for NatsFanout {
             .subscribe(self.subject(user))
             .await
             .context("subscribe to NATS")?;
-        // The server has the subscription once it answered a ping sent after it.
-        self.client.flush().await.context("flush NATS")?;
+        self.round_trip().await?;
         let sink = self.sink.clone();
         let task = tokio::spawn(async move {
             while let Some(message) = subscriber.next().await {

@@ -112,3 +112,32 @@ async fn a_frame_reaches_the_subscribed_instance_once() {
     arrived(&a_sink, 1).await;
     assert_eq!(a_sink.ids(), vec![third.id]);
 }
+
+/// `subscribe` returns only once the server has the subscription: a frame another instance
+/// publishes right after it reaches the member. Many members, so that a window between the
+/// subscription leaving this instance and the server taking it would show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_published_right_after_subscribe_arrives() {
+    let prefix = format!("test.{}", uuid::Uuid::new_v4().simple());
+    let Some((a, _)) = instance(&prefix).await else {
+        return;
+    };
+    let Some((b, b_sink)) = instance(&prefix).await else {
+        return;
+    };
+    const MEMBERS: usize = 300;
+    let mut sent = Vec::with_capacity(MEMBERS);
+    for _ in 0..MEMBERS {
+        let member = UserId::new();
+        b.subscribe(member).await.unwrap();
+        let frame = frame("{}");
+        a.publish(&[member], &frame).await.unwrap();
+        sent.push(frame.id);
+    }
+    arrived(&b_sink, MEMBERS).await;
+    let mut got = b_sink.ids();
+    got.sort();
+    sent.sort();
+    assert_eq!(got.len(), MEMBERS, "every frame arrives, once");
+    assert_eq!(got, sent);
+}
