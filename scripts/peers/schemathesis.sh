@@ -146,8 +146,8 @@ fi
 echo "schemathesis.sh: $shown"
 
 st_global=(--no-color)
-if [[ -f "$ROOT/schemathesis.toml" ]]; then
-  st_global+=(--config-file "$ROOT/schemathesis.toml")
+if [[ -f "$ROOT/scripts/peers/schemathesis.toml" ]]; then
+  st_global+=(--config-file "$ROOT/scripts/peers/schemathesis.toml")
 fi
 
 st_rc=0
