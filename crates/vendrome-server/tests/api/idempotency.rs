@@ -30,7 +30,7 @@ async fn app(backend: Backend) -> Option<(TestApp, Arc<AtomicUsize>)> {
                     async move {
                         let run = counter.fetch_add(1, Ordering::SeqCst) + 1;
                         if body["slow"] == true {
-                            tokio::time::sleep(Duration::from_millis(400)).await;
+                            tokio::time::sleep(Duration::from_millis(1_500)).await;
                         }
                         if body["fail"] == true {
                             return Err(ApiError::internal());

@@ -32,7 +32,7 @@ async fn refresh(app: &crate::support::TestApp, token: &str) -> (u16, serde_json
 
 async fn refresh_rotates_and_reuse_after_grace_revokes_the_family(backend: Backend) {
     let mut setup = Setup::new(backend);
-    setup.policy.reuse_grace = Duration::from_millis(300);
+    setup.policy.reuse_grace = Duration::from_millis(1_000);
     let Some(app) = spawn_with(setup).await else {
         return;
     };
@@ -56,7 +56,7 @@ async fn refresh_rotates_and_reuse_after_grace_revokes_the_family(backend: Backe
     );
 
     // After it, presenting the rotated token again ends the whole family.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let (status, reuse) = refresh(&app, &r0).await;
     assert_eq!(
         (status, reuse["error"]["code"].as_str()),

@@ -26,8 +26,8 @@ async fn app(backend: Backend) -> Option<TestApp> {
     let mut setup = Setup::new(backend);
     setup.background = true;
     setup.config.realtime = RealtimeConfig {
-        auth_deadline: Duration::from_millis(500),
-        typing_ttl: Duration::from_millis(600),
+        auth_deadline: Duration::from_millis(1_500),
+        typing_ttl: Duration::from_millis(1_500),
         resume_grace: Duration::ZERO,
         ..RealtimeConfig::default()
     };
@@ -181,7 +181,7 @@ async fn typing_ends_by_itself(backend: Backend) {
         .collect("typing.stopped", Duration::from_millis(450))
         .await
         .is_empty());
-    // No refresh: it ends by itself, about 600 ms after the last one.
+    // No refresh: it ends by itself, about 1.5 s after the last one.
     let stopped = b_ws.expect("typing.stopped").await;
     assert_eq!(stopped["data"]["user_id"], json!(a_id));
 

@@ -72,12 +72,12 @@ async fn a_member_is_as_present_as_their_best_socket(repo: Arc<dyn PresenceRepo>
 async fn sockets_that_stop_beating_expire(repo: Arc<dyn PresenceRepo>) {
     use PresenceStatus::*;
     let member = UserId::new();
-    repo.heartbeat(member, "short", Online, Duration::from_millis(300))
+    repo.heartbeat(member, "short", Online, Duration::from_millis(1_000))
         .await
         .unwrap();
     repo.heartbeat(member, "long", Away, LONG).await.unwrap();
     assert_eq!(repo.statuses(&[member]).await.unwrap(), vec![Online]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert_eq!(
         repo.statuses(&[member]).await.unwrap(),
         vec![Away],
@@ -85,7 +85,7 @@ async fn sockets_that_stop_beating_expire(repo: Arc<dyn PresenceRepo>) {
     );
     // A heartbeat after expiry is a return: the change is announced.
     let change = repo
-        .heartbeat(member, "short", Online, Duration::from_millis(300))
+        .heartbeat(member, "short", Online, Duration::from_millis(1_000))
         .await
         .unwrap();
     assert_eq!((change.before, change.after), (Away, Online));
@@ -93,7 +93,7 @@ async fn sockets_that_stop_beating_expire(repo: Arc<dyn PresenceRepo>) {
 
 async fn typing_starts_once_and_expires(repo: Arc<dyn PresenceRepo>) {
     let (conversation, member) = (ConversationId::new(), UserId::new());
-    let ttl = Duration::from_millis(300);
+    let ttl = Duration::from_millis(1_000);
     assert!(repo.start_typing(conversation, member, ttl).await.unwrap());
     assert!(
         !repo.start_typing(conversation, member, ttl).await.unwrap(),
@@ -101,7 +101,7 @@ async fn typing_starts_once_and_expires(repo: Arc<dyn PresenceRepo>) {
     );
     assert!(repo.is_typing(conversation, member).await.unwrap());
     assert!(!repo.is_typing(ConversationId::new(), member).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert!(!repo.is_typing(conversation, member).await.unwrap());
     assert!(
         repo.start_typing(conversation, member, ttl).await.unwrap(),
