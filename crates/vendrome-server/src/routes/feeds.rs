@@ -55,6 +55,7 @@ impl From<FeedItem> for FeedItemView {
 #[into_params(parameter_in = Query)]
 pub struct ListingParams {
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     pub cursor: Option<String>,

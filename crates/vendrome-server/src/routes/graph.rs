@@ -113,6 +113,7 @@ pub struct ConnectionsQuery {
     /// Both when absent.
     #[param(inline)]
     pub direction: Option<DirectionParam>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -136,6 +136,7 @@ pub struct MessageDeleted {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page (continues in that page's direction).
     pub cursor: Option<String>,

@@ -1,6 +1,7 @@
 //! The page request every list endpoint takes: a bounded `limit` and the previous page's cursor.
 
 use serde::Deserialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::IntoParams;
 use vendrome_core::page::{Cursor, Limit};
 use vendrome_core::validation::ValidationErrors;
@@ -12,9 +13,21 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// The documented schema of a text parameter that takes one of `values` (the handler checks
+/// it, naming the field it rejects). A parameter with its own schema loses its doc comment in
+/// the document, so `description` goes on the schema.
+pub(crate) fn one_of<const N: usize>(description: &str, values: [&'static str; N]) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .build()
 }
 
 impl PageQuery {

@@ -140,6 +140,7 @@ pub struct UpdateProfileRequest {
 #[into_params(parameter_in = Query)]
 pub struct DirectoryQuery {
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     pub cursor: Option<String>,

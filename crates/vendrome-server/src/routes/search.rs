@@ -10,7 +10,7 @@ use vendrome_core::search::highlight::Highlight;
 use vendrome_core::search::{Found, SearchFilters, SearchKind, SearchRequest, SearchResult};
 use vendrome_core::validation::ValidationErrors;
 
-use super::page::PageQuery;
+use super::page::{one_of, PageQuery};
 use super::posts::PostView;
 use super::profiles::DirectoryEntryView;
 use super::topics::TopicView;
@@ -28,8 +28,9 @@ const MAX_QUERY_CHARS: usize = 200;
 pub struct SearchParams {
     /// The words to look for (1 to 200 characters). Every word must match; the last one also
     /// matches as the start of a word unless the query ends with a space.
+    #[param(required = true, min_length = 1, max_length = 200)]
     pub q: Option<String>,
-    /// `posts` (the default), `profiles` or `topics`.
+    #[param(schema_with = kinds)]
     pub kind: Option<String>,
     /// Posts: only this type.
     #[serde(rename = "type")]
@@ -50,9 +51,17 @@ pub struct SearchParams {
     /// This verification level or higher (a profile's, or a post author's).
     pub verification: Option<VerificationLevel>,
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+fn kinds() -> utoipa::openapi::Object {
+    one_of(
+        "`posts` (the default), `profiles` or `topics`.",
+        [SearchKind::Posts, SearchKind::Profiles, SearchKind::Topics].map(SearchKind::as_str),
+    )
 }
 
 /// A stretch of a snippet; matched words have `hit` set.

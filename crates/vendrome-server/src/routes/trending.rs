@@ -8,7 +8,7 @@ use vendrome_core::page::{Cursor, Page};
 use vendrome_core::trending::{TrendKind, Window};
 use vendrome_core::validation::ValidationErrors;
 
-use super::page::PageQuery;
+use super::page::{one_of, PageQuery};
 use super::posts::PostView;
 use crate::auth::MaybeAuthenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
@@ -19,14 +19,29 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrendingQuery {
-    /// `1h`, `24h` (the default) or `7d`.
+    #[param(schema_with = windows)]
     pub window: Option<String>,
-    /// `posts` (the default) or `topics`.
+    #[param(schema_with = kinds)]
     pub kind: Option<String>,
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+fn windows() -> utoipa::openapi::Object {
+    one_of(
+        "`1h`, `24h` (the default) or `7d`.",
+        Window::ALL.map(Window::as_str),
+    )
+}
+
+fn kinds() -> utoipa::openapi::Object {
+    one_of(
+        "`posts` (the default) or `topics`.",
+        [TrendKind::Posts, TrendKind::Topics].map(TrendKind::as_str),
+    )
 }
 
 /// One place on a trending list.

@@ -207,3 +207,93 @@ fn every_operation_id_is_unique() {
     }
     assert!(seen.len() > 50);
 }
+
+/// The parameter `name` of `GET path` in the document.
+fn parameter<'a>(document: &'a serde_json::Value, path: &str, name: &str) -> &'a serde_json::Value {
+    document["paths"][path]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("GET {path} documents `{name}`"))
+}
+
+/// What the document says a parameter takes is what the server takes: every `limit` is 1 to
+/// `Limit::MAX`, `q` is 1 to 200 characters and required, and each listed value of an
+/// enumerated parameter is accepted while another is refused.
+#[tokio::test]
+async fn documented_parameter_bounds_are_the_ones_enforced() {
+    use vendrome_core::page::Limit;
+
+    let document = serde_json::to_value(vendrome_server::openapi::document()).unwrap();
+    let mut limits = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "limit" {
+                    let schema = &param["schema"];
+                    assert_eq!(
+                        (schema["minimum"].as_u64(), schema["maximum"].as_u64()),
+                        (Some(1), Some(u64::from(Limit::MAX))),
+                        "{method} {path}"
+                    );
+                    limits += 1;
+                }
+            }
+        }
+    }
+    assert!(limits > 10, "{limits} list operations");
+
+    let app = spawn_app().await;
+    app.sync_search().await;
+    let status = |url: String| {
+        let request = app.get(&url);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for (limit, expected) in [(1, 200), (Limit::MAX, 200), (0, 422), (Limit::MAX + 1, 422)] {
+        assert_eq!(
+            status(format!("/v1/topics?limit={limit}")).await,
+            expected,
+            "limit={limit}"
+        );
+    }
+
+    let q = &parameter(&document, "/v1/search", "q");
+    assert_eq!(q["required"], true);
+    let longest = q["schema"]["maxLength"].as_u64().unwrap() as usize;
+    assert_eq!(q["schema"]["minLength"], 1);
+    for (q, expected) in [("x".repeat(longest), 200), ("x".repeat(longest + 1), 422)] {
+        assert_eq!(
+            status(format!("/v1/search?q={q}")).await,
+            expected,
+            "{} characters",
+            q.len()
+        );
+    }
+    assert_eq!(status("/v1/search".into()).await, 422, "q absent");
+
+    for (path, name, rest) in [
+        ("/v1/trending", "window", ""),
+        ("/v1/trending", "kind", ""),
+        ("/v1/search", "kind", "&q=pilot"),
+    ] {
+        let values = parameter(&document, path, name)["schema"]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} lists the values of `{name}`"))
+            .clone();
+        assert!(values.len() >= 2);
+        for value in values {
+            let value = value.as_str().unwrap();
+            assert_eq!(
+                status(format!("{path}?{name}={value}{rest}")).await,
+                200,
+                "{path} {name}={value}"
+            );
+        }
+        assert_eq!(
+            status(format!("{path}?{name}=other{rest}")).await,
+            422,
+            "{path} {name}=other"
+        );
+    }
+}
