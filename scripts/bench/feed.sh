@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The feed benchmark: builds the release binaries, then runs
-# crates/vendrome-server/examples/feed_bench (its doc comment says what it measures).
+# vendrome-server/examples/feed_bench (its doc comment says what it measures).
 # Options pass through, e.g. `scripts/bench/feed.sh --store postgres --users 10000 --posts 100000`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The realtime benchmark: raises the open-file limit (each connection is a descriptor in this
 # process and in a server), builds the release binaries, then runs
-# crates/vendrome-server/examples/realtime_bench (its doc comment says what it measures).
+# vendrome-server/examples/realtime_bench (its doc comment says what it measures).
 # Options pass through, e.g. `scripts/bench/realtime.sh --connections 2000 --instances 1`.
 # Needs PostgreSQL; the two-instance run also NATS and Valkey/Redis (the test URLs' defaults).
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The search benchmark: builds the release binaries, then runs
-# crates/vendrome-server/examples/search_bench (its doc comment says what it measures).
+# vendrome-server/examples/search_bench (its doc comment says what it measures).
 # Options pass through, e.g. `scripts/bench/search.sh --users 10000 --posts 100000 --seconds 3`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -1,4 +1,4 @@
-// A real OpenID Connect provider for the OAuth API tests (crates/vendrome-server/tests/api/oauth.rs):
+// A real OpenID Connect provider for the OAuth API tests (vendrome-server/tests/api/oauth.rs):
 // oauth2-mock-server on 127.0.0.1 (a free port), plus a tiny control server beside it.
 //
 //   node server.mjs <folder whose node_modules holds oauth2-mock-server>

@@ -27,7 +27,7 @@ const TABLES: [&str; 15] = [
 ];
 
 fn seed(url: &str) -> serde_json::Value {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let out = Command::new(env!("CARGO_BIN_EXE_vendrome"))
         .args(["--database-url", url, "seed", "fixtures", "--json", "--dir"])
         .arg(fixtures)

@@ -6,8 +6,8 @@ use sqlx::migrate::{Migrate, Migration, Migrator};
 
 use crate::db::Db;
 
-static POSTGRES: Migrator = sqlx::migrate!("../../migrations/postgres");
-static SQLITE: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// One migration and whether this database has it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -117,7 +117,7 @@ async fn openapi_document_and_docs_page_are_served() {
 
 #[tokio::test]
 async fn the_committed_contract_is_current() {
-    let committed = include_str!("../../../../contracts/openapi.json");
+    let committed = include_str!("../../../contracts/openapi.json");
     assert!(
         committed == vendrome_server::openapi::document_json(),
         "contracts/openapi.json is stale: run `cargo run -p vendrome-cli -- openapi > contracts/openapi.json`"

@@ -271,7 +271,7 @@ fn commands_refuse_an_unmigrated_database() {
 #[test]
 fn seeding_fixtures_twice_changes_nothing() {
     let dir = TempDir::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let fixtures = fixtures.to_str().unwrap();
     stdout(&vendrome(&dir.0, &["migrate", "up"]));
     let first: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
@@ -295,7 +295,7 @@ fn seeding_fixtures_twice_changes_nothing() {
 fn openapi_prints_the_committed_contract() {
     let dir = TempDir::new();
     let printed = stdout(&vendrome(&dir.0, &["openapi"]));
-    let committed = include_str!("../../../contracts/openapi.json");
+    let committed = include_str!("../../contracts/openapi.json");
     assert!(printed == committed, "contracts/openapi.json is stale: run `cargo run -p vendrome-cli -- openapi > contracts/openapi.json`");
 }
 
@@ -430,7 +430,7 @@ async fn users_are_created_listed_and_their_sessions_revoked() {
 #[test]
 fn search_reindex_builds_a_new_generation_and_status_reports_it() {
     let dir = TempDir::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     stdout(&vendrome(&dir.0, &["migrate", "up"]));
     let status = stdout(&vendrome(&dir.0, &["search", "status"]));
     assert!(status.contains("no index yet"), "{status}");

@@ -63,7 +63,7 @@ async fn start_mock() -> Option<Mock> {
         .unwrap_or_else(|| PathBuf::from("/tmp/.cache/vendrome-peers"));
     let modules = peers.join("oauth-mock");
     let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/peers/oauth-mock/server.mjs");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/peers/oauth-mock/server.mjs");
     let node_ok = std::process::Command::new("node")
         .arg("--version")
         .output()
