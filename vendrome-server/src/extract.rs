@@ -143,29 +143,6 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[cfg(test)]
-mod tests {
-    use axum::http::HeaderValue;
-
-    #[test]
-    fn json_content_types() {
-        for ok in [
-            "application/json",
-            "application/json; charset=utf-8",
-            "application/problem+json",
-        ] {
-            assert!(super::is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
-        }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "json"] {
-            assert!(
-                !super::is_json(Some(&HeaderValue::from_static(bad))),
-                "{bad}"
-            );
-        }
-        assert!(!super::is_json(None));
-    }
-}
-
 /// Reads a JSON integer also when it is written with a zero fraction (`37.0`), as JSON Schema
 /// counts it an integer; any other fraction, or a value out of range, is refused.
 pub(crate) fn whole_number<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
@@ -187,5 +164,28 @@ where
         _ => Err(D::Error::custom(format!(
             "invalid type: {number}, expected a whole number"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn json_content_types() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(super::is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
+        }
+        for bad in ["text/plain", "application/x-www-form-urlencoded", "json"] {
+            assert!(
+                !super::is_json(Some(&HeaderValue::from_static(bad))),
+                "{bad}"
+            );
+        }
+        assert!(!super::is_json(None));
     }
 }
