@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Aggregate, EventPayload};
+use super::about;
 use crate::ids::{ConnectionId, TopicId, UserId};
 
 /// `user.followed`, `user.unfollowed`.
@@ -60,38 +60,7 @@ pub struct ConnectionChanged {
     pub actor_id: UserId,
 }
 
-impl EventPayload for FollowChanged {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.followee_id)
-    }
-}
-
-impl EventPayload for UserBlocked {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.blocker_id)
-    }
-}
-
-impl EventPayload for BlockEnded {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.blocker_id)
-    }
-}
-
-impl EventPayload for TopicFollowChanged {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("topic", self.topic_id)
-    }
-}
-
-impl EventPayload for ConnectionRequested {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("connection", self.connection_id)
-    }
-}
-
-impl EventPayload for ConnectionChanged {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("connection", self.connection_id)
-    }
-}
+about!("user" by followee_id: FollowChanged);
+about!("user" by blocker_id: UserBlocked, BlockEnded);
+about!("topic" by topic_id: TopicFollowChanged);
+about!("connection" by connection_id: ConnectionRequested, ConnectionChanged);

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Aggregate, EventPayload};
+use super::about;
 use crate::enums::{ConversationKind, ParticipantRole};
 use crate::ids::{ConversationId, MessageId, UserId};
 
@@ -63,22 +63,12 @@ pub struct MessageRead {
     pub message_id: MessageId,
 }
 
-macro_rules! about_conversation {
-    ($($payload:ty),+) => {$(
-        impl EventPayload for $payload {
-            fn aggregate(&self) -> Aggregate {
-                Aggregate::new("conversation", self.conversation_id)
-            }
-        }
-    )+};
-}
-
-about_conversation!(
+about!("conversation" by conversation_id:
     ConversationCreated,
     ConversationUpdated,
     MemberChanged,
     MemberRoleChanged,
     MessageCreated,
     MessageChanged,
-    MessageRead
+    MessageRead,
 );

@@ -77,6 +77,18 @@ pub trait EventPayload: Serialize + DeserializeOwned {
     }
 }
 
+/// Implements [`EventPayload`] for payloads about the `$kind` named by their `$field`.
+macro_rules! about {
+    ($kind:literal by $field:ident: $($payload:ty),+ $(,)?) => {$(
+        impl $crate::events::EventPayload for $payload {
+            fn aggregate(&self) -> $crate::events::Aggregate {
+                $crate::events::Aggregate::new($kind, &self.$field)
+            }
+        }
+    )+};
+}
+use about;
+
 /// A stored event that could not be read into a [`DomainEvent`]: a type this version does not
 /// know (written by a newer one, say), a newer schema version, or a payload of the wrong shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Aggregate, EventPayload};
+use super::about;
 use crate::enums::{PostType, PostVisibility, ReactionKind, ShareChannel};
 use crate::ids::{CommentId, PostId, ShareId, UserId};
 
@@ -105,17 +105,7 @@ pub struct ShareCreated {
     pub channel: ShareChannel,
 }
 
-macro_rules! about_post {
-    ($($payload:ty),+) => {$(
-        impl EventPayload for $payload {
-            fn aggregate(&self) -> Aggregate {
-                Aggregate::new("post", self.post_id)
-            }
-        }
-    )+};
-}
-
-about_post!(
+about!("post" by post_id:
     PostCreated,
     PostUpdated,
     PostDeleted,
@@ -123,17 +113,6 @@ about_post!(
     ReactionRemoved,
     RepostCreated,
     UserOnPost,
-    ShareCreated
+    ShareCreated,
 );
-
-macro_rules! about_comment {
-    ($($payload:ty),+) => {$(
-        impl EventPayload for $payload {
-            fn aggregate(&self) -> Aggregate {
-                Aggregate::new("comment", self.comment_id)
-            }
-        }
-    )+};
-}
-
-about_comment!(CommentCreated, CommentUpdated, CommentDeleted);
+about!("comment" by comment_id: CommentCreated, CommentUpdated, CommentDeleted);

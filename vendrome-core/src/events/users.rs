@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Aggregate, EventPayload};
+use super::{about, Aggregate, EventPayload};
 use crate::enums::{DirectMessagePolicy, UserRole, VerificationLevel};
 use crate::ids::UserId;
 
@@ -64,32 +64,11 @@ pub struct FlagUpdated {
     pub rollout_percent: i16,
 }
 
-impl EventPayload for UserCreated {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.user_id)
-    }
-}
-
-impl EventPayload for FieldsChanged {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.user_id)
-    }
-}
+about!("user" by user_id: UserCreated, FieldsChanged, MessagingSettingsUpdated);
+about!("flag" by name: FlagUpdated);
 
 impl<C: Serialize + serde::de::DeserializeOwned> EventPayload for AccountChange<C> {
     fn aggregate(&self) -> Aggregate {
         Aggregate::new("user", self.user_id)
-    }
-}
-
-impl EventPayload for MessagingSettingsUpdated {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("user", self.user_id)
-    }
-}
-
-impl EventPayload for FlagUpdated {
-    fn aggregate(&self) -> Aggregate {
-        Aggregate::new("flag", &self.name)
     }
 }
