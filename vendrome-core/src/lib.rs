@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod enums;
 pub mod error;
+pub mod error_codes;
 pub mod flags;
 pub mod graph;
 pub mod idempotency;
@@ -28,6 +29,8 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod search;
 pub mod sql_enum;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod trending;
 pub mod users;
