@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{page_of, InMemory};
+use super::{page_of, InMemory, World};
 use crate::enums::ConnectionStatus;
 use crate::graph::blocks::{BlockEntry, BlockRepo};
 use crate::graph::{
@@ -11,7 +11,7 @@ use crate::graph::{
 };
 use crate::ids::{ConnectionId, UserId};
 use crate::page::{Cursor, Limit, Page};
-use crate::time;
+use crate::time::{self, Timestamp};
 use crate::{Error, Result};
 
 fn open(status: ConnectionStatus) -> bool {
@@ -19,6 +19,29 @@ fn open(status: ConnectionStatus) -> bool {
         status,
         ConnectionStatus::Pending | ConnectionStatus::Accepted
     )
+}
+
+/// A row of a list of pairs (follows, blocks): who, whom, since when.
+type PairRow = (UserId, UserId, Timestamp);
+
+/// Removes the row `(a, b, _)`; whether there was one.
+fn remove_pair(rows: &mut Vec<PairRow>, a: UserId, b: UserId) -> bool {
+    let before = rows.len();
+    rows.retain(|r| (r.0, r.1) != (a, b));
+    rows.len() < before
+}
+
+impl World {
+    /// The member `pick` names in each row, newest row first, with the row's time.
+    fn people<'a>(
+        &'a self,
+        rows: &'a [PairRow],
+        pick: impl Fn(&PairRow) -> Option<UserId> + 'a,
+    ) -> impl Iterator<Item = (UserSummary, Timestamp)> + 'a {
+        rows.iter()
+            .rev()
+            .filter_map(move |r| Some((self.summary(pick(r)?)?, r.2)))
+    }
 }
 
 fn pair(c: &Connection, a: UserId, b: UserId) -> bool {
@@ -167,9 +190,7 @@ impl GraphRepo for InMemory {
 
     async fn unfollow(&self, follower: UserId, followee: UserId) -> Result<bool> {
         let mut world = self.world();
-        let before = world.follows.len();
-        world.follows.retain(|f| (f.0, f.1) != (follower, followee));
-        let ended = world.follows.len() < before;
+        let ended = remove_pair(&mut world.follows, follower, followee);
         if ended {
             world.announce("user.unfollowed");
         }
@@ -184,16 +205,8 @@ impl GraphRepo for InMemory {
     ) -> Result<Page<FollowEntry>> {
         let world = self.world();
         let entries = world
-            .follows
-            .iter()
-            .rev()
-            .filter(|f| f.1 == user)
-            .filter_map(|f| {
-                Some(FollowEntry {
-                    user: world.summary(f.0)?,
-                    since: f.2,
-                })
-            })
+            .people(&world.follows, |f| (f.1 == user).then_some(f.0))
+            .map(|(user, since)| FollowEntry { user, since })
             .collect();
         page_of(entries, after, limit)
     }
@@ -206,16 +219,8 @@ impl GraphRepo for InMemory {
     ) -> Result<Page<FollowEntry>> {
         let world = self.world();
         let entries = world
-            .follows
-            .iter()
-            .rev()
-            .filter(|f| f.0 == user)
-            .filter_map(|f| {
-                Some(FollowEntry {
-                    user: world.summary(f.1)?,
-                    since: f.2,
-                })
-            })
+            .people(&world.follows, |f| (f.0 == user).then_some(f.1))
+            .map(|(user, since)| FollowEntry { user, since })
             .collect();
         page_of(entries, after, limit)
     }
@@ -363,9 +368,7 @@ impl BlockRepo for InMemory {
 
     async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
         let mut world = self.world();
-        let before = world.blocks.len();
-        world.blocks.retain(|b| (b.0, b.1) != (blocker, blocked));
-        let lifted = world.blocks.len() < before;
+        let lifted = remove_pair(&mut world.blocks, blocker, blocked);
         if lifted {
             world.announce("user.unblocked");
         }
@@ -380,16 +383,8 @@ impl BlockRepo for InMemory {
     ) -> Result<Page<BlockEntry>> {
         let world = self.world();
         let entries = world
-            .blocks
-            .iter()
-            .rev()
-            .filter(|b| b.0 == blocker)
-            .filter_map(|b| {
-                Some(BlockEntry {
-                    user: world.summary(b.1)?,
-                    since: b.2,
-                })
-            })
+            .people(&world.blocks, |b| (b.0 == blocker).then_some(b.1))
+            .map(|(user, since)| BlockEntry { user, since })
             .collect();
         page_of(entries, after, limit)
     }

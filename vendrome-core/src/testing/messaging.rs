@@ -23,6 +23,14 @@ impl World {
         self.conversations.iter_mut().find(|c| c.id == id)
     }
 
+    /// A current member of a conversation.
+    fn member_mut(&mut self, id: ConversationId, user: UserId) -> Option<&mut Participant> {
+        self.conversation_mut(id)?
+            .participants
+            .iter_mut()
+            .find(|p| p.user == user && p.present)
+    }
+
     fn present(&self, id: ConversationId) -> Vec<UserId> {
         self.conversation(id)
             .map(|c| {
@@ -444,14 +452,7 @@ impl GroupRepo for InMemory {
         _by: UserId,
     ) -> Result<bool> {
         let mut world = self.world();
-        let Some(c) = world.conversation_mut(conversation) else {
-            return Ok(false);
-        };
-        let Some(p) = c
-            .participants
-            .iter_mut()
-            .find(|p| p.user == user && p.present)
-        else {
+        let Some(p) = world.member_mut(conversation, user) else {
             return Ok(false);
         };
         if p.role == role {
@@ -492,14 +493,7 @@ impl GroupRepo for InMemory {
         _by: UserId,
     ) -> Result<bool> {
         let mut world = self.world();
-        let Some(c) = world.conversation_mut(conversation) else {
-            return Ok(false);
-        };
-        let Some(p) = c
-            .participants
-            .iter_mut()
-            .find(|p| p.user == user && p.present)
-        else {
+        let Some(p) = world.member_mut(conversation, user) else {
             return Ok(false);
         };
         p.present = false;

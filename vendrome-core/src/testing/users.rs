@@ -21,15 +21,19 @@ fn handle_taken() -> Error {
 }
 
 impl InMemory {
-    /// Applies `change` to the user, or [`Error::NotFound`] `user`.
-    fn change_user(&self, id: UserId, change: impl FnOnce(&mut User)) -> Result<User> {
+    /// Applies `change` to the user and their password hash, or [`Error::NotFound`] `user`.
+    fn change_user(
+        &self,
+        id: UserId,
+        change: impl FnOnce(&mut User, &mut Option<String>),
+    ) -> Result<User> {
         let mut world = self.world();
-        let (user, _) = world
+        let (user, hash) = world
             .users
             .iter_mut()
             .find(|(u, _)| u.id == id)
             .ok_or(Error::not_found("user"))?;
-        change(user);
+        change(user, hash);
         user.updated_at = time::now();
         Ok(user.clone())
     }
@@ -122,14 +126,8 @@ impl UserRepo for InMemory {
     }
 
     async fn set_password(&self, id: UserId, hash: &str, _audit: &AuditContext) -> Result<()> {
-        let mut world = self.world();
-        let (_, stored) = world
-            .users
-            .iter_mut()
-            .find(|(u, _)| u.id == id)
-            .ok_or(Error::not_found("user"))?;
-        *stored = Some(hash.to_owned());
-        Ok(())
+        self.change_user(id, |_, stored| *stored = Some(hash.to_owned()))
+            .map(drop)
     }
 
     async fn update_profile(
@@ -153,7 +151,7 @@ impl UserRepo for InMemory {
             }
         }
         let empty = update.is_empty();
-        let user = self.change_user(id, |user| {
+        let user = self.change_user(id, |user, _| {
             if let Some(name) = update.display_name {
                 user.display_name = name;
             }
@@ -178,7 +176,7 @@ impl UserRepo for InMemory {
     }
 
     async fn set_role(&self, id: UserId, role: UserRole, _audit: &AuditContext) -> Result<User> {
-        self.change_user(id, |user| user.role = role)
+        self.change_user(id, |user, _| user.role = role)
     }
 
     async fn set_verification_level(
@@ -187,7 +185,7 @@ impl UserRepo for InMemory {
         level: VerificationLevel,
         _audit: &AuditContext,
     ) -> Result<User> {
-        let user = self.change_user(id, |user| user.verification_level = level)?;
+        let user = self.change_user(id, |user, _| user.verification_level = level)?;
         self.world().announce("user.verification_level_changed");
         Ok(user)
     }
@@ -198,7 +196,7 @@ impl UserRepo for InMemory {
         disabled: bool,
         _audit: &AuditContext,
     ) -> Result<User> {
-        let user = self.change_user(id, |user| {
+        let user = self.change_user(id, |user, _| {
             user.disabled_at = disabled.then(time::now);
         })?;
         self.world().announce(if disabled {
