@@ -59,9 +59,17 @@ pub struct AuditEvent {
 pub trait AuditRepo: Send + Sync {
     /// Records an event on its own (changes that carry their own audit write it in their
     /// transaction instead). `details.via` is set from `context.via` when present.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn record(&self, event: NewAuditEvent, context: &AuditContext) -> Result<AuditEvent>;
 
     /// Events about one resource, oldest first, starting after `after`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn events_for_target(
         &self,
         target_type: &str,

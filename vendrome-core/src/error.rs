@@ -2,7 +2,8 @@
 //!
 //! Each variant carries what the HTTP layer needs to answer with a stable, documented `code`;
 //! [`Error::Unexpected`] wraps everything that is not the caller's fault (a lost connection, a
-//! driver error) and is never shown to a client.
+//! driver error) and is never shown to a client. Every `code` is registered, with its status and
+//! meaning, in [`crate::error_codes`].
 
 use crate::validation::ValidationErrors;
 
@@ -57,6 +58,13 @@ impl Error {
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unavailable {
             code,
             message: message.into(),
         }

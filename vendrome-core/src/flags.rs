@@ -116,15 +116,29 @@ pub struct FlagUpdate {
 #[async_trait]
 pub trait FlagRepo: Send + Sync {
     /// Every flag, by name.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn list_flags(&self) -> Result<Vec<Flag>>;
 
     /// The flag with this name, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// name is `Ok(None)`.
     async fn flag(&self, name: &FlagName) -> Result<Option<Flag>>;
 
     /// Applies `update` and, in the same transaction, writes a `flag.updated` outbox event and a
     /// `flag.updated` audit event attributed to `audit`.
     ///
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) when no flag has this name.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `flag` when no flag has this name;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_flag(
         &self,
         name: &FlagName,

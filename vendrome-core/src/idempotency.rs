@@ -117,6 +117,11 @@ pub trait IdempotencyRepo: Send + Sync {
     /// MUST return [`Begin::Mismatch`] when the stored fingerprint differs (checked first),
     /// [`Begin::InProgress`] while another holder's lock has not expired, [`Begin::Replay`] for
     /// a completed key, and treat a key past its expiry as new.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. Every outcome
+    /// for the key (a mismatch, a request in progress) is a [`Begin`], not an error.
     async fn begin(
         &self,
         scope: &KeyScope,
@@ -126,6 +131,10 @@ pub trait IdempotencyRepo: Send + Sync {
     ) -> Result<Begin>;
 
     /// Stores the answer of a started request; from now on it is replayed until the key expires.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn complete(
         &self,
         scope: &KeyScope,
@@ -135,8 +144,16 @@ pub trait IdempotencyRepo: Send + Sync {
 
     /// Forgets a started key whose request failed without an answer worth replaying (a server
     /// error), so that a retry runs again.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn release(&self, scope: &KeyScope, key: &IdempotencyKey) -> Result<()>;
 
     /// Deletes keys that expired before `now`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn purge_expired(&self, now: Timestamp) -> Result<u64>;
 }

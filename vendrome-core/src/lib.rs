@@ -15,6 +15,7 @@ pub mod auth;
 pub mod enums;
 pub mod error;
 pub mod events;
+pub mod error_codes;
 pub mod flags;
 pub mod graph;
 pub mod idempotency;
@@ -29,6 +30,8 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod search;
 pub mod sql_enum;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod trending;
 pub mod users;

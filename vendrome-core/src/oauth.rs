@@ -71,6 +71,10 @@ pub fn state_hash(state: &str) -> String {
 #[async_trait]
 pub trait IdentityRepo: Send + Sync {
     /// The identity with this provider subject, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn identity(
         &self,
         provider: OauthProvider,
@@ -78,6 +82,10 @@ pub trait IdentityRepo: Send + Sync {
     ) -> Result<Option<OAuthIdentity>>;
 
     /// The user's identities, in provider order.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn identities_of(&self, user: UserId) -> Result<Vec<OAuthIdentity>>;
 
     /// Links an identity, with a `user.identity_linked` audit event in the same transaction.
@@ -85,10 +93,21 @@ pub trait IdentityRepo: Send + Sync {
     /// MUST return [`Error::Conflict`] `identity_taken` when the subject is linked to another
     /// user (or to this one already), `provider_already_linked` when the user has another
     /// identity of the provider, and [`Error::NotFound`] for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `identity_taken` or `provider_already_linked`,
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn link_identity(&self, new: NewIdentity, audit: &AuditContext) -> Result<OAuthIdentity>;
 
     /// Unlinks the user's identity of `provider`, with a `user.identity_unlinked` audit event in
     /// the same transaction. MUST return [`Error::NotFound`] when the user has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `identity` when the user has no identity of
+    /// `provider`; [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn unlink_identity(
         &self,
         user: UserId,
@@ -97,6 +116,11 @@ pub trait IdentityRepo: Send + Sync {
     ) -> Result<()>;
 
     /// Notes a sign-in through the identity.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// identity changes nothing.
     async fn touch_identity(
         &self,
         provider: OauthProvider,
@@ -105,11 +129,20 @@ pub trait IdentityRepo: Send + Sync {
     ) -> Result<()>;
 
     /// Stores a sign-in in flight (and forgets the expired ones).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn save_attempt(&self, attempt: LoginAttempt) -> Result<()>;
 
     /// Takes the attempt with this state hash: deletes it and returns it, atomically, so that of
     /// concurrent callers at most one gets it. MUST return `None` when there is none or it
     /// expired at or before `now`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown or
+    /// expired state is `Ok(None)`.
     async fn take_attempt(&self, state_hash: &str, now: Timestamp) -> Result<Option<LoginAttempt>>;
 }
 

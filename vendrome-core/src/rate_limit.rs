@@ -37,11 +37,24 @@ impl Decision {
 pub trait RateLimiter: Send + Sync {
     /// Counts one hit of `key` under `rule` and decides. A refused hit is not counted, so a
     /// client that keeps retrying is not locked out for longer than the window.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the counters cannot be reached; a
+    /// refusal is [`Decision::Limited`], not an error.
     async fn hit(&self, rule: &Rule, key: &str) -> Result<Decision>;
 
     /// Decides without counting.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the counters cannot be reached.
     async fn peek(&self, rule: &Rule, key: &str) -> Result<Decision>;
 
     /// Forgets every hit of `key` under `rule`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the counters cannot be reached.
     async fn reset(&self, rule: &Rule, key: &str) -> Result<()>;
 }

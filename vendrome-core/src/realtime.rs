@@ -27,6 +27,10 @@ pub struct Frame {
 /// Where frames for this process's sockets arrive: the gateway's registry of sockets.
 pub trait FrameSink: Send + Sync {
     /// Hands `frame` to every socket `user` has open in this process. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// None: a frame that cannot be queued closes that socket instead.
     fn deliver(&self, user: UserId, frame: Frame);
 }
 
@@ -37,13 +41,27 @@ pub trait FrameSink: Send + Sync {
 #[async_trait]
 pub trait Fanout: Send + Sync {
     /// Sends `frame` to every socket of every user in `users`.
+    ///
+    /// # Errors
+    ///
+    /// Any error the transport gives (an `anyhow::Error`); frames are best-effort, a socket that
+    /// missed one resumes from its last frame id.
     async fn publish(&self, users: &[UserId], frame: &Frame) -> anyhow::Result<()>;
 
     /// Starts receiving `user`'s frames into this instance's sink. Returns once frames published
     /// from now on will arrive.
+    ///
+    /// # Errors
+    ///
+    /// Any error the transport gives (an `anyhow::Error`): the member's frames from other instances
+    /// will not arrive.
     async fn subscribe(&self, user: UserId) -> anyhow::Result<()>;
 
     /// Stops receiving `user`'s frames.
+    ///
+    /// # Errors
+    ///
+    /// None: it cannot fail (dropping the subscription is local).
     async fn unsubscribe(&self, user: UserId);
 }
 
@@ -102,6 +120,11 @@ impl PresenceChange {
 pub trait PresenceRepo: Send + Sync {
     /// Records that `socket` of `user` is alive with `status` for `ttl` more. Sockets whose time
     /// ran out no longer count, in this and every other answer.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn heartbeat(
         &self,
         user: UserId,
@@ -111,13 +134,28 @@ pub trait PresenceRepo: Send + Sync {
     ) -> Result<PresenceChange>;
 
     /// Forgets `socket` of `user` (it closed).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn leave(&self, user: UserId, socket: &str) -> Result<PresenceChange>;
 
     /// The status of each of `users`, in the same order.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn statuses(&self, users: &[UserId]) -> Result<Vec<PresenceStatus>>;
 
     /// Marks `user` typing in `conversation` for `ttl`; `true` when they were not typing
     /// before (others should be told).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn start_typing(
         &self,
         conversation: ConversationId,
@@ -126,9 +164,19 @@ pub trait PresenceRepo: Send + Sync {
     ) -> Result<bool>;
 
     /// Ends `user`'s typing in `conversation`; `true` when they were typing.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn stop_typing(&self, conversation: ConversationId, user: UserId) -> Result<bool>;
 
     /// Whether `user`'s typing in `conversation` is still live (refreshed within its ttl).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the presence store cannot be
+    /// reached.
     async fn is_typing(&self, conversation: ConversationId, user: UserId) -> Result<bool>;
 }
 

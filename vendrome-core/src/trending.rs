@@ -146,9 +146,17 @@ pub struct TrendingItem {
 pub trait TrendingRepo: Send + Sync {
     /// Every engagement since `since` with a public, live post by someone other than its
     /// author, with the post's topics.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn engagements_since(&self, since: Timestamp) -> Result<Vec<Engagement>>;
 
     /// Replaces the stored list of `kind` for `window`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn store_trending(
         &self,
         window: Window,
@@ -158,6 +166,10 @@ pub trait TrendingRepo: Send + Sync {
     ) -> Result<()>;
 
     /// The stored list, best first, from `offset`, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn trending(
         &self,
         window: Window,

@@ -176,33 +176,69 @@ pub trait UserRepo: Send + Sync {
     ///
     /// MUST return [`Error::Conflict`](crate::Error::Conflict) with code `email_taken` when
     /// another account has the email, and `handle_taken` when another has the handle.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `email_taken` or `handle_taken`;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn create_user(&self, new: NewUser) -> Result<User>;
 
     /// The user with this id, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>>;
 
     /// The user with this email, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
 
     /// Users in creation order, starting after `after`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn list_users(&self, after: Option<UserId>, limit: Limit) -> Result<Page<User>>;
 
     /// The user with this email and their password hash (`None` for provider-only accounts).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn credentials_by_email(
         &self,
         email: &Email,
     ) -> Result<Option<(User, Option<PasswordHash>)>>;
 
     /// The user's password hash, if they have one.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn password_hash(&self, id: UserId) -> Result<Option<PasswordHash>>;
 
     /// Sets a new password hash, with a `user.password_changed` audit event in the same
     /// transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_password(&self, id: UserId, hash: &str, audit: &AuditContext) -> Result<()>;
 
     /// Applies a profile change (an empty one changes nothing) and writes `user.updated` to the
     /// outbox. MUST return [`Error::Conflict`](crate::Error::Conflict) `email_taken` or
     /// `handle_taken`, and [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `email_taken` or `handle_taken`,
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_profile(
         &self,
         id: UserId,
@@ -212,10 +248,20 @@ pub trait UserRepo: Send + Sync {
 
     /// Sets the role, audited as `user.role_changed`. MUST return
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_role(&self, id: UserId, role: UserRole, audit: &AuditContext) -> Result<User>;
 
     /// Sets the verification level, audited as `user.verification_level_changed`. MUST return
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_verification_level(
         &self,
         id: UserId,
@@ -226,6 +272,11 @@ pub trait UserRepo: Send + Sync {
     /// Disables (or re-enables) the account, audited; disabling ends every session of the user
     /// in the same transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an
     /// unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_disabled(&self, id: UserId, disabled: bool, audit: &AuditContext) -> Result<User>;
 }
 

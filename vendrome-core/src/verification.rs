@@ -37,11 +37,21 @@ pub struct Verification {
 #[async_trait]
 pub trait BadgeRepo: Send + Sync {
     /// The user's live (not revoked, not expired) badges.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn badges(&self, user: UserId, now: Timestamp) -> Result<Vec<Badge>>;
 
     /// Grants a badge, audited as `user.badge_granted`. MUST return
     /// [`Error::Conflict`] `badge_exists` when a live badge of this kind exists and
     /// [`Error::NotFound`] for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `badge_exists`,
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn grant_badge(
         &self,
         user: UserId,
@@ -51,6 +61,11 @@ pub trait BadgeRepo: Send + Sync {
 
     /// Revokes the live badge of this kind, audited as `user.badge_revoked`. MUST return
     /// [`Error::NotFound`] when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `badge` when the user holds no live badge of
+    /// this kind; [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn revoke_badge(&self, user: UserId, kind: BadgeKind, audit: &AuditContext)
         -> Result<()>;
 }

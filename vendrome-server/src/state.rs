@@ -125,6 +125,25 @@ impl Default for StateOptions {
     }
 }
 
+/// The account and session service over `store`, signing with `keys`: the one the API uses,
+/// and the one the CLI's account verbs use.
+pub fn auth_service(
+    store: Arc<Store>,
+    keys: Arc<KeyRing>,
+    limiter: Arc<dyn RateLimiter>,
+    policy: AuthPolicy,
+) -> AuthService {
+    AuthService::new(
+        store.clone(),
+        store,
+        Arc::new(Argon2Hasher::new()),
+        keys.clone(),
+        limiter,
+        &keys.derived_secret("refresh rotation and device keys"),
+        policy,
+    )
+}
+
 impl AppState {
     /// The services over one store, with in-memory rate limits and the default policy.
     pub fn new(store: Store, keys: KeyRing) -> Self {
@@ -134,13 +153,10 @@ impl AppState {
     pub fn with_options(store: Store, keys: KeyRing, options: StateOptions) -> Self {
         let shared = Arc::new(store.clone());
         let keys = Arc::new(keys);
-        let auth = AuthService::new(
+        let auth = auth_service(
             shared.clone(),
-            shared.clone(),
-            Arc::new(Argon2Hasher::new()),
             keys.clone(),
             options.limiter,
-            &keys.derived_secret("refresh rotation and device keys"),
             options.policy,
         );
         let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());

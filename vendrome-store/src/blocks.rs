@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use vendrome_core::enums::ConnectionStatus;
 use vendrome_core::events::{BlockEnded, DomainEvent, UserBlocked};
 use vendrome_core::graph::blocks::{BlockEntry, BlockRepo};
+use vendrome_core::graph::{transition, ConnectionAction, Party};
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
@@ -15,8 +16,8 @@ use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
-/// Moves the pair's open connection rows from `$from` to `$to`, for requests sent by `$by`
-/// (`None`: either side); evaluates to how many moved.
+/// Moves the connection rows `$a` requested of `$b` from `$from` to `$to` (a state
+/// [`transition`] allows); evaluates to how many moved.
 macro_rules! end_connections {
     ($tx:expr, $a:expr, $b:expr, $from:expr, $to:expr, $now:expr) => {
         sqlx::query(
@@ -41,6 +42,12 @@ impl BlockRepo for Store {
     async fn block(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
         let now = time::now();
         let (me, them) = (blocker.as_uuid(), blocked.as_uuid());
+        // The moves a block makes, as the state machine defines them: the accepted connection
+        // is removed; the blocker's own pending request is withdrawn, the other's declined.
+        use ConnectionStatus::{Accepted, Pending};
+        let removed_to = transition(Accepted, ConnectionAction::Remove, Party::Requester)?;
+        let withdrawn_to = transition(Pending, ConnectionAction::Withdraw, Party::Requester)?;
+        let declined_to = transition(Pending, ConnectionAction::Decline, Party::Addressee)?;
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
@@ -72,13 +79,13 @@ impl BlockRepo for Store {
                 }
             }
             // An accepted connection ends (both lose one); pending requests are cancelled.
-            let removed = end_connections!(tx, me, them, ConnectionStatus::Accepted, ConnectionStatus::Removed, now)
-                + end_connections!(tx, them, me, ConnectionStatus::Accepted, ConnectionStatus::Removed, now);
+            let removed = end_connections!(tx, me, them, Accepted, removed_to, now)
+                + end_connections!(tx, them, me, Accepted, removed_to, now);
             if removed > 0 {
                 sub_counts!(tx, ordered((blocker, [0, 0, 1]), (blocked, [0, 0, 1])), now)?;
             }
-            let cancelled = end_connections!(tx, me, them, ConnectionStatus::Pending, ConnectionStatus::Withdrawn, now)
-                + end_connections!(tx, them, me, ConnectionStatus::Pending, ConnectionStatus::Declined, now);
+            let cancelled = end_connections!(tx, me, them, Pending, withdrawn_to, now)
+                + end_connections!(tx, them, me, Pending, declined_to, now);
             let event = NewEvent::new(DomainEvent::UserBlocked(UserBlocked {
                 blocker_id: blocker,
                 blocked_id: blocked,

@@ -75,10 +75,14 @@ impl EntryRow {
     }
 }
 
-/// Appends the condition that `{alias}` (a `posts` row) is one `viewer` may see: public, their
-/// own, or a connection's; and that neither has blocked the other. Each test is its own indexed
-/// probe (no `OR` inside a subquery, which would defeat the indexes).
+/// Appends the condition that `{alias}` (a `posts` row) is one `viewer` may see: by a member who
+/// is not disabled, and public, their own, or a connection's; and that neither has blocked the
+/// other. Each test is its own indexed probe (no `OR` inside a subquery, which would defeat the
+/// indexes).
 pub(crate) fn visible(sql: &mut SqlText, alias: &str, viewer: Option<Uuid>) {
+    sql.push(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = {alias}.author_id AND du.disabled_at IS NOT NULL)"
+    ));
     let Some(v) = viewer else {
         sql.push(&format!(" AND {alias}.visibility = 'public'"));
         return;

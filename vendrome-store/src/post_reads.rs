@@ -89,7 +89,8 @@ fn select(
     }
     sql.push(" FROM posts p JOIN users u ON u.id = p.author_id");
     sql.push(PAYLOAD_JOINS);
-    sql.push(" WHERE p.deleted_at IS NULL AND p.id IN (");
+    // A disabled member's posts are gone from every read, checked or not.
+    sql.push(" WHERE p.deleted_at IS NULL AND u.disabled_at IS NULL AND p.id IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");

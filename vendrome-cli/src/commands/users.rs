@@ -1,14 +1,16 @@
 //! `vendrome users create|list|token` and `vendrome sessions revoke`.
 
 use std::io::{BufRead as _, IsTerminal as _};
+use std::sync::Arc;
 
 use serde::Serialize;
-use vendrome_core::audit::AuditContext;
-use vendrome_core::auth::{hash_blocking, reasons, Password, SessionRepo};
+use vendrome_core::auth::{AuthPolicy, AuthService, NewAccount};
 use vendrome_core::enums::UserRole;
 use vendrome_core::ids::UserId;
 use vendrome_core::page::Limit;
-use vendrome_core::users::{DisplayName, Email, NewUser, User, UserRepo};
+use vendrome_core::users::{Email, User, UserRepo};
+use vendrome_server::auth::KeyRing;
+use vendrome_store::ephemeral::MemoryRateLimiter;
 use vendrome_store::Store;
 
 use crate::{output, Common};
@@ -27,6 +29,8 @@ pub enum Command {
         admin: bool,
         #[arg(long, value_parser = ["member", "moderator", "admin"])]
         role: Option<String>,
+        #[command(flatten)]
+        keys: Keys,
     },
     /// List accounts, oldest first.
     List {
@@ -39,9 +43,35 @@ pub enum Command {
     Token {
         #[arg(long)]
         email: String,
-        #[arg(long, env = "VENDROME_SIGNING_KEYS", hide_env_values = true)]
-        signing_keys: Option<String>,
+        #[command(flatten)]
+        keys: Keys,
     },
+}
+
+/// The server's signing keys: given, or the data dir's (made there when missing).
+#[derive(clap::Args)]
+pub struct Keys {
+    #[arg(long, env = "VENDROME_SIGNING_KEYS", hide_env_values = true)]
+    signing_keys: Option<String>,
+}
+
+impl Keys {
+    fn ring(&self, common: &Common) -> anyhow::Result<KeyRing> {
+        Ok(match &self.signing_keys {
+            Some(spec) => KeyRing::parse(spec)?,
+            None => KeyRing::load_or_create(&common.data_dir)?.0,
+        })
+    }
+}
+
+/// The service the API's accounts and sessions go through, over `store`.
+fn auth(common: &Common, store: &Store, keys: &Keys) -> anyhow::Result<AuthService> {
+    Ok(vendrome_server::state::auth_service(
+        Arc::new(store.clone()),
+        Arc::new(keys.ring(common)?),
+        Arc::new(MemoryRateLimiter::new()),
+        AuthPolicy::default(),
+    ))
 }
 
 #[derive(clap::Subcommand)]
@@ -51,6 +81,8 @@ pub enum SessionsCommand {
         /// The user's email or id.
         #[arg(long)]
         user: String,
+        #[command(flatten)]
+        keys: Keys,
     },
 }
 
@@ -112,28 +144,23 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
             display_name,
             admin,
             role,
+            keys,
         } => {
-            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email {e}"))?;
-            let name = display_name
-                .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_owned());
             let display_name =
-                DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("display name {e}"))?;
-            let password = Password::new_secret(&read_password()?)
-                .map_err(|e| anyhow::anyhow!("password {e}"))?;
+                display_name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_owned());
             let role = match (admin, role.as_deref()) {
                 (true, _) | (false, Some("admin")) => UserRole::Admin,
                 (false, Some("moderator")) => UserRole::Moderator,
                 _ => UserRole::Member,
             };
-            let hash = tokio::task::spawn_blocking(move || hash_blocking(&password)).await??;
-            let new = NewUser {
+            let account = NewAccount {
                 email,
+                password: read_password()?,
                 display_name,
-                handle: None,
-                password_hash: Some(hash.as_str().to_owned()),
-                role,
             };
-            let user = store.create_user(new).await?;
+            let user = auth(common, &store, &keys)?
+                .create_account_as_operator(account, role)
+                .await?;
             if common.json {
                 output::json(&UserOut::from(&user))
             } else {
@@ -178,17 +205,10 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token {
-            email,
-            signing_keys,
-        } => {
+        Command::Token { email, keys } => {
             let user = find_user(&store, &email).await?;
             anyhow::ensure!(!user.is_disabled(), "{} is disabled", user.email.as_str());
-            let keys = match signing_keys {
-                Some(spec) => vendrome_server::auth::KeyRing::parse(&spec)?,
-                None => vendrome_server::auth::KeyRing::load_or_create(&common.data_dir)?.0,
-            };
-            println!("{}", keys.issue(user.id, user.role, None)?);
+            println!("{}", keys.ring(common)?.issue(user.id, user.role, None)?);
             Ok(())
         }
     }
@@ -196,15 +216,10 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
 
 pub async fn run_sessions(common: &Common, command: SessionsCommand) -> anyhow::Result<()> {
     let store = super::open_migrated_store(common).await?;
-    let SessionsCommand::Revoke { user } = command;
+    let SessionsCommand::Revoke { user, keys } = command;
     let user = find_user(&store, &user).await?;
-    let ended = store
-        .revoke_user_sessions(
-            user.id,
-            None,
-            reasons::REVOKED_BY_ADMIN,
-            Some(&AuditContext::cli()),
-        )
+    let ended = auth(common, &store, &keys)?
+        .end_sessions_as_operator(user.id)
         .await?;
     if common.json {
         output::json(&serde_json::json!({ "user_id": user.id, "ended_tokens": ended }))

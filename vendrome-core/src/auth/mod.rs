@@ -7,6 +7,7 @@
 
 mod account;
 mod limits;
+mod operator;
 mod password;
 mod refresh;
 mod service;

@@ -136,7 +136,18 @@ pub static DECOY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
 /// [`hash_blocking`]/[`verify_blocking`] on threads meant for blocking work.
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
+    /// Hashes a new password (Argon2id, PHC string), off the async threads.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the hashing threads are gone or
+    /// the hasher fails.
     async fn hash(&self, password: &Password) -> Result<PasswordHash>;
+    /// Whether `password` matches `hash` (`false` for a hash that does not parse).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the hashing threads are gone.
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool>;
 }
 

@@ -19,8 +19,17 @@ use super::sessions::{ClientInfo, NewSessionToken, SessionRepo};
 
 /// Signs access tokens (the server's key ring).
 pub trait AccessTokens: Send + Sync {
+    /// Signs an access token for `user` in `session`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when signing fails.
     fn issue(&self, user: UserId, role: UserRole, session: SessionId) -> Result<String>;
     /// How long an access token lives.
+    ///
+    /// # Errors
+    ///
+    /// None: it cannot fail.
     fn ttl(&self) -> Duration;
 }
 
@@ -138,6 +147,16 @@ impl AuthService {
     pub async fn register(&self, account: NewAccount, client: &ClientInfo) -> Result<SignedIn> {
         self.throttle(&self.policy.limits.register_per_ip, address(client))
             .await?;
+        let user = self.create_account(account, UserRole::Member).await?;
+        self.start_session(user, client, None).await
+    }
+
+    /// Validates an account (every field at once), hashes its password and stores it: the one
+    /// way an account with a password is made, by registration and by operators.
+    ///
+    /// MUST return [`Error::Invalid`] naming every bad field, or [`Error::Conflict`]
+    /// `email_taken`.
+    pub(super) async fn create_account(&self, account: NewAccount, role: UserRole) -> Result<User> {
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(&account.email));
         let password = errors.check("password", Password::new_secret(&account.password));
@@ -146,17 +165,15 @@ impl AuthService {
         let (email, password, display_name) =
             (email.unwrap(), password.unwrap(), display_name.unwrap());
         let hash = self.hasher.hash(&password).await?;
-        let user = self
-            .users
+        self.users
             .create_user(NewUser {
                 email,
                 display_name,
                 handle: None,
                 password_hash: Some(hash.as_str().to_owned()),
-                role: UserRole::Member,
+                role,
             })
-            .await?;
-        self.start_session(user, client, None).await
+            .await
     }
 
     /// Signs in with email and password.

@@ -73,21 +73,45 @@ pub mod reasons {
 #[async_trait]
 pub trait SessionRepo: Send + Sync {
     /// Stores the first token of a new session.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn create_session(&self, token: NewSessionToken) -> Result<()>;
 
     /// The token with this hash, whatever its state, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// hash is `Ok(None)`.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<SessionToken>>;
 
     /// The token with this id, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown id
+    /// is `Ok(None)`.
     async fn token_by_id(&self, id: RefreshTokenId) -> Result<Option<SessionToken>>;
 
     /// Atomically marks `old` rotated into `successor` and stores `successor`. MUST return
     /// `false`, changing nothing, when `old` was already rotated or revoked (a concurrent refresh
     /// won), so that one token never has two successors.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A lost race is
+    /// `Ok(false)`, not an error.
     async fn rotate(&self, old: RefreshTokenId, successor: NewSessionToken) -> Result<bool>;
 
     /// Ends one session (every token of it). Returns how many tokens it ended; an audit event
     /// `session.revoked` is written in the same transaction when `audit` is given.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown or
+    /// ended session is `Ok(0)`.
     async fn revoke_session(
         &self,
         session: SessionId,
@@ -96,6 +120,11 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<u64>;
 
     /// Ends every session of `user` but `except`, like [`SessionRepo::revoke_session`].
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A user without
+    /// live sessions (or unknown) is `Ok(0)`.
     async fn revoke_user_sessions(
         &self,
         user: UserId,
@@ -105,8 +134,17 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<u64>;
 
     /// The user's live sessions, each as its current token, most recently used first.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn active_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionToken>>;
 
     /// Whether a session is live (not revoked, not expired) at `now`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// session is `Ok(false)`.
     async fn session_is_active(&self, session: SessionId, now: Timestamp) -> Result<bool>;
 }

@@ -34,13 +34,29 @@ pub trait BlockRepo: Send + Sync {
     /// In the same transaction: deletes the follows between them both ways, moves an accepted
     /// connection to `removed` and a pending request to `withdrawn` (sent by the blocker) or
     /// `declined` (sent to them), keeps every counter exact, and writes `user.blocked`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. Blocking twice
+    /// is `Ok(false)`.
     async fn block(&self, blocker: UserId, blocked: UserId) -> Result<bool>;
 
     /// Lifts the block; `false` when there was none. Writes `user.unblocked`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. No block is
+    /// `Ok(false)`.
     async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool>;
 
     /// Whom `blocker` blocked, newest first; `after` is a cursor this method handed out
     /// (MUST return [`crate::Error::Invalid`] for any other).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn blocks(
         &self,
         blocker: UserId,

@@ -101,23 +101,53 @@ pub struct ConnectionFilter {
 #[async_trait]
 pub trait GraphRepo: Send + Sync {
     /// The member's summary, or `None` when there is no such user.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// user is `Ok(None)`.
     async fn user_summary(&self, id: UserId) -> Result<Option<UserSummary>>;
 
     /// Whether either of the two has blocked the other.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn is_blocked(&self, a: UserId, b: UserId) -> Result<bool>;
 
     /// The follower, following and connection counts of a member (zeros when none).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// user has zero counts.
     async fn graph_counts(&self, user: UserId) -> Result<GraphCounts>;
 
     /// Stores a pending request and writes `connection.requested`.
     ///
     /// MUST return [`Error::Conflict`] with code `connection_exists` when the pair already has a
     /// pending or accepted connection (in either direction).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `connection_exists` when the pair has a pending
+    /// or accepted connection; [`Error::Unexpected`](crate::Error::Unexpected) when the storage
+    /// fails.
     async fn create_connection(&self, new: NewConnection) -> Result<Connection>;
 
+    /// The connection with this id, whatever its state.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown id
+    /// is `Ok(None)`.
     async fn connection(&self, id: ConnectionId) -> Result<Option<Connection>>;
 
     /// The pending or accepted connection between the two, in either direction.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn open_connection(&self, a: UserId, b: UserId) -> Result<Option<Connection>>;
 
     /// Moves `current` to `to` (computed by [`transition`]) only if it is still in
@@ -126,6 +156,11 @@ pub trait GraphRepo: Send + Sync {
     ///
     /// MUST return [`Error::Conflict`] with code `invalid_transition` when the row has changed
     /// state meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) `invalid_transition` when the row is no longer
+    /// in `current.status`; [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn apply_transition(
         &self,
         current: &Connection,
@@ -135,6 +170,12 @@ pub trait GraphRepo: Send + Sync {
     ) -> Result<Connection>;
 
     /// `user`'s connections in `filter`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn list_connections(
         &self,
         user: UserId,
@@ -144,12 +185,28 @@ pub trait GraphRepo: Send + Sync {
     ) -> Result<Page<ConnectionEntry>>;
 
     /// Makes `follower` follow `followee`; `false` when it already did (nothing changes then).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. Following
+    /// twice is `Ok(false)`.
     async fn follow(&self, follower: UserId, followee: UserId) -> Result<bool>;
 
     /// Ends the follow; `false` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. No follow is
+    /// `Ok(false)`.
     async fn unfollow(&self, follower: UserId, followee: UserId) -> Result<bool>;
 
     /// Who follows `user`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn followers(
         &self,
         user: UserId,
@@ -158,6 +215,12 @@ pub trait GraphRepo: Send + Sync {
     ) -> Result<Page<FollowEntry>>;
 
     /// Whom `user` follows, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn following(
         &self,
         user: UserId,
@@ -166,17 +229,43 @@ pub trait GraphRepo: Send + Sync {
     ) -> Result<Page<FollowEntry>>;
 
     /// Every topic, by slug.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn list_topics(&self, after: Option<&Cursor>, limit: Limit) -> Result<Page<Topic>>;
 
+    /// The topic with this slug.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// slug is `Ok(None)`.
     async fn topic_by_slug(&self, slug: &TopicSlug) -> Result<Option<Topic>>;
 
     /// Makes `user` follow `topic`; `false` when it already did.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn follow_topic(&self, user: UserId, topic: &Topic) -> Result<bool>;
 
     /// Ends the topic follow; `false` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn unfollow_topic(&self, user: UserId, topic: &Topic) -> Result<bool>;
 
     /// The topics `user` follows, by slug.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn followed_topics(
         &self,
         user: UserId,
@@ -187,6 +276,12 @@ pub trait GraphRepo: Send + Sync {
     /// People `user` may know: second-degree connections and members sharing followed topics,
     /// never `user`, an existing or pending connection, or a blocked pair; by score, best first.
     /// One query per page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn suggestions(
         &self,
         user: UserId,

@@ -41,6 +41,11 @@ impl GroupTitle {
 pub trait GroupRepo: Send + Sync {
     /// Creates a group with `creator` as owner and `members` as members, and writes
     /// `conversation.created`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails (an unknown
+    /// member among `members` included: the service checks them first).
     async fn create_group(
         &self,
         creator: UserId,
@@ -49,9 +54,17 @@ pub trait GroupRepo: Send + Sync {
     ) -> Result<ConversationId>;
 
     /// Whether the conversation is a group (`None` when it does not exist).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn is_group(&self, conversation: ConversationId) -> Result<Option<bool>>;
 
     /// A current participant's role (`None` when not, or no longer, in it).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn role(
         &self,
         conversation: ConversationId,
@@ -59,6 +72,11 @@ pub trait GroupRepo: Send + Sync {
     ) -> Result<Option<ParticipantRole>>;
 
     /// Adds (or brings back) a member; `false` when already in. Writes `conversation.member_added`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A member
+    /// already in is `Ok(false)`.
     async fn add_member(
         &self,
         conversation: ConversationId,
@@ -67,6 +85,10 @@ pub trait GroupRepo: Send + Sync {
     ) -> Result<bool>;
 
     /// Renames a group; writes `conversation.updated`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn rename_group(
         &self,
         conversation: ConversationId,
@@ -76,6 +98,11 @@ pub trait GroupRepo: Send + Sync {
 
     /// Gives a current member `role`; `false` when it was theirs already (nothing written).
     /// Writes `conversation.member_role_changed`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unchanged
+    /// role is `Ok(false)`.
     async fn set_role(
         &self,
         conversation: ConversationId,
@@ -86,6 +113,11 @@ pub trait GroupRepo: Send + Sync {
 
     /// A conversation's title (groups only) and its current members with their roles, the
     /// owner first, then admins, then members.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// conversation has no title and no members.
     async fn members(
         &self,
         conversation: ConversationId,
@@ -93,6 +125,11 @@ pub trait GroupRepo: Send + Sync {
 
     /// Marks a member as gone (history stays theirs); `false` when not in. Writes
     /// `conversation.member_removed`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. Someone not in
+    /// it is `Ok(false)`.
     async fn remove_member(
         &self,
         conversation: ConversationId,

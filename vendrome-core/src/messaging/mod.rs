@@ -114,18 +114,36 @@ pub struct InboxEntry {
 pub trait MessagingRepo: Send + Sync {
     /// The direct conversation of `a` and `b`, created (with `conversation.created`) when there
     /// is none; `true` when created now. Exactly one per pair, also under concurrent calls.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn direct_conversation(&self, a: UserId, b: UserId) -> Result<(ConversationId, bool)>;
 
     /// The direct conversation of `a` and `b`, when there is one.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn existing_direct(&self, a: UserId, b: UserId) -> Result<Option<ConversationId>>;
 
     /// Who may start a direct conversation with `user` (`anyone` unless they chose otherwise).
     /// MUST return [`Error::NotFound`] with `user` for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn direct_message_policy(&self, user: UserId) -> Result<DirectMessagePolicy>;
 
     /// Sets who may start a direct conversation with `user` and writes
     /// `user.messaging_settings_updated` (`{user_id, direct_messages}`). MUST return
     /// [`Error::NotFound`] with `user` for an unknown user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown user;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_direct_message_policy(
         &self,
         user: UserId,
@@ -133,10 +151,19 @@ pub trait MessagingRepo: Send + Sync {
     ) -> Result<()>;
 
     /// The current participants of a conversation (empty when it does not exist).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn participants(&self, conversation: ConversationId) -> Result<Vec<UserId>>;
 
     /// Stores a message (with `message.created`) and moves the conversation's activity time. With
     /// a `client_id` the sender already used, answers the stored message and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A `client_id`
+    /// used before answers the stored message, not an error.
     async fn send_message(
         &self,
         conversation: ConversationId,
@@ -146,20 +173,39 @@ pub trait MessagingRepo: Send + Sync {
     ) -> Result<Message>;
 
     /// A live message.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A deleted or
+    /// unknown message is `Ok(None)`.
     async fn message_by_id(&self, id: MessageId) -> Result<Option<Message>>;
 
     /// Replaces a live message's text (its attachments stay) and marks it edited
     /// (`message.updated`). MUST return
     /// [`Error::NotFound`] with `message` when it is not live.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `message` when the message is not live;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn edit_message(&self, id: MessageId, body: MessageBody) -> Result<Message>;
 
     /// Soft-deletes a live message (`message.deleted`): it leaves history, the last message and
     /// unread counts. MUST return [`Error::NotFound`] with `message` when it is not live.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `message` when the message is not live;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn delete_message(&self, id: MessageId) -> Result<()>;
 
     /// Up to `fetch` live messages from `from`: newest first for [`HistoryFrom::Latest`] and
     /// [`HistoryFrom::Before`], oldest first for [`HistoryFrom::After`]; the anchor itself is
     /// never included.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn messages(
         &self,
         conversation: ConversationId,
@@ -170,6 +216,11 @@ pub trait MessagingRepo: Send + Sync {
     /// Moves `user`'s read pointer to `message` when that is newer (never back); writes
     /// `message.read` when it moved. MUST return [`Error::NotFound`] with `message` when the
     /// message is not in the conversation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `message` when the message is not in the
+    /// conversation; [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn mark_read(
         &self,
         conversation: ConversationId,
@@ -179,6 +230,10 @@ pub trait MessagingRepo: Send + Sync {
 
     /// Live messages newer than `after` in the conversations `user` takes part in now, oldest
     /// first, at most `limit` (what a reconnecting socket missed).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn messages_since(
         &self,
         user: UserId,
@@ -188,10 +243,20 @@ pub trait MessagingRepo: Send + Sync {
 
     /// The members who share a conversation with `user` now (never `user`), at most `limit`,
     /// most recent conversations first: who hears of `user`'s presence.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn partners(&self, user: UserId, limit: i64) -> Result<Vec<UserId>>;
 
     /// `user`'s conversations, latest activity first, each with its last message and unread
     /// count: a fixed number of statements per page, whatever the number of conversations.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn inbox(
         &self,
         user: UserId,

@@ -88,19 +88,36 @@ impl PublishedEvent {
 #[async_trait]
 pub trait OutboxRepo: Send + Sync {
     /// Appends one event on its own transaction (for changes made outside the store).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn append(&self, event: NewEvent) -> Result<()>;
 
     /// Leases up to `limit` pending events that are due, oldest first, to `owner` until
     /// `now + lease`. An event leased to a live relay is never handed to another: two relays on
     /// one database never hold the same event at the same time.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn claim(&self, owner: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEvent>>;
 
     /// Marks events published. Only events still leased to `owner` are changed; MUST return the
     /// number changed.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. Events leased
+    /// to another owner are left alone and not counted.
     async fn mark_published(&self, owner: &str, seqs: &[i64]) -> Result<u64>;
 
     /// Records a failed attempt: the event becomes due again at `retry_at`, or `dead` (never
     /// retried) when `dead` is true. Releases the lease.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn mark_failed(
         &self,
         owner: &str,
@@ -112,18 +129,34 @@ pub trait OutboxRepo: Send + Sync {
 
     /// Releases leases without counting an attempt (events left unsent after a failure earlier
     /// in the batch, to keep them in order).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn release(&self, owner: &str, seqs: &[i64]) -> Result<()>;
 
     /// How many events wait for publication, and the age of the oldest in seconds.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn backlog(&self) -> Result<Backlog>;
 
     /// Up to `limit` events with `seq > after`, in `seq` order, published or not: for consumers
     /// that keep their own checkpoint (search indexers). A transaction that commits late can
     /// add an event below a `seq` already read; such readers re-read a window (see
     /// `vendrome_search::Checkpoint`).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxEvent>>;
 
     /// The highest `seq` written so far (0 when the outbox is empty).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn last_seq(&self) -> Result<i64>;
 }
 
@@ -138,6 +171,10 @@ pub struct Backlog {
 #[async_trait]
 pub trait EventBus: Send + Sync {
     /// Delivers one event to subscribers. An error makes the relay retry it later.
+    ///
+    /// # Errors
+    ///
+    /// Any error the transport gives (an `anyhow::Error`): the relay schedules the event again.
     async fn publish(&self, event: &PublishedEvent) -> anyhow::Result<()>;
 }
 

@@ -82,11 +82,27 @@ pub struct Reaction {
 #[async_trait]
 pub trait EngagementRepo: Send + Sync {
     /// Sets (or changes the kind of) the user's one reaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_reaction(&self, post: PostId, user: UserId, kind: ReactionKind) -> Result<()>;
     /// Removes the user's reaction, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn remove_reaction(&self, post: PostId, user: UserId) -> Result<()>;
     /// Who reacted, newest first; `after` is a cursor this method handed out.
     /// MUST return [`Error::Invalid`] for a cursor it did not hand out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn reactions(
         &self,
         post: PostId,
@@ -94,9 +110,27 @@ pub trait EngagementRepo: Send + Sync {
         limit: Limit,
     ) -> Result<Page<Reaction>>;
 
+    /// Bookmarks the post for the user (again: nothing changes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_bookmark(&self, post: PostId, user: UserId) -> Result<()>;
+    /// Removes the user's bookmark, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn remove_bookmark(&self, post: PostId, user: UserId) -> Result<()>;
     /// The user's bookmarked live posts, newest bookmark first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn bookmarks(
         &self,
         user: UserId,
@@ -106,6 +140,13 @@ pub trait EngagementRepo: Send + Sync {
 
     /// Adds a comment. MUST return [`Error::Invalid`] on `parent_id` when the parent is not a
     /// live top-level comment of the same post.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Invalid`](crate::Error::Invalid) (`parent_id`) for a parent that is not a live
+    /// top-level comment of the post; [`Error::Unexpected`](crate::Error::Unexpected) when the
+    /// storage fails.
     async fn add_comment(
         &self,
         post: PostId,
@@ -114,13 +155,34 @@ pub trait EngagementRepo: Send + Sync {
         body: CommentBody,
     ) -> Result<Comment>;
     /// A live comment.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A deleted or
+    /// unknown comment is `Ok(None)`.
     async fn comment_by_id(&self, id: CommentId) -> Result<Option<Comment>>;
     /// MUST return [`Error::NotFound`] with `comment` when the comment is not live.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `comment` when the comment is not live;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_comment(&self, id: CommentId, body: CommentBody) -> Result<Comment>;
     /// Soft-deletes a comment (the post's count drops). MUST return [`Error::NotFound`] with
     /// `comment` when the comment is not live.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `comment` when the comment is not live;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn delete_comment(&self, id: CommentId, by: UserId) -> Result<()>;
     /// Live comments of a post, oldest first: the top-level ones, or the replies to `parent`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn comments(
         &self,
         post: PostId,
@@ -130,9 +192,25 @@ pub trait EngagementRepo: Send + Sync {
     ) -> Result<Page<Comment>>;
 
     /// Reposts (or changes the quote of the user's repost).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn set_repost(&self, post: PostId, user: UserId, quote: Option<String>) -> Result<()>;
+    /// Removes the user's repost, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn remove_repost(&self, post: PostId, user: UserId) -> Result<()>;
     /// Records one share.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn add_share(&self, post: PostId, user: UserId, channel: ShareChannel)
         -> Result<ShareId>;
 }

@@ -132,6 +132,12 @@ pub trait FeedRepo: Send + Sync {
     ///
     /// MUST return [`Error::NotFound`] with `user` for an author feed of an unknown user and
     /// with `topic` for an unknown topic.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an author feed of an unknown user,
+    /// `topic` for a topic feed of an unknown topic;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn feed_entries(
         &self,
         feed: &Feed,
@@ -141,6 +147,11 @@ pub trait FeedRepo: Send + Sync {
     ) -> Result<Vec<Vec<FeedEntry>>>;
 
     /// Whose posts and which topics make up `viewer`'s home feed, and whom they may not see.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
+    /// member has an empty circle.
     async fn circle(&self, viewer: UserId) -> Result<Circle>;
 }
 

@@ -225,19 +225,36 @@ pub struct PostChanges {
 pub trait PostRepo: Send + Sync {
     /// Stores the post, its payload row, its topics (creating unknown ones) and `post.created`
     /// in one transaction, and returns its id.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails (an unknown
+    /// author included: the service passes the caller).
     async fn create_post(&self, new: NewPost) -> Result<PostId>;
 
     /// The live posts among `ids` that `viewer` may see (public ones, the viewer's own, and
     /// `connections` posts of authors with an accepted connection to the viewer), in the
     /// order of `ids`, with the viewer's own state. Deleted, unknown and hidden ids are left
     /// out. Costs a fixed number of queries whatever the length of `ids`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn posts_by_ids(&self, ids: &[PostId], viewer: Option<UserId>) -> Result<Vec<Post>>;
 
     /// The live posts among `ids` whatever their visibility, in the order of `ids`, with an
     /// empty viewer state (for caches that check visibility themselves).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>>;
 
     /// `viewer`'s own state for each of `ids` that exists, in one query.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn viewer_states(
         &self,
         viewer: UserId,
@@ -245,14 +262,29 @@ pub trait PostRepo: Send + Sync {
     ) -> Result<Vec<(PostId, ViewerState)>>;
 
     /// A live post whatever its visibility (for authorisation checks and edits).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. A deleted or
+    /// unknown post is `Ok(None)`.
     async fn post_by_id_unchecked(&self, id: PostId) -> Result<Option<Post>>;
 
     /// Applies `update` and writes `post.updated` (with `by`) in one transaction.
     /// MUST return [`Error::NotFound`] when the post is unknown or deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_post(&self, id: PostId, update: PostUpdate, by: UserId) -> Result<()>;
 
     /// Soft-deletes the post (its topics' counts drop) and writes `post.deleted`.
     /// MUST return [`Error::NotFound`] when the post is unknown or already deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or already
+    /// deleted; [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn delete_post(&self, id: PostId, by: UserId) -> Result<()>;
 }
 

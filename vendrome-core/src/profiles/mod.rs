@@ -102,18 +102,38 @@ impl Profile {
 #[async_trait]
 pub trait ProfileRepo: Send + Sync {
     /// The profile of a member who is not disabled (empty fields when never filled in).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown or
+    /// disabled member is `Ok(None)`.
     async fn profile(&self, user: UserId) -> Result<Option<Profile>>;
 
     /// The member with this handle (lower case), disabled or not.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>>;
 
     /// Applies the changes (making the row if there is none) and writes `profile.updated`, in
     /// one transaction. MUST return [`Error::NotFound`] with `user` for an unknown member.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) `user` for an unknown member;
+    /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_profile(&self, user: UserId, changes: &ProfileChanges) -> Result<()>;
 
     /// A page of the directory: members who are not disabled and match every filter, in the
     /// filter's order, each with how they relate to `viewer`. A fixed number of statements per
     /// page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cursor`, code `invalid_cursor`) for a
+    /// cursor this method did not hand out; [`Error::Unexpected`](crate::Error::Unexpected) when
+    /// the storage fails.
     async fn directory(
         &self,
         filter: &DirectoryFilter,

@@ -128,6 +128,13 @@ pub enum Hit {
 #[async_trait]
 pub trait SearchEngine: Send + Sync {
     /// The hits ranked `offset..offset + limit`, with their scores.
+    ///
+    /// # Errors
+    ///
+    /// MUST return [`Error::Unavailable`](crate::Error::Unavailable) `search_unavailable` when the
+    /// engine cannot answer yet (the embedded index is being built) and `search_timeout` when the
+    /// search ran past the engine's time limit (the PostgreSQL path's statement timeout);
+    /// [`Error::Unexpected`](crate::Error::Unexpected) for any other failure.
     async fn search(&self, query: &SearchQuery) -> Result<Vec<(Hit, f32)>>;
 }
 
@@ -135,22 +142,58 @@ pub trait SearchEngine: Send + Sync {
 #[async_trait]
 pub trait SearchSource: Send + Sync {
     /// The live posts among `ids` whose authors are not disabled (any visibility).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn post_docs(&self, ids: &[PostId]) -> Result<Vec<PostDoc>>;
     /// The live posts of these authors (those not disabled), in one statement.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn post_docs_by(&self, authors: &[UserId]) -> Result<Vec<PostDoc>>;
     /// The members among `ids` who are not disabled.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn profile_docs(&self, ids: &[UserId]) -> Result<Vec<ProfileDoc>>;
     /// The topics among `slugs`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn topic_docs(&self, slugs: &[String]) -> Result<Vec<Topic>>;
     /// Live posts after `after` in id order (for rebuilding an index).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn scan_posts(&self, after: Option<PostId>, limit: u32) -> Result<Vec<PostDoc>>;
     /// Members who are not disabled after `after` in id order.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn scan_profiles(&self, after: Option<UserId>, limit: u32) -> Result<Vec<ProfileDoc>>;
     /// Topics after `after` in slug order.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn scan_topics(&self, after: Option<&str>, limit: u32) -> Result<Vec<Topic>>;
     /// How many posts, profiles and topics a rebuild will read (for progress).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn doc_counts(&self) -> Result<[u64; 3]>;
     /// The member and everyone with an accepted connection to them.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn audience(&self, viewer: UserId) -> Result<Vec<UserId>>;
 }
 

@@ -1,0 +1,133 @@
+//! Every stable error `code` a client can receive, with its HTTP status and meaning: the one
+//! registry.
+//!
+//! Call sites keep passing `&'static str` codes to [`Error::conflict`](crate::Error::conflict)
+//! and friends; `tests/error_codes.rs` scans the workspace's sources for every code literal
+//! given to a constructor (core's `Error`, the server's `ApiError`) and fails on one missing
+//! here or registered under another status, and checks that ARCHITECTURE.md's error-code table
+//! is [`markdown_table`] of this list.
+
+/// One stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode {
+    /// The `code` of the error envelope.
+    pub code: &'static str,
+    /// The HTTP status it is answered with.
+    pub status: u16,
+    /// When a client receives it.
+    pub meaning: &'static str,
+}
+
+const fn code(code: &'static str, status: u16, meaning: &'static str) -> ErrorCode {
+    ErrorCode {
+        code,
+        status,
+        meaning,
+    }
+}
+
+/// The registry, grouped by where the codes come from.
+pub const ERROR_CODES: &[ErrorCode] = &[
+    // The request itself.
+    code("validation_failed", 422, "input breaks a rule; `details.fields` names each field"),
+    code("malformed_json", 400, "the body is not JSON (`details.line`, `details.column`)"),
+    code("unsupported_media_type", 415, "a JSON body without a JSON content type"),
+    code("payload_too_large", 413, "body over `VENDROME_BODY_LIMIT_BYTES`"),
+    code("not_found", 404, "unknown resource or route"),
+    code("method_not_allowed", 405, "the route exists, the method does not"),
+    code("not_acceptable", 406, "the client accepts no JSON answer"),
+    code("bad_request", 400, "a request refused outside any handler, for no more specific reason"),
+    code("websocket_required", 426, "`GET /v1/ws` without a WebSocket upgrade"),
+    code("already_authenticated", 409, "a realtime socket that is signed in sends `auth` again"),
+    // Identity and sessions.
+    code("unauthenticated", 401, "sign-in required (an answer made outside any handler)"),
+    code("token_missing", 401, "no bearer token"),
+    code("token_invalid", 401, "a bearer token that does not verify"),
+    code("token_expired", 401, "a bearer token past its expiry"),
+    code("session_revoked", 401, "the token's session ended (logout, revocation, reuse of a rotated refresh token, disabled account)"),
+    code("invalid_credentials", 401, "wrong password or unknown email (the same answer for both)"),
+    code("refresh_token_invalid", 401, "a refresh token never issued"),
+    code("session_expired", 401, "a session past its lifetime"),
+    code("rate_limited", 429, "over a budget (`Retry-After`, `details.retry_after_seconds`)"),
+    code("forbidden", 403, "not allowed (an answer made outside any handler)"),
+    code("admin_only", 403, "the caller is not an admin"),
+    code("account_disabled", 403, "right password, disabled account"),
+    code("current_password_incorrect", 403, "a password or email change with the wrong current password"),
+    code("last_admin", 409, "an admin demoting or disabling themselves"),
+    code("badge_exists", 409, "a live badge of that kind exists"),
+    code("email_taken", 409, "another account has the email"),
+    code("handle_taken", 409, "another account has the handle"),
+    // OAuth.
+    code("identity_taken", 409, "the provider identity is linked to another account"),
+    code("provider_already_linked", 409, "the account has an identity of that provider already"),
+    code("last_sign_in_method", 409, "unlinking would leave the account no way to sign in"),
+    code("oauth_email_required", 403, "the provider shared no email address to sign up with"),
+    code("oauth_state_invalid", 400, "an unknown, used or expired OAuth `state`"),
+    code("oauth_provider_error", 502, "the provider refused or answered nonsense (never passed on)"),
+    // The social graph, posts and messaging.
+    code("blocked", 403, "a block stands between the caller and the member"),
+    code("connection_exists", 409, "a connection or pending request already exists between the two"),
+    code("invalid_transition", 409, "the connection's state does not allow that action by that party"),
+    code("not_author", 403, "only the author (or a moderator, for posts) may change it"),
+    code("not_owner", 403, "only the owner may do this (a home feed, demoting a group admin)"),
+    code("connections_only", 403, "the member takes new conversations from their connections only"),
+    code("not_sender", 403, "only a message's sender may edit or delete it"),
+    code("edit_window_passed", 409, "the message is older than the edit window"),
+    code("not_a_group", 409, "a direct conversation has no members to change"),
+    code("not_admin", 403, "only a group's admins may do this"),
+    code("owner", 403, "a group's owner cannot be removed or have their role changed"),
+    code("group_full", 409, "the group has reached its member limit"),
+    // Idempotency.
+    code("idempotency_key_mismatch", 409, "the key was used with a different request"),
+    code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),
+    code("invalid_idempotency_key", 400, "not 1 to 255 visible ASCII characters"),
+    // Availability.
+    code("request_timeout", 503, "past `VENDROME_REQUEST_TIMEOUT_SECS`, with `Retry-After: 1`"),
+    code("not_ready", 503, "`/readyz`: the database did not answer within two seconds, or the search index is being built"),
+    code("search_timeout", 503, "a PostgreSQL-path search ran past its statement timeout; add words or filters"),
+    code("search_unavailable", 503, "the embedded search index is being built"),
+    code("unavailable", 503, "the service is unavailable (an answer made outside any handler)"),
+    code("internal_error", 500, "anything unexpected, including a panic"),
+];
+
+/// The registered entry of `code`.
+pub fn lookup(code: &str) -> Option<&'static ErrorCode> {
+    ERROR_CODES.iter().find(|c| c.code == code)
+}
+
+/// ARCHITECTURE.md's error-code table, as this registry makes it.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| code | status | when |\n|---|---|---|\n");
+    for c in ERROR_CODES {
+        table.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.code, c.status, c.meaning
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_with_error_statuses() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ERROR_CODES {
+            assert!(seen.insert(c.code), "{} is registered twice", c.code);
+            assert!(
+                c.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{} is not snake_case",
+                c.code
+            );
+            assert!(
+                (400..600).contains(&c.status),
+                "{} has status {}",
+                c.code,
+                c.status
+            );
+            assert!(!c.meaning.is_empty(), "{} says nothing", c.code);
+        }
+    }
+}
