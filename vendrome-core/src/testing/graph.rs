@@ -122,7 +122,7 @@ impl GraphRepo for InMemory {
         current: &Connection,
         to: ConnectionStatus,
         action: ConnectionAction,
-        _actor: UserId,
+        actor: UserId,
     ) -> Result<Connection> {
         let mut world = self.world();
         let now = time::now();
@@ -142,7 +142,13 @@ impl GraphRepo for InMemory {
         row.status = to;
         row.updated_at = now;
         let row = row.clone();
-        world.announce(action.event_type());
+        let event = action.event(crate::events::ConnectionChanged {
+            connection_id: row.id,
+            requester_id: row.requester_id,
+            addressee_id: row.addressee_id,
+            actor_id: actor,
+        });
+        world.announce(event.event_type());
         Ok(row)
     }
 
