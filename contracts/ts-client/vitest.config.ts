@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // One file at a time: the read-only test switches the whole server to read-only.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -9,6 +9,9 @@
 # Env:
 #   VENDROME_BASE_URL       test this server instead of starting one (the cluster does)
 #   VENDROME_SIGNING_KEYS   its signing keys (required with VENDROME_BASE_URL)
+#   VENDROME_TEST_ADMIN_EMAIL, VENDROME_TEST_ADMIN_PASSWORD
+#                           an admin of it (required with VENDROME_BASE_URL; the read-only test
+#                           turns the `read_only` flag on and off)
 #   SDK_SKIP_PACK=1         run the suite only
 set -euo pipefail
 
@@ -37,8 +40,11 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/vendrome-sdk.XXXXXX")"
 SERVER_PID=""
 QUICK_PID=""
 cleanup() {
-  [[ -n "$QUICK_PID" ]] && kill "$QUICK_PID" 2>/dev/null && wait "$QUICK_PID" 2>/dev/null
-  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  set +e
+  for pid in $QUICK_PID $SERVER_PID; do
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,9 +56,12 @@ if [[ -z "${VENDROME_BASE_URL:-}" ]]; then
   export VENDROME_BASE_URL="http://127.0.0.1:$PORT"
   VENDROME_SIGNING_KEYS="ksdk:$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')"
   export VENDROME_SIGNING_KEYS
+  export VENDROME_TEST_ADMIN_EMAIL="admin@example.com" VENDROME_TEST_ADMIN_PASSWORD="an admin test passphrase"
   (
     unset VENDROME_DATABASE_URL VENDROME_NATS_URL VENDROME_VALKEY_URL
     export VENDROME_DATA_DIR="$WORK/data"
+    printf '%s\n' "$VENDROME_TEST_ADMIN_PASSWORD" |
+      "$CARGO_TARGET_DIR/debug/vendrome" users create --email "$VENDROME_TEST_ADMIN_EMAIL" --admin >/dev/null
     exec env RUST_LOG=warn "$CARGO_TARGET_DIR/debug/vendrome" serve --bind "127.0.0.1:$PORT"
   ) >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
@@ -63,6 +72,7 @@ if [[ -z "${VENDROME_BASE_URL:-}" ]]; then
   curl -fsS "$VENDROME_BASE_URL/healthz" >/dev/null || { cat "$WORK/server.log"; exit 1; }
 fi
 : "${VENDROME_SIGNING_KEYS:?set it to the signing keys of the server at VENDROME_BASE_URL}"
+: "${VENDROME_TEST_ADMIN_EMAIL:?set it (and VENDROME_TEST_ADMIN_PASSWORD) to an admin of the server at VENDROME_BASE_URL}"
 echo "sdk: testing against $VENDROME_BASE_URL"
 
 server_log() {

@@ -212,11 +212,6 @@ export class Transport {
     } else if (response.ok) {
       next = { readOnly: false, retryAfter: undefined };
     }
-    this.setReadOnly(next);
-  }
-
-  /** Records a read-only state learnt elsewhere (a realtime `flags.changed` frame). */
-  setReadOnly(next: ReadOnlyState | null): void {
     if (next && next.readOnly !== this.readOnly.readOnly) {
       this.readOnly = next;
       this.options.events.emit("readOnlyChanged", next);

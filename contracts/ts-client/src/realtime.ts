@@ -1,6 +1,7 @@
 // The realtime gateway's client (docs/realtime.md): auth frame, heartbeats, reconnect with
 // backoff and `last_event_id` resume, duplicate frames dropped by id, typed events.
 
+import { Emitter } from "./events.js";
 import type { Transport } from "./http.js";
 import type { Message } from "./types.js";
 
@@ -21,7 +22,6 @@ export interface RealtimeEventMap {
   "conversation.member_added": Record<string, unknown>;
   "conversation.member_removed": Record<string, unknown>;
   "conversation.member_role_changed": Record<string, unknown>;
-  "flags.changed": { name: string; enabled: boolean; active?: boolean };
   "resync.required": { reason: string };
   pong: Record<string, never>;
   error: { code: string; message: string };
@@ -80,8 +80,8 @@ export class RealtimeClient {
   private attempts = 0;
   private lastId: string | undefined;
   private readonly seen = new Set<string>();
-  private readonly listeners = new Map<string, Set<Listener<never>>>();
-  private readonly stateListeners = new Set<(state: ConnectionState) => void>();
+  private readonly frames = new Emitter<{ [K in RealtimeEventType]: RealtimeFrame<K> }>();
+  private readonly states = new Emitter<{ state: ConnectionState }>();
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private lastFrameAt = 0;
@@ -129,19 +129,12 @@ export class RealtimeClient {
 
   /** Listens to one frame type; returns the unsubscribe function. Duplicates never reach it. */
   on<T extends RealtimeEventType>(type: T, listener: Listener<T>): () => void {
-    let set = this.listeners.get(type);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(type, set);
-    }
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
+    return this.frames.on(type, (frame) => listener(frame.data, frame));
   }
 
   /** Listens to state changes. */
   onState(listener: (state: ConnectionState) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.states.on("state", listener);
   }
 
   /** Sends a frame; `false` when the socket is not signed in right now. */
@@ -168,7 +161,7 @@ export class RealtimeClient {
   private setState(state: ConnectionState): void {
     if (state === this.stateValue) return;
     this.stateValue = state;
-    for (const listener of this.stateListeners) listener(state);
+    this.states.emit("state", state);
   }
 
   private open(): void {
@@ -215,12 +208,7 @@ export class RealtimeClient {
       this.setState("open");
       this.startHeartbeat(frame.data.heartbeat_seconds);
     }
-    if (frame.type === "flags.changed" && frame.data.name === "read_only") {
-      this.transport.setReadOnly({ readOnly: frame.data.enabled, retryAfter: undefined });
-    }
-    for (const listener of this.listeners.get(frame.type) ?? []) {
-      (listener as (data: unknown, frame: RealtimeFrame) => void)(frame.data, frame);
-    }
+    this.frames.emit(frame.type, frame as never);
   }
 
   private remember(id: string): void {
