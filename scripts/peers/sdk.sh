@@ -12,6 +12,7 @@
 #   VENDROME_TEST_ADMIN_EMAIL, VENDROME_TEST_ADMIN_PASSWORD
 #                           an admin of it (required with VENDROME_BASE_URL; the read-only test
 #                           turns the `read_only` flag on and off)
+#   VENDROME_BIN            the server binary to start (default: a debug build of vendrome-cli)
 #   SDK_SKIP_PACK=1         run the suite only
 set -euo pipefail
 
@@ -50,8 +51,11 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ -z "${VENDROME_BASE_URL:-}" ]]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vendrome/target}"
-  cargo build -q -p vendrome-cli
+  if [[ -z "${VENDROME_BIN:-}" ]]; then
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vendrome/target}"
+    cargo build -q -p vendrome-cli
+    VENDROME_BIN="$CARGO_TARGET_DIR/debug/vendrome"
+  fi
   PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   export VENDROME_BASE_URL="http://127.0.0.1:$PORT"
   VENDROME_SIGNING_KEYS="ksdk:$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')"
@@ -60,9 +64,10 @@ if [[ -z "${VENDROME_BASE_URL:-}" ]]; then
   (
     unset VENDROME_DATABASE_URL VENDROME_NATS_URL VENDROME_VALKEY_URL
     export VENDROME_DATA_DIR="$WORK/data"
+    "$VENDROME_BIN" migrate up >/dev/null
     printf '%s\n' "$VENDROME_TEST_ADMIN_PASSWORD" |
-      "$CARGO_TARGET_DIR/debug/vendrome" users create --email "$VENDROME_TEST_ADMIN_EMAIL" --admin >/dev/null
-    exec env RUST_LOG=warn "$CARGO_TARGET_DIR/debug/vendrome" serve --bind "127.0.0.1:$PORT"
+      "$VENDROME_BIN" users create --email "$VENDROME_TEST_ADMIN_EMAIL" --admin >/dev/null
+    exec env RUST_LOG=warn "$VENDROME_BIN" serve --bind "127.0.0.1:$PORT"
   ) >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 150); do
