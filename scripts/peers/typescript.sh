@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates TypeScript types from the OpenAPI document and type-checks the
-# sample client in contracts/ts-client/ against them: a schema change that
-# breaks a typed frontend fails here.
+# @vendrome/client package in contracts/ts-client/ against them: a schema change
+# that breaks a typed frontend fails here. (scripts/peers/sdk.sh also runs the
+# package's tests against a live server and packs it.)
 #
 # Env:
 #   OPENAPI_FILE        document to check (default: contracts/openapi.json; relative = from the repo root)
@@ -14,7 +15,7 @@ cd "$ROOT"
 source "$ROOT/scripts/peers/env.sh"
 
 OPENAPI_FILE="${OPENAPI_FILE:-contracts/openapi.json}"
-OUT="contracts/ts-client/src/schema.d.ts"
+OUT="contracts/ts-client/src/schema.ts"
 
 # Prefer the cached peers; fall back to contracts/ts-client/node_modules
 # (after `npm ci` there) for local use.

@@ -206,7 +206,7 @@ fn flags_list_get_and_set() {
     let dir = TempDir::new();
     stdout(&vendrome(&dir.0, &["migrate", "up"]));
     let list = stdout(&vendrome(&dir.0, &["flags", "list"]));
-    assert_eq!(list.lines().count(), 7, "{list}");
+    assert_eq!(list.lines().count(), 8, "{list}");
 
     let set: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
         &dir.0,

@@ -83,6 +83,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("invalid_idempotency_key", 400, "not 1 to 255 visible ASCII characters"),
     // Availability.
     code("request_timeout", 503, "past `VENDROME_REQUEST_TIMEOUT_SECS`, with `Retry-After: 1`"),
+    code("read_only", 503, "a write while read-only mode is on (the `read_only` flag or `serve --read-only`), with `Retry-After: 30`; reads, `/v1/auth/refresh` and `/v1/admin/flags/…` keep working"),
     code("not_ready", 503, "`/readyz`: the database did not answer within two seconds, or the search index is being built"),
     code("search_timeout", 503, "a PostgreSQL-path search ran past its statement timeout; add words or filters"),
     code("search_unavailable", 503, "the embedded search index is being built"),

@@ -37,6 +37,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let router = api
         .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
+        .route_layer(from_fn_with_state(state.clone(), crate::read_only::layer))
         .route_layer(from_fn_with_state(
             middleware::Wake {
                 tasks: std::sync::Arc::new([state.relay_wake.clone(), state.search_wake.clone()]),
@@ -165,6 +166,7 @@ impl App {
                 members: config.feed_cache_members,
                 ..HomeCacheConfig::default()
             },
+            read_only: config.read_only,
             ..StateOptions::default()
         };
         Ok(Self {

@@ -41,6 +41,9 @@ pub struct Config {
     /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
     /// read goes to the database).
     pub feed_cache_members: usize,
+    /// Refuse every write with 503 `read_only` whatever the `read_only` flag says
+    /// (see [`crate::read_only`]).
+    pub read_only: bool,
 }
 
 /// Which engine answers search.
@@ -103,6 +106,7 @@ impl Default for Config {
             search: SearchBackend::default(),
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
+            read_only: false,
         }
     }
 }

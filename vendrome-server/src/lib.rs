@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod openapi;
 pub mod password_hasher;
+pub mod read_only;
 pub mod realtime;
 pub mod request_id;
 pub mod routes;

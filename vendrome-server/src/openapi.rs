@@ -61,7 +61,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// Answers every operation of a kind can give, added where a handler's annotation does not
 /// already say more: the body errors of every operation that takes a JSON body, and the
-/// authentication errors of every operation that requires a token.
+/// authentication errors of every operation that requires a token, and read-only mode's refusal
+/// of every mutating operation it refuses.
 fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let envelope = |description: &str| {
@@ -88,15 +89,23 @@ fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
         ),
     ];
     let auth_errors = [("401", "No valid access token (`token_missing`, `token_invalid`, `token_expired`, `session_revoked`).")];
-    for item in document.paths.paths.values_mut() {
+    let read_only = [(
+        "503",
+        "`read_only`: the server is in read-only mode (maintenance, rollback); retry after `Retry-After` seconds.",
+    )];
+    for (path, item) in document.paths.paths.iter_mut() {
+        let writes = !crate::read_only::exempt(path);
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (&mut item.get, false),
+            (&mut item.put, writes),
+            (&mut item.post, writes),
+            (&mut item.delete, writes),
+            (&mut item.patch, writes),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (operation, mutating) in operations {
+            let Some(operation) = operation else {
+                continue;
+            };
             let needs_token = operation.security.as_ref().is_some_and(|requirements| {
                 !requirements.is_empty() && requirements.iter().all(|r| *r != Default::default())
             });
@@ -106,6 +115,9 @@ fn add_common_responses(document: &mut utoipa::openapi::OpenApi) {
             }
             if needs_token {
                 missing.extend(auth_errors);
+            }
+            if mutating {
+                missing.extend(read_only);
             }
             for (status, description) in missing {
                 operation

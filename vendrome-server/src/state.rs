@@ -85,6 +85,9 @@ pub struct Services {
     pub search_wake: Arc<Notify>,
     /// The home feeds' cache (inside `feeds`), told of every change made through this instance.
     pub home_cache: Arc<HomeCache>,
+    /// Started with `--read-only`: writes are refused whatever the flag says
+    /// (see [`crate::read_only`]).
+    pub forced_read_only: bool,
 }
 
 /// Which engine answers search.
@@ -109,6 +112,8 @@ pub struct StateOptions {
     pub search: SearchOptions,
     /// The home feeds' cache.
     pub home_cache: HomeCacheConfig,
+    /// Read-only mode whatever the `read_only` flag says (`serve --read-only`).
+    pub read_only: bool,
 }
 
 impl Default for StateOptions {
@@ -121,6 +126,7 @@ impl Default for StateOptions {
             realtime: None,
             search: SearchOptions::Embedded(Location::Memory),
             home_cache: HomeCacheConfig::default(),
+            read_only: false,
         }
     }
 }
@@ -211,6 +217,7 @@ impl AppState {
             search_index,
             search_wake: Arc::new(Notify::new()),
             home_cache,
+            forced_read_only: options.read_only,
         }))
     }
 }

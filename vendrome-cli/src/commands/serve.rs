@@ -50,6 +50,10 @@ pub struct Args {
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
+    /// Answer every write 503 `read_only` (reads keep working), whatever the `read_only` flag
+    /// says: for rollbacks and maintenance.
+    #[arg(long, env = "VENDROME_READ_ONLY")]
+    read_only: bool,
 }
 
 pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
@@ -71,6 +75,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         realtime: vendrome_server::realtime::RealtimeConfig::default(),
         search: args.search,
         feed_cache_members: args.feed_cache_members,
+        read_only: args.read_only,
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

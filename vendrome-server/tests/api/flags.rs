@@ -21,7 +21,7 @@ async fn anonymous_callers_get_the_base_state(backend: Backend) {
     let (status, body) = json(app.get("/v1/flags").send().await.unwrap()).await;
     assert_eq!(status, 200);
     let flags = body["data"].as_array().unwrap();
-    assert_eq!(flags.len(), 7);
+    assert_eq!(flags.len(), 8);
     assert!(
         flags
             .iter()

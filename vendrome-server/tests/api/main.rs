@@ -21,6 +21,7 @@ mod messaging;
 mod oauth;
 mod posts;
 mod profiles;
+mod read_only;
 mod realtime;
 mod search;
 mod trending;

@@ -119,6 +119,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             defaults.search
         },
         home_cache: setup.home_cache,
+        read_only: setup.config.read_only,
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

@@ -5,7 +5,8 @@ use vendrome_core::page::Limit;
 use vendrome_core::Error;
 use vendrome_store::Store;
 
-const ROLLOUT_FLAGS: [&str; 7] = [
+const ROLLOUT_FLAGS: [&str; 8] = [
+    "read_only",
     "use_real_auth",
     "use_real_calendar",
     "use_real_feed",
