@@ -41,6 +41,8 @@ pub struct Config {
     /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
     /// read goes to the database).
     pub feed_cache_members: usize,
+    /// Which requests get a log line, and what counts as slow.
+    pub access_log: crate::access_log::AccessLogPolicy,
 }
 
 /// Which engine answers search.
@@ -103,6 +105,7 @@ impl Default for Config {
             search: SearchBackend::default(),
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
+            access_log: crate::access_log::AccessLogPolicy::default(),
         }
     }
 }
