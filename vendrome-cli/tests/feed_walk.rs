@@ -134,7 +134,11 @@ async fn walks_agree(db: &TestStore) {
     for &member in members.iter().take(MEMBERS) {
         let reference = walk(member, |_| (uncached(store), 100), "no cache, 100").await;
         let posts: Vec<PostId> = reference.iter().map(|(post, _)| *post).collect();
-        assert_eq!(posts, everything(store, member).await, "the feed read whole");
+        assert_eq!(
+            posts,
+            everything(store, member).await,
+            "the feed read whole"
+        );
         longest = longest.max(reference.len());
         for size in PAGE_SIZES {
             let plain = uncached(store);

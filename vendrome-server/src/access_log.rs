@@ -108,14 +108,28 @@ mod tests {
         };
         let cases = [
             (AccessLog::All, StatusCode::OK, fast, Some(Line::Done)),
-            (AccessLog::All, StatusCode::NOT_FOUND, fast, Some(Line::Done)),
+            (
+                AccessLog::All,
+                StatusCode::NOT_FOUND,
+                fast,
+                Some(Line::Done),
+            ),
             (AccessLog::Errors, StatusCode::OK, fast, None),
-            (AccessLog::Errors, StatusCode::NOT_FOUND, fast, Some(Line::Done)),
+            (
+                AccessLog::Errors,
+                StatusCode::NOT_FOUND,
+                fast,
+                Some(Line::Done),
+            ),
             (AccessLog::Off, StatusCode::OK, fast, None),
             (AccessLog::Off, StatusCode::NOT_FOUND, fast, None),
         ];
         for (mode, status, elapsed, expected) in cases {
-            assert_eq!(policy(mode).line(status, elapsed), expected, "{mode:?} {status}");
+            assert_eq!(
+                policy(mode).line(status, elapsed),
+                expected,
+                "{mode:?} {status}"
+            );
         }
         for mode in [AccessLog::All, AccessLog::Errors, AccessLog::Off] {
             let failed = policy(mode).line(StatusCode::SERVICE_UNAVAILABLE, fast);
@@ -196,10 +210,7 @@ mod tests {
         );
         assert!(all.iter().all(|l| l.contains("request_id=")), "{all:?}");
         let errors = lines_written(normal(AccessLog::Errors)).await;
-        assert_eq!(
-            summary(&errors),
-            ["request done 404", "request failed 500"]
-        );
+        assert_eq!(summary(&errors), ["request done 404", "request failed 500"]);
         let off = lines_written(normal(AccessLog::Off)).await;
         assert_eq!(summary(&off), ["request failed 500"]);
         // Everything counts as slow with a zero threshold: logged even when off.
