@@ -474,30 +474,32 @@ impl FeedRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn circle(&self, viewer: UserId) -> Result<Circle> {
         let v = viewer.as_uuid();
-        let people: Vec<(String, Uuid)> = with_db!(&self.db, pool => {
+        // One statement: the people by kind, and the followed topics' slugs (kind `t`).
+        let rows: Vec<(String, Option<Uuid>, Option<String>)> = with_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT 'f', followee_id FROM user_follows WHERE follower_id = $1 \
-                 UNION ALL SELECT 'c', addressee_id FROM connections WHERE status = 'accepted' AND requester_id = $1 \
-                 UNION ALL SELECT 'c', requester_id FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
-                 UNION ALL SELECT 'b', blocked_id FROM user_blocks WHERE blocker_id = $1 \
-                 UNION ALL SELECT 'b', blocker_id FROM user_blocks WHERE blocked_id = $1 \
-                 UNION ALL SELECT 's', addressee_id FROM connections WHERE status = 'pending' AND requester_id = $1 \
-                 UNION ALL SELECT 'r', requester_id FROM connections WHERE status = 'pending' AND addressee_id = $1",
+                "SELECT 'f', followee_id, NULL FROM user_follows WHERE follower_id = $1 \
+                 UNION ALL SELECT 'c', addressee_id, NULL FROM connections WHERE status = 'accepted' AND requester_id = $1 \
+                 UNION ALL SELECT 'c', requester_id, NULL FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
+                 UNION ALL SELECT 'b', blocked_id, NULL FROM user_blocks WHERE blocker_id = $1 \
+                 UNION ALL SELECT 'b', blocker_id, NULL FROM user_blocks WHERE blocked_id = $1 \
+                 UNION ALL SELECT 's', addressee_id, NULL FROM connections WHERE status = 'pending' AND requester_id = $1 \
+                 UNION ALL SELECT 'r', requester_id, NULL FROM connections WHERE status = 'pending' AND addressee_id = $1 \
+                 UNION ALL SELECT 't', NULL, t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
             )
             .bind(v)
             .fetch_all(pool)
             .await
         })
         .or_unexpected()?;
-        let topics: Vec<String> = with_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "SELECT t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
-            )
-            .bind(v)
-            .fetch_all(pool)
-            .await
-        })
-        .or_unexpected()?;
+        let mut topics = Vec::new();
+        let mut people = Vec::with_capacity(rows.len());
+        for (kind, id, slug) in rows {
+            match (id, slug) {
+                (Some(id), _) => people.push((kind, id)),
+                (None, Some(slug)) => topics.push(slug),
+                (None, None) => {}
+            }
+        }
         let mut circle = Circle {
             topics: topics.into_iter().collect(),
             ..Circle::default()

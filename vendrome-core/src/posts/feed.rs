@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::home_cache::HomeCache;
+use super::home_cache::{HomeCache, Lookup};
 use super::listing::ListingFilter;
 use super::{AuthorSummary, Post, PostRepo, TopicSlug};
 use crate::access::Caller;
@@ -195,9 +195,11 @@ impl FeedService {
             .map(|c| c.decode::<FeedKey>())
             .transpose()
             .map_err(|e| Error::Invalid(relabel(e)))?;
+        let mut deeper = None;
         if let (Feed::Home(owner), Some(cache)) = (feed, &self.home) {
-            if let Some(page) = cache.page(*owner, before, limit).await? {
-                return Ok(page);
+            match cache.page(*owner, before, limit).await? {
+                Lookup::Page(page) => return Ok(page),
+                Lookup::Deeper(d) => deeper = Some(d),
             }
         }
         let sources = self
@@ -205,6 +207,9 @@ impl FeedService {
             .feed_entries(feed, viewer_id, before, limit.probe() as u32)
             .await?;
         let merged = merge(sources, limit);
+        if let (Some(deeper), Some(cache)) = (deeper, &self.home) {
+            cache.extend(deeper, &merged);
+        }
         let ids: Vec<PostId> = merged.entries.iter().map(|e| e.key.post).collect();
         let mut posts = self.posts.posts_by_ids(&ids, viewer_id).await?;
         let items = merged

@@ -249,9 +249,14 @@ pub trait PostRepo: Send + Sync {
     /// out. Costs a fixed number of queries whatever the length of `ids`.
     async fn posts_by_ids(&self, ids: &[PostId], viewer: Option<UserId>) -> Result<Vec<Post>>;
 
-    /// The live posts among `ids` whatever their visibility, in the order of `ids`, with an
-    /// empty viewer state (for caches that check visibility themselves).
-    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>>;
+    /// The live posts among `ids` whatever their visibility, in the order of `ids`, with
+    /// `viewer`'s own state (empty without one), in one query (for caches that check
+    /// visibility themselves).
+    async fn posts_by_ids_unchecked(
+        &self,
+        ids: &[PostId],
+        viewer: Option<UserId>,
+    ) -> Result<Vec<Post>>;
 
     /// `viewer`'s own state for each of `ids` that exists, in one query.
     async fn viewer_states(
