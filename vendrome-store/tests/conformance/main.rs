@@ -27,6 +27,7 @@ macro_rules! conformance {
 
 mod audit;
 mod enums;
+mod events;
 mod fanout;
 mod feeds;
 mod flags;

@@ -16,6 +16,7 @@
 //! | `user.followed`, `user.unfollowed`, `user.blocked`, `user.unblocked`, `topic.*` | the timelines and circles of the members named |
 //! | `connection.*` | the timelines and circles of the two members, and their cards (the connection count shows there) |
 //! | other `user.*`, `profile.*` | the member's posts and card, and the timelines whose circle holds them (their name, picture or level shows there) |
+//! | an event this version cannot read (written by a newer one) | everything |
 //!
 //! A member's timeline starts as the page they first read (a first read costs what a page from
 //! the database costs, not [`HomeCacheConfig::timeline`] entries); a deeper page the database
@@ -548,7 +549,16 @@ impl HomeCache {
         let mut state = self.lock();
         let mut dropped = false;
         for event in events {
-            dropped |= invalidation::drop_for(&mut state, event);
+            match &event.event {
+                Ok(domain) => dropped |= invalidation::drop_for(&mut state, domain),
+                // Written by a newer version: it may have changed anything.
+                Err(_) => {
+                    state.members.clear();
+                    state.posts.clear();
+                    state.cards.clear();
+                    dropped = true;
+                }
+            }
         }
         if dropped {
             state.epoch += 1;
