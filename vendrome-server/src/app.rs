@@ -72,7 +72,10 @@ pub fn with_layers(router: Router, config: &Config) -> Router {
         }))
         .layer(from_fn(middleware::envelope_errors))
         .layer(from_fn(metrics::track))
-        .layer(from_fn(request_id::middleware))
+        .layer(from_fn_with_state(
+            config.access_log,
+            request_id::middleware,
+        ))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -44,6 +44,8 @@ pub struct Config {
     /// Refuse every write with 503 `read_only` whatever the `read_only` flag says
     /// (see [`crate::read_only`]).
     pub read_only: bool,
+    /// Which requests get a log line, and what counts as slow.
+    pub access_log: crate::access_log::AccessLogPolicy,
 }
 
 /// Which engine answers search.
@@ -107,6 +109,7 @@ impl Default for Config {
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
             read_only: false,
+            access_log: crate::access_log::AccessLogPolicy::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Only this crate knows HTTP and JSON shapes: handlers parse and validate input, call one
 //! service method of `vendrome-core`, and wrap the result in the envelope.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -1,14 +1,17 @@
 //! Request ids: taken from an incoming `x-request-id` (when it is short and printable) or made
 //! fresh, available to everything that runs for the request, echoed in the response header and
-//! in `meta.request_id`, and attached to every log line through the request's tracing span.
+//! in `meta.request_id`, and attached to every log line through the request's tracing span. The
+//! request's own line follows the [`AccessLogPolicy`].
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
+
+use crate::access_log::AccessLogPolicy;
 
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,8 +35,12 @@ fn accept(incoming: Option<&HeaderValue>) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
-/// Middleware: assigns the id and logs one line per request.
-pub async fn middleware(request: Request, next: Next) -> Response {
+/// Middleware: assigns the id and logs the request as `policy` says.
+pub async fn middleware(
+    State(policy): State<AccessLogPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
     let id =
         accept(request.headers().get(&HEADER)).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let route = request
@@ -46,14 +53,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .scope(id.clone(), next.run(request).instrument(span.clone()))
         .await;
     let status = response.status();
-    span.in_scope(|| {
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if status.is_server_error() {
-            tracing::error!(status = status.as_u16(), elapsed_ms, "request failed");
-        } else {
-            tracing::info!(status = status.as_u16(), elapsed_ms, "request done");
-        }
-    });
+    span.in_scope(|| policy.log(status, started.elapsed()));
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER.clone(), value);
     }

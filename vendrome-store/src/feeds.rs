@@ -1,6 +1,11 @@
 //! [`FeedRepo`] for [`Store`]: the entries of each feed source, newest first on
 //! `(created_at, post id)`, bounded per source so that a page costs the same at any depth.
 //!
+//! The home feed's sources read the viewer's people from one `WITH people AS (…)`, and keep
+//! only entries that are their post's newest in the feed ([`no_newer_repost`]) and each post once
+//! (a post in several followed topics), so that each source's `fetch` rows are `fetch` distinct
+//! posts and the merged page is full whenever more exist.
+//!
 //! PostgreSQL answers the home feed in one statement: each source is a `LATERAL` scan per
 //! followed person or topic, each stopping after `fetch` rows in index order, merged and cut to
 //! `fetch`. SQLite has no `LATERAL`: it reads the followed topics first and scans each topic in
@@ -120,9 +125,10 @@ fn before_key(sql: &mut SqlText, at: &str, id: &str, before: Option<FeedKey>) {
     }
 }
 
-/// The viewer, the people they follow and their connections, as a one-column `(id)` subquery.
-fn people(sql: &mut SqlText, viewer: Uuid) {
-    sql.push("(SELECT ")
+/// The viewer, the people they follow and their connections: the `people` table expression
+/// every source of the home feed reads (`WITH people AS (…)` at the head of its statement).
+fn people_cte(sql: &mut SqlText, viewer: Uuid) {
+    sql.push("WITH people AS (SELECT ")
         .uuid(viewer)
         .push(" AS id UNION SELECT followee_id FROM user_follows WHERE follower_id = ")
         .uuid(viewer)
@@ -130,10 +136,26 @@ fn people(sql: &mut SqlText, viewer: Uuid) {
         .uuid(viewer)
         .push(" UNION SELECT requester_id FROM connections WHERE status = 'accepted' AND addressee_id = ")
         .uuid(viewer)
-        .push(")");
+        .push(") ");
 }
 
-/// Source 0 of the home feed: the posts of [`people`].
+/// Appends the condition that none of [`people`](people_cte) reposted the post `{post}` after
+/// `{at}`: an entry of the post at `{at}` is then its newest in the home feed. A post appears in
+/// a home feed once, at its newest entry, so that the sequence a member walks is the same at any
+/// page size and whether pages come from the cache or from here.
+fn no_newer_repost(sql: &mut SqlText, post: &str, at: &str, reposter: Option<&str>) {
+    sql.push(&format!(
+        " AND NOT EXISTS (SELECT 1 FROM post_reposts nr WHERE nr.post_id = {post} AND "
+    ));
+    match reposter {
+        // Another repost of the same post: newer, or as new and by a greater member id.
+        Some(reposter) => sql.push(&format!("(nr.created_at, nr.user_id) > ({at}, {reposter})")),
+        None => sql.push(&format!("nr.created_at > {at}")),
+    };
+    sql.push(" AND nr.user_id IN (SELECT id FROM people))");
+}
+
+/// Source 0 of the home feed: the posts of [`people`](people_cte).
 fn people_posts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch: u32) {
     let lateral = sql.dialect == Dialect::Postgres;
     let columns = no_repost(sql.dialect);
@@ -141,14 +163,13 @@ fn people_posts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch:
         "SELECT 0 AS src, p.id AS post_id, p.created_at AS at, {columns} FROM "
     ));
     if lateral {
-        people(sql, viewer);
-        sql.push(" a CROSS JOIN LATERAL (SELECT p.id, p.created_at FROM posts p WHERE p.author_id = a.id AND p.deleted_at IS NULL");
+        sql.push("people a CROSS JOIN LATERAL (SELECT p.id, p.created_at FROM posts p WHERE p.author_id = a.id AND p.deleted_at IS NULL");
     } else {
-        sql.push("posts p WHERE p.deleted_at IS NULL AND p.author_id IN ");
-        people(sql, viewer);
+        sql.push("posts p WHERE p.deleted_at IS NULL AND p.author_id IN (SELECT id FROM people)");
     }
     before_key(sql, "p.created_at", "p.id", before);
     visible(sql, "p", Some(viewer));
+    no_newer_repost(sql, "p.id", "p.created_at", None);
     if lateral {
         sql.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ")
             .bind(Arg::Int(fetch.into()))
@@ -159,12 +180,14 @@ fn people_posts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch:
 }
 
 /// One topic's posts (`topic` is a subquery or a placeholder for the topic id).
+/// In a home feed (`home`), only the posts none of [`people`](people_cte) reposted since.
 fn topic_arm(
     sql: &mut SqlText,
     topic: &str,
     viewer: Option<Uuid>,
     before: Option<FeedKey>,
     fetch: u32,
+    home: bool,
 ) {
     sql.push(&format!(
         "SELECT pt.post_id, pt.created_at AS at FROM post_topics pt JOIN posts p ON p.id = pt.post_id \
@@ -172,12 +195,16 @@ fn topic_arm(
     ));
     before_key(sql, "pt.created_at", "pt.post_id", before);
     visible(sql, "p", viewer);
+    if home {
+        no_newer_repost(sql, "pt.post_id", "pt.created_at", None);
+    }
     sql.push(" ORDER BY pt.created_at DESC, pt.post_id DESC LIMIT ")
         .bind(Arg::Int(fetch.into()));
 }
 
-/// Source 1 of the home feed: the posts of the topics the viewer follows. `topics` lists them
-/// for SQLite (PostgreSQL reads them in the same statement).
+/// Source 1 of the home feed: the posts of the topics the viewer follows, each once (a post may
+/// carry several of them). `topics` lists them for SQLite (PostgreSQL reads them in the same
+/// statement).
 fn topic_posts(
     sql: &mut SqlText,
     viewer: Uuid,
@@ -187,11 +214,11 @@ fn topic_posts(
 ) {
     let columns = no_repost(sql.dialect);
     sql.push(&format!(
-        "SELECT 1 AS src, t.post_id, t.at, {columns} FROM "
+        "SELECT DISTINCT 1 AS src, t.post_id, t.at, {columns} FROM "
     ));
     if sql.dialect == Dialect::Postgres {
         sql.push("user_topic_follows f CROSS JOIN LATERAL (");
-        topic_arm(sql, "f.topic_id", Some(viewer), before, fetch);
+        topic_arm(sql, "f.topic_id", Some(viewer), before, fetch, true);
         sql.push(") t WHERE f.user_id = ").uuid(viewer);
     } else {
         sql.push("(");
@@ -202,7 +229,7 @@ fn topic_posts(
             sql.push("SELECT * FROM (");
             let placeholder = format!("${}", sql.args.len() + 1);
             sql.args.push(Arg::Uuid(*topic));
-            topic_arm(sql, &placeholder, Some(viewer), before, fetch);
+            topic_arm(sql, &placeholder, Some(viewer), before, fetch, true);
             sql.push(") s");
         }
         sql.push(") t");
@@ -211,20 +238,21 @@ fn topic_posts(
         .bind(Arg::Int(fetch.into()));
 }
 
-/// Source 2 of the home feed: what [`people`] reposted, of what the viewer may see.
+/// Source 2 of the home feed: what [`people`](people_cte) reposted, of what the viewer may see:
+/// of each post its newest repost by them, and only when that is later than the post itself
+/// (the API never writes an earlier one), so the repost is the post's newest entry.
 fn people_reposts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetch: u32) {
     let lateral = sql.dialect == Dialect::Postgres;
     sql.push("SELECT 2 AS src, r.post_id, r.created_at AS at, u.id AS reposter_id, u.display_name, u.handle, u.avatar_url, u.verification_level, r.quote FROM ");
     if lateral {
-        people(sql, viewer);
-        sql.push(" a CROSS JOIN LATERAL (SELECT r.post_id, r.user_id, r.created_at, r.quote FROM post_reposts r JOIN posts p ON p.id = r.post_id WHERE r.user_id = a.id");
+        sql.push("people a CROSS JOIN LATERAL (SELECT r.post_id, r.user_id, r.created_at, r.quote FROM post_reposts r JOIN posts p ON p.id = r.post_id WHERE r.user_id = a.id");
     } else {
-        sql.push("post_reposts r JOIN posts p ON p.id = r.post_id JOIN users u ON u.id = r.user_id WHERE r.user_id IN ");
-        people(sql, viewer);
+        sql.push("post_reposts r JOIN posts p ON p.id = r.post_id JOIN users u ON u.id = r.user_id WHERE r.user_id IN (SELECT id FROM people)");
     }
-    sql.push(" AND p.deleted_at IS NULL");
+    sql.push(" AND p.deleted_at IS NULL AND r.created_at > p.created_at");
     before_key(sql, "r.created_at", "r.post_id", before);
     visible(sql, "p", Some(viewer));
+    no_newer_repost(sql, "r.post_id", "r.created_at", Some("r.user_id"));
     if lateral {
         sql.push(" ORDER BY r.created_at DESC, r.post_id DESC LIMIT ")
             .bind(Arg::Int(fetch.into()))
@@ -269,7 +297,7 @@ fn whole_topic(
     ));
     let placeholder = format!("${}", sql.args.len() + 1);
     sql.args.push(Arg::Uuid(topic));
-    topic_arm(sql, &placeholder, viewer, before, fetch);
+    topic_arm(sql, &placeholder, viewer, before, fetch, false);
     sql.push(") t");
 }
 
@@ -416,6 +444,7 @@ impl FeedRepo for Store {
                 let arm = |sql: &mut SqlText| {
                     sql.push(") s UNION ALL SELECT * FROM (");
                 };
+                people_cte(&mut sql, owner);
                 sql.push(&format!("SELECT {ENTRY_COLUMNS} FROM (SELECT * FROM ("));
                 people_posts(&mut sql, owner, before, fetch);
                 if dialect == Dialect::Postgres || !topics.is_empty() {
@@ -449,30 +478,32 @@ impl FeedRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn circle(&self, viewer: UserId) -> Result<Circle> {
         let v = viewer.as_uuid();
-        let people: Vec<(String, Uuid)> = with_db!(&self.db, pool => {
+        // One statement: the people by kind, and the followed topics' slugs (kind `t`).
+        let rows: Vec<(String, Option<Uuid>, Option<String>)> = with_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT 'f', followee_id FROM user_follows WHERE follower_id = $1 \
-                 UNION ALL SELECT 'c', addressee_id FROM connections WHERE status = 'accepted' AND requester_id = $1 \
-                 UNION ALL SELECT 'c', requester_id FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
-                 UNION ALL SELECT 'b', blocked_id FROM user_blocks WHERE blocker_id = $1 \
-                 UNION ALL SELECT 'b', blocker_id FROM user_blocks WHERE blocked_id = $1 \
-                 UNION ALL SELECT 's', addressee_id FROM connections WHERE status = 'pending' AND requester_id = $1 \
-                 UNION ALL SELECT 'r', requester_id FROM connections WHERE status = 'pending' AND addressee_id = $1",
+                "SELECT 'f', followee_id, NULL FROM user_follows WHERE follower_id = $1 \
+                 UNION ALL SELECT 'c', addressee_id, NULL FROM connections WHERE status = 'accepted' AND requester_id = $1 \
+                 UNION ALL SELECT 'c', requester_id, NULL FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
+                 UNION ALL SELECT 'b', blocked_id, NULL FROM user_blocks WHERE blocker_id = $1 \
+                 UNION ALL SELECT 'b', blocker_id, NULL FROM user_blocks WHERE blocked_id = $1 \
+                 UNION ALL SELECT 's', addressee_id, NULL FROM connections WHERE status = 'pending' AND requester_id = $1 \
+                 UNION ALL SELECT 'r', requester_id, NULL FROM connections WHERE status = 'pending' AND addressee_id = $1 \
+                 UNION ALL SELECT 't', NULL, t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
             )
             .bind(v)
             .fetch_all(pool)
             .await
         })
         .or_unexpected()?;
-        let topics: Vec<String> = with_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "SELECT t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
-            )
-            .bind(v)
-            .fetch_all(pool)
-            .await
-        })
-        .or_unexpected()?;
+        let mut topics = Vec::new();
+        let mut people = Vec::with_capacity(rows.len());
+        for (kind, id, slug) in rows {
+            match (id, slug) {
+                (Some(id), _) => people.push((kind, id)),
+                (None, Some(slug)) => topics.push(slug),
+                (None, None) => {}
+            }
+        }
         let mut circle = Circle {
             topics: topics.into_iter().collect(),
             ..Circle::default()

@@ -135,8 +135,12 @@ impl PostRepo for Store {
         load_posts(self, ids, Visibility::For(viewer), viewer).await
     }
 
-    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>> {
-        load_posts(self, ids, Visibility::Any, None).await
+    async fn posts_by_ids_unchecked(
+        &self,
+        ids: &[PostId],
+        viewer: Option<UserId>,
+    ) -> Result<Vec<Post>> {
+        load_posts(self, ids, Visibility::Any, viewer).await
     }
 
     async fn viewer_states(

@@ -47,6 +47,13 @@ pub struct Args {
     /// 0 turns the cache off.
     #[arg(long, env = "VENDROME_FEED_CACHE_MEMBERS", default_value_t = 20_000)]
     feed_cache_members: usize,
+    /// Which requests get a log line: `all`, `errors` (answered 4xx or 5xx) or `off`. Server
+    /// errors and requests slower than `--slow-request-ms` are logged whatever the setting.
+    #[arg(long, env = "VENDROME_ACCESS_LOG", default_value = "errors")]
+    access_log: vendrome_server::access_log::AccessLog,
+    /// Requests that take at least this many milliseconds are logged (WARN `slow request`).
+    #[arg(long, env = "VENDROME_SLOW_REQUEST_MS", default_value_t = 1000)]
+    slow_request_ms: u64,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -76,6 +83,10 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         search: args.search,
         feed_cache_members: args.feed_cache_members,
         read_only: args.read_only,
+        access_log: vendrome_server::access_log::AccessLogPolicy {
+            mode: args.access_log,
+            slow: Duration::from_millis(args.slow_request_ms),
+        },
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

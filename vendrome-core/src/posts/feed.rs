@@ -4,10 +4,14 @@
 //!
 //! The home feed is assembled on read from several sources (the viewer's own posts and those of
 //! the people they follow or are connected to, the posts of followed topics, and the reposts of
-//! the same people). The store answers each source's newest `limit + 1` entries before the
-//! cursor in one round trip; [`merge`] interleaves them, keeps each post once per page and stops
-//! where the sources' answers stop being complete. Every page then costs the same fixed number of
-//! queries, whatever its length or depth.
+//! the same people). A post shows once in a home feed, at its newest entry (its latest repost by
+//! those people, else its creation), so the sequence a member walks is the same at any page size
+//! and whether its pages come from the home-feed cache or from the store. The store answers each
+//! source's newest `limit + 1` entries before the cursor in one round trip, each its post's
+//! newest entry and each post once per source; [`merge`] interleaves them, keeps each post once
+//! (a post by a followed person in a followed topic is in two sources, at the same key) and stops
+//! where the sources' answers stop being complete. A page then holds `limit` items whenever more
+//! exist, and costs the same fixed number of queries, whatever its depth.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::home_cache::HomeCache;
+use super::home_cache::{HomeCache, Lookup};
 use super::listing::ListingFilter;
 use super::{AuthorSummary, Post, PostRepo, TopicSlug};
 use crate::access::Caller;
@@ -128,7 +132,10 @@ impl Circle {
 #[async_trait]
 pub trait FeedRepo: Send + Sync {
     /// For each source of `feed`, its newest `fetch` entries strictly before `before` (all when
-    /// `None`), newest first; only live posts `viewer` may see (visibility, blocks).
+    /// `None`), newest first; only live posts `viewer` may see (visibility, blocks). Each post
+    /// at most once per source; in a home feed only the entry that is its post's newest in the
+    /// whole feed (a post reposted since by someone in the circle shows at the newest repost,
+    /// not at its creation nor at older reposts).
     ///
     /// MUST return [`Error::NotFound`] with `user` for an author feed of an unknown user and
     /// with `topic` for an unknown topic.
@@ -199,9 +206,11 @@ impl FeedService {
             .map(|c| c.decode::<FeedKey>())
             .transpose()
             .map_err(|e| Error::Invalid(relabel(e)))?;
+        let mut deeper = None;
         if let (Feed::Home(owner), Some(cache)) = (feed, &self.home) {
-            if let Some(page) = cache.page(*owner, before, limit).await? {
-                return Ok(page);
+            match cache.page(*owner, before, limit).await? {
+                Lookup::Page(page) => return Ok(page),
+                Lookup::Deeper(d) => deeper = Some(d),
             }
         }
         let sources = self
@@ -209,6 +218,9 @@ impl FeedService {
             .feed_entries(feed, viewer_id, before, limit.probe() as u32)
             .await?;
         let merged = merge(sources, limit);
+        if let (Some(deeper), Some(cache)) = (deeper, &self.home) {
+            cache.extend(deeper, &merged);
+        }
         let ids: Vec<PostId> = merged.entries.iter().map(|e| e.key.post).collect();
         let mut posts = self.posts.posts_by_ids(&ids, viewer_id).await?;
         let items = merged
@@ -242,8 +254,10 @@ pub struct Merged {
     pub next: Option<FeedKey>,
 }
 
-/// Interleaves the sources' answers (each newest first, each at most `limit + 1` long) into one
-/// page of at most `limit` entries, each post at most once.
+/// Interleaves the sources' answers (each newest first, each at most `limit + 1` long, each post
+/// at most once in each) into one page of at most `limit` entries, each post at most once.
+/// Since a full source has `limit + 1` distinct posts down to the cut, the page is full
+/// whenever more entries exist.
 ///
 /// A source that answered in full (`limit + 1` entries) may hold more entries older than its
 /// last one, so the merge is exact only down to the newest such last entry (the cut); entries

@@ -242,13 +242,18 @@ pub trait PostRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn posts_by_ids(&self, ids: &[PostId], viewer: Option<UserId>) -> Result<Vec<Post>>;
 
-    /// The live posts among `ids` whatever their visibility, in the order of `ids`, with an
-    /// empty viewer state (for caches that check visibility themselves).
+    /// The live posts among `ids` whatever their visibility, in the order of `ids`, with
+    /// `viewer`'s own state (empty without one), in one query (for caches that check
+    /// visibility themselves).
     ///
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>>;
+    async fn posts_by_ids_unchecked(
+        &self,
+        ids: &[PostId],
+        viewer: Option<UserId>,
+    ) -> Result<Vec<Post>>;
 
     /// `viewer`'s own state for each of `ids` that exists, in one query.
     ///

@@ -15,14 +15,19 @@
 //! 1. the same first pages through the store's own feed service in this process, one at a time
 //!    (the SQL of a page and nothing else: no HTTP, no JSON, no auth): p50 and p99;
 //! 2. first reads: `--cold` other members' home feeds, each once, 16 at a time (nothing of
-//!    theirs is cached: the cost of a cache miss), then every viewer's once (the warm-up);
+//!    theirs is cached: the cost of a cache miss), beside the floor of the same pages: the same
+//!    members' first pages through the store's feed service in this process, 16 at a time (SQL
+//!    only); then every viewer's once (the warm-up);
 //! 3. the API at each of `--clients` concurrent clients (keep-alive), every request for the next
 //!    viewer in turn, for `--seconds`: requests/s, p50, p99, errors (the home-feed cache holds
 //!    every viewer by then, and nothing changes during the run);
 //! 4. depth: the listing `GET /v1/posts` at page 1 and page 1000 (cursor walked there first),
 //!    p50 of each;
 //! 5. the server's peak resident memory (`VmHWM`: at start it builds the search index) and its
-//!    resident memory after the last level (`VmRSS`).
+//!    resident memory after the last level (`VmRSS`);
+//! 6. the access log's cost: for each `--access-logs` setting a fresh server (logging at the
+//!    default `info,sqlx=warn` to a file), warmed up, then 16 clients for `--seconds`: requests/s,
+//!    p99 and the bytes of log written.
 //!
 //! The load generator shares the machine with the server (and with the database), as the goal
 //! says; its own cost is counted against the API.
@@ -57,6 +62,8 @@ struct Options {
     seconds: u64,
     vendrome: String,
     reuse: bool,
+    /// `VENDROME_ACCESS_LOG` settings to compare.
+    access_logs: Vec<String>,
 }
 
 impl Options {
@@ -71,6 +78,7 @@ impl Options {
             seconds: 10,
             vendrome: "target/release/vendrome".into(),
             reuse: false,
+            access_logs: vec!["all".into(), "errors".into(), "off".into()],
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -97,6 +105,13 @@ impl Options {
                 "--seconds" => options.seconds = value()?.parse()?,
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
+                "--access-logs" => {
+                    options.access_logs = value()?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
                 other => bail!("unknown option {other}"),
             }
         }
@@ -111,6 +126,10 @@ struct Run {
     direct: Vec<Duration>,
     /// Each of the cold members read once, at 16 clients.
     first_reads: Level,
+    /// The same members' first pages through the store's feed service, 16 at a time.
+    first_floor: Level,
+    /// Per access-log setting: 16 warm clients, and the bytes of log written meanwhile.
+    access_logs: Vec<(String, Level, u64)>,
     levels: Vec<Level>,
     listing_page_1: Vec<Duration>,
     listing_page_1000: Vec<Duration>,
@@ -154,7 +173,7 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
     let keys_spec = KeyRing::generate_spec();
     let keys = KeyRing::parse(&keys_spec)?;
     let server = Server::start(&options.vendrome, &url, &keys_spec).await?;
-    let store = Store::open_with(&url, PoolSize(4)).await?;
+    let store = Store::open_with(&url, PoolSize(FIRST_READ_CLIENTS as u32)).await?;
     let mut viewers = pick_viewers(&store, options.viewers + options.cold).await?;
     let cold_viewers = viewers.split_off(options.viewers.min(viewers.len()));
     eprintln!(
@@ -206,7 +225,8 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
     let base = format!("http://{}", server.address);
     // First reads: members nobody asked for yet (every cache misses), each once.
     eprintln!("{}: first reads…", kind.name());
-    let first_reads = once_each(&client, &base, &cold_tokens, 16).await;
+    let first_reads = once_each(&client, &base, &cold_tokens, FIRST_READ_CLIENTS).await;
+    let first_floor = floor(&feeds, &cold_viewers).await?;
     // Warm up: every viewer's first page once, so caches are as in steady state.
     once_each(&client, &base, &tokens, 16).await;
     let mut levels = Vec::new();
@@ -228,18 +248,71 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
     let peak_rss_kib = server.peak_rss_kib();
     let rss_after_kib = server.rss_kib();
     server.stop().await;
+    let mut access_logs = Vec::new();
+    for setting in &options.access_logs {
+        eprintln!("{}: access log {setting}…", kind.name());
+        let env = [("VENDROME_ACCESS_LOG", setting.clone())];
+        let server = Server::start_with(&options.vendrome, &url, &keys_spec, &env).await?;
+        let base = format!("http://{}", server.address);
+        once_each(&client, &base, &tokens, FIRST_READ_CLIENTS).await;
+        let before = server.log_bytes();
+        let level = load(
+            &client,
+            &base,
+            &tokens,
+            FIRST_READ_CLIENTS,
+            Duration::from_secs(options.seconds),
+        )
+        .await;
+        access_logs.push((setting.clone(), level, server.log_bytes() - before));
+        server.stop().await;
+    }
     store.db().close().await;
     Ok(Run {
         store: kind,
         seed_time,
         direct,
         first_reads,
+        first_floor,
+        access_logs,
         levels,
         listing_page_1,
         listing_page_1000,
         deep_page,
         peak_rss_kib,
         rss_after_kib,
+    })
+}
+
+/// Concurrent clients of the first reads and of their floor.
+const FIRST_READ_CLIENTS: usize = 16;
+
+/// Each member's first page through `feeds` (the store, no cache, no HTTP), 16 at a time.
+async fn floor(feeds: &FeedService, members: &[UserId]) -> anyhow::Result<Level> {
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(members)
+        .map(|member| async move {
+            let caller = Caller {
+                user_id: *member,
+                role: UserRole::Member,
+            };
+            let sent = Instant::now();
+            feeds
+                .page(Some(&caller), &Feed::Home(*member), None, Limit::DEFAULT)
+                .await?;
+            Ok(sent.elapsed())
+        })
+        .buffer_unordered(FIRST_READ_CLIENTS)
+        .collect()
+        .await;
+    let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    latencies.sort();
+    Ok(Level {
+        clients: FIRST_READ_CLIENTS,
+        requests: latencies.len(),
+        errors: 0,
+        elapsed: started.elapsed(),
+        latencies,
     })
 }
 
@@ -382,6 +455,40 @@ fn print_report(options: &Options, runs: &[Run]) {
                 percentile_ms(&level.latencies, 99.0).unwrap_or(f64::NAN),
                 level.errors,
             );
+        }
+    }
+    println!("\n| store | first reads req/s (API, {FIRST_READ_CLIENTS} clients) | p50 ms | p99 ms | floor req/s (same pages, store only, {FIRST_READ_CLIENTS} at a time) | p50 ms | p99 ms | API / floor |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for run in runs {
+        let rate = |l: &Level| l.requests as f64 / l.elapsed.as_secs_f64();
+        let (api, floor) = (&run.first_reads, &run.first_floor);
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            run.store.name(),
+            rate(api),
+            percentile_ms(&api.latencies, 50.0).unwrap_or(f64::NAN),
+            percentile_ms(&api.latencies, 99.0).unwrap_or(f64::NAN),
+            rate(floor),
+            percentile_ms(&floor.latencies, 50.0).unwrap_or(f64::NAN),
+            percentile_ms(&floor.latencies, 99.0).unwrap_or(f64::NAN),
+            rate(api) / rate(floor),
+        );
+    }
+    if runs.iter().any(|r| !r.access_logs.is_empty()) {
+        println!("\n| store | access log | req/s (warm, {FIRST_READ_CLIENTS} clients) | p50 ms | p99 ms | errors | log written |");
+        println!("|---|---|---|---|---|---|---|");
+        for run in runs {
+            for (setting, level, bytes) in &run.access_logs {
+                println!(
+                    "| {} | {setting} | {:.0} | {:.2} | {:.2} | {} | {:.1} MB |",
+                    run.store.name(),
+                    level.requests as f64 / level.elapsed.as_secs_f64(),
+                    percentile_ms(&level.latencies, 50.0).unwrap_or(f64::NAN),
+                    percentile_ms(&level.latencies, 99.0).unwrap_or(f64::NAN),
+                    level.errors,
+                    *bytes as f64 / 1e6,
+                );
+            }
         }
     }
     println!("\n| store | page SQL p50 ms (store, 1 at a time) | page SQL p99 ms | API p50 ms (1 client) | API / SQL | listing page 1 p50 ms | deep listing page p50 ms (page) |");

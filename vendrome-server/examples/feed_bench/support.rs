@@ -113,10 +113,12 @@ pub fn seed(vendrome: &str, url: &str, users: u64, posts: u64) -> anyhow::Result
     Ok(started.elapsed())
 }
 
-/// `vendrome serve` in its own process.
+/// `vendrome serve` in its own process, logging at the default level (`info,sqlx=warn`) to a
+/// file of its own.
 pub struct Server {
     pub address: SocketAddr,
     child: Child,
+    log: PathBuf,
 }
 
 impl Server {
@@ -137,6 +139,8 @@ impl Server {
         };
         let data_dir = scratch_dir().join("data");
         std::fs::create_dir_all(&data_dir)?;
+        let log = scratch_dir().join(format!("server-{}.log", address.port()));
+        let log_file = std::fs::File::create(&log)?;
         let child = Command::new(vendrome)
             .arg("--database-url")
             .arg(url)
@@ -146,9 +150,10 @@ impl Server {
             .arg("--bind")
             .arg(address.to_string())
             .env("VENDROME_SIGNING_KEYS", keys)
+            .env("RUST_LOG", "info,sqlx=warn")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
+            .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("could not start {vendrome} serve"))?;
@@ -165,7 +170,16 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(Self { address, child })
+        Ok(Self {
+            address,
+            child,
+            log,
+        })
+    }
+
+    /// How many bytes of log the server has written so far.
+    pub fn log_bytes(&self) -> u64 {
+        std::fs::metadata(&self.log).map_or(0, |m| m.len())
     }
 
     /// The server's peak resident set (`VmHWM`), in KiB.
@@ -190,6 +204,7 @@ impl Server {
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 

@@ -130,7 +130,10 @@ async fn circles_states_and_unchecked_posts(store: Store) {
         .await
         .unwrap()
         .is_empty());
-    let unchecked = store.posts_by_ids_unchecked(&[private]).await.unwrap();
+    let unchecked = store
+        .posts_by_ids_unchecked(&[private], None)
+        .await
+        .unwrap();
     assert_eq!(unchecked.len(), 1);
     assert_eq!(unchecked[0].viewer, ViewerState::default());
 

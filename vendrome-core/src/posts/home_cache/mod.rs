@@ -18,6 +18,11 @@
 //! | other `user.*`, `profile.*` | the member's posts and card, and the timelines whose circle holds them (their name, picture or level shows there) |
 //! | an event this version cannot read (written by a newer one) | everything |
 //!
+//! A member's timeline starts as the page they first read (a first read costs what a page from
+//! the database costs, not [`HomeCacheConfig::timeline`] entries); a deeper page the database
+//! answers right after the kept entries extends it ([`HomeCache::extend`]), up to
+//! [`HomeCacheConfig::timeline`] entries.
+//!
 //! Dropped parts are read again on the next request, in one query each. A request right after a
 //! change made through this instance first applies the pending events (read-your-writes);
 //! changes made through another instance show here within one poll of the outbox. Whatever
@@ -36,7 +41,7 @@ use std::time::{Duration, Instant};
 mod cards;
 mod invalidation;
 
-use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo};
+use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo, Merged};
 use super::{Post, PostRepo, ViewerState};
 use crate::enums::PostVisibility;
 use crate::ids::{PostId, UserId};
@@ -48,8 +53,9 @@ use crate::Result;
 /// Sizes and lifetimes of a [`HomeCache`].
 #[derive(Debug, Clone)]
 pub struct HomeCacheConfig {
-    /// How many entries of each member's home feed are kept (the first pages); deeper pages
-    /// are read from the database.
+    /// At most how many entries of each member's home feed are kept (the first pages): a
+    /// first read keeps its page, deeper pages read right after the kept entries extend them;
+    /// pages past them are read from the database.
     pub timeline: u32,
     /// How many members' timelines are kept (the server leaves the cache out when this is 0).
     pub members: usize,
@@ -134,6 +140,22 @@ struct Member {
     /// The member's own state on the posts they were shown.
     states: HashMap<PostId, ViewerState>,
     built: Instant,
+}
+
+/// What [`HomeCache::page`] answers: a page, or where the database must take over.
+pub enum Lookup {
+    Page(Page<FeedItem>),
+    /// The page lies past the kept entries (or none are kept); pass what the database answers
+    /// to [`HomeCache::extend`].
+    Deeper(Deeper),
+}
+
+/// A page left to the database, and whether its answer may extend the member's timeline.
+pub struct Deeper {
+    viewer: UserId,
+    before: Option<FeedKey>,
+    /// The cache's epoch when the timeline was looked at; `None` when nothing may be extended.
+    epoch: Option<u64>,
 }
 
 /// The first entries of a member's home feed.
@@ -238,16 +260,24 @@ impl HomeCache {
         Ok(())
     }
 
-    /// A page of `viewer`'s home feed from the cache, or `None` when the page lies past the
-    /// kept entries (the caller reads it from the database).
+    /// A page of `viewer`'s home feed from the cache, or [`Lookup::Deeper`] when the page lies
+    /// past the kept entries (the caller reads it from the database, then calls
+    /// [`HomeCache::extend`]).
     pub async fn page(
         &self,
         viewer: UserId,
         before: Option<FeedKey>,
         limit: Limit,
-    ) -> Result<Option<Page<FeedItem>>> {
+    ) -> Result<Lookup> {
         self.catch_up().await?;
-        let (circle, timeline) = self.timeline(viewer).await?;
+        let Some((circle, timeline, epoch)) = self.timeline(viewer, before, limit).await? else {
+            self.stats.deep_pages.fetch_add(1, Ordering::Relaxed);
+            return Ok(Lookup::Deeper(Deeper {
+                viewer,
+                before,
+                epoch: None,
+            }));
+        };
         let start = match before {
             Some(key) => timeline.entries.partition_point(|e| e.key >= key),
             None => 0,
@@ -256,7 +286,17 @@ impl HomeCache {
         let limit = limit.get() as usize;
         if rest.len() < limit && timeline.more {
             self.stats.deep_pages.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+            // The database's answer continues the kept entries when the page starts inside
+            // them or right after them.
+            let contiguous = match (before, timeline.entries.last()) {
+                (Some(key), Some(last)) => key >= last.key,
+                _ => true,
+            };
+            return Ok(Lookup::Deeper(Deeper {
+                viewer,
+                before,
+                epoch: contiguous.then_some(epoch),
+            }));
         }
         self.stats.pages.fetch_add(1, Ordering::Relaxed);
         let entries = &rest[..rest.len().min(limit)];
@@ -274,10 +314,51 @@ impl HomeCache {
                 })
             })
             .collect();
-        Ok(Some(Page {
+        Ok(Lookup::Page(Page {
             items,
             next_cursor: next,
         }))
+    }
+
+    /// Appends what the database answered for a [`Lookup::Deeper`] page to the member's kept
+    /// entries, when nothing changed since and the page continues them (up to
+    /// [`HomeCacheConfig::timeline`] entries).
+    pub fn extend(&self, deeper: Deeper, merged: &Merged) {
+        let Some(epoch) = deeper.epoch else { return };
+        let cap = self.config.timeline.clamp(1, Limit::MAX) as usize;
+        let mut state = self.lock();
+        if state.epoch != epoch {
+            return;
+        }
+        let Some(timeline) = state
+            .members
+            .get_mut(&deeper.viewer)
+            .and_then(|m| m.timeline.as_mut())
+        else {
+            return;
+        };
+        let start = match deeper.before {
+            Some(key) => {
+                if timeline.entries.last().is_some_and(|last| key < last.key) {
+                    return;
+                }
+                timeline.entries.partition_point(|e| e.key >= key)
+            }
+            None => 0,
+        };
+        let mut entries: Vec<FeedEntry> = timeline.entries[..start].to_vec();
+        entries.extend(merged.entries.iter().cloned());
+        let mut more = merged.next.is_some();
+        if entries.len() > cap {
+            entries.truncate(cap);
+            more = true;
+        }
+        if entries.len() > timeline.entries.len() {
+            *timeline = Timeline {
+                entries: entries.into(),
+                more,
+            };
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -336,18 +417,26 @@ impl HomeCache {
         Ok(circle)
     }
 
-    /// The member's circle and cached timeline, built when missing or expired.
-    async fn timeline(&self, viewer: UserId) -> Result<(Arc<Circle>, Timeline)> {
+    /// The member's circle, cached timeline and the epoch it was seen at. A missing or expired
+    /// timeline is built for a first page (`before` is `None`) as that page (`limit` entries);
+    /// for a deeper one there is none.
+    async fn timeline(
+        &self,
+        viewer: UserId,
+        before: Option<FeedKey>,
+        limit: Limit,
+    ) -> Result<Option<(Arc<Circle>, Timeline, u64)>> {
         let circle = self.circle(viewer).await?;
         let epoch = {
             let state = self.lock();
             let cached = state.members.get(&viewer).and_then(|m| m.timeline.clone());
             match cached {
-                Some(timeline) => return Ok((circle, timeline)),
+                Some(timeline) => return Ok(Some((circle, timeline, state.epoch))),
+                None if before.is_some() => return Ok(None),
                 None => state.epoch,
             }
         };
-        let keep = Limit::parse(self.config.timeline.clamp(1, Limit::MAX))
+        let keep = Limit::parse(limit.get().min(self.config.timeline).max(1))
             .expect("the timeline length is clamped to a valid limit");
         let sources = self
             .feeds
@@ -365,7 +454,7 @@ impl HomeCache {
                 member.timeline = Some(timeline.clone());
             }
         }
-        Ok((circle, timeline))
+        Ok(Some((circle, timeline, epoch)))
     }
 
     /// The posts among `ids` that `viewer` may see (anonymous: the public ones), with their own
@@ -394,21 +483,32 @@ impl HomeCache {
             .filter(|id| !posts.contains_key(id))
             .copied()
             .collect();
-        let loaded_posts = self.posts.posts_by_ids_unchecked(&missing_posts).await?;
+        // The posts not kept come with the viewer's state on them (one statement); the
+        // viewer's state on kept posts is read apart, when it is not kept either.
+        let mut loaded_posts = if missing_posts.is_empty() {
+            Vec::new()
+        } else {
+            self.posts
+                .posts_by_ids_unchecked(&missing_posts, viewer)
+                .await?
+        };
         self.stats
             .posts_read
             .fetch_add(loaded_posts.len() as u64, Ordering::Relaxed);
-        let loaded_states = match viewer {
-            Some(viewer) => {
-                let missing: Vec<PostId> = ids
-                    .iter()
-                    .filter(|id| !states.contains_key(id))
-                    .copied()
-                    .collect();
-                self.posts.viewer_states(viewer, &missing).await?
+        let mut loaded_states = Vec::new();
+        if let Some(viewer) = viewer {
+            for post in &mut loaded_posts {
+                loaded_states.push((post.id, std::mem::take(&mut post.viewer)));
             }
-            None => Vec::new(),
-        };
+            let missing: Vec<PostId> = ids
+                .iter()
+                .filter(|id| posts.contains_key(id) && !states.contains_key(id))
+                .copied()
+                .collect();
+            if !missing.is_empty() {
+                loaded_states.extend(self.posts.viewer_states(viewer, &missing).await?);
+            }
+        }
         {
             let mut state = self.lock();
             let keep = state.epoch == epoch;
