@@ -105,7 +105,12 @@ impl PostRepo for InMemory {
             .collect())
     }
 
-    async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>> {
+    async fn posts_by_ids_unchecked(
+        &self,
+        ids: &[PostId],
+        _viewer: Option<UserId>,
+    ) -> Result<Vec<Post>> {
+        // Engagement is not kept here: the viewer's state is always empty.
         let world = self.world();
         Ok(ids
             .iter()
