@@ -41,6 +41,14 @@ pub struct Config {
     /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
     /// read goes to the database).
     pub feed_cache_members: usize,
+    /// The load balancers and proxies whose `X-Forwarded-For`/`Forwarded` headers are believed
+    /// (see [`crate::client_addr`]); none by default (the client is the TCP peer).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Every rate-limit rule (see [`crate::rate_limits`]).
+    pub rate_limits: crate::rate_limits::RateLimits,
+    /// Serve `/metrics` on this address only (not on [`Config::bind`]); `None` serves it with the
+    /// API.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Which engine answers search.
@@ -103,6 +111,9 @@ impl Default for Config {
             search: SearchBackend::default(),
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            rate_limits: crate::rate_limits::RateLimits::default(),
+            metrics_bind: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod envelope;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod openapi;
 pub mod password_hasher;
+pub mod rate_limits;
 pub mod realtime;
 pub mod request_id;
 pub mod routes;

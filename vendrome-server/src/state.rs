@@ -85,6 +85,8 @@ pub struct Services {
     pub search_wake: Arc<Notify>,
     /// The home feeds' cache (inside `feeds`), told of every change made through this instance.
     pub home_cache: Arc<HomeCache>,
+    /// Searches per client address without a signed-in member.
+    pub search_limit: vendrome_core::rate_limit::Rule,
 }
 
 /// Which engine answers search.
@@ -109,6 +111,8 @@ pub struct StateOptions {
     pub search: SearchOptions,
     /// The home feeds' cache.
     pub home_cache: HomeCacheConfig,
+    /// Searches per client address without a signed-in member.
+    pub search_limit: vendrome_core::rate_limit::Rule,
 }
 
 impl Default for StateOptions {
@@ -121,6 +125,7 @@ impl Default for StateOptions {
             realtime: None,
             search: SearchOptions::Embedded(Location::Memory),
             home_cache: HomeCacheConfig::default(),
+            search_limit: crate::rate_limits::RateLimits::default().search_ip,
         }
     }
 }
@@ -195,6 +200,7 @@ impl AppState {
             search_index,
             search_wake: Arc::new(Notify::new()),
             home_cache,
+            search_limit: options.search_limit,
         }))
     }
 }

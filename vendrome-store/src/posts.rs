@@ -136,7 +136,7 @@ impl PostRepo for Store {
     }
 
     async fn posts_by_ids_unchecked(&self, ids: &[PostId]) -> Result<Vec<Post>> {
-        load_posts(self, ids, Visibility::Any, None).await
+        load_posts(self, ids, Visibility::Active, None).await
     }
 
     async fn viewer_states(

@@ -186,8 +186,17 @@ pub trait MessagingRepo: Send + Sync {
         limit: i64,
     ) -> Result<Vec<Message>>;
 
-    /// The members who share a conversation with `user` now (never `user`), at most `limit`,
-    /// most recent conversations first: who hears of `user`'s presence.
+    /// The other current participants of `conversation` with no block between them and
+    /// `user` either way: who sees `user` typing.
+    async fn unblocked_others(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>>;
+
+    /// The members who share a conversation with `user` now (never `user`, nor anyone with a
+    /// block between them and `user` either way), at most `limit`, most recent conversations
+    /// first: who hears of `user`'s presence.
     async fn partners(&self, user: UserId, limit: i64) -> Result<Vec<UserId>>;
 
     /// `user`'s conversations, latest activity first, each with its last message and unread
@@ -387,6 +396,20 @@ impl MessagingService {
             return Err(Error::not_found("conversation"));
         }
         Ok(participants)
+    }
+
+    /// Who hears of the caller's typing in a conversation they take part in: the other
+    /// participants, less anyone with a block between them and the caller; else
+    /// [`Error::NotFound`].
+    pub async fn typing_audience(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>> {
+        self.members(caller, conversation).await?;
+        self.repo
+            .unblocked_others(conversation, caller.user_id)
+            .await
     }
 
     /// A message in one of the caller's conversations; else [`Error::NotFound`].

@@ -132,7 +132,8 @@ pub trait EngagementRepo: Send + Sync {
     /// Reposts (or changes the quote of the user's repost).
     async fn set_repost(&self, post: PostId, user: UserId, quote: Option<String>) -> Result<()>;
     async fn remove_repost(&self, post: PostId, user: UserId) -> Result<()>;
-    /// Records one share.
+    /// Records a share: once per member, channel and post (a repeat answers the first share's
+    /// id and counts nothing). MUST return [`Error::NotFound`] for a post that is not live.
     async fn add_share(&self, post: PostId, user: UserId, channel: ShareChannel)
         -> Result<ShareId>;
 }

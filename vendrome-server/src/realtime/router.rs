@@ -108,7 +108,7 @@ async fn route(state: &AppState, event: &OutboxEvent) -> vendrome_core::Result<(
             );
             state.realtime.publish(&audience, &frame).await;
             if let (Some(sender), "message.created") = (sender, kind) {
-                stop_typing(state, conversation, sender, &audience).await;
+                stop_typing(state, conversation, sender).await;
             }
             return Ok(());
         }
@@ -124,16 +124,15 @@ async fn route(state: &AppState, event: &OutboxEvent) -> vendrome_core::Result<(
 }
 
 /// A sent message ends its sender's typing indicator.
-async fn stop_typing(
-    state: &AppState,
-    conversation: ConversationId,
-    sender: UserId,
-    audience: &[UserId],
-) {
+async fn stop_typing(state: &AppState, conversation: ConversationId, sender: UserId) {
     let realtime = &state.realtime;
     realtime.typing.forget(conversation, sender);
     if let Ok(true) = realtime.presence.stop_typing(conversation, sender).await {
-        let others: Vec<UserId> = audience.iter().copied().filter(|u| *u != sender).collect();
+        // Typing is never told across a block.
+        let others = match state.store.unblocked_others(conversation, sender).await {
+            Ok(others) => others,
+            Err(_) => return,
+        };
         typing::announce_stop(realtime, conversation, sender, &others).await;
     }
 }
