@@ -105,7 +105,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     };
     text.as_bytes()
         .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
         .collect()
 }
 

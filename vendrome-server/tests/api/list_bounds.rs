@@ -15,7 +15,7 @@ both_stores!(
 
 /// `count` distinct valid topic slugs.
 fn topics(count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("t{i}")).collect()
+    (0..count).map(|i| format!("t-{i}")).collect()
 }
 
 /// The fields a 422 names.
@@ -86,7 +86,7 @@ async fn every_body_list_is_bounded(backend: Backend) {
     let (me, token) = app.user(UserRole::Member).await;
     let (other, _) = app.user(UserRole::Member).await;
     let bad = |n: usize| vec![json!("not a slug"); n];
-    let bad_media = |n: usize| vec![json!({ "url": "http://insecure" }); n];
+    let bad_media = |n: usize| vec![json!({ "url": "http://insecure", "kind": "image" }); n];
     expect_too_many(
         &app,
         &token,
@@ -132,7 +132,7 @@ async fn every_body_list_is_bounded(backend: Backend) {
     .await;
     let conversation = app.start_conversation(&token, other).await;
     let attachments = vec![
-        json!({ "url": "http://insecure", "name": "", "size_bytes": 0, "content_type": "x" });
+        json!({ "url": "http://insecure", "name": "", "size_bytes": 0, "mime_type": "x" });
         11
     ];
     expect_too_many(
