@@ -84,6 +84,7 @@ async fn anonymous_search_has_a_budget_per_address() {
         window: Duration::from_secs(60),
     };
     let app = spawn_with(setup).await.unwrap();
+    app.sync_search().await;
     for _ in 0..2 {
         succeed(app.get("/v1/search?q=solar")).await;
     }
