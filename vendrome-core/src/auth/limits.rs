@@ -95,7 +95,7 @@ pub fn known_device(key: &[u8], user: UserId, presented: &str) -> Option<String>
 
 /// Lower-case hex to bytes; `None` for anything else.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |b: u8| match b {
