@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod enums;
 pub mod error;
+pub mod events;
 pub mod flags;
 pub mod graph;
 pub mod idempotency;

@@ -28,6 +28,7 @@ macro_rules! conformance {
 mod abuse;
 mod audit;
 mod enums;
+mod events;
 mod fanout;
 mod feeds;
 mod flags;
