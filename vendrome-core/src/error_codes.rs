@@ -82,6 +82,8 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),
     code("invalid_idempotency_key", 400, "not 1 to 255 visible ASCII characters"),
     // Availability.
+    code("overloaded", 503, "a worker pool's queue (password hashing, search) is full, with `Retry-After: 1`"),
+    code("owner_must_transfer", 409, "a group's owner leaves without handing the group over first"),
     code("request_timeout", 503, "past `VENDROME_REQUEST_TIMEOUT_SECS`, with `Retry-After: 1`"),
     code("read_only", 503, "a write while read-only mode is on (the `read_only` flag or `serve --read-only`), with `Retry-After: 30`; reads, `/v1/auth/refresh` and `/v1/admin/flags/…` keep working"),
     code("not_ready", 503, "`/readyz`: the database did not answer within two seconds, or the search index is being built"),

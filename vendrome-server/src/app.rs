@@ -46,16 +46,31 @@ pub fn router(state: AppState, config: &Config) -> Router {
             middleware::wake_relay,
         ))
         .route("/v1/openapi.json", get(routes::docs::openapi_json))
-        .route("/docs", get(routes::docs::page))
-        .route("/metrics", get(metrics::render))
+        .route("/docs", get(routes::docs::page));
+    // On its own address when one is configured, so that it need not be public.
+    let router = if config.metrics_bind.is_none() {
+        router.route("/metrics", get(metrics::render))
+    } else {
+        router
+    };
+    let router = router
         .merge(routes::chat::routes())
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
     with_layers(router, config)
 }
 
+/// `/metrics` alone, for [`Config::metrics_bind`].
+pub fn metrics_router() -> Router {
+    metrics::handle();
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
+}
+
 /// The layers every route gets, outermost last: request id and logging, metrics, the error
-/// envelope guarantee, panic recovery, CORS, the deadline and the body limit.
+/// envelope guarantee, panic recovery, the client address, CORS, the deadline and the body
+/// limit.
 pub fn with_layers(router: Router, config: &Config) -> Router {
     metrics::handle();
     router
@@ -66,6 +81,10 @@ pub fn with_layers(router: Router, config: &Config) -> Router {
             middleware::deadline,
         ))
         .layer(cors(&config.cors_origins))
+        .layer(from_fn_with_state(
+            Arc::new(config.trusted_proxies.clone()),
+            crate::client_addr::layer,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             axum::response::IntoResponse::into_response(ApiError::internal())
@@ -163,6 +182,11 @@ impl App {
         let options = StateOptions {
             oauth: config.oauth.clone(),
             limiter,
+            policy: vendrome_core::auth::AuthPolicy {
+                limits: config.rate_limits.login,
+                ..vendrome_core::auth::AuthPolicy::default()
+            },
+            search_limit: config.rate_limits.search_ip,
             realtime: Some(realtime(&config).await?),
             search: search(&config, &store)?,
             home_cache: HomeCacheConfig {
@@ -189,6 +213,23 @@ impl App {
         let background = tasks::spawn(&self.state, stopped);
         let router = router(self.state.clone(), &self.config);
         tracing::info!(address = %listener.local_addr()?, database = self.state.store.dialect().name(), "serving");
+        let metrics_server = match self.config.metrics_bind {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("could not listen on {address} for metrics"))?;
+                tracing::info!(address = %address, "serving metrics");
+                let mut stopped = stop.subscribe();
+                Some(tokio::spawn(async move {
+                    let _ = axum::serve(listener, metrics_router())
+                        .with_graceful_shutdown(async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        })
+                        .await;
+                }))
+            }
+            None => None,
+        };
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -198,7 +239,7 @@ impl App {
         // Upgraded sockets are no longer hyper's: close them with 1001 before the tasks stop.
         self.state.realtime.close_all().await;
         let _ = stop.send(true);
-        for task in background {
+        for task in background.into_iter().chain(metrics_server) {
             let _ = task.await;
         }
         self.state.store.db().close().await;

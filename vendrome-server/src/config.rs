@@ -46,6 +46,14 @@ pub struct Config {
     pub read_only: bool,
     /// Which requests get a log line, and what counts as slow.
     pub access_log: crate::access_log::AccessLogPolicy,
+    /// The load balancers and proxies whose `X-Forwarded-For`/`Forwarded` headers are believed
+    /// (see [`crate::client_addr`]); none by default (the client is the TCP peer).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Every rate-limit rule (see [`crate::rate_limits`]).
+    pub rate_limits: crate::rate_limits::RateLimits,
+    /// Serve `/metrics` on this address only (not on [`Config::bind`]); `None` serves it with the
+    /// API.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Which engine answers search.
@@ -110,6 +118,9 @@ impl Default for Config {
                 .members,
             read_only: false,
             access_log: crate::access_log::AccessLogPolicy::default(),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            rate_limits: crate::rate_limits::RateLimits::default(),
+            metrics_bind: None,
         }
     }
 }

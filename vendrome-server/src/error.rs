@@ -128,7 +128,12 @@ impl From<vendrome_core::Error> for ApiError {
                 error
             }
             Error::Unavailable { code, message } => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+                let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+                if code == "overloaded" {
+                    // The queues drain in well under a second: come back shortly.
+                    error.retry_after = Some(1);
+                }
+                error
             }
             Error::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "unexpected error");

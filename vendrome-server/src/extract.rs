@@ -88,18 +88,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The peer's IP address, when the server knows it (it always does over a real socket).
+/// The client's IP address, when the server knows it (it always does over a real socket): the
+/// address [`crate::client_addr`] resolved behind trusted proxies, else the TCP peer.
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(ClientIp(address.map(|info| info.0.ip())))
+        Ok(ClientIp(client_ip(&parts.extensions)))
     }
+}
+
+/// The client address of a request from its extensions (see [`ClientIp`]).
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<crate::client_addr::ClientAddr>()
+        .map(|client| client.0)
+        .or_else(|| {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip())
+        })
 }
 
 /// The caller's user agent and address, for sessions and audit events.

@@ -6,10 +6,8 @@
 //! which is forgotten so that a retry runs again); retries with the same key and body get the
 //! stored answer with `Idempotent-Replayed: true`.
 
-use std::net::SocketAddr;
-
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -38,13 +36,8 @@ fn scope(state: &AppState, request: &Request) -> KeyScope {
     match user {
         Some(claims) => KeyScope::user(claims.sub),
         None => {
-            let address = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(
-                    || "unknown".to_owned(),
-                    |ConnectInfo(addr)| addr.ip().to_string(),
-                );
+            let address = crate::extract::client_ip(request.extensions())
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
             KeyScope::anonymous(&address)
         }
     }

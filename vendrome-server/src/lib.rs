@@ -8,6 +8,7 @@
 pub mod access_log;
 pub mod app;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod envelope;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod password_hasher;
 pub mod read_only;
+pub mod rate_limits;
 pub mod realtime;
 pub mod request_id;
 pub mod routes;

@@ -88,6 +88,8 @@ pub struct Services {
     /// Started with `--read-only`: writes are refused whatever the flag says
     /// (see [`crate::read_only`]).
     pub forced_read_only: bool,
+    /// Searches per client address without a signed-in member.
+    pub search_limit: vendrome_core::rate_limit::Rule,
 }
 
 /// Which engine answers search.
@@ -114,6 +116,8 @@ pub struct StateOptions {
     pub home_cache: HomeCacheConfig,
     /// Read-only mode whatever the `read_only` flag says (`serve --read-only`).
     pub read_only: bool,
+    /// Searches per client address without a signed-in member.
+    pub search_limit: vendrome_core::rate_limit::Rule,
 }
 
 impl Default for StateOptions {
@@ -127,6 +131,7 @@ impl Default for StateOptions {
             search: SearchOptions::Embedded(Location::Memory),
             home_cache: HomeCacheConfig::default(),
             read_only: false,
+            search_limit: crate::rate_limits::RateLimits::default().search_ip,
         }
     }
 }
@@ -218,6 +223,7 @@ impl AppState {
             search_wake: Arc::new(Notify::new()),
             home_cache,
             forced_read_only: options.read_only,
+            search_limit: options.search_limit,
         }))
     }
 }

@@ -102,8 +102,12 @@ impl Db {
                 .context("could not connect to PostgreSQL")?;
             Ok(Db::Postgres(pool))
         } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .context("the SQLite URL is not valid")?
+            let options =
+                SqliteConnectOptions::from_str(url).context("the SQLite URL is not valid")?;
+            if !url.contains(":memory:") && !url.contains("mode=memory") {
+                owner_only(options.get_filename())?;
+            }
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -139,6 +143,37 @@ impl Db {
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
     }
+}
+
+/// Creates the SQLite database file readable and writable by its owner only (0600), or narrows
+/// an existing one to that. SQLite gives its WAL and shared-memory files the database file's
+/// mode, so they are 0600 too. In-memory databases have no file.
+fn owner_only(path: &std::path::Path) -> anyhow::Result<()> {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name.starts_with("file:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("could not create the SQLite file {}", path.display()))?;
+        for file in [
+            path.to_path_buf(),
+            std::path::PathBuf::from(format!("{}-wal", path.display())),
+            std::path::PathBuf::from(format!("{}-shm", path.display())),
+        ] {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("could not restrict {}", file.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The URL without its password, for messages.

@@ -106,7 +106,7 @@ const COMMENT_SELECT: &str =
     "SELECT c.id, c.post_id, c.parent_id, c.body, c.created_at, c.updated_at, \
     u.id AS author_id, u.display_name, u.handle, u.avatar_url, u.verification_level \
     FROM post_comments c JOIN users u ON u.id = c.author_id JOIN posts p ON p.id = c.post_id \
-    WHERE c.deleted_at IS NULL AND p.deleted_at IS NULL";
+    WHERE c.deleted_at IS NULL AND p.deleted_at IS NULL AND u.disabled_at IS NULL";
 
 fn post_missing<T>(outcome: Option<T>) -> Result<T> {
     outcome.ok_or(Error::not_found("post"))
@@ -181,7 +181,7 @@ impl EngagementRepo for Store {
             .map_err(cursor_error)?;
         let rows: Vec<(ReactionRow, Uuid)> = with_db!(&self.db, pool => {
             let mut q = sqlx::QueryBuilder::new("SELECT r.kind, r.created_at, u.id AS author_id, u.display_name, u.handle, u.avatar_url, u.verification_level \
-                FROM post_reactions r JOIN users u ON u.id = r.user_id WHERE r.post_id = ");
+                FROM post_reactions r JOIN users u ON u.id = r.user_id WHERE u.disabled_at IS NULL AND r.post_id = ");
             q.push_bind(post.as_uuid());
             if let Some((at, id)) = after {
                 q.push(" AND (r.created_at < ").push_bind(at).push(" OR (r.created_at = ").push_bind(at).push(" AND r.user_id < ").push_bind(id).push("))");
@@ -462,15 +462,27 @@ impl EngagementRepo for Store {
         let p = post.as_uuid();
         let done = with_db!(&self.db, pool, dialect => {
             let mut tx = begin_on_post!(pool, dialect, p);
-            sqlx::query("INSERT INTO post_shares (id, post_id, user_id, channel, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id.as_uuid()).bind(p).bind(user.as_uuid()).bind(DbEnum(channel)).bind(now).execute(&mut *tx).await?;
+            // Once per member, channel and post: a repeat answers the first share.
+            let inserted = sqlx::query(
+                "INSERT INTO post_shares (id, post_id, user_id, channel, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (post_id, user_id, channel) DO NOTHING",
+            )
+            .bind(id.as_uuid()).bind(p).bind(user.as_uuid()).bind(DbEnum(channel)).bind(now).execute(&mut *tx).await?
+            .rows_affected() == 1;
+            if !inserted {
+                let first: Uuid = sqlx::query_scalar(
+                    "SELECT id FROM post_shares WHERE post_id = $1 AND user_id = $2 AND channel = $3",
+                )
+                .bind(p).bind(user.as_uuid()).bind(DbEnum(channel)).fetch_one(&mut *tx).await?;
+                return Ok(Some(ShareId::from_uuid(first)));
+            }
             sqlx::query("UPDATE posts SET share_count = share_count + 1 WHERE id = $1").bind(p).execute(&mut *tx).await?;
             tx.append_event(&events::share_created(id, post, user, channel), now).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some(()))
+            Ok::<_, sqlx::Error>(Some(id))
         })
         .or_unexpected()?;
-        post_missing(done).map(|()| id)
+        post_missing(done)
     }
 }
 

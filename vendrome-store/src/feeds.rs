@@ -85,6 +85,7 @@ impl EntryRow {
 /// other. Each test is its own indexed probe (no `OR` inside a subquery, which would defeat the
 /// indexes).
 pub(crate) fn visible(sql: &mut SqlText, alias: &str, viewer: Option<Uuid>) {
+    // A disabled member's posts are gone for everyone, as their profile is.
     sql.push(&format!(
         " AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = {alias}.author_id AND du.disabled_at IS NOT NULL)"
     ));
@@ -249,7 +250,7 @@ fn people_reposts(sql: &mut SqlText, viewer: Uuid, before: Option<FeedKey>, fetc
     } else {
         sql.push("post_reposts r JOIN posts p ON p.id = r.post_id JOIN users u ON u.id = r.user_id WHERE r.user_id IN (SELECT id FROM people)");
     }
-    sql.push(" AND p.deleted_at IS NULL AND r.created_at > p.created_at");
+    sql.push(" AND p.deleted_at IS NULL AND r.created_at > p.created_at AND NOT EXISTS (SELECT 1 FROM users ru WHERE ru.id = r.user_id AND ru.disabled_at IS NOT NULL)");
     before_key(sql, "r.created_at", "r.post_id", before);
     visible(sql, "p", Some(viewer));
     no_newer_repost(sql, "r.post_id", "r.created_at", Some("r.user_id"));

@@ -157,6 +157,27 @@ impl MessagingRepo for Store {
         Ok(ids.into_iter().map(UserId::from_uuid).collect())
     }
 
+    async fn unblocked_others(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>> {
+        let ids: Vec<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT p.user_id FROM conversation_participants p \
+                 WHERE p.conversation_id = $1 AND p.left_at IS NULL AND p.user_id <> $2 \
+                 AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $2 AND b.blocked_id = p.user_id) \
+                 OR (b.blocker_id = p.user_id AND b.blocked_id = $2))",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+
     async fn messages_since(
         &self,
         user: UserId,
@@ -188,6 +209,8 @@ impl MessagingRepo for Store {
                  JOIN conversation_participants o ON o.conversation_id = p.conversation_id \
                  AND o.user_id <> p.user_id AND o.left_at IS NULL \
                  WHERE p.user_id = $1 AND p.left_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = o.user_id) \
+                 OR (b.blocker_id = o.user_id AND b.blocked_id = $1)) \
                  GROUP BY o.user_id ORDER BY MAX(COALESCE(c.last_message_at, c.created_at)) DESC LIMIT $2",
             )
             .bind(user.as_uuid())
@@ -224,7 +247,7 @@ impl MessagingRepo for Store {
         // saw can be answered from the messages table.
         event.event_id = EventId::from_uuid(id.as_uuid());
         let select = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_message_id = $2"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $3 AND sender_id = $1 AND client_message_id = $2"
         );
         let row: MessageRow = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -232,7 +255,7 @@ impl MessagingRepo for Store {
             let inserted = sqlx::query(
                 "INSERT INTO messages (id, conversation_id, sender_id, kind, body, attachments, client_message_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
+                 ON CONFLICT (conversation_id, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING",
             )
             .bind(id.as_uuid())
             .bind(conversation.as_uuid())
@@ -251,6 +274,7 @@ impl MessagingRepo for Store {
                 let row: MessageRow = sqlx::query_as(&select)
                     .bind(sender.as_uuid())
                     .bind(&client)
+                    .bind(conversation.as_uuid())
                     .fetch_one(pool)
                     .await?;
                 return Ok(row);

@@ -7,7 +7,7 @@ use vendrome_core::events::{
     ConversationCreated, ConversationUpdated, DomainEvent, MemberChanged, MemberRoleChanged,
 };
 use vendrome_core::ids::{ConversationId, UserId};
-use vendrome_core::messaging::groups::{GroupRepo, GroupTitle};
+use vendrome_core::messaging::groups::{Added, GroupRepo, GroupTitle};
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::{time, Result};
 
@@ -108,30 +108,105 @@ impl GroupRepo for Store {
         conversation: ConversationId,
         user: UserId,
         by: UserId,
-    ) -> Result<bool> {
+        limit: usize,
+    ) -> Result<Added> {
         let now = time::now();
         let event = NewEvent::new(DomainEvent::ConversationMemberAdded(member_change(
             conversation,
             user,
             by,
         )));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            // A member who left comes back as a member; one who is in stays as they are.
-            let changed = sqlx::query(
+            // Writing the conversation's row first serialises adds to one group (a row lock on
+            // PostgreSQL, the write lock on SQLite), so the count below cannot be stale.
+            sqlx::query("UPDATE conversations SET updated_at = updated_at WHERE id = $1")
+                .bind(conversation.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+            let (members, present): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = $2 THEN 1 ELSE 0 END), 0) \
+                 FROM conversation_participants WHERE conversation_id = $1 AND left_at IS NULL",
+            )
+            .bind(conversation.as_uuid())
+            .bind(user.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+            if present > 0 {
+                return Ok(Added::AlreadyIn);
+            }
+            if members >= limit {
+                return Ok(Added::Full);
+            }
+            // A member who left comes back as a member.
+            sqlx::query(
                 "INSERT INTO conversation_participants (conversation_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, role = excluded.role, joined_at = excluded.joined_at \
-                 WHERE conversation_participants.left_at IS NOT NULL",
+                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, role = excluded.role, joined_at = excluded.joined_at",
             )
             .bind(conversation.as_uuid())
             .bind(user.as_uuid())
             .bind(DbEnum(ParticipantRole::Member))
             .bind(now)
             .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            commit_if_changed(tx, changed, &event, now).await
+            .await?;
+            tx.append_event(&event, now).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Added::Added)
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn transfer_ownership(
+        &self,
+        conversation: ConversationId,
+        from: UserId,
+        to: UserId,
+    ) -> Result<bool> {
+        let now = time::now();
+        let changed = |user: UserId, role: ParticipantRole| {
+            NewEvent::new(DomainEvent::ConversationMemberRoleChanged(
+                MemberRoleChanged {
+                    conversation_id: conversation,
+                    user_id: user,
+                    role,
+                    by: from,
+                },
+            ))
+        };
+        let events = [
+            changed(to, ParticipantRole::Owner),
+            changed(from, ParticipantRole::Admin),
+        ];
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let mut moved = 0;
+            for (user, role, was) in [
+                (from, ParticipantRole::Admin, "= $4"),
+                (to, ParticipantRole::Owner, "<> $4"),
+            ] {
+                let sql = format!(
+                    "UPDATE conversation_participants SET role = $3 \
+                     WHERE conversation_id = $1 AND user_id = $2 AND left_at IS NULL AND role {was}"
+                );
+                moved += sqlx::query(&sql)
+                    .bind(conversation.as_uuid())
+                    .bind(user.as_uuid())
+                    .bind(DbEnum(role))
+                    .bind(DbEnum(ParticipantRole::Owner))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            if moved != 2 {
+                return Ok(false);
+            }
+            for event in &events {
+                tx.append_event(event, now).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
         })
         .or_unexpected()
     }

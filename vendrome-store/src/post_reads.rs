@@ -21,6 +21,9 @@ use crate::{with_db, Store};
 pub(crate) enum Visibility {
     /// Every live post (authorisation checks, moderators).
     Any,
+    /// Every live post of a member who is not disabled, whatever its visibility (caches that
+    /// check visibility themselves).
+    Active,
     /// What this viewer (or an anonymous one) may see: public posts, their own, their
     /// connections'; never those of someone either of them blocked.
     For(Option<UserId>),
@@ -89,8 +92,12 @@ fn select(
     }
     sql.push(" FROM posts p JOIN users u ON u.id = p.author_id");
     sql.push(PAYLOAD_JOINS);
-    // A disabled member's posts are gone from every read, checked or not.
-    sql.push(" WHERE p.deleted_at IS NULL AND u.disabled_at IS NULL AND p.id IN (");
+    sql.push(" WHERE p.deleted_at IS NULL");
+    if !matches!(visibility, Visibility::Any) {
+        // A disabled member's posts are gone for every reader, as their profile is.
+        sql.push(" AND u.disabled_at IS NULL");
+    }
+    sql.push(" AND p.id IN (");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(", ");

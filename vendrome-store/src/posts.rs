@@ -140,7 +140,7 @@ impl PostRepo for Store {
         ids: &[PostId],
         viewer: Option<UserId>,
     ) -> Result<Vec<Post>> {
-        load_posts(self, ids, Visibility::Any, viewer).await
+        load_posts(self, ids, Visibility::Active, viewer).await
     }
 
     async fn viewer_states(

@@ -54,6 +54,19 @@ pub struct Args {
     /// Requests that take at least this many milliseconds are logged (WARN `slow request`).
     #[arg(long, env = "VENDROME_SLOW_REQUEST_MS", default_value_t = 1000)]
     slow_request_ms: u64,
+    /// The load balancers and proxies whose `X-Forwarded-For` / `Forwarded` headers are
+    /// believed, comma-separated CIDRs or addresses (`10.0.0.0/8,fd00::/8`). A request from one
+    /// of them is from the right-most forwarded address that is not; unset, the client is the
+    /// TCP peer.
+    #[arg(long, env = "VENDROME_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
+    /// A file of rate limits, one `rule = limit/window` a line (`login_ip = 60/1m`); single
+    /// rules can also be set with `VENDROME_RATE_LIMIT_<RULE>=limit/window`, which win.
+    #[arg(long, env = "VENDROME_RATE_LIMITS")]
+    rate_limits: Option<std::path::PathBuf>,
+    /// Serve `/metrics` on this address only, instead of with the API.
+    #[arg(long, env = "VENDROME_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -89,6 +102,15 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         },
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
+        trusted_proxies: vendrome_server::client_addr::TrustedProxies::parse(&args.trusted_proxies)
+            .map_err(anyhow::Error::msg)
+            .context("VENDROME_TRUSTED_PROXIES is not valid")?,
+        rate_limits: vendrome_server::rate_limits::RateLimits::load(
+            args.rate_limits.as_deref(),
+            std::env::vars(),
+        )
+        .context("the rate limits are not valid")?,
+        metrics_bind: args.metrics_bind,
     };
     let app = App::build(config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -12,7 +12,7 @@ use crate::users::{DisplayName, Email, NewUser, User, UserRepo};
 use crate::validation::ValidationErrors;
 use crate::{Error, Result};
 
-use super::limits::{device_key, LoginLimits};
+use super::limits::{device_key, known_device, LoginLimits};
 use super::password::{Password, PasswordHasher, DECOY_HASH};
 use super::refresh::{RefreshToken, RotationKey};
 use super::sessions::{ClientInfo, NewSessionToken, SessionRepo};
@@ -201,10 +201,7 @@ impl AuthService {
         let found = self.users.credentials_by_email(&email).await?;
         // A device key is only worth something for the account it was issued for.
         let known_device = match (&found, device) {
-            (Some((user, _)), Some(key)) => {
-                let nonce = key.split_once('.').map(|(n, _)| n).unwrap_or("");
-                (device_key(&self.device_secret, user.id, nonce) == key).then(|| nonce.to_owned())
-            }
+            (Some((user, _)), Some(key)) => known_device(&self.device_secret, user.id, key),
             _ => None,
         };
         let (budget, budget_key) = match &known_device {

@@ -105,6 +105,8 @@ impl MessageContent {
                 "too_many",
                 format!("at most {} attachments", Attachment::MAX_PER_MESSAGE),
             );
+            // Over the bound: the items are not looked at.
+            return Err(errors);
         }
         for (i, attachment) in attachments.iter().enumerate() {
             attachment.check(&format!("attachments.{i}"), &mut errors);

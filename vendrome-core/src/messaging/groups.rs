@@ -71,7 +71,9 @@ pub trait GroupRepo: Send + Sync {
         user: UserId,
     ) -> Result<Option<ParticipantRole>>;
 
-    /// Adds (or brings back) a member; `false` when already in. Writes `conversation.member_added`.
+    /// Adds (or brings back) a member unless the group already has `limit` members, and writes
+    /// `conversation.member_added`. The count and the add are one step: concurrent adds never
+    /// take a group past `limit`.
     ///
     /// # Errors
     ///
@@ -82,6 +84,17 @@ pub trait GroupRepo: Send + Sync {
         conversation: ConversationId,
         user: UserId,
         by: UserId,
+        limit: usize,
+    ) -> Result<Added>;
+
+    /// Makes the current member `to` the owner and the owner `from` an admin, in one
+    /// transaction, writing `conversation.member_role_changed` for each; `false` (nothing
+    /// written) when `from` is not the owner or `to` not a current member.
+    async fn transfer_ownership(
+        &self,
+        conversation: ConversationId,
+        from: UserId,
+        to: UserId,
     ) -> Result<bool>;
 
     /// Renames a group; writes `conversation.updated`.
@@ -138,37 +151,47 @@ pub trait GroupRepo: Send + Sync {
     ) -> Result<bool>;
 }
 
+/// What [`GroupRepo::add_member`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// The member is in now.
+    Added,
+    /// The member was in already: nothing changed.
+    AlreadyIn,
+    /// The group is at its limit: nothing changed.
+    Full,
+}
+
 fn is_admin(role: Option<ParticipantRole>) -> bool {
     matches!(role, Some(ParticipantRole::Owner | ParticipantRole::Admin))
 }
 
 impl MessagingService {
     /// Creates a group of the caller and `members`. MUST return [`Error::Invalid`] for an empty,
-    /// oversized or repeated member list or one naming the caller (field `member_ids`), and
-    /// [`Error::NotFound`] for an unknown member.
+    /// oversized or repeated member list or one naming the caller (field `member_ids`),
+    /// [`Error::NotFound`] for an unknown member, and [`Error::Forbidden`] `blocked` or
+    /// `connections_only` for a member the caller may not add (see [`Self::add_member`]).
     pub async fn create_group(
         &self,
         caller: &Caller,
         title: GroupTitle,
         members: Vec<UserId>,
     ) -> Result<ConversationId> {
-        let mut unique = members.clone();
-        unique.sort();
-        unique.dedup();
         let field_error = |code, message: String| -> Error {
             ValidationErrors::single("member_ids", code, message).into()
         };
-        if members.is_empty() || unique.len() != members.len() || members.contains(&caller.user_id)
-        {
-            return Err(field_error(
-                "invalid_members",
-                "name at least one other member, each once, not yourself".into(),
-            ));
-        }
+        // The bound first: an oversized list is refused before anything else is looked at.
         if members.len() + 1 > self.group_limit {
             return Err(field_error(
                 "too_many",
                 format!("a group has at most {} members", self.group_limit),
+            ));
+        }
+        let unique: std::collections::HashSet<UserId> = members.iter().copied().collect();
+        if members.is_empty() || unique.len() != members.len() || unique.contains(&caller.user_id) {
+            return Err(field_error(
+                "invalid_members",
+                "name at least one other member, each once, not yourself".into(),
             ));
         }
         for member in &members {
@@ -176,6 +199,7 @@ impl MessagingService {
                 .user_summary(*member)
                 .await?
                 .ok_or(Error::not_found("user"))?;
+            self.may_add(caller, *member).await?;
         }
         self.groups
             .create_group(caller.user_id, title, &members)
@@ -202,8 +226,11 @@ impl MessagingService {
         Ok(role)
     }
 
-    /// Adds a member (admins only). MUST return [`Error::Forbidden`] `not_admin` for others and
-    /// [`Error::Conflict`] `group_full` at the limit.
+    /// Adds a member (admins only). MUST return [`Error::Forbidden`] `not_admin` for others,
+    /// `blocked` when a block stands between the caller and the member (either way) and
+    /// `connections_only` when the member takes conversations from connections only and the
+    /// caller is not one; [`Error::Conflict`] `group_full` at the limit (also under concurrent
+    /// adds).
     pub async fn add_member(
         &self,
         caller: &Caller,
@@ -221,22 +248,54 @@ impl MessagingService {
             .user_summary(user)
             .await?
             .ok_or(Error::not_found("user"))?;
-        if self.repo.participants(conversation).await?.len() >= self.group_limit
-            && self.groups.role(conversation, user).await?.is_none()
+        if self.groups.role(conversation, user).await?.is_some() {
+            return Ok(());
+        }
+        self.may_add(caller, user).await?;
+        match self
+            .groups
+            .add_member(conversation, user, caller.user_id, self.group_limit)
+            .await?
         {
-            return Err(Error::conflict(
+            Added::Added | Added::AlreadyIn => Ok(()),
+            Added::Full => Err(Error::conflict(
                 "group_full",
                 format!("a group has at most {} members", self.group_limit),
-            ));
+            )),
         }
-        self.groups
-            .add_member(conversation, user, caller.user_id)
-            .await
-            .map(drop)
     }
 
-    /// Removes a member (admins), or leaves (anyone, for themselves). The owner cannot be
-    /// removed by others.
+    /// Whether the caller may put `user` in a group: [`Error::Forbidden`] `blocked` across a
+    /// block, `connections_only` when `user` takes conversations from connections only and the
+    /// two are not connected.
+    async fn may_add(&self, caller: &Caller, user: UserId) -> Result<()> {
+        if self.graph.is_blocked(caller.user_id, user).await? {
+            return Err(crate::graph::blocked());
+        }
+        if self.repo.direct_message_policy(user).await? == crate::enums::DirectMessagePolicy::Anyone
+        {
+            return Ok(());
+        }
+        let connected = self
+            .graph
+            .open_connection(caller.user_id, user)
+            .await?
+            .is_some_and(|c| c.status == crate::enums::ConnectionStatus::Accepted);
+        if connected {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "connections_only",
+                "this member joins conversations of their connections only",
+            ))
+        }
+    }
+
+    /// Removes a member (admins), or leaves (anyone, for themselves). MUST return
+    /// [`Error::Forbidden`] `not_admin` for a member removing another, `owner` for removing the
+    /// owner, `not_owner` for an admin removing another admin (only the owner does), and
+    /// [`Error::Conflict`] `owner_must_transfer` when the owner leaves without handing over
+    /// ownership first.
     pub async fn remove_member(
         &self,
         caller: &Caller,
@@ -244,18 +303,34 @@ impl MessagingService {
         user: UserId,
     ) -> Result<()> {
         let role = self.group_role(caller, conversation).await?;
-        if user != caller.user_id {
+        if user == caller.user_id {
+            if role == Some(ParticipantRole::Owner) {
+                return Err(Error::conflict(
+                    "owner_must_transfer",
+                    "hand the group over to another member before leaving it",
+                ));
+            }
+        } else {
             if !is_admin(role) {
                 return Err(Error::forbidden(
                     "not_admin",
                     "only the group's admins remove members",
                 ));
             }
-            if self.groups.role(conversation, user).await? == Some(ParticipantRole::Owner) {
-                return Err(Error::forbidden(
-                    "owner",
-                    "the group's owner cannot be removed",
-                ));
+            match self.groups.role(conversation, user).await? {
+                Some(ParticipantRole::Owner) => {
+                    return Err(Error::forbidden(
+                        "owner",
+                        "the group's owner cannot be removed",
+                    ))
+                }
+                Some(ParticipantRole::Admin) if role != Some(ParticipantRole::Owner) => {
+                    return Err(Error::forbidden(
+                        "not_owner",
+                        "only the group's owner removes an admin",
+                    ))
+                }
+                _ => {}
             }
         }
         self.groups
@@ -284,11 +359,12 @@ impl MessagingService {
             .await
     }
 
-    /// Makes a member an admin, or an admin a member again. Admins promote; only the owner
-    /// demotes another admin (an admin may step down); the owner's role never changes here.
-    /// MUST return [`Error::Invalid`] for `owner` (field `role`), [`Error::NotFound`] `member`
-    /// for someone not in the group, [`Error::Forbidden`] `owner` for the owner and `not_admin`
-    /// or `not_owner` for a caller without the right.
+    /// Makes a member an admin, or an admin a member again, or (the owner only) hands the group
+    /// over: `owner` makes the member the owner and the caller an admin. Admins promote; only
+    /// the owner demotes another admin (an admin may step down). MUST return
+    /// [`Error::NotFound`] `member` for someone not in the group, [`Error::Forbidden`] `owner`
+    /// for a change to the owner's role, `not_admin` or `not_owner` for a caller without the
+    /// right.
     pub async fn set_member_role(
         &self,
         caller: &Caller,
@@ -296,14 +372,6 @@ impl MessagingService {
         user: UserId,
         role: ParticipantRole,
     ) -> Result<()> {
-        if role == ParticipantRole::Owner {
-            return Err(ValidationErrors::single(
-                "role",
-                "invalid_role",
-                "a member can be made admin or member",
-            )
-            .into());
-        }
         let mine = self.group_role(caller, conversation).await?;
         let theirs = self
             .groups
@@ -313,8 +381,21 @@ impl MessagingService {
         if theirs == ParticipantRole::Owner {
             return Err(Error::forbidden(
                 "owner",
-                "the group's owner keeps their role",
+                "the group's owner keeps their role until they hand it over",
             ));
+        }
+        if role == ParticipantRole::Owner {
+            if mine != Some(ParticipantRole::Owner) {
+                return Err(Error::forbidden(
+                    "not_owner",
+                    "only the group's owner hands it over",
+                ));
+            }
+            return self
+                .groups
+                .transfer_ownership(conversation, caller.user_id, user)
+                .await
+                .map(drop);
         }
         if !is_admin(mine) {
             return Err(Error::forbidden(

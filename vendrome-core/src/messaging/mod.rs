@@ -241,8 +241,21 @@ pub trait MessagingRepo: Send + Sync {
         limit: i64,
     ) -> Result<Vec<Message>>;
 
-    /// The members who share a conversation with `user` now (never `user`), at most `limit`,
-    /// most recent conversations first: who hears of `user`'s presence.
+    /// The other current participants of `conversation` with no block between them and
+    /// `user` either way: who sees `user` typing.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn unblocked_others(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>>;
+
+    /// The members who share a conversation with `user` now (never `user`, nor anyone with a
+    /// block between them and `user` either way), at most `limit`, most recent conversations
+    /// first: who hears of `user`'s presence.
     ///
     /// # Errors
     ///
@@ -452,6 +465,20 @@ impl MessagingService {
             return Err(Error::not_found("conversation"));
         }
         Ok(participants)
+    }
+
+    /// Who hears of the caller's typing in a conversation they take part in: the other
+    /// participants, less anyone with a block between them and the caller; else
+    /// [`Error::NotFound`].
+    pub async fn typing_audience(
+        &self,
+        caller: &Caller,
+        conversation: ConversationId,
+    ) -> Result<Vec<UserId>> {
+        self.members(caller, conversation).await?;
+        self.repo
+            .unblocked_others(conversation, caller.user_id)
+            .await
     }
 
     /// A message in one of the caller's conversations; else [`Error::NotFound`].

@@ -205,7 +205,8 @@ pub trait EngagementRepo: Send + Sync {
     /// [`Error::NotFound`](crate::Error::NotFound) `post` when the post is unknown or deleted;
     /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn remove_repost(&self, post: PostId, user: UserId) -> Result<()>;
-    /// Records one share.
+    /// Records a share: once per member, channel and post (a repeat answers the first share's
+    /// id and counts nothing). MUST return [`Error::NotFound`] for a post that is not live.
     ///
     /// # Errors
     ///

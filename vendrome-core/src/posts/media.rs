@@ -41,6 +41,7 @@ impl Media {
     const MAX_PIXELS: u32 = 20_000;
 
     /// Checks every item; errors are named `<index>.<field>` (the caller prefixes `media`).
+    /// A list over [`Media::MAX`] is refused before any item is looked at.
     pub fn parse(items: Vec<MediaItem>) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if items.len() > Self::MAX {
@@ -49,6 +50,7 @@ impl Media {
                 "too_many",
                 format!("at most {} attachments", Self::MAX),
             );
+            return Err(errors);
         }
         for (i, item) in items.iter().enumerate() {
             let url_ok = item.url.len() <= Self::MAX_URL

@@ -1,6 +1,7 @@
 //! A change to a profile, checked field by field: every broken rule is named at once.
 
 use crate::enums::LookingFor;
+use crate::sql_enum::SqlEnum as _;
 use crate::validation::{invalid, web_url, ValidationErrors};
 
 /// A skill: 1 to 50 characters, stored lower case with inner spaces kept (`supply chain`).
@@ -142,12 +143,21 @@ impl ProfileChanges {
             about: text(&mut errors, "about", raw.about, 2000, plain),
             cover_url: text(&mut errors, "cover_url", raw.cover_url, 2048, url),
             skills: None,
-            looking_for: raw.looking_for.map(|mut wanted| {
-                wanted.sort();
-                wanted.dedup();
-                wanted
-            }),
+            looking_for: None,
         };
+        if let Some(mut wanted) = raw.looking_for {
+            if wanted.len() > LookingFor::ALL.len() {
+                errors.add(
+                    "looking_for",
+                    "too_many",
+                    format!("at most {} values", LookingFor::ALL.len()),
+                );
+                return Err(errors);
+            }
+            wanted.sort();
+            wanted.dedup();
+            changes.looking_for = Some(wanted);
+        }
         if let Some(skills) = raw.skills {
             if skills.len() > Skill::MAX_PER_PROFILE {
                 errors.add(
@@ -155,6 +165,8 @@ impl ProfileChanges {
                     "too_many",
                     format!("at most {} skills", Skill::MAX_PER_PROFILE),
                 );
+                // Over the bound: the skills are not looked at.
+                return Err(errors);
             }
             let mut parsed: Vec<Skill> = skills
                 .iter()

@@ -23,6 +23,7 @@ pub mod frames;
 mod hub;
 pub(crate) mod router;
 pub(crate) mod socket;
+mod throttle;
 pub(crate) mod typing;
 
 pub use hub::Hub;
@@ -38,6 +39,8 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4408;
     /// No frame, pong included, arrived for two heartbeat intervals.
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+    /// The client kept sending frames past its budget after being told (`rate_limited`).
+    pub const RATE_LIMITED: u16 = 4429;
 }
 
 /// How the gateway paces and bounds sockets.
@@ -60,6 +63,16 @@ pub struct RealtimeConfig {
     pub replay_limit: i64,
     /// The most members told of one member's presence.
     pub partners_limit: i64,
+    /// Frames a client may send at once; beyond it they are refused (`error` `rate_limited`).
+    pub frame_burst: u32,
+    /// How fast a client's frame budget refills, per second.
+    pub frames_per_second: f64,
+    /// Refused frames a client may send at once before the socket is closed with 4429 (the
+    /// allowance refills at one every ten seconds).
+    pub refused_frames_before_close: u32,
+    /// At most one presence change of a socket is announced per this interval; changes within it
+    /// are announced together (the last one) at its end.
+    pub presence_coalesce: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -73,6 +86,10 @@ impl Default for RealtimeConfig {
             resume_grace: Duration::from_secs(5),
             replay_limit: 500,
             partners_limit: 1000,
+            frame_burst: 30,
+            frames_per_second: 10.0,
+            refused_frames_before_close: 50,
+            presence_coalesce: Duration::from_secs(2),
         }
     }
 }

@@ -182,7 +182,7 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             );
             state.realtime.publish(&audience, &frame).await;
             if let (Some(sender), true) = (sender, created) {
-                stop_typing(state, conversation, sender, &audience).await;
+                stop_typing(state, conversation, sender).await;
             }
             return Ok(());
         }
@@ -198,16 +198,15 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
 }
 
 /// A sent message ends its sender's typing indicator.
-async fn stop_typing(
-    state: &AppState,
-    conversation: ConversationId,
-    sender: UserId,
-    audience: &[UserId],
-) {
+async fn stop_typing(state: &AppState, conversation: ConversationId, sender: UserId) {
     let realtime = &state.realtime;
     realtime.typing.forget(conversation, sender);
     if let Ok(true) = realtime.presence.stop_typing(conversation, sender).await {
-        let others: Vec<UserId> = audience.iter().copied().filter(|u| *u != sender).collect();
+        // Typing is never told across a block.
+        let others = match state.store.unblocked_others(conversation, sender).await {
+            Ok(others) => others,
+            Err(_) => return,
+        };
         typing::announce_stop(realtime, conversation, sender, &others).await;
     }
 }

@@ -12,6 +12,7 @@ use vendrome_core::ids::{MessageId, UserId};
 use vendrome_core::realtime::{Frame, PresenceStatus};
 
 use super::frames::{self, ClientFrame, PresenceView};
+use super::throttle::Bucket;
 use super::{close, Realtime};
 use crate::auth::{authenticate, Authenticated};
 use crate::error::ApiError;
@@ -20,6 +21,15 @@ use crate::state::AppState;
 
 type Writer = SplitSink<WebSocket, Message>;
 type Reader = SplitStream<WebSocket>;
+
+/// What becomes of a client frame (see [`Connection::admit`]).
+enum Admit {
+    Yes,
+    /// Over budget: answered `error` `rate_limited` and dropped.
+    Refuse,
+    /// Over budget once too often: the socket is closed with 4429.
+    Close,
+}
 
 /// Why a socket's loop ended.
 enum End {
@@ -67,6 +77,18 @@ pub(crate) async fn serve(
         status: PresenceStatus::Online,
         recent: Recent::default(),
         last_heard: Instant::now(),
+        frames: Bucket::new(
+            realtime.config.frame_burst,
+            realtime.config.frames_per_second,
+            Instant::now(),
+        ),
+        refusals: Bucket::new(
+            realtime.config.refused_frames_before_close,
+            0.1,
+            Instant::now(),
+        ),
+        presence_sent: Instant::now(),
+        presence_due: None,
     };
     let end = connection
         .run(&mut writer, &mut reader, registration, resume)
@@ -153,6 +175,14 @@ struct Connection {
     status: PresenceStatus,
     recent: Recent,
     last_heard: Instant,
+    /// The client's frame budget.
+    frames: Bucket,
+    /// How many refused frames the client may still send before being closed.
+    refusals: Bucket,
+    /// When this socket last announced a presence change it was asked for.
+    presence_sent: Instant,
+    /// When the presence change asked for within the coalescing interval is announced.
+    presence_due: Option<Instant>,
 }
 
 impl Connection {
@@ -189,9 +219,16 @@ impl Connection {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ping.tick().await;
         loop {
+            let presence_due = self.presence_due;
+            let due = tokio::time::Instant::from_std(presence_due.unwrap_or_else(Instant::now));
             tokio::select! {
                 biased;
                 _ = closing.changed() => return End::Close(1001, "server_shutdown"),
+                () = tokio::time::sleep_until(due), if presence_due.is_some() => {
+                    self.presence_due = None;
+                    self.presence_sent = Instant::now();
+                    self.beat(self.status).await;
+                }
                 () = registration.overflow.notified() => {
                     metrics::counter!("realtime_slow_consumer_closes_total").increment(1);
                     return End::Close(close::SLOW_CONSUMER, "slow_consumer");
@@ -207,6 +244,25 @@ impl Connection {
                 }
                 inbound = reader.next() => {
                     self.last_heard = Instant::now();
+                    if matches!(inbound, Some(Ok(Message::Text(_) | Message::Binary(_)))) {
+                        match self.admit() {
+                            Admit::Yes => {}
+                            Admit::Refuse => {
+                                let answer = frames::error(
+                                    "rate_limited",
+                                    "too many frames; slow down",
+                                );
+                                if self.send(writer, &answer).await.is_err() {
+                                    return End::Gone;
+                                }
+                                continue;
+                            }
+                            Admit::Close => {
+                                metrics::counter!("realtime_rate_limited_closes_total").increment(1);
+                                return End::Close(close::RATE_LIMITED, "rate_limited");
+                            }
+                        }
+                    }
                     match inbound {
                         Some(Ok(Message::Text(text))) => {
                             if let Some(answer) = self.handle(&text).await {
@@ -238,6 +294,18 @@ impl Connection {
                     self.beat(self.status).await;
                 }
             }
+        }
+    }
+
+    /// Whether a client frame fits the socket's budget.
+    fn admit(&mut self) -> Admit {
+        let now = Instant::now();
+        if self.frames.take(now) {
+            Admit::Yes
+        } else if self.refusals.take(now) {
+            Admit::Refuse
+        } else {
+            Admit::Close
         }
     }
 
@@ -330,8 +398,18 @@ impl Connection {
                         "set online or away; close the socket to go offline",
                     ));
                 }
-                self.status = status;
-                self.beat(status).await;
+                // Repeating the status costs nothing; changes are announced at most once per
+                // coalescing interval (the last one wins).
+                if status != self.status {
+                    self.status = status;
+                    let next = self.presence_sent + self.realtime.config.presence_coalesce;
+                    if Instant::now() >= next {
+                        self.presence_sent = Instant::now();
+                        self.beat(status).await;
+                    } else {
+                        self.presence_due = Some(next);
+                    }
+                }
                 Ok(())
             }
             ClientFrame::PresenceQuery { user_ids } => return Some(self.presence(user_ids).await),
@@ -344,12 +422,13 @@ impl Connection {
         conversation: vendrome_core::ids::ConversationId,
         start: bool,
     ) -> Result<(), ApiError> {
-        let members = self
+        // Never across a block: a blocked member does not see the blocker typing, nor the
+        // other way round.
+        let others = self
             .state
             .messaging
-            .members(&self.auth.caller, conversation)
+            .typing_audience(&self.auth.caller, conversation)
             .await?;
-        let others: Vec<UserId> = members.into_iter().filter(|u| *u != self.user()).collect();
         let realtime = &self.realtime;
         let ttl = realtime.config.typing_ttl;
         if start {

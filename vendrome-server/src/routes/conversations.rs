@@ -44,7 +44,7 @@ pub struct RenameRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
-    /// `admin` or `member`.
+    /// `admin` or `member`; `owner` hands the group over (the owner only).
     pub role: ParticipantRole,
 }
 
@@ -121,17 +121,18 @@ pub async fn rename_group(
     Ok(ApiSuccess::ok(details(&state, &auth, id).await?))
 }
 
-/// Make a member an admin, or an admin a member (admins promote; the owner demotes).
+/// Make a member an admin, or an admin a member (admins promote; the owner demotes), or hand
+/// the group over (`owner`, by the owner only: the member becomes the owner, the caller an
+/// admin). The owner must hand the group over before leaving it.
 #[utoipa::path(put, path = "/v1/conversations/{id}/members/{user_id}/role", tag = "messaging", security(("bearer" = [])),
     params(("id" = ConversationId, Path, description = "The group."), ("user_id" = UserId, Path, description = "The member.")),
     request_body = RoleRequest,
     responses(
         (status = 200, description = "The member and their role.", body = Envelope<MemberView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
-        (status = 403, description = "`not_admin`, `not_owner`, `owner`.", body = ErrorEnvelope),
+        (status = 403, description = "`not_admin`, `not_owner` (demoting an admin, or handing over, without being the owner), `owner` (the owner's own role).", body = ErrorEnvelope),
         (status = 404, description = "No such group or member, or the caller is not in it.", body = ErrorEnvelope),
         (status = 409, description = "`not_a_group`.", body = ErrorEnvelope),
-        (status = 422, description = "`validation_failed` (role `owner`).", body = ErrorEnvelope),
     ))]
 pub async fn set_member_role(
     State(state): State<AppState>,

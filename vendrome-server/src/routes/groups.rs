@@ -20,7 +20,9 @@ use crate::state::AppState;
 pub struct CreateGroupRequest {
     /// 1 to 100 characters.
     pub title: String,
-    /// The other members (not the caller, each once; at most the limit less one).
+    /// The other members (not the caller, each once; at most the limit less one, 99 by
+    /// default).
+    #[schema(max_items = 99)]
     pub member_ids: Vec<UserId>,
 }
 
@@ -37,6 +39,7 @@ pub struct MembershipView {
     responses(
         (status = 201, description = "The group.", body = Envelope<StartedView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 403, description = "`blocked`: a block stands between the caller and a member; `connections_only`: a member joins conversations of their connections only.", body = ErrorEnvelope),
         (status = 404, description = "A member does not exist.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (title, member_ids).", body = ErrorEnvelope),
     ))]
@@ -61,7 +64,7 @@ pub async fn create_group(
     responses(
         (status = 200, description = "In the group.", body = Envelope<MembershipView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
-        (status = 403, description = "`not_admin`.", body = ErrorEnvelope),
+        (status = 403, description = "`not_admin`; `blocked`: a block stands between the caller and the member; `connections_only`: the member joins conversations of their connections only.", body = ErrorEnvelope),
         (status = 404, description = "No such group or user, or the caller is not in it.", body = ErrorEnvelope),
         (status = 409, description = "`not_a_group`, `group_full`.", body = ErrorEnvelope),
     ))]
@@ -87,9 +90,9 @@ pub async fn add_member(
     responses(
         (status = 200, description = "Not in the group.", body = Envelope<MembershipView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
-        (status = 403, description = "`not_admin`, `owner`.", body = ErrorEnvelope),
+        (status = 403, description = "`not_admin`, `owner` (the owner cannot be removed), `not_owner` (only the owner removes an admin).", body = ErrorEnvelope),
         (status = 404, description = "No such group or user, or the caller is not in it.", body = ErrorEnvelope),
-        (status = 409, description = "`not_a_group`.", body = ErrorEnvelope),
+        (status = 409, description = "`not_a_group`; `owner_must_transfer`: the owner leaves only after handing the group over.", body = ErrorEnvelope),
     ))]
 pub async fn remove_member(
     State(state): State<AppState>,

@@ -43,6 +43,7 @@ pub struct SendMessageRequest {
     pub body: String,
     /// Up to 10 files already uploaded elsewhere.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub attachments: Vec<Attachment>,
     /// The client's own id for this message: sending it again returns the stored message.
     pub client_message_id: Option<String>,

@@ -123,6 +123,7 @@ pub struct CreatePostRequest {
     pub visibility: Option<PostVisibility>,
     /// Up to 10 topic slugs (a-z, 0-9, `-`; a leading `#` and upper case are normalised).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub topics: Vec<String>,
     /// The typed details (required for every type but `text`): the fields of the type's
     /// payload schema, without `type`.
@@ -130,6 +131,7 @@ pub struct CreatePostRequest {
     pub payload: Option<serde_json::Value>,
     /// Up to 10 attachments (https URLs of files already uploaded).
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub media: Vec<MediaItem>,
 }
 
@@ -139,12 +141,14 @@ pub struct CreatePostRequest {
 pub struct UpdatePostRequest {
     pub body: Option<String>,
     pub visibility: Option<PostVisibility>,
-    /// Replaces the topics.
+    /// Replaces the topics (up to 10).
+    #[schema(max_items = 10)]
     pub topics: Option<Vec<String>>,
     /// Payload fields to change, merged into the current payload (`null` clears an optional one).
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Replaces the attachments.
+    /// Replaces the attachments (up to 10).
+    #[schema(max_items = 10)]
     pub media: Option<Vec<MediaItem>>,
 }
 

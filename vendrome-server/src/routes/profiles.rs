@@ -130,8 +130,10 @@ pub struct UpdateProfileRequest {
     #[schema(value_type = Option<String>)]
     pub cover_url: Option<Option<String>>,
     /// Replaces the skills: at most 30, each 1 to 50 characters (stored lower case).
+    #[schema(max_items = 30)]
     pub skills: Option<Vec<String>>,
-    /// Replaces what the member is looking for.
+    /// Replaces what the member is looking for (each value once).
+    #[schema(max_items = 7)]
     pub looking_for: Option<Vec<LookingFor>>,
 }
 

@@ -17,7 +17,7 @@ use super::topics::TopicView;
 use crate::auth::MaybeAuthenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::ApiResult;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, ClientIp};
 use crate::state::AppState;
 
 /// The longest query accepted, in characters.
@@ -178,13 +178,20 @@ pub fn parse_words(
         (status = 200, description = "A page of results, best first; `meta.next_cursor` while more remain (up to rank 1,000).", body = Envelope<Vec<SearchResultView>>),
         (status = 401, description = "A token was sent and is not valid.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (q, kind, limit, cursor, filters).", body = ErrorEnvelope),
-        (status = 503, description = "`search_unavailable`: the embedded index is still being built (at a server's first start); `search_timeout`: on the PostgreSQL full-text path, the query ran past 5 s (add words or filters).", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`: too many searches from this address without signing in (`Retry-After`).", body = ErrorEnvelope),
+        (status = 503, description = "`overloaded` (`Retry-After`): too many searches are waiting; `search_unavailable`: the embedded index is still being built (at a server's first start); `search_timeout`: on the PostgreSQL full-text path, the query ran past 5 s (add words or filters).", body = ErrorEnvelope),
     ))]
 pub async fn search(
     State(state): State<AppState>,
     MaybeAuthenticated(viewer): MaybeAuthenticated,
+    ClientIp(ip): ClientIp,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> ApiResult<ApiSuccess<Vec<SearchResultView>>> {
+    if viewer.is_none() {
+        // Anonymous searches are budgeted per client address (members per account elsewhere).
+        let address = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        state.auth.throttle(&state.search_limit, &address).await?;
+    }
     let (cursor, limit) = PageQuery {
         limit: params.limit,
         cursor: params.cursor.clone(),

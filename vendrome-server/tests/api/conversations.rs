@@ -81,6 +81,19 @@ async fn attachments_settings_and_group_roles(backend: Backend) {
         .bearer_auth(&c)
         .json(&json!({ "direct_messages": "nobody" }));
     assert_eq!(unknown.send().await.unwrap().status().as_u16(), 422);
+    // Nor may a stranger put c in a group.
+    let grouped = app
+        .post("/v1/conversations/groups")
+        .bearer_auth(&a)
+        .json(&json!({ "title": "Expo crew", "member_ids": [b_id, c_id] }));
+    expect_error(grouped.send().await.unwrap(), 403, "connections_only").await;
+    expect_status(
+        app.put("/v1/me/settings/messaging")
+            .bearer_auth(&c)
+            .json(&json!({ "direct_messages": "anyone" })),
+        200,
+    )
+    .await;
 
     // Groups: details with roles, renaming and naming admins.
     let group = expect_status(

@@ -71,6 +71,8 @@ pub struct Setup {
     pub fulltext: bool,
     /// The home-feed cache's sizes.
     pub home_cache: vendrome_core::posts::home_cache::HomeCacheConfig,
+    /// Anonymous searches per client address.
+    pub search_limit: vendrome_core::rate_limit::Rule,
 }
 
 impl Setup {
@@ -84,6 +86,7 @@ impl Setup {
             background: false,
             fulltext: false,
             home_cache: Default::default(),
+            search_limit: vendrome_server::rate_limits::RateLimits::default().search_ip,
         }
     }
 }
@@ -120,6 +123,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         },
         home_cache: setup.home_cache,
         read_only: setup.config.read_only,
+        search_limit: setup.search_limit,
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

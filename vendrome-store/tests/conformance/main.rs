@@ -25,6 +25,7 @@ macro_rules! conformance {
     };
 }
 
+mod abuse;
 mod audit;
 mod enums;
 mod events;
