@@ -44,4 +44,9 @@ pub trait RateLimiter: Send + Sync {
 
     /// Forgets every hit of `key` under `rule`.
     async fn reset(&self, rule: &Rule, key: &str) -> Result<()>;
+
+    /// Takes back the most recent counted hit of `key` under `rule` (the attempt it paid for
+    /// turned out not to count: a failure budget is charged before a check and refunded when it
+    /// passes). Nothing to take back is not an error.
+    async fn refund(&self, rule: &Rule, key: &str) -> Result<()>;
 }

@@ -196,6 +196,10 @@ pub trait UserRepo: Send + Sync {
     /// The user's password hash, if they have one.
     async fn password_hash(&self, id: UserId) -> Result<Option<PasswordHash>>;
 
+    /// Marks the user's address verified at `at`, when it is still `email` (an address changed
+    /// since stays unverified). Returns whether it did.
+    async fn mark_email_verified(&self, id: UserId, email: &Email, at: Timestamp) -> Result<bool>;
+
     /// Sets a new password hash, with a `user.password_changed` audit event in the same
     /// transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
     async fn set_password(&self, id: UserId, hash: &str, audit: &AuditContext) -> Result<()>;

@@ -41,6 +41,9 @@ pub struct Config {
     /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
     /// read goes to the database).
     pub feed_cache_members: usize,
+    /// Mail to members (verification and password-reset links): SMTP, or `.eml` files under
+    /// `<data dir>/mail/` by default.
+    pub mail: crate::mail::MailSettings,
 }
 
 /// Which engine answers search.
@@ -68,6 +71,17 @@ impl std::str::FromStr for SearchBackend {
 }
 
 impl Config {
+    /// Where mailed links point: the configured base, else the first frontend origin OAuth may
+    /// return to, else the public URL, else the listening address.
+    pub fn mail_link_base(&self) -> String {
+        self.mail
+            .link_base
+            .clone()
+            .or_else(|| self.oauth.redirect_origins.first().cloned())
+            .or_else(|| self.oauth.public_url.clone())
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_DATA_DIR: &'static str = "./vendrome-data";
 
@@ -103,6 +117,7 @@ impl Default for Config {
             search: SearchBackend::default(),
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
+            mail: crate::mail::MailSettings::default(),
         }
     }
 }

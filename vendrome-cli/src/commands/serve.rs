@@ -47,6 +47,18 @@ pub struct Args {
     /// 0 turns the cache off.
     #[arg(long, env = "VENDROME_FEED_CACHE_MEMBERS", default_value_t = 20_000)]
     feed_cache_members: usize,
+    /// SMTP server for mail to members (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://…`); unset writes each message as an `.eml` file under `<data dir>/mail/`.
+    #[arg(long, env = "VENDROME_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of mail to members (`Vendrome <no-reply@example.com>`).
+    #[arg(long, env = "VENDROME_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// The frontend's address mailed links point at (`{url}/verify-email?token=…`,
+    /// `{url}/reset-password?token=…`); unset, the first OAuth redirect origin, else the
+    /// public URL.
+    #[arg(long, env = "VENDROME_APP_URL")]
+    app_url: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -71,6 +83,11 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         realtime: vendrome_server::realtime::RealtimeConfig::default(),
         search: args.search,
         feed_cache_members: args.feed_cache_members,
+        mail: vendrome_server::mail::MailSettings {
+            smtp_url: args.smtp_url.filter(|u| !u.trim().is_empty()),
+            from: args.mail_from.filter(|f| !f.trim().is_empty()),
+            link_base: args.app_url.filter(|u| !u.trim().is_empty()),
+        },
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,
     };

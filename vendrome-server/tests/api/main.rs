@@ -22,6 +22,7 @@ mod oauth;
 mod posts;
 mod profiles;
 mod realtime;
+mod recovery;
 mod search;
 mod trending;
 mod ws_client;

@@ -25,6 +25,7 @@ macro_rules! conformance {
     };
 }
 
+mod account_tokens;
 mod audit;
 mod enums;
 mod fanout;
@@ -42,5 +43,6 @@ mod posts;
 mod presence;
 mod profiles;
 mod rate_limit;
+mod sessions;
 mod trending;
 mod users;
