@@ -26,6 +26,24 @@ impl Caller {
     }
 }
 
+impl UserRole {
+    /// How much the role may do: member < moderator < admin. A change to a lower rank takes
+    /// rights away (and ends the member's sessions).
+    pub fn rank(self) -> u8 {
+        match self {
+            UserRole::Member => 0,
+            UserRole::Moderator => 1,
+            UserRole::Admin => 2,
+        }
+    }
+
+    /// Whether the role has rights beyond a member's, so that a request acting with it must
+    /// read the role from the store rather than trust an access token's copy.
+    pub fn is_privileged(self) -> bool {
+        self.rank() > 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

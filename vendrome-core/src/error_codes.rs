@@ -62,7 +62,9 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("provider_already_linked", 409, "the account has an identity of that provider already"),
     code("last_sign_in_method", 409, "unlinking would leave the account no way to sign in"),
     code("oauth_email_required", 403, "the provider shared no email address to sign up with"),
-    code("oauth_state_invalid", 400, "an unknown, used or expired OAuth `state`"),
+    code("oauth_code_invalid", 401, "the one-time code of a browser sign-in is unknown, used, expired, or presented without the browser's cookie"),
+    code("email_taken_unverified", 409, "a provider sign-in with an address an account has but never verified: sign in with the password, then link"),
+    code("oauth_state_invalid", 400, "an unknown, used or expired OAuth `state`, or one started in another browser (no or another `vendrome_oauth` cookie)"),
     code("oauth_provider_error", 502, "the provider refused or answered nonsense (never passed on)"),
     // The social graph, posts and messaging.
     code("blocked", 403, "a block stands between the caller and the member"),

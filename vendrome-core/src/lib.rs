@@ -20,6 +20,7 @@ pub mod flags;
 pub mod graph;
 pub mod idempotency;
 pub mod ids;
+pub mod mail;
 pub mod messaging;
 pub mod oauth;
 pub mod outbox;

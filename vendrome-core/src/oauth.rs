@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::access::Caller;
 use crate::audit::AuditContext;
-use crate::auth::{AuthService, ClientInfo, SignedIn};
+use crate::auth::{
+    AccountToken, AccountTokenRepo, AuthService, ClientInfo, RefreshToken, SignedIn, TokenPurpose,
+};
 use crate::enums::{OauthProvider, UserRole};
 use crate::ids::UserId;
 use crate::time::{self, Timestamp};
@@ -22,6 +24,8 @@ use crate::{Error, Result};
 
 /// How long a sign-in may stay at the provider before its `state` is refused.
 pub const ATTEMPT_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long the one-time code of a browser sign-in may wait for its exchange.
+pub const EXCHANGE_CODE_TTL: Duration = Duration::from_secs(60);
 
 /// A provider account linked to a user.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +59,12 @@ pub struct LoginAttempt {
     pub nonce: String,
     /// Set when a signed-in user is linking the provider instead of signing in.
     pub link_user_id: Option<UserId>,
+    /// Hex SHA-256 of the secret in the httpOnly cookie of the browser that started the
+    /// sign-in: the callback is refused in any other browser (login CSRF).
+    pub browser_hash: Option<String>,
+    /// Where the browser goes back to with a one-time code (a frontend's page), instead of the
+    /// callback answering the tokens itself.
+    pub redirect_to: Option<String>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -65,6 +75,34 @@ pub fn state_hash(state: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Compares two byte strings in time that depends on their lengths only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether `secret` hashes to `expected` (compared in constant time); `false` when either is
+/// missing.
+fn bound_to(expected: Option<&str>, secret: Option<&str>) -> bool {
+    match (expected, secret) {
+        (Some(expected), Some(secret)) => {
+            constant_time_eq(expected.as_bytes(), state_hash(secret).as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// A sign-in to start: in which browser, and where it goes back to.
+#[derive(Debug, Clone, Default)]
+pub struct Start<'a> {
+    /// The secret of the browser's httpOnly cookie.
+    pub browser_secret: &'a str,
+    /// A signed-in user linking the provider.
+    pub link_user: Option<UserId>,
+    /// A frontend page to send the browser back to with a one-time code (already checked
+    /// against the configured origins by the adapter).
+    pub redirect_to: Option<String>,
 }
 
 /// Storage of linked identities and of sign-ins in flight.
@@ -164,6 +202,12 @@ pub struct VerifiedProfile {
 pub enum Completed {
     SignedIn(Box<SignedIn>),
     Linked(OAuthIdentity),
+    /// A browser sign-in: send the browser to `to` with `code`, which
+    /// [`OAuthService::exchange`] trades for the tokens.
+    Redirect {
+        to: String,
+        code: String,
+    },
 }
 
 /// Sign-in, sign-up and linking through providers.
@@ -171,6 +215,7 @@ pub enum Completed {
 pub struct OAuthService {
     users: Arc<dyn UserRepo>,
     identities: Arc<dyn IdentityRepo>,
+    codes: Arc<dyn AccountTokenRepo>,
     auth: AuthService,
 }
 
@@ -185,23 +230,26 @@ impl OAuthService {
     pub fn new(
         users: Arc<dyn UserRepo>,
         identities: Arc<dyn IdentityRepo>,
+        codes: Arc<dyn AccountTokenRepo>,
         auth: AuthService,
     ) -> Self {
         Self {
             users,
             identities,
+            codes,
             auth,
         }
     }
 
-    /// Records a sign-in (or, with `link_user`, a linking) in flight under its `state`.
+    /// Records a sign-in (or, with `start.link_user`, a linking) in flight under its `state`,
+    /// bound to the browser that holds `start.browser_secret`.
     pub async fn begin(
         &self,
         provider: OauthProvider,
         state: &str,
         pkce_verifier: &str,
         nonce: &str,
-        link_user: Option<UserId>,
+        start: Start<'_>,
     ) -> Result<()> {
         let now = time::now();
         let ttl = chrono::Duration::from_std(ATTEMPT_TTL).expect("ten minutes fit");
@@ -211,7 +259,9 @@ impl OAuthService {
                 provider,
                 pkce_verifier: pkce_verifier.to_owned(),
                 nonce: nonce.to_owned(),
-                link_user_id: link_user,
+                link_user_id: start.link_user,
+                browser_hash: Some(state_hash(start.browser_secret)),
+                redirect_to: start.redirect_to,
                 created_at: now,
                 expires_at: now + ttl,
             })
@@ -220,12 +270,14 @@ impl OAuthService {
 
     /// Takes the attempt a callback names, once. Counts against the address's OAuth budget.
     ///
-    /// Returns `None` for a state never issued, already used, expired, or issued for another
-    /// provider. MUST return [`Error::RateLimited`] past the per-address budget.
+    /// Returns `None` for a state never issued, already used, expired, issued for another
+    /// provider, or started in another browser (`browser_secret` is not the secret of the
+    /// attempt's cookie). MUST return [`Error::RateLimited`] past the per-address budget.
     pub async fn take_attempt(
         &self,
         provider: OauthProvider,
         state: &str,
+        browser_secret: Option<&str>,
         client: &ClientInfo,
     ) -> Result<Option<LoginAttempt>> {
         let rule = self.auth.policy().limits.oauth_per_ip;
@@ -236,11 +288,14 @@ impl OAuthService {
             .identities
             .take_attempt(&state_hash(state), time::now())
             .await?;
-        Ok(attempt.filter(|a| a.provider == provider))
+        Ok(attempt.filter(|a| {
+            a.provider == provider && bound_to(a.browser_hash.as_deref(), browser_secret)
+        }))
     }
 
     /// Finishes an attempt with the profile the provider vouched for: links it for the user who
-    /// started a linking, or signs in.
+    /// started a linking, or signs in — at once, or, for an attempt with a `redirect_to`, by a
+    /// one-time code bound to the attempt's browser.
     pub async fn complete(
         &self,
         attempt: &LoginAttempt,
@@ -248,27 +303,97 @@ impl OAuthService {
         client: &ClientInfo,
         audit: &AuditContext,
     ) -> Result<Completed> {
-        match attempt.link_user_id {
-            Some(user) => self.link(user, profile, audit).await.map(Completed::Linked),
+        if let Some(user) = attempt.link_user_id {
+            return self.link(user, profile, audit).await.map(Completed::Linked);
+        }
+        let user = self.account_for(profile, audit).await?;
+        match &attempt.redirect_to {
+            Some(to) => {
+                let code = RefreshToken::generate();
+                let now = time::now();
+                let ttl = chrono::Duration::from_std(EXCHANGE_CODE_TTL).expect("a minute fits");
+                self.codes
+                    .save_token(AccountToken {
+                        hash: code.hash(),
+                        purpose: TokenPurpose::OAuthExchange,
+                        user_id: user.id,
+                        bound_to: attempt.browser_hash.clone(),
+                        created_at: now,
+                        expires_at: now + ttl,
+                    })
+                    .await?;
+                Ok(Completed::Redirect {
+                    to: to.clone(),
+                    code: code.expose().to_owned(),
+                })
+            }
             None => self
-                .sign_in(profile, client, audit)
+                .auth
+                .sign_in_verified(user, client)
                 .await
                 .map(|s| Completed::SignedIn(Box::new(s))),
         }
     }
 
+    /// Trades the one-time code of a browser sign-in for a session, once, within a minute, and
+    /// only in the browser the sign-in started in.
+    ///
+    /// MUST return [`Error::Unauthenticated`] `oauth_code_invalid` for a code never issued, used,
+    /// expired, or presented without the browser's cookie; [`Error::RateLimited`] past the
+    /// per-address OAuth budget; `account_disabled` for a disabled account.
+    pub async fn exchange(
+        &self,
+        code: &str,
+        browser_secret: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<SignedIn> {
+        let rule = self.auth.policy().limits.oauth_per_ip;
+        self.auth
+            .throttle(&rule, client.ip.as_deref().unwrap_or("unknown"))
+            .await?;
+        let invalid = || {
+            Error::unauthenticated(
+                "oauth_code_invalid",
+                "this sign-in code is not valid any more; sign in again",
+            )
+        };
+        let code = RefreshToken::parse(code).ok_or_else(invalid)?;
+        let taken = self
+            .codes
+            .take_token(TokenPurpose::OAuthExchange, &code.hash(), time::now())
+            .await?
+            .filter(|t| bound_to(t.bound_to.as_deref(), browser_secret))
+            .ok_or_else(invalid)?;
+        let user = self
+            .users
+            .user_by_id(taken.user_id)
+            .await?
+            .ok_or_else(invalid)?;
+        self.auth.sign_in_verified(user, client).await
+    }
+
     /// Signs in the user linked to the profile; else links it to the account with the same
-    /// *verified* email and signs that in; else creates an account without a password.
+    /// email — when both the provider and the account have it verified — and signs that in; else
+    /// creates an account without a password.
     ///
     /// MUST return [`Error::Conflict`] `email_taken` when an account has the email but the
-    /// provider does not vouch for it, [`Error::Forbidden`] `oauth_email_required` when the
-    /// provider gave no usable email for a new account, and `account_disabled` for a disabled one.
+    /// provider does not vouch for it, `email_taken_unverified` when the provider vouches but the
+    /// account never proved the address (whoever registered it may not own it: its owner signs
+    /// in with the password and links the provider from there), [`Error::Forbidden`]
+    /// `oauth_email_required` when the provider gave no usable email for a new account, and
+    /// `account_disabled` for a disabled one.
     pub async fn sign_in(
         &self,
         profile: VerifiedProfile,
         client: &ClientInfo,
         audit: &AuditContext,
     ) -> Result<SignedIn> {
+        let user = self.account_for(profile, audit).await?;
+        self.auth.sign_in_verified(user, client).await
+    }
+
+    /// The account the profile signs in to, linked or created as [`OAuthService::sign_in`] says.
+    async fn account_for(&self, profile: VerifiedProfile, audit: &AuditContext) -> Result<User> {
         if let Some(identity) = self
             .identities
             .identity(profile.provider, &profile.subject)
@@ -282,7 +407,7 @@ impl OAuthService {
             self.identities
                 .touch_identity(profile.provider, &profile.subject, time::now())
                 .await?;
-            return self.auth.sign_in_verified(user, client).await;
+            return Ok(user);
         }
         let email = profile
             .email
@@ -301,6 +426,12 @@ impl OAuthService {
                     "an account has this email: sign in to it and link the provider from there",
                 ));
             }
+            Some(existing) if existing.email_verified_at.is_none() => {
+                return Err(Error::conflict(
+                    "email_taken_unverified",
+                    "an account has this email but never confirmed it: sign in with its password and link the provider from there",
+                ));
+            }
             Some(existing) => existing,
             None => self.create_account(&profile, email, audit).await?,
         };
@@ -316,7 +447,7 @@ impl OAuthService {
         self.identities
             .touch_identity(profile.provider, &profile.subject, time::now())
             .await?;
-        self.auth.sign_in_verified(user, client).await
+        Ok(user)
     }
 
     async fn create_account(
@@ -347,6 +478,21 @@ impl OAuthService {
                 role: UserRole::Member,
             })
             .await?;
+        // The provider vouches for the address (an unvouched one never gets this far when an
+        // account has it; a new account with it is marked verified only when vouched for).
+        let user = if profile.email_verified
+            && self
+                .users
+                .mark_email_verified(user.id, &user.email, time::now())
+                .await?
+        {
+            self.users
+                .user_by_id(user.id)
+                .await?
+                .ok_or(Error::not_found("user"))?
+        } else {
+            user
+        };
         let avatar = profile
             .picture
             .as_deref()

@@ -57,4 +57,9 @@ pub trait RateLimiter: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the counters cannot be reached.
     async fn reset(&self, rule: &Rule, key: &str) -> Result<()>;
+
+    /// Takes back the most recent counted hit of `key` under `rule` (the attempt it paid for
+    /// turned out not to count: a failure budget is charged before a check and refunded when it
+    /// passes). Nothing to take back is not an error.
+    async fn refund(&self, rule: &Rule, key: &str) -> Result<()>;
 }

@@ -221,6 +221,10 @@ pub trait UserRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn password_hash(&self, id: UserId) -> Result<Option<PasswordHash>>;
 
+    /// Marks the user's address verified at `at`, when it is still `email` (an address changed
+    /// since stays unverified). Returns whether it did.
+    async fn mark_email_verified(&self, id: UserId, email: &Email, at: Timestamp) -> Result<bool>;
+
     /// Sets a new password hash, with a `user.password_changed` audit event in the same
     /// transaction. MUST return [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
     ///

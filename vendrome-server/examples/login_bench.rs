@@ -219,6 +219,8 @@ fn raised_policy() -> AuthPolicy {
             oauth_per_ip: raise(defaults.oauth_per_ip),
             account_failures: raise(defaults.account_failures),
             device_failures: raise(defaults.device_failures),
+            mail_per_ip: raise(defaults.mail_per_ip),
+            mail_per_account: raise(defaults.mail_per_account),
         },
         ..AuthPolicy::default()
     }

@@ -179,8 +179,38 @@ impl App {
             })?),
             None => Arc::new(MemoryRateLimiter::new()),
         };
+        let mailer: Arc<dyn vendrome_core::mail::Mailer> = match &config.mail.smtp_url {
+            Some(url) => Arc::new(crate::mail::SmtpMailer::new(
+                url,
+                config.mail.from.as_deref(),
+            )?),
+            None => Arc::new(crate::mail::FileMailer::new(
+                config.data_dir.join("mail"),
+                config.mail.from.as_deref(),
+            )?),
+        };
+        let session_guard = Arc::new(crate::session_guard::SessionGuard::new());
+        if let Some(url) = &config.nats_url {
+            let guard = session_guard.clone();
+            let notices = vendrome_store::bus::NatsRevocations::connect(
+                url,
+                "vendrome.sessions",
+                Arc::new(move |user| guard.forget_user(user)),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "could not reach NATS at {}",
+                    vendrome_store::db::redact(url)
+                )
+            })?;
+            session_guard.announce_through(Arc::new(notices));
+        }
         let options = StateOptions {
             oauth: config.oauth.clone(),
+            mailer,
+            session_guard,
+            mail_link_base: config.mail_link_base(),
             limiter,
             policy: vendrome_core::auth::AuthPolicy {
                 limits: config.rate_limits.login,

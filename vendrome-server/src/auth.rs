@@ -244,17 +244,30 @@ pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
     let claims = state.keys.verify(token)?;
     if let Some(session) = claims.sid {
-        if !state.session_guard.is_live(&state.auth, session).await? {
+        if !state
+            .session_guard
+            .is_live(&state.auth, session, claims.sub)
+            .await?
+        {
             return Err(ApiError::unauthenticated(
                 "session_revoked",
                 "the session has ended; sign in again",
             ));
         }
     }
+    // A token carries the role it was issued with. Admin and moderator rights are re-read from
+    // the store, so a demotion takes them away at once, not when the token expires.
+    let role = if claims.role.is_privileged() {
+        state.auth.current_role(claims.sub).await?.ok_or_else(|| {
+            ApiError::unauthenticated("session_revoked", "the session has ended; sign in again")
+        })?
+    } else {
+        claims.role
+    };
     Ok(Authenticated {
         caller: Caller {
             user_id: claims.sub,
-            role: claims.role,
+            role,
         },
         session: claims.sid,
     })

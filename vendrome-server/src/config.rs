@@ -54,6 +54,9 @@ pub struct Config {
     /// Serve `/metrics` on this address only (not on [`Config::bind`]); `None` serves it with the
     /// API.
     pub metrics_bind: Option<SocketAddr>,
+    /// Mail to members (verification and password-reset links): SMTP, or `.eml` files under
+    /// `<data dir>/mail/` by default.
+    pub mail: crate::mail::MailSettings,
 }
 
 /// Which engine answers search.
@@ -81,6 +84,17 @@ impl std::str::FromStr for SearchBackend {
 }
 
 impl Config {
+    /// Where mailed links point: the configured base, else the first frontend origin OAuth may
+    /// return to, else the public URL, else the listening address.
+    pub fn mail_link_base(&self) -> String {
+        self.mail
+            .link_base
+            .clone()
+            .or_else(|| self.oauth.redirect_origins.first().cloned())
+            .or_else(|| self.oauth.public_url.clone())
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_DATA_DIR: &'static str = "./vendrome-data";
 
@@ -121,6 +135,7 @@ impl Default for Config {
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             rate_limits: crate::rate_limits::RateLimits::default(),
             metrics_bind: None,
+            mail: crate::mail::MailSettings::default(),
         }
     }
 }

@@ -57,8 +57,17 @@ impl<T: Serialize> ApiSuccess<T> {
     }
 
     pub fn created(data: T) -> Self {
+        Self::with_status(StatusCode::CREATED, data)
+    }
+
+    /// 202: taken in, to be done (or not) out of the caller's sight.
+    pub fn accepted(data: T) -> Self {
+        Self::with_status(StatusCode::ACCEPTED, data)
+    }
+
+    fn with_status(status: StatusCode, data: T) -> Self {
         Self(
-            StatusCode::CREATED,
+            status,
             Envelope {
                 data,
                 meta: Meta::current(),

@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod oauth;

@@ -1,29 +1,33 @@
 //! Refusing access tokens of ended sessions.
 //!
 //! Access tokens are self-contained JWTs, valid for 15 minutes. To make logout, logout-all,
-//! password changes and disabled accounts take effect sooner, every authenticated request also
-//! checks that the token's session is live — answered from a per-process cache of recent
-//! positive answers for [`SessionGuard::RECHECK_AFTER`], then from the database. Ending a session
-//! through this process forgets it at once; through another instance it is refused here within
-//! `RECHECK_AFTER` at most.
+//! password changes and resets, lowered roles and disabled accounts take effect at once, every
+//! authenticated request also checks that the token's session is live — answered from a
+//! per-process cache of recent positive answers for [`SessionGuard::RECHECK_AFTER`], then from
+//! the database. Ending sessions forgets the user's cached sessions in this process at once and,
+//! with several instances, announces it through [`RevocationNotices`] (NATS) so that every other
+//! instance forgets them too; an instance that missed the notice re-checks within
+//! `RECHECK_AFTER`. A database answer obtained while something was forgotten may predate the
+//! end it is about, so it is not cached: an ended session is never recorded as live again.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use vendrome_core::auth::AuthService;
-use vendrome_core::ids::SessionId;
+use vendrome_core::auth::{AuthService, RevocationNotices};
+use vendrome_core::ids::{SessionId, UserId};
 use vendrome_core::Result;
 
 pub struct SessionGuard {
     entries: Mutex<Entries>,
+    notices: OnceLock<Arc<dyn RevocationNotices>>,
 }
 
 #[derive(Default)]
 struct Entries {
-    live: HashMap<SessionId, Instant>,
-    /// Counts the forgets: a database answer obtained while one happened may predate the end
-    /// of the session it is about, and is not cached.
+    /// Live sessions, when they were checked, and whose they are.
+    live: HashMap<SessionId, (Instant, UserId)>,
+    /// Counts the forgets: a database answer obtained while one happened is not cached.
     generation: u64,
 }
 
@@ -35,7 +39,14 @@ impl SessionGuard {
     pub fn new() -> Self {
         Self {
             entries: Mutex::new(Entries::default()),
+            notices: OnceLock::new(),
         }
+    }
+
+    /// Announces revocations to the other instances through `notices` from now on (set once,
+    /// at start-up; later calls are ignored).
+    pub fn announce_through(&self, notices: Arc<dyn RevocationNotices>) {
+        let _ = self.notices.set(notices);
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -44,17 +55,22 @@ impl SessionGuard {
             .expect("the guard's lock is never poisoned")
     }
 
-    /// Whether the session is live.
-    pub async fn is_live(&self, auth: &AuthService, session: SessionId) -> Result<bool> {
-        self.check(session, auth.session_is_active(session)).await
+    /// Whether `user`'s session is live.
+    pub async fn is_live(
+        &self,
+        auth: &AuthService,
+        session: SessionId,
+        user: UserId,
+    ) -> Result<bool> {
+        self.check(session, user, auth.session_is_active(session))
+            .await
     }
 
-    /// Whether the session is live: from the cache, else as `ask` (the database) answers. An
-    /// answer is cached only when no session was forgotten while it was being obtained, so a
-    /// session ended during the check is never recorded as live again.
+    /// Whether the session is live: from the cache, else as `ask` (the database) answers.
     async fn check(
         &self,
         session: SessionId,
+        user: UserId,
         ask: impl std::future::Future<Output = Result<bool>>,
     ) -> Result<bool> {
         let generation = {
@@ -62,7 +78,7 @@ impl SessionGuard {
             if entries
                 .live
                 .get(&session)
-                .is_some_and(|checked| checked.elapsed() < Self::RECHECK_AFTER)
+                .is_some_and(|(checked, _)| checked.elapsed() < Self::RECHECK_AFTER)
             {
                 return Ok(true);
             }
@@ -74,30 +90,32 @@ impl SessionGuard {
             if entries.live.len() >= Self::MAX_ENTRIES {
                 entries
                     .live
-                    .retain(|_, checked| checked.elapsed() < Self::RECHECK_AFTER);
+                    .retain(|_, (checked, _)| checked.elapsed() < Self::RECHECK_AFTER);
             }
-            entries.live.insert(session, Instant::now());
+            entries.live.insert(session, (Instant::now(), user));
         } else if !live {
             entries.live.remove(&session);
         }
         Ok(live)
     }
 
-    /// Forgets sessions this process just ended.
-    pub fn forget(&self, sessions: impl IntoIterator<Item = SessionId>) {
+    /// Forgets what this process cached about `user`'s sessions (another instance ended some).
+    pub fn forget_user(&self, user: UserId) {
         let mut entries = self.entries();
         entries.generation += 1;
-        for session in sessions {
-            entries.live.remove(&session);
-        }
+        entries.live.retain(|_, (_, owner)| *owner != user);
     }
 
-    /// Forgets everything (after ending all sessions of a user, whose ids this process may not
-    /// know).
-    pub fn forget_all(&self) {
-        let mut entries = self.entries();
-        entries.generation += 1;
-        entries.live.clear();
+    /// Sessions of `user` were just ended through this process: forgets them here and tells the
+    /// other instances. A notice that cannot be sent is logged; those instances re-check within
+    /// [`SessionGuard::RECHECK_AFTER`].
+    pub async fn revoked(&self, user: UserId) {
+        self.forget_user(user);
+        if let Some(notices) = self.notices.get() {
+            if let Err(error) = notices.announce(user).await {
+                tracing::warn!(error = %error, "could not announce a session revocation");
+            }
+        }
     }
 }
 
@@ -115,21 +133,25 @@ mod tests {
     async fn a_session_ended_during_its_check_is_not_cached_as_live() {
         let guard = SessionGuard::new();
         let session = SessionId::new();
+        let user = UserId::new();
         // The database said "live" just before the session ended (and was forgotten here).
         let live = guard
-            .check(session, async {
-                guard.forget([session]);
+            .check(session, user, async {
+                guard.forget_user(user);
                 Ok(true)
             })
             .await
             .unwrap();
         assert!(live);
         // The next request asks the database again, which now says "ended".
-        assert!(!guard.check(session, async { Ok(false) }).await.unwrap());
+        assert!(!guard.check(session, user, async { Ok(false) }).await.unwrap());
         // A check that nothing interrupted is cached.
-        assert!(guard.check(session, async { Ok(true) }).await.unwrap());
-        assert!(guard.check(session, async { Ok(false) }).await.unwrap());
-        guard.forget_all();
-        assert!(!guard.check(session, async { Ok(false) }).await.unwrap());
+        assert!(guard.check(session, user, async { Ok(true) }).await.unwrap());
+        assert!(guard.check(session, user, async { Ok(false) }).await.unwrap());
+        // Forgetting another member leaves this one cached; forgetting this one does not.
+        guard.forget_user(UserId::new());
+        assert!(guard.check(session, user, async { Ok(false) }).await.unwrap());
+        guard.forget_user(user);
+        assert!(!guard.check(session, user, async { Ok(false) }).await.unwrap());
     }
 }

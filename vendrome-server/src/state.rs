@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use vendrome_core::auth::{AuthPolicy, AuthService};
+use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::mail::Mailer;
 use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
 use vendrome_core::posts::engagement::EngagementService;
@@ -25,6 +26,7 @@ use vendrome_store::ephemeral::MemoryRateLimiter;
 use vendrome_store::Store;
 
 use crate::auth::KeyRing;
+use crate::mail::MemoryMailer;
 use crate::oauth::{OAuthProviders, OAuthSettings};
 use crate::password_hasher::Argon2Hasher;
 use crate::realtime::{Realtime, RealtimeConfig};
@@ -64,6 +66,8 @@ pub struct Services {
     pub trending: TrendingService,
     /// Sign-in and linking through providers, and the providers themselves.
     pub oauth: OAuthService,
+    /// Address verification and password reset by mailed links.
+    pub recovery: AccountRecovery,
     pub oauth_providers: Arc<OAuthProviders>,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub keys: Arc<KeyRing>,
@@ -118,6 +122,13 @@ pub struct StateOptions {
     pub read_only: bool,
     /// Searches per client address without a signed-in member.
     pub search_limit: vendrome_core::rate_limit::Rule,
+    /// Where mail goes; kept in memory by default.
+    pub mailer: Arc<dyn Mailer>,
+    /// What mailed links start with (the frontend's address).
+    pub mail_link_base: String,
+    /// The cache of live sessions (made here by default; made first by a composition root that
+    /// wires it to revocation notices from other instances).
+    pub session_guard: Arc<SessionGuard>,
 }
 
 impl Default for StateOptions {
@@ -132,6 +143,9 @@ impl Default for StateOptions {
             home_cache: HomeCacheConfig::default(),
             read_only: false,
             search_limit: crate::rate_limits::RateLimits::default().search_ip,
+            mailer: Arc::new(MemoryMailer::default()),
+            mail_link_base: format!("http://{}", crate::config::Config::DEFAULT_BIND),
+            session_guard: Arc::new(SessionGuard::new()),
         }
     }
 }
@@ -170,7 +184,13 @@ impl AppState {
             options.limiter,
             options.policy,
         );
-        let oauth = OAuthService::new(shared.clone(), shared.clone(), auth.clone());
+        let oauth = OAuthService::new(shared.clone(), shared.clone(), shared.clone(), auth.clone());
+        let recovery = AccountRecovery::new(
+            auth.clone(),
+            shared.clone(),
+            options.mailer,
+            options.mail_link_base,
+        );
         let posts = PostService::new(shared.clone());
         let engagement = EngagementService::new(shared.clone(), posts.clone());
         let cached = options.home_cache.members > 0;
@@ -198,6 +218,7 @@ impl AppState {
         Self(Arc::new(Services {
             auth,
             oauth,
+            recovery,
             oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
             verification: VerificationService::new(shared.clone(), shared.clone()),
             flags: FlagService::new(shared.clone()),
@@ -211,7 +232,7 @@ impl AppState {
             idempotency: shared,
             store,
             keys,
-            session_guard: Arc::new(SessionGuard::new()),
+            session_guard: options.session_guard,
             bus: InProcessBus::default(),
             secure_cookies: options.secure_cookies,
             realtime: options

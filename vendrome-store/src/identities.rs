@@ -20,7 +20,8 @@ use crate::{with_db, Store};
 const IDENTITY_COLUMNS: &str =
     "user_id, provider, provider_subject, email, created_at, last_login_at";
 const ATTEMPT_COLUMNS: &str =
-    "state_hash, provider, pkce_verifier, nonce, link_user_id, created_at, expires_at";
+    "state_hash, provider, pkce_verifier, nonce, link_user_id, browser_hash, redirect_to, \
+     created_at, expires_at";
 
 #[derive(sqlx::FromRow)]
 struct IdentityRow {
@@ -52,6 +53,8 @@ struct AttemptRow {
     pkce_verifier: String,
     nonce: String,
     link_user_id: Option<Uuid>,
+    browser_hash: Option<String>,
+    redirect_to: Option<String>,
     created_at: Timestamp,
     expires_at: Timestamp,
 }
@@ -64,6 +67,8 @@ impl From<AttemptRow> for LoginAttempt {
             pkce_verifier: row.pkce_verifier,
             nonce: row.nonce,
             link_user_id: row.link_user_id.map(UserId::from_uuid),
+            browser_hash: row.browser_hash,
+            redirect_to: row.redirect_to,
             created_at: row.created_at,
             expires_at: row.expires_at,
         }
@@ -219,14 +224,16 @@ impl IdentityRepo for Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "INSERT INTO oauth_login_attempts (state_hash, provider, pkce_verifier, nonce, link_user_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO oauth_login_attempts (state_hash, provider, pkce_verifier, nonce, link_user_id, \
+                 browser_hash, redirect_to, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&attempt.state_hash)
             .bind(DbEnum(attempt.provider))
             .bind(&attempt.pkce_verifier)
             .bind(&attempt.nonce)
             .bind(attempt.link_user_id.map(|u| u.as_uuid()))
+            .bind(&attempt.browser_hash)
+            .bind(&attempt.redirect_to)
             .bind(attempt.created_at)
             .bind(attempt.expires_at)
             .execute(&mut *tx)

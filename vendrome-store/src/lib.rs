@@ -20,6 +20,7 @@ pub mod migrate;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+mod account_tokens;
 mod audit;
 mod badges;
 mod blocks;

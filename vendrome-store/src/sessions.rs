@@ -8,6 +8,7 @@ use vendrome_core::ids::{RefreshTokenId, SessionId, UserId};
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::Result;
 
+use crate::db::Dialect;
 use crate::error::SqlxResultExt as _;
 use crate::rows::{SessionRow, SESSION_COLUMNS};
 use crate::writes::TxWrites as _;
@@ -40,6 +41,14 @@ fn revocation_audit(
         details: json!({ "reason": reason, "tokens": tokens }),
     }
 }
+
+/// Rotation and revocation of a user's sessions serialize on the user's row: on PostgreSQL a
+/// revoking `UPDATE` that waits for a rotation's lock would otherwise re-check the rows it saw,
+/// not the successor the rotation inserted, and the successor would outlive the revocation.
+/// SQLite's single writer serializes the transactions already.
+const LOCK_USER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
+const LOCK_SESSION_USER: &str = "SELECT id FROM users WHERE id = \
+     (SELECT user_id FROM auth_sessions WHERE family_id = $1 LIMIT 1) FOR UPDATE";
 
 macro_rules! insert_token {
     ($conn:expr, $token:expr) => {{
@@ -94,8 +103,11 @@ impl SessionRepo for Store {
 
     #[tracing::instrument(skip(self, successor))]
     async fn rotate(&self, old: RefreshTokenId, successor: NewSessionToken) -> Result<bool> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
+            if let Dialect::Postgres = dialect {
+                sqlx::query(LOCK_USER).bind(successor.user_id.as_uuid()).execute(&mut *tx).await?;
+            }
             // Claiming the old token first: of concurrent rotations, the one whose UPDATE finds it
             // unrotated wins; the others find nothing to update (PostgreSQL re-checks the WHERE
             // after waiting for the winner's row lock) and change nothing.
@@ -131,8 +143,11 @@ impl SessionRepo for Store {
         audit: Option<&AuditContext>,
     ) -> Result<u64> {
         let now = time::now();
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
+            if let Dialect::Postgres = dialect {
+                sqlx::query(LOCK_SESSION_USER).bind(session.as_uuid()).execute(&mut *tx).await?;
+            }
             let ended = sqlx::query(
                 "UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3 WHERE family_id = $1 AND revoked_at IS NULL",
             )
@@ -160,8 +175,11 @@ impl SessionRepo for Store {
         audit: Option<&AuditContext>,
     ) -> Result<u64> {
         let now = time::now();
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
+            if let Dialect::Postgres = dialect {
+                sqlx::query(LOCK_USER).bind(user.as_uuid()).execute(&mut *tx).await?;
+            }
             let ended = sqlx::query(
                 "UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3 \
                  WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR family_id <> $4)",

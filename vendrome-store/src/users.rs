@@ -12,6 +12,7 @@ use vendrome_core::events::{
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Limit, Page};
+use vendrome_core::time::Timestamp;
 use vendrome_core::users::{Email, NewUser, ProfileUpdate, User, UserRepo};
 use vendrome_core::{time, Error, Result};
 
@@ -118,6 +119,24 @@ impl UserRepo for Store {
         })
         .or_unexpected()?;
         Ok(hash.flatten().map(PasswordHash::from_phc))
+    }
+
+    #[tracing::instrument(skip(self, email))]
+    async fn mark_email_verified(&self, id: UserId, email: &Email, at: Timestamp) -> Result<bool> {
+        let marked = with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE users SET email_verified_at = $3, updated_at = $3 \
+                 WHERE id = $1 AND email = $2 AND email_verified_at IS NULL",
+            )
+            .bind(id.as_uuid())
+            .bind(email.as_str())
+            .bind(at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })
+        .or_unexpected()?;
+        Ok(marked == 1)
     }
 
     #[tracing::instrument(skip(self, hash, audit))]
@@ -322,8 +341,13 @@ impl Store {
         let sql = format!(
             "UPDATE users SET {set}, updated_at = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"
         );
-        let row: Option<UserRow> = with_db!(&self.db, pool => {
+        let row: Option<UserRow> = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
+            // The role before the change, read under the row's lock: lowering it ends the
+            // sessions, whose access tokens carry the old role.
+            let lock = format!("SELECT role FROM users WHERE id = $1{}", dialect.pick(" FOR UPDATE", ""));
+            let before: Option<DbEnum<UserRole>> =
+                sqlx::query_scalar(&lock).bind(id.as_uuid()).fetch_optional(&mut *tx).await?;
             let query = sqlx::query_as(&sql).bind(id.as_uuid()).bind(now);
             let query = match change {
                 AdminChange::Role(role) => query.bind(DbEnum(role)),
@@ -341,13 +365,20 @@ impl Store {
                 tx.record_audit(&event, audit, now).await?;
                 let announce = NewEvent::new(change.event(id));
                 tx.append_event(&announce, now).await?;
-                if let AdminChange::Disabled(true) = change {
+                let revoke = match (change, before) {
+                    (AdminChange::Disabled(true), _) => Some(reasons::ACCOUNT_DISABLED),
+                    (AdminChange::Role(role), Some(DbEnum(was))) if role.rank() < was.rank() => {
+                        Some(reasons::ROLE_LOWERED)
+                    }
+                    _ => None,
+                };
+                if let Some(reason) = revoke {
                     sqlx::query(
                         "UPDATE auth_sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL",
                     )
                     .bind(id.as_uuid())
                     .bind(now)
-                    .bind(reasons::ACCOUNT_DISABLED)
+                    .bind(reason)
                     .execute(&mut *tx)
                     .await?;
                 }

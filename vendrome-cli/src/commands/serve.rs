@@ -67,6 +67,18 @@ pub struct Args {
     /// Serve `/metrics` on this address only, instead of with the API.
     #[arg(long, env = "VENDROME_METRICS_BIND")]
     metrics_bind: Option<SocketAddr>,
+    /// SMTP server for mail to members (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://…`); unset writes each message as an `.eml` file under `<data dir>/mail/`.
+    #[arg(long, env = "VENDROME_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of mail to members (`Vendrome <no-reply@example.com>`).
+    #[arg(long, env = "VENDROME_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// The frontend's address mailed links point at (`{url}/verify-email?token=…`,
+    /// `{url}/reset-password?token=…`); unset, the first OAuth redirect origin, else the
+    /// public URL.
+    #[arg(long, env = "VENDROME_APP_URL")]
+    app_url: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -99,6 +111,11 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         access_log: vendrome_server::access_log::AccessLogPolicy {
             mode: args.access_log,
             slow: Duration::from_millis(args.slow_request_ms),
+        },
+        mail: vendrome_server::mail::MailSettings {
+            smtp_url: args.smtp_url.filter(|u| !u.trim().is_empty()),
+            from: args.mail_from.filter(|f| !f.trim().is_empty()),
+            link_base: args.app_url.filter(|u| !u.trim().is_empty()),
         },
         oauth: vendrome_server::oauth::OAuthSettings::from_env(args.public_url)
             .context("the OAuth configuration is not valid")?,

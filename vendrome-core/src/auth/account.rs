@@ -27,7 +27,8 @@ impl AuthService {
     /// Changes the caller's password after checking the current one; ends every other session.
     ///
     /// MUST return [`Error::Forbidden`] `current_password_incorrect` for a wrong current
-    /// password and [`Error::Invalid`] for a new one that breaks the policy.
+    /// password, [`Error::RateLimited`] past the account's failure budget, and
+    /// [`Error::Invalid`] for a new one that breaks the policy.
     pub async fn change_password(
         &self,
         caller: &Caller,
@@ -57,11 +58,23 @@ impl AuthService {
         Ok(())
     }
 
+    /// Checks the caller's current password against the account's failure budget (the one
+    /// sign-in uses): charged first, refunded when the password is right.
+    ///
+    /// MUST return [`Error::RateLimited`] past the budget.
     async fn check_password(&self, user: UserId, password: &Password) -> Result<()> {
+        let account = self
+            .users
+            .user_by_id(user)
+            .await?
+            .ok_or(Error::not_found("user"))?;
+        let budget = self.policy.limits.account_failures;
+        self.throttle(&budget, account.email.as_str()).await?;
         let stored = self.users.password_hash(user).await?;
         let hash = stored.clone().unwrap_or_else(|| DECOY_HASH.clone());
         let verified = self.hasher.verify(password, &hash).await?;
         if stored.is_some() && verified {
+            self.limiter.refund(&budget, account.email.as_str()).await?;
             Ok(())
         } else {
             Err(Error::forbidden(
@@ -83,7 +96,8 @@ impl AuthService {
     /// the new address unverified.
     ///
     /// MUST return [`Error::Invalid`] naming every bad field, [`Error::Conflict`] `email_taken` or
-    /// `handle_taken`, and [`Error::Forbidden`] `current_password_incorrect`.
+    /// `handle_taken`, [`Error::Forbidden`] `current_password_incorrect`, and
+    /// [`Error::RateLimited`] past the account's failure budget.
     pub async fn update_profile(
         &self,
         caller: &Caller,

@@ -24,6 +24,10 @@ pub struct LoginLimits {
     pub account_failures: Rule,
     /// Failed sign-ins per account from one known client.
     pub device_failures: Rule,
+    /// Verification and password-reset mails asked for per address.
+    pub mail_per_ip: Rule,
+    /// Verification and password-reset mails per account (by email address).
+    pub mail_per_account: Rule,
 }
 
 impl Default for LoginLimits {
@@ -60,6 +64,16 @@ impl Default for LoginLimits {
                 name: "login_device_failures",
                 limit: 10,
                 window: Duration::from_secs(900),
+            },
+            mail_per_ip: Rule {
+                name: "account_mail_ip",
+                limit: 20,
+                window: hour,
+            },
+            mail_per_account: Rule {
+                name: "account_mail_account",
+                limit: 5,
+                window: hour,
             },
         }
     }

@@ -6,19 +6,25 @@
 //! talks to storage through the ports.
 
 mod account;
+mod account_tokens;
 mod limits;
 mod operator;
 mod password;
+mod recovery;
 mod refresh;
 mod service;
 mod session_flow;
 mod sessions;
 
 pub use account::ProfileChanges;
+pub use account_tokens::{AccountToken, AccountTokenRepo, TokenPurpose};
 pub use limits::{device_key, LoginLimits};
 pub use password::{
     argon2, hash_blocking, verify_blocking, Password, PasswordHash, PasswordHasher, DECOY_HASH,
 };
+pub use recovery::{AccountRecovery, RESET_TTL, VERIFY_TTL};
 pub use refresh::{RefreshToken, RotationKey};
 pub use service::{AccessTokens, AuthPolicy, AuthService, NewAccount, SignedIn};
-pub use sessions::{reasons, ClientInfo, NewSessionToken, SessionRepo, SessionToken};
+pub use sessions::{
+    reasons, ClientInfo, NewSessionToken, RevocationNotices, SessionRepo, SessionToken,
+};

@@ -211,9 +211,9 @@ impl AuthService {
             ),
             None => (limits.account_failures, email.as_str().to_owned()),
         };
-        if let Decision::Limited { retry_after } = self.limiter.peek(&budget, &budget_key).await? {
-            return Err(Error::RateLimited { retry_after });
-        }
+        // Charged before the check and refunded when it passes: concurrent guesses each take
+        // their share first, so together they never verify more passwords than the budget.
+        self.throttle(&budget, &budget_key).await?;
 
         let hash = found
             .as_ref()
@@ -222,11 +222,9 @@ impl AuthService {
         let verified = self.hasher.verify(&password, &hash).await?;
         let user = match found {
             Some((user, Some(_))) if verified => user,
-            _ => {
-                self.limiter.hit(&budget, &budget_key).await?;
-                return Err(invalid_credentials());
-            }
+            _ => return Err(invalid_credentials()),
         };
+        self.limiter.refund(&budget, &budget_key).await?;
         if user.is_disabled() {
             return Err(Error::forbidden(
                 "account_disabled",

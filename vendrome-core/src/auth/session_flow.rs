@@ -2,6 +2,7 @@
 
 use crate::access::Caller;
 use crate::audit::AuditContext;
+use crate::enums::UserRole;
 use crate::ids::{RefreshTokenId, SessionId, UserId};
 use crate::time;
 use crate::{Error, Result};
@@ -92,6 +93,12 @@ impl AuthService {
             return Err(revoked());
         }
         self.signed_in(user, row.session_id, successor, None)
+    }
+
+    /// The user's role as stored now, or `None` when the account is gone or disabled.
+    pub async fn current_role(&self, user: UserId) -> Result<Option<UserRole>> {
+        let user = self.users.user_by_id(user).await?;
+        Ok(user.filter(|u| !u.is_disabled()).map(|u| u.role))
     }
 
     /// Ends the caller's current session.

@@ -67,6 +67,19 @@ pub mod reasons {
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const PASSWORD_CHANGED: &str = "password_changed";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    /// An admin lowered the member's role: their tokens carried the old one.
+    pub const ROLE_LOWERED: &str = "role_lowered";
+    pub const PASSWORD_RESET: &str = "password_reset";
+}
+
+/// Tells every server instance that sessions of a user ended, so that none keeps trusting what
+/// it cached about them (each instance remembers live sessions for a while to spare the
+/// database a query per request).
+#[async_trait]
+pub trait RevocationNotices: Send + Sync {
+    /// Announces that sessions of `user` ended. MUST return an error when the notice could not
+    /// be handed to the carrier (instances then learn it at their next check).
+    async fn announce(&self, user: UserId) -> anyhow::Result<()>;
 }
 
 /// Storage of sessions and their refresh tokens.

@@ -7,6 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::RwLock;
+use vendrome_core::oauth::constant_time_eq;
 
 /// The claims of an ID token this module reads.
 #[derive(Debug, Deserialize)]
@@ -124,10 +125,6 @@ impl Jwks {
         }
         Ok(claims)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

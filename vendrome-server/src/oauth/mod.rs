@@ -23,6 +23,8 @@ use crate::error::ApiError;
 #[derive(Default)]
 pub struct OAuthProviders {
     providers: HashMap<OauthProvider, ProviderClient>,
+    /// Where browser sign-ins may return to.
+    redirects: OAuthSettings,
 }
 
 impl std::fmt::Debug for OAuthProviders {
@@ -46,13 +48,20 @@ impl OAuthProviders {
     /// Clients for every configured provider. A provider whose settings do not make a client
     /// (possible only for settings not made by [`OAuthSettings::from_env`]) is left out, loudly.
     pub fn new(settings: &OAuthSettings) -> Self {
+        let redirects = OAuthSettings {
+            redirect_origins: settings.redirect_origins.clone(),
+            ..OAuthSettings::default()
+        };
         let Some(public_url) = &settings.public_url else {
             if !settings.providers.is_empty() {
                 tracing::error!(
                     "OAuth providers are configured without a public URL: all are disabled"
                 );
             }
-            return Self::default();
+            return Self {
+                redirects,
+                ..Self::default()
+            };
         };
         // Provider calls never follow redirects (a token endpoint that redirects is refused).
         let http = match reqwest::Client::builder()
@@ -63,7 +72,10 @@ impl OAuthProviders {
             Ok(http) => http,
             Err(error) => {
                 tracing::error!(%error, "could not build the HTTP client for OAuth providers: all are disabled");
-                return Self::default();
+                return Self {
+                    redirects,
+                    ..Self::default()
+                };
             }
         };
         let mut providers = HashMap::new();
@@ -80,7 +92,23 @@ impl OAuthProviders {
                 }
             }
         }
-        Self { providers }
+        Self {
+            providers,
+            redirects,
+        }
+    }
+
+    /// `redirect_to` when it is under a configured frontend origin; else 422
+    /// `validation_failed` (`redirect_to`: `origin_not_allowed`): the API redirects nowhere else.
+    pub fn redirect(&self, redirect_to: &str) -> Result<String, ApiError> {
+        self.redirects.allowed_redirect(redirect_to).ok_or_else(|| {
+            vendrome_core::Error::Invalid(vendrome_core::validation::ValidationErrors::single(
+                "redirect_to",
+                "origin_not_allowed",
+                "must be a URL under one of the frontend origins the server is configured with",
+            ))
+            .into()
+        })
     }
 
     /// The provider named in a path: unknown and unconfigured ones are both 404 `not_found`.

@@ -13,6 +13,10 @@
 //! Without endpoint variables Google and LinkedIn use their OpenID Connect issuers and Facebook
 //! the Graph API. `VENDROME_PUBLIC_URL` (required once a provider is enabled) is where the API is
 //! reached from outside: the exact redirect URI of `P` is `{public}/v1/auth/oauth/{p}/callback`.
+//!
+//! `VENDROME_OAUTH_REDIRECT_ORIGINS` lists, comma-separated, the frontend origins
+//! (`https://app.example.com`) a browser sign-in may return to (`start?redirect_to=…`); a
+//! `redirect_to` outside them is refused, so the API never redirects anywhere else.
 
 use anyhow::{bail, Context as _};
 use vendrome_core::enums::OauthProvider;
@@ -59,6 +63,8 @@ pub struct OAuthSettings {
     /// `https://api.example.com`: the API's address as browsers and providers reach it.
     pub public_url: Option<String>,
     pub providers: Vec<ProviderSettings>,
+    /// Origins (`scheme://host[:port]`) a browser sign-in may be sent back to.
+    pub redirect_origins: Vec<String>,
 }
 
 pub const ALL_PROVIDERS: [OauthProvider; 3] = [
@@ -99,7 +105,35 @@ fn http_url(name: &str, value: &str) -> anyhow::Result<String> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// An origin as configured: an http(s) URL with nothing after the host and port.
+fn origin(value: &str) -> anyhow::Result<String> {
+    let url = oauth2::url::Url::parse(value)
+        .with_context(|| format!("VENDROME_OAUTH_REDIRECT_ORIGINS: {value:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+    {
+        bail!("VENDROME_OAUTH_REDIRECT_ORIGINS: {value:?} is not an origin like https://app.example.com");
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 impl OAuthSettings {
+    /// `redirect_to` when it is an http(s) URL under one of the configured origins, without
+    /// credentials or fragment; `None` otherwise.
+    pub fn allowed_redirect(&self, redirect_to: &str) -> Option<String> {
+        let url = oauth2::url::Url::parse(redirect_to).ok()?;
+        let origin = url.origin().ascii_serialization();
+        let allowed = matches!(url.scheme(), "http" | "https")
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.fragment().is_none()
+            && self.redirect_origins.contains(&origin);
+        allowed.then(|| url.to_string())
+    }
+
     /// Reads the variables of the table above from the process environment.
     pub fn from_env(public_url: Option<String>) -> anyhow::Result<Self> {
         Self::from_lookup(public_url, |name| std::env::var(name).ok())
@@ -176,9 +210,20 @@ impl OAuthSettings {
                 bail!("VENDROME_PUBLIC_URL is required when an OAuth provider is configured")
             }
         };
+        let redirect_origins = get("VENDROME_OAUTH_REDIRECT_ORIGINS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(origin)
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             public_url,
             providers,
+            redirect_origins,
         })
     }
 }
@@ -227,6 +272,47 @@ mod tests {
             !format!("{settings:?}").contains("\"s\""),
             "secrets stay out of logs"
         );
+    }
+
+    #[test]
+    fn redirects_go_only_to_configured_origins() {
+        let settings = read(
+            None,
+            &[(
+                "VENDROME_OAUTH_REDIRECT_ORIGINS",
+                "https://app.example.com, http://localhost:5173/",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.redirect_origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        for ok in [
+            "https://app.example.com/auth/done",
+            "https://app.example.com/auth/done?next=%2Ffeed",
+            "http://localhost:5173/",
+        ] {
+            assert!(settings.allowed_redirect(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "https://evil.example.com/",
+            "https://app.example.com.evil.test/",
+            "https://app.example.com:8443/",
+            "http://app.example.com/",
+            "https://user@app.example.com/",
+            "https://app.example.com/#frag",
+            "javascript:alert(1)",
+            "//app.example.com/",
+            "/relative",
+        ] {
+            assert_eq!(settings.allowed_redirect(bad), None, "{bad}");
+        }
+        assert!(read(
+            None,
+            &[("VENDROME_OAUTH_REDIRECT_ORIGINS", "https://a.test/path")]
+        )
+        .is_err());
     }
 
     #[test]

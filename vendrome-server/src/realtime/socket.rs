@@ -326,7 +326,7 @@ impl Connection {
             Some(session) => self
                 .state
                 .session_guard
-                .is_live(&self.state.auth, session)
+                .is_live(&self.state.auth, session, self.auth.caller.user_id)
                 .await
                 .unwrap_or(true),
             None => true,

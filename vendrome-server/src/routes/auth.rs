@@ -7,7 +7,7 @@
 //! the cookie when the body has no token.
 
 use axum::extract::{Path, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -73,15 +73,28 @@ fn wants_cookie(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("cookie"))
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE_NAME)
+}
+
+/// Marks an answer that carries tokens (or a code that buys them) as never to be stored by a
+/// browser or proxy.
+pub(crate) fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 fn set_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -104,6 +117,7 @@ pub fn signed_in_response(
     } else {
         ApiSuccess::ok(body).into_response()
     };
+    no_store(&mut response);
     if cookie {
         let max_age = state.auth.policy().absolute_lifetime.as_secs() as i64;
         response.headers_mut().append(
@@ -225,7 +239,7 @@ pub async fn logout(State(state): State<AppState>, auth: Authenticated) -> ApiRe
         return Ok(cleared(&state, Ended { ended_sessions: 0 }));
     };
     state.auth.logout(session).await?;
-    state.session_guard.forget([session]);
+    state.session_guard.revoked(auth.caller.user_id).await;
     Ok(cleared(&state, Ended { ended_sessions: 1 }))
 }
 
@@ -238,9 +252,7 @@ pub async fn logout(State(state): State<AppState>, auth: Authenticated) -> ApiRe
 pub async fn logout_all(State(state): State<AppState>, auth: Authenticated) -> ApiResult<Response> {
     let live = state.auth.sessions(auth.caller.user_id).await?;
     state.auth.logout_all(auth.caller.user_id).await?;
-    state
-        .session_guard
-        .forget(live.iter().map(|s| s.session_id));
+    state.session_guard.revoked(auth.caller.user_id).await;
     Ok(cleared(
         &state,
         Ended {
@@ -288,6 +300,6 @@ pub async fn delete_session(
         .auth
         .revoke_session(&auth.caller, auth.caller.user_id, session, &audit)
         .await?;
-    state.session_guard.forget([session]);
+    state.session_guard.revoked(auth.caller.user_id).await;
     Ok(ApiSuccess::ok(Ended { ended_sessions: 1 }))
 }

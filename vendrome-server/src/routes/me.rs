@@ -76,6 +76,7 @@ pub async fn get_me(
         (status = 413, description = "The body is too large.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`.", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`, with `Retry-After`: the account's budget of wrong passwords (shared with sign-in) is spent.", body = ErrorEnvelope),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -109,6 +110,7 @@ pub async fn update_me(
         (status = 413, description = "The body is too large.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`.", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited`, with `Retry-After`: the account's budget of wrong passwords (shared with sign-in) is spent.", body = ErrorEnvelope),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -127,8 +129,8 @@ pub async fn change_password(
             &audit,
         )
         .await?;
-    // Other sessions of this user may be cached as live here; forget them all.
-    state.session_guard.forget_all();
+    // Other sessions of this user may be cached as live: forget them, on every instance.
+    state.session_guard.revoked(auth.caller.user_id).await;
     Ok(ApiSuccess::ok(PasswordChanged {
         other_sessions_ended: true,
     }))

@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod page;
 pub mod posts;
 pub mod profiles;
+pub mod recovery;
 pub mod search;
 pub mod topics;
 pub mod trending;
@@ -59,6 +60,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::revoke_user_session))
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::callback))
+        .routes(routes!(oauth::exchange))
+        .routes(routes!(recovery::request_verification))
+        .routes(routes!(recovery::verify_email))
+        .routes(routes!(recovery::request_reset))
+        .routes(routes!(recovery::reset_password))
         .routes(routes!(oauth::list_identities))
         .routes(routes!(oauth::link_identity, oauth::unlink_identity))
         .routes(routes!(posts::create_post, feeds::listing))

@@ -187,8 +187,8 @@ pub async fn set_level(
     Ok(ApiSuccess::ok(AccountView::from(&user)))
 }
 
-/// Set a user's role (admins). The new role applies to access tokens issued from now on and, at
-/// the latest, when the user's current access token expires.
+/// Set a user's role (admins). Admin and moderator rights are read from the store on every
+/// request, so the change applies at once; lowering a role also ends the member's sessions.
 #[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "The user's id.")),
     request_body = SetRoleRequest,
@@ -217,6 +217,8 @@ pub async fn set_role(
             &client.audit(auth.caller.user_id),
         )
         .await?;
+    // A lowered role ended the member's sessions: refuse their tokens at once, everywhere.
+    state.session_guard.revoked(user.id).await;
     Ok(ApiSuccess::ok(AccountView::from(&user)))
 }
 
@@ -249,7 +251,9 @@ pub async fn set_disabled(
             &client.audit(auth.caller.user_id),
         )
         .await?;
-    state.session_guard.forget_all();
+    if user.is_disabled() {
+        state.session_guard.revoked(user.id).await;
+    }
     Ok(ApiSuccess::ok(AccountView::from(&user)))
 }
 
@@ -304,6 +308,6 @@ pub async fn revoke_user_session(
             &client.audit(auth.caller.user_id),
         )
         .await?;
-    state.session_guard.forget([session]);
+    state.session_guard.revoked(user).await;
     Ok(ApiSuccess::ok(Ended { ended_sessions: 1 }))
 }

@@ -13,7 +13,8 @@ both_stores!(
     verification_and_badges,
     roles_are_admin_only_and_audited,
     disabling_ends_sessions_and_sign_in,
-    admins_end_other_users_sessions
+    admins_end_other_users_sessions,
+    a_demoted_admin_loses_the_role_at_once
 );
 
 async fn verification_and_badges(backend: Backend) {
@@ -310,4 +311,156 @@ async fn admins_end_other_users_sessions(backend: Backend) {
         ("session.revoked", Some(admin_id))
     );
     assert_eq!(audit.items[0].details["reason"], "revoked_by_admin");
+}
+
+/// A demoted admin cannot use the access token issued while they were one (it carries the old
+/// role for 15 minutes) to promote themselves back.
+async fn a_demoted_admin_loses_the_role_at_once(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (_, a) = app.user(UserRole::Admin).await;
+    let bob = app.register("bob@example.com", PASSWORD).await;
+    let b = bob["user"]["id"].as_str().unwrap().to_owned();
+    let set = |token: &str, role: &str| {
+        app.put(&format!("/v1/admin/users/{b}/role"))
+            .bearer_auth(token)
+            .json(&json!({ "role": role }))
+            .send()
+    };
+    assert_eq!(set(&a, "admin").await.unwrap().status(), 200);
+    let (status, login) = app.login("bob@example.com", PASSWORD).await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["data"]["user"]["role"], "admin");
+    let b_admin = login["data"]["access_token"].as_str().unwrap().to_owned();
+    // A token without a session (as operators mint them) holds the admin role too.
+    let b_operator = app
+        .state
+        .keys
+        .issue(b.parse().unwrap(), UserRole::Admin, None)
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/admin/users/{b}/sessions"))
+            .bearer_auth(&b_admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "B is an admin"
+    );
+
+    let (status, demoted) = json(set(&a, "member").await.unwrap()).await;
+    assert_eq!((status, &demoted["data"]["role"]), (200, &json!("member")));
+
+    // B's sessions ended with the demotion…
+    expect_error(
+        set(&b_admin, "admin").await.unwrap(),
+        401,
+        "session_revoked",
+    )
+    .await;
+    // …and a token without a session is judged by the role B has now.
+    expect_error(set(&b_operator, "admin").await.unwrap(), 403, "admin_only").await;
+    let (_, account) = json(app.get("/v1/me").bearer_auth(&a).send().await.unwrap()).await;
+    assert_eq!(account["data"]["role"], "admin", "A is untouched");
+    let (_, login) = app.login("bob@example.com", PASSWORD).await;
+    assert_eq!(login["data"]["user"]["role"], "member", "B stays demoted");
+
+    // Raising a role ends nothing.
+    let (_, login) = app.login("bob@example.com", PASSWORD).await;
+    let b_member = login["data"]["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(set(&a, "moderator").await.unwrap().status(), 200);
+    assert_eq!(
+        app.get("/v1/me")
+            .bearer_auth(&b_member)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+/// With several instances, ending sessions through one is announced to the others at once
+/// (NATS), rather than each trusting what it cached for up to 30 seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demotion_reaches_every_instance_at_once() {
+    use std::sync::Arc;
+    use vendrome_server::session_guard::SessionGuard;
+    use vendrome_store::bus::NatsRevocations;
+
+    let url = std::env::var("VENDROME_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    // Subjects of this run only.
+    let prefix = format!("test.{}.sessions", uuid::Uuid::new_v4().simple());
+    let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+    let mut guards = Vec::new();
+    for instance in 0..2 {
+        let guard = Arc::new(SessionGuard::new());
+        let (on, heard) = (guard.clone(), heard.clone());
+        let notices = NatsRevocations::connect(
+            &url,
+            &prefix,
+            Arc::new(move |user| {
+                on.forget_user(user);
+                let _ = heard.send((instance, user));
+            }),
+        )
+        .await;
+        let notices = match notices {
+            Ok(notices) => notices,
+            Err(error) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true and NATS at {url} is unreachable: {error}")
+            }
+            Err(error) => {
+                eprintln!("\n*** SKIPPED a NATS test: {url} is unreachable ({error}) ***\n");
+                return;
+            }
+        };
+        guard.announce_through(Arc::new(notices));
+        guards.push(guard);
+    }
+    let keys = vendrome_server::auth::KeyRing::generate_spec();
+    let mut setup = Setup::new(Backend::Sqlite);
+    setup.session_guard = Some(guards[0].clone());
+    setup.signing_keys = Some(keys.clone());
+    let one = spawn_with(setup).await.unwrap();
+    let mut setup = Setup::new(Backend::Sqlite);
+    setup.signing_keys = Some(keys);
+    setup.database = Some(one.db.clone());
+    setup.session_guard = Some(guards[1].clone());
+    let two = spawn_with(setup).await.unwrap();
+
+    let (_, admin) = one.user(UserRole::Admin).await;
+    let bob = one.register("bob@example.com", PASSWORD).await;
+    let b = bob["user"]["id"].as_str().unwrap().to_owned();
+    let role = |role: &str| {
+        one.put(&format!("/v1/admin/users/{b}/role"))
+            .bearer_auth(&admin)
+            .json(&json!({ "role": role }))
+            .send()
+    };
+    assert_eq!(role("moderator").await.unwrap().status(), 200);
+    while hearing.try_recv().is_ok() {}
+    let (_, login) = one.login("bob@example.com", PASSWORD).await;
+    let token = login["data"]["access_token"].as_str().unwrap().to_owned();
+    // Instance two has seen the session live, and would trust that for 30 s.
+    let me = || two.get("/v1/me").bearer_auth(&token).send();
+    assert_eq!(me().await.unwrap().status(), 200);
+
+    assert_eq!(role("member").await.unwrap().status(), 200);
+    let user: vendrome_core::ids::UserId = b.parse().unwrap();
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        let (instance, whom) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), hearing.recv())
+                .await
+                .expect("every instance hears of the revocation")
+                .unwrap();
+        if whom == user && !told.contains(&instance) {
+            told.push(instance);
+        }
+    }
+    expect_error(me().await.unwrap(), 401, "session_revoked").await;
 }

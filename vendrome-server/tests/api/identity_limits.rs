@@ -65,7 +65,11 @@ async fn too_many_attempts_from_one_address_get_429_with_retry_after() {
     expect_error(refused, 429, "rate_limited").await;
 }
 
-both_stores!(guessing_is_slowed_without_locking_the_owner_out);
+both_stores!(
+    guessing_is_slowed_without_locking_the_owner_out,
+    password_checks_of_signed_in_callers_share_the_budget,
+    concurrent_guesses_never_pass_the_budget,
+);
 
 async fn guessing_is_slowed_without_locking_the_owner_out(backend: Backend) {
     let mut setup = Setup::new(backend);
@@ -167,4 +171,90 @@ async fn instances_sharing_valkey_share_the_budget() {
         (429, Some("rate_limited")),
         "{body}"
     );
+}
+
+/// A stolen access token is not a way around the account's failure budget: the current password
+/// asked by a password change or an email change counts against it (charged first, refunded
+/// when right).
+async fn password_checks_of_signed_in_callers_share_the_budget(backend: Backend) {
+    let mut setup = Setup::new(backend);
+    setup.policy.limits.account_failures = rule("login_account_failures", 3);
+    let Some(app) = spawn_with(setup).await else {
+        return;
+    };
+    let ada = app.register("ada@example.com", PASSWORD).await;
+    let token = ada["access_token"].as_str().unwrap().to_owned();
+    let change = |current: &str| {
+        app.post("/v1/me/password")
+            .bearer_auth(&token)
+            .json(&json!({"current_password": current, "new_password": "an entirely new secret"}))
+            .send()
+    };
+    let change_email = |current: &str| {
+        app.patch("/v1/me")
+            .bearer_auth(&token)
+            .json(&json!({"email": "ada.new@example.com", "current_password": current}))
+            .send()
+    };
+
+    expect_error(
+        change("guess 1").await.unwrap(),
+        403,
+        "current_password_incorrect",
+    )
+    .await;
+    expect_error(
+        change_email("guess 2").await.unwrap(),
+        403,
+        "current_password_incorrect",
+    )
+    .await;
+    // The right password is charged and refunded: the budget still has one guess.
+    let (status, body) = json(
+        app.patch("/v1/me")
+            .bearer_auth(&token)
+            .json(&json!({"email": "ada@example.com", "current_password": PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    expect_error(
+        change("guess 3").await.unwrap(),
+        403,
+        "current_password_incorrect",
+    )
+    .await;
+
+    // Spent: the next checks are refused before any verification, even the right password, and
+    // sign-in from unknown clients waits too.
+    expect_error(change("guess 4").await.unwrap(), 429, "rate_limited").await;
+    expect_error(change(PASSWORD).await.unwrap(), 429, "rate_limited").await;
+    expect_error(change_email(PASSWORD).await.unwrap(), 429, "rate_limited").await;
+    assert_eq!(app.login("ada@example.com", PASSWORD).await.0, 429);
+}
+
+/// Guesses sent at once each take their share of the budget before their password is checked,
+/// so no more of them are verified than the budget allows.
+async fn concurrent_guesses_never_pass_the_budget(backend: Backend) {
+    let mut setup = Setup::new(backend);
+    setup.policy.limits.account_failures = rule("login_account_failures", 3);
+    let Some(app) = spawn_with(setup).await else {
+        return;
+    };
+    app.register("ada@example.com", PASSWORD).await;
+    let guesses = (0..12).map(|i| {
+        app.post("/v1/auth/login")
+            .json(&json!({"email": "ada@example.com", "password": format!("guess {i}")}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let verified = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((verified, refused), (3, 9), "{statuses:?}");
 }

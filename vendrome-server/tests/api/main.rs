@@ -28,6 +28,7 @@ mod profiles;
 mod read_only;
 mod realtime;
 mod realtime_abuse;
+mod recovery;
 mod search;
 mod trending;
 mod ws_client;

@@ -21,6 +21,7 @@ use crate::support::{expect_error, json, spawn_with, Backend, Setup, TestApp};
 
 const PUBLIC_URL: &str = "http://vendrome.test";
 const PASSWORD: &str = "correct horse battery staple";
+const FRONTEND: &str = "https://app.example.com";
 
 both_stores!(
     signs_up_then_signs_in_the_same_subject,
@@ -30,6 +31,10 @@ both_stores!(
     pkce_verifier_is_sent,
     nonce_mismatch_is_refused,
     links_and_unlinks_for_a_signed_in_user,
+    an_unverified_registration_is_not_taken_over,
+    the_callback_is_refused_in_another_browser,
+    the_browser_flow_ends_with_a_one_time_code,
+    the_browser_flow_redirects_errors_and_only_to_frontends,
 );
 
 #[tokio::test]
@@ -135,6 +140,7 @@ impl Mock {
                     },
                 ),
             ],
+            redirect_origins: vec![FRONTEND.into()],
         }
     }
 
@@ -193,21 +199,47 @@ fn profile(sub: &str, email: &str, verified: bool) -> Value {
     json!({ "sub": sub, "email": email, "email_verified": verified, "name": "Grace Hopper" })
 }
 
+/// A callback URL the provider sent the browser to, and the browser's sign-in cookie.
+struct Callback {
+    path: String,
+    cookie: String,
+}
+
+impl Callback {
+    /// The browser following the redirect back to us.
+    fn get(&self, app: &TestApp) -> reqwest::RequestBuilder {
+        app.get(&self.path).header("cookie", &self.cookie)
+    }
+}
+
+/// The `name=value` of the `vendrome_oauth` cookie a start set.
+fn browser_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("vendrome_oauth="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
 /// Starts (or, with a token, starts linking), goes through the provider, and returns the
-/// callback path with its query.
+/// callback path with its query, and the cookie the start set.
 async fn through_provider(
     app: &TestApp,
     mock: &Mock,
     provider: &str,
     token: Option<&str>,
-) -> String {
+) -> Callback {
     let start = match token {
         Some(token) => app
             .post(&format!("/v1/me/identities/{provider}"))
             .bearer_auth(token),
         None => app.get(&format!("/v1/auth/oauth/{provider}/start")),
     };
-    let (status, body) = json(start.send().await.unwrap()).await;
+    let response = start.send().await.unwrap();
+    let cookie = browser_cookie(&response).expect("the start sets the browser cookie");
+    let (status, body) = json(response).await;
     assert_eq!(status, 200, "{body}");
     let url = body["data"]["authorization_url"].as_str().unwrap();
     let query = mock.authorize(url, provider).await;
@@ -218,12 +250,15 @@ async fn through_provider(
         )),
         "{query}"
     );
-    format!("/v1/auth/oauth/{provider}/callback?{query}")
+    Callback {
+        path: format!("/v1/auth/oauth/{provider}/callback?{query}"),
+        cookie,
+    }
 }
 
 async fn sign_in(app: &TestApp, mock: &Mock, provider: &str) -> (u16, Value) {
     let callback = through_provider(app, mock, provider, None).await;
-    json(app.get(&callback).send().await.unwrap()).await
+    json(callback.get(app).send().await.unwrap()).await
 }
 
 async fn signs_up_then_signs_in_the_same_subject(backend: Backend) {
@@ -236,6 +271,10 @@ async fn signs_up_then_signs_in_the_same_subject(backend: Backend) {
     assert_eq!(status, 200, "{first}");
     let data = &first["data"];
     assert_eq!(data["user"]["email"], "grace@example.com");
+    assert_eq!(
+        data["user"]["email_verified"], true,
+        "the provider vouched for the address"
+    );
     assert_eq!(data["user"]["display_name"], "Grace Hopper");
     assert!(
         data["access_token"].is_string() && data["refresh_token"].is_string(),
@@ -278,6 +317,9 @@ async fn verified_email_links_to_the_existing_account(backend: Backend) {
         return;
     };
     let account = app.register("ada@example.com", PASSWORD).await;
+    // Only an address the account proved is linked by email.
+    app.verify_email(account["access_token"].as_str().unwrap(), "ada@example.com")
+        .await;
     mock.next(profile("g-ada", "Ada@Example.com", true)).await;
 
     let (status, body) = sign_in(&app, &mock, "google").await;
@@ -311,7 +353,7 @@ async fn unverified_email_does_not_link(backend: Backend) {
         .await;
 
     let callback = through_provider(&app, &mock, "google", None).await;
-    expect_error(app.get(&callback).send().await.unwrap(), 409, "email_taken").await;
+    expect_error(callback.get(&app).send().await.unwrap(), 409, "email_taken").await;
     let token = account["access_token"].as_str().unwrap();
     let (_, identities) = json(
         app.get("/v1/me/identities")
@@ -327,7 +369,7 @@ async fn unverified_email_does_not_link(backend: Backend) {
     mock.next(json!({ "sub": "fb-mallory", "email": "ada@example.com" }))
         .await;
     let callback = through_provider(&app, &mock, "facebook", None).await;
-    expect_error(app.get(&callback).send().await.unwrap(), 409, "email_taken").await;
+    expect_error(callback.get(&app).send().await.unwrap(), 409, "email_taken").await;
 }
 
 async fn state_is_single_use_and_per_provider(backend: Backend) {
@@ -337,9 +379,9 @@ async fn state_is_single_use_and_per_provider(backend: Backend) {
     mock.next(profile("g-1", "grace@example.com", true)).await;
 
     let callback = through_provider(&app, &mock, "google", None).await;
-    assert_eq!(json(app.get(&callback).send().await.unwrap()).await.0, 200);
+    assert_eq!(json(callback.get(&app).send().await.unwrap()).await.0, 200);
     expect_error(
-        app.get(&callback).send().await.unwrap(),
+        callback.get(&app).send().await.unwrap(),
         400,
         "oauth_state_invalid",
     )
@@ -363,15 +405,18 @@ async fn state_is_single_use_and_per_provider(backend: Backend) {
 
     // Google's state at Facebook's callback: refused, and spent.
     let callback = through_provider(&app, &mock, "google", None).await;
-    let elsewhere = callback.replace("/oauth/google/", "/oauth/facebook/");
+    let elsewhere = Callback {
+        path: callback.path.replace("/oauth/google/", "/oauth/facebook/"),
+        cookie: callback.cookie.clone(),
+    };
     expect_error(
-        app.get(&elsewhere).send().await.unwrap(),
+        elsewhere.get(&app).send().await.unwrap(),
         400,
         "oauth_state_invalid",
     )
     .await;
     expect_error(
-        app.get(&callback).send().await.unwrap(),
+        callback.get(&app).send().await.unwrap(),
         400,
         "oauth_state_invalid",
     )
@@ -449,7 +494,7 @@ async fn nonce_mismatch_is_refused(backend: Backend) {
 
     let callback = through_provider(&app, &mock, "google", None).await;
     let body = expect_error(
-        app.get(&callback).send().await.unwrap(),
+        callback.get(&app).send().await.unwrap(),
         502,
         "oauth_provider_error",
     )
@@ -490,7 +535,7 @@ async fn links_and_unlinks_for_a_signed_in_user(backend: Backend) {
     mock.next(json!({ "sub": "fb-1", "email": "grace@example.com", "name": "Grace" }))
         .await;
     let callback = through_provider(&app, &mock, "facebook", Some(&token)).await;
-    let (status, linked) = json(app.get(&callback).send().await.unwrap()).await;
+    let (status, linked) = json(callback.get(&app).send().await.unwrap()).await;
     assert_eq!(status, 200, "{linked}");
     assert_eq!(linked["data"]["provider"], "facebook");
     assert!(linked["data"].get("access_token").is_none(), "{linked}");
@@ -514,7 +559,7 @@ async fn links_and_unlinks_for_a_signed_in_user(backend: Backend) {
     let other = app.token(vendrome_core::enums::UserRole::Member).await;
     let callback = through_provider(&app, &mock, "facebook", Some(&other)).await;
     expect_error(
-        app.get(&callback).send().await.unwrap(),
+        callback.get(&app).send().await.unwrap(),
         409,
         "identity_taken",
     )
@@ -544,4 +589,220 @@ async fn links_and_unlinks_for_a_signed_in_user(backend: Backend) {
         "token_missing",
     )
     .await;
+}
+
+/// Someone registers the victim's address with a password before the victim ever signs in with
+/// Google: the victim's Google sign-in must not adopt that account (whose password and sessions
+/// the squatter holds).
+async fn an_unverified_registration_is_not_taken_over(backend: Backend) {
+    let Some((app, mock)) = setup(backend).await else {
+        return;
+    };
+    let squatter = app.register("victim@example.com", PASSWORD).await;
+    mock.next(profile("g-victim", "victim@example.com", true))
+        .await;
+
+    let callback = through_provider(&app, &mock, "google", None).await;
+    expect_error(
+        callback.get(&app).send().await.unwrap(),
+        409,
+        "email_taken_unverified",
+    )
+    .await;
+    let token = squatter["access_token"].as_str().unwrap();
+    let (_, identities) = json(
+        app.get("/v1/me/identities")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(identities["data"], json!([]), "nothing was linked");
+}
+
+async fn the_callback_is_refused_in_another_browser(backend: Backend) {
+    let Some((app, mock)) = setup(backend).await else {
+        return;
+    };
+    mock.next(profile("g-1", "grace@example.com", true)).await;
+
+    // The attacker's own callback URL, opened in the victim's browser (login CSRF): no cookie…
+    let callback = through_provider(&app, &mock, "google", None).await;
+    expect_error(
+        app.get(&callback.path).send().await.unwrap(),
+        400,
+        "oauth_state_invalid",
+    )
+    .await;
+    // …or the victim's own cookie of another sign-in.
+    let attacker = through_provider(&app, &mock, "google", None).await;
+    let victim = through_provider(&app, &mock, "google", None).await;
+    assert_ne!(attacker.cookie, victim.cookie);
+    let crossed = Callback {
+        path: attacker.path.clone(),
+        cookie: victim.cookie.clone(),
+    };
+    expect_error(
+        crossed.get(&app).send().await.unwrap(),
+        400,
+        "oauth_state_invalid",
+    )
+    .await;
+    // The right browser still finishes its own sign-in, and the answer is not to be cached.
+    let response = victim.get(&app).send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(json(response).await.0, 200);
+}
+
+/// Starts a browser sign-in that returns to `redirect_to`, goes through the provider, and
+/// returns the callback and the start's answer status.
+async fn browser_start(app: &TestApp, mock: &Mock, redirect_to: &str) -> Callback {
+    let start = app
+        .get("/v1/auth/oauth/google/start")
+        .query(&[("redirect_to", redirect_to)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = browser_cookie(&start).expect("the start sets the browser cookie");
+    assert!(
+        start.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly; SameSite=Lax"),
+        "{:?}",
+        start.headers()["set-cookie"]
+    );
+    let (status, body) = json(start).await;
+    assert_eq!(status, 200, "{body}");
+    let query = mock
+        .authorize(
+            body["data"]["authorization_url"].as_str().unwrap(),
+            "google",
+        )
+        .await;
+    Callback {
+        path: format!("/v1/auth/oauth/google/callback?{query}"),
+        cookie,
+    }
+}
+
+/// Follows the callback as the browser does; returns where it is redirected to.
+async fn redirected_to(app: &TestApp, callback: &Callback) -> String {
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let response = browser
+        .get(app.url(&callback.path))
+        .header("cookie", &callback.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn exchange(app: &TestApp, code: &str, cookie: Option<&str>) -> reqwest::RequestBuilder {
+    let request = app
+        .post("/v1/auth/oauth/exchange")
+        .json(&json!({ "code": code }));
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie),
+        None => request,
+    }
+}
+
+async fn the_browser_flow_ends_with_a_one_time_code(backend: Backend) {
+    let Some((app, mock)) = setup(backend).await else {
+        return;
+    };
+    mock.next(profile("g-1", "grace@example.com", true)).await;
+    let page = format!("{FRONTEND}/auth/done?next=%2Ffeed");
+
+    let callback = browser_start(&app, &mock, &page).await;
+    let location = redirected_to(&app, &callback).await;
+    let code = location
+        .strip_prefix(&format!("{page}&code="))
+        .unwrap_or_else(|| panic!("redirected to {location}"))
+        .to_owned();
+    assert!(!location.contains("token"), "no token in a URL: {location}");
+
+    let response = exchange(&app, &code, Some(&callback.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["user"]["email"], "grace@example.com");
+    let token = body["data"]["access_token"].as_str().unwrap();
+    let me = app.get("/v1/me").bearer_auth(token).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    // Single use.
+    expect_error(
+        exchange(&app, &code, Some(&callback.cookie))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "oauth_code_invalid",
+    )
+    .await;
+
+    // A code that leaked (a log, a referrer) is worth nothing without the browser's cookie.
+    let callback = browser_start(&app, &mock, &page).await;
+    let location = redirected_to(&app, &callback).await;
+    let code = location.split_once("&code=").unwrap().1;
+    expect_error(
+        exchange(&app, code, None).send().await.unwrap(),
+        401,
+        "oauth_code_invalid",
+    )
+    .await;
+    expect_error(
+        exchange(&app, "not-a-code", Some(&callback.cookie))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "oauth_code_invalid",
+    )
+    .await;
+}
+
+async fn the_browser_flow_redirects_errors_and_only_to_frontends(backend: Backend) {
+    let Some((app, mock)) = setup(backend).await else {
+        return;
+    };
+    for elsewhere in [
+        "https://evil.example.com/auth/done",
+        "https://app.example.com.evil.test/",
+        "http://app.example.com/auth/done",
+        "javascript:alert(1)",
+        "/auth/done",
+    ] {
+        let response = app
+            .get("/v1/auth/oauth/google/start")
+            .query(&[("redirect_to", elsewhere)])
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(response, 422, "validation_failed").await;
+        assert_eq!(
+            body["error"]["details"]["fields"]["redirect_to"][0]["code"], "origin_not_allowed",
+            "{elsewhere}: {body}"
+        );
+    }
+
+    // A refusal after the provider goes back to the frontend as an error code.
+    app.register("ada@example.com", PASSWORD).await;
+    mock.next(profile("g-ada", "ada@example.com", true)).await;
+    let page = format!("{FRONTEND}/auth/done");
+    let callback = browser_start(&app, &mock, &page).await;
+    assert_eq!(
+        redirected_to(&app, &callback).await,
+        format!("{page}?error=email_taken_unverified")
+    );
 }

@@ -47,7 +47,9 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: Client,
     pub state: AppState,
-    pub db: TestStore,
+    pub db: Arc<TestStore>,
+    /// Every message the app mailed.
+    pub mail: Arc<vendrome_server::mail::MemoryMailer>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     indexer: tokio::sync::Mutex<Option<vendrome_search::Indexer>>,
@@ -73,6 +75,12 @@ pub struct Setup {
     pub home_cache: vendrome_core::posts::home_cache::HomeCacheConfig,
     /// Anonymous searches per client address.
     pub search_limit: vendrome_core::rate_limit::Rule,
+    /// The signing keys (`kid:secret`); new ones when `None`.
+    pub signing_keys: Option<String>,
+    /// Another instance's database, to run a second instance on it.
+    pub database: Option<Arc<TestStore>>,
+    /// The cache of live sessions, when the test wires it (to revocation notices).
+    pub session_guard: Option<Arc<vendrome_server::session_guard::SessionGuard>>,
 }
 
 impl Setup {
@@ -87,6 +95,9 @@ impl Setup {
             fulltext: false,
             home_cache: Default::default(),
             search_limit: vendrome_server::rate_limits::RateLimits::default().search_ip,
+            signing_keys: None,
+            database: None,
+            session_guard: None,
         }
     }
 }
@@ -100,12 +111,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// `None` when the backend is PostgreSQL and it is unreachable outside CI (already reported).
 pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
-    let db = match setup.backend {
-        Backend::Sqlite => testing::sqlite().await,
-        Backend::Postgres => testing::postgres().await?,
+    let db = match (setup.database, setup.backend) {
+        (Some(db), _) => db,
+        (None, Backend::Sqlite) => Arc::new(testing::sqlite().await),
+        (None, Backend::Postgres) => Arc::new(testing::postgres().await?),
     };
-    let keys = KeyRing::parse(&KeyRing::generate_spec()).unwrap();
+    let keys = KeyRing::parse(
+        &setup
+            .signing_keys
+            .clone()
+            .unwrap_or_else(KeyRing::generate_spec),
+    )
+    .unwrap();
     let defaults = StateOptions::default();
+    let mail = Arc::new(vendrome_server::mail::MemoryMailer::default());
     let options = StateOptions {
         limiter: setup.limiter.unwrap_or(defaults.limiter),
         policy: setup.policy,
@@ -124,6 +143,9 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         home_cache: setup.home_cache,
         read_only: setup.config.read_only,
         search_limit: setup.search_limit,
+        mailer: mail.clone(),
+        mail_link_base: "https://app.example.com".into(),
+        session_guard: setup.session_guard.unwrap_or(defaults.session_guard),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
@@ -161,6 +183,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         client,
         state,
         db,
+        mail,
         stop: Some(stop),
         server: Some(server),
         indexer: tokio::sync::Mutex::new(None),
@@ -286,6 +309,38 @@ impl TestApp {
             );
         }
         indexer.as_mut().unwrap().catch_up().await.unwrap();
+    }
+
+    /// Waits (up to 10 s) until a message to `to` has been mailed, and returns the token of the
+    /// link in the latest one.
+    pub async fn mailed_token(&self, to: &str) -> String {
+        let mail = tokio::time::timeout(Duration::from_secs(10), self.mail.next_to(to))
+            .await
+            .unwrap_or_else(|_| panic!("no mail to {to} within 10 s"));
+        let link = mail.link.expect("the mail carries a link");
+        assert!(mail.text.contains(&link), "the link is in the text");
+        link.split_once("token=")
+            .expect("the link carries a token")
+            .1
+            .to_owned()
+    }
+
+    /// Verifies the address of the account behind `token` through the API.
+    pub async fn verify_email(&self, token: &str, email: &str) {
+        let requested = expect_status(
+            self.post("/v1/auth/email/verify-request")
+                .bearer_auth(token),
+            202,
+        )
+        .await;
+        assert_eq!(requested["data"]["sent"], true, "{requested}");
+        let link = self.mailed_token(email).await;
+        let verified = succeed(
+            self.post("/v1/auth/email/verify")
+                .json(&serde_json::json!({ "token": link })),
+        )
+        .await;
+        assert_eq!(verified["data"]["email_verified"], true, "{verified}");
     }
 
     /// A valid access token for a new user with `role`.

@@ -13,10 +13,14 @@ use vendrome_core::outbox::{EventBus, PublishedEvent};
 mod local;
 #[cfg(feature = "nats")]
 mod nats;
+#[cfg(feature = "nats")]
+mod revocations;
 
 pub use local::LocalFanout;
 #[cfg(feature = "nats")]
 pub use nats::NatsFanout;
+#[cfg(feature = "nats")]
+pub use revocations::{NatsRevocations, OnRevoked};
 
 /// A broadcast channel inside one process. Subscribers that fall more than `capacity` events
 /// behind miss the oldest ones (and are told so by `RecvError::Lagged`); they catch up from the

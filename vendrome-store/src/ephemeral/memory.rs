@@ -220,4 +220,17 @@ impl RateLimiter for MemoryRateLimiter {
         }
         Ok(())
     }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(rule = rule.name))]
+    async fn refund(&self, rule: &Rule, key: &str) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(log) = state
+            .logs
+            .get_mut(rule.name)
+            .and_then(|keys| keys.get_mut(key))
+        {
+            log.hits.pop_back();
+        }
+        Ok(())
+    }
 }

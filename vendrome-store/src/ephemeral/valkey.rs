@@ -179,6 +179,16 @@ impl RateLimiter for ValkeyRateLimiter {
             .await
             .map_err(unexpected)
     }
+
+    #[tracing::instrument(skip_all, fields(rule = rule.name))]
+    async fn refund(&self, rule: &Rule, key: &str) -> Result<()> {
+        // Hits are scored by their time: the highest score is the latest hit.
+        redis::cmd("ZPOPMAX")
+            .arg(redis_key(rule, key))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(unexpected)
+    }
 }
 
 /// `vendrome:rl:{rule name}:{SHA-256 of the key, hex}`.

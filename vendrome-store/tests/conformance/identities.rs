@@ -213,6 +213,8 @@ async fn attempts_are_taken_once_and_expire(store: Store) {
         pkce_verifier: format!("verifier-{state}"),
         nonce: format!("nonce-{state}"),
         link_user_id: link,
+        browser_hash: Some(state_hash(&format!("browser-{state}"))),
+        redirect_to: Some(format!("https://app.example.com/done?s={state}")),
         created_at: now,
         expires_at: now + expires_in,
     };

@@ -26,6 +26,7 @@ macro_rules! conformance {
 }
 
 mod abuse;
+mod account_tokens;
 mod audit;
 mod enums;
 mod events;
@@ -44,5 +45,6 @@ mod posts;
 mod presence;
 mod profiles;
 mod rate_limit;
+mod sessions;
 mod trending;
 mod users;

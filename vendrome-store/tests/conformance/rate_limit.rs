@@ -39,6 +39,7 @@ rate_limiters!(
     refused_hits_are_not_counted,
     peek_does_not_count,
     reset_forgets_the_key,
+    refund_takes_back_one_hit,
     keys_and_rules_are_independent,
     concurrent_hits_never_pass_the_limit,
 );
@@ -194,6 +195,24 @@ async fn reset_forgets_the_key(limiter: Arc<dyn RateLimiter>) {
     );
     // Resetting a key never hit is no error.
     limiter.reset(&rule, &email()).await.unwrap();
+}
+
+async fn refund_takes_back_one_hit(limiter: Arc<dyn RateLimiter>) {
+    let rule = rule(2, Duration::from_secs(60));
+    let key = email();
+    assert!(limiter.hit(&rule, &key).await.unwrap().is_allowed());
+    assert!(limiter.hit(&rule, &key).await.unwrap().is_allowed());
+    assert!(!limiter.peek(&rule, &key).await.unwrap().is_allowed());
+
+    limiter.refund(&rule, &key).await.unwrap();
+
+    assert_eq!(
+        limiter.peek(&rule, &key).await.unwrap(),
+        Decision::Allowed { remaining: 1 },
+        "one hit was taken back, not both"
+    );
+    // Nothing to take back is no error.
+    limiter.refund(&rule, &email()).await.unwrap();
 }
 
 async fn keys_and_rules_are_independent(limiter: Arc<dyn RateLimiter>) {
