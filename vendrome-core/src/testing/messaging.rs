@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{page_of, Conversation, InMemory, Participant, World};
 use crate::enums::{ConversationKind, DirectMessagePolicy, ParticipantRole};
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::messaging::groups::{GroupRepo, GroupTitle};
+use crate::messaging::groups::{Added, GroupRepo, GroupTitle};
 use crate::messaging::{
     ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody, MessageContent, MessagingRepo,
 };
@@ -286,6 +286,19 @@ impl MessagingRepo for InMemory {
             .collect())
     }
 
+    async fn unblocked_others(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+    ) -> Result<Vec<UserId>> {
+        let world = self.world();
+        Ok(world
+            .present(conversation)
+            .into_iter()
+            .filter(|other| *other != user && !world.blocked(user, *other))
+            .collect())
+    }
+
     async fn partners(&self, user: UserId, limit: i64) -> Result<Vec<UserId>> {
         let world = self.world();
         let mut partners = Vec::new();
@@ -293,7 +306,7 @@ impl MessagingRepo for InMemory {
             let others = world.present(c.id);
             if others.contains(&user) {
                 for other in others {
-                    if other != user && !partners.contains(&other) {
+                    if other != user && !partners.contains(&other) && !world.blocked(user, other) {
                         partners.push(other);
                     }
                 }
@@ -408,16 +421,19 @@ impl GroupRepo for InMemory {
         conversation: ConversationId,
         user: UserId,
         _by: UserId,
-    ) -> Result<bool> {
+        limit: usize,
+    ) -> Result<Added> {
         let mut world = self.world();
         let Some(c) = world.conversation_mut(conversation) else {
-            return Ok(false);
+            return Ok(Added::AlreadyIn);
         };
-        match c.participants.iter_mut().find(|p| p.user == user) {
-            Some(p) if p.present => return Ok(false),
-            Some(p) => {
-                p.present = true;
-                p.role = ParticipantRole::Member;
+        let present = c.participants.iter().filter(|p| p.present).count();
+        match c.participants.iter().position(|p| p.user == user) {
+            Some(i) if c.participants[i].present => return Ok(Added::AlreadyIn),
+            _ if present >= limit => return Ok(Added::Full),
+            Some(i) => {
+                c.participants[i].present = true;
+                c.participants[i].role = ParticipantRole::Member;
             }
             None => c.participants.push(Participant {
                 user,
@@ -427,6 +443,38 @@ impl GroupRepo for InMemory {
             }),
         }
         world.announce("conversation.member_added");
+        Ok(Added::Added)
+    }
+
+    async fn transfer_ownership(
+        &self,
+        conversation: ConversationId,
+        from: UserId,
+        to: UserId,
+    ) -> Result<bool> {
+        let mut world = self.world();
+        let Some(c) = world.conversation_mut(conversation) else {
+            return Ok(false);
+        };
+        let is = |p: &Participant, who: UserId, role: Option<ParticipantRole>| {
+            p.user == who && p.present && role.is_none_or(|r| p.role == r)
+        };
+        let owner_ok = c
+            .participants
+            .iter()
+            .any(|p| is(p, from, Some(ParticipantRole::Owner)));
+        let heir_ok = c.participants.iter().any(|p| is(p, to, None));
+        if !owner_ok || !heir_ok || from == to {
+            return Ok(false);
+        }
+        for p in c.participants.iter_mut() {
+            if p.user == from {
+                p.role = ParticipantRole::Admin;
+            } else if p.user == to {
+                p.role = ParticipantRole::Owner;
+            }
+        }
+        world.announce("conversation.member_role_changed");
         Ok(true)
     }
 

@@ -8,7 +8,7 @@ use crate::auth::PasswordHash;
 use crate::enums::{UserRole, VerificationLevel};
 use crate::ids::UserId;
 use crate::page::{Cursor, Limit, Page};
-use crate::time;
+use crate::time::{self, Timestamp};
 use crate::users::{Email, NewUser, ProfileUpdate, User, UserRepo};
 use crate::{Error, Result};
 
@@ -41,6 +41,17 @@ impl InMemory {
 
 #[async_trait]
 impl UserRepo for InMemory {
+    async fn mark_email_verified(&self, id: UserId, email: &Email, at: Timestamp) -> Result<bool> {
+        let mut world = self.world();
+        match world.users.iter_mut().find(|(u, _)| u.id == id) {
+            Some((user, _)) if user.email == *email && user.email_verified_at.is_none() => {
+                user.email_verified_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn create_user(&self, new: NewUser) -> Result<User> {
         let mut world = self.world();
         if world.users.iter().any(|(u, _)| u.email == new.email) {

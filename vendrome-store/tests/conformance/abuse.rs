@@ -128,7 +128,7 @@ async fn a_share_counts_once_per_member_channel_and_post(store: Store) {
         );
     }
     let shares = |store: Store| async move {
-        store.posts_by_ids_unchecked(&[post]).await.unwrap()[0]
+        store.posts_by_ids_unchecked(&[post], None).await.unwrap()[0]
             .counts
             .shares
     };
