@@ -23,6 +23,7 @@ pub mod testing;
 mod audit;
 mod badges;
 mod blocks;
+mod calendar;
 mod engagement;
 mod error;
 mod feeds;

@@ -68,6 +68,13 @@ export type SetFlagBody = NonNullable<
 export type AuthTokens =
   paths["/v1/auth/login"]["post"]["responses"][200]["content"]["application/json"]["data"];
 export type Account = paths["/v1/me"]["get"]["responses"][200]["content"]["application/json"]["data"];
+export type CalendarOccurrence =
+  paths["/v1/calendar/events"]["get"]["responses"][200]["content"]["application/json"]["data"][number];
+export type CalendarEvent =
+  paths["/v1/calendar/events"]["post"]["responses"][201]["content"]["application/json"]["data"];
+export type NewCalendarEvent = NonNullable<
+  paths["/v1/calendar/events"]["post"]["requestBody"]
+>["content"]["application/json"];
 export type ErrorEnvelope =
   | paths["/readyz"]["get"]["responses"][503]["content"]["application/json"]
   | paths["/v1/admin/flags/{name}"]["put"]["responses"][401]["content"]["application/json"]
@@ -237,7 +244,17 @@ export function createClient(options: ClientOptions = {}) {
     return ok(await request("/v1/me", "get", { token }), 200).data;
   }
 
-  return { request, health, ready, listFlags, setFlag, login, refresh, me };
+  /** `GET /v1/calendar/events`: the caller's calendar in `[from, to)`, recurrences expanded. */
+  async function calendar(token: string, from: string, to: string): Promise<CalendarOccurrence[]> {
+    return ok(await request("/v1/calendar/events", "get", { token, query: { from, to } }), 200).data;
+  }
+
+  /** `POST /v1/calendar/events`: a new event in the caller's calendar. */
+  async function createEvent(token: string, event: NewCalendarEvent): Promise<CalendarEvent> {
+    return ok(await request("/v1/calendar/events", "post", { token, body: event }), 201).data;
+  }
+
+  return { request, health, ready, listFlags, setFlag, login, refresh, me, calendar, createEvent };
 }
 
 // A same-origin default instance, for the common browser case.
@@ -250,6 +267,8 @@ export const setFlag = defaultClient.setFlag;
 export const login = defaultClient.login;
 export const refresh = defaultClient.refresh;
 export const me = defaultClient.me;
+export const calendar = defaultClient.calendar;
+export const createEvent = defaultClient.createEvent;
 
 /** Greets the signed-in account; uses the role and verification level enums. */
 export function describeAccount(account: Account): string {
@@ -261,4 +280,11 @@ export function describeAccount(account: Account): string {
 export function describeFlag(flag: Flag): string {
   const state = flag.enabled ? `on for ${flag.rollout_percent}%` : "off";
   return `${flag.name}: ${state}${flag.description ? ` (${flag.description})` : ""}`;
+}
+
+/** One line per occurrence; uses the visibility and answer enums. */
+export function describeOccurrence(occurrence: CalendarOccurrence): string {
+  const visibility: "private" | "busy" | "public" = occurrence.event.visibility;
+  const answer = occurrence.event.my_response ?? "owner";
+  return `${occurrence.occurrence_starts_at} ${occurrence.event.title} (${visibility}, ${answer})`;
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod blocks;
+mod calendar;
 mod contract;
 mod conversations;
 mod errors;

@@ -26,6 +26,7 @@ macro_rules! conformance {
 }
 
 mod audit;
+mod calendar;
 mod enums;
 mod fanout;
 mod feeds;
