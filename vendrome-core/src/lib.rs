@@ -15,6 +15,7 @@ pub mod auth;
 pub mod calendar;
 pub mod enums;
 pub mod error;
+pub mod events;
 pub mod flags;
 pub mod graph;
 pub mod idempotency;

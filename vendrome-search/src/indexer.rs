@@ -207,7 +207,17 @@ impl Indexer {
         generation: &Arc<Generation>,
         events: &[OutboxEvent],
     ) -> anyhow::Result<()> {
-        let keys: BTreeSet<DocKey> = events.iter().flat_map(keys_for).collect();
+        let mut keys: BTreeSet<DocKey> = BTreeSet::new();
+        for event in events {
+            match &event.event {
+                Ok(domain) => keys.extend(keys_for(domain)),
+                // Written by a newer version; the documents it touched are re-read by the next
+                // rebuild.
+                Err(unreadable) => {
+                    tracing::warn!(seq = event.seq, error = %unreadable, "search indexer skipped an event");
+                }
+            }
+        }
         let mut posts: Vec<PostId> = Vec::new();
         let mut users: Vec<UserId> = Vec::new();
         let mut authors: Vec<UserId> = Vec::new();

@@ -143,6 +143,30 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Reads a JSON integer also when it is written with a zero fraction (`37.0`), as JSON Schema
+/// counts it an integer; any other fraction, or a value out of range, is refused.
+pub(crate) fn whole_number<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        // Exact: a whole f64 within i64's range converts without loss.
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+            Ok(Some(f as i64))
+        }
+        _ => Err(D::Error::custom(format!(
+            "invalid type: {number}, expected a whole number"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;

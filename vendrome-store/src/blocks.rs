@@ -1,8 +1,8 @@
 //! [`BlockRepo`] on both databases: a block and everything it ends, in one transaction.
 
 use async_trait::async_trait;
-use serde_json::json;
 use vendrome_core::enums::ConnectionStatus;
+use vendrome_core::events::{BlockEnded, DomainEvent, UserBlocked};
 use vendrome_core::graph::blocks::{BlockEntry, BlockRepo};
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
@@ -58,7 +58,7 @@ impl BlockRepo for Store {
                 return Ok(false);
             }
             // Follows both ways, each with its counters.
-            let mut follows_ended = 0;
+            let mut follows_ended = 0u64;
             for (follower, followee) in [(blocker, blocked), (blocked, blocker)] {
                 let deleted = sqlx::query("DELETE FROM user_follows WHERE follower_id = $1 AND followee_id = $2")
                     .bind(follower.as_uuid())
@@ -79,18 +79,13 @@ impl BlockRepo for Store {
             }
             let cancelled = end_connections!(tx, me, them, ConnectionStatus::Pending, ConnectionStatus::Withdrawn, now)
                 + end_connections!(tx, them, me, ConnectionStatus::Pending, ConnectionStatus::Declined, now);
-            let event = NewEvent::new(
-                "user.blocked",
-                "user",
-                blocker,
-                json!({
-                    "blocker_id": blocker,
-                    "blocked_id": blocked,
-                    "follows_ended": follows_ended,
-                    "connection_ended": removed > 0,
-                    "requests_cancelled": cancelled,
-                }),
-            );
+            let event = NewEvent::new(DomainEvent::UserBlocked(UserBlocked {
+                blocker_id: blocker,
+                blocked_id: blocked,
+                follows_ended,
+                connection_ended: removed > 0,
+                requests_cancelled: cancelled,
+            }));
             tx.append_event(&event, now).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(true)
@@ -101,12 +96,10 @@ impl BlockRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
         let now = time::now();
-        let event = NewEvent::new(
-            "user.unblocked",
-            "user",
-            blocker,
-            json!({ "blocker_id": blocker, "blocked_id": blocked }),
-        );
+        let event = NewEvent::new(DomainEvent::UserUnblocked(BlockEnded {
+            blocker_id: blocker,
+            blocked_id: blocked,
+        }));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let deleted = sqlx::query("DELETE FROM user_blocks WHERE blocker_id = $1 AND blocked_id = $2")

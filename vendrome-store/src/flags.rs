@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 use vendrome_core::audit::{AuditContext, NewAuditEvent};
+use vendrome_core::events::{DomainEvent, FlagUpdated};
 use vendrome_core::flags::{Flag, FlagName, FlagRepo, FlagUpdate};
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::{time, Error, Result};
@@ -59,7 +60,12 @@ impl FlagRepo for Store {
                 .await?;
             if let Some(row) = &row {
                 let state = json!({ "name": row.name(), "enabled": update.enabled, "rollout_percent": row.percent() });
-                tx.append_event(&NewEvent::new("flag.updated", "flag", name.as_str(), state.clone()), now).await?;
+                let flag = FlagUpdated {
+                    name: row.name().to_owned(),
+                    enabled: update.enabled,
+                    rollout_percent: row.percent(),
+                };
+                tx.append_event(&NewEvent::new(DomainEvent::FlagUpdated(flag)), now).await?;
                 let event = NewAuditEvent {
                     action: "flag.updated".into(),
                     target_type: "flag".into(),

@@ -7,9 +7,9 @@
 //! in id order, so concurrent writers lock them in the same order and never deadlock.
 
 use async_trait::async_trait;
-use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::{ConnectionStatus, VerificationLevel};
+use vendrome_core::events::{ConnectionChanged, ConnectionRequested, DomainEvent, FollowChanged};
 use vendrome_core::graph::{
     connection_exists, Connection, ConnectionAction, ConnectionEntry, ConnectionFilter, Direction,
     FollowEntry, GraphCounts, GraphRepo, NewConnection, Suggestion, Topic, TopicSlug, UserSummary,
@@ -245,12 +245,12 @@ impl GraphRepo for Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            let event = NewEvent::new(
-                "connection.requested",
-                "connection",
-                id,
-                json!({ "connection_id": id, "requester_id": new.requester_id, "addressee_id": new.addressee_id, "note": note }),
-            );
+            let event = NewEvent::new(DomainEvent::ConnectionRequested(ConnectionRequested {
+                connection_id: id,
+                requester_id: new.requester_id,
+                addressee_id: new.addressee_id,
+                note: note.clone(),
+            }));
             tx.append_event(&event, now).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(row)
@@ -304,17 +304,12 @@ impl GraphRepo for Store {
             ConnectionAction::Decline | ConnectionAction::Withdraw => [0, 0, 0],
         };
         let pair = ordered((current.requester_id, delta), (current.addressee_id, delta));
-        let event = NewEvent::new(
-            action.event_type(),
-            "connection",
-            current.id,
-            json!({
-                "connection_id": current.id,
-                "requester_id": current.requester_id,
-                "addressee_id": current.addressee_id,
-                "actor_id": actor,
-            }),
-        );
+        let event = NewEvent::new(action.event(ConnectionChanged {
+            connection_id: current.id,
+            requester_id: current.requester_id,
+            addressee_id: current.addressee_id,
+            actor_id: actor,
+        }));
         let row: Option<ConnectionRow> = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<ConnectionRow> = sqlx::query_as(&sql)
@@ -393,7 +388,7 @@ impl GraphRepo for Store {
     async fn follow(&self, follower: UserId, followee: UserId) -> Result<bool> {
         let now = time::now();
         let pair = ordered((follower, [0, 1, 0]), (followee, [1, 0, 0]));
-        let event = follow_event("user.followed", follower, followee);
+        let event = follow_event(DomainEvent::UserFollowed, follower, followee);
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
@@ -421,7 +416,7 @@ impl GraphRepo for Store {
     async fn unfollow(&self, follower: UserId, followee: UserId) -> Result<bool> {
         let now = time::now();
         let pair = ordered((follower, [0, 1, 0]), (followee, [1, 0, 0]));
-        let event = follow_event("user.unfollowed", follower, followee);
+        let event = follow_event(DomainEvent::UserUnfollowed, follower, followee);
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let deleted = sqlx::query("DELETE FROM user_follows WHERE follower_id = $1 AND followee_id = $2")
@@ -498,13 +493,15 @@ impl GraphRepo for Store {
     }
 }
 
-fn follow_event(kind: &str, follower: UserId, followee: UserId) -> NewEvent {
-    NewEvent::new(
-        kind,
-        "user",
-        followee,
-        json!({ "follower_id": follower, "followee_id": followee }),
-    )
+fn follow_event(
+    kind: fn(FollowChanged) -> DomainEvent,
+    follower: UserId,
+    followee: UserId,
+) -> NewEvent {
+    NewEvent::new(kind(FollowChanged {
+        follower_id: follower,
+        followee_id: followee,
+    }))
 }
 
 impl Store {

@@ -1,8 +1,8 @@
 //! The topic half of [`GraphRepo`](vendrome_core::graph::GraphRepo) (listing, following) and
 //! "people you may know".
 
-use serde_json::json;
 use uuid::Uuid;
+use vendrome_core::events::{DomainEvent, TopicFollowChanged};
 use vendrome_core::graph::{Suggestion, Topic, TopicSlug};
 use vendrome_core::ids::{TopicId, UserId};
 use vendrome_core::outbox::NewEvent;
@@ -138,26 +138,26 @@ impl Store {
         on: bool,
     ) -> Result<bool> {
         let now = time::now();
-        let (change, counter, kind) = if on {
+        let (change, counter, kind): (&str, &str, fn(TopicFollowChanged) -> DomainEvent) = if on {
             (
                 "INSERT INTO user_topic_follows (user_id, topic_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id, topic_id) DO NOTHING",
                 "UPDATE topics SET follower_count = follower_count + 1 WHERE id = $1",
-                "topic.followed",
+                DomainEvent::TopicFollowed,
             )
         } else {
             (
                 "DELETE FROM user_topic_follows WHERE user_id = $1 AND topic_id = $2",
                 "UPDATE topics SET follower_count = follower_count - 1 WHERE id = $1",
-                "topic.unfollowed",
+                DomainEvent::TopicUnfollowed,
             )
         };
-        let event = NewEvent::new(
-            kind,
-            "topic",
-            topic.id,
-            json!({ "user_id": user, "topic_id": topic.id, "slug": topic.slug }),
-        );
+        let change_event = TopicFollowChanged {
+            user_id: user,
+            topic_id: topic.id,
+            slug: topic.slug.clone(),
+        };
+        let event = NewEvent::new(kind(change_event));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let query = sqlx::query(change).bind(user.as_uuid()).bind(topic.id.as_uuid());

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::enums::{ConversationKind, DirectMessagePolicy, MessageKind, ParticipantRole};
+use vendrome_core::events::{
+    ConversationCreated, DomainEvent, MessageChanged, MessageCreated, MessageRead,
+};
 use vendrome_core::ids::{ConversationId, EventId, MessageId, UserId};
 use vendrome_core::messaging::{
     direct_key, Attachment, ClientMessageId, HistoryFrom, InboxEntry, Message, MessageBody,
@@ -65,13 +67,11 @@ struct InboxRow {
     unread: i64,
 }
 
-fn message_event(kind: &str, conversation: Uuid, message: MessageId) -> NewEvent {
-    NewEvent::new(
-        kind,
-        "conversation",
-        conversation,
-        json!({ "conversation_id": conversation, "message_id": message }),
-    )
+fn message_change(conversation: Uuid, message: MessageId) -> MessageChanged {
+    MessageChanged {
+        conversation_id: ConversationId::from_uuid(conversation),
+        message_id: message,
+    }
 }
 
 #[async_trait]
@@ -81,12 +81,11 @@ impl MessagingRepo for Store {
         let now = time::now();
         let key = direct_key(a, b);
         let id = ConversationId::new();
-        let event = NewEvent::new(
-            "conversation.created",
-            "conversation",
-            id,
-            json!({ "conversation_id": id, "kind": "direct", "participant_ids": [a, b] }),
-        );
+        let event = NewEvent::new(DomainEvent::ConversationCreated(ConversationCreated {
+            conversation_id: id,
+            kind: ConversationKind::Direct,
+            participant_ids: vec![a, b],
+        }));
         let (found, created): (Uuid, bool) = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let created = sqlx::query(
@@ -216,12 +215,11 @@ impl MessagingRepo for Store {
         } else {
             MessageKind::Text
         };
-        let mut event = NewEvent::new(
-            "message.created",
-            "conversation",
-            conversation,
-            json!({ "conversation_id": conversation, "message_id": id, "sender_id": sender }),
-        );
+        let mut event = NewEvent::new(DomainEvent::MessageCreated(MessageCreated {
+            conversation_id: conversation,
+            message_id: id,
+            sender_id: sender,
+        }));
         // The event carries the message's id, so a socket that resumes from the last event id it
         // saw can be answered from the messages table.
         event.event_id = EventId::from_uuid(id.as_uuid());
@@ -303,7 +301,7 @@ impl MessagingRepo for Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = &row {
-                let event = message_event("message.updated", row.conversation_id, id);
+                let event = NewEvent::new(DomainEvent::MessageUpdated(message_change(row.conversation_id, id)));
                 tx.append_event(&event, now).await?;
                 tx.commit().await?;
             }
@@ -326,7 +324,7 @@ impl MessagingRepo for Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(conversation) = conversation {
-                tx.append_event(&message_event("message.deleted", conversation, id), now).await?;
+                tx.append_event(&NewEvent::new(DomainEvent::MessageDeleted(message_change(conversation, id))), now).await?;
                 tx.commit().await?;
             }
             Ok::<_, sqlx::Error>(conversation)
@@ -375,12 +373,11 @@ impl MessagingRepo for Store {
         message: MessageId,
     ) -> Result<bool> {
         let now = time::now();
-        let event = NewEvent::new(
-            "message.read",
-            "conversation",
-            conversation,
-            json!({ "conversation_id": conversation, "user_id": user, "message_id": message }),
-        );
+        let event = NewEvent::new(DomainEvent::MessageRead(MessageRead {
+            conversation_id: conversation,
+            user_id: user,
+            message_id: message,
+        }));
         let moved: Option<bool> = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let known: Option<i32> = sqlx::query_scalar(

@@ -1,26 +1,27 @@
 //! [`GroupRepo`] on both databases.
 
 use async_trait::async_trait;
-use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::{ConversationKind, ParticipantRole};
+use vendrome_core::events::{
+    ConversationCreated, ConversationUpdated, DomainEvent, MemberChanged, MemberRoleChanged,
+};
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::groups::{GroupRepo, GroupTitle};
 use vendrome_core::outbox::NewEvent;
-use vendrome_core::{time, Result, SqlEnum as _};
+use vendrome_core::{time, Result};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
 use crate::writes::{commit_if_changed, TxWrites as _};
 use crate::{with_db, Store};
 
-fn member_event(kind: &str, conversation: ConversationId, user: UserId, by: UserId) -> NewEvent {
-    NewEvent::new(
-        kind,
-        "conversation",
-        conversation,
-        json!({ "conversation_id": conversation, "user_id": user, "by": by }),
-    )
+fn member_change(conversation: ConversationId, user: UserId, by: UserId) -> MemberChanged {
+    MemberChanged {
+        conversation_id: conversation,
+        user_id: user,
+        by,
+    }
 }
 
 #[async_trait]
@@ -36,12 +37,11 @@ impl GroupRepo for Store {
         let id = ConversationId::new();
         let mut everyone = vec![creator];
         everyone.extend_from_slice(members);
-        let event = NewEvent::new(
-            "conversation.created",
-            "conversation",
-            id,
-            json!({ "conversation_id": id, "kind": "group", "participant_ids": everyone }),
-        );
+        let event = NewEvent::new(DomainEvent::ConversationCreated(ConversationCreated {
+            conversation_id: id,
+            kind: ConversationKind::Group,
+            participant_ids: everyone.clone(),
+        }));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -110,7 +110,11 @@ impl GroupRepo for Store {
         by: UserId,
     ) -> Result<bool> {
         let now = time::now();
-        let event = member_event("conversation.member_added", conversation, user, by);
+        let event = NewEvent::new(DomainEvent::ConversationMemberAdded(member_change(
+            conversation,
+            user,
+            by,
+        )));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // A member who left comes back as a member; one who is in stays as they are.
@@ -140,12 +144,11 @@ impl GroupRepo for Store {
         by: UserId,
     ) -> Result<()> {
         let now = time::now();
-        let event = NewEvent::new(
-            "conversation.updated",
-            "conversation",
-            conversation,
-            json!({ "conversation_id": conversation, "title": title.as_str(), "by": by }),
-        );
+        let event = NewEvent::new(DomainEvent::ConversationUpdated(ConversationUpdated {
+            conversation_id: conversation,
+            title: title.as_str().to_owned(),
+            by,
+        }));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE conversations SET title = $2, updated_at = $3 WHERE id = $1")
@@ -169,12 +172,14 @@ impl GroupRepo for Store {
         by: UserId,
     ) -> Result<bool> {
         let now = time::now();
-        let event = NewEvent::new(
-            "conversation.member_role_changed",
-            "conversation",
-            conversation,
-            json!({ "conversation_id": conversation, "user_id": user, "role": role.as_str(), "by": by }),
-        );
+        let event = NewEvent::new(DomainEvent::ConversationMemberRoleChanged(
+            MemberRoleChanged {
+                conversation_id: conversation,
+                user_id: user,
+                role,
+                by,
+            },
+        ));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
@@ -235,7 +240,11 @@ impl GroupRepo for Store {
         by: UserId,
     ) -> Result<bool> {
         let now = time::now();
-        let event = member_event("conversation.member_removed", conversation, user, by);
+        let event = NewEvent::new(DomainEvent::ConversationMemberRemoved(member_change(
+            conversation,
+            user,
+            by,
+        )));
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(

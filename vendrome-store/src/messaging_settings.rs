@@ -3,13 +3,13 @@
 //!
 //! [`MessagingRepo`]: vendrome_core::messaging::MessagingRepo
 
-use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::DirectMessagePolicy;
+use vendrome_core::events::{DomainEvent, MessagingSettingsUpdated};
 use vendrome_core::ids::{ConversationId, UserId};
 use vendrome_core::messaging::direct_key;
 use vendrome_core::outbox::NewEvent;
-use vendrome_core::{time, Error, Result, SqlEnum as _};
+use vendrome_core::{time, Error, Result};
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
@@ -49,12 +49,12 @@ pub(crate) async fn set_policy(
     policy: DirectMessagePolicy,
 ) -> Result<()> {
     let now = time::now();
-    let event = NewEvent::new(
-        "user.messaging_settings_updated",
-        "user",
-        user,
-        json!({ "user_id": user, "direct_messages": policy.as_str() }),
-    );
+    let event = NewEvent::new(DomainEvent::UserMessagingSettingsUpdated(
+        MessagingSettingsUpdated {
+            user_id: user,
+            direct_messages: policy,
+        },
+    ));
     let changed: bool = with_db!(&store.db, pool => {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query("UPDATE users SET direct_messages = $2 WHERE id = $1")

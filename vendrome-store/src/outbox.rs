@@ -49,7 +49,7 @@ fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
 
 #[async_trait]
 impl OutboxRepo for Store {
-    #[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
+    #[tracing::instrument(skip_all, fields(event_type = %event.event.event_type()))]
     async fn append(&self, event: NewEvent) -> Result<()> {
         let now = time::now();
         with_db!(&self.db, pool => {

@@ -2,9 +2,9 @@
 //! `business_profiles` row made on demand, skills and wants), its changes, and the directory.
 
 use async_trait::async_trait;
-use serde_json::json;
 use uuid::Uuid;
 use vendrome_core::enums::{ConnectionStatus, LookingFor, VerificationLevel};
+use vendrome_core::events::{DomainEvent, FieldsChanged};
 use vendrome_core::graph::UserSummary;
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
@@ -148,12 +148,10 @@ impl ProfileRepo for Store {
     #[tracing::instrument(skip(self, changes))]
     async fn update_profile(&self, user: UserId, changes: &ProfileChanges) -> Result<()> {
         let now = time::now();
-        let event = NewEvent::new(
-            "profile.updated",
-            "user",
-            user,
-            json!({ "user_id": user, "fields": changes.fields() }),
-        );
+        let event = NewEvent::new(DomainEvent::ProfileUpdated(FieldsChanged {
+            user_id: user,
+            fields: changes.fields().into_iter().map(str::to_owned).collect(),
+        }));
         // Each text column: set to the new value when the change names it, else kept.
         let columns: [(&str, &Option<Option<String>>); 8] = [
             ("company_name", &changes.company),

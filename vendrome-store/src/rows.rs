@@ -8,6 +8,7 @@ use uuid::Uuid;
 use vendrome_core::audit::AuditEvent;
 use vendrome_core::auth::SessionToken;
 use vendrome_core::enums::{BadgeKind, UserRole, VerificationLevel};
+use vendrome_core::events::DomainEvent;
 use vendrome_core::flags::{Flag, FlagName, RolloutPercent};
 use vendrome_core::ids::{AuditEventId, BadgeId, EventId, RefreshTokenId, SessionId, UserId};
 use vendrome_core::outbox::OutboxEvent;
@@ -128,10 +129,10 @@ impl From<OutboxRow> for OutboxEvent {
         OutboxEvent {
             seq: row.id,
             event_id: EventId::from_uuid(row.event_id),
-            event_type: row.event_type,
+            // Parsed here, once: readers get the typed event.
+            event: DomainEvent::parse(&row.event_type, &row.payload.0),
             aggregate_type: row.aggregate_type,
             aggregate_id: row.aggregate_id,
-            payload: row.payload.0,
             attempts: row.attempts,
             created_at: row.created_at,
         }

@@ -6,6 +6,9 @@ use sqlx::QueryBuilder;
 use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::auth::{reasons, PasswordHash};
 use vendrome_core::enums::{UserRole, VerificationLevel};
+use vendrome_core::events::{
+    AccountChange, DisabledChange, DomainEvent, FieldsChanged, LevelChange, RoleChange, UserCreated,
+};
 use vendrome_core::ids::UserId;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Limit, Page};
@@ -40,12 +43,11 @@ impl UserRepo for Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            let event = NewEvent::new(
-                "user.created",
-                "user",
-                id,
-                json!({ "user_id": id, "display_name": new.display_name.as_str(), "handle": new.handle.as_ref().map(|h| h.as_str()) }),
-            );
+            let event = NewEvent::new(DomainEvent::UserCreated(UserCreated {
+                user_id: id,
+                display_name: new.display_name.as_str().to_owned(),
+                handle: new.handle.as_ref().map(|h| h.as_str().to_owned()),
+            }));
             tx.append_event(&event, now).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(row)
@@ -194,7 +196,10 @@ impl UserRepo for Store {
             query.push(format!(" RETURNING {USER_COLUMNS}"));
             let row: Option<UserRow> = query.build_query_as().fetch_optional(&mut *tx).await?;
             if row.is_some() {
-                let event = NewEvent::new("user.updated", "user", id, json!({ "user_id": id, "fields": changed_fields }));
+                let event = NewEvent::new(DomainEvent::UserUpdated(FieldsChanged {
+                    user_id: id,
+                    fields: changed_fields.iter().map(|f| (*f).to_owned()).collect(),
+                }));
                 tx.append_event(&event, now).await?;
                 if update.email.is_some() {
                     let audit_event = NewAuditEvent {
@@ -254,6 +259,33 @@ impl AdminChange {
         }
     }
 
+    /// The event that announces the change.
+    fn event(self, user_id: UserId) -> DomainEvent {
+        match self {
+            AdminChange::Role(role) => DomainEvent::UserRoleChanged(AccountChange {
+                user_id,
+                change: RoleChange { role },
+            }),
+            AdminChange::Level(verification_level) => {
+                DomainEvent::UserVerificationLevelChanged(AccountChange {
+                    user_id,
+                    change: LevelChange { verification_level },
+                })
+            }
+            AdminChange::Disabled(disabled) => {
+                let change = AccountChange {
+                    user_id,
+                    change: DisabledChange { disabled },
+                };
+                if disabled {
+                    DomainEvent::UserDisabled(change)
+                } else {
+                    DomainEvent::UserEnabled(change)
+                }
+            }
+        }
+    }
+
     fn details(self) -> serde_json::Value {
         match self {
             AdminChange::Role(role) => json!({ "role": role }),
@@ -307,7 +339,7 @@ impl Store {
                     details: change.details(),
                 };
                 tx.record_audit(&event, audit, now).await?;
-                let announce = NewEvent::new(change.action(), "user", id, json!({ "user_id": id, "change": change.details() }));
+                let announce = NewEvent::new(change.event(id));
                 tx.append_event(&announce, now).await?;
                 if let AdminChange::Disabled(true) = change {
                     sqlx::query(

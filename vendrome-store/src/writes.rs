@@ -77,12 +77,13 @@ macro_rules! impl_tx_writes {
                 now: Timestamp,
             ) -> BoxFuture<'a, sqlx::Result<()>> {
                 Box::pin(async move {
+                    let aggregate = event.event.aggregate();
                     sqlx::query(APPEND_EVENT)
                         .bind(event.event_id.as_uuid())
-                        .bind(&event.event_type)
-                        .bind(&event.aggregate_type)
-                        .bind(&event.aggregate_id)
-                        .bind(Json(&event.payload))
+                        .bind(event.event.event_type())
+                        .bind(aggregate.kind)
+                        .bind(aggregate.id)
+                        .bind(Json(event.event.stored_payload()))
                         .bind(now)
                         .execute(&mut *self)
                         .await?;

@@ -9,6 +9,7 @@
 //! Declined, withdrawn and removed rows stay as history; a new request makes a new row.
 
 use crate::enums::ConnectionStatus;
+use crate::events::{ConnectionChanged, DomainEvent};
 use crate::ids::{ConnectionId, UserId};
 use crate::time::Timestamp;
 use crate::validation::{invalid, ValidationErrors};
@@ -26,12 +27,12 @@ pub enum ConnectionAction {
 
 impl ConnectionAction {
     /// The outbox event that announces the move.
-    pub fn event_type(self) -> &'static str {
+    pub fn event(self, change: ConnectionChanged) -> DomainEvent {
         match self {
-            ConnectionAction::Accept => "connection.accepted",
-            ConnectionAction::Decline => "connection.declined",
-            ConnectionAction::Withdraw => "connection.withdrawn",
-            ConnectionAction::Remove => "connection.removed",
+            ConnectionAction::Accept => DomainEvent::ConnectionAccepted(change),
+            ConnectionAction::Decline => DomainEvent::ConnectionDeclined(change),
+            ConnectionAction::Withdraw => DomainEvent::ConnectionWithdrawn(change),
+            ConnectionAction::Remove => DomainEvent::ConnectionRemoved(change),
         }
     }
 }

@@ -10,53 +10,78 @@ use async_trait::async_trait;
 mod checkpoint;
 pub use checkpoint::{Checkpoint, DEFAULT_GRACE};
 
+use crate::events::{DomainEvent, UnreadableEvent};
 use crate::ids::EventId;
 use crate::time::Timestamp;
 use crate::Result;
 
-/// An event to append to the outbox.
+/// An event to append to the outbox: a [`DomainEvent`] and the id consumers deduplicate on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub event_id: EventId,
-    /// Dotted name: `user.created`, `post.created`, `flag.updated`.
-    pub event_type: String,
-    /// The kind of thing that changed (`user`, `post`, `flag`) and its id.
-    pub aggregate_type: String,
-    pub aggregate_id: String,
-    /// The event's documented JSON payload.
-    pub payload: serde_json::Value,
+    pub event: DomainEvent,
 }
 
 impl NewEvent {
-    pub fn new(
-        event_type: &str,
-        aggregate_type: &str,
-        aggregate_id: impl ToString,
-        payload: serde_json::Value,
-    ) -> Self {
+    /// The event with a fresh id.
+    pub fn new(event: DomainEvent) -> Self {
         Self {
             event_id: EventId::new(),
-            event_type: event_type.to_owned(),
-            aggregate_type: aggregate_type.to_owned(),
-            aggregate_id: aggregate_id.to_string(),
-            payload,
+            event,
         }
     }
 }
 
-/// An event as stored, claimed by a relay for publication.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// An event as stored, read back (claimed by a relay, or read by a consumer that keeps its own
+/// checkpoint). Its payload was parsed once, when the row was read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEvent {
     /// Position in creation order.
     pub seq: i64,
     pub event_id: EventId,
-    pub event_type: String,
     pub aggregate_type: String,
     pub aggregate_id: String,
-    pub payload: serde_json::Value,
+    /// The event, or why this version cannot read it (a type or schema version written by a
+    /// newer version). Relays retry unreadable events later instead of publishing them;
+    /// checkpoint readers skip them.
+    pub event: std::result::Result<DomainEvent, UnreadableEvent>,
     /// Failed publication attempts so far.
     pub attempts: i32,
     pub created_at: Timestamp,
+}
+
+impl OutboxEvent {
+    /// The stored wire name, readable or not.
+    pub fn event_type(&self) -> &str {
+        match &self.event {
+            Ok(event) => event.event_type(),
+            Err(unreadable) => &unreadable.event_type,
+        }
+    }
+}
+
+/// An event as the relay publishes it: read, with its [`DomainEvent`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEvent {
+    pub seq: i64,
+    pub event_id: EventId,
+    /// The id of what it is about (a conversation, a post): subscribers that keep an order
+    /// per aggregate shard on it.
+    pub aggregate_id: String,
+    pub event: DomainEvent,
+    pub created_at: Timestamp,
+}
+
+impl PublishedEvent {
+    fn new(stored: &OutboxEvent, event: &DomainEvent) -> Self {
+        Self {
+            seq: stored.seq,
+            event_id: stored.event_id,
+            aggregate_id: stored.aggregate_id.clone(),
+            event: event.clone(),
+            created_at: stored.created_at,
+        }
+    }
 }
 
 /// Storage side of the outbox, used by relays.
@@ -113,7 +138,7 @@ pub struct Backlog {
 #[async_trait]
 pub trait EventBus: Send + Sync {
     /// Delivers one event to subscribers. An error makes the relay retry it later.
-    async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()>;
+    async fn publish(&self, event: &PublishedEvent) -> anyhow::Result<()>;
 }
 
 /// How a relay paces itself.
@@ -187,7 +212,12 @@ impl<R: OutboxRepo + ?Sized, B: EventBus + ?Sized> Relay<R, B> {
         let mut published = Vec::with_capacity(batch.len());
         let mut pass = RelayPass::default();
         for (i, event) in batch.iter().enumerate() {
-            match self.bus.publish(event).await {
+            let published_now = match &event.event {
+                Ok(domain) => self.bus.publish(&PublishedEvent::new(event, domain)).await,
+                // Written by a newer version: a relay of that version publishes it later.
+                Err(unreadable) => Err(anyhow::Error::new(unreadable.clone())),
+            };
+            match published_now {
                 Ok(()) => published.push(event.seq),
                 Err(error) => {
                     pass.failed = 1;

@@ -1,11 +1,17 @@
-//! The outbox events of posts and engagement; the payloads are documented in the table of
-//! [`crate::posts`]. Adapters call these inside the transaction of the change they announce.
-
-use serde_json::json;
+//! Constructors of the post and engagement [`DomainEvent`]s (listed in ARCHITECTURE.md's events
+//! table). Adapters call these inside the transaction of the change they announce.
 
 use crate::enums::{PostType, PostVisibility, ReactionKind, ShareChannel};
+use crate::events::{
+    CommentCreated, CommentDeleted, CommentUpdated, DomainEvent, PostCreated, PostDeleted,
+    PostUpdated, ReactionRemoved, ReactionSet, RepostCreated, ShareCreated, UserOnPost,
+};
 use crate::ids::{CommentId, PostId, ShareId, UserId};
 use crate::outbox::NewEvent;
+
+fn names(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|f| (*f).to_owned()).collect()
+}
 
 pub fn post_created(
     post_id: PostId,
@@ -14,30 +20,30 @@ pub fn post_created(
     visibility: PostVisibility,
     topics: &[&str],
 ) -> NewEvent {
-    NewEvent::new(
-        "post.created",
-        "post",
+    NewEvent::new(DomainEvent::PostCreated(PostCreated {
         post_id,
-        json!({ "post_id": post_id, "author_id": author_id, "type": post_type, "visibility": visibility, "topics": topics }),
-    )
+        author_id,
+        post_type,
+        visibility,
+        topics: names(topics),
+    }))
 }
 
 pub fn post_updated(post_id: PostId, author_id: UserId, fields: &[&str], by: UserId) -> NewEvent {
-    NewEvent::new(
-        "post.updated",
-        "post",
+    NewEvent::new(DomainEvent::PostUpdated(PostUpdated {
         post_id,
-        json!({ "post_id": post_id, "author_id": author_id, "fields": fields, "updated_by": by }),
-    )
+        author_id,
+        fields: names(fields),
+        updated_by: by,
+    }))
 }
 
 pub fn post_deleted(post_id: PostId, author_id: UserId, by: UserId) -> NewEvent {
-    NewEvent::new(
-        "post.deleted",
-        "post",
+    NewEvent::new(DomainEvent::PostDeleted(PostDeleted {
         post_id,
-        json!({ "post_id": post_id, "author_id": author_id, "deleted_by": by }),
-    )
+        author_id,
+        deleted_by: by,
+    }))
 }
 
 pub fn reaction_set(
@@ -46,21 +52,20 @@ pub fn reaction_set(
     kind: ReactionKind,
     previous: Option<ReactionKind>,
 ) -> NewEvent {
-    NewEvent::new(
-        "reaction.set",
-        "post",
+    NewEvent::new(DomainEvent::ReactionSet(ReactionSet {
         post_id,
-        json!({ "post_id": post_id, "user_id": user_id, "kind": kind, "previous_kind": previous }),
-    )
+        user_id,
+        kind,
+        previous_kind: previous,
+    }))
 }
 
 pub fn reaction_removed(post_id: PostId, user_id: UserId, kind: ReactionKind) -> NewEvent {
-    NewEvent::new(
-        "reaction.removed",
-        "post",
+    NewEvent::new(DomainEvent::ReactionRemoved(ReactionRemoved {
         post_id,
-        json!({ "post_id": post_id, "user_id": user_id, "kind": kind }),
-    )
+        user_id,
+        kind,
+    }))
 }
 
 pub fn comment_created(
@@ -69,21 +74,20 @@ pub fn comment_created(
     parent_id: Option<CommentId>,
     author_id: UserId,
 ) -> NewEvent {
-    NewEvent::new(
-        "comment.created",
-        "comment",
+    NewEvent::new(DomainEvent::CommentCreated(CommentCreated {
         comment_id,
-        json!({ "comment_id": comment_id, "post_id": post_id, "parent_id": parent_id, "author_id": author_id }),
-    )
+        post_id,
+        parent_id,
+        author_id,
+    }))
 }
 
 pub fn comment_updated(comment_id: CommentId, post_id: PostId, author_id: UserId) -> NewEvent {
-    NewEvent::new(
-        "comment.updated",
-        "comment",
+    NewEvent::new(DomainEvent::CommentUpdated(CommentUpdated {
         comment_id,
-        json!({ "comment_id": comment_id, "post_id": post_id, "author_id": author_id }),
-    )
+        post_id,
+        author_id,
+    }))
 }
 
 pub fn comment_deleted(
@@ -92,30 +96,24 @@ pub fn comment_deleted(
     author_id: UserId,
     by: UserId,
 ) -> NewEvent {
-    NewEvent::new(
-        "comment.deleted",
-        "comment",
+    NewEvent::new(DomainEvent::CommentDeleted(CommentDeleted {
         comment_id,
-        json!({ "comment_id": comment_id, "post_id": post_id, "author_id": author_id, "deleted_by": by }),
-    )
+        post_id,
+        author_id,
+        deleted_by: by,
+    }))
 }
 
 pub fn repost_created(post_id: PostId, user_id: UserId, quote: Option<&str>) -> NewEvent {
-    NewEvent::new(
-        "repost.created",
-        "post",
+    NewEvent::new(DomainEvent::RepostCreated(RepostCreated {
         post_id,
-        json!({ "post_id": post_id, "user_id": user_id, "quote": quote }),
-    )
+        user_id,
+        quote: quote.map(str::to_owned),
+    }))
 }
 
 pub fn repost_removed(post_id: PostId, user_id: UserId) -> NewEvent {
-    NewEvent::new(
-        "repost.removed",
-        "post",
-        post_id,
-        json!({ "post_id": post_id, "user_id": user_id }),
-    )
+    NewEvent::new(DomainEvent::RepostRemoved(UserOnPost { post_id, user_id }))
 }
 
 pub fn share_created(
@@ -124,28 +122,21 @@ pub fn share_created(
     user_id: UserId,
     channel: ShareChannel,
 ) -> NewEvent {
-    NewEvent::new(
-        "share.created",
-        "post",
+    NewEvent::new(DomainEvent::ShareCreated(ShareCreated {
+        share_id,
         post_id,
-        json!({ "share_id": share_id, "post_id": post_id, "user_id": user_id, "channel": channel }),
-    )
+        user_id,
+        channel,
+    }))
 }
 
 pub fn bookmark_set(post_id: PostId, user_id: UserId) -> NewEvent {
-    NewEvent::new(
-        "bookmark.set",
-        "post",
-        post_id,
-        json!({ "post_id": post_id, "user_id": user_id }),
-    )
+    NewEvent::new(DomainEvent::BookmarkSet(UserOnPost { post_id, user_id }))
 }
 
 pub fn bookmark_removed(post_id: PostId, user_id: UserId) -> NewEvent {
-    NewEvent::new(
-        "bookmark.removed",
-        "post",
+    NewEvent::new(DomainEvent::BookmarkRemoved(UserOnPost {
         post_id,
-        json!({ "post_id": post_id, "user_id": user_id }),
-    )
+        user_id,
+    }))
 }

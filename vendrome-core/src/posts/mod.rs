@@ -4,27 +4,11 @@
 //!
 //! # Outbox events
 //!
-//! Every post and engagement change writes one outbox event in its own transaction. Payloads
-//! (JSON objects; ids are UUID strings), built only by the functions of [`events`]:
-//!
-//! | event_type | aggregate | payload |
-//! |---|---|---|
-//! | `post.created` | post | `post_id`, `author_id`, `type`, `visibility`, `topics` (slugs) |
-//! | `post.updated` | post | `post_id`, `author_id`, `fields` (names of the changed fields), `updated_by` |
-//! | `post.deleted` | post | `post_id`, `author_id`, `deleted_by` |
-//! | `reaction.set` | post | `post_id`, `user_id`, `kind`, `previous_kind` (`null` for a new reaction) |
-//! | `reaction.removed` | post | `post_id`, `user_id`, `kind` |
-//! | `comment.created` | comment | `comment_id`, `post_id`, `parent_id`, `author_id` |
-//! | `comment.updated` | comment | `comment_id`, `post_id`, `author_id` |
-//! | `comment.deleted` | comment | `comment_id`, `post_id`, `author_id`, `deleted_by` |
-//! | `repost.created` | post | `post_id`, `user_id`, `quote` |
-//! | `repost.removed` | post | `post_id`, `user_id` |
-//! | `share.created` | post | `share_id`, `post_id`, `user_id`, `channel` |
-//! | `bookmark.set` | post | `post_id`, `user_id` |
-//! | `bookmark.removed` | post | `post_id`, `user_id` |
-//!
-//! Bookmarks are private: their events keep the home-feed cache's counts and viewer state
-//! right, and the realtime layer forwards none of them to clients.
+//! Every post and engagement change writes one outbox event in its own transaction, built by
+//! the functions of [`events`]; the payloads are [`crate::events::DomainEvent`]'s, listed in
+//! ARCHITECTURE.md's events table. Bookmarks are private: their events keep the home-feed
+//! cache's counts and viewer state right, and the realtime layer forwards none of them to
+//! clients.
 
 pub mod engagement;
 pub mod events;

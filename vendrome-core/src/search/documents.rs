@@ -1,10 +1,8 @@
 //! What the index holds, and which documents an outbox event touches.
 
-use serde_json::Value;
-
 use crate::enums::{LookingFor, PostType, PostVisibility, VerificationLevel};
+use crate::events::DomainEvent;
 use crate::ids::{PostId, UserId};
-use crate::outbox::OutboxEvent;
 use crate::time::Timestamp;
 
 /// A live post as the index sees it.
@@ -57,100 +55,119 @@ pub enum DocKey {
 
 /// The documents an event may have changed. Indexers re-read them from the database, so this
 /// may name more than changed (never less), and replaying an event is harmless.
-pub fn keys_for(event: &OutboxEvent) -> Vec<DocKey> {
-    let payload = &event.payload;
-    let uuid = |field: &str| -> Option<uuid::Uuid> { payload.get(field)?.as_str()?.parse().ok() };
-    let user = |field: &str| uuid(field).map(|id| DocKey::Profile(UserId::from_uuid(id)));
-    let family = event.event_type.split('.').next().unwrap_or_default();
-    let mut keys: Vec<DocKey> = Vec::new();
-    match family {
-        "post" | "reaction" | "comment" | "repost" | "share" => {
-            keys.extend(uuid("post_id").map(|id| DocKey::Post(PostId::from_uuid(id))));
-            if let Some(Value::Array(topics)) = payload.get("topics") {
-                keys.extend(
-                    topics
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(|slug| DocKey::Topic(slug.to_owned())),
-                );
-            }
+pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
+    use DomainEvent as E;
+    let post = |id: PostId| vec![DocKey::Post(id)];
+    let profiles =
+        |ids: &[UserId]| -> Vec<DocKey> { ids.iter().copied().map(DocKey::Profile).collect() };
+    match event {
+        E::PostCreated(e) => std::iter::once(DocKey::Post(e.post_id))
+            .chain(e.topics.iter().map(|slug| DocKey::Topic(slug.clone())))
+            .collect(),
+        E::PostUpdated(e) => post(e.post_id),
+        E::PostDeleted(e) => post(e.post_id),
+        // The engagement score.
+        E::ReactionSet(e) => post(e.post_id),
+        E::ReactionRemoved(e) => post(e.post_id),
+        E::CommentCreated(e) => post(e.post_id),
+        E::CommentUpdated(e) => post(e.post_id),
+        E::CommentDeleted(e) => post(e.post_id),
+        E::RepostCreated(e) => post(e.post_id),
+        E::RepostRemoved(e) => post(e.post_id),
+        E::ShareCreated(e) => post(e.post_id),
+        E::UserCreated(e) => profiles(&[e.user_id]),
+        E::UserUpdated(e) | E::ProfileUpdated(e) => profiles(&[e.user_id]),
+        E::UserRoleChanged(e) => profiles(&[e.user_id]),
+        E::UserMessagingSettingsUpdated(e) => profiles(&[e.user_id]),
+        // Their posts carry their level, and a disabled member's posts leave the index.
+        E::UserVerificationLevelChanged(e) => {
+            vec![DocKey::Profile(e.user_id), DocKey::PostsBy(e.user_id)]
         }
-        "profile" => keys.extend(user("user_id")),
-        "user" => {
-            keys.extend(user("user_id"));
-            keys.extend(user("follower_id"));
-            keys.extend(user("followee_id"));
-            let touches_posts = matches!(
-                event.event_type.as_str(),
-                "user.disabled" | "user.enabled" | "user.verification_level_changed"
-            );
-            if touches_posts {
-                keys.extend(uuid("user_id").map(|id| DocKey::PostsBy(UserId::from_uuid(id))));
-            }
+        E::UserDisabled(e) | E::UserEnabled(e) => {
+            vec![DocKey::Profile(e.user_id), DocKey::PostsBy(e.user_id)]
         }
-        "connection"
-            if event.event_type == "connection.accepted"
-                || event.event_type == "connection.removed" =>
-        {
-            keys.extend(user("requester_id"));
-            keys.extend(user("addressee_id"));
+        // Follower counts.
+        E::UserFollowed(e) | E::UserUnfollowed(e) => profiles(&[e.follower_id, e.followee_id]),
+        // Connection counts.
+        E::ConnectionAccepted(e) | E::ConnectionRemoved(e) => {
+            profiles(&[e.requester_id, e.addressee_id])
         }
-        "topic" => {
-            if let Some(slug) = payload.get("slug").and_then(Value::as_str) {
-                keys.push(DocKey::Topic(slug.to_owned()));
-            }
-        }
-        _ => {}
+        E::TopicFollowed(e) | E::TopicUnfollowed(e) => vec![DocKey::Topic(e.slug.clone())],
+        // Nothing the index holds.
+        E::BookmarkSet(_)
+        | E::BookmarkRemoved(_)
+        | E::UserBlocked(_)
+        | E::UserUnblocked(_)
+        | E::ConnectionRequested(_)
+        | E::ConnectionDeclined(_)
+        | E::ConnectionWithdrawn(_)
+        | E::FlagUpdated(_)
+        | E::ConversationCreated(_)
+        | E::ConversationUpdated(_)
+        | E::ConversationMemberAdded(_)
+        | E::ConversationMemberRemoved(_)
+        | E::ConversationMemberRoleChanged(_)
+        | E::MessageCreated(_)
+        | E::MessageUpdated(_)
+        | E::MessageDeleted(_)
+        | E::MessageRead(_) => Vec::new(),
     }
-    keys
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::EventId;
-    use serde_json::json;
-
-    fn event(event_type: &str, payload: Value) -> OutboxEvent {
-        OutboxEvent {
-            seq: 1,
-            event_id: EventId::new(),
-            event_type: event_type.to_owned(),
-            aggregate_type: "x".to_owned(),
-            aggregate_id: "x".to_owned(),
-            payload,
-            attempts: 0,
-            created_at: crate::time::now(),
-        }
-    }
+    use crate::enums::ReactionKind;
+    use crate::events::{
+        AccountChange, ConnectionChanged, DisabledChange, MessageCreated, PostCreated, ReactionSet,
+    };
+    use crate::ids::{ConnectionId, ConversationId, MessageId};
 
     #[test]
     fn events_name_the_documents_they_touch() {
         let post = PostId::new();
         let (a, b) = (UserId::new(), UserId::new());
-        let created = event(
-            "post.created",
-            json!({"post_id": post, "author_id": a, "topics": ["solar"]}),
-        );
+        let created = DomainEvent::PostCreated(PostCreated {
+            post_id: post,
+            author_id: a,
+            post_type: PostType::Text,
+            visibility: PostVisibility::Public,
+            topics: vec!["solar".into()],
+        });
         assert_eq!(
             keys_for(&created),
             [DocKey::Post(post), DocKey::Topic("solar".into())]
         );
-        let reaction = event("reaction.set", json!({"post_id": post, "user_id": a}));
+        let reaction = DomainEvent::ReactionSet(ReactionSet {
+            post_id: post,
+            user_id: a,
+            kind: ReactionKind::Like,
+            previous_kind: None,
+        });
         assert_eq!(keys_for(&reaction), [DocKey::Post(post)]);
-        let disabled = event("user.disabled", json!({"user_id": a}));
+        let disabled = DomainEvent::UserDisabled(AccountChange {
+            user_id: a,
+            change: DisabledChange { disabled: true },
+        });
         assert_eq!(
             keys_for(&disabled),
             [DocKey::Profile(a), DocKey::PostsBy(a)]
         );
-        let accepted = event(
-            "connection.accepted",
-            json!({"requester_id": a, "addressee_id": b}),
-        );
+        let accepted = DomainEvent::ConnectionAccepted(ConnectionChanged {
+            connection_id: ConnectionId::new(),
+            requester_id: a,
+            addressee_id: b,
+            actor_id: b,
+        });
         assert_eq!(
             keys_for(&accepted),
             [DocKey::Profile(a), DocKey::Profile(b)]
         );
-        assert!(keys_for(&event("message.created", json!({}))).is_empty());
+        let message = DomainEvent::MessageCreated(MessageCreated {
+            conversation_id: ConversationId::new(),
+            message_id: MessageId::new(),
+            sender_id: a,
+        });
+        assert!(keys_for(&message).is_empty());
     }
 }

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
+use vendrome_core::events::DomainEvent;
 use vendrome_core::ids::{ConversationId, MessageId, UserId};
 use vendrome_core::messaging::MessagingRepo;
-use vendrome_core::outbox::OutboxEvent;
+use vendrome_core::outbox::PublishedEvent;
 
 use super::{frames, typing};
 use crate::routes::messaging::MessageView;
@@ -23,18 +24,18 @@ const WORKER_QUEUE: usize = 1024;
 /// clients' resume (they are in the database).
 pub(crate) async fn run(
     state: AppState,
-    mut events: broadcast::Receiver<Arc<OutboxEvent>>,
+    mut events: broadcast::Receiver<Arc<PublishedEvent>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut workers = Vec::with_capacity(WORKERS);
     for _ in 0..WORKERS {
-        let (queue, mut waiting) = tokio::sync::mpsc::channel::<Arc<OutboxEvent>>(WORKER_QUEUE);
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<Arc<PublishedEvent>>(WORKER_QUEUE);
         let state = state.clone();
         tokio::spawn(async move {
             while let Some(event) = waiting.recv().await {
                 if let Err(error) = route(&state, &event).await {
                     metrics::counter!("realtime_route_failures_total").increment(1);
-                    tracing::warn!(error = %error, event = %event.event_type, "could not route an event to sockets");
+                    tracing::warn!(error = %error, event = %event.event.event_type(), "could not route an event to sockets");
                 }
             }
         });
@@ -69,32 +70,105 @@ fn shard(aggregate: &str) -> usize {
     (hasher.finish() % WORKERS as u64) as usize
 }
 
-fn id_field<T: std::str::FromStr>(event: &OutboxEvent, field: &str) -> Option<T> {
-    event.payload.get(field)?.as_str()?.parse().ok()
+/// What a published event means for sockets.
+enum Route {
+    /// A message to show, read again from the database (`created`: just sent).
+    Message {
+        conversation: ConversationId,
+        id: MessageId,
+        created: bool,
+    },
+    /// The event's payload as the frame's data, to the participants and to `about` (a member
+    /// just removed, say).
+    Payload {
+        conversation: ConversationId,
+        about: Option<UserId>,
+    },
 }
 
-async fn route(state: &AppState, event: &OutboxEvent) -> vendrome_core::Result<()> {
-    let kind = event.event_type.as_str();
-    if !(kind.starts_with("message.") || kind.starts_with("conversation.")) {
-        return Ok(());
+/// Sockets hear of conversation events only.
+fn route_of(event: &DomainEvent) -> Option<Route> {
+    use DomainEvent as E;
+    let payload = |conversation, about| {
+        Some(Route::Payload {
+            conversation,
+            about,
+        })
+    };
+    match event {
+        E::MessageCreated(e) => Some(Route::Message {
+            conversation: e.conversation_id,
+            id: e.message_id,
+            created: true,
+        }),
+        E::MessageUpdated(e) => Some(Route::Message {
+            conversation: e.conversation_id,
+            id: e.message_id,
+            created: false,
+        }),
+        E::MessageDeleted(e) => payload(e.conversation_id, None),
+        E::MessageRead(e) => payload(e.conversation_id, Some(e.user_id)),
+        E::ConversationCreated(e) => payload(e.conversation_id, None),
+        E::ConversationUpdated(e) => payload(e.conversation_id, None),
+        E::ConversationMemberAdded(e) | E::ConversationMemberRemoved(e) => {
+            payload(e.conversation_id, Some(e.user_id))
+        }
+        E::ConversationMemberRoleChanged(e) => payload(e.conversation_id, Some(e.user_id)),
+        // Not about a conversation (bookmarks, being private, are never forwarded).
+        E::PostCreated(_)
+        | E::PostUpdated(_)
+        | E::PostDeleted(_)
+        | E::ReactionSet(_)
+        | E::ReactionRemoved(_)
+        | E::CommentCreated(_)
+        | E::CommentUpdated(_)
+        | E::CommentDeleted(_)
+        | E::RepostCreated(_)
+        | E::RepostRemoved(_)
+        | E::ShareCreated(_)
+        | E::BookmarkSet(_)
+        | E::BookmarkRemoved(_)
+        | E::UserCreated(_)
+        | E::UserUpdated(_)
+        | E::UserRoleChanged(_)
+        | E::UserVerificationLevelChanged(_)
+        | E::UserDisabled(_)
+        | E::UserEnabled(_)
+        | E::UserMessagingSettingsUpdated(_)
+        | E::ProfileUpdated(_)
+        | E::FlagUpdated(_)
+        | E::UserFollowed(_)
+        | E::UserUnfollowed(_)
+        | E::UserBlocked(_)
+        | E::UserUnblocked(_)
+        | E::TopicFollowed(_)
+        | E::TopicUnfollowed(_)
+        | E::ConnectionRequested(_)
+        | E::ConnectionAccepted(_)
+        | E::ConnectionDeclined(_)
+        | E::ConnectionWithdrawn(_)
+        | E::ConnectionRemoved(_) => None,
     }
-    let Some(conversation) = id_field::<ConversationId>(event, "conversation_id") else {
+}
+
+async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Result<()> {
+    let Some(route) = route_of(&event.event) else {
         return Ok(());
     };
+    let kind = event.event.event_type();
+    let (conversation, about) = match route {
+        Route::Message { conversation, .. } => (conversation, None),
+        Route::Payload {
+            conversation,
+            about,
+        } => (conversation, about),
+    };
     let mut audience = state.store.participants(conversation).await?;
-    // Whoever the event is about hears of it too (a member just removed, say).
-    for field in ["user_id", "member_id"] {
-        if let Some(user) = id_field::<UserId>(event, field) {
-            if !audience.contains(&user) {
-                audience.push(user);
-            }
-        }
+    if let Some(user) = about.filter(|user| !audience.contains(user)) {
+        audience.push(user);
     }
-    let frame = match kind {
-        "message.created" | "message.updated" => {
-            let Some(id) = id_field::<MessageId>(event, "message_id") else {
-                return Ok(());
-            };
+    let frame = match route {
+        Route::Message { id, created, .. } => {
             // A message deleted since has nothing left to show.
             let Some(message) = state.store.message_by_id(id).await? else {
                 return Ok(());
@@ -107,16 +181,16 @@ async fn route(state: &AppState, event: &OutboxEvent) -> vendrome_core::Result<(
                 &MessageView::from(message),
             );
             state.realtime.publish(&audience, &frame).await;
-            if let (Some(sender), "message.created") = (sender, kind) {
+            if let (Some(sender), true) = (sender, created) {
                 stop_typing(state, conversation, sender, &audience).await;
             }
             return Ok(());
         }
-        _ => frames::frame(
+        Route::Payload { .. } => frames::frame(
             event.event_id.as_uuid(),
             kind,
             event.created_at,
-            &event.payload,
+            &event.event.payload(),
         ),
     };
     state.realtime.publish(&audience, &frame).await;

@@ -22,6 +22,7 @@ use crate::state::AppState;
 pub struct CommentsQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub cursor: Option<String>,
     /// List the replies to this top-level comment.
     pub parent_id: Option<String>,

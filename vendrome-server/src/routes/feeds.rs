@@ -57,7 +57,8 @@ pub struct ListingParams {
     /// 1 to 100; 20 when absent.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `meta.next_cursor` of the previous page.
+    /// `meta.next_cursor` of the previous page; empty or absent for the first page.
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub cursor: Option<String>,
     /// Only posts of this type.
     #[serde(rename = "type")]

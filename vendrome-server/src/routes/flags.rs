@@ -55,6 +55,7 @@ pub struct UpdateFlagRequest {
     pub enabled: bool,
     /// 0 to 100; left out, the percentage stays as it is.
     #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub rollout_percent: Option<i64>,
 }
 

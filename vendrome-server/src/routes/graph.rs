@@ -115,6 +115,7 @@ pub struct ConnectionsQuery {
     pub direction: Option<DirectionParam>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub cursor: Option<String>,
 }
 

@@ -139,10 +139,13 @@ pub struct HistoryQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `meta.next_cursor` of the previous page (continues in that page's direction).
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub cursor: Option<String>,
-    /// Messages older than this one, newest first.
+    /// Messages older than this one, newest first (empty: absent).
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub before: Option<String>,
-    /// Messages newer than this one, oldest first.
+    /// Messages newer than this one, oldest first (empty: absent).
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub after: Option<String>,
 }
 

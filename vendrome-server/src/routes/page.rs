@@ -15,7 +15,8 @@ pub struct PageQuery {
     /// 1 to 100; 20 when absent.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `meta.next_cursor` of the previous page.
+    /// `meta.next_cursor` of the previous page; empty or absent for the first page.
+    #[serde(default, deserialize_with = "crate::routes::page::empty_as_none")]
     pub cursor: Option<String>,
 }
 
@@ -43,4 +44,14 @@ impl PageQuery {
             limit.unwrap_or_default(),
         ))
     }
+}
+
+/// Reads an empty query value (`?cursor=`) as an absent one, as browsers and form encoders send
+/// unset fields.
+pub(crate) fn empty_as_none<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()))
 }

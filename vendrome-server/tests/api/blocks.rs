@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 use vendrome_core::enums::UserRole;
+use vendrome_core::events::DomainEvent;
 use vendrome_core::outbox::OutboxRepo as _;
 
 use crate::support::{expect_error, json, spawn_with, succeed, Backend, Setup, TestApp};
@@ -153,12 +154,15 @@ async fn a_block_ends_forbids_and_hides(backend: Backend) {
         .claim("test", 1000, std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let event = events
+    let blocked = events
         .iter()
-        .find(|e| e.event_type == "user.blocked")
+        .find_map(|e| match &e.event {
+            Ok(DomainEvent::UserBlocked(blocked)) => Some(blocked),
+            _ => None,
+        })
         .expect("a user.blocked event");
-    assert_eq!(event.payload["follows_ended"], 2);
-    assert_eq!(event.payload["connection_ended"], true);
+    assert_eq!(blocked.follows_ended, 2);
+    assert!(blocked.connection_ended);
 
     // Unblocked: following works again, nothing came back by itself, public posts show again.
     let lifted = succeed(

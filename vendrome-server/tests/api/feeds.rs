@@ -12,6 +12,7 @@ both_stores!(
     home_feed_gathers_every_source_once,
     connections_only_posts_stay_with_connections,
     cursors_hold_while_posts_arrive,
+    an_empty_cursor_is_the_first_page,
     member_and_topic_feeds,
     listings_filter_by_type
 );
@@ -255,6 +256,59 @@ async fn cursors_hold_while_posts_arrive(backend: Backend) {
         assert_eq!(items[0]["post"]["body"], "Breaking news");
         old.insert(0, ids(&items)[0].clone());
     }
+}
+
+/// `?cursor=` (and `before=`/`after=` on history) is the first page, as an absent one is: form
+/// encoders send unset fields empty.
+async fn an_empty_cursor_is_the_first_page(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (author_id, author) = app.user(UserRole::Member).await;
+    let (other_id, _) = app.user(UserRole::Member).await;
+    text(&app, &author, "First").await;
+    text(&app, &author, "Second").await;
+    for path in [
+        "/v1/feed",
+        &format!("/v1/users/{author_id}/posts"),
+        "/v1/posts",
+    ] {
+        let (plain, _) = page(&app, Some(&author), &format!("{path}?limit=1")).await;
+        let (empty, next) = page(&app, Some(&author), &format!("{path}?limit=1&cursor=")).await;
+        assert_eq!(ids(&empty), ids(&plain), "{path}");
+        assert!(next.is_some(), "{path}");
+    }
+    let (status, body) = json(
+        app.post("/v1/conversations")
+            .bearer_auth(&author)
+            .json(&json!({ "user_id": other_id }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status == 201 || status == 200, "{body}");
+    let conversation = body["data"]["id"].as_str().unwrap();
+    let (status, body) = json(
+        app.get(&format!(
+            "/v1/conversations/{conversation}/messages?cursor=&before=&after="
+        ))
+        .bearer_auth(&author)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = json(
+        app.get("/v1/conversations?cursor=")
+            .bearer_auth(&author)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn member_and_topic_feeds(backend: Backend) {

@@ -118,6 +118,14 @@ async fn rollout_is_deterministic_per_user(backend: Backend) {
         .bearer_auth(&admin)
         .json(&json!({"enabled": true, "rollout_percent": 50}));
     assert_eq!(set.send().await.unwrap().status(), 200);
+    // JSON Schema counts 50.0 an integer; a fraction is refused.
+    for (percent, status) in [(json!(50.0), 200), (json!(50.5), 422)] {
+        let set = app
+            .put("/v1/admin/flags/use_real_feed")
+            .bearer_auth(&admin)
+            .json(&json!({"enabled": true, "rollout_percent": percent}));
+        assert_eq!(set.send().await.unwrap().status(), status, "{percent}");
+    }
 
     let mut on = 0;
     for _ in 0..40 {

@@ -485,7 +485,7 @@ async fn comments_bookmarks_and_events(backend: Backend) {
         .claim("test", 1000, std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     for expected in [
         "post.created",
         "comment.created",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
-use vendrome_core::outbox::{EventBus, OutboxEvent};
+use vendrome_core::outbox::{EventBus, PublishedEvent};
 
 mod local;
 #[cfg(feature = "nats")]
@@ -23,7 +23,7 @@ pub use nats::NatsFanout;
 /// database.
 #[derive(Clone)]
 pub struct InProcessBus {
-    sender: broadcast::Sender<Arc<OutboxEvent>>,
+    sender: broadcast::Sender<Arc<PublishedEvent>>,
 }
 
 impl InProcessBus {
@@ -33,7 +33,7 @@ impl InProcessBus {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<OutboxEvent>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<PublishedEvent>> {
         self.sender.subscribe()
     }
 }
@@ -46,7 +46,7 @@ impl Default for InProcessBus {
 
 #[async_trait]
 impl EventBus for InProcessBus {
-    async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+    async fn publish(&self, event: &PublishedEvent) -> anyhow::Result<()> {
         // No subscriber is not a failure: the event is durable in the outbox either way.
         let _ = self.sender.send(Arc::new(event.clone()));
         Ok(())

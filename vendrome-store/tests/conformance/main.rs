@@ -28,6 +28,7 @@ macro_rules! conformance {
 mod audit;
 mod calendar;
 mod enums;
+mod events;
 mod fanout;
 mod feeds;
 mod flags;

@@ -3,14 +3,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::json;
-use vendrome_core::outbox::{EventBus, NewEvent, OutboxEvent, OutboxRepo, Relay, RelayConfig};
+use vendrome_core::events::{DomainEvent, FlagUpdated};
+use vendrome_core::outbox::{EventBus, NewEvent, OutboxRepo, PublishedEvent, Relay, RelayConfig};
 use vendrome_store::Store;
 
 /// A bus that records what it was given, and fails while told to.
 #[derive(Default)]
 pub struct RecordingBus {
-    pub seen: Mutex<Vec<OutboxEvent>>,
+    pub seen: Mutex<Vec<PublishedEvent>>,
     pub failing: Mutex<bool>,
     /// Fails only the events of this aggregate.
     pub failing_aggregate: Mutex<Option<String>>,
@@ -18,7 +18,7 @@ pub struct RecordingBus {
 
 #[async_trait]
 impl EventBus for RecordingBus {
-    async fn publish(&self, event: &OutboxEvent) -> anyhow::Result<()> {
+    async fn publish(&self, event: &PublishedEvent) -> anyhow::Result<()> {
         let poisoned =
             self.failing_aggregate.lock().unwrap().as_deref() == Some(event.aggregate_id.as_str());
         if *self.failing.lock().unwrap() || poisoned {
@@ -29,10 +29,27 @@ impl EventBus for RecordingBus {
     }
 }
 
+/// An event about `aggregate` (a flag of that name) that carries `step`.
+pub fn step_event(aggregate: &str, step: i16) -> NewEvent {
+    NewEvent::new(DomainEvent::FlagUpdated(FlagUpdated {
+        name: aggregate.to_owned(),
+        enabled: true,
+        rollout_percent: step,
+    }))
+}
+
+/// The step an event carries.
+pub fn step(event: &DomainEvent) -> i16 {
+    match event {
+        DomainEvent::FlagUpdated(flag) => flag.rollout_percent,
+        other => panic!("not a step event: {other:?}"),
+    }
+}
+
 async fn append(store: &Store, n: usize) {
     for i in 0..n {
         store
-            .append(NewEvent::new("test.happened", "test", i, json!({ "i": i })))
+            .append(step_event(&format!("flag-{i}"), i as i16))
             .await
             .unwrap();
     }
@@ -55,15 +72,7 @@ conformance!(
 
 async fn a_failing_event_holds_back_only_its_own_aggregate(store: Store) {
     for (aggregate, step) in [("a", 1), ("b", 1), ("a", 2), ("b", 2)] {
-        store
-            .append(NewEvent::new(
-                "test.happened",
-                "test",
-                aggregate,
-                json!({ "step": step }),
-            ))
-            .await
-            .unwrap();
+        store.append(step_event(aggregate, step)).await.unwrap();
     }
     let bus = Arc::new(RecordingBus::default());
     *bus.failing_aggregate.lock().unwrap() = Some("a".into());
@@ -73,16 +82,16 @@ async fn a_failing_event_holds_back_only_its_own_aggregate(store: Store) {
     for _ in 0..3 {
         relay.run_once().await.unwrap();
     }
-    let published: Vec<(String, serde_json::Value)> = bus
+    let published: Vec<(String, i16)> = bus
         .seen
         .lock()
         .unwrap()
         .iter()
-        .map(|e| (e.aggregate_id.clone(), e.payload["step"].clone()))
+        .map(|e| (e.aggregate_id.clone(), step(&e.event)))
         .collect();
     assert_eq!(
         published,
-        vec![("b".to_owned(), json!(1)), ("b".to_owned(), json!(2))],
+        vec![("b".to_owned(), 1), ("b".to_owned(), 2)],
         "b flows; a waits in order"
     );
     assert_eq!(store.backlog().await.unwrap().pending, 2);
@@ -97,7 +106,7 @@ async fn claims_in_order_and_leases_exclusively(store: Store) {
         seqs.windows(2).all(|w| w[0] < w[1]),
         "oldest first: {seqs:?}"
     );
-    assert_eq!(first[0].payload, json!({ "i": 0 }));
+    assert_eq!(step(first[0].event.as_ref().unwrap()), 0);
 
     let second = store.claim("b", 10, Duration::from_secs(30)).await.unwrap();
     assert_eq!(
@@ -165,14 +174,14 @@ async fn relay_retries_then_gives_up(store: Store) {
     assert_eq!(store.backlog().await.unwrap().pending, 2);
     *bus.failing.lock().unwrap() = false;
     relay.run_once().await.unwrap();
-    let published: Vec<serde_json::Value> = bus
+    let published: Vec<i16> = bus
         .seen
         .lock()
         .unwrap()
         .iter()
-        .map(|e| e.payload.clone())
+        .map(|e| step(&e.event))
         .collect();
-    assert_eq!(published, vec![json!({ "i": 1 }), json!({ "i": 2 })]);
+    assert_eq!(published, vec![1, 2]);
 }
 
 /// Two relays with their own pools on one database, as two `vendrome serve` processes would

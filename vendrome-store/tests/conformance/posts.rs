@@ -250,7 +250,7 @@ async fn counts_stay_exact_under_concurrent_reactions(store: Store) {
         .claim("test", 1000, std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+    let count = |t: &str| events.iter().filter(|e| e.event_type() == t).count();
     assert_eq!(count("reaction.set"), 100);
     assert_eq!(count("reaction.removed"), 25);
     assert_eq!(count("post.created"), 1);

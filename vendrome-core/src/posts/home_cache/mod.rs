@@ -16,6 +16,7 @@
 //! | `user.followed`, `user.unfollowed`, `user.blocked`, `user.unblocked`, `topic.*` | the timelines and circles of the members named |
 //! | `connection.*` | the timelines and circles of the two members, and their cards (the connection count shows there) |
 //! | other `user.*`, `profile.*` | the member's posts and card, and the timelines whose circle holds them (their name, picture or level shows there) |
+//! | an event this version cannot read (written by a newer one) | everything |
 //!
 //! Dropped parts are read again on the next request, in one query each. A request right after a
 //! change made through this instance first applies the pending events (read-your-writes);
@@ -448,7 +449,16 @@ impl HomeCache {
         let mut state = self.lock();
         let mut dropped = false;
         for event in events {
-            dropped |= invalidation::drop_for(&mut state, event);
+            match &event.event {
+                Ok(domain) => dropped |= invalidation::drop_for(&mut state, domain),
+                // Written by a newer version: it may have changed anything.
+                Err(_) => {
+                    state.members.clear();
+                    state.posts.clear();
+                    state.cards.clear();
+                    dropped = true;
+                }
+            }
         }
         if dropped {
             state.epoch += 1;
