@@ -388,6 +388,16 @@ crate::sql_enums! {
         Tentative = "tentative",
     }
 
+    /// Who may see a native calendar event besides its owner and attendees.
+    CalendarVisibility = "calendar_visibility" {
+        /// Nobody: not even as busy time.
+        Private = "private",
+        /// Connections see the time as busy (free/busy), nothing more.
+        Busy = "busy",
+        /// Any member may read it.
+        Public = "public",
+    }
+
     /// The health of a calendar integration.
     CalendarIntegrationStatus = "calendar_integration_status" {
         Active = "active",

@@ -86,6 +86,9 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     // Availability.
     code("overloaded", 503, "a worker pool's queue (password hashing, search) is full, with `Retry-After: 1`"),
     code("owner_must_transfer", 409, "a group's owner leaves without handing the group over first"),
+    code("not_event_owner", 403, "a change or deletion of a calendar event the caller can see but does not own"),
+    code("not_invited", 403, "an answer (RSVP) to a calendar event by someone not invited to it"),
+    code("not_connected", 403, "free/busy of a member who is not the caller's connection"),
     code("request_timeout", 503, "past `VENDROME_REQUEST_TIMEOUT_SECS`, with `Retry-After: 1`"),
     code("read_only", 503, "a write while read-only mode is on (the `read_only` flag or `serve --read-only`), with `Retry-After: 30`; reads, `/v1/auth/refresh` and `/v1/admin/flags/…` keep working"),
     code("not_ready", 503, "`/readyz`: the database did not answer within two seconds, or the search index is being built"),

@@ -101,3 +101,7 @@ id_type!(
     /// One message of a conversation. UUIDv7: id order is sending order.
     MessageId
 );
+id_type!(
+    /// A native calendar event (a one-off event, or a whole recurring series).
+    CalendarEventId
+);

@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "realtime", description = "The WebSocket gateway: live messages, receipts, typing and presence (frames in docs/realtime.md)."),
         (name = "profiles", description = "Business profiles, their completeness, and the directory of members."),
         (name = "search", description = "Profiles, posts and topics by words: typos forgiven, the last word as a prefix, filters, highlighted snippets."),
+        (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )
 )]

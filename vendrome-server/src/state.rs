@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use vendrome_calendar::CalendarService;
 use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
@@ -62,6 +63,8 @@ pub struct Services {
     pub messaging: MessagingService,
     /// Business profiles and the directory.
     pub profiles: ProfileService,
+    /// The native calendar.
+    pub calendar: CalendarService,
     /// The trending lists (scored by a background task).
     pub trending: TrendingService,
     /// Sign-in and linking through providers, and the providers themselves.
@@ -228,6 +231,7 @@ impl AppState {
             feeds,
             messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
             profiles: ProfileService::new(shared.clone()),
+            calendar: CalendarService::new(shared.clone(), shared.clone()),
             trending: TrendingService::new(shared.clone()),
             idempotency: shared,
             store,

@@ -24,6 +24,7 @@ mod account_tokens;
 mod audit;
 mod badges;
 mod blocks;
+mod calendar;
 mod engagement;
 mod error;
 mod feeds;

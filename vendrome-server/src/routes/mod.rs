@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod blocks;
+pub mod calendar;
 pub mod chat;
 pub mod comments;
 pub mod conversations;
@@ -129,4 +130,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(trending::trending))
         .routes(routes!(search::search))
         .routes(routes!(ws::open_socket))
+        .routes(routes!(calendar::create_event, calendar::list_events))
+        .routes(routes!(
+            calendar::get_event,
+            calendar::update_event,
+            calendar::delete_event
+        ))
+        .routes(routes!(calendar::rsvp))
+        .routes(routes!(calendar::free_busy))
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod blocks;
+mod calendar;
 mod client_addresses;
 mod contract;
 mod conversations;
