@@ -144,14 +144,29 @@ mod tests {
             .unwrap();
         assert!(live);
         // The next request asks the database again, which now says "ended".
-        assert!(!guard.check(session, user, async { Ok(false) }).await.unwrap());
+        assert!(!guard
+            .check(session, user, async { Ok(false) })
+            .await
+            .unwrap());
         // A check that nothing interrupted is cached.
-        assert!(guard.check(session, user, async { Ok(true) }).await.unwrap());
-        assert!(guard.check(session, user, async { Ok(false) }).await.unwrap());
+        assert!(guard
+            .check(session, user, async { Ok(true) })
+            .await
+            .unwrap());
+        assert!(guard
+            .check(session, user, async { Ok(false) })
+            .await
+            .unwrap());
         // Forgetting another member leaves this one cached; forgetting this one does not.
         guard.forget_user(UserId::new());
-        assert!(guard.check(session, user, async { Ok(false) }).await.unwrap());
+        assert!(guard
+            .check(session, user, async { Ok(false) })
+            .await
+            .unwrap());
         guard.forget_user(user);
-        assert!(!guard.check(session, user, async { Ok(false) }).await.unwrap());
+        assert!(!guard
+            .check(session, user, async { Ok(false) })
+            .await
+            .unwrap());
     }
 }
