@@ -2,7 +2,8 @@
 -- one-time code of a browser sign-in), stored only as SHA-256 hashes and deleted when used.
 CREATE TABLE account_tokens (
     token_hash  TEXT NOT NULL PRIMARY KEY,
-    purpose     TEXT NOT NULL CHECK (purpose IN ('verify_email', 'reset_password', 'oauth_exchange')),
+    -- 'verify_email', 'reset_password' or 'oauth_exchange' (core's TokenPurpose, which checks it).
+    purpose     TEXT NOT NULL,
     user_id     BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- The address the link was sent to, or the hash of the browser cookie a code is bound to.
     bound_to    TEXT,

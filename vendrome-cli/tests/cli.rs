@@ -91,7 +91,7 @@ async fn serve_with_no_configuration_just_works_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(
         flags["data"].as_array().unwrap().len(),
-        7,
+        8,
         "migrations were applied"
     );
     assert!(

@@ -83,6 +83,10 @@ pub enum EventScope {
 pub trait CalendarRepo: Send + Sync {
     /// Stores a new event (`sequence` 0, `confirmed`) with its attendees (`needs_action`; each
     /// must be an existing member, which the caller checks).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn create_event(
         &self,
         id: CalendarEventId,
@@ -92,6 +96,10 @@ pub trait CalendarRepo: Send + Sync {
     ) -> Result<CalendarEvent>;
 
     /// The event, `None` when there is none or it was deleted.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn event(&self, id: CalendarEventId) -> Result<Option<CalendarEvent>>;
 
     /// Replaces the event's fields and bumps its `sequence`. Attendees still invited keep their
@@ -99,6 +107,10 @@ pub trait CalendarRepo: Send + Sync {
     ///
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) (`calendar event`) when the event
     /// does not exist or was deleted.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn update_event(
         &self,
         id: CalendarEventId,
@@ -106,9 +118,17 @@ pub trait CalendarRepo: Send + Sync {
     ) -> Result<CalendarEvent>;
 
     /// Deletes the event (for its attendees too); `false` when it was already gone.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn delete_event(&self, id: CalendarEventId) -> Result<bool>;
 
     /// Records `user`'s answer; `false` when they are not invited to a live event.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn set_response(
         &self,
         id: CalendarEventId,
@@ -118,6 +138,10 @@ pub trait CalendarRepo: Send + Sync {
 
     /// `user`'s events in `scope` whose series may overlap `[from, to)`: those starting before
     /// `to` whose series ends after `from` (or never). Occurrences are not expanded here.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn events_between(
         &self,
         user: UserId,

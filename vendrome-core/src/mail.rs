@@ -20,5 +20,9 @@ pub struct Mail {
 pub trait Mailer: Send + Sync {
     /// Hands `mail` over for delivery. MUST return an error when it could not be handed over
     /// (the SMTP server refused it, the file could not be written).
+    ///
+    /// # Errors
+    ///
+    /// Any error of the mail transport (an `anyhow::Error`): the message was not handed over.
     async fn send(&self, mail: &Mail) -> anyhow::Result<()>;
 }

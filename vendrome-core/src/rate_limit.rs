@@ -61,5 +61,9 @@ pub trait RateLimiter: Send + Sync {
     /// Takes back the most recent counted hit of `key` under `rule` (the attempt it paid for
     /// turned out not to count: a failure budget is charged before a check and refunded when it
     /// passes). Nothing to take back is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the counters' store fails.
     async fn refund(&self, rule: &Rule, key: &str) -> Result<()>;
 }

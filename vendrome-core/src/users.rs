@@ -223,6 +223,10 @@ pub trait UserRepo: Send + Sync {
 
     /// Marks the user's address verified at `at`, when it is still `email` (an address changed
     /// since stays unverified). Returns whether it did.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn mark_email_verified(&self, id: UserId, email: &Email, at: Timestamp) -> Result<bool>;
 
     /// Sets a new password hash, with a `user.password_changed` audit event in the same

@@ -57,11 +57,19 @@ pub struct AccountToken {
 #[async_trait]
 pub trait AccountTokenRepo: Send + Sync {
     /// Stores a token (and forgets the expired ones).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn save_token(&self, token: AccountToken) -> Result<()>;
 
     /// Takes the token with this hash and purpose: deletes it and returns it, atomically, so
     /// that of concurrent callers at most one gets it. MUST return `None` when there is none (or
     /// only one of another purpose, which stays) or it expired at or before `now`.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn take_token(
         &self,
         purpose: TokenPurpose,
@@ -70,6 +78,10 @@ pub trait AccountTokenRepo: Send + Sync {
     ) -> Result<Option<AccountToken>>;
 
     /// Deletes every token of `user` for `purpose`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn delete_tokens(&self, user: UserId, purpose: TokenPurpose) -> Result<u64>;
 }
 

@@ -79,6 +79,10 @@ pub mod reasons {
 pub trait RevocationNotices: Send + Sync {
     /// Announces that sessions of `user` ended. MUST return an error when the notice could not
     /// be handed to the carrier (instances then learn it at their next check).
+    ///
+    /// # Errors
+    ///
+    /// Any error of the transport (an `anyhow::Error`); the caller logs it and goes on.
     async fn announce(&self, user: UserId) -> anyhow::Result<()>;
 }
 

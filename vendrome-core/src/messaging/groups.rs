@@ -90,6 +90,10 @@ pub trait GroupRepo: Send + Sync {
     /// Makes the current member `to` the owner and the owner `from` an admin, in one
     /// transaction, writing `conversation.member_role_changed` for each; `false` (nothing
     /// written) when `from` is not the owner or `to` not a current member.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn transfer_ownership(
         &self,
         conversation: ConversationId,

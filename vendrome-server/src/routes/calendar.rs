@@ -218,6 +218,7 @@ fn event_id(raw: &str) -> Result<CalendarEventId, ApiError> {
     request_body = CreateEventRequest,
     responses(
         (status = 201, description = "The event.", body = Envelope<EventView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: every broken field named (`invalid_rrule`, `unknown_timezone`, `not_a_connection`, …).", body = ErrorEnvelope),
     ))]
 pub async fn create_event(
@@ -252,6 +253,7 @@ pub async fn create_event(
     params(WindowQuery),
     responses(
         (status = 200, description = "A page of occurrences.", body = Envelope<Vec<OccurrenceView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: `from`/`to` (`invalid_range`, `window_too_large`, `too_many_occurrences`), limit, cursor.", body = ErrorEnvelope),
     ))]
 pub async fn list_events(
@@ -277,6 +279,7 @@ pub async fn list_events(
     params(("id" = CalendarEventId, Path, description = "The event.")),
     responses(
         (status = 200, description = "The event.", body = Envelope<EventView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
     ))]
 pub async fn get_event(
@@ -294,6 +297,7 @@ pub async fn get_event(
     request_body = UpdateEventRequest,
     responses(
         (status = 200, description = "The event now.", body = Envelope<EventView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_event_owner`.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`, as on create.", body = ErrorEnvelope),
@@ -335,6 +339,7 @@ pub struct DeletedEventView {
     params(("id" = CalendarEventId, Path, description = "The event.")),
     responses(
         (status = 200, description = "Deleted.", body = Envelope<DeletedEventView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_event_owner`.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
     ))]
@@ -354,6 +359,7 @@ pub async fn delete_event(
     request_body = RsvpRequest,
     responses(
         (status = 200, description = "The event, with the caller's answer.", body = Envelope<EventView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_invited`.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: `response` (`needs_action` is not an answer).", body = ErrorEnvelope),
@@ -378,6 +384,7 @@ pub async fn rsvp(
     params(("id" = UserId, Path, description = "The member."), WindowQuery),
     responses(
         (status = 200, description = "A page of busy blocks, by start.", body = Envelope<Vec<BusyBlockView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_connected`.", body = ErrorEnvelope),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: `from`/`to`, limit, cursor.", body = ErrorEnvelope),

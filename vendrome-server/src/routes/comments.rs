@@ -116,6 +116,7 @@ pub async fn create_comment(
     params(("id" = PostId, Path, description = "The post's id."), CommentsQuery),
     responses(
         (status = 200, description = "A page of comments.", body = Envelope<Vec<CommentView>>),
+        (status = 401, description = "A token was sent and is not valid, has expired or its session ended (`token_invalid`, `token_expired`, `session_revoked`); without a token the answer is an anonymous reader's.", body = ErrorEnvelope),
         (status = 404, description = "No such post.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]

@@ -119,6 +119,7 @@ pub async fn home(
     params(("id" = UserId, Path, description = "The member."), PageQuery),
     responses(
         (status = 200, description = "A page of posts.", body = Envelope<Vec<FeedItemView>>),
+        (status = 401, description = "A token was sent and is not valid, has expired or its session ended (`token_invalid`, `token_expired`, `session_revoked`); without a token the answer is an anonymous reader's.", body = ErrorEnvelope),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
@@ -138,6 +139,7 @@ pub async fn user_posts(
     params(("slug" = String, Path, description = "The topic's slug."), PageQuery),
     responses(
         (status = 200, description = "A page of posts.", body = Envelope<Vec<FeedItemView>>),
+        (status = 401, description = "A token was sent and is not valid, has expired or its session ended (`token_invalid`, `token_expired`, `session_revoked`); without a token the answer is an anonymous reader's.", body = ErrorEnvelope),
         (status = 404, description = "No such topic.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
@@ -158,6 +160,7 @@ pub async fn topic_posts(
     params(ListingParams),
     responses(
         (status = 200, description = "A page of posts.", body = Envelope<Vec<FeedItemView>>),
+        (status = 401, description = "A token was sent and is not valid, has expired or its session ended (`token_invalid`, `token_expired`, `session_revoked`); without a token the answer is an anonymous reader's.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: limit, cursor, or a filter the type does not have (`not_applicable`).", body = ErrorEnvelope),
     ))]
 pub async fn listing(

@@ -188,6 +188,7 @@ fn connection_id(raw: &str) -> Result<ConnectionId, ApiError> {
     request_body = ConnectRequest,
     responses(
         (status = 201, description = "Requested.", body = Envelope<ConnectionView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 200, description = "Their pending request to you was accepted.", body = Envelope<ConnectionView>),
         (status = 403, description = "`blocked`.", body = ErrorEnvelope),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
@@ -233,6 +234,7 @@ async fn act(
     params(("id" = ConnectionId, Path, description = "The connection's id.")),
     responses(
         (status = 200, description = "Accepted.", body = Envelope<ConnectionView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such connection of yours.", body = ErrorEnvelope),
         (status = 409, description = "`invalid_transition`.", body = ErrorEnvelope),
     ))]
@@ -249,6 +251,7 @@ pub async fn accept_connection(
     params(("id" = ConnectionId, Path, description = "The connection's id.")),
     responses(
         (status = 200, description = "Declined.", body = Envelope<ConnectionView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such connection of yours.", body = ErrorEnvelope),
         (status = 409, description = "`invalid_transition`.", body = ErrorEnvelope),
     ))]
@@ -265,6 +268,7 @@ pub async fn decline_connection(
     params(("id" = ConnectionId, Path, description = "The connection's id.")),
     responses(
         (status = 200, description = "Withdrawn.", body = Envelope<ConnectionView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such connection of yours.", body = ErrorEnvelope),
         (status = 409, description = "`invalid_transition`.", body = ErrorEnvelope),
     ))]
@@ -281,6 +285,7 @@ pub async fn withdraw_connection(
     params(("id" = ConnectionId, Path, description = "The connection's id.")),
     responses(
         (status = 200, description = "Removed.", body = Envelope<ConnectionView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such connection of yours.", body = ErrorEnvelope),
         (status = 409, description = "`invalid_transition`.", body = ErrorEnvelope),
     ))]
@@ -297,6 +302,7 @@ pub async fn remove_connection(
     params(ConnectionsQuery),
     responses(
         (status = 200, description = "A page of connections.", body = Envelope<Vec<ConnectionEntryView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (status, direction, limit, cursor).", body = ErrorEnvelope),
     ))]
 pub async fn my_connections(
@@ -342,6 +348,7 @@ pub async fn my_connections(
     params(("id" = UserId, Path, description = "The member to follow.")),
     responses(
         (status = 200, description = "Following; the member's counters.", body = Envelope<FollowView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (oneself).", body = ErrorEnvelope),
     ))]
@@ -360,6 +367,7 @@ pub async fn follow(
     params(("id" = UserId, Path, description = "The member to unfollow.")),
     responses(
         (status = 200, description = "Not following; the member's counters.", body = Envelope<FollowView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such user.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (oneself).", body = ErrorEnvelope),
     ))]
@@ -417,6 +425,7 @@ pub async fn following(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of suggestions, best first.", body = Envelope<Vec<SuggestionView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
 pub async fn suggestions(

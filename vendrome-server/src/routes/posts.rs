@@ -208,6 +208,7 @@ pub async fn create_post(
     params(("id" = PostId, Path, description = "The post's id.")),
     responses(
         (status = 200, description = "The post.", body = Envelope<PostView>),
+        (status = 401, description = "A token was sent and is not valid, has expired or its session ended (`token_invalid`, `token_expired`, `session_revoked`); without a token the answer is an anonymous reader's.", body = ErrorEnvelope),
         (status = 404, description = "No such post, deleted, or not visible to the caller.", body = ErrorEnvelope),
     ))]
 pub async fn get_post(

@@ -65,6 +65,7 @@ pub async fn list_topics(
     params(("slug" = String, Path, description = "The topic's slug.")),
     responses(
         (status = 200, description = "Following; the topic as it is now.", body = Envelope<TopicView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such topic.", body = ErrorEnvelope),
     ))]
 pub async fn follow_topic(
@@ -81,6 +82,7 @@ pub async fn follow_topic(
     params(("slug" = String, Path, description = "The topic's slug.")),
     responses(
         (status = 200, description = "Not following; the topic as it is now.", body = Envelope<TopicView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such topic.", body = ErrorEnvelope),
     ))]
 pub async fn unfollow_topic(
@@ -100,6 +102,7 @@ pub async fn unfollow_topic(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of topics.", body = Envelope<Vec<TopicView>>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed` (limit, cursor).", body = ErrorEnvelope),
     ))]
 pub async fn my_topics(

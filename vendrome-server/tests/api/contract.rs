@@ -297,3 +297,42 @@ async fn documented_parameter_bounds_are_the_ones_enforced() {
         );
     }
 }
+
+/// Every operation whose handler reads a bearer token — required or optional — documents the
+/// 401 that a bad, expired or revoked one gets (an optional sign-in still refuses a bad token).
+#[test]
+fn every_operation_that_reads_a_token_documents_401() {
+    let routes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let mut undocumented = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&routes).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for block in source.split("#[utoipa::path(").skip(1) {
+            let Some(fn_at) = block.find("async fn ") else {
+                continue;
+            };
+            let (attributes, handler) = block.split_at(fn_at);
+            let signature = &handler[..handler.find(") ->").unwrap_or(handler.len())];
+            if !signature.contains("Authenticated") {
+                continue;
+            }
+            checked += 1;
+            if !attributes.contains("status = 401") {
+                let name = signature["async fn ".len()..]
+                    .split('(')
+                    .next()
+                    .unwrap_or_default();
+                undocumented.push(format!("{}: {name}", path.display()));
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} handlers found");
+    assert!(
+        undocumented.is_empty(),
+        "handlers that read a token but document no 401: {undocumented:#?}"
+    );
+}

@@ -382,6 +382,24 @@ async fn a_demoted_admin_loses_the_role_at_once(backend: Backend) {
     );
 }
 
+/// Waits until both instances (0 and 1) have heard a revocation notice about `user`.
+async fn both_hear(
+    hearing: &mut tokio::sync::mpsc::UnboundedReceiver<(i32, vendrome_core::ids::UserId)>,
+    user: vendrome_core::ids::UserId,
+) {
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        let (instance, whom) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), hearing.recv())
+                .await
+                .expect("every instance hears of the revocation")
+                .unwrap();
+        if whom == user && !told.contains(&instance) {
+            told.push(instance);
+        }
+    }
+}
+
 /// With several instances, ending sessions through one is announced to the others at once
 /// (NATS), rather than each trusting what it cached for up to 30 seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,8 +459,11 @@ async fn a_demotion_reaches_every_instance_at_once() {
             .json(&json!({ "role": role }))
             .send()
     };
+    let user: vendrome_core::ids::UserId = b.parse().unwrap();
+    // Every role change announces a revocation: wait until both instances heard of this one, so
+    // that its notices cannot be taken for those of the demotion below.
     assert_eq!(role("moderator").await.unwrap().status(), 200);
-    while hearing.try_recv().is_ok() {}
+    both_hear(&mut hearing, user).await;
     let (_, login) = one.login("bob@example.com", PASSWORD).await;
     let token = login["data"]["access_token"].as_str().unwrap().to_owned();
     // Instance two has seen the session live, and would trust that for 30 s.
@@ -450,17 +471,6 @@ async fn a_demotion_reaches_every_instance_at_once() {
     assert_eq!(me().await.unwrap().status(), 200);
 
     assert_eq!(role("member").await.unwrap().status(), 200);
-    let user: vendrome_core::ids::UserId = b.parse().unwrap();
-    let mut told = Vec::new();
-    while told.len() < 2 {
-        let (instance, whom) =
-            tokio::time::timeout(std::time::Duration::from_secs(10), hearing.recv())
-                .await
-                .expect("every instance hears of the revocation")
-                .unwrap();
-        if whom == user && !told.contains(&instance) {
-            told.push(instance);
-        }
-    }
+    both_hear(&mut hearing, user).await;
     expect_error(me().await.unwrap(), 401, "session_revoked").await;
 }
