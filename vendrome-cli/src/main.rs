@@ -41,6 +41,9 @@ pub struct Common {
     pub log_format: String,
 }
 
+// One command is parsed once per process: the size of its largest variant (`serve`'s many
+// settings) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API (applies pending migrations first).
