@@ -21,15 +21,9 @@ cd "$ROOT"
 PKG="$ROOT/contracts/ts-client"
 
 # ------------------------------------------------------------ npm deps ---
-stamp="$PKG/node_modules/.installed-lock.sha256"
-want="$(cat "$PKG/package.json" "$PKG/package-lock.json" | sha256sum | cut -d' ' -f1)"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-  echo "sdk: npm dependencies already installed"
-else
-  echo "sdk: npm ci in contracts/ts-client"
-  (cd "$PKG" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$want" >"$stamp"
-fi
+# shellcheck source=scripts/peers/ts-client-deps.sh
+source "$ROOT/scripts/peers/ts-client-deps.sh"
+ts_client_deps "$PKG"
 BIN_DIR="$PKG/node_modules/.bin"
 
 echo "sdk: openapi-typescript contracts/openapi.json -> src/schema.ts; tsc (package and tests)"

@@ -32,6 +32,10 @@ if [[ ! -f "$OPENAPI_FILE" ]]; then
   exit 1
 fi
 
+# shellcheck source=scripts/peers/ts-client-deps.sh
+source "$ROOT/scripts/peers/ts-client-deps.sh"
+ts_client_deps "$ROOT/contracts/ts-client"
+
 echo "typescript.sh: openapi-typescript $OPENAPI_FILE -> $OUT"
 "$bin_dir/openapi-typescript" "$OPENAPI_FILE" -o "$OUT"
 echo "typescript.sh: tsc --noEmit -p contracts/ts-client"
