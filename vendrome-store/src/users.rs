@@ -344,10 +344,15 @@ impl Store {
         let row: Option<UserRow> = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             // The role before the change, read under the row's lock: lowering it ends the
-            // sessions, whose access tokens carry the old role.
-            let lock = format!("SELECT role FROM users WHERE id = $1{}", dialect.pick(" FOR UPDATE", ""));
+            // sessions, whose access tokens carry the old role. On SQLite the lock is a write,
+            // so the transaction holds the write lock before it reads (a read first would make
+            // the later upgrade fail with SQLITE_BUSY under concurrent writers).
+            let lock = dialect.pick(
+                "SELECT role FROM users WHERE id = $1 FOR UPDATE",
+                "UPDATE users SET id = id WHERE id = $1 RETURNING role",
+            );
             let before: Option<DbEnum<UserRole>> =
-                sqlx::query_scalar(&lock).bind(id.as_uuid()).fetch_optional(&mut *tx).await?;
+                sqlx::query_scalar(lock).bind(id.as_uuid()).fetch_optional(&mut *tx).await?;
             let query = sqlx::query_as(&sql).bind(id.as_uuid()).bind(now);
             let query = match change {
                 AdminChange::Role(role) => query.bind(DbEnum(role)),
