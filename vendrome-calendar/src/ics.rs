@@ -1,43 +1,18 @@
-//! iCalendar (RFC 5545) text: a member's feed written out, and `.ics` files read in.
+//! iCalendar (RFC 5545) text, written and read with the `icalendar` crate: a member's feed
+//! written out, and `.ics` files read in.
 //!
 //! Written events carry `DTSTART;TZID=<IANA zone>` with the local time, so that a client expands
 //! `RRULE` in the event's zone as we do (IANA names as TZID, without `VTIMEZONE` components, as
-//! the large calendar providers publish and accept them). `EXDATE`s are written in UTC.
+//! the large calendar providers publish and accept them). `EXDATE`s are written in UTC. The
+//! crate folds, escapes and unfolds; what it leaves to us is where a broken file breaks: every
+//! error names the physical line of the file it is on.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+use icalendar::parser::{self, Component as Parsed, Property as ParsedProperty};
+use icalendar::{Calendar, CalendarDateTime, Class, Component as _, Event, EventLike as _};
 use vendrome_core::calendar::CalendarEvent;
+use vendrome_core::enums::{CalendarEventStatus, CalendarVisibility};
 use vendrome_core::time::Timestamp;
-
-/// Escapes a TEXT value (RFC 5545 section 3.3.11).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Appends one content line, folded at 75 octets (section 3.1), ended by CRLF.
-fn line(out: &mut String, content: &str) {
-    let mut width = 0;
-    for c in content.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += n;
-    }
-    out.push_str("\r\n");
-}
 
 fn utc_stamp(t: Timestamp) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()
@@ -45,85 +20,73 @@ fn utc_stamp(t: Timestamp) -> String {
 
 /// A calendar of `events`, named `name`.
 pub fn write_calendar(name: &str, events: &[CalendarEvent], now: Timestamp) -> String {
-    let mut out = String::new();
-    line(&mut out, "BEGIN:VCALENDAR");
-    line(&mut out, "VERSION:2.0");
-    line(&mut out, "PRODID:-//Vendrome//Calendar//EN");
-    line(&mut out, "CALSCALE:GREGORIAN");
-    line(&mut out, &format!("X-WR-CALNAME:{}", escape(name)));
+    let mut calendar = Calendar::new();
+    calendar.name(name);
     for event in events {
-        write_event(&mut out, event, now);
+        calendar.push(write_event(event, now));
     }
-    line(&mut out, "END:VCALENDAR");
-    out
+    calendar.to_string()
 }
 
-fn write_event(out: &mut String, event: &CalendarEvent, now: Timestamp) {
+fn write_event(event: &CalendarEvent, now: Timestamp) -> Event {
     let f = &event.fields;
-    line(out, "BEGIN:VEVENT");
-    line(out, &format!("UID:{}", escape(&event.ical_uid)));
-    line(out, &format!("DTSTAMP:{}", utc_stamp(now)));
-    line(out, &format!("SEQUENCE:{}", event.sequence));
-    line(out, &format!("SUMMARY:{}", escape(&f.title)));
-    let zone = f.timezone.parse::<chrono_tz::Tz>().ok();
-    match zone {
-        Some(zone) if f.all_day => {
-            let date = |t: Timestamp| t.with_timezone(&zone).format("%Y%m%d").to_string();
-            line(out, &format!("DTSTART;VALUE=DATE:{}", date(f.starts_at)));
-            line(out, &format!("DTEND;VALUE=DATE:{}", date(f.ends_at)));
+    let mut out = Event::new();
+    out.uid(&event.ical_uid)
+        .timestamp(now)
+        .sequence(u32::try_from(event.sequence).unwrap_or(0))
+        .summary(&f.title)
+        .last_modified(event.updated_at);
+    match f.timezone.parse::<chrono_tz::Tz>() {
+        Ok(zone) if f.all_day => {
+            let date = |t: Timestamp| t.with_timezone(&zone).date_naive();
+            out.starts(date(f.starts_at)).ends(date(f.ends_at));
         }
-        Some(zone) => {
-            let local = |t: Timestamp| t.with_timezone(&zone).format("%Y%m%dT%H%M%S").to_string();
-            line(
-                out,
-                &format!("DTSTART;TZID={}:{}", f.timezone, local(f.starts_at)),
-            );
-            line(
-                out,
-                &format!("DTEND;TZID={}:{}", f.timezone, local(f.ends_at)),
-            );
+        Ok(zone) => {
+            let local = |t: Timestamp| CalendarDateTime::WithTimezone {
+                date_time: t.with_timezone(&zone).naive_local(),
+                tzid: f.timezone.clone(),
+            };
+            out.starts(local(f.starts_at)).ends(local(f.ends_at));
         }
-        None => {
-            line(out, &format!("DTSTART:{}", utc_stamp(f.starts_at)));
-            line(out, &format!("DTEND:{}", utc_stamp(f.ends_at)));
+        Err(_) => {
+            out.starts(f.starts_at).ends(f.ends_at);
         }
     }
     if let Some(rule) = &f.recurrence {
-        line(out, &format!("RRULE:{rule}"));
+        out.add_property("RRULE", rule);
     }
     if !f.exceptions.is_empty() {
         let list: Vec<_> = f.exceptions.iter().map(|t| utc_stamp(*t)).collect();
-        line(out, &format!("EXDATE:{}", list.join(",")));
+        out.add_property("EXDATE", list.join(","));
     }
     if let Some(text) = &f.description {
-        line(out, &format!("DESCRIPTION:{}", escape(text)));
+        out.description(text);
     }
     if let Some(text) = &f.location {
-        line(out, &format!("LOCATION:{}", escape(text)));
+        out.location(text);
     }
     if let Some(url) = &f.video_url {
-        line(out, &format!("URL:{url}"));
+        out.url(url);
     }
-    let class = match f.visibility {
-        vendrome_core::enums::CalendarVisibility::Public => "PUBLIC",
-        _ => "PRIVATE",
-    };
-    line(out, &format!("CLASS:{class}"));
-    let status = match event.status {
-        vendrome_core::enums::CalendarEventStatus::Confirmed => "CONFIRMED",
-        vendrome_core::enums::CalendarEventStatus::Tentative => "TENTATIVE",
-        vendrome_core::enums::CalendarEventStatus::Cancelled => "CANCELLED",
-    };
-    line(out, &format!("STATUS:{status}"));
-    line(
-        out,
-        &format!("LAST-MODIFIED:{}", utc_stamp(event.updated_at)),
+    // CONFIDENTIAL: "only the time is known", which is what `busy` shares.
+    out.class(match f.visibility {
+        CalendarVisibility::Public => Class::Public,
+        CalendarVisibility::Private => Class::Private,
+        CalendarVisibility::Busy => Class::Confidential,
+    });
+    out.add_property(
+        "STATUS",
+        match event.status {
+            CalendarEventStatus::Confirmed => "CONFIRMED",
+            CalendarEventStatus::Tentative => "TENTATIVE",
+            CalendarEventStatus::Cancelled => "CANCELLED",
+        },
     );
-    line(out, "END:VEVENT");
+    out.done()
 }
 
 /// A DATE or DATE-TIME value as an instant: `Z` is UTC, a `TZID` names the zone of a local time,
-/// and a floating time (neither) is read in `default_zone`.
+/// and a floating time (neither) is read in `default_zone`. The flag says whether it is a DATE.
 pub fn parse_instant(
     value: &str,
     tzid: Option<&str>,
@@ -149,115 +112,12 @@ pub fn parse_instant(
     Some((local.with_timezone(&Utc), false))
 }
 
-/// A content line of an `.ics` file: its name, parameters and value, and the physical line
-/// (1-based) it starts on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ContentLine {
-    line: usize,
-    name: String,
-    params: Vec<(String, String)>,
-    value: String,
-}
-
-impl ContentLine {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// Why a file could not be read, and on which physical line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct IcsError {
     pub line: usize,
     pub message: String,
-}
-
-fn broken(line: usize, message: impl Into<String>) -> IcsError {
-    IcsError {
-        line,
-        message: message.into(),
-    }
-}
-
-/// Unfolds the file (section 3.1) and splits each content line into name, parameters and value.
-fn content_lines(text: &str) -> Result<Vec<ContentLine>, IcsError> {
-    let mut logical: Vec<(usize, String)> = Vec::new();
-    for (i, raw) in text.split('\n').enumerate() {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some(rest) = raw.strip_prefix([' ', '\t']) {
-            match logical.last_mut() {
-                Some((_, last)) => last.push_str(rest),
-                None => {
-                    return Err(broken(
-                        i + 1,
-                        "a continuation line with nothing to continue",
-                    ))
-                }
-            }
-        } else if !raw.is_empty() {
-            logical.push((i + 1, raw.to_owned()));
-        }
-    }
-    logical
-        .into_iter()
-        .map(|(line, text)| split_line(line, &text))
-        .collect()
-}
-
-fn split_line(line: usize, text: &str) -> Result<ContentLine, IcsError> {
-    // The value starts at the first colon outside a quoted parameter value.
-    let mut quoted = false;
-    let colon = text
-        .char_indices()
-        .find(|(_, c)| {
-            if *c == '"' {
-                quoted = !quoted;
-            }
-            *c == ':' && !quoted
-        })
-        .map(|(i, _)| i)
-        .ok_or_else(|| broken(line, "expected `NAME:value` (no colon)"))?;
-    let (head, value) = (&text[..colon], &text[colon + 1..]);
-    let mut parts = head.split(';');
-    let name = parts.next().unwrap_or_default().to_ascii_uppercase();
-    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if !name_ok {
-        return Err(broken(line, format!("`{name}` is not a property name")));
-    }
-    let mut params = Vec::new();
-    for part in parts {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| broken(line, format!("parameter `{part}` has no `=`")))?;
-        params.push((k.to_ascii_uppercase(), v.trim_matches('"').to_owned()));
-    }
-    Ok(ContentLine {
-        line,
-        name,
-        params,
-        value: value.to_owned(),
-    })
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n' | 'N') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// One `VEVENT` of an imported file, as read (the service checks it like any event).
@@ -277,129 +137,239 @@ pub struct ImportedEvent {
     pub timezone: String,
     pub recurrence: Option<String>,
     pub exceptions: Vec<Timestamp>,
-    /// `CLASS:PUBLIC` (others are private or, absent, busy).
+    /// `CLASS`, upper-cased, when given.
     pub class: Option<String>,
+}
+
+/// The file unfolded (by the crate), and where each of its logical lines starts in the file.
+struct Source {
+    unfolded: String,
+    /// Physical line (1-based) of each logical line.
+    starts: Vec<usize>,
+}
+
+impl Source {
+    fn new(text: &str) -> Result<Self, IcsError> {
+        let mut starts = Vec::new();
+        for (i, raw) in text.split('\n').enumerate() {
+            if raw.starts_with([' ', '\t']) {
+                if starts.is_empty() {
+                    return Err(broken(1, "a continuation line with nothing to continue"));
+                }
+            } else {
+                starts.push(i + 1);
+            }
+        }
+        Ok(Self {
+            unfolded: parser::unfold(text),
+            starts,
+        })
+    }
+
+    /// The physical line of the text at byte `offset` of the unfolded file.
+    fn line_at(&self, offset: usize) -> usize {
+        let logical = self.unfolded[..offset.min(self.unfolded.len())]
+            .matches('\n')
+            .count();
+        self.starts.get(logical).copied().unwrap_or(logical + 1)
+    }
+
+    /// The physical line of `part`, a slice of the unfolded file; `fallback` for text the
+    /// parser had to copy.
+    fn line_of(&self, part: &str, fallback: usize) -> usize {
+        let base = self.unfolded.as_ptr() as usize;
+        let at = part.as_ptr() as usize;
+        if at >= base && at <= base + self.unfolded.len() {
+            self.line_at(at - base)
+        } else {
+            fallback
+        }
+    }
+}
+
+fn broken(line: usize, message: impl Into<String>) -> IcsError {
+    IcsError {
+        line,
+        message: message.into(),
+    }
+}
+
+/// Checks every content line's shape (section 3.1) and that components nest, naming the first
+/// line that breaks either. The crate's parser, on a broken line, reports where the outermost
+/// component it was reading began, which tells a member nothing.
+fn check_lines(source: &Source) -> Result<(), IcsError> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    for (i, text) in source.unfolded.split('\n').enumerate() {
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.is_empty() {
+            continue;
+        }
+        let line = source.starts.get(i).copied().unwrap_or(i + 1);
+        let (name, value) = split_line(text).map_err(|m| broken(line, m))?;
+        let what = value.trim().to_ascii_uppercase();
+        match name.to_ascii_uppercase().as_str() {
+            "BEGIN" => open.push((what, line)),
+            "END" => match open.pop() {
+                Some((begun, _)) if begun == what => {}
+                Some((begun, at)) => {
+                    return Err(broken(
+                        line,
+                        format!("END:{what} closes BEGIN:{begun} of line {at}"),
+                    ))
+                }
+                None => return Err(broken(line, format!("END:{what} without BEGIN"))),
+            },
+            _ if open.is_empty() => {
+                return Err(broken(
+                    line,
+                    "content outside BEGIN:VCALENDAR … END:VCALENDAR",
+                ))
+            }
+            _ => {}
+        }
+    }
+    match open.pop() {
+        Some((begun, at)) => Err(broken(at, format!("BEGIN:{begun} is never closed"))),
+        None => Ok(()),
+    }
+}
+
+/// A content line's name and value: `NAME *(";" param) ":" value`, the value starting at the
+/// first colon outside a quoted parameter value.
+fn split_line(text: &str) -> Result<(&str, &str), String> {
+    let mut quoted = false;
+    let colon = text
+        .char_indices()
+        .find(|(_, c)| {
+            if *c == '"' {
+                quoted = !quoted;
+            }
+            *c == ':' && !quoted
+        })
+        .map(|(i, _)| i)
+        .ok_or("expected `NAME:value` (no colon)")?;
+    let mut parts = text[..colon].split(';');
+    let name = parts.next().unwrap_or_default();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!("`{name}` is not a property name"));
+    }
+    if let Some(part) = parts.find(|p| !p.contains('=')) {
+        return Err(format!("parameter `{part}` has no `=`"));
+    }
+    Ok((name, &text[colon + 1..]))
 }
 
 /// The events of an iCalendar file. Every error names the physical line it is on.
 pub fn read_calendar(text: &str) -> Result<Vec<ImportedEvent>, IcsError> {
-    let lines = content_lines(text)?;
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut events = Vec::new();
-    let mut current: Option<Vec<ContentLine>> = None;
-    let mut saw_calendar = false;
-    for l in lines {
-        match l.name.as_str() {
-            "BEGIN" => {
-                let what = l.value.trim().to_ascii_uppercase();
-                if stack.is_empty() && what != "VCALENDAR" {
-                    return Err(broken(l.line, "the file must start with BEGIN:VCALENDAR"));
-                }
-                if what == "VCALENDAR" {
-                    saw_calendar = true;
-                }
-                if what == "VEVENT" && stack.len() == 1 {
-                    current = Some(vec![l.clone()]);
-                }
-                stack.push((what, l.line));
-            }
-            "END" => {
-                let what = l.value.trim().to_ascii_uppercase();
-                match stack.pop() {
-                    Some((open, _)) if open == what => {}
-                    Some((open, at)) => {
-                        return Err(broken(
-                            l.line,
-                            format!("END:{what} closes BEGIN:{open} of line {at}"),
-                        ))
-                    }
-                    None => return Err(broken(l.line, format!("END:{what} without BEGIN"))),
-                }
-                if what == "VEVENT" && stack.len() == 1 {
-                    if let Some(props) = current.take() {
-                        events.push(read_event(&props, l.line)?);
-                    }
-                }
-            }
-            _ if stack.is_empty() => {
-                return Err(broken(
-                    l.line,
-                    "content outside BEGIN:VCALENDAR … END:VCALENDAR",
-                ))
-            }
-            _ => {
-                if stack.len() == 2 {
-                    if let Some(props) = current.as_mut() {
-                        props.push(l);
-                    }
-                }
-            }
-        }
-    }
-    if let Some((open, at)) = stack.pop() {
-        return Err(broken(at, format!("BEGIN:{open} is never closed")));
-    }
-    if !saw_calendar {
+    let source = Source::new(text)?;
+    check_lines(&source)?;
+    let roots = parser::read_calendar_simple(&source.unfolded).map_err(|e| {
+        let line = source.line_at(source.unfolded.len() - e.input.len());
+        broken(
+            line,
+            "not an iCalendar content line (`NAME;PARAM=value:value`) in its place",
+        )
+    })?;
+    let Some((calendar, rest)) = roots.split_first() else {
         return Err(broken(1, "the file holds no VCALENDAR"));
+    };
+    if !calendar.name.as_str().eq_ignore_ascii_case("VCALENDAR") {
+        return Err(broken(
+            source.line_of(calendar.name.as_str(), 1),
+            "the file must start with BEGIN:VCALENDAR",
+        ));
     }
-    Ok(events)
+    if let Some(extra) = rest.first() {
+        return Err(broken(
+            source.line_of(extra.name.as_str(), 1),
+            "content after END:VCALENDAR",
+        ));
+    }
+    calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
+        .map(|c| read_event(&source, c))
+        .collect()
 }
 
-fn read_event(props: &[ContentLine], end_line: usize) -> Result<ImportedEvent, IcsError> {
-    let begin = props[0].line;
-    let find = |name: &str| props.iter().find(|p| p.name == name);
+fn param<'a>(p: &'a ParsedProperty<'_>, name: &str) -> Option<&'a str> {
+    p.params
+        .iter()
+        .find(|x| x.key.as_str().eq_ignore_ascii_case(name))
+        .and_then(|x| x.val.as_ref())
+        .map(|v| v.as_str().trim_matches('"'))
+}
+
+fn read_event(source: &Source, event: &Parsed<'_>) -> Result<ImportedEvent, IcsError> {
+    let begin = source.line_of(event.name.as_str(), 1);
+    let line = |p: &ParsedProperty<'_>| source.line_of(p.name.as_str(), begin);
+    let find = |name: &str| {
+        event
+            .properties
+            .iter()
+            .find(|p| p.name.as_str().eq_ignore_ascii_case(name))
+    };
     let uid = find("UID")
-        .map(|p| p.value.trim().to_owned())
+        .map(|p| p.val.as_str().trim().to_owned())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| broken(begin, "this VEVENT has no UID"))?;
     let start = find("DTSTART").ok_or_else(|| broken(begin, "this VEVENT has no DTSTART"))?;
-    let tzid = start.param("TZID");
-    let zone = match tzid {
+    let zone = match param(start, "TZID") {
         Some(name) => name
             .parse::<chrono_tz::Tz>()
-            .map_err(|_| broken(start.line, format!("unknown TZID `{name}`")))?,
+            .map_err(|_| broken(line(start), format!("unknown TZID `{name}`")))?,
         None => chrono_tz::UTC,
     };
-    let instant = |p: &ContentLine| {
-        parse_instant(p.value.trim(), p.param("TZID"), zone)
-            .ok_or_else(|| broken(p.line, format!("`{}` is not a date or date-time", p.value)))
+    let instant = |p: &ParsedProperty<'_>| {
+        parse_instant(p.val.as_str().trim(), param(p, "TZID"), zone).ok_or_else(|| {
+            broken(
+                line(p),
+                format!("`{}` is not a date or date-time", p.val.as_str()),
+            )
+        })
     };
     let (starts_at, all_day) = instant(start)?;
     let ends_at = match (find("DTEND"), find("DURATION")) {
         (Some(end), _) => instant(end)?.0,
         (None, Some(d)) => {
             starts_at
-                + parse_duration(&d.value)
-                    .ok_or_else(|| broken(d.line, format!("`{}` is not a duration", d.value)))?
+                + parse_duration(d.val.as_str()).ok_or_else(|| {
+                    broken(line(d), format!("`{}` is not a duration", d.val.as_str()))
+                })?
         }
         (None, None) if all_day => starts_at + chrono::Duration::days(1),
         (None, None) => starts_at,
     };
     if ends_at < starts_at {
         return Err(broken(
-            find("DTEND").map_or(end_line, |p| p.line),
+            find("DTEND").map_or(begin, line),
             "DTEND is before DTSTART",
         ));
     }
     let mut exceptions = Vec::new();
-    for ex in props.iter().filter(|p| p.name == "EXDATE") {
-        for value in ex.value.split(',') {
-            let (t, _) = parse_instant(value.trim(), ex.param("TZID"), zone)
-                .ok_or_else(|| broken(ex.line, format!("`{value}` is not a date or date-time")))?;
+    for ex in event
+        .properties
+        .iter()
+        .filter(|p| p.name.as_str().eq_ignore_ascii_case("EXDATE"))
+    {
+        for value in ex.val.as_str().split(',') {
+            let (t, _) = parse_instant(value.trim(), param(ex, "TZID"), zone)
+                .ok_or_else(|| broken(line(ex), format!("`{value}` is not a date or date-time")))?;
             exceptions.push(t);
         }
     }
     let recurrence = match find("RRULE") {
         Some(rule) => {
-            crate::recurrence::Rule::parse(&rule.value)
-                .map_err(|e| broken(rule.line, format!("RRULE: {e}")))?;
-            Some(rule.value.trim().to_owned())
+            crate::recurrence::Rule::parse(rule.val.as_str())
+                .map_err(|e| broken(line(rule), format!("RRULE: {e}")))?;
+            Some(rule.val.as_str().trim().to_owned())
         }
         None => None,
     };
     let text = |name: &str| {
         find(name)
-            .map(|p| unescape(&p.value))
+            .map(|p| p.val.clone().unescape_text().as_str().to_owned())
             .filter(|v| !v.is_empty())
     };
     Ok(ImportedEvent {
@@ -408,14 +378,14 @@ fn read_event(props: &[ContentLine], end_line: usize) -> Result<ImportedEvent, I
         title: text("SUMMARY").unwrap_or_else(|| "(untitled)".to_owned()),
         description: text("DESCRIPTION"),
         location: text("LOCATION"),
-        url: find("URL").map(|p| p.value.trim().to_owned()),
+        url: find("URL").map(|p| p.val.as_str().trim().to_owned()),
         starts_at,
         ends_at,
         all_day,
         timezone: zone.name().to_owned(),
         recurrence,
         exceptions,
-        class: find("CLASS").map(|p| p.value.trim().to_ascii_uppercase()),
+        class: find("CLASS").map(|p| p.val.as_str().trim().to_ascii_uppercase()),
     })
 }
 
@@ -460,6 +430,7 @@ mod tests {
         let events = read_calendar(FILE).unwrap();
         assert_eq!(events.len(), 1);
         let e = &events[0];
+        assert_eq!(e.line, 4);
         assert_eq!(e.title, "Weekly, with a comma");
         assert_eq!(e.timezone, "Europe/London");
         assert_eq!(e.starts_at.to_rfc3339(), "2026-10-19T08:00:00+00:00");
@@ -475,11 +446,13 @@ mod tests {
             (FILE.replace("DURATION:PT30M", "DURATION PT30M"), 8),
             (FILE.replace("20261019T090000", "2026-10-19"), 7),
             (FILE.replace("FREQ=WEEKLY;COUNT=4", "FREQ=SOMETIMES"), 9),
-            (FILE.replace("END:VEVENT\r\n", ""), 13),
+            (FILE.replace("DURATION:PT30M", "DURATION:soon"), 8),
             (
                 FILE.replace("TZID=Europe/London:20261019", "TZID=Mars/Base:20261019"),
                 7,
             ),
+            // After the folded description (lines 11 and 12), physical lines stay right.
+            (FILE.replace("END:VEVENT", "END:VEVENT\r\nEND:VEVENT"), 14),
             ("hello".to_owned(), 1),
         ];
         for (text, line) in cases {
@@ -489,13 +462,53 @@ mod tests {
     }
 
     #[test]
-    fn written_feeds_fold_and_escape() {
-        let mut out = String::new();
-        line(
-            &mut out,
-            &format!("DESCRIPTION:{}", escape(&"a;b,c\n".repeat(30))),
+    fn written_feeds_fold_escape_and_read_back() {
+        use vendrome_core::calendar::EventFields;
+        use vendrome_core::ids::{CalendarEventId, UserId};
+        let start = Utc.with_ymd_and_hms(2026, 10, 19, 8, 0, 0).unwrap();
+        let event = CalendarEvent {
+            id: CalendarEventId::new(),
+            owner_id: UserId::new(),
+            fields: EventFields {
+                title: "Stand-up; daily, mostly".to_owned(),
+                description: Some("a;b,c\n".repeat(30)),
+                location: None,
+                video_url: None,
+                starts_at: start,
+                ends_at: start + chrono::Duration::minutes(15),
+                timezone: "Europe/London".to_owned(),
+                all_day: false,
+                recurrence: Some("FREQ=DAILY;COUNT=5".to_owned()),
+                exceptions: vec![start + chrono::Duration::days(1)],
+                series_ends_at: None,
+                visibility: CalendarVisibility::Busy,
+                attendees: Vec::new(),
+            },
+            status: CalendarEventStatus::Confirmed,
+            ical_uid: "e1@vendrome".to_owned(),
+            sequence: 2,
+            attendees: Vec::new(),
+            created_at: start,
+            updated_at: start,
+        };
+        let text = write_calendar("Mine", std::slice::from_ref(&event), start);
+        assert!(text.split("\r\n").all(|l| l.len() <= 75), "{text}");
+        assert!(
+            text.contains("DTSTART;TZID=Europe/London:20261019T090000"),
+            "{text}"
         );
-        assert!(out.split("\r\n").all(|l| l.len() <= 75));
-        assert!(out.starts_with("DESCRIPTION:a\\;b\\,c\\n"));
+        let read = read_calendar(&text).unwrap();
+        assert_eq!(read.len(), 1);
+        let back = &read[0];
+        assert_eq!(back.uid, "e1@vendrome");
+        assert_eq!(back.title, event.fields.title);
+        assert_eq!(back.description, event.fields.description);
+        assert_eq!(
+            (back.starts_at, back.ends_at),
+            (start, event.fields.ends_at)
+        );
+        assert_eq!(back.exceptions, event.fields.exceptions);
+        assert_eq!(back.recurrence, event.fields.recurrence);
+        assert_eq!(back.class.as_deref(), Some("CONFIDENTIAL"));
     }
 }

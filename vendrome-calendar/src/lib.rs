@@ -1,14 +1,17 @@
 //! Vendrome's calendar: the rules of native events (visibility, attendees and their answers,
 //! free/busy) and their recurrence, expanded in each event's time zone with the `rrule` crate;
-//! iCalendar (RFC 5545) files written out and read in (`ics`).
+//! iCalendar (RFC 5545) files written out and read in (`ics`), served as a member's secret feed
+//! and imported per UID (`exchange`).
 //!
 //! Storage is reached only through `vendrome_core::calendar::CalendarRepo` (and the graph port for
 //! who is connected to whom): this crate depends on no database, HTTP server or store crate.
 
+pub mod exchange;
 pub mod ics;
 pub mod input;
 pub mod recurrence;
 pub mod service;
 
+pub use exchange::{IcsService, ImportReport};
 pub use input::{EventChanges, EventInput};
 pub use service::{BusyBlock, CalendarService, Occurrence, Window};

@@ -267,7 +267,7 @@ impl CalendarService {
     }
 
     /// Checks an event's fields for its owner, computing where its series ends.
-    async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
+    pub(crate) async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
         let mut errors = ValidationErrors::new();
         let title = input.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 200 {

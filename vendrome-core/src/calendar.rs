@@ -4,7 +4,9 @@
 //! time zone when read, minus its exceptions). Members invited to an event (attendees) see it in
 //! their own calendar and answer it (RSVP). The rules (who may read, change or answer an event,
 //! how recurrence expands) live in the `vendrome-calendar` crate; this module holds what the
-//! store needs to know.
+//! store needs to know. `feed` holds the secret feed URL's token and its port.
+
+pub mod feed;
 
 use async_trait::async_trait;
 
@@ -149,4 +151,20 @@ pub trait CalendarRepo: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<CalendarEvent>>;
+
+    /// Imports an event by its iCalendar UID: creates `owner`'s event with `ical_uid` (`sequence`
+    /// 0, `confirmed`), or, when they have one with that UID already (even a deleted one, which
+    /// comes back), replaces its fields and bumps its `sequence` as [`Self::update_event`] does.
+    /// Returns the event and whether it was created; concurrent imports of one UID make one
+    /// event.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn upsert_by_uid(
+        &self,
+        owner: UserId,
+        ical_uid: &str,
+        fields: &EventFields,
+    ) -> Result<(CalendarEvent, bool)>;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use vendrome_calendar::CalendarService;
+use vendrome_calendar::{CalendarService, IcsService};
 use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
@@ -65,6 +65,8 @@ pub struct Services {
     pub profiles: ProfileService,
     /// The native calendar.
     pub calendar: CalendarService,
+    /// The calendar as iCalendar: feeds and imports.
+    pub calendar_ics: IcsService,
     /// The trending lists (scored by a background task).
     pub trending: TrendingService,
     /// Sign-in and linking through providers, and the providers themselves.
@@ -232,6 +234,11 @@ impl AppState {
             messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
             profiles: ProfileService::new(shared.clone()),
             calendar: CalendarService::new(shared.clone(), shared.clone()),
+            calendar_ics: IcsService::new(
+                CalendarService::new(shared.clone(), shared.clone()),
+                shared.clone(),
+                shared.clone(),
+            ),
             trending: TrendingService::new(shared.clone()),
             idempotency: shared,
             store,

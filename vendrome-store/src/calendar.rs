@@ -137,6 +137,61 @@ fn scope_condition(scope: EventScope) -> &'static str {
     }
 }
 
+/// `$1` the event id, `$2` the owner, `$3`–`$14` the fields (see `bind_fields!`), `$15` the
+/// UID, `$16` the time.
+const INSERT_EVENT: &str = "INSERT INTO calendar_events (id, owner_id, title, description, \
+     location, video_url, starts_at, ends_at, timezone, all_day, recurrence, recurrence_exceptions, \
+     series_ends_at, visibility, ical_uid, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)";
+
+/// `$2`–`$13` the fields (see `bind_fields!`), `$14` the time; the caller adds the `WHERE`.
+const UPDATE_EVENT: &str = "UPDATE calendar_events SET title = $2, description = $3, \
+     location = $4, video_url = $5, starts_at = $6, ends_at = $7, timezone = $8, all_day = $9, \
+     recurrence = $10, recurrence_exceptions = $11, series_ends_at = $12, visibility = $13, \
+     sequence = sequence + 1, updated_at = $14";
+
+/// Binds an event's fields, title to visibility, as the next twelve parameters.
+macro_rules! bind_fields {
+    ($query:expr, $fields:expr) => {
+        $query
+            .bind(&$fields.title)
+            .bind(&$fields.description)
+            .bind(&$fields.location)
+            .bind(&$fields.video_url)
+            .bind($fields.starts_at)
+            .bind($fields.ends_at)
+            .bind(&$fields.timezone)
+            .bind($fields.all_day)
+            .bind(&$fields.recurrence)
+            .bind(encode_exceptions(&$fields.exceptions))
+            .bind($fields.series_ends_at)
+            .bind(DbEnum($fields.visibility))
+    };
+}
+
+/// Makes `$users` the event's attendees: those no longer invited go, those still invited keep
+/// their answers, new ones start at `needs_action`.
+macro_rules! replace_attendees {
+    ($tx:expr, $event:expr, $users:expr, $now:expr) => {
+        let current: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT user_id FROM calendar_event_attendees WHERE event_id = $1 AND user_id IS NOT NULL",
+        )
+        .bind($event)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for (user,) in current {
+            if !$users.iter().any(|a| a.as_uuid() == user) {
+                sqlx::query("DELETE FROM calendar_event_attendees WHERE event_id = $1 AND user_id = $2")
+                    .bind($event)
+                    .bind(user)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+        insert_attendees!($tx, $event, $users, $now);
+    };
+}
+
 macro_rules! insert_attendees {
     ($tx:expr, $event:expr, $users:expr, $now:expr) => {
         for user in $users {
@@ -200,30 +255,11 @@ impl CalendarRepo for Store {
         let event = id.as_uuid();
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO calendar_events (id, owner_id, title, description, location, video_url, \
-                 starts_at, ends_at, timezone, all_day, recurrence, recurrence_exceptions, series_ends_at, \
-                 visibility, ical_uid, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
-            )
-            .bind(event)
-            .bind(owner.as_uuid())
-            .bind(&fields.title)
-            .bind(&fields.description)
-            .bind(&fields.location)
-            .bind(&fields.video_url)
-            .bind(fields.starts_at)
-            .bind(fields.ends_at)
-            .bind(&fields.timezone)
-            .bind(fields.all_day)
-            .bind(&fields.recurrence)
-            .bind(encode_exceptions(&fields.exceptions))
-            .bind(fields.series_ends_at)
-            .bind(DbEnum(fields.visibility))
-            .bind(ical_uid)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            bind_fields!(sqlx::query(INSERT_EVENT).bind(event).bind(owner.as_uuid()), fields)
+                .bind(ical_uid)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             insert_attendees!(tx, event, &fields.attendees, now);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(())
@@ -253,49 +289,17 @@ impl CalendarRepo for Store {
         let event = id.as_uuid();
         let updated = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE calendar_events SET title = $2, description = $3, location = $4, video_url = $5, \
-                 starts_at = $6, ends_at = $7, timezone = $8, all_day = $9, recurrence = $10, \
-                 recurrence_exceptions = $11, series_ends_at = $12, visibility = $13, \
-                 sequence = sequence + 1, updated_at = $14 WHERE id = $1 AND deleted_at IS NULL",
-            )
-            .bind(event)
-            .bind(&fields.title)
-            .bind(&fields.description)
-            .bind(&fields.location)
-            .bind(&fields.video_url)
-            .bind(fields.starts_at)
-            .bind(fields.ends_at)
-            .bind(&fields.timezone)
-            .bind(fields.all_day)
-            .bind(&fields.recurrence)
-            .bind(encode_exceptions(&fields.exceptions))
-            .bind(fields.series_ends_at)
-            .bind(DbEnum(fields.visibility))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+            let sql = format!("{UPDATE_EVENT} WHERE id = $1 AND deleted_at IS NULL");
+            let updated = bind_fields!(sqlx::query(&sql).bind(event), fields)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
                 == 1;
             if !updated {
                 return Ok(false);
             }
-            let current: Vec<(Uuid,)> = sqlx::query_as(
-                "SELECT user_id FROM calendar_event_attendees WHERE event_id = $1 AND user_id IS NOT NULL",
-            )
-            .bind(event)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (user,) in current {
-                if !fields.attendees.iter().any(|a| a.as_uuid() == user) {
-                    sqlx::query("DELETE FROM calendar_event_attendees WHERE event_id = $1 AND user_id = $2")
-                        .bind(event)
-                        .bind(user)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            insert_attendees!(tx, event, &fields.attendees, now);
+            replace_attendees!(tx, event, &fields.attendees, now);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(true)
         })
@@ -308,6 +312,53 @@ impl CalendarRepo for Store {
             .ok_or_else(|| Error::not_found("calendar event"))
     }
 
+    #[tracing::instrument(skip(self, fields))]
+    async fn upsert_by_uid(
+        &self,
+        owner: UserId,
+        ical_uid: &str,
+        fields: &EventFields,
+    ) -> Result<(CalendarEvent, bool)> {
+        let now = time::now();
+        let fresh = CalendarEventId::new().as_uuid();
+        let (event, created) = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // The unique (owner, UID) decides between concurrent imports: one inserts, the
+            // others update the row it made.
+            let sql = format!("{INSERT_EVENT} ON CONFLICT (owner_id, ical_uid) DO NOTHING");
+            let created = bind_fields!(sqlx::query(&sql).bind(fresh).bind(owner.as_uuid()), fields)
+                .bind(ical_uid)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            let event = if created {
+                insert_attendees!(tx, fresh, &fields.attendees, now);
+                fresh
+            } else {
+                let sql = format!(
+                    "{UPDATE_EVENT}, deleted_at = NULL WHERE owner_id = $15 AND ical_uid = $16 RETURNING id"
+                );
+                let (event,): (Uuid,) = bind_fields!(sqlx::query_as(&sql).bind(fresh), fields)
+                    .bind(now)
+                    .bind(owner.as_uuid())
+                    .bind(ical_uid)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                replace_attendees!(tx, event, &fields.attendees, now);
+                event
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((event, created))
+        })
+        .or_unexpected()?;
+        let event = self
+            .event(CalendarEventId::from_uuid(event))
+            .await?
+            .context("a calendar event just imported is missing")?;
+        Ok((event, created))
+    }
     #[tracing::instrument(skip(self))]
     async fn delete_event(&self, id: CalendarEventId) -> Result<bool> {
         let now = time::now();

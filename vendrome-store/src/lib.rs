@@ -25,6 +25,7 @@ mod audit;
 mod badges;
 mod blocks;
 mod calendar;
+mod calendar_feed;
 mod engagement;
 mod error;
 mod feeds;

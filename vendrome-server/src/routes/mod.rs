@@ -10,6 +10,7 @@ use crate::state::AppState;
 pub mod auth;
 pub mod blocks;
 pub mod calendar;
+pub mod calendar_ics;
 pub mod chat;
 pub mod comments;
 pub mod conversations;
@@ -138,4 +139,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar::rsvp))
         .routes(routes!(calendar::free_busy))
+        .routes(routes!(
+            calendar_ics::issue_feed_token,
+            calendar_ics::revoke_feed_token
+        ))
+        .routes(routes!(calendar_ics::feed))
+        .routes(routes!(calendar_ics::import))
 }

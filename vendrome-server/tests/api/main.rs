@@ -6,6 +6,7 @@ mod support;
 
 mod blocks;
 mod calendar;
+mod calendar_ics;
 mod client_addresses;
 mod contract;
 mod conversations;

@@ -22,11 +22,11 @@ conformance!(
     calendar_service_expands_and_guards_events
 );
 
-fn at(d: u32, h: u32) -> Timestamp {
+pub fn at(d: u32, h: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 6, d, h, 0, 0).unwrap()
 }
 
-fn fields(title: &str, start: Timestamp, attendees: Vec<UserId>) -> EventFields {
+pub fn fields(title: &str, start: Timestamp, attendees: Vec<UserId>) -> EventFields {
     EventFields {
         title: title.to_owned(),
         description: None,

@@ -29,6 +29,7 @@ mod abuse;
 mod account_tokens;
 mod audit;
 mod calendar;
+mod calendar_ics;
 mod enums;
 mod events;
 mod fanout;
