@@ -32,6 +32,10 @@ pub enum Error {
     /// for less) may succeed.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// The input is well formed but the request cannot be carried out as asked (items of two
+    /// sellers in one order, say): HTTP 422 with its own code.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// Anything that is not the caller's fault.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -65,6 +69,13 @@ impl Error {
 
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
             code,
             message: message.into(),
         }

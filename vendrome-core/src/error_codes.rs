@@ -79,6 +79,9 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("not_admin", 403, "only a group's admins may do this"),
     code("owner", 403, "a group's owner cannot be removed or have their role changed"),
     code("group_full", 409, "the group has reached its member limit"),
+    // Orders and payments.
+    code("invalid_order_transition", 409, "the order's status does not allow this move"),
+    code("not_order_party_action", 403, "the caller's part in the order does not allow this move"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),

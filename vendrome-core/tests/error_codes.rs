@@ -88,6 +88,7 @@ const CONSTRUCTORS: &[(&str, Shape)] = &[
     ("Error::forbidden(", Shape::Code(403)),
     ("Error::unauthenticated(", Shape::Code(401)),
     ("Error::unavailable(", Shape::Code(503)),
+    ("Error::unprocessable(", Shape::Code(422)),
     ("Error::Conflict {", Shape::Code(409)),
     ("Error::Forbidden {", Shape::Code(403)),
     ("Error::Unauthenticated {", Shape::Code(401)),

@@ -112,6 +112,9 @@ impl From<vendrome_core::Error> for ApiError {
             Error::NotFound { what } => Self::not_found(what),
             Error::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             Error::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            Error::Unprocessable { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             Error::Unauthenticated { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }
