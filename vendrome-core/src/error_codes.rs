@@ -82,6 +82,10 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     // Orders and payments.
     code("invalid_order_transition", 409, "the order's status does not allow this move"),
     code("not_order_party_action", 403, "the caller's part in the order does not allow this move"),
+    code("mixed_sellers", 422, "an order's products belong to more than one seller"),
+    code("mixed_currencies", 422, "an order's products are priced in more than one currency"),
+    code("own_listing", 422, "a member orders their own product"),
+    code("out_of_stock", 409, "a product has less in stock than the order asks for; the message names the post"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),
