@@ -82,6 +82,14 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     // Orders and payments.
     code("invalid_order_transition", 409, "the order's status does not allow this move"),
     code("not_order_party_action", 403, "the caller's part in the order does not allow this move"),
+    code("already_paid", 409, "the order already has a succeeded payment"),
+    code("payment_declined", 402, "the provider declined the payment or refund"),
+    code("payment_rejected", 422, "the provider refused the request as made (an unsupported currency or method)"),
+    code("provider_unavailable", 503, "the payment provider could not be reached; retry with the same `Idempotency-Key`"),
+    code("provider_not_configured", 404, "no such payment provider is configured on this server"),
+    code("invalid_signature", 400, "a webhook's signature is missing, wrong or outside the provider's time tolerance"),
+    code("invalid_webhook_payload", 400, "a correctly signed webhook whose body cannot be read"),
+    code("refund_exceeds_total", 422, "refunds of the order would add up to more than its total"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),

@@ -1,1 +1,16 @@
-//! placeholder
+//! Vendrome payments: the orchestrator ([`Payments`]) and the provider adapters ([`Sandbox`],
+//! [`stripe::Stripe`]), over vendrome-core's ports (`PaymentRepo`, `OrderRepo`,
+//! `WebhookInbox`, `LedgerRepo`, `ReconciliationRepo`, `PaymentProvider`).
+//!
+//! The crate reaches storage only through those ports (no sqlx, axum or vendrome-store in its
+//! tree); the HTTP clients it uses for providers are built on hyper.
+
+pub mod orchestrator;
+pub mod sandbox;
+pub mod signature;
+
+pub use orchestrator::{
+    provider_key, CheckoutRequest, Clock, CompletionReport, Matched, Payments, Ports,
+    ReconcileOutcome, ReconcileProgress, ReconciliationReport, WebhookOutcome,
+};
+pub use sandbox::{Sandbox, SandboxConfig, SandboxOutcome};
