@@ -1,9 +1,9 @@
-//! Vendrome payments: the orchestrator ([`Payments`]) and the provider adapters ([`Sandbox`],
-//! [`stripe::Stripe`]), over vendrome-core's ports (`PaymentRepo`, `OrderRepo`,
+//! Vendrome payments: the orchestrator ([`Payments`]) and the provider adapters (today the
+//! [`Sandbox`]), over vendrome-core's ports (`PaymentRepo`, `OrderRepo`,
 //! `WebhookInbox`, `LedgerRepo`, `ReconciliationRepo`, `PaymentProvider`).
 //!
 //! The crate reaches storage only through those ports (no sqlx, axum or vendrome-store in its
-//! tree); the HTTP clients it uses for providers are built on hyper.
+//! tree); the HTTP clients of provider adapters may be built on hyper.
 
 pub mod orchestrator;
 pub mod sandbox;
