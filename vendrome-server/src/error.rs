@@ -115,6 +115,15 @@ impl From<vendrome_core::Error> for ApiError {
             Error::Unprocessable { code, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
+            Error::BadRequest { code, message } => {
+                Self::new(StatusCode::BAD_REQUEST, code, message)
+            }
+            Error::PaymentRequired { code, message } => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, code, message)
+            }
+            Error::NotConfigured { code, message } => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
             Error::Unauthenticated { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }

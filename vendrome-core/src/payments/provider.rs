@@ -174,9 +174,17 @@ pub struct MethodOffer {
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// Which provider this is.
+    ///
+    /// # Errors
+    ///
+    /// None: it is the adapter's constant.
     fn id(&self) -> ProviderId;
 
-    /// The methods it offers, and in which currencies.
+    /// The methods it offers, and in which currencies (an empty list of currencies: any).
+    ///
+    /// # Errors
+    ///
+    /// None: it is the adapter's configuration, read without calling the provider.
     fn methods(&self) -> Vec<MethodOffer>;
 
     /// Creates a payment (an intent or a hosted checkout) for `request.amount`.
