@@ -293,6 +293,8 @@ crate::sql_enums! {
         Payfast = "payfast",
         Ozow = "ozow",
         Paystack = "paystack",
+        /// The built-in provider for development and tests: no account, no money moves.
+        Sandbox = "sandbox",
     }
 
     /// Which way a payment transaction moves money.
@@ -314,6 +316,27 @@ crate::sql_enums! {
         Succeeded = "succeeded",
         Failed = "failed",
         Cancelled = "cancelled",
+    }
+
+    /// Where a payment attempt is among its recovery points: each phase is one atomic
+    /// database step, so a crash between two resumes from the last one recorded.
+    PaymentAttemptPhase = "payment_attempt_phase" {
+        /// Recorded; the provider has not been called (or its answer was lost).
+        Started = "started",
+        /// The provider answered and its reference is stored; the outcome may still be pending.
+        ProviderCalled = "provider_called",
+        /// The outcome is final and its effects (ledger, order) are written.
+        Finished = "finished",
+    }
+
+    /// The outcome of one reconciliation run.
+    ReconciliationStatus = "reconciliation_status" {
+        Running = "running",
+        /// Every settled transaction matched a posting and every posting a transaction.
+        Clean = "clean",
+        Discrepancies = "discrepancies",
+        /// The provider could not be read.
+        Failed = "failed",
     }
 
     /// The accounting class of a ledger account.

@@ -32,6 +32,21 @@ pub enum Error {
     /// for less) may succeed.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// The input is well formed but the request cannot be carried out as asked (items of two
+    /// sellers in one order, say): HTTP 422 with its own code.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// The request is refused as sent, with its own code (a webhook whose signature does not
+    /// verify): HTTP 400.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// The payment was refused by its provider (a decline): HTTP 402 with its own code.
+    #[error("{message}")]
+    PaymentRequired { code: &'static str, message: String },
+    /// What the path names is not set up on this server (a payment provider that is not
+    /// configured): HTTP 404 with its own code.
+    #[error("{message}")]
+    NotConfigured { code: &'static str, message: String },
     /// Anything that is not the caller's fault.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -65,6 +80,34 @@ impl Error {
 
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn payment_required(code: &'static str, message: impl Into<String>) -> Self {
+        Self::PaymentRequired {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_configured(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotConfigured {
             code,
             message: message.into(),
         }

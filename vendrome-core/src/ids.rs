@@ -105,3 +105,31 @@ id_type!(
     /// A native calendar event (a one-off event, or a whole recurring series).
     CalendarEventId
 );
+id_type!(
+    /// A product order.
+    OrderId
+);
+id_type!(
+    /// One line of a product order.
+    OrderItemId
+);
+id_type!(
+    /// A payment transaction: a charge, a refund or a payout, and the attempt that makes it.
+    PaymentId
+);
+id_type!(
+    /// A ledger account.
+    LedgerAccountId
+);
+id_type!(
+    /// One balanced ledger posting (a ledger transaction).
+    LedgerTransactionId
+);
+id_type!(
+    /// One stored payment webhook delivery.
+    WebhookEventId
+);
+id_type!(
+    /// One reconciliation run against a provider.
+    ReconciliationRunId
+);

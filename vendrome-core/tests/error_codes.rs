@@ -49,6 +49,7 @@ fn sources() -> Vec<(PathBuf, String)> {
 fn status_named(name: &str) -> Option<u16> {
     Some(match name {
         "BAD_REQUEST" => 400,
+        "PAYMENT_REQUIRED" => 402,
         "UNAUTHORIZED" => 401,
         "FORBIDDEN" => 403,
         "NOT_FOUND" => 404,
@@ -88,6 +89,10 @@ const CONSTRUCTORS: &[(&str, Shape)] = &[
     ("Error::forbidden(", Shape::Code(403)),
     ("Error::unauthenticated(", Shape::Code(401)),
     ("Error::unavailable(", Shape::Code(503)),
+    ("Error::unprocessable(", Shape::Code(422)),
+    ("Error::bad_request(", Shape::Code(400)),
+    ("Error::payment_required(", Shape::Code(402)),
+    ("Error::not_configured(", Shape::Code(404)),
     ("Error::Conflict {", Shape::Code(409)),
     ("Error::Forbidden {", Shape::Code(403)),
     ("Error::Unauthenticated {", Shape::Code(401)),

@@ -112,6 +112,18 @@ impl From<vendrome_core::Error> for ApiError {
             Error::NotFound { what } => Self::not_found(what),
             Error::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             Error::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            Error::Unprocessable { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            Error::BadRequest { code, message } => {
+                Self::new(StatusCode::BAD_REQUEST, code, message)
+            }
+            Error::PaymentRequired { code, message } => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, code, message)
+            }
+            Error::NotConfigured { code, message } => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
             Error::Unauthenticated { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }

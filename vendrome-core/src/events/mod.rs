@@ -19,11 +19,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+mod commerce;
 mod graph;
 mod messaging;
 mod posts;
 mod users;
 
+pub use commerce::{OrderChanged, PaymentChanged};
 pub use graph::{
     BlockEnded, ConnectionChanged, ConnectionRequested, FollowChanged, TopicFollowChanged,
     UserBlocked,
@@ -246,6 +248,18 @@ domain_events! {
     MessageUpdated(MessageChanged) = "message.updated",
     MessageDeleted(MessageChanged) = "message.deleted",
     MessageRead(MessageRead) = "message.read",
+
+    // ---- Commerce ----
+    OrderCreated(OrderChanged) = "order.created",
+    OrderPaid(OrderChanged) = "order.paid",
+    OrderCancelled(OrderChanged) = "order.cancelled",
+    OrderFulfilled(OrderChanged) = "order.fulfilled",
+    OrderCompleted(OrderChanged) = "order.completed",
+    /// A refund, whole or partial: `refunded_amount` says how much so far.
+    OrderRefunded(OrderChanged) = "order.refunded",
+    PaymentSucceeded(PaymentChanged) = "payment.succeeded",
+    PaymentFailed(PaymentChanged) = "payment.failed",
+    PaymentRefunded(PaymentChanged) = "payment.refunded",
 }
 
 #[cfg(test)]

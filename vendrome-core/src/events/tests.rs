@@ -174,6 +174,42 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             "message.read",
             json!({"conversation_id": conversation, "user_id": b, "message_id": message}),
         ),
+        (
+            "order.created",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "pending_payment", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "order.paid",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "paid", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "order.cancelled",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "cancelled", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "order.fulfilled",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "fulfilled", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "order.completed",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "completed", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "order.refunded",
+            json!({"order_id": post, "buyer_id": a, "seller_id": b, "status": "refunded", "total_amount": 10500, "refunded_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "payment.succeeded",
+            json!({"payment_id": message, "order_id": post, "payer_id": a, "payee_id": b, "provider": "sandbox", "status": "succeeded", "amount": 10500, "currency": "ZAR"}),
+        ),
+        (
+            "payment.failed",
+            json!({"payment_id": message, "order_id": post, "payer_id": a, "payee_id": b, "provider": "sandbox", "status": "failed", "amount": 10500, "currency": "ZAR"}),
+        ),
+        (
+            "payment.refunded",
+            json!({"payment_id": message, "order_id": post, "payer_id": a, "payee_id": b, "provider": "sandbox", "status": "succeeded", "amount": 10500, "currency": "ZAR"}),
+        ),
     ]
 }
 

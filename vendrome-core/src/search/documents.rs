@@ -110,7 +110,16 @@ pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
         | E::MessageCreated(_)
         | E::MessageUpdated(_)
         | E::MessageDeleted(_)
-        | E::MessageRead(_) => Vec::new(),
+        | E::MessageRead(_)
+        | E::OrderCreated(_)
+        | E::OrderPaid(_)
+        | E::OrderCancelled(_)
+        | E::OrderFulfilled(_)
+        | E::OrderCompleted(_)
+        | E::OrderRefunded(_)
+        | E::PaymentSucceeded(_)
+        | E::PaymentFailed(_)
+        | E::PaymentRefunded(_) => Vec::new(),
     }
 }
 

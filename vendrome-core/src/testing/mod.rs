@@ -1,5 +1,5 @@
 //! In-memory fakes of the ports core's services use most (users, posts, the graph with blocks,
-//! messaging with groups), so that a service rule can be unit-tested without HTTP or a
+//! messaging with groups, and commerce: orders, payments, webhooks, the ledger, reconciliation), so that a service rule can be unit-tested without HTTP or a
 //! database. Available to core's own tests and, with the `testing` feature, to other crates.
 //!
 //! [`InMemory`] is one world behind every port it implements: a user made through
@@ -9,8 +9,11 @@
 //! `vendrome-store` remains the judge of the real adapters. Every change appends its outbox
 //! event type to [`InMemory::events`], so a test can see what a service asked to announce.
 
+mod commerce;
 mod graph;
+mod ledger;
 mod messaging;
+mod payments;
 mod posts;
 mod users;
 
@@ -30,6 +33,7 @@ use crate::Result;
 #[derive(Clone, Default)]
 pub struct InMemory {
     world: Arc<Mutex<World>>,
+    commerce: Arc<Mutex<commerce::Commerce>>,
 }
 
 #[derive(Default)]
@@ -76,6 +80,12 @@ impl InMemory {
 
     fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Orders, payments, webhooks, the ledger and reconciliation runs. Taken before `world`
+    /// when both are needed, never while `world` is held.
+    fn commerce(&self) -> MutexGuard<'_, commerce::Commerce> {
+        self.commerce.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The outbox event types written so far, in order.

@@ -1,5 +1,6 @@
 //! From outbox events to frames: the conversation events this instance's relay published become
-//! one frame each, sent to the conversation's participants wherever they are connected.
+//! one frame each, sent to the conversation's participants wherever they are connected; order
+//! and payment events go to the buyer and the seller.
 
 use std::sync::Arc;
 
@@ -84,9 +85,11 @@ enum Route {
         conversation: ConversationId,
         about: Option<UserId>,
     },
+    /// The event's payload as the frame's data, to these members (an order's buyer and seller).
+    Members(Vec<UserId>),
 }
 
-/// Sockets hear of conversation events only.
+/// Sockets hear of conversation events, and of the orders and payments they are party to.
 fn route_of(event: &DomainEvent) -> Option<Route> {
     use DomainEvent as E;
     let payload = |conversation, about| {
@@ -114,6 +117,15 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
             payload(e.conversation_id, Some(e.user_id))
         }
         E::ConversationMemberRoleChanged(e) => payload(e.conversation_id, Some(e.user_id)),
+        E::OrderCreated(e)
+        | E::OrderPaid(e)
+        | E::OrderCancelled(e)
+        | E::OrderFulfilled(e)
+        | E::OrderCompleted(e)
+        | E::OrderRefunded(e) => Some(Route::Members(vec![e.buyer_id, e.seller_id])),
+        E::PaymentSucceeded(e) | E::PaymentFailed(e) | E::PaymentRefunded(e) => Some(
+            Route::Members(std::iter::once(e.payer_id).chain(e.payee_id).collect()),
+        ),
         // Not about a conversation (bookmarks, being private, are never forwarded).
         E::PostCreated(_)
         | E::PostUpdated(_)
@@ -156,7 +168,19 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
         return Ok(());
     };
     let kind = event.event.event_type();
+    let payload_frame = || {
+        frames::frame(
+            event.event_id.as_uuid(),
+            kind,
+            event.created_at,
+            &event.event.payload(),
+        )
+    };
     let (conversation, about) = match route {
+        Route::Members(members) => {
+            state.realtime.publish(&members, &payload_frame()).await;
+            return Ok(());
+        }
         Route::Message { conversation, .. } => (conversation, None),
         Route::Payload {
             conversation,
@@ -186,12 +210,7 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             }
             return Ok(());
         }
-        Route::Payload { .. } => frames::frame(
-            event.event_id.as_uuid(),
-            kind,
-            event.created_at,
-            &event.event.payload(),
-        ),
+        Route::Payload { .. } | Route::Members(_) => payload_frame(),
     };
     state.realtime.publish(&audience, &frame).await;
     Ok(())

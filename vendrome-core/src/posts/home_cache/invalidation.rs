@@ -68,7 +68,16 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         | E::MessageCreated(_)
         | E::MessageUpdated(_)
         | E::MessageDeleted(_)
-        | E::MessageRead(_) => return false,
+        | E::MessageRead(_)
+        | E::OrderCreated(_)
+        | E::OrderPaid(_)
+        | E::OrderCancelled(_)
+        | E::OrderFulfilled(_)
+        | E::OrderCompleted(_)
+        | E::OrderRefunded(_)
+        | E::PaymentSucceeded(_)
+        | E::PaymentFailed(_)
+        | E::PaymentRefunded(_) => return false,
     }
     true
 }

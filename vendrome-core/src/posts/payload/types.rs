@@ -4,30 +4,8 @@ use serde::Serialize;
 
 use crate::enums::{InvestmentInstrument, InvestmentStage, MentorshipFormat, ServiceRateUnit};
 use crate::time::Timestamp;
-use crate::validation::{invalid, ValidationErrors};
 
-/// An ISO 4217 currency code: three upper-case letters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "ZAR"))]
-#[serde(transparent)]
-pub struct Currency(String);
-
-impl Currency {
-    pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
-        if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(invalid(
-                "invalid_format",
-                "must be an ISO 4217 code: three upper-case letters",
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::money::Currency;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

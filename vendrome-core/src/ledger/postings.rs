@@ -1,0 +1,84 @@
+//! The postings money movements make. Each is keyed by what caused it, so it is written once.
+
+use super::{AccountCode, Entry, Posting, PostingError};
+use crate::enums::PaymentProvider;
+use crate::ids::{PaymentId, UserId};
+use crate::money::Money;
+
+/// A charge that succeeded: the provider holds the total for us; we owe the payee the total
+/// less the platform fee; the fee is ours. Key `payment:<id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amounts are not positive or differ in currency.
+pub fn charge_succeeded(
+    payment: PaymentId,
+    provider: PaymentProvider,
+    total: Money,
+    fee: Money,
+    payee: UserId,
+) -> Result<Posting, PostingError> {
+    let currency = total.currency;
+    let payable = Money::new(total.amount - fee.amount, currency);
+    Posting::new(
+        format!("payment:{payment}:succeeded"),
+        format!("charge {payment} succeeded"),
+        Some(payment),
+        vec![
+            Entry::debit(AccountCode::provider_clearing(provider, currency), total),
+            Entry::credit(AccountCode::user_payable(payee, currency), payable),
+            Entry::credit(AccountCode::platform_fees(currency), fee),
+        ],
+    )
+}
+
+/// The fee's share of `refunded` of a charge of `total` with `fee`, rounded half-up. Computed
+/// on running totals, so the shares of several partial refunds add up to exactly the fee once
+/// the whole total is refunded.
+pub fn fee_share(total: Money, fee: Money, refunded_before: i64, refunded: i64) -> i64 {
+    let share_of = |part: i64| -> i64 {
+        if total.amount == 0 {
+            return 0;
+        }
+        let scaled = i128::from(fee.amount) * i128::from(part);
+        let total = i128::from(total.amount);
+        i64::try_from((2 * scaled + total) / (2 * total)).unwrap_or(i64::MAX)
+    };
+    share_of(refunded_before + refunded) - share_of(refunded_before)
+}
+
+/// A refund that succeeded: the reverse share of the charge, from the payee and the fee, back
+/// out of the provider's clearing. Key `payment:<refund id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amounts are not positive or differ in currency.
+#[allow(clippy::too_many_arguments)]
+pub fn refund_succeeded(
+    refund: PaymentId,
+    provider: PaymentProvider,
+    charge_total: Money,
+    charge_fee: Money,
+    refunded_before: i64,
+    amount: Money,
+    payee: UserId,
+) -> Result<Posting, PostingError> {
+    let currency = amount.currency;
+    let fee_back = fee_share(charge_total, charge_fee, refunded_before, amount.amount);
+    Posting::new(
+        format!("payment:{refund}:succeeded"),
+        format!("refund {refund} succeeded"),
+        Some(refund),
+        vec![
+            Entry::debit(
+                AccountCode::user_payable(payee, currency),
+                Money::new(amount.amount - fee_back, currency),
+            ),
+            Entry::debit(
+                AccountCode::platform_fees(currency),
+                Money::new(fee_back, currency),
+            ),
+            Entry::credit(AccountCode::provider_clearing(provider, currency), amount),
+        ],
+    )
+}

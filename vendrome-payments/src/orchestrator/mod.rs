@@ -1,0 +1,165 @@
+//! [`Payments`], the orchestrator: checkout, refunds, webhooks, the completer of abandoned
+//! attempts and reconciliation, over core's ports and the configured providers.
+//!
+//! Every money movement goes through the recovery points `PaymentRepo` documents: `start`
+//! records the attempt, the provider is called with a key derived from our payment id
+//! ([`provider_key`]), `provider_called` stores its answer, and `settle` writes the outcome with
+//! its ledger posting, order move and events in one transaction. A crash between any two of
+//! them is finished by a retry with the same key or by [`Payments::complete_abandoned`].
+
+mod checkout;
+mod completer;
+mod reconcile;
+mod refunds;
+mod settle;
+mod webhooks;
+
+use std::sync::Arc;
+
+use vendrome_core::access::Caller;
+use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
+use vendrome_core::ids::PaymentId;
+use vendrome_core::ledger::LedgerRepo;
+use vendrome_core::money::Currency;
+use vendrome_core::orders::OrderRepo;
+use vendrome_core::page::{Cursor, Limit};
+use vendrome_core::payments::provider::{MethodOffer, PaymentProvider, ProviderError};
+use vendrome_core::payments::{Payment, PaymentRepo, ReconciliationRepo, WebhookInbox};
+use vendrome_core::time::{self, Timestamp};
+use vendrome_core::{Error, Result};
+
+pub use self::checkout::CheckoutRequest;
+pub use self::completer::CompletionReport;
+pub use self::reconcile::{Matched, ReconcileOutcome, ReconcileProgress, ReconciliationReport};
+pub use self::webhooks::WebhookOutcome;
+
+/// The storage ports the orchestrator works through.
+#[derive(Clone)]
+pub struct Ports {
+    pub payments: Arc<dyn PaymentRepo>,
+    pub orders: Arc<dyn OrderRepo>,
+    pub inbox: Arc<dyn WebhookInbox>,
+    pub ledger: Arc<dyn LedgerRepo>,
+    pub reconciliation: Arc<dyn ReconciliationRepo>,
+}
+
+/// Where the orchestrator reads the time (tests move it).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The idempotency key the provider sees for our payment: the same on every retry of the
+/// attempt, whoever retries it.
+pub fn provider_key(payment: PaymentId) -> String {
+    format!("vendrome-payment-{payment}")
+}
+
+/// The payment orchestrator. Cheap to clone.
+#[derive(Clone)]
+pub struct Payments {
+    ports: Ports,
+    /// In routing order: the first that offers the currency (and method) is picked.
+    providers: Vec<Arc<dyn PaymentProvider>>,
+    clock: Clock,
+}
+
+impl Payments {
+    /// An orchestrator over `ports` with `providers` in routing order, reading the time from
+    /// [`time::now`].
+    pub fn new(ports: Ports, providers: Vec<Arc<dyn PaymentProvider>>) -> Self {
+        Self {
+            ports,
+            providers,
+            clock: Arc::new(time::now),
+        }
+    }
+
+    /// The same orchestrator reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The configured provider `id`, if any.
+    pub fn provider(&self, id: ProviderId) -> Option<&Arc<dyn PaymentProvider>> {
+        self.providers.iter().find(|p| p.id() == id)
+    }
+
+    fn configured(&self, id: ProviderId) -> Result<Arc<dyn PaymentProvider>> {
+        self.provider(id).cloned().ok_or_else(|| {
+            Error::not_configured(
+                "provider_not_configured",
+                format!("the payment provider {id} is not configured"),
+            )
+        })
+    }
+
+    /// The configured providers' methods that take `currency`, in routing order. `country` is
+    /// accepted for the API's sake; no configured provider restricts by country yet.
+    pub fn methods(&self, currency: Currency, _country: Option<&str>) -> Vec<MethodOffer> {
+        self.providers
+            .iter()
+            .flat_map(|p| p.methods())
+            .filter(|m| m.currencies.is_empty() || m.currencies.contains(&currency))
+            .collect()
+    }
+
+    /// The payment, for its payer, its payee or an admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] (`payment`) when there is none or the caller may not see it;
+    /// [`Error::Unexpected`] when the storage fails.
+    pub async fn payment(&self, caller: &Caller, id: PaymentId) -> Result<Payment> {
+        let payment = self.ports.payments.payment(id).await?;
+        payment
+            .filter(|p| {
+                caller.role == UserRole::Admin
+                    || p.payer_id == caller.user_id
+                    || p.payee_id == Some(caller.user_id)
+            })
+            .ok_or(Error::not_found("payment"))
+    }
+
+    /// The caller's payments as payer or payee, newest first, with the next page's cursor.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for a cursor this list did not hand out; [`Error::Unexpected`] when
+    /// the storage fails.
+    pub async fn payments_of(
+        &self,
+        caller: &Caller,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<(Vec<Payment>, Option<Cursor>)> {
+        self.ports
+            .payments
+            .payments_of(caller.user_id, after, limit)
+            .await
+    }
+}
+
+/// The domain error for a provider call that gave no usable answer. `Declined` and `Rejected`
+/// are handled where the attempt is settled; `Timeout` is not an error for the caller.
+fn provider_error(error: &ProviderError) -> Error {
+    match error {
+        ProviderError::Declined(f) => {
+            Error::payment_required("payment_declined", f.message.clone())
+        }
+        ProviderError::Rejected(f) => Error::unprocessable("payment_rejected", f.message.clone()),
+        ProviderError::Unavailable(why) => Error::unavailable(
+            "provider_unavailable",
+            format!("the payment provider could not be reached ({why}); retry with the same key"),
+        ),
+        ProviderError::Timeout => Error::unavailable(
+            "provider_unavailable",
+            "the payment provider did not answer in time",
+        ),
+        ProviderError::Unsupported => {
+            Error::Unexpected(anyhow::anyhow!("the provider does not support this"))
+        }
+    }
+}

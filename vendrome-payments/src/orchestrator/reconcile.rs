@@ -1,0 +1,200 @@
+//! Reconciliation: what the provider settled in a window against what our ledger posted.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use vendrome_core::enums::{LedgerDirection, PaymentProvider as ProviderId, ReconciliationStatus};
+use vendrome_core::ids::{PaymentId, ReconciliationRunId};
+use vendrome_core::money::Money;
+use vendrome_core::payments::provider::SettledTransaction;
+use vendrome_core::payments::{Discrepancy, Payment};
+use vendrome_core::time::Timestamp;
+use vendrome_core::Result;
+
+use super::Payments;
+
+/// Where a run is, for a progress bar: `done` of `total` provider transactions compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// A provider transaction that agrees with the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Matched {
+    pub reference: String,
+    pub payment_id: PaymentId,
+    pub amount: Money,
+}
+
+/// What a run found, for a table or JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconciliationReport {
+    pub run_id: ReconciliationRunId,
+    pub provider: ProviderId,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// `clean` or `discrepancies`.
+    pub status: ReconciliationStatus,
+    pub matched: Vec<Matched>,
+    pub discrepancies: Vec<Discrepancy>,
+}
+
+impl ReconciliationReport {
+    /// Whether nothing disagreed.
+    pub fn is_clean(&self) -> bool {
+        self.discrepancies.is_empty()
+    }
+}
+
+/// The outcome of [`Payments::reconcile`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReconcileOutcome {
+    Ran(ReconciliationReport),
+    /// A run for this provider and window is running elsewhere or finished clean.
+    AlreadyDone,
+}
+
+impl Payments {
+    /// What the ledger posted for a payment: the sum of its postings' debits (a posting's
+    /// debits equal its credits), `None` when nothing was posted.
+    async fn posted(&self, payment: PaymentId) -> Result<Option<i64>> {
+        let entries = self.ports.ledger.postings_for_payment(payment).await?;
+        Ok((!entries.is_empty()).then(|| {
+            entries
+                .iter()
+                .filter(|e| e.direction == LedgerDirection::Debit)
+                .map(|e| e.amount)
+                .sum()
+        }))
+    }
+
+    /// Compares `provider`'s settled transactions in `[from, to)` with the ledger, matching by
+    /// provider reference and amount (a refund's negative amount against its positive posting):
+    /// matched, missing in the ledger, missing at the provider, amount mismatch. The run is
+    /// stored; `progress` is called as transactions are compared.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotConfigured`] `provider_not_configured`; [`Error::Unavailable`]
+    /// `provider_unavailable` when the provider cannot be read (the run is stored `failed`);
+    /// [`Error::Unexpected`] when the storage fails.
+    pub async fn reconcile(
+        &self,
+        provider: ProviderId,
+        from: Timestamp,
+        to: Timestamp,
+        progress: &(dyn Fn(ReconcileProgress) + Send + Sync),
+    ) -> Result<ReconcileOutcome> {
+        let adapter = self.configured(provider)?;
+        let run_id = ReconciliationRunId::new();
+        let repo = &self.ports.reconciliation;
+        if repo
+            .start_run(run_id, provider, from, to, self.now())
+            .await?
+            .is_none()
+        {
+            return Ok(ReconcileOutcome::AlreadyDone);
+        }
+        let settled = match adapter.settled_transactions(from, to).await {
+            Ok(settled) => settled,
+            Err(e) => {
+                repo.finish_run(run_id, ReconciliationStatus::Failed, 0, &[], self.now())
+                    .await?;
+                return Err(super::provider_error(&e));
+            }
+        };
+        let ours = self
+            .ports
+            .payments
+            .succeeded_between(provider, from, to)
+            .await?;
+        let (matched, discrepancies) = self.compare(provider, &settled, ours, progress).await?;
+        let status = if discrepancies.is_empty() {
+            ReconciliationStatus::Clean
+        } else {
+            ReconciliationStatus::Discrepancies
+        };
+        repo.finish_run(
+            run_id,
+            status,
+            i64::try_from(matched.len()).unwrap_or(i64::MAX),
+            &discrepancies,
+            self.now(),
+        )
+        .await?;
+        Ok(ReconcileOutcome::Ran(ReconciliationReport {
+            run_id,
+            provider,
+            from,
+            to,
+            status,
+            matched,
+            discrepancies,
+        }))
+    }
+
+    async fn compare(
+        &self,
+        provider: ProviderId,
+        settled: &[SettledTransaction],
+        ours: Vec<Payment>,
+        progress: &(dyn Fn(ReconcileProgress) + Send + Sync),
+    ) -> Result<(Vec<Matched>, Vec<Discrepancy>)> {
+        let mut ours: HashMap<String, Payment> = ours
+            .into_iter()
+            .filter_map(|p| p.provider_reference.clone().map(|r| (r, p)))
+            .collect();
+        let mut matched = Vec::new();
+        let mut discrepancies = Vec::new();
+        let total = settled.len() as u64;
+        for (done, tx) in settled.iter().enumerate() {
+            let amount = Money::new(tx.amount.amount.abs(), tx.amount.currency);
+            let payment = match ours.remove(&tx.reference) {
+                Some(p) => Some(p),
+                None => {
+                    self.ports
+                        .payments
+                        .payment_by_reference(provider, &tx.reference)
+                        .await?
+                }
+            };
+            let posted = match &payment {
+                Some(p) => self.posted(p.id).await?,
+                None => None,
+            };
+            match (payment, posted) {
+                (Some(p), Some(posted)) if posted == amount.amount && p.amount == amount => {
+                    matched.push(Matched {
+                        reference: tx.reference.clone(),
+                        payment_id: p.id,
+                        amount,
+                    });
+                }
+                (Some(p), Some(posted)) => discrepancies.push(Discrepancy::AmountMismatch {
+                    reference: tx.reference.clone(),
+                    payment_id: p.id,
+                    ledger: Money::new(posted, p.amount.currency),
+                    provider: amount,
+                }),
+                _ => discrepancies.push(Discrepancy::MissingInLedger {
+                    reference: tx.reference.clone(),
+                    amount,
+                }),
+            }
+            progress(ReconcileProgress {
+                done: done as u64 + 1,
+                total,
+            });
+        }
+        for (reference, p) in ours {
+            discrepancies.push(Discrepancy::MissingAtProvider {
+                reference,
+                payment_id: p.id,
+                amount: p.amount,
+            });
+        }
+        Ok((matched, discrepancies))
+    }
+}

@@ -1,0 +1,224 @@
+//! The last recovery point: what an outcome writes (the payment's status, the ledger posting,
+//! the order's move and refunded total, the events), built here and applied by
+//! `PaymentRepo::settle` in one transaction.
+
+use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
+use vendrome_core::events::{DomainEvent, OrderChanged, PaymentChanged};
+use vendrome_core::ledger::postings;
+use vendrome_core::money::Money;
+use vendrome_core::orders::{transition, Order, OrderAction, OrderActor, StatusChange};
+use vendrome_core::outbox::NewEvent;
+use vendrome_core::payments::provider::Failure;
+use vendrome_core::payments::{Payment, SettleOutcome, Settlement};
+use vendrome_core::{Error, Result};
+
+use super::Payments;
+
+/// What a provider said about a payment.
+#[derive(Debug, Clone)]
+pub(super) struct Outcome {
+    pub status: PaymentStatus,
+    /// The provider's reference, when this answer is the first to bring it.
+    pub reference: Option<String>,
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    pub fn new(status: PaymentStatus, reference: Option<String>) -> Self {
+        Self {
+            status,
+            reference,
+            failure: None,
+        }
+    }
+
+    pub fn failed(failure: Failure) -> Self {
+        Self {
+            status: PaymentStatus::Failed,
+            reference: None,
+            failure: Some(failure),
+        }
+    }
+}
+
+fn order_event(order: &Order, status: OrderStatus, refunded: i64) -> OrderChanged {
+    OrderChanged {
+        order_id: order.id,
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        status,
+        total_amount: order.total_amount,
+        refunded_amount: refunded,
+        currency: order.currency,
+    }
+}
+
+fn payment_event(payment: &Payment, status: PaymentStatus) -> PaymentChanged {
+    PaymentChanged {
+        payment_id: payment.id,
+        order_id: payment.order_id,
+        payer_id: payment.payer_id,
+        payee_id: payment.payee_id,
+        provider: payment.provider,
+        status,
+        amount: payment.amount.amount,
+        currency: payment.amount.currency,
+    }
+}
+
+fn posting_error(e: vendrome_core::ledger::PostingError) -> Error {
+    Error::Unexpected(anyhow::anyhow!("a payment's posting does not balance: {e}"))
+}
+
+impl Payments {
+    /// Settles `payment` with `outcome`. A status that cannot move (an older event, an outcome
+    /// already written) writes nothing and answers [`SettleOutcome::Stale`].
+    pub(super) async fn settle(
+        &self,
+        payment: &Payment,
+        outcome: Outcome,
+    ) -> Result<SettleOutcome> {
+        if !vendrome_core::payments::can_move(payment.status, outcome.status) {
+            return Ok(SettleOutcome::Stale(payment.clone()));
+        }
+        let order = match payment.order_id {
+            Some(id) => self.ports.orders.order(id).await?,
+            None => None,
+        };
+        let mut settlement = Settlement {
+            payment_id: payment.id,
+            status: outcome.status,
+            reference: outcome
+                .reference
+                .filter(|_| payment.provider_reference.is_none()),
+            failure_code: outcome.failure.as_ref().map(|f| f.code.clone()),
+            failure_message: outcome.failure.as_ref().map(|f| f.message.clone()),
+            posting: None,
+            order_change: None,
+            order_refunded: None,
+            events: Vec::new(),
+            at: self.now(),
+        };
+        match (payment.kind, outcome.status) {
+            (PaymentKind::Charge, PaymentStatus::Succeeded) => {
+                self.charge_succeeded(payment, order.as_ref(), &mut settlement)?;
+            }
+            (PaymentKind::Refund, PaymentStatus::Succeeded) => {
+                self.refund_succeeded(payment, order.as_ref(), &mut settlement)
+                    .await?;
+            }
+            (_, PaymentStatus::Failed | PaymentStatus::Cancelled) => {
+                settlement
+                    .events
+                    .push(NewEvent::new(DomainEvent::PaymentFailed(payment_event(
+                        payment,
+                        outcome.status,
+                    ))));
+            }
+            _ => {}
+        }
+        self.ports.payments.settle(&settlement).await
+    }
+
+    fn charge_succeeded(
+        &self,
+        payment: &Payment,
+        order: Option<&Order>,
+        settlement: &mut Settlement,
+    ) -> Result<()> {
+        let payee = payment
+            .payee_id
+            .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", payment.id))?;
+        let fee = Money::new(payment.fee_amount, payment.amount.currency);
+        settlement.posting = Some(
+            postings::charge_succeeded(payment.id, payment.provider, payment.amount, fee, payee)
+                .map_err(posting_error)?,
+        );
+        settlement
+            .events
+            .push(NewEvent::new(DomainEvent::PaymentSucceeded(payment_event(
+                payment,
+                PaymentStatus::Succeeded,
+            ))));
+        if let Some(order) = order.filter(|o| o.status == OrderStatus::PendingPayment) {
+            let to = transition(order.status, OrderAction::Pay, OrderActor::System)?;
+            settlement.order_change = Some(StatusChange {
+                order_id: order.id,
+                from: order.status,
+                to,
+                at: settlement.at,
+            });
+            settlement
+                .events
+                .push(NewEvent::new(DomainEvent::OrderPaid(order_event(
+                    order,
+                    to,
+                    order.refunded_amount,
+                ))));
+        }
+        Ok(())
+    }
+
+    async fn refund_succeeded(
+        &self,
+        refund: &Payment,
+        order: Option<&Order>,
+        settlement: &mut Settlement,
+    ) -> Result<()> {
+        let charge_id = refund
+            .refund_of
+            .ok_or_else(|| anyhow::anyhow!("refund {} names no charge", refund.id))?;
+        let charge = self
+            .ports
+            .payments
+            .payment(charge_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("refund {} of a missing charge", refund.id))?;
+        let payee = charge
+            .payee_id
+            .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", charge.id))?;
+        let refunded_before = order.map_or(0, |o| o.refunded_amount);
+        settlement.posting = Some(
+            postings::refund_succeeded(
+                refund.id,
+                refund.provider,
+                charge.amount,
+                Money::new(charge.fee_amount, charge.amount.currency),
+                refunded_before,
+                refund.amount,
+                payee,
+            )
+            .map_err(posting_error)?,
+        );
+        settlement
+            .events
+            .push(NewEvent::new(DomainEvent::PaymentRefunded(payment_event(
+                refund,
+                PaymentStatus::Succeeded,
+            ))));
+        if let Some(order) = order {
+            let refunded = refunded_before + refund.amount.amount;
+            settlement.order_refunded = Some((order.id, refund.amount.amount));
+            let mut status = order.status;
+            if refunded >= order.total_amount && order.status != OrderStatus::Refunded {
+                if let Ok(to) =
+                    transition(order.status, OrderAction::RefundInFull, OrderActor::System)
+                {
+                    settlement.order_change = Some(StatusChange {
+                        order_id: order.id,
+                        from: order.status,
+                        to,
+                        at: settlement.at,
+                    });
+                    status = to;
+                }
+            }
+            settlement
+                .events
+                .push(NewEvent::new(DomainEvent::OrderRefunded(order_event(
+                    order, status, refunded,
+                ))));
+        }
+        Ok(())
+    }
+}
