@@ -1,5 +1,6 @@
 //! From outbox events to frames: the conversation events this instance's relay published become
-//! one frame each, sent to the conversation's participants wherever they are connected.
+//! one frame each, sent to the conversation's participants wherever they are connected; a flag
+//! change becomes a `flags.changed` frame for every socket on every instance.
 
 use std::sync::Arc;
 
@@ -84,6 +85,8 @@ enum Route {
         conversation: ConversationId,
         about: Option<UserId>,
     },
+    /// The frame `kind` with the event's payload, to every socket on every instance.
+    Everyone { kind: &'static str },
 }
 
 /// Sockets hear of conversation events only.
@@ -114,6 +117,10 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
             payload(e.conversation_id, Some(e.user_id))
         }
         E::ConversationMemberRoleChanged(e) => payload(e.conversation_id, Some(e.user_id)),
+        // Clients read their own evaluation again (`GET /v1/flags`).
+        E::FlagUpdated(_) => Some(Route::Everyone {
+            kind: "flags.changed",
+        }),
         // Not about a conversation (bookmarks, being private, are never forwarded).
         E::PostCreated(_)
         | E::PostUpdated(_)
@@ -136,7 +143,6 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         | E::UserEnabled(_)
         | E::UserMessagingSettingsUpdated(_)
         | E::ProfileUpdated(_)
-        | E::FlagUpdated(_)
         | E::UserFollowed(_)
         | E::UserUnfollowed(_)
         | E::UserBlocked(_)
@@ -162,6 +168,16 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             conversation,
             about,
         } => (conversation, about),
+        Route::Everyone { kind } => {
+            let frame = frames::frame(
+                event.event_id.as_uuid(),
+                kind,
+                event.created_at,
+                &event.event.payload(),
+            );
+            state.realtime.publish_to_all(&frame).await;
+            return Ok(());
+        }
     };
     let mut audience = state.store.participants(conversation).await?;
     if let Some(user) = about.filter(|user| !audience.contains(user)) {
@@ -186,7 +202,7 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             }
             return Ok(());
         }
-        Route::Payload { .. } => frames::frame(
+        Route::Payload { .. } | Route::Everyone { .. } => frames::frame(
             event.event_id.as_uuid(),
             kind,
             event.created_at,
