@@ -123,7 +123,7 @@ impl FlagRepo for Store {
                 .bind(name.as_str())
                 .bind(update.enabled)
                 .bind(percent)
-                .bind(&cohorts)
+                .bind(cohorts)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
