@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use vendrome_core::enums::UserRole;
-use vendrome_core::flags::{FlagName, FlagService, FlagUpdate, RolloutPercent};
+use vendrome_core::flags::{
+    ChangeReason, FlagName, FlagService, FlagUpdate, Member, RolloutPercent,
+};
 use vendrome_core::users::{DisplayName, Email, NewUser, UserRepo};
 use vendrome_store::Store;
 
@@ -32,33 +34,36 @@ async fn main() -> anyhow::Result<()> {
     println!("created user {} ({})", user.display_name.as_str(), user.id);
 
     let flags = FlagService::new(Arc::new(store.clone()));
+    let grace = Member::plain(user.id);
     let feed = FlagName::parse("use_real_feed")?;
     let before = flags.get(&feed).await?;
     println!(
         "{}: enabled={} -> active for Grace: {}",
         feed.as_str(),
         before.enabled,
-        before.evaluate(Some(user.id))
+        before.evaluate(Some(&grace))
     );
 
     let half = FlagUpdate {
         enabled: true,
         rollout_percent: Some(RolloutPercent::parse(50)?),
+        cohorts: None,
+        reason: ChangeReason::parse("half of the members, to try it")?,
     };
     let after = flags.update_as_operator(&feed, half).await?;
-    let active = after.evaluate(Some(user.id));
+    let active = after.evaluate(Some(&grace));
     println!(
         "{}: on at {} % -> active for Grace: {active}",
         feed.as_str(),
         after.rollout_percent.get()
     );
     anyhow::ensure!(
-        active == after.evaluate(Some(user.id)),
+        active == after.evaluate(Some(&grace)),
         "evaluation is deterministic per user"
     );
 
     let on_for = (0..1000)
-        .filter(|_| after.evaluate(Some(vendrome_core::ids::UserId::new())))
+        .filter(|_| after.evaluate(Some(&Member::plain(vendrome_core::ids::UserId::new()))))
         .count();
     println!("of 1000 other users, {on_for} get it");
 

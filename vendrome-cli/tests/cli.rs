@@ -217,6 +217,8 @@ fn flags_list_get_and_set() {
             "--on",
             "--percent",
             "25",
+            "--reason",
+            "first step of the feed canary",
             "--json",
         ],
     )))
@@ -236,7 +238,15 @@ fn flags_list_get_and_set() {
     assert_eq!(got[0]["rollout_percent"], 25);
     let off: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
         &dir.0,
-        &["flags", "set", "use_real_feed", "--off", "--json"],
+        &[
+            "flags",
+            "set",
+            "use_real_feed",
+            "--off",
+            "--reason",
+            "rollback",
+            "--json",
+        ],
     )))
     .unwrap();
     assert_eq!(
@@ -248,16 +258,139 @@ fn flags_list_get_and_set() {
     );
 
     for bad in [
-        vec!["flags", "set", "no_such_flag", "--on"],
+        vec!["flags", "set", "no_such_flag", "--on", "--reason", "r"],
         vec!["flags", "get", "Bad-Name"],
-        vec!["flags", "set", "use_real_feed", "--on", "--percent", "101"],
-        vec!["flags", "set", "use_real_feed"],
+        vec![
+            "flags",
+            "set",
+            "use_real_feed",
+            "--on",
+            "--percent",
+            "101",
+            "--reason",
+            "r",
+        ],
+        vec!["flags", "set", "use_real_feed", "--on"],
+        vec!["flags", "set", "use_real_feed", "--on", "--reason", " "],
     ] {
         let output = vendrome(&dir.0, &bad);
         assert!(!output.status.success(), "{bad:?} should fail");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.trim().is_empty(), "{bad:?} says why");
     }
+}
+
+#[test]
+fn flags_take_cohorts_from_a_file_and_segments() {
+    let dir = TempDir::new();
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let mut ids = Vec::new();
+    for email in ["ana@example.com", "ben@example.com"] {
+        let created: serde_json::Value = serde_json::from_str(&stdout(&vendrome_with_stdin(
+            &dir.0,
+            &["users", "create", "--email", email, "--json"],
+            "a cohort passphrase\n",
+        )))
+        .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let file = dir.0.join("canary.txt");
+    std::fs::write(
+        &file,
+        format!("# the Nairobi team\n{}\n\nBen@Example.com\n", ids[0]),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let set = [
+        "flags",
+        "set",
+        "use_real_feed",
+        "--on",
+        "--percent",
+        "10",
+        "--include-users",
+        file,
+        "--roles",
+        "member,moderator",
+        "--levels",
+        "email_verified",
+        "--countries",
+        "ke,za",
+        "--reason",
+        "canary: the Nairobi team",
+        "--json",
+    ];
+    let flag: serde_json::Value = serde_json::from_str(&stdout(&vendrome(&dir.0, &set))).unwrap();
+    let mut named: Vec<String> = flag[0]["cohorts"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    ids.sort();
+    assert_eq!(named, ids, "one by id, one by email");
+    assert_eq!(
+        flag[0]["cohorts"]["roles"],
+        serde_json::json!(["member", "moderator"])
+    );
+    assert_eq!(
+        flag[0]["cohorts"]["levels"],
+        serde_json::json!(["email_verified"])
+    );
+    assert_eq!(
+        flag[0]["cohorts"]["countries"],
+        serde_json::json!(["KE", "ZA"])
+    );
+    assert_eq!(flag[0]["rollout_percent"], 10);
+
+    let shown = stdout(&vendrome(&dir.0, &["flags", "show", "use_real_feed"]));
+    assert!(shown.contains("roles:     member,moderator"), "{shown}");
+    assert!(shown.contains("countries: KE,ZA"), "{shown}");
+    assert!(
+        shown.contains(&ids[0]) && shown.contains(&ids[1]),
+        "{shown}"
+    );
+
+    // Unknown members are listed and nothing changes.
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let bad = dir.0.join("bad.txt");
+    std::fs::write(
+        &bad,
+        format!("{}\nnobody@example.com\n{stranger}\n", ids[0]),
+    )
+    .unwrap();
+    let output = vendrome(
+        &dir.0,
+        &[
+            "flags",
+            "set",
+            "use_real_feed",
+            "--percent",
+            "50",
+            "--include-users",
+            bad.to_str().unwrap(),
+            "--reason",
+            "widen",
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nobody@example.com") && stderr.contains(&stranger),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&ids[0]),
+        "known members are not listed: {stderr}"
+    );
+    let after: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["flags", "show", "use_real_feed", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(after[0]["rollout_percent"], 10, "nothing changed");
+    assert_eq!(after[0]["cohorts"]["users"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -253,4 +253,26 @@ async fn a_message_sent_through_one_instance_reaches_a_socket_on_the_other_once(
     );
     // Ana's socket heard her own five too; reading up to `presence.state` went past them.
     assert_eq!(heard, vec![reply["data"]["id"].clone()]);
+
+    // A flag changed by an operator reaches every socket, on both instances, once: whichever
+    // instance's relay publishes the event broadcasts the frame over NATS.
+    let changed = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(["flags", "set", "use_real_feed", "--on", "--percent", "10"])
+        .args(["--reason", "canary across instances"])
+        .env("VENDROME_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    for socket in [&mut ana, &mut ben] {
+        let frame = next(socket, "flags.changed").await;
+        assert_eq!(frame["data"]["name"], "use_real_feed");
+        assert_eq!(frame["data"]["rollout_percent"], 10);
+        let again = collect(socket, "flags.changed", Duration::from_secs(2)).await;
+        assert!(again.is_empty(), "once per socket: {again:?}");
+    }
 }

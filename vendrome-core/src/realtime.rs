@@ -32,6 +32,13 @@ pub trait FrameSink: Send + Sync {
     ///
     /// None: a frame that cannot be queued closes that socket instead.
     fn deliver(&self, user: UserId, frame: Frame);
+
+    /// Hands `frame` to every socket open in this process, whoever it belongs to. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// None: a frame that cannot be queued closes that socket instead.
+    fn deliver_to_all(&self, frame: Frame);
 }
 
 /// Carries frames to users' sockets on whichever instance holds them.
@@ -47,6 +54,14 @@ pub trait Fanout: Send + Sync {
     /// Any error the transport gives (an `anyhow::Error`); frames are best-effort, a socket that
     /// missed one resumes from its last frame id.
     async fn publish(&self, users: &[UserId], frame: &Frame) -> anyhow::Result<()>;
+
+    /// Sends `frame` to every socket on every instance (news for everyone, such as a flag
+    /// change). Each instance receives it once.
+    ///
+    /// # Errors
+    ///
+    /// Any error the transport gives (an `anyhow::Error`); like every frame, best-effort.
+    async fn broadcast(&self, frame: &Frame) -> anyhow::Result<()>;
 
     /// Starts receiving `user`'s frames into this instance's sink. Returns once frames published
     /// from now on will arrive.

@@ -39,6 +39,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
         .route_layer(from_fn_with_state(state.clone(), crate::read_only::layer))
         .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::flag_metrics::layer,
+        ))
+        .route_layer(from_fn_with_state(
             middleware::Wake {
                 tasks: std::sync::Arc::new([state.relay_wake.clone(), state.search_wake.clone()]),
                 home_cache: state.home_cache.clone(),

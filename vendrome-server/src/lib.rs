@@ -13,6 +13,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod flag_metrics;
 pub mod idempotency;
 pub mod mail;
 pub mod metrics;

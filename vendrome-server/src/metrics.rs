@@ -10,6 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::flag_metrics::FlagState;
+
 /// Seconds: 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -35,7 +37,8 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware: counts and times every request under its route template.
+/// Middleware: counts and times every request under its route template, and the state of the
+/// route's area flag for the caller ([`crate::flag_metrics`]; `none` when there is none).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -44,10 +47,16 @@ pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
+    let (flag, state) = match response.extensions().get::<FlagState>() {
+        Some(label) => (label.flag, if label.on { "on" } else { "off" }),
+        None => ("none", "none"),
+    };
     let labels = [
         ("method", method),
         ("route", route),
         ("status", response.status().as_u16().to_string()),
+        ("flag", flag.to_owned()),
+        ("flag_state", state.to_owned()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels)

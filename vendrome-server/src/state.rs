@@ -52,6 +52,8 @@ pub struct Services {
     pub auth: AuthService,
     pub verification: VerificationService,
     pub flags: FlagService,
+    /// The flags as the metrics labels read them (see [`crate::flag_metrics`]).
+    pub flag_snapshot: Arc<crate::flag_metrics::FlagSnapshot>,
     /// Connections, follows, topics, suggestions.
     pub graph: GraphService,
     /// Posts, and engagement with them.
@@ -227,6 +229,9 @@ impl AppState {
             oauth_providers: Arc::new(OAuthProviders::new(&options.oauth)),
             verification: VerificationService::new(shared.clone(), shared.clone()),
             flags: FlagService::new(shared.clone()),
+            flag_snapshot: Arc::new(crate::flag_metrics::FlagSnapshot::new(FlagService::new(
+                shared.clone(),
+            ))),
             graph: GraphService::new(shared.clone(), shared.clone()),
             posts,
             engagement,

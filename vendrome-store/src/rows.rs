@@ -9,7 +9,7 @@ use vendrome_core::audit::AuditEvent;
 use vendrome_core::auth::SessionToken;
 use vendrome_core::enums::{BadgeKind, UserRole, VerificationLevel};
 use vendrome_core::events::DomainEvent;
-use vendrome_core::flags::{Flag, FlagName, RolloutPercent};
+use vendrome_core::flags::{Cohorts, Flag, FlagName, Member, RolloutPercent};
 use vendrome_core::ids::{AuditEventId, BadgeId, EventId, RefreshTokenId, SessionId, UserId};
 use vendrome_core::outbox::OutboxEvent;
 use vendrome_core::time::Timestamp;
@@ -78,7 +78,7 @@ impl TryFrom<UserRow> for User {
 }
 
 pub(crate) const FLAG_COLUMNS: &str =
-    "name, description, enabled, rollout_percent, created_at, updated_at";
+    "name, description, enabled, rollout_percent, cohorts, in_metrics, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct FlagRow {
@@ -86,6 +86,8 @@ pub(crate) struct FlagRow {
     description: String,
     enabled: bool,
     rollout_percent: i16,
+    cohorts: Json<serde_json::Value>,
+    in_metrics: bool,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -101,6 +103,11 @@ impl TryFrom<FlagRow> for Flag {
             rollout_percent: RolloutPercent::parse(row.rollout_percent.into())
                 .map_err(anyhow::Error::new)
                 .with_context(|| format!("stored flag `{}` has an invalid percentage", row.name))?,
+            cohorts: serde_json::from_value::<Cohorts>(row.cohorts.0)
+                .map_err(anyhow::Error::new)
+                .and_then(|c| c.bounded().map_err(anyhow::Error::new))
+                .with_context(|| format!("stored flag `{}` has invalid cohorts", row.name))?,
+            in_metrics: row.in_metrics,
             description: row.description,
             enabled: row.enabled,
             created_at: row.created_at,
@@ -168,13 +175,23 @@ impl From<AuditRow> for AuditEvent {
     }
 }
 
-impl FlagRow {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
+/// What a flag's segments look at in a member.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FlagMemberRow {
+    id: Uuid,
+    role: DbEnum<UserRole>,
+    verification_level: DbEnum<VerificationLevel>,
+    country_code: Option<String>,
+}
 
-    pub(crate) fn percent(&self) -> i16 {
-        self.rollout_percent
+impl From<FlagMemberRow> for Member {
+    fn from(row: FlagMemberRow) -> Self {
+        Member {
+            id: UserId::from_uuid(row.id),
+            role: row.role.0,
+            level: row.verification_level.0,
+            country: row.country_code,
+        }
     }
 }
 

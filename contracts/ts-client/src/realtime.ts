@@ -22,6 +22,8 @@ export interface RealtimeEventMap {
   "conversation.member_added": Record<string, unknown>;
   "conversation.member_removed": Record<string, unknown>;
   "conversation.member_role_changed": Record<string, unknown>;
+  /** A flag's base state changed: read `flags.list()` again for your own evaluation. */
+  "flags.changed": { name: string; enabled: boolean; rollout_percent: number };
   "resync.required": { reason: string };
   pong: Record<string, never>;
   error: { code: string; message: string };

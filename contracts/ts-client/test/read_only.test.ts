@@ -8,7 +8,7 @@ const admin = client();
 
 afterAll(async () => {
   // Whatever happened above, leave the server writable.
-  if (await admin.session()) await admin.flags.set("read_only", { enabled: false });
+  if (await admin.session()) await admin.flags.set("read_only", { enabled: false, reason: "maintenance over" });
 });
 
 describe("read-only mode", () => {
@@ -23,7 +23,7 @@ describe("read-only mode", () => {
     const written = await api.posts.create({ body: "before maintenance" });
     expect(api.readOnly().readOnly).toBe(false);
 
-    await admin.flags.set("read_only", { enabled: true });
+    await admin.flags.set("read_only", { enabled: true, reason: "maintenance" });
     const refused = await api.posts.create({ body: "during maintenance" }).catch((e: unknown) => e);
     if (!isApiError(refused, "read_only")) throw refused;
     expect(refused.status).toBe(503);
@@ -31,7 +31,7 @@ describe("read-only mode", () => {
     expect(api.readOnly()).toEqual({ readOnly: true, retryAfter: refused.retryAfter });
     expect((await api.feed.home().take(5)).map((item) => item.post.id)).toEqual([written.id]);
 
-    await admin.flags.set("read_only", { enabled: false });
+    await admin.flags.set("read_only", { enabled: false, reason: "maintenance over" });
     await api.posts.create({ body: "after maintenance" });
     expect(api.readOnly().readOnly).toBe(false);
     expect(states).toEqual([

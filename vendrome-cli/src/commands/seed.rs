@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use vendrome_core::auth::{hash_blocking, Password};
 use vendrome_core::enums::UserRole;
-use vendrome_core::flags::{FlagName, FlagService, FlagUpdate, RolloutPercent};
+use vendrome_core::flags::{ChangeReason, FlagName, FlagService, FlagUpdate, RolloutPercent};
 use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 
 use crate::{output, Common};
@@ -212,6 +212,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             let update = FlagUpdate {
                 enabled: fixture.enabled,
                 rollout_percent: Some(percent),
+                cohorts: None,
+                reason: ChangeReason::parse("seeded from flags.json")?,
             };
             flag_service.update_as_operator(&name, update).await?;
             summary.flags_changed += 1;

@@ -89,14 +89,26 @@ impl Hub {
     }
 }
 
+fn offer(slot: &Slot, outgoing: &Outgoing) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = slot.queue.try_send(outgoing.clone()) {
+        slot.overflow.notify_one();
+    }
+}
+
 impl FrameSink for Hub {
     fn deliver(&self, user: UserId, frame: Frame) {
         let outgoing = Arc::new((frame.id, Utf8Bytes::from(&*frame.text)));
         let sockets = self.sockets.lock().expect("hub lock");
         for slot in sockets.get(&user).into_iter().flatten() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = slot.queue.try_send(outgoing.clone()) {
-                slot.overflow.notify_one();
-            }
+            offer(slot, &outgoing);
+        }
+    }
+
+    fn deliver_to_all(&self, frame: Frame) {
+        let outgoing = Arc::new((frame.id, Utf8Bytes::from(&*frame.text)));
+        let sockets = self.sockets.lock().expect("hub lock");
+        for slot in sockets.values().flatten() {
+            offer(slot, &outgoing);
         }
     }
 }
@@ -133,5 +145,23 @@ mod tests {
         hub.unregister(user, a.id);
         hub.unregister(user, b.id);
         assert_eq!(hub.connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_frame_for_everyone_reaches_every_socket() {
+        let hub = Hub::new();
+        let user = UserId::new();
+        let mut sockets = [
+            hub.register(user, 4),
+            hub.register(user, 4),
+            hub.register(UserId::new(), 4),
+        ];
+        hub.deliver_to_all(frame(7));
+        for socket in &mut sockets {
+            assert_eq!(
+                socket.queue.recv().await.unwrap().0,
+                uuid::Uuid::from_u128(7)
+            );
+        }
     }
 }

@@ -161,4 +161,11 @@ impl Realtime {
             tracing::warn!(error = %format!("{error:#}"), "could not publish a realtime frame");
         }
     }
+
+    /// Sends `frame` to every socket on every instance, best-effort.
+    pub(crate) async fn publish_to_all(&self, frame: &Frame) {
+        if let Err(error) = self.fanout.broadcast(frame).await {
+            tracing::warn!(error = %format!("{error:#}"), "could not broadcast a realtime frame");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! From outbox events to frames: the conversation events this instance's relay published become
 //! one frame each, sent to the conversation's participants wherever they are connected; order
-//! and payment events go to the buyer and the seller.
+//! and payment events go to the buyer and the seller; a flag change becomes a `flags.changed`
+//! frame for every socket on every instance.
 
 use std::sync::Arc;
 
@@ -87,6 +88,8 @@ enum Route {
     },
     /// The event's payload as the frame's data, to these members (an order's buyer and seller).
     Members(Vec<UserId>),
+    /// The frame `kind` with the event's payload, to every socket on every instance.
+    Everyone { kind: &'static str },
 }
 
 /// Sockets hear of conversation events, and of the orders and payments they are party to.
@@ -126,6 +129,10 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         E::PaymentSucceeded(e) | E::PaymentFailed(e) | E::PaymentRefunded(e) => Some(
             Route::Members(std::iter::once(e.payer_id).chain(e.payee_id).collect()),
         ),
+        // Clients read their own evaluation again (`GET /v1/flags`).
+        E::FlagUpdated(_) => Some(Route::Everyone {
+            kind: "flags.changed",
+        }),
         // Not about a conversation (bookmarks, being private, are never forwarded).
         E::PostCreated(_)
         | E::PostUpdated(_)
@@ -148,7 +155,6 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         | E::UserEnabled(_)
         | E::UserMessagingSettingsUpdated(_)
         | E::ProfileUpdated(_)
-        | E::FlagUpdated(_)
         | E::UserFollowed(_)
         | E::UserUnfollowed(_)
         | E::UserBlocked(_)
@@ -186,6 +192,16 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             conversation,
             about,
         } => (conversation, about),
+        Route::Everyone { kind } => {
+            let frame = frames::frame(
+                event.event_id.as_uuid(),
+                kind,
+                event.created_at,
+                &event.event.payload(),
+            );
+            state.realtime.publish_to_all(&frame).await;
+            return Ok(());
+        }
     };
     let mut audience = state.store.participants(conversation).await?;
     if let Some(user) = about.filter(|user| !audience.contains(user)) {
@@ -210,7 +226,7 @@ async fn route(state: &AppState, event: &PublishedEvent) -> vendrome_core::Resul
             }
             return Ok(());
         }
-        Route::Payload { .. } | Route::Members(_) => payload_frame(),
+        Route::Payload { .. } | Route::Members(_) | Route::Everyone { .. } => payload_frame(),
     };
     state.realtime.publish(&audience, &frame).await;
     Ok(())

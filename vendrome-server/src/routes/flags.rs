@@ -4,7 +4,11 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vendrome_core::audit::AuditContext;
-use vendrome_core::flags::{EvaluatedFlag, Flag, FlagName, FlagUpdate, RolloutPercent};
+use vendrome_core::enums::{UserRole, VerificationLevel};
+use vendrome_core::flags::{
+    ChangeReason, Cohorts, Country, EvaluatedFlag, Flag, FlagName, FlagUpdate, RolloutPercent,
+};
+use vendrome_core::ids::UserId;
 use vendrome_core::validation::ValidationErrors;
 
 use crate::auth::{Authenticated, MaybeAuthenticated};
@@ -25,9 +29,39 @@ pub struct FlagView {
     /// The share of signed-in users it is on for, when enabled.
     #[schema(minimum = 0, maximum = 100)]
     pub rollout_percent: u8,
-    /// Whether it is on for this caller (deterministic per user; anonymous callers get
+    /// Whether it is on for this caller (deterministic per member; anonymous callers get
     /// `enabled`).
     pub active: bool,
+    pub cohorts: CohortsView,
+}
+
+/// Who a flag is for besides its percentage. Named members are counted, never listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortsView {
+    /// How many members the flag names (on for them while the flag is on).
+    pub included_users: usize,
+    /// The percentage only picks among members of these roles (any, when empty)…
+    pub roles: Vec<UserRole>,
+    /// …of these verification levels (any, when empty)…
+    pub levels: Vec<VerificationLevel>,
+    /// …and whose profile is in one of these countries (any, when empty).
+    #[schema(example = json!(["KE"]))]
+    pub countries: Vec<String>,
+}
+
+impl From<&Cohorts> for CohortsView {
+    fn from(cohorts: &Cohorts) -> Self {
+        Self {
+            included_users: cohorts.users.len(),
+            roles: cohorts.roles.iter().copied().collect(),
+            levels: cohorts.levels.iter().copied().collect(),
+            countries: cohorts
+                .countries
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        }
+    }
 }
 
 impl FlagView {
@@ -38,6 +72,7 @@ impl FlagView {
             enabled: flag.enabled,
             rollout_percent: flag.rollout_percent.get(),
             active,
+            cohorts: CohortsView::from(&flag.cohorts),
         }
     }
 }
@@ -57,6 +92,51 @@ pub struct UpdateFlagRequest {
     #[schema(minimum = 0, maximum = 100)]
     #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub rollout_percent: Option<i64>,
+    /// The flag's cohorts as a whole; left out, they stay as they are (send `{}` to clear them).
+    #[serde(default)]
+    pub cohorts: Option<CohortsRequest>,
+    /// Why, kept in the audit event with who changed what.
+    #[schema(min_length = 1, max_length = 500, example = "canary: the Nairobi team")]
+    pub reason: String,
+}
+
+/// A flag's cohorts, replacing the ones it has.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CohortsRequest {
+    /// Members the flag is on for while it is on, whatever the percentage (at most 1,000; each
+    /// must name an account).
+    #[schema(max_items = 1000)]
+    pub include_users: Vec<UserId>,
+    pub roles: Vec<UserRole>,
+    pub levels: Vec<VerificationLevel>,
+    /// ISO 3166-1 alpha-2 codes.
+    #[schema(example = json!(["KE", "ZA"]))]
+    pub countries: Vec<String>,
+}
+
+impl CohortsRequest {
+    fn try_into_domain(self) -> Result<Cohorts, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let countries = self
+            .countries
+            .iter()
+            .filter_map(|c| errors.check("countries", Country::parse(c)))
+            .collect();
+        errors.into_result()?;
+        Cohorts {
+            users: self.include_users.into_iter().collect(),
+            roles: self.roles.into_iter().collect(),
+            levels: self.levels.into_iter().collect(),
+            countries,
+        }
+        .bounded()
+        .map_err(|e| {
+            let mut errors = ValidationErrors::new();
+            errors.check::<()>("include_users", Err(e));
+            errors
+        })
+    }
 }
 
 impl UpdateFlagRequest {
@@ -65,10 +145,17 @@ impl UpdateFlagRequest {
         let rollout_percent = self
             .rollout_percent
             .and_then(|n| errors.check("rollout_percent", RolloutPercent::parse(n)));
+        let reason = errors.check("reason", ChangeReason::parse(&self.reason));
+        let cohorts = match self.cohorts.map(CohortsRequest::try_into_domain) {
+            Some(result) => errors.check("cohorts", result.map(Some)).flatten(),
+            None => None,
+        };
         errors.into_result()?;
         Ok(FlagUpdate {
             enabled: self.enabled,
             rollout_percent,
+            cohorts,
+            reason: reason.expect("a reason that failed to parse was recorded as an error"),
         })
     }
 }
@@ -90,7 +177,7 @@ pub async fn list_flags(
     ))
 }
 
-/// Turn a flag on or off and set its rollout (admins only; audited).
+/// Turn a flag on or off and set its rollout and cohorts (admins only; audited with the reason).
 #[utoipa::path(put, path = "/v1/admin/flags/{name}", tag = "flags",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "The flag's name.", example = "use_real_feed")),
@@ -103,7 +190,7 @@ pub async fn list_flags(
         (status = 404, description = "No flag has this name.", body = ErrorEnvelope),
         (status = 413, description = "The body is too large.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
-        (status = 422, description = "The body breaks a rule (`validation_failed`).", body = ErrorEnvelope),
+        (status = 422, description = "The body breaks a rule (`validation_failed`; `unknown_users` under `include_users` lists ids no account has).", body = ErrorEnvelope),
     ))]
 pub async fn update_flag(
     State(state): State<AppState>,
@@ -125,6 +212,7 @@ pub async fn update_flag(
         .flags
         .update_as(&caller, &name, update, &audit)
         .await?;
-    let active = flag.evaluate(Some(caller.user_id));
+    state.flag_snapshot.forget();
+    let active = state.flags.evaluate_one(&flag, caller.user_id).await?;
     Ok(ApiSuccess::ok(FlagView::new(flag, active)))
 }

@@ -47,7 +47,7 @@ async fn failed_validation_is_422_with_field_details() {
     let out_of_range = app
         .put(FLAG)
         .bearer_auth(&token)
-        .json(&serde_json::json!({"enabled": true, "rollout_percent": 150}));
+        .json(&serde_json::json!({"enabled": true, "rollout_percent": 150, "reason": "r"}));
     let body = expect_error(out_of_range.send().await.unwrap(), 422, "validation_failed").await;
     assert_eq!(
         body["error"]["details"]["fields"]["rollout_percent"][0]["code"], "out_of_range",

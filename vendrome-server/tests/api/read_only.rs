@@ -33,7 +33,7 @@ async fn the_flag_refuses_writes_and_keeps_reads(backend: Backend) {
     let switch = |enabled: bool| {
         app.put("/v1/admin/flags/read_only")
             .bearer_auth(&admin)
-            .json(&json!({ "enabled": enabled }))
+            .json(&json!({ "enabled": enabled, "reason": "maintenance" }))
     };
     let (status, body) = json(switch(true).send().await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
@@ -116,7 +116,7 @@ async fn started_read_only_refuses_writes(backend: Backend) {
     let (status, _) = json(
         app.put("/v1/admin/flags/read_only")
             .bearer_auth(&admin)
-            .json(&json!({"enabled": false}))
+            .json(&json!({"enabled": false, "reason": "maintenance over"}))
             .send()
             .await
             .unwrap(),

@@ -27,6 +27,11 @@ impl Fanout for LocalFanout {
         Ok(())
     }
 
+    async fn broadcast(&self, frame: &Frame) -> anyhow::Result<()> {
+        self.sink.deliver_to_all(frame.clone());
+        Ok(())
+    }
+
     async fn subscribe(&self, _user: UserId) -> anyhow::Result<()> {
         Ok(())
     }

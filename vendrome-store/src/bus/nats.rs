@@ -1,4 +1,5 @@
-//! [`NatsFanout`]: frames between server instances over NATS, one subject per user.
+//! [`NatsFanout`]: frames between server instances over NATS, one subject per user, and one
+//! that every instance hears for frames to everyone.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// the NATS subscription lives while the count is above zero, so sockets of one user opening and
 /// closing in any order never leave a live socket unsubscribed.
 ///
+/// Frames for every socket go on `{prefix}.all`, which each instance subscribes to for its whole
+/// life (from [`NatsFanout::connect`]).
+///
 /// Plain NATS (no JetStream): a frame published while an instance is not subscribed is not kept
 /// for it. Nothing is lost by that: messages are in the database, and a socket that reconnects
 /// asks for what it missed.
@@ -34,6 +38,32 @@ pub struct NatsFanout {
     prefix: String,
     sink: Arc<dyn FrameSink>,
     subscriptions: Mutex<HashMap<UserId, (usize, JoinHandle<()>)>>,
+    everyone: JoinHandle<()>,
+}
+
+impl Drop for NatsFanout {
+    fn drop(&mut self) {
+        self.everyone.abort();
+    }
+}
+
+/// A frame as a NATS message carries it: its id in a header, its text as the payload.
+fn frame_of(message: &async_nats::Message) -> Option<Frame> {
+    let id = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(FRAME_ID))
+        .and_then(|v| v.as_str().parse::<uuid::Uuid>().ok());
+    match (id, std::str::from_utf8(&message.payload)) {
+        (Some(id), Ok(text)) => Some(Frame {
+            id,
+            text: Arc::from(text),
+        }),
+        _ => {
+            tracing::warn!(subject = %message.subject, "dropped a malformed realtime frame");
+            None
+        }
+    }
 }
 
 impl NatsFanout {
@@ -50,12 +80,33 @@ impl NatsFanout {
             .connect(url)
             .await
             .context("could not connect to NATS")?;
-        Ok(Self {
+        let mut everyone = client
+            .subscribe(format!("{prefix}.all"))
+            .await
+            .context("subscribe to NATS")?;
+        let to_all = sink.clone();
+        let everyone = tokio::spawn(async move {
+            while let Some(message) = everyone.next().await {
+                if let Some(frame) = frame_of(&message) {
+                    to_all.deliver_to_all(frame);
+                }
+            }
+        });
+        let fanout = Self {
             client,
             prefix: prefix.to_owned(),
             sink,
             subscriptions: Mutex::new(HashMap::new()),
-        })
+            everyone,
+        };
+        fanout.round_trip().await?;
+        Ok(fanout)
+    }
+
+    fn headers(frame: &Frame) -> async_nats::HeaderMap {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(FRAME_ID, frame.id.to_string().as_str());
+        headers
     }
 
     fn subject(&self, user: UserId) -> String {
@@ -90,8 +141,7 @@ impl std::fmt::Debug for NatsFanout {
 impl Fanout for NatsFanout {
     async fn publish(&self, users: &[UserId], frame: &Frame) -> anyhow::Result<()> {
         let payload = bytes::Bytes::copy_from_slice(frame.text.as_bytes());
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(FRAME_ID, frame.id.to_string().as_str());
+        let headers = Self::headers(frame);
         for user in users {
             self.client
                 .publish_with_headers(self.subject(*user), headers.clone(), payload.clone())
@@ -99,6 +149,18 @@ impl Fanout for NatsFanout {
                 .context("publish a frame to NATS")?;
         }
         Ok(())
+    }
+
+    async fn broadcast(&self, frame: &Frame) -> anyhow::Result<()> {
+        let payload = bytes::Bytes::copy_from_slice(frame.text.as_bytes());
+        self.client
+            .publish_with_headers(
+                format!("{}.all", self.prefix),
+                Self::headers(frame),
+                payload,
+            )
+            .await
+            .context("publish a frame to NATS")
     }
 
     async fn subscribe(&self, user: UserId) -> anyhow::Result<()> {
@@ -116,22 +178,9 @@ impl Fanout for NatsFanout {
         let sink = self.sink.clone();
         let task = tokio::spawn(async move {
             while let Some(message) = subscriber.next().await {
-                let id = message
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(FRAME_ID))
-                    .and_then(|v| v.as_str().parse::<uuid::Uuid>().ok());
-                let (Some(id), Ok(text)) = (id, std::str::from_utf8(&message.payload)) else {
-                    tracing::warn!(subject = %message.subject, "dropped a malformed realtime frame");
-                    continue;
-                };
-                sink.deliver(
-                    user,
-                    Frame {
-                        id,
-                        text: Arc::from(text),
-                    },
-                );
+                if let Some(frame) = frame_of(&message) {
+                    sink.deliver(user, frame);
+                }
             }
         });
         subscriptions.insert(user, (1, task));

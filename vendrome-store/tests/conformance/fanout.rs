@@ -11,13 +11,18 @@ use vendrome_core::ids::UserId;
 use vendrome_core::realtime::{Fanout, Frame, FrameSink};
 use vendrome_store::bus::NatsFanout;
 
-/// A sink that records what reaches it.
+/// A sink that records what reaches it (frames for everyone under the nil id).
 #[derive(Default)]
 struct Recorder(Mutex<Vec<(UserId, Frame)>>);
 
 impl FrameSink for Recorder {
     fn deliver(&self, user: UserId, frame: Frame) {
         self.0.lock().unwrap().push((user, frame));
+    }
+
+    fn deliver_to_all(&self, frame: Frame) {
+        let everyone = UserId::from_uuid(uuid::Uuid::nil());
+        self.0.lock().unwrap().push((everyone, frame));
     }
 }
 
@@ -140,4 +145,31 @@ async fn a_frame_published_right_after_subscribe_arrives() {
     sent.sort();
     assert_eq!(got.len(), MEMBERS, "every frame arrives, once");
     assert_eq!(got, sent);
+}
+
+/// A frame for everyone reaches every instance once, the publishing one included, without any
+/// member's subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_for_everyone_reaches_every_instance_once() {
+    let prefix = format!("test.{}", uuid::Uuid::new_v4().simple());
+    let Some((a, a_sink)) = instance(&prefix).await else {
+        return;
+    };
+    let Some((_b, b_sink)) = instance(&prefix).await else {
+        return;
+    };
+    let news = frame(r#"{"type":"flags.changed"}"#);
+    a.broadcast(&news).await.unwrap();
+    arrived(&a_sink, 1).await;
+    arrived(&b_sink, 1).await;
+    for sink in [&a_sink, &b_sink] {
+        let got = sink.0.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "once per instance");
+        assert_eq!(
+            got[0].0,
+            UserId::from_uuid(uuid::Uuid::nil()),
+            "to everyone"
+        );
+        assert_eq!(got[0].1, news);
+    }
 }

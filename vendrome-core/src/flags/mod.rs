@@ -1,7 +1,10 @@
-//! Feature flags: each is on or off plus a rollout percentage, evaluated deterministically per
-//! user so that the same user always gets the same answer while a rollout holds still.
+//! Feature flags: each is on or off plus a rollout percentage and cohorts ([`cohorts`]: named
+//! members, segments by role, verification level and country), evaluated deterministically per
+//! member so that the same member always gets the same answer while a rollout holds still.
 //!
 //! The rollout flags of the migration plan (`use_real_auth`, …) are created by the migrations.
+
+pub mod cohorts;
 
 use std::sync::Arc;
 
@@ -14,6 +17,8 @@ use crate::ids::UserId;
 use crate::time::Timestamp;
 use crate::validation::{invalid, ValidationErrors};
 use crate::Result;
+
+pub use cohorts::{Cohorts, Country, Member};
 
 /// A flag's name: `a-z`, `0-9` and `_`, starting with a letter, 2 to 64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -70,6 +75,10 @@ pub struct Flag {
     pub description: String,
     pub enabled: bool,
     pub rollout_percent: RolloutPercent,
+    pub cohorts: Cohorts,
+    /// Whether requests carry this flag's state for the caller as a metrics label (set by the
+    /// migrations for the `use_real_*` flags only, which bounds the labels' cardinality).
+    pub in_metrics: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -77,15 +86,41 @@ pub struct Flag {
 impl Flag {
     /// Whether the flag is on for `subject`.
     ///
-    /// Off is off for everyone. On at 100 % is on for everyone. On at `p` % is on for the users
-    /// whose bucket (a stable hash of flag name and user id, 0–99) is below `p`, so raising `p`
-    /// only ever adds users. Anonymous callers get the base state: on if the flag is on.
-    pub fn evaluate(&self, subject: Option<UserId>) -> bool {
+    /// Off is off for everyone. A member the cohorts name is in while the flag is on. Otherwise
+    /// a member outside the cohorts' segments is out, and one inside is in when their bucket (a
+    /// stable hash of flag name and user id, 0–99) is below the percentage, so raising it only
+    /// ever adds members. Without cohorts this is the percentage alone. Anonymous callers get
+    /// the base state: on if the flag is on.
+    pub fn evaluate(&self, subject: Option<&Member>) -> bool {
         match subject {
             _ if !self.enabled => false,
             None => true,
-            Some(user) => bucket(&self.name, user) < self.rollout_percent.get(),
+            Some(member) if self.cohorts.includes(member.id) => true,
+            Some(member) => {
+                self.cohorts.segments_admit(member)
+                    && bucket(&self.name, member.id) < self.rollout_percent.get()
+            }
         }
+    }
+}
+
+/// Why a flag was changed, kept in its audit event: 1 to 500 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeReason(String);
+
+impl ChangeReason {
+    pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
+        let reason = raw.trim();
+        let length = reason.chars().count();
+        if (1..=500).contains(&length) {
+            Ok(Self(reason.to_owned()))
+        } else {
+            Err(invalid("invalid_length", "must be 1 to 500 characters"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -105,11 +140,14 @@ pub fn bucket(name: &FlagName, user: UserId) -> u8 {
     (head % 100) as u8
 }
 
-/// A change to a flag: its state and, optionally, a new rollout percentage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A change to a flag: its state, optionally a new rollout percentage and new cohorts (each
+/// left as it is when `None`), and why.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlagUpdate {
     pub enabled: bool,
     pub rollout_percent: Option<RolloutPercent>,
+    pub cohorts: Option<Cohorts>,
+    pub reason: ChangeReason,
 }
 
 /// Storage of feature flags.
@@ -130,14 +168,26 @@ pub trait FlagRepo: Send + Sync {
     /// name is `Ok(None)`.
     async fn flag(&self, name: &FlagName) -> Result<Option<Flag>>;
 
-    /// Applies `update` and, in the same transaction, writes a `flag.updated` outbox event and a
-    /// `flag.updated` audit event attributed to `audit`.
+    /// What `user`'s flags look at (role, verification level, profile country), or `None` when
+    /// no account has this id.
     ///
-    /// MUST return [`Error::NotFound`](crate::Error::NotFound) when no flag has this name.
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn flag_member(&self, user: UserId) -> Result<Option<Member>>;
+
+    /// Applies `update` and, in the same transaction, writes a `flag.updated` outbox event and a
+    /// `flag.updated` audit event attributed to `audit`, with the flag before and after and the
+    /// update's reason.
+    ///
+    /// MUST return [`Error::NotFound`](crate::Error::NotFound) when no flag has this name, and
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `cohorts.include_users`, code `unknown_users`,
+    /// naming them) when the cohorts name ids no account has; nothing changes then.
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) `flag` when no flag has this name;
+    /// [`Error::Invalid`](crate::Error::Invalid) `unknown_users` for unknown named members;
     /// [`Error::Unexpected`](crate::Error::Unexpected) when the storage fails.
     async fn update_flag(
         &self,
@@ -169,13 +219,30 @@ impl FlagService {
     /// Every flag, evaluated for `subject` (anonymous when `None`).
     pub async fn evaluate_all(&self, subject: Option<UserId>) -> Result<Vec<EvaluatedFlag>> {
         let flags = self.repo.list_flags().await?;
+        let member = match subject {
+            Some(user) => Some(self.member(user, &flags).await?),
+            None => None,
+        };
         Ok(flags
             .into_iter()
             .map(|flag| EvaluatedFlag {
-                active: flag.evaluate(subject),
+                active: flag.evaluate(member.as_ref()),
                 flag,
             })
             .collect())
+    }
+
+    /// `user` as `flags` need them: their traits are read only when an enabled flag has
+    /// segments (a deleted account evaluates as a plain member).
+    pub async fn member(&self, user: UserId, flags: &[Flag]) -> Result<Member> {
+        if !flags.iter().any(|f| f.enabled && f.cohorts.has_segments()) {
+            return Ok(Member::plain(user));
+        }
+        Ok(self
+            .repo
+            .flag_member(user)
+            .await?
+            .unwrap_or_else(|| Member::plain(user)))
     }
 
     pub async fn list(&self) -> Result<Vec<Flag>> {
@@ -205,6 +272,12 @@ impl FlagService {
         self.repo.update_flag(name, update, audit).await
     }
 
+    /// Whether `flag` is on for `user`.
+    pub async fn evaluate_one(&self, flag: &Flag, user: UserId) -> Result<bool> {
+        let member = self.member(user, std::slice::from_ref(flag)).await?;
+        Ok(flag.evaluate(Some(&member)))
+    }
+
     /// Changes a flag on an operator's authority (the command line, an embedding program):
     /// whoever holds the database holds this right.
     pub async fn update_as_operator(&self, name: &FlagName, update: FlagUpdate) -> Result<Flag> {
@@ -217,6 +290,7 @@ impl FlagService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enums::{UserRole, VerificationLevel};
 
     fn flag(enabled: bool, percent: u8) -> Flag {
         Flag {
@@ -224,6 +298,8 @@ mod tests {
             description: String::new(),
             enabled,
             rollout_percent: RolloutPercent::parse(percent.into()).unwrap(),
+            cohorts: Cohorts::default(),
+            in_metrics: true,
             created_at: crate::time::now(),
             updated_at: crate::time::now(),
         }
@@ -240,12 +316,75 @@ mod tests {
         assert_eq!(RolloutPercent::parse(0).unwrap().get(), 0);
     }
 
+    fn plain(users: &[UserId]) -> Vec<Member> {
+        users.iter().map(|u| Member::plain(*u)).collect()
+    }
+
+    #[test]
+    fn reasons_are_one_to_five_hundred_characters() {
+        assert_eq!(
+            ChangeReason::parse("  canary  ").unwrap().as_str(),
+            "canary"
+        );
+        assert!(ChangeReason::parse("   ").is_err());
+        assert!(ChangeReason::parse(&"é".repeat(500)).is_ok());
+        assert!(ChangeReason::parse(&"é".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn named_members_are_in_and_segments_narrow_the_percentage() {
+        let members: Vec<Member> = (0..2_000)
+            .map(|i| Member {
+                id: UserId::new(),
+                role: UserRole::Member,
+                level: VerificationLevel::Unverified,
+                country: Some(if i % 2 == 0 { "KE" } else { "ZA" }.to_owned()),
+            })
+            .collect();
+        let named = members[1].id;
+        let mut canary = flag(true, 50);
+        canary.cohorts = Cohorts {
+            users: [named].into(),
+            countries: [Country::parse("ke").unwrap()].into(),
+            ..Cohorts::default()
+        };
+        assert!(
+            canary.evaluate(Some(&members[1])),
+            "named, outside the segment"
+        );
+        let on: Vec<&Member> = members
+            .iter()
+            .filter(|m| canary.evaluate(Some(m)))
+            .collect();
+        assert!(on
+            .iter()
+            .all(|m| m.id == named || m.country.as_deref() == Some("KE")));
+        let kenyans = on.iter().filter(|m| m.id != named).count();
+        assert!((400..=600).contains(&kenyans), "{kenyans} of 1000 at 50 %");
+        // The percentage alone is unchanged by empty cohorts.
+        let bare = flag(true, 50);
+        for m in &members[..200] {
+            assert_eq!(
+                bare.evaluate(Some(m)),
+                bucket(&bare.name, m.id) < 50,
+                "same answer as before cohorts"
+            );
+        }
+        // Off is off, even for the named.
+        canary.enabled = false;
+        assert!(!canary.evaluate(Some(&members[1])));
+        // Anonymous callers still get the base state.
+        canary.enabled = true;
+        assert!(canary.evaluate(None));
+    }
+
     #[test]
     fn off_is_off_and_full_is_on() {
-        let users: Vec<UserId> = (0..200).map(|_| UserId::new()).collect();
-        assert!(users.iter().all(|u| !flag(false, 100).evaluate(Some(*u))));
-        assert!(users.iter().all(|u| flag(true, 100).evaluate(Some(*u))));
-        assert!(users.iter().all(|u| !flag(true, 0).evaluate(Some(*u))));
+        let ids: Vec<UserId> = (0..200).map(|_| UserId::new()).collect();
+        let users = plain(&ids);
+        assert!(users.iter().all(|u| !flag(false, 100).evaluate(Some(u))));
+        assert!(users.iter().all(|u| flag(true, 100).evaluate(Some(u))));
+        assert!(users.iter().all(|u| !flag(true, 0).evaluate(Some(u))));
         assert!(
             flag(true, 10).evaluate(None),
             "anonymous callers get the base state"
@@ -255,11 +394,12 @@ mod tests {
 
     #[test]
     fn rollout_is_deterministic_proportional_and_monotonic() {
-        let users: Vec<UserId> = (0..10_000).map(|_| UserId::new()).collect();
+        let ids: Vec<UserId> = (0..10_000).map(|_| UserId::new()).collect();
+        let users = plain(&ids);
         let at = |p| {
             users
                 .iter()
-                .filter(|u| flag(true, p).evaluate(Some(**u)))
+                .filter(|u| flag(true, p).evaluate(Some(u)))
                 .count()
         };
         let thirty = at(30);
@@ -270,14 +410,14 @@ mod tests {
         // The same user gets the same answer every time.
         for u in &users[..100] {
             assert_eq!(
-                flag(true, 30).evaluate(Some(*u)),
-                flag(true, 30).evaluate(Some(*u))
+                flag(true, 30).evaluate(Some(u)),
+                flag(true, 30).evaluate(Some(u))
             );
         }
         // Raising the percentage only adds users.
         for u in &users {
-            if flag(true, 30).evaluate(Some(*u)) {
-                assert!(flag(true, 60).evaluate(Some(*u)));
+            if flag(true, 30).evaluate(Some(u)) {
+                assert!(flag(true, 60).evaluate(Some(u)));
             }
         }
     }
