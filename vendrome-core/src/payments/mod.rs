@@ -9,7 +9,7 @@
 pub mod provider;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::provider::{NextAction, PaymentProvider};
 use crate::enums::{
@@ -305,7 +305,7 @@ pub trait WebhookInbox: Send + Sync {
 }
 
 /// One difference reconciliation found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
     /// The provider settled it; the ledger has no posting for it.

@@ -1,0 +1,330 @@
+//! [`LedgerRepo`] on both databases, and the posting writer that payment settlement shares.
+//!
+//! A posting is written once per idempotency key: its `ledger_transactions` row is inserted with
+//! `ON CONFLICT (idempotency_key) DO NOTHING` first, and only the transaction that inserted it
+//! writes entries and moves balances. Accounts are created on first use from their code, and
+//! each balance moves by [`balance_delta`] in an upsert, in account-code order (so two postings
+//! lock shared accounts in the same order). Entries are never updated or deleted.
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use sqlx::{PgConnection, SqliteConnection};
+use uuid::Uuid;
+use vendrome_core::enums::{LedgerAccountKind, LedgerDirection};
+use vendrome_core::ids::{LedgerTransactionId, PaymentId};
+use vendrome_core::ledger::{
+    balance_delta, Account, AccountCode, LedgerCheck, LedgerRepo, PostOutcome, Posting, StoredEntry,
+};
+use vendrome_core::money::Currency;
+use vendrome_core::page::{Cursor, Limit, Page};
+use vendrome_core::time::Timestamp;
+use vendrome_core::{Error, Result};
+
+use crate::error::SqlxResultExt as _;
+use crate::sql_enum::DbEnum;
+use crate::{with_db, Store};
+
+/// Writes a posting inside a transaction another port method opened.
+pub(crate) trait LedgerWrites {
+    /// Inserts the posting, its entries and the balance moves, unless its key was posted.
+    fn write_posting<'a>(
+        &'a mut self,
+        posting: &'a Posting,
+        at: Timestamp,
+    ) -> BoxFuture<'a, sqlx::Result<PostOutcome>>;
+}
+
+const INSERT_TRANSACTION: &str = "INSERT INTO ledger_transactions \
+    (id, idempotency_key, payment_transaction_id, description, created_at) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT (idempotency_key) DO NOTHING";
+
+/// Creates the account with the entry's delta as its balance, or adds the delta to it.
+const MOVE_BALANCE: &str = "INSERT INTO ledger_accounts \
+    (id, code, name, kind, owner_user_id, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+    ON CONFLICT (code) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance RETURNING id";
+
+const INSERT_ENTRY: &str = "INSERT INTO ledger_entries \
+    (id, ledger_transaction_id, account_id, direction, amount, currency, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+macro_rules! impl_ledger_writes {
+    ($conn:ty) => {
+        impl LedgerWrites for $conn {
+            fn write_posting<'a>(
+                &'a mut self,
+                posting: &'a Posting,
+                at: Timestamp,
+            ) -> BoxFuture<'a, sqlx::Result<PostOutcome>> {
+                Box::pin(async move {
+                    let inserted = sqlx::query(INSERT_TRANSACTION)
+                        .bind(posting.id().as_uuid())
+                        .bind(posting.idempotency_key())
+                        .bind(posting.payment_id().map(|p| p.as_uuid()))
+                        .bind(posting.description())
+                        .bind(at)
+                        .execute(&mut *self)
+                        .await?
+                        .rows_affected();
+                    if inserted == 0 {
+                        return Ok(PostOutcome::AlreadyPosted);
+                    }
+                    let mut entries: Vec<_> = posting.entries().iter().collect();
+                    entries.sort_by(|a, b| a.account.cmp(&b.account));
+                    for entry in entries {
+                        let code = &entry.account;
+                        let kind = code.kind();
+                        let account: Uuid = sqlx::query_scalar(MOVE_BALANCE)
+                            .bind(Uuid::now_v7())
+                            .bind(code.as_str())
+                            .bind(code.name())
+                            .bind(DbEnum(kind))
+                            .bind(code.owner().map(|u| u.as_uuid()))
+                            .bind(code.currency().as_str())
+                            .bind(balance_delta(kind, entry.direction, entry.amount.amount))
+                            .bind(at)
+                            .fetch_one(&mut *self)
+                            .await?;
+                        sqlx::query(INSERT_ENTRY)
+                            .bind(Uuid::now_v7())
+                            .bind(posting.id().as_uuid())
+                            .bind(account)
+                            .bind(DbEnum(entry.direction))
+                            .bind(entry.amount.amount)
+                            .bind(entry.amount.currency.as_str())
+                            .bind(at)
+                            .execute(&mut *self)
+                            .await?;
+                    }
+                    Ok(PostOutcome::Posted)
+                })
+            }
+        }
+    };
+}
+
+impl_ledger_writes!(PgConnection);
+impl_ledger_writes!(SqliteConnection);
+
+fn currency(raw: &str) -> Result<Currency> {
+    Currency::parse(raw.trim())
+        .map_err(|_| Error::Unexpected(anyhow::anyhow!("stored currency `{raw}` is not valid")))
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    code: String,
+    kind: DbEnum<LedgerAccountKind>,
+    currency: String,
+    balance: i64,
+    created_at: Timestamp,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = Error;
+    fn try_from(r: AccountRow) -> Result<Self> {
+        let code = AccountCode::parse(&r.code).ok_or_else(|| {
+            Error::Unexpected(anyhow::anyhow!(
+                "stored account code `{}` is not valid",
+                r.code
+            ))
+        })?;
+        Ok(Account {
+            code,
+            kind: r.kind.0,
+            currency: currency(&r.currency)?,
+            balance: r.balance,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: Uuid,
+    transaction_id: Uuid,
+    idempotency_key: String,
+    description: String,
+    payment_id: Option<Uuid>,
+    direction: DbEnum<LedgerDirection>,
+    amount: i64,
+    currency: String,
+    created_at: Timestamp,
+}
+
+impl TryFrom<EntryRow> for StoredEntry {
+    type Error = Error;
+    fn try_from(r: EntryRow) -> Result<Self> {
+        Ok(StoredEntry {
+            transaction_id: LedgerTransactionId::from_uuid(r.transaction_id),
+            idempotency_key: r.idempotency_key,
+            description: r.description,
+            payment_id: r.payment_id.map(PaymentId::from_uuid),
+            direction: r.direction.0,
+            amount: r.amount,
+            currency: currency(&r.currency)?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const ENTRY_COLUMNS: &str = "e.id, t.id AS transaction_id, t.idempotency_key, t.description, \
+    t.payment_transaction_id AS payment_id, e.direction, e.amount, e.currency, e.created_at";
+
+/// An entry's signed effect on its account's balance, in SQL (`a` the account, `e` the entry).
+const SIGNED_AMOUNT: &str = "CASE WHEN (a.kind IN ('asset', 'expense')) = (e.direction = 'debit') \
+    THEN e.amount ELSE -e.amount END";
+
+#[async_trait]
+impl LedgerRepo for Store {
+    #[tracing::instrument(skip_all, fields(key = posting.idempotency_key()))]
+    async fn post(&self, posting: &Posting, at: Timestamp) -> Result<PostOutcome> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let outcome = tx.write_posting(posting, at).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(outcome)
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn accounts(
+        &self,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<(Vec<Account>, Option<Cursor>)> {
+        let after: String = after.map(Cursor::decode).transpose()?.unwrap_or_default();
+        let rows: Vec<AccountRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT code, kind, currency, balance, created_at FROM ledger_accounts \
+                 WHERE code > $1 ORDER BY code LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit.probe())
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        let page = Page::from_probe(rows, limit, |r| r.code.clone());
+        let accounts = page
+            .items
+            .into_iter()
+            .map(Account::try_from)
+            .collect::<Result<_>>()?;
+        Ok((accounts, page.next_cursor))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn account(&self, code: &AccountCode) -> Result<Option<Account>> {
+        let row: Option<AccountRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT code, kind, currency, balance, created_at FROM ledger_accounts WHERE code = $1",
+            )
+            .bind(code.as_str())
+            .fetch_optional(pool)
+            .await
+        })
+        .or_unexpected()?;
+        row.map(Account::try_from).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn entries(
+        &self,
+        code: &AccountCode,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<(Vec<StoredEntry>, Option<Cursor>)> {
+        let after: Option<(Timestamp, Uuid)> = after.map(Cursor::decode).transpose()?;
+        let (from_at, from_id) = after.unwrap_or((Timestamp::UNIX_EPOCH, Uuid::nil()));
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries e \
+             JOIN ledger_transactions t ON t.id = e.ledger_transaction_id \
+             JOIN ledger_accounts a ON a.id = e.account_id \
+             WHERE a.code = $1 AND (e.created_at, e.id) > ($2, $3) \
+             ORDER BY e.created_at, e.id LIMIT $4"
+        );
+        let rows: Vec<EntryRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(code.as_str())
+                .bind(from_at)
+                .bind(from_id)
+                .bind(limit.probe())
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()?;
+        let page = Page::from_probe(rows, limit, |r| (r.created_at, r.id));
+        let entries = page
+            .items
+            .into_iter()
+            .map(StoredEntry::try_from)
+            .collect::<Result<_>>()?;
+        Ok((entries, page.next_cursor))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn postings_for_payment(&self, payment: PaymentId) -> Result<Vec<StoredEntry>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries e \
+             JOIN ledger_transactions t ON t.id = e.ledger_transaction_id \
+             WHERE t.payment_transaction_id = $1 ORDER BY e.created_at, e.id"
+        );
+        let rows: Vec<EntryRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(payment.as_uuid()).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        rows.into_iter().map(StoredEntry::try_from).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn check(&self) -> Result<LedgerCheck> {
+        let counts = "SELECT (SELECT COUNT(*) FROM ledger_transactions), \
+            (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM ledger_accounts)";
+        let debits = "CAST(SUM(CASE WHEN direction = 'debit' THEN amount ELSE 0 END) AS BIGINT)";
+        let credits = "CAST(SUM(CASE WHEN direction = 'credit' THEN amount ELSE 0 END) AS BIGINT)";
+        let currencies = format!(
+            "SELECT currency, {debits}, {credits} FROM ledger_entries GROUP BY currency \
+             HAVING {debits} <> {credits} ORDER BY currency"
+        );
+        let transactions = format!(
+            "SELECT DISTINCT ledger_transaction_id FROM ledger_entries \
+             GROUP BY ledger_transaction_id, currency HAVING {debits} <> {credits}"
+        );
+        let computed = format!("CAST(COALESCE(SUM({SIGNED_AMOUNT}), 0) AS BIGINT)");
+        let balances = format!(
+            "SELECT a.code, a.balance, {computed} FROM ledger_accounts a \
+             LEFT JOIN ledger_entries e ON e.account_id = a.id \
+             GROUP BY a.id, a.code, a.balance HAVING a.balance <> {computed} ORDER BY a.code"
+        );
+        type Found = (
+            (i64, i64, i64),
+            Vec<(String, i64, i64)>,
+            Vec<(Uuid,)>,
+            Vec<(String, i64, i64)>,
+        );
+        let found: Found = with_db!(&self.db, pool => {
+            let counts: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(pool).await?;
+            let currencies = sqlx::query_as(&currencies).fetch_all(pool).await?;
+            let transactions = sqlx::query_as(&transactions).fetch_all(pool).await?;
+            let balances = sqlx::query_as(&balances).fetch_all(pool).await?;
+            Ok::<_, sqlx::Error>((counts, currencies, transactions, balances))
+        })
+        .or_unexpected()?;
+        let ((transactions, entries, accounts), currencies, unbalanced, mismatches) = found;
+        Ok(LedgerCheck {
+            transactions: transactions as u64,
+            entries: entries as u64,
+            accounts: accounts as u64,
+            unbalanced_currencies: currencies
+                .into_iter()
+                .map(|(c, d, k)| Ok((currency(&c)?, i128::from(d), i128::from(k))))
+                .collect::<Result<_>>()?,
+            unbalanced_transactions: unbalanced
+                .into_iter()
+                .map(|(id,)| LedgerTransactionId::from_uuid(id))
+                .collect(),
+            balance_mismatches: mismatches,
+        })
+    }
+}

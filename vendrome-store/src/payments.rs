@@ -1,0 +1,479 @@
+//! [`PaymentRepo`] on both databases: payment attempts and their recovery points.
+//!
+//! Every transaction that reads a payment before changing it first locks the row it depends on
+//! (`FOR UPDATE` on PostgreSQL; a no-op `UPDATE` on SQLite, so the transaction holds the write
+//! lock before it reads): the order for a charge's start, the charge for a refund's start, the
+//! payment itself for its later phases. Concurrent settlements of one payment therefore queue
+//! up, and only the first whose status may move ([`can_move`]) writes anything; its posting, the
+//! order's move and the outbox events commit with the status in one transaction.
+
+use async_trait::async_trait;
+use sqlx::types::Json;
+use uuid::Uuid;
+use vendrome_core::enums::{
+    PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
+};
+use vendrome_core::ids::{OrderId, PaymentId, UserId};
+use vendrome_core::money::Money;
+use vendrome_core::page::{Cursor, Limit, Page};
+use vendrome_core::payments::{
+    can_move, is_final, NewPayment, NextAction, Payment, PaymentRepo, ProviderCalled,
+    SettleOutcome, Settlement, StartOutcome,
+};
+use vendrome_core::time::Timestamp;
+use vendrome_core::{Error, Result};
+
+use crate::error::SqlxResultExt as _;
+use crate::ledger::LedgerWrites as _;
+use crate::orders::{parse_currency, OrderWrites as _};
+use crate::sql_enum::DbEnum;
+use crate::writes::TxWrites as _;
+use crate::{with_db, Dialect, Store};
+
+const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
+    order_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
+    method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at";
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: Uuid,
+    kind: DbEnum<PaymentKind>,
+    provider: DbEnum<ProviderId>,
+    status: DbEnum<PaymentStatus>,
+    attempt_phase: DbEnum<PaymentAttemptPhase>,
+    user_id: Uuid,
+    payee_id: Option<Uuid>,
+    order_id: Option<Uuid>,
+    refund_of_id: Option<Uuid>,
+    amount: i64,
+    currency: String,
+    fee_amount: i64,
+    idempotency_key: String,
+    provider_reference: Option<String>,
+    method: Option<String>,
+    return_url: Option<String>,
+    next_action: Option<Json<NextAction>>,
+    failure_code: Option<String>,
+    failure_message: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    succeeded_at: Option<Timestamp>,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = Error;
+    fn try_from(r: PaymentRow) -> Result<Self> {
+        Ok(Payment {
+            id: PaymentId::from_uuid(r.id),
+            kind: r.kind.0,
+            provider: r.provider.0,
+            status: r.status.0,
+            phase: r.attempt_phase.0,
+            payer_id: UserId::from_uuid(r.user_id),
+            payee_id: r.payee_id.map(UserId::from_uuid),
+            order_id: r.order_id.map(OrderId::from_uuid),
+            refund_of: r.refund_of_id.map(PaymentId::from_uuid),
+            amount: Money::new(r.amount, parse_currency(&r.currency)?),
+            fee_amount: r.fee_amount,
+            idempotency_key: r.idempotency_key,
+            provider_reference: r.provider_reference,
+            method: r.method,
+            return_url: r.return_url,
+            next_action: r.next_action.map(|j| j.0),
+            failure_code: r.failure_code,
+            failure_message: r.failure_message,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            succeeded_at: r.succeeded_at,
+        })
+    }
+}
+
+fn missing() -> Error {
+    Error::Unexpected(anyhow::anyhow!(
+        "a payment read in its own transaction is missing"
+    ))
+}
+
+/// Locks a payment row for the rest of the transaction and reads it.
+fn lock_payment(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => {
+            format!("SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1 FOR UPDATE")
+        }
+        Dialect::Sqlite => format!(
+            "UPDATE payment_transactions SET id = id WHERE id = $1 RETURNING {PAYMENT_COLUMNS}"
+        ),
+    }
+}
+
+fn lock_order(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
+        "UPDATE orders SET id = id WHERE id = $1 RETURNING id",
+    )
+}
+
+/// What [`PaymentRepo::start`] decided inside its transaction.
+enum Started {
+    Inserted,
+    Existing,
+    AlreadyPaid(Box<PaymentRow>),
+    ExceedsRefundable(i64),
+}
+
+/// Refunds that may still take money: every status but failed and cancelled.
+const LIVE_REFUNDS: &str =
+    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payment_transactions \
+    WHERE refund_of_id = $1 AND id <> $2 AND status NOT IN ('failed', 'cancelled')";
+
+impl Store {
+    async fn payment_where(&self, condition: &str, id: Uuid) -> Result<Option<Payment>> {
+        let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE {condition}");
+        let row: Option<PaymentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        row.map(Payment::try_from).transpose()
+    }
+
+    async fn existing_payment(&self, key: &str) -> Result<Payment> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE idempotency_key = $1"
+        );
+        let row: Option<PaymentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(key).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        row.ok_or_else(missing).and_then(Payment::try_from)
+    }
+
+    async fn payments_query(&self, sql: &str, id: Uuid) -> Result<Vec<Payment>> {
+        let rows: Vec<PaymentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(sql).bind(id).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        rows.into_iter().map(Payment::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl PaymentRepo for Store {
+    #[tracing::instrument(skip_all, fields(payment = %payment.id))]
+    async fn start(&self, payment: &NewPayment) -> Result<StartOutcome> {
+        let succeeded_charge = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE order_id = $1 AND id <> $2 \
+             AND kind = 'charge' AND status = 'succeeded' LIMIT 1"
+        );
+        let decided = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            // The order (a charge) or the charge (a refund) the checks read, locked first.
+            let anchor = match (payment.kind, payment.refund_of, payment.order_id) {
+                (PaymentKind::Refund, Some(charge), _) => Some((lock_payment(dialect), charge.as_uuid())),
+                (PaymentKind::Charge, _, Some(order)) => Some((lock_order(dialect).to_owned(), order.as_uuid())),
+                _ => None,
+            };
+            if let Some((sql, id)) = &anchor {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
+                 payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
+                 return_url, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(payment.id.as_uuid())
+            .bind(DbEnum(payment.kind))
+            .bind(DbEnum(payment.provider))
+            .bind(DbEnum(PaymentStatus::Pending))
+            .bind(DbEnum(PaymentAttemptPhase::Started))
+            .bind(payment.payer_id.as_uuid())
+            .bind(payment.payee_id.map(|u| u.as_uuid()))
+            .bind(payment.order_id.map(|o| o.as_uuid()))
+            .bind(payment.refund_of.map(|p| p.as_uuid()))
+            .bind(payment.amount.currency.as_str())
+            .bind(payment.amount.amount)
+            .bind(payment.fee_amount)
+            .bind(&payment.idempotency_key)
+            .bind(&payment.method)
+            .bind(&payment.return_url)
+            .bind(payment.created_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Started::Existing);
+            }
+            match (payment.kind, payment.refund_of, payment.order_id) {
+                (PaymentKind::Refund, Some(charge), _) => {
+                    let charged: Option<i64> =
+                        sqlx::query_scalar("SELECT amount FROM payment_transactions WHERE id = $1")
+                            .bind(charge.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let refunded: i64 = sqlx::query_scalar(LIVE_REFUNDS)
+                        .bind(charge.as_uuid())
+                        .bind(payment.id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let refundable = charged.unwrap_or(0) - refunded;
+                    if payment.amount.amount > refundable {
+                        return Ok(Started::ExceedsRefundable(refundable.max(0)));
+                    }
+                }
+                (PaymentKind::Charge, _, Some(order)) => {
+                    let paid: Option<PaymentRow> = sqlx::query_as(&succeeded_charge)
+                        .bind(order.as_uuid())
+                        .bind(payment.id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(paid) = paid {
+                        return Ok(Started::AlreadyPaid(Box::new(paid)));
+                    }
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Started::Inserted)
+        })
+        .or_unexpected()?;
+        match decided {
+            Started::Inserted => self
+                .payment(payment.id)
+                .await?
+                .ok_or_else(missing)
+                .map(StartOutcome::Started),
+            Started::Existing => self
+                .existing_payment(&payment.idempotency_key)
+                .await
+                .map(StartOutcome::Existing),
+            Started::AlreadyPaid(row) => Payment::try_from(*row).map(StartOutcome::AlreadyPaid),
+            Started::ExceedsRefundable(refundable) => {
+                Ok(StartOutcome::ExceedsRefundable { refundable })
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payment = %call.payment_id))]
+    async fn provider_called(&self, call: &ProviderCalled) -> Result<Payment> {
+        let found = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+                .bind(call.payment_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else { return Ok(false) };
+            if row.attempt_phase.0 != PaymentAttemptPhase::Started {
+                return Ok(true);
+            }
+            let status = if can_move(row.status.0, call.status) { call.status } else { row.status.0 };
+            sqlx::query(
+                "UPDATE payment_transactions SET provider_reference = $2, status = $3, next_action = $4, \
+                 attempt_phase = $5, updated_at = $6 WHERE id = $1",
+            )
+            .bind(call.payment_id.as_uuid())
+            .bind(&call.reference)
+            .bind(DbEnum(status))
+            .bind(Json(&call.next_action))
+            .bind(DbEnum(PaymentAttemptPhase::ProviderCalled))
+            .bind(call.at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        })
+        .or_unexpected()?;
+        if !found {
+            return Err(Error::not_found("payment"));
+        }
+        self.payment(call.payment_id).await?.ok_or_else(missing)
+    }
+
+    #[tracing::instrument(skip_all, fields(payment = %settlement.payment_id, status = %settlement.status))]
+    async fn settle(&self, settlement: &Settlement) -> Result<SettleOutcome> {
+        let s = settlement;
+        let applied: Option<bool> = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+                .bind(s.payment_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            if !can_move(row.status.0, s.status) {
+                return Ok(Some(false));
+            }
+            let phase = if is_final(s.status) { PaymentAttemptPhase::Finished } else { row.attempt_phase.0 };
+            let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
+            sqlx::query(
+                "UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
+                 provider_reference = COALESCE(provider_reference, $4), \
+                 failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
+                 succeeded_at = COALESCE($7, succeeded_at), \
+                 locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
+                 updated_at = $8 WHERE id = $1",
+            )
+            .bind(s.payment_id.as_uuid())
+            .bind(DbEnum(s.status))
+            .bind(DbEnum(phase))
+            .bind(&s.reference)
+            .bind(&s.failure_code)
+            .bind(&s.failure_message)
+            .bind(succeeded_at)
+            .bind(s.at)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(posting) = &s.posting {
+                tx.write_posting(posting, s.at).await?;
+            }
+            if let Some(change) = s.order_change {
+                tx.apply_status_change(change).await?;
+            }
+            if let Some((order, amount)) = s.order_refunded {
+                sqlx::query(
+                    "UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(order.as_uuid())
+                .bind(amount)
+                .bind(s.at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for event in &s.events {
+                tx.append_event(event, s.at).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some(true))
+        })
+        .or_unexpected()?;
+        let Some(applied) = applied else {
+            return Err(Error::not_found("payment"));
+        };
+        let payment = self.payment(s.payment_id).await?.ok_or_else(missing)?;
+        Ok(if applied {
+            SettleOutcome::Applied(payment)
+        } else {
+            SettleOutcome::Stale(payment)
+        })
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>> {
+        self.payment_where("id = $1", id.as_uuid()).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payment_by_reference(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<Option<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE provider = $1 AND provider_reference = $2"
+        );
+        let row: Option<PaymentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(DbEnum(provider)).bind(reference).fetch_optional(pool).await
+        })
+        .or_unexpected()?;
+        row.map(Payment::try_from).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payments_of(
+        &self,
+        user: UserId,
+        after: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<(Vec<Payment>, Option<Cursor>)> {
+        let after: Option<(Timestamp, Uuid)> = after.map(Cursor::decode).transpose()?;
+        let keyset = if after.is_some() {
+            " AND (created_at, id) < ($3, $4)"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions \
+             WHERE (user_id = $1 OR payee_id = $1){keyset} ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<PaymentRow> = with_db!(&self.db, pool => {
+            let mut query = sqlx::query_as(&sql).bind(user.as_uuid()).bind(limit.probe());
+            if let Some((at, id)) = after {
+                query = query.bind(at).bind(id);
+            }
+            query.fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        let page = Page::from_probe(rows, limit, |r| (r.created_at, r.id));
+        let payments = page
+            .items
+            .into_iter()
+            .map(Payment::try_from)
+            .collect::<Result<_>>()?;
+        Ok((payments, page.next_cursor))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payments_for_order(&self, order: OrderId) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE order_id = $1 ORDER BY created_at, id"
+        );
+        self.payments_query(&sql, order.as_uuid()).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn claim_abandoned(
+        &self,
+        idle_since: Timestamp,
+        now: Timestamp,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Payment>> {
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::hours(1));
+        let rows: Vec<PaymentRow> = with_db!(&self.db, pool, dialect => {
+            // PostgreSQL: rows another completer is leasing right now are skipped, not waited
+            // for. SQLite: the statement runs under the database's single write lock.
+            let pick = dialect.pick(
+                "SELECT id FROM payment_transactions WHERE attempt_phase <> 'finished' AND updated_at < $1 \
+                 AND (locked_until IS NULL OR locked_until < $2) ORDER BY updated_at, id LIMIT $4 \
+                 FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM payment_transactions WHERE attempt_phase <> 'finished' AND updated_at < $1 \
+                 AND (locked_until IS NULL OR locked_until < $2) ORDER BY updated_at, id LIMIT $4",
+            );
+            let sql = format!(
+                "UPDATE payment_transactions SET locked_until = $3 WHERE id IN ({pick}) RETURNING {PAYMENT_COLUMNS}"
+            );
+            sqlx::query_as(&sql)
+                .bind(idle_since)
+                .bind(now)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()?;
+        let mut payments = rows
+            .into_iter()
+            .map(Payment::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        payments.sort_by_key(|p| (p.updated_at, p.id.as_uuid()));
+        Ok(payments)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn succeeded_between(
+        &self,
+        provider: ProviderId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE provider = $1 AND status = 'succeeded' \
+             AND succeeded_at >= $2 AND succeeded_at < $3 ORDER BY succeeded_at, id"
+        );
+        let rows: Vec<PaymentRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(DbEnum(provider)).bind(from).bind(to).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        rows.into_iter().map(Payment::try_from).collect()
+    }
+}
