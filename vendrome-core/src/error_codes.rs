@@ -90,6 +90,10 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("invalid_signature", 400, "a webhook's signature is missing, wrong or outside the provider's time tolerance"),
     code("invalid_webhook_payload", 400, "a correctly signed webhook whose body cannot be read"),
     code("refund_exceeds_total", 422, "refunds of the order would add up to more than its total"),
+    code("mixed_sellers", 422, "an order's products belong to more than one seller"),
+    code("mixed_currencies", 422, "an order's products are priced in more than one currency"),
+    code("own_listing", 422, "a member orders their own product"),
+    code("out_of_stock", 409, "a product has less in stock than the order asks for; the message names the post"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),

@@ -42,6 +42,7 @@ mod messaging;
 mod messaging_content;
 mod messaging_realtime;
 mod migrations;
+mod order_service;
 mod orders;
 mod outbox;
 mod payments;
