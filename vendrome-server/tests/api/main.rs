@@ -6,6 +6,7 @@ mod support;
 
 mod blocks;
 mod calendar;
+mod checkout;
 mod client_addresses;
 mod contract;
 mod conversations;
@@ -24,6 +25,7 @@ mod identity_sessions;
 mod list_bounds;
 mod messaging;
 mod oauth;
+mod orders;
 mod posts;
 mod profiles;
 mod read_only;
