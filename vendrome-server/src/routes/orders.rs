@@ -153,7 +153,7 @@ pub struct CheckoutRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MyOrdersQuery {
-    /// `buyer` (the default) or `seller`.
+    #[param(schema_with = roles)]
     pub role: Option<RoleParam>,
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
@@ -165,8 +165,12 @@ pub struct MyOrdersQuery {
     pub cursor: Option<String>,
 }
 
+fn roles() -> utoipa::openapi::Object {
+    super::page::one_of("`buyer` (the default) or `seller`.", ["buyer", "seller"])
+}
+
 /// The caller's part in the orders listed.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoleParam {
     Buyer,
