@@ -228,6 +228,7 @@ impl App {
                 ..HomeCacheConfig::default()
             },
             read_only: config.read_only,
+            commerce: crate::commerce::options(&config)?,
             ..StateOptions::default()
         };
         Ok(Self {

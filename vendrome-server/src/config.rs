@@ -57,6 +57,8 @@ pub struct Config {
     /// Mail to members (verification and password-reset links): SMTP, or `.eml` files under
     /// `<data dir>/mail/` by default.
     pub mail: crate::mail::MailSettings,
+    /// Orders and payments: the platform fee, order expiry, the sandbox provider.
+    pub commerce: crate::commerce::CommerceSettings,
 }
 
 /// Which engine answers search.
@@ -136,6 +138,7 @@ impl Default for Config {
             rate_limits: crate::rate_limits::RateLimits::default(),
             metrics_bind: None,
             mail: crate::mail::MailSettings::default(),
+            commerce: crate::commerce::CommerceSettings::default(),
         }
     }
 }

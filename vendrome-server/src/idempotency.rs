@@ -1,6 +1,7 @@
 //! `Idempotency-Key` for POST endpoints, with Stripe's semantics (see
 //! `vendrome_core::idempotency`). The router puts it on every route; it acts on POST requests
-//! that carry the header, except under `/v1/auth/` (their answers hold tokens).
+//! that carry the header, except under `/v1/auth/` (their answers hold tokens) and
+//! `/v1/payments/webhooks/` (deliveries are deduplicated by the provider's event id).
 //!
 //! The first request with a key runs and its answer is stored (unless it was a server error,
 //! which is forgotten so that a retry runs again); retries with the same key and body get the
@@ -49,8 +50,13 @@ pub async fn layer(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    // Sign-in answers carry fresh tokens, which must never rest in the replay store.
-    if request.method() != Method::POST || request.uri().path().starts_with("/v1/auth/") {
+    // Sign-in answers carry fresh tokens, which must never rest in the replay store; payment
+    // webhooks are deduplicated by the provider's event id, not by a client's key.
+    let path = request.uri().path();
+    if request.method() != Method::POST
+        || path.starts_with("/v1/auth/")
+        || path.starts_with("/v1/payments/webhooks/")
+    {
         return Ok(next.run(request).await);
     }
     let Some(raw_key) = request.headers().get(&KEY_HEADER) else {

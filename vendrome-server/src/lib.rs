@@ -9,6 +9,7 @@ pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod client_addr;
+pub mod commerce;
 pub mod config;
 pub mod envelope;
 pub mod error;

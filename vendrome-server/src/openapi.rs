@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Registration, sign-in, rotating refresh tokens, sessions."),
         (name = "me", description = "The caller's own account."),
         (name = "users", description = "Other members: verification."),
-        (name = "admin", description = "Administrators' levers on accounts (audited)."),
+        (name = "admin", description = "Administrators' levers on accounts (audited), and their reads of the ledger and of reconciliation runs."),
         (name = "flags", description = "Feature flags for the staged move off mock data."),
         (name = "graph", description = "Connections, follows, topics and people you may know."),
         (name = "posts", description = "Typed posts, reactions, comments, reposts, shares and bookmarks."),
@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         (name = "realtime", description = "The WebSocket gateway: live messages, receipts, typing and presence (frames in docs/realtime.md)."),
         (name = "profiles", description = "Business profiles, their completeness, and the directory of members."),
         (name = "search", description = "Profiles, posts and topics by words: typos forgiven, the last word as a prefix, filters, highlighted snippets."),
+        (name = "orders", description = "Product orders: stock reserved when placed, priced from the products, paid through checkout, fulfilled, completed, cancelled and refunded."),
+        (name = "payments", description = "Payments through the orchestrator: checkout answers, the caller's payments, the methods on offer, providers' signed webhooks, and the sandbox provider's page."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )

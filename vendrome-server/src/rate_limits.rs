@@ -135,7 +135,17 @@ fn parse_spec(spec: &str) -> Result<(u32, Duration), String> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{limit:?} is not a positive count"))?;
-    let window = window.trim();
+    Ok((limit, parse_duration(window)?))
+}
+
+/// A positive span: a number of seconds, or a number with `s`, `m`, `h` or `d` (`30m`); used by
+/// rate-limit windows and `--order-expiry`.
+///
+/// # Errors
+///
+/// A message naming what is wrong with `raw`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let window = raw.trim();
     let (number, unit) = match window.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => window.split_at(at),
         None => (window, "s"),
@@ -145,14 +155,14 @@ fn parse_spec(spec: &str) -> Result<(u32, Duration), String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("{window:?}: the window's unit is s, m, h or d")),
+        _ => return Err(format!("{window:?}: the unit is s, m, h or d")),
     };
     let count: u64 = number
         .parse()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{window:?} is not a positive window"))?;
-    Ok((limit, Duration::from_secs(count * seconds)))
+        .ok_or_else(|| format!("{window:?} is not a positive span"))?;
+    Ok(Duration::from_secs(count * seconds))
 }
 
 #[cfg(test)]

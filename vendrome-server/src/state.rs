@@ -9,9 +9,12 @@ use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::mail::Mailer;
 use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
+use vendrome_core::orders::OrderService;
+use vendrome_core::payments::{PaymentRepo, ReconciliationRepo};
 use vendrome_core::posts::engagement::EngagementService;
 use vendrome_core::posts::feed::FeedService;
 use vendrome_core::posts::home_cache::{HomeCache, HomeCacheConfig};
@@ -21,12 +24,14 @@ use vendrome_core::rate_limit::RateLimiter;
 use vendrome_core::search::{SearchEngine, SearchService};
 use vendrome_core::trending::TrendingService;
 use vendrome_core::verification::VerificationService;
+use vendrome_payments::{Payments, Sandbox};
 use vendrome_search::{Location, SearchIndex};
 use vendrome_store::bus::InProcessBus;
 use vendrome_store::ephemeral::MemoryRateLimiter;
 use vendrome_store::Store;
 
 use crate::auth::KeyRing;
+use crate::commerce::{Commerce, CommerceOptions};
 use crate::mail::MemoryMailer;
 use crate::oauth::{OAuthProviders, OAuthSettings};
 use crate::password_hasher::Argon2Hasher;
@@ -69,6 +74,18 @@ pub struct Services {
     pub calendar: CalendarService,
     /// The calendar as iCalendar: feeds and imports.
     pub calendar_ics: IcsService,
+    /// Product orders: placing them and moving them through their life.
+    pub orders: OrderService,
+    /// The payment orchestrator over the configured providers.
+    pub payments: Payments,
+    /// The sandbox provider when it is on: its page and its signed outcomes.
+    pub sandbox: Option<Arc<Sandbox>>,
+    /// Payments read without a caller (the sandbox page, which carries no token).
+    pub payment_records: Arc<dyn PaymentRepo>,
+    /// The ledger, for the admin's reads.
+    pub ledger: Arc<dyn LedgerRepo>,
+    /// Reconciliation runs, for the admin's reads.
+    pub reconciliation: Arc<dyn ReconciliationRepo>,
     /// The trending lists (scored by a background task).
     pub trending: TrendingService,
     /// Sign-in and linking through providers, and the providers themselves.
@@ -136,6 +153,8 @@ pub struct StateOptions {
     /// The cache of live sessions (made here by default; made first by a composition root that
     /// wires it to revocation notices from other instances).
     pub session_guard: Arc<SessionGuard>,
+    /// Orders and payments: the fee, the expiry, the providers (the sandbox by default).
+    pub commerce: CommerceOptions,
 }
 
 impl Default for StateOptions {
@@ -153,6 +172,7 @@ impl Default for StateOptions {
             mailer: Arc::new(MemoryMailer::default()),
             mail_link_base: format!("http://{}", crate::config::Config::DEFAULT_BIND),
             session_guard: Arc::new(SessionGuard::new()),
+            commerce: CommerceOptions::default(),
         }
     }
 }
@@ -222,6 +242,7 @@ impl AppState {
         if cached {
             search = search.with_cache(home_cache.clone());
         }
+        let commerce = Commerce::new(&shared, options.commerce);
         Self(Arc::new(Services {
             auth,
             oauth,
@@ -244,6 +265,12 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
             ),
+            orders: commerce.orders,
+            payments: commerce.payments,
+            sandbox: commerce.sandbox,
+            payment_records: shared.clone(),
+            ledger: shared.clone(),
+            reconciliation: shared.clone(),
             trending: TrendingService::new(shared.clone()),
             idempotency: shared,
             store,

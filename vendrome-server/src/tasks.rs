@@ -1,6 +1,8 @@
 //! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
-//! sweeper, the trending lists, the search indexer, the home-feed cache, and the idempotency-key purge. Each runs until the stop signal; all are safe with
-//! several instances on one database.
+//! sweeper, the trending lists, the search indexer, the home-feed cache, the idempotency-key
+//! purge, and checkout's tasks ([`checkout`]: order expiry and auto-completion, the completer of
+//! abandoned payment attempts, daily reconciliation). Each runs until the stop signal; all are
+//! safe with several instances on one database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,8 @@ use tokio::task::JoinHandle;
 use vendrome_core::outbox::{OutboxRepo, Relay, RelayConfig};
 
 use crate::state::AppState;
+
+pub mod checkout;
 
 /// How often an idle relay looks for new events.
 const RELAY_POLL: Duration = Duration::from_millis(250);
@@ -45,6 +49,10 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         tokio::spawn(score_trending(state.clone(), stop.clone())),
         tokio::spawn(index_search(state.clone(), stop.clone())),
         tokio::spawn(follow_home_feeds(state.clone(), stop.clone())),
+        tokio::spawn(checkout::expire_orders(state.clone(), stop.clone())),
+        tokio::spawn(checkout::auto_complete_orders(state.clone(), stop.clone())),
+        tokio::spawn(checkout::complete_abandoned(state.clone(), stop.clone())),
+        tokio::spawn(checkout::reconcile_daily(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }

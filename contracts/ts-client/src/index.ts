@@ -7,6 +7,7 @@
 //   client.realtime.connect();
 
 import { authClient } from "./domains/auth.js";
+import { ordersClient, paymentsClient } from "./domains/commerce.js";
 import { flagsClient } from "./domains/flags.js";
 import { messagesClient } from "./domains/messages.js";
 import { feedClient, postsClient } from "./domains/posts.js";
@@ -49,6 +50,8 @@ export function createVendromeClient(options: VendromeClientOptions) {
     profiles: profilesClient(transport),
     search: searchClient(transport),
     flags: flagsClient(transport),
+    orders: ordersClient(transport),
+    payments: paymentsClient(transport),
     realtime: new RealtimeClient(transport, wsUrl, options.realtime),
     /** The typed openapi-fetch client, for endpoints without a friendly name yet. */
     raw: transport.raw,

@@ -24,3 +24,6 @@ export type Message = Schemas["MessageView"];
 export type Conversation = Schemas["ConversationView"];
 export type Flag = Schemas["FlagView"];
 export type UserId = Schemas["UserId"];
+export type Order = Schemas["OrderView"];
+export type Payment = Schemas["PaymentView"];
+export type PaymentMethod = Schemas["MethodView"];

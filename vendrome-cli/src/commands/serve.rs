@@ -79,6 +79,27 @@ pub struct Args {
     /// public URL.
     #[arg(long, env = "VENDROME_APP_URL")]
     app_url: Option<String>,
+    /// The platform's fee on product orders, in basis points of the total (500 = 5 %), rounded
+    /// half-up to the minor unit and deducted from the seller's payout.
+    #[arg(long, env = "VENDROME_PLATFORM_FEE_BPS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    platform_fee_bps: u32,
+    /// How long an unpaid order keeps its stock before it expires: seconds, or a number with s,
+    /// m, h or d.
+    #[arg(long, env = "VENDROME_ORDER_EXPIRY", default_value = "30m", value_parser = vendrome_server::rate_limits::parse_duration)]
+    order_expiry: Duration,
+    /// Turn the sandbox payment provider on (`true`) or off (`false`): checkout with no provider
+    /// account, paid on a page this server serves. Default: on for the embedded SQLite default,
+    /// off on PostgreSQL.
+    #[arg(long, env = "VENDROME_PAYMENTS_SANDBOX", num_args = 0..=1, default_missing_value = "true")]
+    payments_sandbox: Option<bool>,
+    /// The secret the sandbox signs its webhooks with. Unset on the embedded default: generated
+    /// into `<data dir>/sandbox-webhook-secret`. Required on PostgreSQL with the sandbox on.
+    #[arg(
+        long,
+        env = "VENDROME_PAYMENTS_SANDBOX_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    payments_sandbox_webhook_secret: Option<String>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -128,6 +149,14 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         )
         .context("the rate limits are not valid")?,
         metrics_bind: args.metrics_bind,
+        commerce: vendrome_server::commerce::CommerceSettings {
+            platform_fee_bps: args.platform_fee_bps,
+            order_expiry: args.order_expiry,
+            sandbox: args.payments_sandbox,
+            sandbox_webhook_secret: args
+                .payments_sandbox_webhook_secret
+                .filter(|s| !s.trim().is_empty()),
+        },
     };
     let app = App::build(config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -21,13 +21,17 @@ pub mod flags;
 pub mod graph;
 pub mod groups;
 pub mod health;
+pub mod ledger;
 pub mod me;
 pub mod messaging;
 pub mod oauth;
+pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod posts;
 pub mod profiles;
 pub mod recovery;
+pub mod sandbox;
 pub mod search;
 pub mod topics;
 pub mod trending;
@@ -145,4 +149,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar_ics::feed))
         .routes(routes!(calendar_ics::import))
+        .routes(routes!(orders::create_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::my_orders))
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(orders::fulfil_order))
+        .routes(routes!(orders::complete_order))
+        .routes(routes!(orders::refund_order))
+        .routes(routes!(orders::checkout))
+        .routes(routes!(payments::methods))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(payments::my_payments))
+        .routes(routes!(payments::webhook))
+        .routes(routes!(sandbox::page))
+        .routes(routes!(sandbox::complete))
+        .routes(routes!(ledger::accounts))
+        .routes(routes!(ledger::entries))
+        .routes(routes!(ledger::reconciliation_run))
 }

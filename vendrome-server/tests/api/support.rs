@@ -37,6 +37,9 @@ macro_rules! both_stores {
     };
 }
 
+/// The secret the test apps' sandbox signs its webhooks with.
+pub const SANDBOX_SECRET: &str = "test-sandbox-webhook-secret";
+
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
     Sqlite,
@@ -123,6 +126,8 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             .unwrap_or_else(KeyRing::generate_spec),
     )
     .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
     let defaults = StateOptions::default();
     let mail = Arc::new(vendrome_server::mail::MemoryMailer::default());
     let options = StateOptions {
@@ -146,6 +151,13 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         mailer: mail.clone(),
         mail_link_base: "https://app.example.com".into(),
         session_guard: setup.session_guard.unwrap_or(defaults.session_guard),
+        commerce: vendrome_server::commerce::CommerceOptions {
+            sandbox: Some(vendrome_payments::SandboxConfig {
+                public_base_url: format!("http://{address}"),
+                webhook_secret: SANDBOX_SECRET.to_owned(),
+            }),
+            ..Default::default()
+        },
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {
@@ -156,8 +168,6 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
         }
         None => vendrome_server::app::router(state.clone(), &setup.config),
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let (background_stop, background_stopped) = tokio::sync::watch::channel(false);
     if setup.background {

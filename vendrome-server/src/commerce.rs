@@ -1,0 +1,246 @@
+//! Checkout's composition: the order service's settings, the payment providers in routing order
+//! (the sandbox last, when it is on), and how `vendrome serve` decides them from its
+//! configuration.
+//!
+//! The sandbox is on by default on the embedded default and off on PostgreSQL unless asked for
+//! (`--payments-sandbox`). Its webhook secret is configured, or generated into the data dir on
+//! the embedded default (as the signing key is); a PostgreSQL deployment with the sandbox on
+//! refuses to start without one.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rand::RngCore as _;
+use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
+use vendrome_core::payments::provider::PaymentProvider;
+use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig};
+use vendrome_store::Store;
+
+use crate::config::Config;
+
+/// The file the embedded default keeps its generated sandbox webhook secret in.
+pub const SANDBOX_SECRET_FILE: &str = "sandbox-webhook-secret";
+
+/// Orders' and payments' settings (`vendrome serve` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommerceSettings {
+    /// The platform's fee in basis points of an order's total (`--platform-fee-bps`).
+    pub platform_fee_bps: u32,
+    /// How long an order waits for payment (`--order-expiry`).
+    pub order_expiry: Duration,
+    /// Whether the sandbox provider is on; `None`: on for the embedded default only.
+    pub sandbox: Option<bool>,
+    /// The secret the sandbox signs its webhooks with; generated into the data dir on the
+    /// embedded default when unset.
+    pub sandbox_webhook_secret: Option<String>,
+}
+
+impl Default for CommerceSettings {
+    fn default() -> Self {
+        Self {
+            platform_fee_bps: DEFAULT_PLATFORM_FEE_BPS,
+            order_expiry: DEFAULT_EXPIRY,
+            sandbox: None,
+            sandbox_webhook_secret: None,
+        }
+    }
+}
+
+impl CommerceSettings {
+    pub fn order_config(&self) -> OrderConfig {
+        OrderConfig {
+            fee_bps: self.platform_fee_bps,
+            expiry: self.order_expiry,
+        }
+    }
+
+    pub fn sandbox_enabled(&self, embedded: bool) -> bool {
+        self.sandbox.unwrap_or(embedded)
+    }
+}
+
+/// What the application state builds orders and payments from.
+pub struct CommerceOptions {
+    pub orders: OrderConfig,
+    /// The sandbox provider's settings; `None` when it is off.
+    pub sandbox: Option<SandboxConfig>,
+    /// The other providers' adapters, in routing order (ahead of the sandbox).
+    pub providers: Vec<Arc<dyn PaymentProvider>>,
+}
+
+impl Default for CommerceOptions {
+    /// The default settings, with the sandbox on at the default address and a fresh secret.
+    fn default() -> Self {
+        Self {
+            orders: OrderConfig::default(),
+            sandbox: Some(SandboxConfig {
+                public_base_url: format!("http://{}", Config::DEFAULT_BIND),
+                webhook_secret: new_secret(),
+            }),
+            providers: Vec::new(),
+        }
+    }
+}
+
+/// The services of checkout, over one store.
+pub struct Commerce {
+    pub orders: OrderService,
+    pub payments: Payments,
+    pub sandbox: Option<Arc<Sandbox>>,
+}
+
+impl Commerce {
+    pub fn new(store: &Arc<Store>, options: CommerceOptions) -> Self {
+        let sandbox = options.sandbox.map(|c| Arc::new(Sandbox::new(c)));
+        let mut providers = options.providers;
+        if let Some(sandbox) = &sandbox {
+            providers.push(sandbox.clone());
+        }
+        let ports = Ports {
+            payments: store.clone(),
+            orders: store.clone(),
+            inbox: store.clone(),
+            ledger: store.clone(),
+            reconciliation: store.clone(),
+        };
+        Self {
+            orders: OrderService::new(store.clone(), options.orders),
+            payments: Payments::new(ports, providers),
+            sandbox,
+        }
+    }
+}
+
+/// A random secret: 32 bytes, hex.
+pub fn new_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    hex::encode(secret)
+}
+
+/// The options `vendrome serve` runs with, from its configuration.
+///
+/// # Errors
+///
+/// The sandbox is on outside the embedded default without a webhook secret, or the generated
+/// secret cannot be read or written.
+pub fn options(config: &Config) -> anyhow::Result<CommerceOptions> {
+    let settings = &config.commerce;
+    let sandbox = if settings.sandbox_enabled(config.is_embedded()) {
+        let webhook_secret = match &settings.sandbox_webhook_secret {
+            Some(secret) => secret.clone(),
+            None if config.is_embedded() => load_or_create_secret(&config.data_dir)?,
+            None => anyhow::bail!(
+                "the payments sandbox is on without a webhook secret: set VENDROME_PAYMENTS_SANDBOX_WEBHOOK_SECRET"
+            ),
+        };
+        Some(SandboxConfig {
+            public_base_url: public_base_url(config),
+            webhook_secret,
+        })
+    } else {
+        None
+    };
+    Ok(CommerceOptions {
+        orders: settings.order_config(),
+        sandbox,
+        providers: providers(config),
+    })
+}
+
+/// The configured providers' adapters in routing order. This is where a provider adapter
+/// configured by the operator is added (Stripe from `VENDROME_STRIPE_*` once its adapter
+/// exists); none is configured today, so only the sandbox (when on) takes payments.
+fn providers(_config: &Config) -> Vec<Arc<dyn PaymentProvider>> {
+    Vec::new()
+}
+
+/// Where browsers reach the server: the public URL when set, else the listening address.
+fn public_base_url(config: &Config) -> String {
+    config
+        .oauth
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(SANDBOX_SECRET_FILE);
+    if path.exists() {
+        let secret = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return Ok(secret.trim().to_owned());
+    }
+    let secret = new_secret();
+    crate::auth::write_private(&path, &secret)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "payments sandbox on: generated its webhook secret in the data dir"
+    );
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(database_url: Option<&str>, commerce: CommerceSettings) -> Config {
+        Config {
+            database_url: database_url.map(str::to_owned),
+            data_dir: std::env::temp_dir().join(format!("vendrome-commerce-{}", new_secret())),
+            commerce,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_sandbox_is_on_by_default_only_on_the_embedded_default() {
+        let embedded = config(None, CommerceSettings::default());
+        std::fs::create_dir_all(&embedded.data_dir).unwrap();
+        let options = options(&embedded).unwrap();
+        let generated = options.sandbox.expect("on for the embedded default");
+        assert_eq!(
+            std::fs::read_to_string(embedded.data_dir.join(SANDBOX_SECRET_FILE)).unwrap(),
+            generated.webhook_secret,
+            "the secret is kept in the data dir"
+        );
+        assert_eq!(
+            super::options(&embedded)
+                .unwrap()
+                .sandbox
+                .unwrap()
+                .webhook_secret,
+            generated.webhook_secret,
+            "and read again on the next start"
+        );
+        std::fs::remove_dir_all(&embedded.data_dir).unwrap();
+
+        let postgres = config(
+            Some("postgres://x@127.0.0.1/x"),
+            CommerceSettings::default(),
+        );
+        assert!(super::options(&postgres).unwrap().sandbox.is_none());
+
+        let asked = CommerceSettings {
+            sandbox: Some(true),
+            ..CommerceSettings::default()
+        };
+        let without_secret = config(Some("postgres://x@127.0.0.1/x"), asked.clone());
+        assert!(super::options(&without_secret).is_err());
+        let with_secret = config(
+            Some("postgres://x@127.0.0.1/x"),
+            CommerceSettings {
+                sandbox_webhook_secret: Some("s3cret".into()),
+                ..asked
+            },
+        );
+        let sandbox = super::options(&with_secret).unwrap().sandbox.unwrap();
+        assert_eq!(sandbox.webhook_secret, "s3cret");
+        assert_eq!(sandbox.public_base_url, "http://127.0.0.1:8080");
+    }
+}

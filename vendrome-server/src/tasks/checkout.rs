@@ -1,0 +1,144 @@
+//! Checkout's background work: order expiry, auto-completion, the completer of abandoned payment
+//! attempts, and the daily reconciliation per configured provider. Every one is safe on several
+//! instances at once: each move is a compare-and-set the store applies once, attempts are
+//! claimed under a lease, and a reconciliation window runs once (see each task).
+
+use std::time::Duration;
+
+use chrono::{DurationRound as _, TimeDelta};
+use tokio::sync::watch;
+use vendrome_core::enums::PaymentProvider;
+use vendrome_core::SqlEnum as _;
+use vendrome_payments::ReconcileOutcome;
+
+use crate::state::AppState;
+
+/// How often unpaid orders past their expiry are looked for.
+const EXPIRE_EVERY: Duration = Duration::from_secs(30);
+/// How often orders fulfilled 14 days ago are looked for.
+const AUTO_COMPLETE_EVERY: Duration = Duration::from_secs(3600);
+/// How often abandoned payment attempts are looked for.
+const COMPLETER_EVERY: Duration = Duration::from_secs(30);
+/// How often the reconciler checks whether yesterday has been reconciled.
+const RECONCILE_EVERY: Duration = Duration::from_secs(3600);
+/// Orders moved per store call.
+const BATCH: u32 = 100;
+
+/// Waits `pause` or until the stop signal; `false` when stopping.
+async fn pause(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => {}
+        _ = stop.changed() => {}
+    }
+    !*stop.borrow()
+}
+
+/// Cancels unpaid orders past their expiry, giving their stock back. Safe on several instances:
+/// the move is a compare-and-set from `pending_payment`, so the stock is given back once
+/// whichever instance (or payment) gets there first.
+pub async fn expire_orders(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        loop {
+            match state
+                .orders
+                .expire_due(vendrome_core::time::now(), BATCH)
+                .await
+            {
+                Ok(moved) => {
+                    if moved > 0 {
+                        metrics::counter!("vendrome_orders_expired_total").increment(moved as u64);
+                    }
+                    if moved < BATCH as usize {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "order expiry pass failed");
+                    break;
+                }
+            }
+        }
+        if !pause(&mut stop, EXPIRE_EVERY).await {
+            return;
+        }
+    }
+}
+
+/// Completes orders fulfilled more than 14 days ago that the buyer did not complete. Safe on
+/// several instances for the same reason as [`expire_orders`].
+pub async fn auto_complete_orders(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match state
+            .orders
+            .complete_due(vendrome_core::time::now(), BATCH)
+            .await
+        {
+            Ok(moved) if moved > 0 => {
+                tracing::info!(moved, "completed orders fulfilled 14 days ago")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "order auto-completion pass failed"),
+        }
+        if !pause(&mut stop, AUTO_COMPLETE_EVERY).await {
+            return;
+        }
+    }
+}
+
+/// Finishes payment attempts abandoned for more than a minute (a crash between recovery points,
+/// a provider that timed out). Safe on several instances: each attempt is claimed under a lease,
+/// and settling it is written once per payment.
+pub async fn complete_abandoned(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match state
+            .payments
+            .complete_abandoned(vendrome_core::time::now())
+            .await
+        {
+            Ok(report) => tracing::debug!(?report, "payment completer pass"),
+            Err(error) => tracing::warn!(error = %error, "payment completer pass failed"),
+        }
+        if !pause(&mut stop, COMPLETER_EVERY).await {
+            return;
+        }
+    }
+}
+
+/// Reconciles yesterday (UTC) for every configured provider but the sandbox, checking hourly.
+/// Safe on several instances: a provider's window runs once (a run that is running or finished
+/// clean is not started again), so only a failed or discrepant run is tried again.
+pub async fn reconcile_daily(state: AppState, mut stop: watch::Receiver<bool>) {
+    let providers: Vec<PaymentProvider> = PaymentProvider::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != PaymentProvider::Sandbox && state.payments.provider(*p).is_some())
+        .collect();
+    if providers.is_empty() {
+        return;
+    }
+    loop {
+        let now = vendrome_core::time::now();
+        let to = now.duration_trunc(TimeDelta::days(1)).unwrap_or(now);
+        let from = to - TimeDelta::days(1);
+        for provider in &providers {
+            match state.payments.reconcile(*provider, from, to, &|_| {}).await {
+                Ok(ReconcileOutcome::AlreadyDone) => {}
+                Ok(ReconcileOutcome::Ran(report)) => tracing::info!(
+                    provider = provider.as_str(),
+                    run = %report.run_id,
+                    matched = report.matched.len(),
+                    discrepancies = report.discrepancies.len(),
+                    "reconciled yesterday"
+                ),
+                Err(error) => tracing::warn!(
+                    provider = provider.as_str(),
+                    error = %error,
+                    "reconciliation failed"
+                ),
+            }
+        }
+        if !pause(&mut stop, RECONCILE_EVERY).await {
+            return;
+        }
+    }
+}
