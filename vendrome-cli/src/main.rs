@@ -1,7 +1,8 @@
 //! `vendrome`: run the server, manage the database, flags and seed data, print the API contract.
 //!
 //! Every option can also come from a `VENDROME_*` environment variable. Exit status is 0 on
-//! success and 1 with a one-line reason on stderr otherwise.
+//! success, 1 with a one-line reason on stderr when a command could not run, and 3 when a check
+//! ran and found discrepancies (`ledger check`, `reconcile`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ enum Command {
     /// Signing keys for access tokens.
     #[command(subcommand)]
     Keys(commands::keys::Command),
+    /// The double-entry ledger.
+    #[command(subcommand)]
+    Ledger(commands::ledger::Command),
     /// The embedded search index.
     #[command(subcommand)]
     Search(commands::search::Command),
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
             Command::Flags(command) => commands::flags::run(&cli.common, command).await,
             Command::Seed(command) => commands::seed::run(&cli.common, command).await,
             Command::Search(command) => commands::search::run(&cli.common, command).await,
+            Command::Ledger(command) => commands::ledger::run(&cli.common, command).await,
             Command::Openapi => {
                 print!("{}", vendrome_server::openapi::document_json());
                 Ok(())

@@ -22,10 +22,35 @@ pub fn init_logging(format: &str) {
     }
 }
 
-/// Prints the error and its causes on one line; exit status 1.
+/// A command that ran but whose finding is a failure with its own exit status (3: the ledger
+/// check or a reconciliation found discrepancies), distinct from 1 (it could not run).
+#[derive(Debug)]
+pub struct Exit {
+    pub status: u8,
+    pub reason: &'static str,
+}
+
+impl Exit {
+    pub fn new(status: u8, reason: &'static str) -> Self {
+        Self { status, reason }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Prints the error and its causes on one line; exit status 1, or the status an [`Exit`] names.
 pub fn fail(error: &anyhow::Error) -> ExitCode {
     eprintln!("error: {error:#}");
-    ExitCode::FAILURE
+    match error.downcast_ref::<Exit>() {
+        Some(exit) => ExitCode::from(exit.status),
+        None => ExitCode::FAILURE,
+    }
 }
 
 /// A progress bar of `total` steps (hidden when stderr is not a terminal).
@@ -36,6 +61,13 @@ pub fn progress(total: u64, message: &'static str) -> ProgressBar {
             .expect("the template is valid")
             .progress_chars("=> "),
     );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// A spinner for a step of unknown length (hidden when stderr is not a terminal).
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }

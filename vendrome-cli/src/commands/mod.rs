@@ -2,6 +2,7 @@
 
 pub mod flags;
 pub mod keys;
+pub mod ledger;
 pub mod migrate;
 pub mod search;
 pub mod seed;
