@@ -264,11 +264,21 @@ pub struct StoredWebhook {
     pub received_at: Timestamp,
 }
 
+/// How long a delivery handed out by [`WebhookInbox::record`] is held for its processing: a
+/// redelivery of the same event within it is a duplicate, one after it (the processing crashed)
+/// takes the delivery over.
+pub const WEBHOOK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Storage of verified webhook deliveries, deduplicated by the provider's event id.
 #[async_trait]
 pub trait WebhookInbox: Send + Sync {
-    /// Stores a verified delivery (`received`); `None` when this provider's event id was
-    /// already stored (a redelivery: do nothing).
+    /// Stores a verified delivery and hands it out for processing, held for [`WEBHOOK_LEASE`]
+    /// from `at`. A first delivery is stored `received` with one attempt. A redelivery of an
+    /// event already `processed` or `ignored`, or one whose processing is still held, is a
+    /// duplicate: `None`, nothing changes. A redelivery of an event still `received` or
+    /// `failed` whose hold has lapsed is handed back (`Some` of the stored id), `received` again
+    /// with one more attempt: of several concurrent deliveries of one event exactly one gets
+    /// `Some`.
     ///
     /// # Errors
     ///
@@ -282,7 +292,8 @@ pub trait WebhookInbox: Send + Sync {
         at: Timestamp,
     ) -> Result<Option<WebhookEventId>>;
 
-    /// Records the outcome of processing a delivery (one more attempt).
+    /// Records the outcome of processing a delivery handed out by [`record`](Self::record) and
+    /// releases its hold.
     ///
     /// # Errors
     ///

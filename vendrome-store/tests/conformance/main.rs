@@ -53,3 +53,4 @@ mod rate_limit;
 mod sessions;
 mod trending;
 mod users;
+mod webhooks;
