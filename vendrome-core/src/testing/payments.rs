@@ -133,6 +133,23 @@ impl PaymentRepo for InMemory {
         if let Some(posting) = &s.posting {
             self.post(posting, s.at).await?;
         }
+        if let Some(share) = &s.refund_share {
+            let refunded_before: i64 = self
+                .commerce()
+                .payments
+                .iter()
+                .filter(|p| {
+                    p.refund_of == Some(share.charge)
+                        && p.id != share.refund
+                        && p.status == PaymentStatus::Succeeded
+                })
+                .map(|p| p.amount.amount)
+                .sum();
+            let posting = share
+                .posting(refunded_before)
+                .map_err(|e| anyhow::anyhow!("a refund's posting does not balance: {e}"))?;
+            self.post(&posting, s.at).await?;
+        }
         let mut commerce = self.commerce();
         if let Some(change) = s.order_change {
             commerce.apply_change(change);

@@ -50,6 +50,7 @@ mod posts;
 mod presence;
 mod profiles;
 mod rate_limit;
+mod refunds;
 mod sessions;
 mod trending;
 mod users;

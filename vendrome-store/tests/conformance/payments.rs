@@ -111,6 +111,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
         failure_code: None,
         failure_message: None,
         posting: Some(posting),
+        refund_share: None,
         order_change: Some(change(
             order,
             OrderStatus::PendingPayment,
@@ -215,6 +216,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         failure_code: Some("card_declined".into()),
         failure_message: Some("declined".into()),
         posting: None,
+        refund_share: None,
         order_change: None,
         order_refunded: None,
         events: Vec::new(),
