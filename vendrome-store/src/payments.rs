@@ -326,6 +326,26 @@ impl PaymentRepo for Store {
             if let Some(posting) = &s.posting {
                 tx.write_posting(posting, s.at).await?;
             }
+            if let Some(share) = &s.refund_share {
+                // Refunds of one charge settle one at a time behind the charge's row lock, so
+                // each reads the refunds that settled before it.
+                sqlx::query(&lock_payment(dialect))
+                    .bind(share.charge.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                let refunded_before: i64 = sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payment_transactions \
+                     WHERE refund_of_id = $1 AND id <> $2 AND kind = 'refund' AND status = 'succeeded'",
+                )
+                .bind(share.charge.as_uuid())
+                .bind(share.refund.as_uuid())
+                .fetch_one(&mut *tx)
+                .await?;
+                let posting = share
+                    .posting(refunded_before)
+                    .map_err(|e| sqlx::Error::InvalidArgument(format!("a refund's posting: {e}")))?;
+                tx.write_posting(&posting, s.at).await?;
+            }
             if let Some(change) = s.order_change {
                 tx.apply_status_change(change).await?;
             }

@@ -1,13 +1,16 @@
 //! [`WebhookInbox`] on both databases: verified deliveries, deduplicated by the provider's event
-//! id with `ON CONFLICT (provider, provider_event_id) DO NOTHING`, so of several concurrent
-//! deliveries of one event exactly one is recorded.
+//! id. One upsert stores a first delivery or takes a redelivery over: `ON CONFLICT (provider,
+//! provider_event_id) DO UPDATE … WHERE` the stored one is `received` or `failed` and its
+//! `locked_until` has lapsed. The conflicting row is locked while the condition is checked
+//! (PostgreSQL re-reads it after a concurrent writer commits; SQLite has one writer), so of
+//! several concurrent deliveries of one event exactly one gets a row back.
 
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
-use vendrome_core::payments::{StoredWebhook, WebhookInbox};
+use vendrome_core::payments::{StoredWebhook, WebhookInbox, WEBHOOK_LEASE};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
 
@@ -54,12 +57,19 @@ impl WebhookInbox for Store {
         at: Timestamp,
     ) -> Result<Option<WebhookEventId>> {
         let id = WebhookEventId::new();
-        let inserted = with_db!(&self.db, pool => {
-            sqlx::query(
+        let until =
+            at + chrono::Duration::from_std(WEBHOOK_LEASE).unwrap_or(chrono::Duration::hours(1));
+        let handed_out: Option<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
                 "INSERT INTO payment_webhook_events (id, provider, provider_event_id, event_type, \
-                 signature_verified, payload, status, attempts, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) \
-                 ON CONFLICT (provider, provider_event_id) DO NOTHING",
+                 signature_verified, payload, status, attempts, received_at, locked_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) \
+                 ON CONFLICT (provider, provider_event_id) DO UPDATE \
+                 SET status = excluded.status, attempts = payment_webhook_events.attempts + 1, \
+                 locked_until = excluded.locked_until \
+                 WHERE payment_webhook_events.status IN ('received', 'failed') \
+                 AND (payment_webhook_events.locked_until IS NULL OR payment_webhook_events.locked_until <= $8) \
+                 RETURNING id",
             )
             .bind(id.as_uuid())
             .bind(DbEnum(provider))
@@ -69,12 +79,12 @@ impl WebhookInbox for Store {
             .bind(Json(payload))
             .bind(DbEnum(WebhookEventStatus::Received))
             .bind(at)
-            .execute(pool)
+            .bind(until)
+            .fetch_optional(pool)
             .await
-            .map(|done| done.rows_affected())
         })
         .or_unexpected()?;
-        Ok((inserted == 1).then_some(id))
+        Ok(handed_out.map(WebhookEventId::from_uuid))
     }
 
     #[tracing::instrument(skip(self))]
@@ -92,8 +102,8 @@ impl WebhookInbox for Store {
         .then_some(at);
         with_db!(&self.db, pool => {
             sqlx::query(
-                "UPDATE payment_webhook_events SET status = $2, attempts = attempts + 1, last_error = $3, \
-                 processed_at = COALESCE($4, processed_at) WHERE id = $1",
+                "UPDATE payment_webhook_events SET status = $2, last_error = $3, \
+                 processed_at = COALESCE($4, processed_at), locked_until = NULL WHERE id = $1",
             )
             .bind(id.as_uuid())
             .bind(DbEnum(status))

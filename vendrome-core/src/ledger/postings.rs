@@ -82,3 +82,39 @@ pub fn refund_succeeded(
         ],
     )
 }
+
+/// A refund that succeeded, before its fee share is known: the share depends on how much of
+/// the charge was refunded before it, which only the transaction that settles it can read
+/// (two refunds of one charge settling at once would otherwise both read the same total).
+/// `PaymentRepo::settle` reads the charge's succeeded refunds under a lock on the charge and
+/// writes [`RefundShare::posting`] of that total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundShare {
+    pub refund: PaymentId,
+    pub charge: PaymentId,
+    pub provider: PaymentProvider,
+    pub charge_total: Money,
+    pub charge_fee: Money,
+    pub amount: Money,
+    pub payee: UserId,
+}
+
+impl RefundShare {
+    /// The refund's posting when `refunded_before` of the charge was refunded by refunds that
+    /// succeeded before it.
+    ///
+    /// # Errors
+    ///
+    /// [`PostingError`] when the amounts are not positive or differ in currency.
+    pub fn posting(&self, refunded_before: i64) -> Result<Posting, PostingError> {
+        refund_succeeded(
+            self.refund,
+            self.provider,
+            self.charge_total,
+            self.charge_fee,
+            refunded_before,
+            self.amount,
+            self.payee,
+        )
+    }
+}

@@ -17,6 +17,7 @@ use crate::enums::{
     ReconciliationStatus, WebhookEventStatus,
 };
 use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::money::Money;
 use crate::orders::StatusChange;
@@ -135,6 +136,9 @@ pub struct Settlement {
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub posting: Option<Posting>,
+    /// A refund's posting, built and written by `settle` from the charge's refunded total as of
+    /// its own transaction.
+    pub refund_share: Option<RefundShare>,
     /// Applied only if the order is still in `from`.
     pub order_change: Option<StatusChange>,
     /// Added to the order's refunded total (a refund that succeeded).
@@ -177,13 +181,16 @@ pub trait PaymentRepo: Send + Sync {
     async fn provider_called(&self, call: &ProviderCalled) -> Result<Payment>;
 
     /// Last recovery point: applies the settlement in one transaction (see [`Settlement`]); the
-    /// phase becomes `finished` when the status is final.
+    /// phase becomes `finished` when the status is final. A [`RefundShare`] is posted with the
+    /// sum of the charge's other succeeded refunds read under a lock on the charge, so refunds
+    /// of one charge settling at once give back fee shares that add up to the charge's fee.
     ///
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) (`payment`) when there is none.
     ///
     /// # Errors
     ///
-    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails or the
+    /// refund's posting does not balance.
     async fn settle(&self, settlement: &Settlement) -> Result<SettleOutcome>;
 
     /// The payment, `None` when there is none.
@@ -264,11 +271,21 @@ pub struct StoredWebhook {
     pub received_at: Timestamp,
 }
 
+/// How long a delivery handed out by [`WebhookInbox::record`] is held for its processing: a
+/// redelivery of the same event within it is a duplicate, one after it (the processing crashed)
+/// takes the delivery over.
+pub const WEBHOOK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Storage of verified webhook deliveries, deduplicated by the provider's event id.
 #[async_trait]
 pub trait WebhookInbox: Send + Sync {
-    /// Stores a verified delivery (`received`); `None` when this provider's event id was
-    /// already stored (a redelivery: do nothing).
+    /// Stores a verified delivery and hands it out for processing, held for [`WEBHOOK_LEASE`]
+    /// from `at`. A first delivery is stored `received` with one attempt. A redelivery of an
+    /// event already `processed` or `ignored`, or one whose processing is still held, is a
+    /// duplicate: `None`, nothing changes. A redelivery of an event still `received` or
+    /// `failed` whose hold has lapsed is handed back (`Some` of the stored id), `received` again
+    /// with one more attempt: of several concurrent deliveries of one event exactly one gets
+    /// `Some`.
     ///
     /// # Errors
     ///
@@ -282,7 +299,8 @@ pub trait WebhookInbox: Send + Sync {
         at: Timestamp,
     ) -> Result<Option<WebhookEventId>>;
 
-    /// Records the outcome of processing a delivery (one more attempt).
+    /// Records the outcome of processing a delivery handed out by [`record`](Self::record) and
+    /// releases its hold.
     ///
     /// # Errors
     ///

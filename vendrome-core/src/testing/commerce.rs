@@ -32,6 +32,8 @@ pub(super) struct Commerce {
     /// Until when the completer holds an attempt.
     pub leases: HashMap<PaymentId, Timestamp>,
     pub webhooks: Vec<StoredWebhook>,
+    /// Until when a delivery handed out for processing is held.
+    pub webhook_leases: HashMap<crate::ids::WebhookEventId, Timestamp>,
     pub accounts: Vec<Account>,
     /// Every entry with its account, in posting order.
     pub entries: Vec<(AccountCode, StoredEntry)>,

@@ -17,7 +17,7 @@ use crate::page::{Cursor, Limit};
 use crate::payments::{
     can_move, is_final, Discrepancy, NewPayment, Payment, PaymentRepo, ProviderCalled,
     ReconciliationRepo, ReconciliationRun, SettleOutcome, Settlement, StartOutcome, StoredWebhook,
-    WebhookInbox,
+    WebhookInbox, WEBHOOK_LEASE,
 };
 use crate::time::Timestamp;
 use crate::{Error, Result};
@@ -132,6 +132,23 @@ impl PaymentRepo for InMemory {
         }
         if let Some(posting) = &s.posting {
             self.post(posting, s.at).await?;
+        }
+        if let Some(share) = &s.refund_share {
+            let refunded_before: i64 = self
+                .commerce()
+                .payments
+                .iter()
+                .filter(|p| {
+                    p.refund_of == Some(share.charge)
+                        && p.id != share.refund
+                        && p.status == PaymentStatus::Succeeded
+                })
+                .map(|p| p.amount.amount)
+                .sum();
+            let posting = share
+                .posting(refunded_before)
+                .map_err(|e| anyhow::anyhow!("a refund's posting does not balance: {e}"))?;
+            self.post(&posting, s.at).await?;
         }
         let mut commerce = self.commerce();
         if let Some(change) = s.order_change {
@@ -270,12 +287,29 @@ impl WebhookInbox for InMemory {
     ) -> Result<Option<WebhookEventId>> {
         let mut commerce = self.commerce();
         commerce.fail_point("WebhookInbox::record")?;
-        if commerce
+        let until =
+            at + chrono::Duration::from_std(WEBHOOK_LEASE).unwrap_or(chrono::Duration::hours(1));
+        let commerce = &mut *commerce;
+        if let Some(stored) = commerce
             .webhooks
-            .iter()
-            .any(|w| w.provider == provider && w.provider_event_id == event_id)
+            .iter_mut()
+            .find(|w| w.provider == provider && w.provider_event_id == event_id)
         {
-            return Ok(None);
+            let open = matches!(
+                stored.status,
+                WebhookEventStatus::Received | WebhookEventStatus::Failed
+            );
+            let held = commerce
+                .webhook_leases
+                .get(&stored.id)
+                .is_some_and(|held_until| *held_until > at);
+            if !open || held {
+                return Ok(None);
+            }
+            stored.status = WebhookEventStatus::Received;
+            stored.attempts += 1;
+            commerce.webhook_leases.insert(stored.id, until);
+            return Ok(Some(stored.id));
         }
         let id = WebhookEventId::new();
         commerce.webhooks.push(StoredWebhook {
@@ -285,9 +319,10 @@ impl WebhookInbox for InMemory {
             event_type: event_type.to_owned(),
             payload: payload.clone(),
             status: WebhookEventStatus::Received,
-            attempts: 0,
+            attempts: 1,
             received_at: at,
         });
+        commerce.webhook_leases.insert(id, until);
         Ok(Some(id))
     }
 
@@ -298,9 +333,11 @@ impl WebhookInbox for InMemory {
         _error: Option<&str>,
         _at: Timestamp,
     ) -> Result<()> {
-        if let Some(w) = self.commerce().webhooks.iter_mut().find(|w| w.id == id) {
+        let mut commerce = self.commerce();
+        commerce.fail_point("WebhookInbox::mark")?;
+        commerce.webhook_leases.remove(&id);
+        if let Some(w) = commerce.webhooks.iter_mut().find(|w| w.id == id) {
             w.status = status;
-            w.attempts += 1;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
 use vendrome_core::events::{DomainEvent, OrderChanged, PaymentChanged};
-use vendrome_core::ledger::postings;
+use vendrome_core::ledger::postings::{self, RefundShare};
 use vendrome_core::money::Money;
 use vendrome_core::orders::{transition, Order, OrderAction, OrderActor, StatusChange};
 use vendrome_core::outbox::NewEvent;
@@ -94,6 +94,7 @@ impl Payments {
             failure_code: outcome.failure.as_ref().map(|f| f.code.clone()),
             failure_message: outcome.failure.as_ref().map(|f| f.message.clone()),
             posting: None,
+            refund_share: None,
             order_change: None,
             order_refunded: None,
             events: Vec::new(),
@@ -178,18 +179,17 @@ impl Payments {
             .payee_id
             .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", charge.id))?;
         let refunded_before = order.map_or(0, |o| o.refunded_amount);
-        settlement.posting = Some(
-            postings::refund_succeeded(
-                refund.id,
-                refund.provider,
-                charge.amount,
-                Money::new(charge.fee_amount, charge.amount.currency),
-                refunded_before,
-                refund.amount,
-                payee,
-            )
-            .map_err(posting_error)?,
-        );
+        // The fee's share depends on what was refunded before this refund, which the store
+        // reads in the transaction that settles it.
+        settlement.refund_share = Some(RefundShare {
+            refund: refund.id,
+            charge: charge.id,
+            provider: refund.provider,
+            charge_total: charge.amount,
+            charge_fee: Money::new(charge.fee_amount, charge.amount.currency),
+            amount: refund.amount,
+            payee,
+        });
         settlement
             .events
             .push(NewEvent::new(DomainEvent::PaymentRefunded(payment_event(

@@ -20,7 +20,9 @@ pub enum WebhookOutcome {
     Applied(Payment),
     /// The payment was already at or past the event's status (an older event): nothing moved.
     Stale(Payment),
-    /// This provider's event id was seen before: nothing was done.
+    /// This provider's event id was already processed or ignored, or its processing is under
+    /// way right now: nothing was done. A redelivery of an event whose processing failed is
+    /// processed again instead.
     Duplicate,
     /// Correctly signed but about nothing we know (an unknown payment, an event type we do not
     /// act on): recorded as `ignored`.

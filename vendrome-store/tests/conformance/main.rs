@@ -51,6 +51,8 @@ mod posts;
 mod presence;
 mod profiles;
 mod rate_limit;
+mod refunds;
 mod sessions;
 mod trending;
 mod users;
+mod webhooks;

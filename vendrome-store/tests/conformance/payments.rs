@@ -1,14 +1,13 @@
 //! Payments: attempts started once per key and refused for a paid order or past the refundable
 //! amount; settlement applied once under concurrency with its posting, order move and events in
-//! one transaction; leases on abandoned attempts; webhook deduplication; reconciliation runs.
+//! one transaction; leases on abandoned attempts; reconciliation runs.
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde_json::json;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider, PaymentStatus,
-    ReconciliationStatus, WebhookEventStatus,
+    ReconciliationStatus,
 };
 use vendrome_core::events::{DomainEvent, PaymentChanged};
 use vendrome_core::ids::{PaymentId, ReconciliationRunId};
@@ -18,7 +17,7 @@ use vendrome_core::orders::{Order, OrderRepo};
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::payments::{
     Discrepancy, NewPayment, NextAction, Payment, PaymentRepo, ProviderCalled, ReconciliationRepo,
-    SettleOutcome, Settlement, StartOutcome, WebhookInbox,
+    SettleOutcome, Settlement, StartOutcome,
 };
 use vendrome_core::time::{self, Timestamp};
 use vendrome_store::Store;
@@ -32,7 +31,6 @@ conformance!(
     ten_concurrent_settlements_apply_once,
     settling_backwards_is_stale,
     abandoned_attempts_are_leased_to_one_claimer,
-    webhooks_are_recorded_once_under_concurrency,
     a_reconciliation_window_runs_once
 );
 
@@ -113,6 +111,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
         failure_code: None,
         failure_message: None,
         posting: Some(posting),
+        refund_share: None,
         order_change: Some(change(
             order,
             OrderStatus::PendingPayment,
@@ -217,6 +216,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         failure_code: Some("card_declined".into()),
         failure_message: Some("declined".into()),
         posting: None,
+        refund_share: None,
         order_change: None,
         order_refunded: None,
         events: Vec::new(),
@@ -355,57 +355,6 @@ async fn abandoned_attempts_are_leased_to_one_claimer(store: Store) {
         .await
         .unwrap()
         .is_empty());
-}
-
-async fn webhooks_are_recorded_once_under_concurrency(store: Store) {
-    let store = Arc::new(store);
-    let at = time::now();
-    let tasks: Vec<_> = (0..10)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .record(
-                        PaymentProvider::Sandbox,
-                        "evt_1",
-                        "payment.succeeded",
-                        &json!({"id": "evt_1"}),
-                        at,
-                    )
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut recorded = Vec::new();
-    for task in tasks {
-        recorded.extend(task.await.unwrap());
-    }
-    assert_eq!(recorded.len(), 1);
-    // The same event id of another provider is another event.
-    let stripe = store
-        .record(PaymentProvider::Stripe, "evt_1", "x", &json!({}), at)
-        .await
-        .unwrap()
-        .unwrap();
-    let later = at + Duration::seconds(1);
-    let pending = store.unprocessed(later, 10).await.unwrap();
-    assert_eq!(pending.len(), 2);
-    assert_eq!(pending[0].payload, json!({"id": "evt_1"}));
-    store
-        .mark(recorded[0], WebhookEventStatus::Processed, None, later)
-        .await
-        .unwrap();
-    store
-        .mark(stripe, WebhookEventStatus::Failed, Some("boom"), later)
-        .await
-        .unwrap();
-    let pending = store.unprocessed(later, 10).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(
-        (pending[0].id, pending[0].status, pending[0].attempts),
-        (stripe, WebhookEventStatus::Failed, 1)
-    );
 }
 
 async fn a_reconciliation_window_runs_once(store: Store) {

@@ -1,0 +1,99 @@
+//! Refunds of one charge settling at the same moment: each refund's fee share is computed from
+//! the refunds that settled before it in the store, so the shares add up to the charge's fee.
+
+use std::sync::Arc;
+
+use vendrome_core::enums::PaymentStatus;
+use vendrome_core::ledger::postings::RefundShare;
+use vendrome_core::ledger::{AccountCode, LedgerRepo};
+use vendrome_core::money::Money;
+use vendrome_core::payments::{Payment, PaymentRepo, SettleOutcome, Settlement};
+use vendrome_core::time;
+use vendrome_store::Store;
+
+use crate::orders::zar;
+use crate::payments::{charge, order_of, refund, started, succeeded};
+
+conformance!(concurrent_partial_refunds_give_back_exactly_the_fee);
+
+fn refund_succeeded(charge: &Payment, refund: &Payment) -> Settlement {
+    Settlement {
+        payment_id: refund.id,
+        status: PaymentStatus::Succeeded,
+        reference: Some(format!("re_{}", refund.id)),
+        failure_code: None,
+        failure_message: None,
+        posting: None,
+        refund_share: Some(RefundShare {
+            refund: refund.id,
+            charge: charge.id,
+            provider: charge.provider,
+            charge_total: charge.amount,
+            charge_fee: Money::new(charge.fee_amount, charge.amount.currency),
+            amount: refund.amount,
+            payee: charge.payee_id.unwrap(),
+        }),
+        order_change: None,
+        order_refunded: None,
+        events: Vec::new(),
+        at: time::now(),
+    }
+}
+
+async fn balance(store: &Store, code: AccountCode) -> i64 {
+    store.account(&code).await.unwrap().unwrap().balance
+}
+
+async fn concurrent_partial_refunds_give_back_exactly_the_fee(store: Store) {
+    // 999 with a fee of 50: a third of the total carries 16.67 of the fee, so three refunds of
+    // 333 that all saw nothing refunded before them would give back 17 each, 51 in all.
+    let order = order_of(&store, 999).await;
+    let mut new = charge(&order, "c");
+    new.fee_amount = 50;
+    let payment = started(&store, &new).await;
+    let SettleOutcome::Applied(paid) = store
+        .settle(&succeeded(&payment, &order, time::now()))
+        .await
+        .unwrap()
+    else {
+        panic!("the charge settles");
+    };
+    let mut refunds = Vec::new();
+    for key in ["r1", "r2", "r3"] {
+        refunds.push(started(&store, &refund(&paid, 333, key)).await);
+    }
+
+    let store = Arc::new(store);
+    let tasks: Vec<_> = refunds
+        .iter()
+        .map(|r| {
+            let (store, settlement) = (store.clone(), refund_succeeded(&paid, r));
+            tokio::spawn(async move { store.settle(&settlement).await.unwrap() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(matches!(task.await.unwrap(), SettleOutcome::Applied(_)));
+    }
+
+    let currency = zar();
+    let seller = paid.payee_id.unwrap();
+    assert_eq!(
+        balance(&store, AccountCode::platform_fees(currency)).await,
+        0,
+        "the fee shares given back add up to the charge's fee"
+    );
+    assert_eq!(
+        balance(&store, AccountCode::user_payable(seller, currency)).await,
+        0
+    );
+    assert_eq!(
+        balance(
+            &store,
+            AccountCode::provider_clearing(paid.provider, currency)
+        )
+        .await,
+        0
+    );
+    let check = store.check().await.unwrap();
+    assert!(check.is_clean(), "{check:?}");
+}
