@@ -69,6 +69,9 @@ enum Command {
     /// Signing keys for access tokens.
     #[command(subcommand)]
     Keys(commands::keys::Command),
+    /// Compare a provider's settled transactions with the ledger for a window of days; exit
+    /// status 3 when they disagree.
+    Reconcile(commands::reconcile::Args),
     /// The double-entry ledger.
     #[command(subcommand)]
     Ledger(commands::ledger::Command),
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             Command::Seed(command) => commands::seed::run(&cli.common, command).await,
             Command::Search(command) => commands::search::run(&cli.common, command).await,
             Command::Ledger(command) => commands::ledger::run(&cli.common, command).await,
+            Command::Reconcile(args) => commands::reconcile::run(&cli.common, args).await,
             Command::Openapi => {
                 print!("{}", vendrome_server::openapi::document_json());
                 Ok(())

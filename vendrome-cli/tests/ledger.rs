@@ -94,3 +94,49 @@ async fn ledger_check_is_clean_then_names_a_tampered_balance() {
     assert_eq!(report["balance_mismatches"][0]["computed"], 3_003);
     assert_eq!(report["unbalanced_currencies"], serde_json::json!([]));
 }
+
+#[test]
+fn reconcile_names_what_it_cannot_reconcile() {
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("vendrome-reconcile-{}", uuid::Uuid::new_v4())));
+    assert!(vendrome(&dir.0, &["migrate", "up"]).status.success());
+    let window = ["--from", "2026-12-01", "--to", "2026-12-02"];
+    let cases: [(&[&str], &str); 4] = [
+        (&["--provider", "stripe"], "VENDROME_STRIPE_SECRET_KEY"),
+        (&["--provider", "sandbox"], "nothing to reconcile"),
+        (&["--provider", "acme"], "unknown provider"),
+        (
+            &["--provider", "stripe", "--stripe-secret-key", "sk_test_x"],
+            "VENDROME_STRIPE_WEBHOOK_SECRET",
+        ),
+    ];
+    for (args, reason) in cases {
+        let mut all = vec!["reconcile"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&window);
+        let output = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+            .args(&all)
+            .env_remove("VENDROME_DATABASE_URL")
+            .env_remove("VENDROME_STRIPE_SECRET_KEY")
+            .env_remove("VENDROME_STRIPE_WEBHOOK_SECRET")
+            .env("VENDROME_DATA_DIR", &dir.0)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{all:?}: {stderr}");
+        assert!(stderr.contains(reason), "{all:?}: {stderr}");
+    }
+    let backwards = vendrome(
+        &dir.0,
+        &[
+            "reconcile",
+            "--provider",
+            "stripe",
+            "--from",
+            "2026-12-02",
+            "--to",
+            "2026-12-01",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&backwards.stderr).contains("must be before"));
+}

@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use rand::RngCore as _;
 use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
 use vendrome_core::payments::provider::PaymentProvider;
-use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig};
+use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig, Stripe, StripeConfig};
 use vendrome_store::Store;
 
 use crate::config::Config;
@@ -24,7 +24,7 @@ use crate::config::Config;
 pub const SANDBOX_SECRET_FILE: &str = "sandbox-webhook-secret";
 
 /// Orders' and payments' settings (`vendrome serve` options).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CommerceSettings {
     /// The platform's fee in basis points of an order's total (`--platform-fee-bps`).
     pub platform_fee_bps: u32,
@@ -35,6 +35,8 @@ pub struct CommerceSettings {
     /// The secret the sandbox signs its webhooks with; generated into the data dir on the
     /// embedded default when unset.
     pub sandbox_webhook_secret: Option<String>,
+    /// Stripe, when configured (`VENDROME_STRIPE_*`).
+    pub stripe: Option<StripeConfig>,
 }
 
 impl Default for CommerceSettings {
@@ -44,6 +46,7 @@ impl Default for CommerceSettings {
             order_expiry: DEFAULT_EXPIRY,
             sandbox: None,
             sandbox_webhook_secret: None,
+            stripe: None,
         }
     }
 }
@@ -146,15 +149,36 @@ pub fn options(config: &Config) -> anyhow::Result<CommerceOptions> {
     Ok(CommerceOptions {
         orders: settings.order_config(),
         sandbox,
-        providers: providers(config),
+        providers: providers(config)?,
     })
 }
 
-/// The configured providers' adapters in routing order. This is where a provider adapter
-/// configured by the operator is added (Stripe from `VENDROME_STRIPE_*` once its adapter
-/// exists); none is configured today, so only the sandbox (when on) takes payments.
-fn providers(_config: &Config) -> Vec<Arc<dyn PaymentProvider>> {
-    Vec::new()
+/// The Stripe adapter for `config`, `None` when Stripe is not configured.
+///
+/// # Errors
+///
+/// A secret key without a webhook secret (its webhooks could never be verified), or an adapter
+/// that cannot be built.
+pub fn stripe_provider(
+    config: &Option<StripeConfig>,
+) -> anyhow::Result<Option<Arc<dyn PaymentProvider>>> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        !config.webhook_secret.is_empty(),
+        "VENDROME_STRIPE_SECRET_KEY is set without VENDROME_STRIPE_WEBHOOK_SECRET: Stripe's webhooks could not be verified"
+    );
+    let stripe = Stripe::new(config).map_err(|e| anyhow::anyhow!("stripe: {e}"))?;
+    Ok(Some(Arc::new(stripe)))
+}
+
+/// The configured providers' adapters in routing order: Stripe when `VENDROME_STRIPE_*` is set.
+/// The sandbox, when on, is added after them by [`Commerce::new`].
+fn providers(config: &Config) -> anyhow::Result<Vec<Arc<dyn PaymentProvider>>> {
+    Ok(stripe_provider(&config.commerce.stripe)?
+        .into_iter()
+        .collect())
 }
 
 /// Where browsers reach the server: the public URL when set, else the listening address.

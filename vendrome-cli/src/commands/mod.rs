@@ -4,9 +4,11 @@ pub mod flags;
 pub mod keys;
 pub mod ledger;
 pub mod migrate;
+pub mod reconcile;
 pub mod search;
 pub mod seed;
 pub mod serve;
+pub mod stripe_args;
 pub mod users;
 
 use vendrome_store::Store;

@@ -100,6 +100,8 @@ pub struct Args {
         hide_env_values = true
     )]
     payments_sandbox_webhook_secret: Option<String>,
+    #[command(flatten)]
+    stripe: super::stripe_args::StripeArgs,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -156,6 +158,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
             sandbox_webhook_secret: args
                 .payments_sandbox_webhook_secret
                 .filter(|s| !s.trim().is_empty()),
+            stripe: args.stripe.config(),
         },
     };
     let app = App::build(config).await?;
