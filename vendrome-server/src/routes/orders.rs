@@ -193,7 +193,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> String {
 /// Place an order. Stock is reserved at once; an unpaid order expires after the configured time
 /// (30 minutes by default) and gives it back. The same `Idempotency-Key` finds the same order.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "The order's key: a retry with it answers the same order.")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The order's key: a retry with it answers the same order.")),
     request_body = CreateOrderRequest,
     responses(
         (status = 201, description = "The order, `pending_payment`.", body = Envelope<OrderView>),
@@ -354,7 +354,7 @@ pub async fn complete_order(
 /// that brings the refunded total to the order's total moves the order to `refunded`.
 #[utoipa::path(post, path = "/v1/orders/{id}/refunds", tag = "orders", security(("bearer" = [])),
     params(("id" = OrderId, Path, description = "The order."),
-        ("Idempotency-Key" = Option<String>, Header, description = "The refund's key: a retry with it answers the same refund.")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The refund's key: a retry with it answers the same refund.")),
     request_body(content = RefundRequest, description = "Empty for the rest of the total."),
     responses(
         (status = 201, description = "The refund, a payment of kind `refund`.", body = Envelope<PaymentView>),
@@ -392,7 +392,7 @@ pub async fn refund_order(
 /// a `client_secret`. The same `Idempotency-Key` resumes the same attempt.
 #[utoipa::path(post, path = "/v1/orders/{id}/checkout", tag = "orders", security(("bearer" = [])),
     params(("id" = OrderId, Path, description = "The order."),
-        ("Idempotency-Key" = Option<String>, Header, description = "The attempt's key: a retry with it resumes the same attempt.")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The attempt's key: a retry with it resumes the same attempt.")),
     request_body(content = CheckoutRequest, description = "Empty for routing's choice."),
     responses(
         (status = 201, description = "The payment.", body = Envelope<PaymentView>),

@@ -157,6 +157,7 @@ impl From<WebhookOutcome> for WebhookReceiptView {
 #[into_params(parameter_in = Query)]
 pub struct MethodsQuery {
     /// ISO 4217 (`ZAR`).
+    #[param(pattern = "^[A-Z]{3}$")]
     pub currency: Currency,
     /// ISO 3166-1 alpha-2 of the payer; no configured provider restricts by country yet.
     pub country: Option<String>,
