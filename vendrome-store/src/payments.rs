@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::enums::{
-    PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
+    OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
 };
 use vendrome_core::ids::{OrderId, PaymentId, UserId};
 use vendrome_core::money::Money;
@@ -349,18 +349,28 @@ impl PaymentRepo for Store {
             if let Some(change) = s.order_change {
                 tx.apply_status_change(change).await?;
             }
-            if let Some((order, amount)) = s.order_refunded {
-                sqlx::query(
-                    "UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 WHERE id = $1",
-                )
-                .bind(order.as_uuid())
-                .bind(amount)
-                .bind(s.at)
-                .execute(&mut *tx)
-                .await?;
-            }
             for event in &s.events {
                 tx.append_event(event, s.at).await?;
+            }
+            if let Some(refund) = &s.order_refund {
+                // The update locks the order, so refunds of it settling at once each read the
+                // status and refunded total the ones before them left.
+                let found: Option<(DbEnum<OrderStatus>, i64)> = sqlx::query_as(
+                    "UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 \
+                     WHERE id = $1 RETURNING status, refunded_amount",
+                )
+                .bind(refund.order_id.as_uuid())
+                .bind(refund.amount)
+                .bind(s.at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((status, refunded)) = found {
+                    let applied = refund.apply(status.0, refunded - refund.amount, s.at);
+                    if let Some(change) = applied.change {
+                        tx.apply_status_change(change).await?;
+                    }
+                    tx.append_event(&applied.event, s.at).await?;
+                }
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some(true))

@@ -5,12 +5,14 @@
 //! order expires and gives its stock back exactly once. The order's amounts are fixed when it is
 //! created (title and unit price are copied), so later edits to a listing change no order.
 
+mod refund;
 mod service;
 mod status;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub use self::refund::{OrderRefund, RefundApplied};
 pub use self::service::{OrderConfig, OrderService, PlaceOrder, MAX_LINES};
 pub use self::status::{transition, OrderAction, OrderActor};
 use crate::enums::OrderStatus;

@@ -20,7 +20,7 @@ use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::money::Money;
-use crate::orders::StatusChange;
+use crate::orders::{OrderRefund, StatusChange};
 use crate::outbox::NewEvent;
 use crate::page::{Cursor, Limit};
 use crate::time::Timestamp;
@@ -141,8 +141,9 @@ pub struct Settlement {
     pub refund_share: Option<RefundShare>,
     /// Applied only if the order is still in `from`.
     pub order_change: Option<StatusChange>,
-    /// Added to the order's refunded total (a refund that succeeded).
-    pub order_refunded: Option<(OrderId, i64)>,
+    /// A succeeded refund's effect on its order, applied by `settle` from the order as it is
+    /// in its own transaction (see [`OrderRefund`]).
+    pub order_refund: Option<OrderRefund>,
     pub events: Vec<NewEvent>,
     pub at: Timestamp,
 }
@@ -184,6 +185,10 @@ pub trait PaymentRepo: Send + Sync {
     /// phase becomes `finished` when the status is final. A [`RefundShare`] is posted with the
     /// sum of the charge's other succeeded refunds read under a lock on the charge, so refunds
     /// of one charge settling at once give back fee shares that add up to the charge's fee.
+    /// Likewise an [`OrderRefund`] is applied to the order as read under a lock on it in the
+    /// same transaction: each refund adds to the refunded total and writes one `order.refunded`
+    /// event with the running total, after the settlement's own events; of refunds settling at
+    /// once, the one that completes the order's total moves the order to `refunded`.
     ///
     /// MUST return [`Error::NotFound`](crate::Error::NotFound) (`payment`) when there is none.
     ///

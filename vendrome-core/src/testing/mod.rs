@@ -1,5 +1,6 @@
 //! In-memory fakes of the ports core's services use most (users, posts, the graph with blocks,
-//! messaging with groups, and commerce: orders, payments, webhooks, the ledger, reconciliation), so that a service rule can be unit-tested without HTTP or a
+//! messaging with groups, audit events, and commerce: orders, payments, webhooks, the ledger,
+//! reconciliation), so that a service rule can be unit-tested without HTTP or a
 //! database. Available to core's own tests and, with the `testing` feature, to other crates.
 //!
 //! [`InMemory`] is one world behind every port it implements: a user made through
@@ -9,6 +10,7 @@
 //! `vendrome-store` remains the judge of the real adapters. Every change appends its outbox
 //! event type to [`InMemory::events`], so a test can see what a service asked to announce.
 
+mod audit;
 mod commerce;
 mod graph;
 mod ledger;
@@ -56,6 +58,8 @@ struct World {
     /// `(member, topic)`.
     topic_follows: Vec<(UserId, TopicId)>,
     events: Vec<String>,
+    /// Audit events, in the order they were recorded.
+    audit: Vec<crate::audit::AuditEvent>,
 }
 
 struct Conversation {
@@ -91,6 +95,11 @@ impl InMemory {
     /// The outbox event types written so far, in order.
     pub fn events(&self) -> Vec<String> {
         self.world().events.clone()
+    }
+
+    /// The audit events recorded so far, in order.
+    pub fn audit_events(&self) -> Vec<crate::audit::AuditEvent> {
+        self.world().audit.clone()
     }
 }
 

@@ -154,10 +154,21 @@ impl PaymentRepo for InMemory {
         if let Some(change) = s.order_change {
             commerce.apply_change(change);
         }
-        if let Some((order, amount)) = s.order_refunded {
-            if let Some(order) = commerce.order_mut(order) {
-                order.refunded_amount += amount;
-                order.updated_at = s.at;
+        let mut events = s.events.clone();
+        if let Some(refund) = &s.order_refund {
+            let found = commerce
+                .order_mut(refund.order_id)
+                .map(|o| (o.status, o.refunded_amount));
+            if let Some((status, refunded_before)) = found {
+                let applied = refund.apply(status, refunded_before, s.at);
+                if let Some(order) = commerce.order_mut(refund.order_id) {
+                    order.refunded_amount = applied.refunded_amount;
+                    order.updated_at = s.at;
+                }
+                if let Some(change) = applied.change {
+                    commerce.apply_change(change);
+                }
+                events.push(applied.event);
             }
         }
         let p = commerce
@@ -180,7 +191,7 @@ impl PaymentRepo for InMemory {
         p.updated_at = s.at;
         let p = p.clone();
         drop(commerce);
-        self.announce_events(&s.events);
+        self.announce_events(&events);
         Ok(SettleOutcome::Applied(p))
     }
 

@@ -17,6 +17,7 @@ mod webhooks;
 use std::sync::Arc;
 
 use vendrome_core::access::Caller;
+use vendrome_core::audit::AuditRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::ledger::LedgerRepo;
@@ -41,6 +42,8 @@ pub struct Ports {
     pub inbox: Arc<dyn WebhookInbox>,
     pub ledger: Arc<dyn LedgerRepo>,
     pub reconciliation: Arc<dyn ReconciliationRepo>,
+    /// Where reconciliation records each discrepancy it finds.
+    pub audit: Arc<dyn AuditRepo>,
 }
 
 /// Where the orchestrator reads the time (tests move it).

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::json;
+use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::enums::{LedgerDirection, PaymentProvider as ProviderId, ReconciliationStatus};
 use vendrome_core::ids::{PaymentId, ReconciliationRunId};
 use vendrome_core::money::Money;
@@ -73,7 +75,9 @@ impl Payments {
     /// Compares `provider`'s settled transactions in `[from, to)` with the ledger, matching by
     /// provider reference and amount (a refund's negative amount against its positive posting):
     /// matched, missing in the ledger, missing at the provider, amount mismatch. The run is
-    /// stored; `progress` is called as transactions are compared.
+    /// stored, and then each discrepancy is recorded as a `reconciliation.discrepancy` audit
+    /// event about the run (`reconciliation_run`, its id), by the system; `progress` is called
+    /// as transactions are compared.
     ///
     /// # Errors
     ///
@@ -124,6 +128,8 @@ impl Payments {
             self.now(),
         )
         .await?;
+        self.audit_discrepancies(run_id, provider, from, to, &discrepancies)
+            .await?;
         Ok(ReconcileOutcome::Ran(ReconciliationReport {
             run_id,
             provider,
@@ -133,6 +139,35 @@ impl Payments {
             matched,
             discrepancies,
         }))
+    }
+
+    async fn audit_discrepancies(
+        &self,
+        run_id: ReconciliationRunId,
+        provider: ProviderId,
+        from: Timestamp,
+        to: Timestamp,
+        discrepancies: &[Discrepancy],
+    ) -> Result<()> {
+        let context = AuditContext {
+            via: Some("system"),
+            ..AuditContext::default()
+        };
+        for discrepancy in discrepancies {
+            let event = NewAuditEvent {
+                action: "reconciliation.discrepancy".into(),
+                target_type: "reconciliation_run".into(),
+                target_id: run_id.to_string(),
+                details: json!({
+                    "provider": provider,
+                    "from": from,
+                    "to": to,
+                    "discrepancy": discrepancy,
+                }),
+            };
+            self.ports.audit.record(event, &context).await?;
+        }
+        Ok(())
     }
 
     async fn compare(

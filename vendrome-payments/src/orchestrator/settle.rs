@@ -1,12 +1,15 @@
 //! The last recovery point: what an outcome writes (the payment's status, the ledger posting,
 //! the order's move and refunded total, the events), built here and applied by
-//! `PaymentRepo::settle` in one transaction.
+//! `PaymentRepo::settle` in one transaction. A refund's effect on its order depends on the
+//! refunds that settled before it, so the store applies it ([`OrderRefund`]).
 
 use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
 use vendrome_core::events::{DomainEvent, OrderChanged, PaymentChanged};
 use vendrome_core::ledger::postings::{self, RefundShare};
 use vendrome_core::money::Money;
-use vendrome_core::orders::{transition, Order, OrderAction, OrderActor, StatusChange};
+use vendrome_core::orders::{
+    transition, Order, OrderAction, OrderActor, OrderRefund, StatusChange,
+};
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::payments::provider::Failure;
 use vendrome_core::payments::{Payment, SettleOutcome, Settlement};
@@ -96,7 +99,7 @@ impl Payments {
             posting: None,
             refund_share: None,
             order_change: None,
-            order_refunded: None,
+            order_refund: None,
             events: Vec::new(),
             at: self.now(),
         };
@@ -178,7 +181,6 @@ impl Payments {
         let payee = charge
             .payee_id
             .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", charge.id))?;
-        let refunded_before = order.map_or(0, |o| o.refunded_amount);
         // The fee's share depends on what was refunded before this refund, which the store
         // reads in the transaction that settles it.
         settlement.refund_share = Some(RefundShare {
@@ -196,29 +198,17 @@ impl Payments {
                 refund,
                 PaymentStatus::Succeeded,
             ))));
-        if let Some(order) = order {
-            let refunded = refunded_before + refund.amount.amount;
-            settlement.order_refunded = Some((order.id, refund.amount.amount));
-            let mut status = order.status;
-            if refunded >= order.total_amount && order.status != OrderStatus::Refunded {
-                if let Ok(to) =
-                    transition(order.status, OrderAction::RefundInFull, OrderActor::System)
-                {
-                    settlement.order_change = Some(StatusChange {
-                        order_id: order.id,
-                        from: order.status,
-                        to,
-                        at: settlement.at,
-                    });
-                    status = to;
-                }
-            }
-            settlement
-                .events
-                .push(NewEvent::new(DomainEvent::OrderRefunded(order_event(
-                    order, status, refunded,
-                ))));
-        }
+        // The order's refunded total and its move to `refunded` are decided by the store from
+        // the order as it is in the settling transaction: refunds settling at once each see the
+        // ones before them.
+        settlement.order_refund = order.map(|order| OrderRefund {
+            order_id: order.id,
+            buyer_id: order.buyer_id,
+            seller_id: order.seller_id,
+            total_amount: order.total_amount,
+            currency: order.currency,
+            amount: refund.amount.amount,
+        });
         Ok(())
     }
 }

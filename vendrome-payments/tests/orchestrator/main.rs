@@ -452,6 +452,10 @@ async fn reconciliation_finds_each_kind_of_discrepancy_and_clean_runs() {
         (2, ReconciliationStatus::Clean)
     );
     assert_eq!(*seen.lock().unwrap(), vec![(1, 2), (2, 2)]);
+    assert!(
+        w.store.audit_events().is_empty(),
+        "a clean run records no discrepancy"
+    );
     // The same window again: already done.
     assert_eq!(
         w.payments
@@ -515,6 +519,26 @@ async fn reconciliation_finds_each_kind_of_discrepancy_and_clean_runs() {
         (stored.status, stored.discrepancies.len()),
         (ReconciliationStatus::Discrepancies, 3)
     );
+    // Each discrepancy is also an audit event about the run.
+    let audited: Vec<_> = w
+        .store
+        .audit_events()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.action, "reconciliation.discrepancy");
+            assert_eq!(
+                (e.target_type.as_str(), e.target_id),
+                ("reconciliation_run", report.run_id.to_string())
+            );
+            assert_eq!(e.details["provider"], "stripe");
+            assert_eq!(e.details["via"], "system");
+            e.details["discrepancy"]["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(audited, kinds);
 }
 
 #[tokio::test]
@@ -542,6 +566,7 @@ async fn the_sandbox_redirects_and_its_signed_outcome_pays_the_order() {
         inbox: Arc::new(w.store.clone()),
         ledger: Arc::new(w.store.clone()),
         reconciliation: Arc::new(w.store.clone()),
+        audit: Arc::new(w.store.clone()),
     };
     let payments = Payments::new(ports, vec![sandbox.clone()]);
     let p = payments

@@ -118,7 +118,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
             OrderStatus::Paid,
             at,
         )),
-        order_refunded: None,
+        order_refund: None,
         events: vec![
             NewEvent::new(DomainEvent::PaymentSucceeded(announce)),
             event_for(order, OrderStatus::Paid),
@@ -218,7 +218,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         posting: None,
         refund_share: None,
         order_change: None,
-        order_refunded: None,
+        order_refund: None,
         events: Vec::new(),
         at,
     };
