@@ -1,7 +1,9 @@
 //! `Idempotency-Key` for POST endpoints, with Stripe's semantics (see
 //! `vendrome_core::idempotency`). The router puts it on every route; it acts on POST requests
 //! that carry the header, except under `/v1/auth/` (their answers hold tokens) and
-//! `/v1/payments/webhooks/` (deliveries are deduplicated by the provider's event id).
+//! `/v1/payments/webhooks/` (deliveries are deduplicated by the provider's event id). Keys are a
+//! member's: a request without a valid access token passes through undeduplicated, so a route
+//! that needs a member answers it 401, never with another anonymous caller's stored answer.
 //!
 //! The first request with a key runs and its answer is stored (unless it was a server error,
 //! which is forgotten so that a retry runs again); retries with the same key and body get the
@@ -24,8 +26,11 @@ pub static REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotent-rep
 /// The largest response body stored for replay.
 const MAX_STORED_RESPONSE: usize = 1024 * 1024;
 
-fn scope(state: &AppState, request: &Request) -> KeyScope {
-    let user = request
+/// The caller's key scope: keys belong to a member. `None` without a valid access token: such a
+/// request is not deduplicated, and an endpoint that needs a member answers it 401 first (a
+/// stale anonymous record must never answer for a route the caller may not use).
+fn scope(state: &AppState, request: &Request) -> Option<KeyScope> {
+    request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -33,15 +38,8 @@ fn scope(state: &AppState, request: &Request) -> KeyScope {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .and_then(|token| state.keys.verify(token.trim()).ok());
-    match user {
-        Some(claims) => KeyScope::user(claims.sub),
-        None => {
-            let address = crate::extract::client_ip(request.extensions())
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-            KeyScope::anonymous(&address)
-        }
-    }
+        .and_then(|token| state.keys.verify(token.trim()).ok())
+        .map(|claims| KeyScope::user(claims.sub))
 }
 
 /// The middleware.
@@ -62,6 +60,9 @@ pub async fn layer(
     let Some(raw_key) = request.headers().get(&KEY_HEADER) else {
         return Ok(next.run(request).await);
     };
+    let Some(scope) = scope(&state, &request) else {
+        return Ok(next.run(request).await);
+    };
     let key = raw_key
         .to_str()
         .ok()
@@ -73,7 +74,6 @@ pub async fn layer(
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )
         })?;
-    let scope = scope(&state, &request);
 
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, usize::MAX)
