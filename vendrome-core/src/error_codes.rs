@@ -94,6 +94,12 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("invalid_signature", 400, "a webhook's signature is missing, wrong or outside the provider's time tolerance"),
     code("invalid_webhook_payload", 400, "a correctly signed webhook whose body cannot be read"),
     code("refund_exceeds_total", 422, "refunds of the order would add up to more than its total"),
+    // Bookings.
+    code("slot_unavailable", 409, "the start asked for is not a slot the service offers now (outside availability, too soon, too far ahead, or taken)"),
+    code("invalid_booking_transition", 409, "the booking's status does not allow this move"),
+    code("not_booking_party_action", 403, "the caller's part in the booking does not allow this move"),
+    code("booking_not_ended", 409, "a booking is completed or marked no-show only after its end time"),
+    code("paid_booking_unavailable", 422, "the service has a price; only free services can be booked for now"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),

@@ -53,6 +53,10 @@ id_type!(
     UserId
 );
 id_type!(
+    /// A booking of a service.
+    BookingId
+);
+id_type!(
     /// An audit event.
     AuditEventId
 );

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bookings;
 pub mod calendar;
 pub mod enums;
 pub mod error;

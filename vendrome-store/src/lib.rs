@@ -24,6 +24,7 @@ mod account_tokens;
 mod audit;
 mod badges;
 mod blocks;
+mod bookings;
 mod calendar;
 mod calendar_feed;
 mod engagement;

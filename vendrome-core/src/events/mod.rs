@@ -19,12 +19,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+mod bookings;
 mod commerce;
 mod graph;
 mod messaging;
 mod posts;
 mod users;
 
+pub use bookings::BookingChanged;
 pub use commerce::{OrderChanged, PaymentChanged};
 pub use graph::{
     BlockEnded, ConnectionChanged, ConnectionRequested, FollowChanged, TopicFollowChanged,
@@ -260,6 +262,14 @@ domain_events! {
     PaymentSucceeded(PaymentChanged) = "payment.succeeded",
     PaymentFailed(PaymentChanged) = "payment.failed",
     PaymentRefunded(PaymentChanged) = "payment.refunded",
+
+    // ---- Bookings ----
+    BookingRequested(BookingChanged) = "booking.requested",
+    BookingConfirmed(BookingChanged) = "booking.confirmed",
+    BookingDeclined(BookingChanged) = "booking.declined",
+    BookingCancelled(BookingChanged) = "booking.cancelled",
+    BookingCompleted(BookingChanged) = "booking.completed",
+    BookingNoShow(BookingChanged) = "booking.no_show",
 }
 
 #[cfg(test)]

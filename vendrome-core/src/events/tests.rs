@@ -210,6 +210,30 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             "payment.refunded",
             json!({"payment_id": message, "order_id": post, "payer_id": a, "payee_id": b, "provider": "sandbox", "status": "succeeded", "amount": 10500, "currency": "ZAR"}),
         ),
+        (
+            "booking.requested",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "requested", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "booking.confirmed",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "confirmed", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "booking.declined",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "declined", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "booking.cancelled",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "cancelled", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "booking.completed",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "completed", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
+            "booking.no_show",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "no_show", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
     ]
 }
 

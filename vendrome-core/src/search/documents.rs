@@ -119,7 +119,13 @@ pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
         | E::OrderRefunded(_)
         | E::PaymentSucceeded(_)
         | E::PaymentFailed(_)
-        | E::PaymentRefunded(_) => Vec::new(),
+        | E::PaymentRefunded(_)
+        | E::BookingRequested(_)
+        | E::BookingConfirmed(_)
+        | E::BookingDeclined(_)
+        | E::BookingCancelled(_)
+        | E::BookingCompleted(_)
+        | E::BookingNoShow(_) => Vec::new(),
     }
 }
 

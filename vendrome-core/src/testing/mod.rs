@@ -11,6 +11,7 @@
 //! event type to [`InMemory::events`], so a test can see what a service asked to announce.
 
 mod audit;
+mod bookings;
 mod commerce;
 mod graph;
 mod ledger;
@@ -18,6 +19,8 @@ mod messaging;
 mod payments;
 mod posts;
 mod users;
+
+pub use bookings::InMemoryBookings;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

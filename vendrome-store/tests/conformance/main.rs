@@ -28,6 +28,7 @@ macro_rules! conformance {
 mod abuse;
 mod account_tokens;
 mod audit;
+mod bookings;
 mod calendar;
 mod calendar_ics;
 mod enums;

@@ -77,7 +77,13 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         | E::OrderRefunded(_)
         | E::PaymentSucceeded(_)
         | E::PaymentFailed(_)
-        | E::PaymentRefunded(_) => return false,
+        | E::PaymentRefunded(_)
+        | E::BookingRequested(_)
+        | E::BookingConfirmed(_)
+        | E::BookingDeclined(_)
+        | E::BookingCancelled(_)
+        | E::BookingCompleted(_)
+        | E::BookingNoShow(_) => return false,
     }
     true
 }
