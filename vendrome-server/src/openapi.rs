@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "realtime", description = "The WebSocket gateway: live messages, receipts, typing and presence (frames in docs/realtime.md)."),
         (name = "profiles", description = "Business profiles, their completeness, and the directory of members."),
         (name = "search", description = "Profiles, posts and topics by words: typos forgiven, the last word as a prefix, filters, highlighted snippets."),
+        (name = "bookings", description = "Service bookings: providers' weekly availability in their time zone, the slots it leaves, bookings that never overlap, and their life (confirm, decline, cancel with the service's refund policy, complete, no-show)."),
         (name = "orders", description = "Product orders: stock reserved when placed, priced from the products, paid through checkout, fulfilled, completed, cancelled and refunded."),
         (name = "payments", description = "Payments through the orchestrator: checkout answers, the caller's payments, the methods on offer, providers' signed webhooks, and the sandbox provider's page."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),

@@ -6,6 +6,7 @@ use tokio::sync::Notify;
 
 use vendrome_calendar::{CalendarService, IcsService};
 use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
+use vendrome_core::bookings::{BookingService, NoBusyTime};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
@@ -76,6 +77,8 @@ pub struct Services {
     pub calendar_ics: IcsService,
     /// Product orders: placing them and moving them through their life.
     pub orders: OrderService,
+    /// Availability, slots and bookings of services.
+    pub bookings: BookingService,
     /// The payment orchestrator over the configured providers.
     pub payments: Payments,
     /// The sandbox provider when it is on: its page and its signed outcomes.
@@ -266,6 +269,9 @@ impl AppState {
                 shared.clone(),
             ),
             orders: commerce.orders,
+            // No calendar busy time yet: the native calendar's recurrence lives in
+            // vendrome-calendar, which will provide the `BusyTime` adapter.
+            bookings: BookingService::new(shared.clone(), shared.clone(), Arc::new(NoBusyTime)),
             payments: commerce.payments,
             sandbox: commerce.sandbox,
             payment_records: shared.clone(),

@@ -1,6 +1,6 @@
 //! From outbox events to frames: the conversation events this instance's relay published become
 //! one frame each, sent to the conversation's participants wherever they are connected; order
-//! and payment events go to the buyer and the seller; a flag change becomes a `flags.changed`
+//! and payment events go to the buyer and the seller, booking events to the client and the provider; a flag change becomes a `flags.changed`
 //! frame for every socket on every instance.
 
 use std::sync::Arc;
@@ -126,6 +126,12 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         | E::OrderFulfilled(e)
         | E::OrderCompleted(e)
         | E::OrderRefunded(e) => Some(Route::Members(vec![e.buyer_id, e.seller_id])),
+        E::BookingRequested(e)
+        | E::BookingConfirmed(e)
+        | E::BookingDeclined(e)
+        | E::BookingCancelled(e)
+        | E::BookingCompleted(e)
+        | E::BookingNoShow(e) => Some(Route::Members(vec![e.client_id, e.provider_id])),
         E::PaymentSucceeded(e) | E::PaymentFailed(e) | E::PaymentRefunded(e) => Some(
             Route::Members(std::iter::once(e.payer_id).chain(e.payee_id).collect()),
         ),

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod blocks;
+pub mod bookings;
 pub mod calendar;
 pub mod calendar_ics;
 pub mod chat;
@@ -157,6 +158,19 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::complete_order))
         .routes(routes!(orders::refund_order))
         .routes(routes!(orders::checkout))
+        .routes(routes!(
+            bookings::get_availability,
+            bookings::set_availability
+        ))
+        .routes(routes!(bookings::slots))
+        .routes(routes!(bookings::create_booking))
+        .routes(routes!(bookings::get_booking))
+        .routes(routes!(bookings::my_bookings))
+        .routes(routes!(bookings::confirm_booking))
+        .routes(routes!(bookings::decline_booking))
+        .routes(routes!(bookings::cancel_booking))
+        .routes(routes!(bookings::complete_booking))
+        .routes(routes!(bookings::no_show_booking))
         .routes(routes!(payments::methods))
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::my_payments))

@@ -5,6 +5,7 @@
 mod support;
 
 mod blocks;
+mod bookings;
 mod calendar;
 mod calendar_ics;
 mod checkout;
