@@ -1,4 +1,4 @@
--- Expand only: binaries older than this migration keep working (they never wrote bookings; the new columns are defaulted or nullable, the rest is a new table and a constraint on bookings that no older binary wrote).
+-- Expand only: binaries older than this migration keep working (they never wrote bookings; the new columns are defaulted or nullable, the rest is a new type, a new table and a constraint on bookings that no older binary wrote).
 -- Bookings: a service's booking settings, providers' availability, the time a booking holds,
 -- and the constraint that no two bookings of one provider that hold time overlap.
 
@@ -9,12 +9,13 @@ CREATE EXTENSION IF NOT EXISTS btree_gist;
 -- `auto_confirm`: requests are confirmed at once. A client who cancels less than
 -- `cancellation_window_hours` before the start gets back `late_cancellation_refund` of the
 -- amount (`full`, `half`, `none`); earlier, everything.
+CREATE TYPE cancellation_refund AS ENUM ('full', 'half', 'none');
+
 ALTER TABLE post_services
     ADD COLUMN auto_confirm boolean NOT NULL DEFAULT false,
     ADD COLUMN cancellation_window_hours integer NOT NULL DEFAULT 24
         CHECK (cancellation_window_hours BETWEEN 0 AND 8760),
-    ADD COLUMN late_cancellation_refund text NOT NULL DEFAULT 'half'
-        CHECK (late_cancellation_refund IN ('full', 'half', 'none'));
+    ADD COLUMN late_cancellation_refund cancellation_refund NOT NULL DEFAULT 'half';
 
 -- A provider's weekly availability in their IANA zone, as they set it: `weekly` is
 -- [{"day": "mon", "start": "09:00", "end": "17:00"}, …], `exceptions` is

@@ -6,7 +6,8 @@
 -- `auto_confirm`: requests are confirmed at once. A client who cancels less than
 -- `cancellation_window_hours` before the start gets back `late_cancellation_refund` of the
 -- amount (`full`, `half`, `none`); earlier, everything.
-ALTER TABLE post_services ADD COLUMN auto_confirm INTEGER NOT NULL DEFAULT 0 CHECK (auto_confirm IN (0, 1));
+-- Enum cancellation_refund: full, half, none.
+ALTER TABLE post_services ADD COLUMN auto_confirm INTEGER NOT NULL DEFAULT 0 CHECK (auto_confirm = 0 OR auto_confirm = 1);
 ALTER TABLE post_services ADD COLUMN cancellation_window_hours INTEGER NOT NULL DEFAULT 24
     CHECK (cancellation_window_hours BETWEEN 0 AND 8760);
 ALTER TABLE post_services ADD COLUMN late_cancellation_refund TEXT NOT NULL DEFAULT 'half'

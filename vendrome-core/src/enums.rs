@@ -250,6 +250,13 @@ crate::sql_enums! {
         NoShow = "no_show",
     }
 
+    /// What a client's cancellation inside a service's cancellation window refunds.
+    CancellationRefund = "cancellation_refund" {
+        Full = "full",
+        Half = "half",
+        None = "none",
+    }
+
     /// The state of a mentor–mentee relationship.
     MentorshipStatus = "mentorship_status" {
         Requested = "requested",

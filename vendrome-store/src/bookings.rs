@@ -97,7 +97,7 @@ struct ServiceRow {
     currency: String,
     auto_confirm: bool,
     cancellation_window_hours: i32,
-    late_cancellation_refund: String,
+    late_cancellation_refund: DbEnum<LateRefund>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -225,8 +225,7 @@ impl BookingRepo for Store {
                 auto_confirm: r.auto_confirm,
                 policy: CancellationPolicy {
                     window_hours: r.cancellation_window_hours,
-                    late_refund: LateRefund::parse(&r.late_cancellation_refund)
-                        .unwrap_or(LateRefund::Half),
+                    late_refund: r.late_cancellation_refund.0,
                 },
             })
         })

@@ -3,40 +3,9 @@
 //! `none`); earlier, or when the provider (or an admin, or the server) cancels, everything.
 
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
-
 use super::BookingActor;
+pub use crate::enums::CancellationRefund as LateRefund;
 use crate::time::Timestamp;
-
-/// What a late cancellation by the client refunds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum LateRefund {
-    Full,
-    Half,
-    None,
-}
-
-impl LateRefund {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LateRefund::Full => "full",
-            LateRefund::Half => "half",
-            LateRefund::None => "none",
-        }
-    }
-
-    /// The stored spelling back; `None` for anything else.
-    pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "full" => LateRefund::Full,
-            "half" => LateRefund::Half,
-            "none" => LateRefund::None,
-            _ => return None,
-        })
-    }
-}
 
 /// A service's cancellation policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
