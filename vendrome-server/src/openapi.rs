@@ -30,6 +30,8 @@ use utoipa::{Modify, OpenApi};
         (name = "search", description = "Profiles, posts and topics by words: typos forgiven, the last word as a prefix, filters, highlighted snippets."),
         (name = "orders", description = "Product orders: stock reserved when placed, priced from the products, paid through checkout, fulfilled, completed, cancelled and refunded."),
         (name = "payments", description = "Payments through the orchestrator: checkout answers, the caller's payments, the methods on offer, providers' signed webhooks, and the sandbox provider's page."),
+        (name = "reviews", description = "Reviews of completed orders and bookings by their buyers, the seller's one reply, and the ratings of listings and members (integer aggregates, kept in the review's transaction)."),
+        (name = "mentorship", description = "Mentorships: offers on mentorship requests and direct requests, their status machine, goals, sessions, private notes, feedback at completion, and the directory of mentors."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )

@@ -23,6 +23,7 @@ mod commerce;
 mod graph;
 mod messaging;
 mod posts;
+mod reviews;
 mod users;
 
 pub use commerce::{OrderChanged, PaymentChanged};
@@ -38,6 +39,7 @@ pub use posts::{
     CommentCreated, CommentDeleted, CommentUpdated, PostCreated, PostDeleted, PostUpdated,
     ReactionRemoved, ReactionSet, RepostCreated, ShareCreated, UserOnPost,
 };
+pub use reviews::{MentorshipActivity, MentorshipChanged, ReviewChanged};
 pub use users::{
     AccountChange, DisabledChange, FieldsChanged, FlagUpdated, LevelChange,
     MessagingSettingsUpdated, RoleChange, UserCreated,
@@ -260,6 +262,25 @@ domain_events! {
     PaymentSucceeded(PaymentChanged) = "payment.succeeded",
     PaymentFailed(PaymentChanged) = "payment.failed",
     PaymentRefunded(PaymentChanged) = "payment.refunded",
+
+    // ---- Reviews and mentorship ----
+    ReviewCreated(ReviewChanged) = "review.created",
+    ReviewUpdated(ReviewChanged) = "review.updated",
+    ReviewReplied(ReviewChanged) = "review.replied",
+    ReviewDeleted(ReviewChanged) = "review.deleted",
+    MentorshipRequested(MentorshipChanged) = "mentorship.requested",
+    MentorshipAccepted(MentorshipChanged) = "mentorship.accepted",
+    MentorshipDeclined(MentorshipChanged) = "mentorship.declined",
+    MentorshipCancelled(MentorshipChanged) = "mentorship.cancelled",
+    MentorshipPaused(MentorshipChanged) = "mentorship.paused",
+    MentorshipResumed(MentorshipChanged) = "mentorship.resumed",
+    MentorshipCompleted(MentorshipChanged) = "mentorship.completed",
+    MentorshipGoalAdded(MentorshipActivity) = "mentorship.goal_added",
+    MentorshipGoalCompleted(MentorshipActivity) = "mentorship.goal_completed",
+    MentorshipSessionScheduled(MentorshipActivity) = "mentorship.session_scheduled",
+    /// Notes are private: only the writer's sockets hear it, and it carries no text.
+    MentorshipNoteAdded(MentorshipActivity) = "mentorship.note_added",
+    MentorshipFeedbackGiven(MentorshipActivity) = "mentorship.feedback_given",
 }
 
 #[cfg(test)]

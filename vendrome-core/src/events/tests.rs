@@ -210,6 +210,70 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             "payment.refunded",
             json!({"payment_id": message, "order_id": post, "payer_id": a, "payee_id": b, "provider": "sandbox", "status": "succeeded", "amount": 10500, "currency": "ZAR"}),
         ),
+        (
+            "review.created",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.updated",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.replied",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.deleted",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "mentorship.requested",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "requested", "by": b}),
+        ),
+        (
+            "mentorship.accepted",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "active", "by": b}),
+        ),
+        (
+            "mentorship.declined",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "declined", "by": b}),
+        ),
+        (
+            "mentorship.cancelled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "cancelled", "by": b}),
+        ),
+        (
+            "mentorship.paused",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "paused", "by": b}),
+        ),
+        (
+            "mentorship.resumed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "active", "by": b}),
+        ),
+        (
+            "mentorship.completed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "completed", "by": b}),
+        ),
+        (
+            "mentorship.goal_added",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.goal_completed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.session_scheduled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.note_added",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.feedback_given",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
     ]
 }
 

@@ -119,7 +119,23 @@ pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
         | E::OrderRefunded(_)
         | E::PaymentSucceeded(_)
         | E::PaymentFailed(_)
-        | E::PaymentRefunded(_) => Vec::new(),
+        | E::PaymentRefunded(_)
+        | E::ReviewCreated(_)
+        | E::ReviewUpdated(_)
+        | E::ReviewReplied(_)
+        | E::ReviewDeleted(_)
+        | E::MentorshipRequested(_)
+        | E::MentorshipAccepted(_)
+        | E::MentorshipDeclined(_)
+        | E::MentorshipCancelled(_)
+        | E::MentorshipPaused(_)
+        | E::MentorshipResumed(_)
+        | E::MentorshipCompleted(_)
+        | E::MentorshipGoalAdded(_)
+        | E::MentorshipGoalCompleted(_)
+        | E::MentorshipSessionScheduled(_)
+        | E::MentorshipNoteAdded(_)
+        | E::MentorshipFeedbackGiven(_) => Vec::new(),
     }
 }
 

@@ -77,7 +77,23 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         | E::OrderRefunded(_)
         | E::PaymentSucceeded(_)
         | E::PaymentFailed(_)
-        | E::PaymentRefunded(_) => return false,
+        | E::PaymentRefunded(_)
+        | E::ReviewCreated(_)
+        | E::ReviewUpdated(_)
+        | E::ReviewReplied(_)
+        | E::ReviewDeleted(_)
+        | E::MentorshipRequested(_)
+        | E::MentorshipAccepted(_)
+        | E::MentorshipDeclined(_)
+        | E::MentorshipCancelled(_)
+        | E::MentorshipPaused(_)
+        | E::MentorshipResumed(_)
+        | E::MentorshipCompleted(_)
+        | E::MentorshipGoalAdded(_)
+        | E::MentorshipGoalCompleted(_)
+        | E::MentorshipSessionScheduled(_)
+        | E::MentorshipNoteAdded(_)
+        | E::MentorshipFeedbackGiven(_) => return false,
     }
     true
 }
