@@ -37,11 +37,7 @@ struct MentorRow {
 }
 
 /// The members of `ids` and each one's values from `sql` (`user_id`, value), in value order.
-async fn values_of<T>(
-    store: &Store,
-    sql: &str,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<T>>>
+async fn values_of<T>(store: &Store, sql: &str, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<T>>>
 where
     T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
     T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
@@ -138,8 +134,12 @@ pub(crate) async fn mentors(
     .or_unexpected()?;
     let page = Page::from_probe(rows, limit, |r| (r.overlap, r.id));
     let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
-    let mut skills: HashMap<Uuid, Vec<String>> =
-        values_of(store, "SELECT user_id, skill FROM business_profile_skills", &ids).await?;
+    let mut skills: HashMap<Uuid, Vec<String>> = values_of(
+        store,
+        "SELECT user_id, skill FROM business_profile_skills",
+        &ids,
+    )
+    .await?;
     let mut formats: HashMap<Uuid, Vec<DbEnum<MentorshipFormat>>> =
         values_of(store, "SELECT user_id, format FROM mentor_formats", &ids).await?;
     let cards = page

@@ -247,7 +247,9 @@ impl MentorshipRepo for Store {
             }
             None => {
                 sql.push("(m.mentor_id = ").uuid(user.as_uuid());
-                sql.push(" OR m.mentee_id = ").uuid(user.as_uuid()).push(")");
+                sql.push(" OR m.mentee_id = ")
+                    .uuid(user.as_uuid())
+                    .push(")");
             }
         }
         if let Some(status) = status {
@@ -364,7 +366,12 @@ impl MentorshipRepo for Store {
     }
 
     #[tracing::instrument(skip(self, goal, event))]
-    async fn add_goal(&self, mentorship: MentorshipId, goal: &Goal, event: NewEvent) -> Result<bool> {
+    async fn add_goal(
+        &self,
+        mentorship: MentorshipId,
+        goal: &Goal,
+        event: NewEvent,
+    ) -> Result<bool> {
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let added = sqlx::query(
@@ -444,7 +451,12 @@ impl MentorshipRepo for Store {
     }
 
     #[tracing::instrument(skip(self, note, event))]
-    async fn add_note(&self, mentorship: MentorshipId, note: &Note, event: NewEvent) -> Result<bool> {
+    async fn add_note(
+        &self,
+        mentorship: MentorshipId,
+        note: &Note,
+        event: NewEvent,
+    ) -> Result<bool> {
         with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let added = sqlx::query(

@@ -53,13 +53,15 @@ impl RatingDelta {
     }
 }
 
-const ENSURE: &str = "INSERT INTO rating_stats (scope, subject_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+const ENSURE: &str =
+    "INSERT INTO rating_stats (scope, subject_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 const SHIFT: &str = "UPDATE rating_stats SET rating_count = rating_count + $3, rating_sum = rating_sum + $4, \
     count_1 = count_1 + $5, count_2 = count_2 + $6, count_3 = count_3 + $7, count_4 = count_4 + $8, \
     count_5 = count_5 + $9 WHERE scope = $1 AND subject_id = $2";
 
-pub(crate) const READ: &str = "SELECT rating_count, rating_sum, count_1, count_2, count_3, count_4, count_5 \
+pub(crate) const READ: &str =
+    "SELECT rating_count, rating_sum, count_1, count_2, count_3, count_4, count_5 \
     FROM rating_stats WHERE scope = $1 AND subject_id = $2";
 
 /// A `rating_stats` row as read.

@@ -206,7 +206,9 @@ impl ReviewRepo for Store {
     async fn review(&self, id: ReviewId) -> Result<Option<Review>> {
         let mut sql = SqlText::new(
             self.dialect(),
-            &format!("SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.deleted_at IS NULL AND r.id = "),
+            &format!(
+                "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.deleted_at IS NULL AND r.id = "
+            ),
         );
         sql.uuid(id.as_uuid());
         Ok(self.load_reviews(sql).await?.pop())
@@ -314,7 +316,9 @@ impl ReviewRepo for Store {
         let mut sql = SqlText::new(self.dialect(), &format!("SELECT {REVIEW_COLUMNS} FROM "));
         match of {
             ReviewsOf::Post(post) => {
-                sql.push("review_posts rp JOIN reviews r ON r.id = rp.review_id WHERE rp.post_id = ");
+                sql.push(
+                    "review_posts rp JOIN reviews r ON r.id = rp.review_id WHERE rp.post_id = ",
+                );
                 sql.uuid(post.as_uuid());
             }
             ReviewsOf::User(user) => {

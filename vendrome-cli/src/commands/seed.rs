@@ -92,7 +92,10 @@ fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Resul
 }
 
 /// One JSON object from `file` in `dir`, `None` when the file is absent.
-fn read_object<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Option<T>> {
+fn read_object<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+) -> anyhow::Result<Option<T>> {
     let path = dir.join(file);
     if !path.exists() {
         return Ok(None);
@@ -167,7 +170,10 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
 
     let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
-    let post_keys = social.as_ref().map(social::Social::post_keys).unwrap_or_default();
+    let post_keys = social
+        .as_ref()
+        .map(social::Social::post_keys)
+        .unwrap_or_default();
 
     let store = super::open_migrated_store(common).await?;
     let flag_service = FlagService::new(std::sync::Arc::new(store.clone()));

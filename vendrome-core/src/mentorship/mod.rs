@@ -252,8 +252,12 @@ pub trait MentorshipRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn add_goal(&self, mentorship: MentorshipId, goal: &Goal, event: NewEvent)
-        -> Result<bool>;
+    async fn add_goal(
+        &self,
+        mentorship: MentorshipId,
+        goal: &Goal,
+        event: NewEvent,
+    ) -> Result<bool>;
 
     /// Marks the goal completed if it is the mentorship's, not completed yet, and the
     /// mentorship is `active`, with `event`; `false` otherwise.
@@ -286,8 +290,12 @@ pub trait MentorshipRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn add_note(&self, mentorship: MentorshipId, note: &Note, event: NewEvent)
-        -> Result<bool>;
+    async fn add_note(
+        &self,
+        mentorship: MentorshipId,
+        note: &Note,
+        event: NewEvent,
+    ) -> Result<bool>;
 
     /// Stores one party's feedback on a `completed` mentorship, and, when `mentor` is given
     /// (the mentee's feedback), adds its rating to that member's `mentor` rating, with `event`,

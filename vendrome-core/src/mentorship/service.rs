@@ -59,7 +59,10 @@ fn required(raw: &str) -> Result<String, ValidationErrors> {
         return Err(invalid("required", "must not be empty"));
     }
     if text.chars().count() > TEXT_MAX {
-        return Err(invalid("too_long", format!("at most {TEXT_MAX} characters")));
+        return Err(invalid(
+            "too_long",
+            format!("at most {TEXT_MAX} characters"),
+        ));
     }
     Ok(text.to_owned())
 }
@@ -79,7 +82,12 @@ fn field<T>(field: &str, result: Result<T, ValidationErrors>) -> Result<T, Error
     value.ok_or_else(|| Error::Unexpected(anyhow::anyhow!("a checked value is missing")))
 }
 
-fn changed(m: &Mentorship, to: MentorshipStatus, by: UserId, action: Option<MentorshipAction>) -> NewEvent {
+fn changed(
+    m: &Mentorship,
+    to: MentorshipStatus,
+    by: UserId,
+    action: Option<MentorshipAction>,
+) -> NewEvent {
     let payload = MentorshipChanged {
         mentorship_id: m.id,
         mentor_id: m.mentor_id,
@@ -140,7 +148,11 @@ impl MentorshipService {
     ) -> Result<Mentorship> {
         let mut errors = ValidationErrors::new();
         if input.goals.is_empty() || input.goals.len() > GOALS_MAX {
-            errors.add("goals", "out_of_range", format!("name 1 to {GOALS_MAX} goals"));
+            errors.add(
+                "goals",
+                "out_of_range",
+                format!("name 1 to {GOALS_MAX} goals"),
+            );
         }
         let mut goals = Vec::new();
         for (n, goal) in input.goals.iter().enumerate() {
@@ -155,7 +167,8 @@ impl MentorshipService {
                 "a member cannot be their own mentor",
             ));
         }
-        self.check_unblocked(caller.user_id, input.mentor_id).await?;
+        self.check_unblocked(caller.user_id, input.mentor_id)
+            .await?;
         let new = NewMentorship {
             id: MentorshipId::new(),
             mentor_id: input.mentor_id,
@@ -189,7 +202,8 @@ impl MentorshipService {
                 "a member cannot offer on their own request",
             ));
         }
-        self.check_unblocked(caller.user_id, request.author_id).await?;
+        self.check_unblocked(caller.user_id, request.author_id)
+            .await?;
         let new = NewMentorship {
             id: MentorshipId::new(),
             mentor_id: caller.user_id,
@@ -323,7 +337,12 @@ impl MentorshipService {
             created_at: now,
             completed_at: None,
         };
-        let event = activity(&m, goal.id.as_uuid(), caller.user_id, DomainEvent::MentorshipGoalAdded);
+        let event = activity(
+            &m,
+            goal.id.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipGoalAdded,
+        );
         if self.repo.add_goal(id, &goal, event).await? {
             Ok(goal)
         } else {
@@ -347,7 +366,12 @@ impl MentorshipService {
         if m.status != MentorshipStatus::Active {
             return Err(not_active("goals"));
         }
-        let event = activity(&m, goal.as_uuid(), caller.user_id, DomainEvent::MentorshipGoalCompleted);
+        let event = activity(
+            &m,
+            goal.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipGoalCompleted,
+        );
         if !self.repo.complete_goal(id, goal, now, event).await? {
             return Err(Error::not_found("goal"));
         }
@@ -370,7 +394,11 @@ impl MentorshipService {
         let m = self.load(caller, id).await?;
         let mut errors = ValidationErrors::new();
         if input.ends_at <= input.starts_at || input.ends_at - input.starts_at > SESSION_MAX {
-            errors.add("ends_at", "invalid_range", "ends after it starts, within a day");
+            errors.add(
+                "ends_at",
+                "invalid_range",
+                "ends after it starts, within a day",
+            );
         }
         let topic = errors.check("topic", optional(input.topic));
         errors.into_result()?;
@@ -382,7 +410,12 @@ impl MentorshipService {
             scheduled_by: caller.user_id,
             created_at: now,
         };
-        let event = activity(&m, session.id.as_uuid(), caller.user_id, DomainEvent::MentorshipSessionScheduled);
+        let event = activity(
+            &m,
+            session.id.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipSessionScheduled,
+        );
         if self.repo.add_session(id, &session, event).await? {
             Ok(session)
         } else {
@@ -410,7 +443,12 @@ impl MentorshipService {
             body: field("body", required(body))?,
             created_at: now,
         };
-        let event = activity(&m, note.id.as_uuid(), caller.user_id, DomainEvent::MentorshipNoteAdded);
+        let event = activity(
+            &m,
+            note.id.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipNoteAdded,
+        );
         if self.repo.add_note(id, &note, event).await? {
             Ok(note)
         } else {
@@ -455,8 +493,17 @@ impl MentorshipService {
             created_at: now,
         };
         let mentor = (caller.user_id == m.mentee_id).then_some(m.mentor_id);
-        let event = activity(&m, caller.user_id.as_uuid(), caller.user_id, DomainEvent::MentorshipFeedbackGiven);
-        if !self.repo.give_feedback(id, &feedback, mentor, event).await? {
+        let event = activity(
+            &m,
+            caller.user_id.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipFeedbackGiven,
+        );
+        if !self
+            .repo
+            .give_feedback(id, &feedback, mentor, event)
+            .await?
+        {
             return Err(Error::conflict(
                 "feedback_given",
                 "you have given feedback on this mentorship already",

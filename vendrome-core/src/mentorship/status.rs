@@ -113,7 +113,14 @@ mod tests {
             (S::Requested, A::Decline, W::Requester),
             (S::Requested, A::Cancel, W::Recipient),
         ];
-        let actions = [A::Accept, A::Decline, A::Cancel, A::Pause, A::Resume, A::Complete];
+        let actions = [
+            A::Accept,
+            A::Decline,
+            A::Cancel,
+            A::Pause,
+            A::Resume,
+            A::Complete,
+        ];
         let mut checked = 0;
         for &from in S::ALL {
             for action in actions {
@@ -126,11 +133,23 @@ mod tests {
                     match expected {
                         Some(to) => assert_eq!(got.ok(), Some(to), "{from} {action:?} {actor:?}"),
                         None if wrong_party.contains(&(from, action, actor)) => assert!(
-                            matches!(got, Err(Error::Forbidden { code: "not_mentorship_party_action", .. })),
+                            matches!(
+                                got,
+                                Err(Error::Forbidden {
+                                    code: "not_mentorship_party_action",
+                                    ..
+                                })
+                            ),
                             "{from} {action:?} {actor:?}: {got:?}"
                         ),
                         None => assert!(
-                            matches!(got, Err(Error::Conflict { code: "invalid_mentorship_transition", .. })),
+                            matches!(
+                                got,
+                                Err(Error::Conflict {
+                                    code: "invalid_mentorship_transition",
+                                    ..
+                                })
+                            ),
                             "{from} {action:?} {actor:?}: {got:?}"
                         ),
                     }

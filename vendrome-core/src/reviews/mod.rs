@@ -128,8 +128,11 @@ pub trait ReviewRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn create_review(&self, review: &NewReview, event: NewEvent)
-        -> Result<CreateReviewOutcome>;
+    async fn create_review(
+        &self,
+        review: &NewReview,
+        event: NewEvent,
+    ) -> Result<CreateReviewOutcome>;
 
     /// The live (not deleted) review; `None` when there is none.
     ///

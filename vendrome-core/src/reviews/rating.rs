@@ -88,7 +88,10 @@ mod tests {
         let summary = RatingSummary::of([r(5), r(4), r(5)]);
         assert_eq!(summary.histogram, [0, 0, 0, 1, 2]);
         assert_eq!(summary.average().as_deref(), Some("4.67"));
-        assert_eq!(RatingSummary::of([r(1), r(2)]).average().as_deref(), Some("1.50"));
+        assert_eq!(
+            RatingSummary::of([r(1), r(2)]).average().as_deref(),
+            Some("1.50")
+        );
         assert_eq!(RatingSummary::of([r(5)]).average().as_deref(), Some("5.00"));
         // 1/8 of a star above 4: 4.125 rounds up to 4.13.
         let eighth = RatingSummary::of([r(5), r(4), r(4), r(4), r(4), r(4), r(4), r(4)]);

@@ -84,7 +84,12 @@ impl ReviewService {
     /// `not_a_buyer` when the order or booking does not exist, is not the caller's, or is not
     /// completed, and `blocked` when a block stands between the caller and the seller;
     /// [`Error::Conflict`] `already_reviewed`.
-    pub async fn write(&self, caller: &Caller, input: WriteReview, now: Timestamp) -> Result<Review> {
+    pub async fn write(
+        &self,
+        caller: &Caller,
+        input: WriteReview,
+        now: Timestamp,
+    ) -> Result<Review> {
         let mut errors = ValidationErrors::new();
         let rating = errors.check("rating", Rating::parse(input.rating));
         let body = errors.check("body", text(input.body, BODY_MAX));
@@ -105,7 +110,9 @@ impl ReviewService {
             ));
         }
         if !target.completed {
-            return Err(not_a_buyer("only a completed order or booking may be reviewed"));
+            return Err(not_a_buyer(
+                "only a completed order or booking may be reviewed",
+            ));
         }
         let review = NewReview {
             id: ReviewId::new(),
@@ -144,7 +151,10 @@ impl ReviewService {
     ///
     /// [`Error::NotFound`] `review`.
     pub async fn get(&self, id: ReviewId) -> Result<Review> {
-        self.repo.review(id).await?.ok_or(Error::not_found("review"))
+        self.repo
+            .review(id)
+            .await?
+            .ok_or(Error::not_found("review"))
     }
 
     /// The author changes the rating or the text, within [`EDIT_WINDOW`] of writing it.
@@ -162,7 +172,10 @@ impl ReviewService {
     ) -> Result<Review> {
         let review = self.get(id).await?;
         if review.author_id != caller.user_id {
-            return Err(Error::forbidden("not_author", "only its author edits a review"));
+            return Err(Error::forbidden(
+                "not_author",
+                "only its author edits a review",
+            ));
         }
         let window = chrono::Duration::from_std(EDIT_WINDOW).unwrap_or(chrono::Duration::MAX);
         if now - review.created_at > window {
@@ -295,8 +308,14 @@ impl ReviewService {
     ///
     /// Only [`Error::Unexpected`], when the storage fails.
     pub async fn member_ratings(&self, user: UserId) -> Result<(RatingSummary, RatingSummary)> {
-        let seller = self.repo.rating(RatingScope::Seller, user.as_uuid()).await?;
-        let mentor = self.repo.rating(RatingScope::Mentor, user.as_uuid()).await?;
+        let seller = self
+            .repo
+            .rating(RatingScope::Seller, user.as_uuid())
+            .await?;
+        let mentor = self
+            .repo
+            .rating(RatingScope::Mentor, user.as_uuid())
+            .await?;
         Ok((seller, mentor))
     }
 }

@@ -412,7 +412,10 @@ pub async fn get_mentorship(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<ApiSuccess<MentorshipDetailView>> {
-    let detail = state.mentorship.get(&auth.caller, mentorship_id(&id)?).await?;
+    let detail = state
+        .mentorship
+        .get(&auth.caller, mentorship_id(&id)?)
+        .await?;
     Ok(ApiSuccess::ok(detail.into()))
 }
 
@@ -451,24 +454,48 @@ macro_rules! move_route {
     };
 }
 
-move_route!(accept_mentorship, "/v1/mentorships/{id}/accept", Accept,
+move_route!(
+    accept_mentorship,
+    "/v1/mentorships/{id}/accept",
+    Accept,
     "Accept a request (the party who was asked).",
-    "`not_mentorship_party_action`: the asker does not accept their own request.");
-move_route!(decline_mentorship, "/v1/mentorships/{id}/decline", Decline,
+    "`not_mentorship_party_action`: the asker does not accept their own request."
+);
+move_route!(
+    decline_mentorship,
+    "/v1/mentorships/{id}/decline",
+    Decline,
     "Decline a request (the party who was asked).",
-    "`not_mentorship_party_action`: the asker withdraws (cancels) instead.");
-move_route!(cancel_mentorship, "/v1/mentorships/{id}/cancel", Cancel,
+    "`not_mentorship_party_action`: the asker withdraws (cancels) instead."
+);
+move_route!(
+    cancel_mentorship,
+    "/v1/mentorships/{id}/cancel",
+    Cancel,
     "Withdraw a request (its asker), or end an active or paused mentorship early (either party).",
-    "`not_mentorship_party_action`: the party who was asked declines a request instead.");
-move_route!(pause_mentorship, "/v1/mentorships/{id}/pause", Pause,
+    "`not_mentorship_party_action`: the party who was asked declines a request instead."
+);
+move_route!(
+    pause_mentorship,
+    "/v1/mentorships/{id}/pause",
+    Pause,
     "Pause an active mentorship (either party).",
-    "`not_mentorship_party_action`.");
-move_route!(resume_mentorship, "/v1/mentorships/{id}/resume", Resume,
+    "`not_mentorship_party_action`."
+);
+move_route!(
+    resume_mentorship,
+    "/v1/mentorships/{id}/resume",
+    Resume,
     "Resume a paused mentorship (either party).",
-    "`not_mentorship_party_action`.");
-move_route!(complete_mentorship, "/v1/mentorships/{id}/complete", Complete,
+    "`not_mentorship_party_action`."
+);
+move_route!(
+    complete_mentorship,
+    "/v1/mentorships/{id}/complete",
+    Complete,
     "Complete an active or paused mentorship (either party); then each gives feedback.",
-    "`not_mentorship_party_action`.");
+    "`not_mentorship_party_action`."
+);
 
 /// Add a goal to an active mentorship (either party).
 #[utoipa::path(post, path = "/v1/mentorships/{id}/goals", tag = "mentorship", security(("bearer" = [])),
@@ -593,7 +620,13 @@ pub async fn give_feedback(
 ) -> ApiResult<ApiSuccess<MentorshipDetailView>> {
     let detail = state
         .mentorship
-        .feedback(&auth.caller, mentorship_id(&id)?, body.rating, body.body, now())
+        .feedback(
+            &auth.caller,
+            mentorship_id(&id)?,
+            body.rating,
+            body.body,
+            now(),
+        )
         .await?;
     Ok(ApiSuccess::created(detail.into()))
 }
@@ -618,8 +651,14 @@ pub async fn mentors(
     }
     .parse()?;
     let filter = MentorFilter {
-        industry: query.industry.map(|i| i.trim().to_lowercase()).filter(|i| !i.is_empty()),
-        skill: query.skill.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
+        industry: query
+            .industry
+            .map(|i| i.trim().to_lowercase())
+            .filter(|i| !i.is_empty()),
+        skill: query
+            .skill
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty()),
         format: query.format,
     };
     let page = state
@@ -644,7 +683,10 @@ pub async fn set_mentoring(
     auth: Authenticated,
     ApiJson(body): ApiJson<MentoringRequest>,
 ) -> ApiResult<ApiSuccess<MentoringRequest>> {
-    state.mentorship.set_formats(&auth.caller, &body.formats).await?;
+    state
+        .mentorship
+        .set_formats(&auth.caller, &body.formats)
+        .await?;
     let mut formats = body.formats;
     formats.sort();
     formats.dedup();

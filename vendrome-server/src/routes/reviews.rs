@@ -154,7 +154,16 @@ fn sorts() -> utoipa::openapi::Object {
 }
 
 impl ReviewsQuery {
-    fn parse(&self) -> Result<(ReviewSort, Option<vendrome_core::page::Cursor>, vendrome_core::page::Limit), ApiError> {
+    fn parse(
+        &self,
+    ) -> Result<
+        (
+            ReviewSort,
+            Option<vendrome_core::page::Cursor>,
+            vendrome_core::page::Limit,
+        ),
+        ApiError,
+    > {
         let sort = match self.sort.as_deref() {
             None | Some("newest") => ReviewSort::Newest,
             Some("highest") => ReviewSort::Highest,
@@ -263,7 +272,12 @@ pub async fn edit_review(
     };
     let review = state
         .reviews
-        .edit(&auth.caller, review_id(&id)?, edit, vendrome_core::time::now())
+        .edit(
+            &auth.caller,
+            review_id(&id)?,
+            edit,
+            vendrome_core::time::now(),
+        )
         .await?;
     Ok(ApiSuccess::ok(review.into()))
 }
@@ -311,7 +325,12 @@ pub async fn reply_to_review(
 ) -> ApiResult<ApiSuccess<ReviewView>> {
     let review = state
         .reviews
-        .reply(&auth.caller, review_id(&id)?, body.body, vendrome_core::time::now())
+        .reply(
+            &auth.caller,
+            review_id(&id)?,
+            body.body,
+            vendrome_core::time::now(),
+        )
         .await?;
     Ok(ApiSuccess::created(review.into()))
 }

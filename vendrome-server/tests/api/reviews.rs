@@ -27,9 +27,21 @@ both_stores!(
 pub async fn complete(app: &TestApp, order: &Value) {
     let id: OrderId = order["id"].as_str().unwrap().parse().unwrap();
     for (from, to, wrap) in [
-        (OrderStatus::PendingPayment, OrderStatus::Paid, DomainEvent::OrderPaid as fn(_) -> _),
-        (OrderStatus::Paid, OrderStatus::Fulfilled, DomainEvent::OrderFulfilled),
-        (OrderStatus::Fulfilled, OrderStatus::Completed, DomainEvent::OrderCompleted),
+        (
+            OrderStatus::PendingPayment,
+            OrderStatus::Paid,
+            DomainEvent::OrderPaid as fn(_) -> _,
+        ),
+        (
+            OrderStatus::Paid,
+            OrderStatus::Fulfilled,
+            DomainEvent::OrderFulfilled,
+        ),
+        (
+            OrderStatus::Fulfilled,
+            OrderStatus::Completed,
+            DomainEvent::OrderCompleted,
+        ),
     ] {
         let current = app.db.store.order(id).await.unwrap().unwrap();
         let event = NewEvent::new(wrap(OrderChanged {
@@ -47,7 +59,12 @@ pub async fn complete(app: &TestApp, order: &Value) {
             to,
             at: vendrome_core::time::now(),
         };
-        app.db.store.change_status(change, event).await.unwrap().expect("moved");
+        app.db
+            .store
+            .change_status(change, event)
+            .await
+            .unwrap()
+            .expect("moved");
     }
 }
 
@@ -67,7 +84,11 @@ fn review_request(app: &TestApp, token: &str, body: Value) -> reqwest::RequestBu
 
 async fn write(app: &TestApp, token: &str, order: &Value, rating: i64) -> Value {
     expect_status(
-        review_request(app, token, json!({"order_id": order["id"], "rating": rating, "body": " Great mug "})),
+        review_request(
+            app,
+            token,
+            json!({"order_id": order["id"], "rating": rating, "body": " Great mug "}),
+        ),
         201,
     )
     .await["data"]
@@ -87,16 +108,40 @@ async fn only_the_buyer_of_a_completed_order_reviews_it_once(backend: Backend) {
     let unpaid = order(&app, &buyer, &[(&post, 1)]).await;
 
     let ask = |token: &str, order: &Value, rating: i64| {
-        review_request(&app, token, json!({"order_id": order["id"], "rating": rating}))
+        review_request(
+            &app,
+            token,
+            json!({"order_id": order["id"], "rating": rating}),
+        )
     };
     for token in [&stranger, &seller] {
-        expect_error(ask(token, &placed, 5).send().await.unwrap(), 403, "not_a_buyer").await;
+        expect_error(
+            ask(token, &placed, 5).send().await.unwrap(),
+            403,
+            "not_a_buyer",
+        )
+        .await;
     }
-    expect_error(ask(&buyer, &unpaid, 5).send().await.unwrap(), 403, "not_a_buyer").await;
+    expect_error(
+        ask(&buyer, &unpaid, 5).send().await.unwrap(),
+        403,
+        "not_a_buyer",
+    )
+    .await;
     let unknown = json!({"id": OrderId::new()});
-    expect_error(ask(&buyer, &unknown, 5).send().await.unwrap(), 403, "not_a_buyer").await;
+    expect_error(
+        ask(&buyer, &unknown, 5).send().await.unwrap(),
+        403,
+        "not_a_buyer",
+    )
+    .await;
     for bad in [0, 6] {
-        expect_error(ask(&buyer, &placed, bad).send().await.unwrap(), 422, "validation_failed").await;
+        expect_error(
+            ask(&buyer, &placed, bad).send().await.unwrap(),
+            422,
+            "validation_failed",
+        )
+        .await;
     }
     let neither = review_request(&app, &buyer, json!({"rating": 4}));
     expect_error(neither.send().await.unwrap(), 422, "validation_failed").await;
@@ -106,7 +151,9 @@ async fn only_the_buyer_of_a_completed_order_reviews_it_once(backend: Backend) {
         json!({"order_id": placed["id"], "booking_id": placed["id"], "rating": 4}),
     );
     expect_error(both.send().await.unwrap(), 422, "validation_failed").await;
-    let unauthenticated = app.post("/v1/reviews").json(&json!({"order_id": placed["id"], "rating": 4}));
+    let unauthenticated = app
+        .post("/v1/reviews")
+        .json(&json!({"order_id": placed["id"], "rating": 4}));
     expect_status(unauthenticated, 401).await;
 
     let review = write(&app, &buyer, &placed, 4).await;
@@ -115,7 +162,12 @@ async fn only_the_buyer_of_a_completed_order_reviews_it_once(backend: Backend) {
     assert_eq!(review["order_id"], placed["id"]);
     assert_eq!(review["subject"], json!(seller_id));
     assert_eq!(review["reply"], Value::Null);
-    expect_error(ask(&buyer, &placed, 5).send().await.unwrap(), 409, "already_reviewed").await;
+    expect_error(
+        ask(&buyer, &placed, 5).send().await.unwrap(),
+        409,
+        "already_reviewed",
+    )
+    .await;
 
     let by_post = succeed(app.get(&format!("/v1/posts/{post}/reviews"))).await;
     assert_eq!(by_post["data"].as_array().unwrap().len(), 1, "{by_post}");
@@ -123,16 +175,25 @@ async fn only_the_buyer_of_a_completed_order_reviews_it_once(backend: Backend) {
     let by_seller = succeed(app.get(&format!("/v1/users/{seller_id}/reviews?sort=highest"))).await;
     assert_eq!(by_seller["data"][0]["id"], review["id"]);
     expect_error(
-        app.get(&format!("/v1/users/{seller_id}/reviews?sort=best")).send().await.unwrap(),
+        app.get(&format!("/v1/users/{seller_id}/reviews?sort=best"))
+            .send()
+            .await
+            .unwrap(),
         422,
         "validation_failed",
     )
     .await;
     let listing = rating(&app, &format!("/v1/posts/{post}/rating")).await;
-    assert_eq!(listing, json!({"count": 1, "sum": 4, "average": "4.00", "histogram": [0, 0, 0, 1, 0]}));
+    assert_eq!(
+        listing,
+        json!({"count": 1, "sum": 4, "average": "4.00", "histogram": [0, 0, 0, 1, 0]})
+    );
     let member = rating(&app, &format!("/v1/users/{seller_id}/ratings")).await;
     assert_eq!(member["seller"]["count"], 1);
-    assert_eq!(member["mentor"], json!({"count": 0, "sum": 0, "average": null, "histogram": [0, 0, 0, 0, 0]}));
+    assert_eq!(
+        member["mentor"],
+        json!({"count": 0, "sum": 0, "average": null, "histogram": [0, 0, 0, 0, 0]})
+    );
 }
 
 async fn the_seller_replies_once_and_the_author_edits_within_thirty_days(backend: Backend) {
@@ -147,17 +208,39 @@ async fn the_seller_replies_once_and_the_author_edits_within_thirty_days(backend
             .bearer_auth(token)
             .json(&json!({"body": text}))
     };
-    expect_error(reply(&buyer, "Me too").send().await.unwrap(), 403, "not_review_subject").await;
-    expect_error(reply(&seller, "   ").send().await.unwrap(), 422, "validation_failed").await;
+    expect_error(
+        reply(&buyer, "Me too").send().await.unwrap(),
+        403,
+        "not_review_subject",
+    )
+    .await;
+    expect_error(
+        reply(&seller, "   ").send().await.unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
     let replied = expect_status(reply(&seller, "Thank you!"), 201).await["data"].clone();
     assert_eq!(replied["reply"]["body"], "Thank you!");
     assert!(replied["reply"]["replied_at"].is_string());
-    expect_error(reply(&seller, "Again").send().await.unwrap(), 409, "already_replied").await;
+    expect_error(
+        reply(&seller, "Again").send().await.unwrap(),
+        409,
+        "already_replied",
+    )
+    .await;
 
     let edit = |token: &str, body: Value| {
-        app.patch(&format!("/v1/reviews/{id}")).bearer_auth(token).json(&body)
+        app.patch(&format!("/v1/reviews/{id}"))
+            .bearer_auth(token)
+            .json(&body)
     };
-    expect_error(edit(&seller, json!({"rating": 1})).send().await.unwrap(), 403, "not_author").await;
+    expect_error(
+        edit(&seller, json!({"rating": 1})).send().await.unwrap(),
+        403,
+        "not_author",
+    )
+    .await;
     let edited = succeed(edit(&buyer, json!({"rating": 2, "body": ""}))).await["data"].clone();
     assert_eq!(edited["rating"], 2);
     assert_eq!(edited["body"], Value::Null);
@@ -175,9 +258,15 @@ async fn the_seller_replies_once_and_the_author_edits_within_thirty_days(backend
             .bind(old)
             .execute(pool)
             .await
+            .map(|_| ())
     })
     .unwrap();
-    expect_error(edit(&buyer, json!({"rating": 5})).send().await.unwrap(), 409, "edit_window_passed").await;
+    expect_error(
+        edit(&buyer, json!({"rating": 5})).send().await.unwrap(),
+        409,
+        "edit_window_passed",
+    )
+    .await;
 }
 
 async fn authors_and_moderators_delete_and_the_ratings_follow(backend: Backend) {
@@ -198,11 +287,19 @@ async fn authors_and_moderators_delete_and_the_ratings_follow(backend: Backend) 
         app.delete(&format!("/v1/reviews/{}", review["id"].as_str().unwrap()))
             .bearer_auth(token)
     };
-    expect_error(delete(&seller, &first).send().await.unwrap(), 403, "not_author").await;
+    expect_error(
+        delete(&seller, &first).send().await.unwrap(),
+        403,
+        "not_author",
+    )
+    .await;
     succeed(delete(&buyer, &first)).await;
     succeed(delete(&moderator, &other)).await;
     expect_error(
-        app.get(&format!("/v1/reviews/{}", first["id"].as_str().unwrap())).send().await.unwrap(),
+        app.get(&format!("/v1/reviews/{}", first["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap(),
         404,
         "not_found",
     )
@@ -216,7 +313,10 @@ async fn authors_and_moderators_delete_and_the_ratings_follow(backend: Backend) 
     assert!(left["data"].as_array().unwrap().is_empty());
     // A deleted review still counts as the order's one review.
     expect_error(
-        review_request(&app, &buyer, json!({"order_id": placed["id"], "rating": 3})).send().await.unwrap(),
+        review_request(&app, &buyer, json!({"order_id": placed["id"], "rating": 3}))
+            .send()
+            .await
+            .unwrap(),
         409,
         "already_reviewed",
     )
@@ -228,9 +328,16 @@ async fn a_block_stops_a_review(backend: Backend) {
         return;
     };
     let (seller_id, _, buyer, _, placed) = sold(&app).await;
-    succeed(app.put(&format!("/v1/users/{seller_id}/block")).bearer_auth(&buyer)).await;
+    succeed(
+        app.put(&format!("/v1/users/{seller_id}/block"))
+            .bearer_auth(&buyer),
+    )
+    .await;
     expect_error(
-        review_request(&app, &buyer, json!({"order_id": placed["id"], "rating": 1})).send().await.unwrap(),
+        review_request(&app, &buyer, json!({"order_id": placed["id"], "rating": 1}))
+            .send()
+            .await
+            .unwrap(),
         403,
         "blocked",
     )

@@ -8,7 +8,9 @@ use vendrome_core::enums::{
 };
 use vendrome_core::events::{DomainEvent, MentorshipActivity, MentorshipChanged};
 use vendrome_core::graph::blocks::BlockRepo as _;
-use vendrome_core::ids::{MentorshipGoalId, MentorshipId, MentorshipNoteId, MentorshipSessionId, UserId};
+use vendrome_core::ids::{
+    MentorshipGoalId, MentorshipId, MentorshipNoteId, MentorshipSessionId, UserId,
+};
 use vendrome_core::mentorship::{
     CreateMentorshipOutcome, Feedback, Goal, MentorFilter, Mentorship, MentorshipMove,
     MentorshipRepo, MentorshipRole, NewMentorship, Note, Session,
@@ -82,7 +84,12 @@ async fn requested(store: &Store, mentor: UserId, mentee: UserId) -> Mentorship 
     }
 }
 
-async fn moved(store: &Store, m: &Mentorship, from: MentorshipStatus, to: MentorshipStatus) -> Option<Mentorship> {
+async fn moved(
+    store: &Store,
+    m: &Mentorship,
+    from: MentorshipStatus,
+    to: MentorshipStatus,
+) -> Option<Mentorship> {
     let change = MentorshipMove {
         id: m.id,
         from,
@@ -95,39 +102,85 @@ async fn moved(store: &Store, m: &Mentorship, from: MentorshipStatus, to: Mentor
 async fn active(store: &Store) -> Mentorship {
     let (mentor, mentee) = (user(store).await, user(store).await);
     let m = requested(store, mentor, mentee).await;
-    moved(store, &m, MentorshipStatus::Requested, MentorshipStatus::Active)
-        .await
-        .expect("accepted")
+    moved(
+        store,
+        &m,
+        MentorshipStatus::Requested,
+        MentorshipStatus::Active,
+    )
+    .await
+    .expect("accepted")
 }
 
 async fn one_open_mentorship_per_pair_and_moves_are_compare_and_set(store: Store) {
     let (mentor, mentee) = (user(&store).await, user(&store).await);
     let m = requested(&store, mentor, mentee).await;
     assert_eq!(m.status, MentorshipStatus::Requested);
-    assert_eq!((m.mentor_id, m.mentee_id, m.requested_by), (mentor, mentee, mentee));
+    assert_eq!(
+        (m.mentor_id, m.mentee_id, m.requested_by),
+        (mentor, mentee, mentee)
+    );
     assert_eq!(m.goals.as_deref(), Some("Raise a seed round\nHire a CTO"));
     let again = new_mentorship(mentor, mentee, time::now());
     assert_eq!(
-        store.create_mentorship(&again, changed(&m, MentorshipStatus::Requested)).await.unwrap(),
+        store
+            .create_mentorship(&again, changed(&m, MentorshipStatus::Requested))
+            .await
+            .unwrap(),
         CreateMentorshipOutcome::Exists
     );
     // The other way round is another pair of roles.
     requested(&store, mentee, mentor).await;
 
-    let accepted = moved(&store, &m, MentorshipStatus::Requested, MentorshipStatus::Active)
-        .await
-        .expect("accepted");
+    let accepted = moved(
+        &store,
+        &m,
+        MentorshipStatus::Requested,
+        MentorshipStatus::Active,
+    )
+    .await
+    .expect("accepted");
     assert!(accepted.started_at.is_some() && accepted.ended_at.is_none());
     // A racing decline finds it no longer requested.
     assert_eq!(
-        moved(&store, &m, MentorshipStatus::Requested, MentorshipStatus::Declined).await,
+        moved(
+            &store,
+            &m,
+            MentorshipStatus::Requested,
+            MentorshipStatus::Declined
+        )
+        .await,
         None
     );
-    let paused = moved(&store, &m, MentorshipStatus::Active, MentorshipStatus::Paused).await.unwrap();
-    let resumed = moved(&store, &m, MentorshipStatus::Paused, MentorshipStatus::Active).await.unwrap();
-    assert_eq!(resumed.started_at, accepted.started_at, "the first activation stays");
+    let paused = moved(
+        &store,
+        &m,
+        MentorshipStatus::Active,
+        MentorshipStatus::Paused,
+    )
+    .await
+    .unwrap();
+    let resumed = moved(
+        &store,
+        &m,
+        MentorshipStatus::Paused,
+        MentorshipStatus::Active,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        resumed.started_at, accepted.started_at,
+        "the first activation stays"
+    );
     assert_eq!(paused.status, MentorshipStatus::Paused);
-    let done = moved(&store, &m, MentorshipStatus::Active, MentorshipStatus::Completed).await.unwrap();
+    let done = moved(
+        &store,
+        &m,
+        MentorshipStatus::Active,
+        MentorshipStatus::Completed,
+    )
+    .await
+    .unwrap();
     assert!(done.ended_at.is_some());
     assert_eq!(count_events(&store, "mentorship.requested").await, 2);
     // Ended: the pair may start again.
@@ -159,35 +212,94 @@ async fn goals_sessions_and_notes_follow_the_status_and_notes_are_private(store:
         scheduled_by: mentor,
         created_at: now,
     };
-    assert!(!store.add_goal(m.id, &goal(mentee), activity(&m)).await.unwrap());
-    assert!(!store.add_note(m.id, &note(mentor, "early"), activity(&m)).await.unwrap());
-    assert!(!store.add_session(m.id, &session, activity(&m)).await.unwrap());
+    assert!(!store
+        .add_goal(m.id, &goal(mentee), activity(&m))
+        .await
+        .unwrap());
+    assert!(!store
+        .add_note(m.id, &note(mentor, "early"), activity(&m))
+        .await
+        .unwrap());
+    assert!(!store
+        .add_session(m.id, &session, activity(&m))
+        .await
+        .unwrap());
 
-    moved(&store, &m, MentorshipStatus::Requested, MentorshipStatus::Active).await.unwrap();
+    moved(
+        &store,
+        &m,
+        MentorshipStatus::Requested,
+        MentorshipStatus::Active,
+    )
+    .await
+    .unwrap();
     let added = goal(mentee);
     assert!(store.add_goal(m.id, &added, activity(&m)).await.unwrap());
-    assert!(store.complete_goal(m.id, added.id, now, activity(&m)).await.unwrap());
-    assert!(!store.complete_goal(m.id, added.id, now, activity(&m)).await.unwrap());
-    assert!(!store.complete_goal(m.id, MentorshipGoalId::new(), now, activity(&m)).await.unwrap());
-    assert!(store.add_session(m.id, &session, activity(&m)).await.unwrap());
-    assert!(store.add_note(m.id, &note(mentor, "Mentor's thoughts"), activity(&m)).await.unwrap());
-    assert!(store.add_note(m.id, &note(mentee, "Mentee's thoughts"), activity(&m)).await.unwrap());
+    assert!(store
+        .complete_goal(m.id, added.id, now, activity(&m))
+        .await
+        .unwrap());
+    assert!(!store
+        .complete_goal(m.id, added.id, now, activity(&m))
+        .await
+        .unwrap());
+    assert!(!store
+        .complete_goal(m.id, MentorshipGoalId::new(), now, activity(&m))
+        .await
+        .unwrap());
+    assert!(store
+        .add_session(m.id, &session, activity(&m))
+        .await
+        .unwrap());
+    assert!(store
+        .add_note(m.id, &note(mentor, "Mentor's thoughts"), activity(&m))
+        .await
+        .unwrap());
+    assert!(store
+        .add_note(m.id, &note(mentee, "Mentee's thoughts"), activity(&m))
+        .await
+        .unwrap());
 
-    moved(&store, &m, MentorshipStatus::Active, MentorshipStatus::Paused).await.unwrap();
-    assert!(!store.add_goal(m.id, &goal(mentor), activity(&m)).await.unwrap());
-    assert!(store.add_note(m.id, &note(mentor, "While paused"), activity(&m)).await.unwrap());
+    moved(
+        &store,
+        &m,
+        MentorshipStatus::Active,
+        MentorshipStatus::Paused,
+    )
+    .await
+    .unwrap();
+    assert!(!store
+        .add_goal(m.id, &goal(mentor), activity(&m))
+        .await
+        .unwrap());
+    assert!(store
+        .add_note(m.id, &note(mentor, "While paused"), activity(&m))
+        .await
+        .unwrap());
 
     let seen_by_mentor = store.mentorship_detail(&m, mentor).await.unwrap();
     // The two goals of the request and the one added.
     assert_eq!(seen_by_mentor.goals.len(), 3);
-    let done: Vec<_> = seen_by_mentor.goals.iter().filter(|g| g.completed_at.is_some()).collect();
+    let done: Vec<_> = seen_by_mentor
+        .goals
+        .iter()
+        .filter(|g| g.completed_at.is_some())
+        .collect();
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id, added.id);
     assert_eq!(seen_by_mentor.sessions, vec![session]);
-    let bodies: Vec<&str> = seen_by_mentor.notes.iter().map(|n| n.body.as_str()).collect();
+    let bodies: Vec<&str> = seen_by_mentor
+        .notes
+        .iter()
+        .map(|n| n.body.as_str())
+        .collect();
     assert_eq!(bodies, ["Mentor's thoughts", "While paused"]);
     let seen_by_mentee = store.mentorship_detail(&m, mentee).await.unwrap();
-    let bodies: Vec<&str> = seen_by_mentee.notes.iter().map(|n| n.body.as_str()).collect();
+    let bodies: Vec<&str> = seen_by_mentee
+        .notes
+        .iter()
+        .map(|n| n.body.as_str())
+        .collect();
     assert_eq!(bodies, ["Mentee's thoughts"]);
 }
 
@@ -200,19 +312,44 @@ async fn feedback_is_once_per_party_and_the_mentee_rates_the_mentor(store: Store
         created_at: time::now(),
     };
     let mentor_rating = |store: Store, who: UserId| async move {
-        store.rating(RatingScope::Mentor, who.as_uuid()).await.unwrap()
+        store
+            .rating(RatingScope::Mentor, who.as_uuid())
+            .await
+            .unwrap()
     };
     assert!(!store
-        .give_feedback(m.id, &feedback(m.mentee_id, 4), Some(m.mentor_id), activity(&m))
+        .give_feedback(
+            m.id,
+            &feedback(m.mentee_id, 4),
+            Some(m.mentor_id),
+            activity(&m)
+        )
         .await
         .unwrap());
-    moved(&store, &m, MentorshipStatus::Active, MentorshipStatus::Completed).await.unwrap();
+    moved(
+        &store,
+        &m,
+        MentorshipStatus::Active,
+        MentorshipStatus::Completed,
+    )
+    .await
+    .unwrap();
     assert!(store
-        .give_feedback(m.id, &feedback(m.mentee_id, 4), Some(m.mentor_id), activity(&m))
+        .give_feedback(
+            m.id,
+            &feedback(m.mentee_id, 4),
+            Some(m.mentor_id),
+            activity(&m)
+        )
         .await
         .unwrap());
     assert!(!store
-        .give_feedback(m.id, &feedback(m.mentee_id, 1), Some(m.mentor_id), activity(&m))
+        .give_feedback(
+            m.id,
+            &feedback(m.mentee_id, 1),
+            Some(m.mentor_id),
+            activity(&m)
+        )
         .await
         .unwrap());
     assert!(store
@@ -221,7 +358,10 @@ async fn feedback_is_once_per_party_and_the_mentee_rates_the_mentor(store: Store
         .unwrap());
     let four = RatingSummary::of([Rating::parse(4).unwrap()]);
     assert_eq!(mentor_rating(store.clone(), m.mentor_id).await, four);
-    assert_eq!(mentor_rating(store.clone(), m.mentee_id).await, RatingSummary::default());
+    assert_eq!(
+        mentor_rating(store.clone(), m.mentee_id).await,
+        RatingSummary::default()
+    );
     let detail = store.mentorship_detail(&m, m.mentee_id).await.unwrap();
     assert_eq!(detail.feedback.len(), 2);
 }
@@ -235,7 +375,14 @@ async fn mentorships_page_by_role_and_status(store: Store) {
     }
     let other = user(&store).await;
     let as_mentee = requested(&store, other, me).await;
-    moved(&store, &as_mentor[0], MentorshipStatus::Requested, MentorshipStatus::Active).await.unwrap();
+    moved(
+        &store,
+        &as_mentor[0],
+        MentorshipStatus::Requested,
+        MentorshipStatus::Active,
+    )
+    .await
+    .unwrap();
 
     let walk = |role, status| {
         let store = store.clone();
@@ -257,7 +404,10 @@ async fn mentorships_page_by_role_and_status(store: Store) {
     };
     let mentor_ids: Vec<_> = as_mentor.iter().rev().map(|m| m.id).collect();
     assert_eq!(walk(Some(MentorshipRole::Mentor), None).await, mentor_ids);
-    assert_eq!(walk(Some(MentorshipRole::Mentee), None).await, vec![as_mentee.id]);
+    assert_eq!(
+        walk(Some(MentorshipRole::Mentee), None).await,
+        vec![as_mentee.id]
+    );
     let mut all = vec![as_mentee.id];
     all.extend(mentor_ids);
     assert_eq!(walk(None, None).await, all);
@@ -276,22 +426,45 @@ async fn request_posts_and_blocks_are_read(store: Store) {
         .await
         .unwrap();
     let request = store.request_post(post).await.unwrap().expect("a request");
-    assert_eq!((request.author_id, request.format), (mentee, MentorshipFormat::Hybrid));
+    assert_eq!(
+        (request.author_id, request.format),
+        (mentee, MentorshipFormat::Hybrid)
+    );
     assert_eq!(request.area, "Fundraising");
     let text = store
-        .create_post(new_post(mentee, PostPayload::parse(PostType::Text, None).unwrap(), PostVisibility::Public))
+        .create_post(new_post(
+            mentee,
+            PostPayload::parse(PostType::Text, None).unwrap(),
+            PostVisibility::Public,
+        ))
         .await
         .unwrap();
     assert_eq!(store.request_post(text).await.unwrap(), None);
 
-    assert_eq!(store.blocked_between(mentor, mentee).await.unwrap(), Some(false));
-    assert_eq!(store.blocked_between(mentor, UserId::new()).await.unwrap(), None);
+    assert_eq!(
+        store.blocked_between(mentor, mentee).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(
+        store.blocked_between(mentor, UserId::new()).await.unwrap(),
+        None
+    );
     store.block(mentee, mentor).await.unwrap();
-    assert_eq!(store.blocked_between(mentor, mentee).await.unwrap(), Some(true));
+    assert_eq!(
+        store.blocked_between(mentor, mentee).await.unwrap(),
+        Some(true)
+    );
 }
 
 /// Makes `who` open to mentoring (or not) with `skills` and `industry`, following `topics`.
-pub async fn profile(store: &Store, who: UserId, mentoring: bool, industry: &str, skills: &[&str], topics: &[&str]) {
+pub async fn profile(
+    store: &Store,
+    who: UserId,
+    mentoring: bool,
+    industry: &str,
+    skills: &[&str],
+    topics: &[&str],
+) {
     let now = time::now();
     let id = who.as_uuid();
     with_db!(store.db(), pool => {
@@ -343,7 +516,15 @@ pub async fn profile(store: &Store, who: UserId, mentoring: bool, industry: &str
 
 async fn mentors_are_filtered_and_ranked_by_overlap(store: Store) {
     let me = user(&store).await;
-    profile(&store, me, false, "fintech", &["rust", "sales", "design"], &["solar", "agritech"]).await;
+    profile(
+        &store,
+        me,
+        false,
+        "fintech",
+        &["rust", "sales", "design"],
+        &["solar", "agritech"],
+    )
+    .await;
     let (a, b, c, d, blocked, closed) = (
         user(&store).await,
         user(&store).await,
@@ -354,13 +535,32 @@ async fn mentors_are_filtered_and_ranked_by_overlap(store: Store) {
     );
     // a shares three (two skills, one topic), b two topics, c nothing, d one skill.
     profile(&store, a, true, "fintech", &["rust", "sales"], &["solar"]).await;
-    profile(&store, b, true, "agritech", &["farming"], &["solar", "agritech"]).await;
+    profile(
+        &store,
+        b,
+        true,
+        "agritech",
+        &["farming"],
+        &["solar", "agritech"],
+    )
+    .await;
     profile(&store, c, true, "fintech", &[], &[]).await;
     profile(&store, d, true, "retail", &["design"], &[]).await;
-    profile(&store, blocked, true, "fintech", &["rust", "sales", "design"], &[]).await;
+    profile(
+        &store,
+        blocked,
+        true,
+        "fintech",
+        &["rust", "sales", "design"],
+        &[],
+    )
+    .await;
     profile(&store, closed, false, "fintech", &["rust"], &[]).await;
     store.block(blocked, me).await.unwrap();
-    store.set_mentor_formats(d, &[MentorshipFormat::InPerson]).await.unwrap();
+    store
+        .set_mentor_formats(d, &[MentorshipFormat::InPerson])
+        .await
+        .unwrap();
 
     let list = |filter: MentorFilter, size: u32| {
         let store = store.clone();
@@ -390,15 +590,49 @@ async fn mentors_are_filtered_and_ranked_by_overlap(store: Store) {
         let overlaps: Vec<i64> = all.iter().map(|c| c.overlap).collect();
         assert_eq!(overlaps, [3, 2, 1, 0]);
     }
-    let fintech = list(MentorFilter { industry: Some("fintech".into()), ..Default::default() }, 10).await;
-    assert_eq!(fintech.iter().map(|c| c.user_id).collect::<Vec<_>>(), [a, c]);
-    let rust = list(MentorFilter { skill: Some("rust".into()), ..Default::default() }, 10).await;
+    let fintech = list(
+        MentorFilter {
+            industry: Some("fintech".into()),
+            ..Default::default()
+        },
+        10,
+    )
+    .await;
+    assert_eq!(
+        fintech.iter().map(|c| c.user_id).collect::<Vec<_>>(),
+        [a, c]
+    );
+    let rust = list(
+        MentorFilter {
+            skill: Some("rust".into()),
+            ..Default::default()
+        },
+        10,
+    )
+    .await;
     assert_eq!(rust.iter().map(|c| c.user_id).collect::<Vec<_>>(), [a]);
     assert_eq!(rust[0].skills, ["rust", "sales"]);
     // d offers in person only; the others state no format, so offer any.
-    let virtual_only = list(MentorFilter { format: Some(MentorshipFormat::Virtual), ..Default::default() }, 10).await;
-    assert_eq!(virtual_only.iter().map(|c| c.user_id).collect::<Vec<_>>(), [a, b, c]);
-    let in_person = list(MentorFilter { format: Some(MentorshipFormat::InPerson), ..Default::default() }, 10).await;
+    let virtual_only = list(
+        MentorFilter {
+            format: Some(MentorshipFormat::Virtual),
+            ..Default::default()
+        },
+        10,
+    )
+    .await;
+    assert_eq!(
+        virtual_only.iter().map(|c| c.user_id).collect::<Vec<_>>(),
+        [a, b, c]
+    );
+    let in_person = list(
+        MentorFilter {
+            format: Some(MentorshipFormat::InPerson),
+            ..Default::default()
+        },
+        10,
+    )
+    .await;
     assert_eq!(in_person.len(), 4);
     assert_eq!(in_person[2].formats, [MentorshipFormat::InPerson]);
 }

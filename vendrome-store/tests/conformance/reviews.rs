@@ -39,7 +39,11 @@ fn rating(n: i64) -> Rating {
 
 /// A completed order of `post` (sold by `seller`) bought by a new member: the buyer and the
 /// order's target.
-pub async fn completed_order(store: &Store, seller: UserId, post: PostId) -> (UserId, ReviewTarget) {
+pub async fn completed_order(
+    store: &Store,
+    seller: UserId,
+    post: PostId,
+) -> (UserId, ReviewTarget) {
     let buyer = user(store).await;
     let key = format!("k-{}", buyer);
     let order = placed(store, &new_order(buyer, seller, &[(post, 1)], 1500, &key)).await;
@@ -102,8 +106,14 @@ pub async fn written(store: &Store, review: &NewReview) -> Review {
 
 async fn summaries(store: &Store, post: PostId, seller: UserId) -> (RatingSummary, RatingSummary) {
     (
-        store.rating(RatingScope::Listing, post.as_uuid()).await.unwrap(),
-        store.rating(RatingScope::Seller, seller.as_uuid()).await.unwrap(),
+        store
+            .rating(RatingScope::Listing, post.as_uuid())
+            .await
+            .unwrap(),
+        store
+            .rating(RatingScope::Seller, seller.as_uuid())
+            .await
+            .unwrap(),
     )
 }
 
@@ -119,10 +129,13 @@ async fn a_review_moves_the_aggregates_once_per_order(store: Store) {
     let first = review_of(buyer, seller, target, 4, vec![post]);
     let review = written(&store, &first).await;
     assert_eq!(review.rating, rating(4));
-    assert_eq!(review.order_id, Some(match target {
-        ReviewTarget::Order(o) => o,
-        ReviewTarget::Booking(_) => unreachable!(),
-    }));
+    assert_eq!(
+        review.order_id,
+        Some(match target {
+            ReviewTarget::Order(o) => o,
+            ReviewTarget::Booking(_) => unreachable!(),
+        })
+    );
     // A second review of the same order writes nothing.
     let again = review_of(buyer, seller, target, 1, vec![post]);
     assert_eq!(
@@ -135,7 +148,10 @@ async fn a_review_moves_the_aggregates_once_per_order(store: Store) {
     // Nothing rated: all zero.
     let other = user(&store).await;
     assert_eq!(
-        store.rating(RatingScope::Seller, other.as_uuid()).await.unwrap(),
+        store
+            .rating(RatingScope::Seller, other.as_uuid())
+            .await
+            .unwrap(),
         RatingSummary::default()
     );
 }
@@ -208,7 +224,10 @@ async fn edits_and_deletions_move_the_aggregates_back(store: Store) {
     );
     let expected = RatingSummary::of([rating(5)]);
     assert_eq!(summaries(&store, post, seller).await, (expected, expected));
-    assert!(store.delete_review(kept.id, at, updated(&kept, 5)).await.unwrap());
+    assert!(store
+        .delete_review(kept.id, at, updated(&kept, 5))
+        .await
+        .unwrap());
     let zero = RatingSummary::default();
     assert_eq!(summaries(&store, post, seller).await, (zero, zero));
 }
@@ -245,7 +264,13 @@ async fn a_review_has_one_reply(store: Store) {
         None
     );
     assert_eq!(
-        store.review(review.id).await.unwrap().unwrap().reply_body.as_deref(),
+        store
+            .review(review.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reply_body
+            .as_deref(),
         Some("Thank you")
     );
 }
@@ -283,18 +308,31 @@ async fn reviews_page_newest_and_highest_first(store: Store) {
     let highest: Vec<ReviewId> = highest.iter().map(|r| r.id).collect();
     for of in [ReviewsOf::Post(post), ReviewsOf::User(seller)] {
         for size in [1, 2, 5, 100] {
-            assert_eq!(walk(&store, of, ReviewSort::Newest, size).await, newest, "{of:?} {size}");
-            assert_eq!(walk(&store, of, ReviewSort::Highest, size).await, highest, "{of:?} {size}");
+            assert_eq!(
+                walk(&store, of, ReviewSort::Newest, size).await,
+                newest,
+                "{of:?} {size}"
+            );
+            assert_eq!(
+                walk(&store, of, ReviewSort::Highest, size).await,
+                highest,
+                "{of:?} {size}"
+            );
         }
     }
     // A deleted review leaves the lists.
     let gone = &written_in_order[0];
-    assert!(store.delete_review(gone.id, time::now(), updated(gone, 3)).await.unwrap());
+    assert!(store
+        .delete_review(gone.id, time::now(), updated(gone, 3))
+        .await
+        .unwrap());
     let left = walk(&store, ReviewsOf::User(seller), ReviewSort::Newest, 2).await;
     assert_eq!(left, newest[..4].to_vec());
     // Another seller's list is empty.
     let other = user(&store).await;
-    assert!(walk(&store, ReviewsOf::User(other), ReviewSort::Highest, 3).await.is_empty());
+    assert!(walk(&store, ReviewsOf::User(other), ReviewSort::Highest, 3)
+        .await
+        .is_empty());
 }
 
 /// A service post of `provider` and a booking of it by `client` in `status`, written straight
@@ -369,7 +407,10 @@ async fn a_completed_booking_is_reviewable_and_blocks_are_reported(store: Store)
     .await;
     assert_eq!(review.booking_id, Some(done));
     let expected = RatingSummary::of([rating(5)]);
-    assert_eq!(summaries(&store, post, provider).await, (expected, expected));
+    assert_eq!(
+        summaries(&store, post, provider).await,
+        (expected, expected)
+    );
 
     store.block(provider, client).await.unwrap();
     let found = store

@@ -329,7 +329,9 @@ pub async fn load(
             if n == 0 && *action == MentorshipAction::Accept {
                 let detail = mentorship.get(&mentor, m.id).await?;
                 for goal in detail.goals.iter().take(fixture.completed_goals) {
-                    mentorship.complete_goal(&mentor, m.id, goal.id, now).await?;
+                    mentorship
+                        .complete_goal(&mentor, m.id, goal.id, now)
+                        .await?;
                 }
                 for s in &fixture.sessions {
                     let session = NewSession {
@@ -340,13 +342,21 @@ pub async fn load(
                     mentorship.schedule(&mentor, m.id, session, now).await?;
                 }
                 for note in &fixture.notes {
-                    mentorship.add_note(&party(note.by), m.id, &note.body, now).await?;
+                    mentorship
+                        .add_note(&party(note.by), m.id, &note.body, now)
+                        .await?;
                 }
             }
         }
         for feedback in &fixture.feedback {
             mentorship
-                .feedback(&party(feedback.by), m.id, feedback.rating, feedback.body.clone(), now)
+                .feedback(
+                    &party(feedback.by),
+                    m.id,
+                    feedback.rating,
+                    feedback.body.clone(),
+                    now,
+                )
                 .await?;
         }
         bar.inc(1);
