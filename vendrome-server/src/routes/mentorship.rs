@@ -65,7 +65,7 @@ impl From<Mentorship> for MentorshipView {
 
 /// A goal of a mentorship.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GoalView {
+pub struct MentorshipGoalView {
     pub id: MentorshipGoalId,
     pub title: String,
     pub added_by: UserId,
@@ -73,7 +73,7 @@ pub struct GoalView {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-impl From<Goal> for GoalView {
+impl From<Goal> for MentorshipGoalView {
     fn from(g: Goal) -> Self {
         Self {
             id: g.id,
@@ -87,7 +87,7 @@ impl From<Goal> for GoalView {
 
 /// A scheduled session.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
+pub struct MentorshipSessionView {
     pub id: MentorshipSessionId,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -96,7 +96,7 @@ pub struct SessionView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Session> for SessionView {
+impl From<Session> for MentorshipSessionView {
     fn from(s: Session) -> Self {
         Self {
             id: s.id,
@@ -111,13 +111,13 @@ impl From<Session> for SessionView {
 
 /// A private note: only its writer ever sees it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct NoteView {
+pub struct MentorshipNoteView {
     pub id: MentorshipNoteId,
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Note> for NoteView {
+impl From<Note> for MentorshipNoteView {
     fn from(n: Note) -> Self {
         Self {
             id: n.id,
@@ -129,14 +129,14 @@ impl From<Note> for NoteView {
 
 /// One party's feedback at completion.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct FeedbackView {
+pub struct MentorshipFeedbackView {
     pub author: UserId,
     pub rating: u8,
     pub body: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Feedback> for FeedbackView {
+impl From<Feedback> for MentorshipFeedbackView {
     fn from(f: Feedback) -> Self {
         Self {
             author: f.author_id,
@@ -152,21 +152,21 @@ impl From<Feedback> for FeedbackView {
 pub struct MentorshipDetailView {
     #[serde(flatten)]
     pub mentorship: MentorshipView,
-    pub goal_items: Vec<GoalView>,
-    pub sessions: Vec<SessionView>,
+    pub goal_items: Vec<MentorshipGoalView>,
+    pub sessions: Vec<MentorshipSessionView>,
     /// The caller's own notes (the other party's are never shown).
-    pub my_notes: Vec<NoteView>,
-    pub feedback: Vec<FeedbackView>,
+    pub my_notes: Vec<MentorshipNoteView>,
+    pub feedback: Vec<MentorshipFeedbackView>,
 }
 
 impl From<MentorshipDetail> for MentorshipDetailView {
     fn from(d: MentorshipDetail) -> Self {
         Self {
             mentorship: d.mentorship.into(),
-            goal_items: d.goals.into_iter().map(GoalView::from).collect(),
-            sessions: d.sessions.into_iter().map(SessionView::from).collect(),
-            my_notes: d.notes.into_iter().map(NoteView::from).collect(),
-            feedback: d.feedback.into_iter().map(FeedbackView::from).collect(),
+            goal_items: d.goals.into_iter().map(MentorshipGoalView::from).collect(),
+            sessions: d.sessions.into_iter().map(MentorshipSessionView::from).collect(),
+            my_notes: d.notes.into_iter().map(MentorshipNoteView::from).collect(),
+            feedback: d.feedback.into_iter().map(MentorshipFeedbackView::from).collect(),
         }
     }
 }
@@ -218,7 +218,7 @@ pub struct RequestMentorshipRequest {
 /// A goal to add.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GoalRequest {
+pub struct MentorshipGoalRequest {
     /// 1 to 2,000 characters.
     pub title: String,
 }
@@ -226,7 +226,7 @@ pub struct GoalRequest {
 /// A session to schedule.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SessionRequest {
+pub struct MentorshipSessionRequest {
     pub starts_at: DateTime<Utc>,
     /// After `starts_at`, within a day of it.
     pub ends_at: DateTime<Utc>,
@@ -236,7 +236,7 @@ pub struct SessionRequest {
 /// A private note.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoteRequest {
+pub struct MentorshipNoteRequest {
     /// 1 to 2,000 characters.
     pub body: String,
 }
@@ -244,7 +244,7 @@ pub struct NoteRequest {
 /// Feedback at completion.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FeedbackRequest {
+pub struct MentorshipFeedbackRequest {
     #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     /// Up to 2,000 characters.
@@ -500,9 +500,9 @@ move_route!(
 /// Add a goal to an active mentorship (either party).
 #[utoipa::path(post, path = "/v1/mentorships/{id}/goals", tag = "mentorship", security(("bearer" = [])),
     params(("id" = MentorshipId, Path, description = "The mentorship.")),
-    request_body = GoalRequest,
+    request_body = MentorshipGoalRequest,
     responses(
-        (status = 201, description = "The goal.", body = Envelope<GoalView>),
+        (status = 201, description = "The goal.", body = Envelope<MentorshipGoalView>),
         (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such mentorship the caller is party to.", body = ErrorEnvelope),
@@ -513,8 +513,8 @@ pub async fn add_goal(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<GoalRequest>,
-) -> ApiResult<ApiSuccess<GoalView>> {
+    ApiJson(body): ApiJson<MentorshipGoalRequest>,
+) -> ApiResult<ApiSuccess<MentorshipGoalView>> {
     let goal = state
         .mentorship
         .add_goal(&auth.caller, mentorship_id(&id)?, &body.title, now())
@@ -548,9 +548,9 @@ pub async fn complete_goal(
 /// Schedule a session of an active mentorship (either party).
 #[utoipa::path(post, path = "/v1/mentorships/{id}/sessions", tag = "mentorship", security(("bearer" = [])),
     params(("id" = MentorshipId, Path, description = "The mentorship.")),
-    request_body = SessionRequest,
+    request_body = MentorshipSessionRequest,
     responses(
-        (status = 201, description = "The session.", body = Envelope<SessionView>),
+        (status = 201, description = "The session.", body = Envelope<MentorshipSessionView>),
         (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such mentorship the caller is party to.", body = ErrorEnvelope),
@@ -561,8 +561,8 @@ pub async fn schedule_session(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<SessionRequest>,
-) -> ApiResult<ApiSuccess<SessionView>> {
+    ApiJson(body): ApiJson<MentorshipSessionRequest>,
+) -> ApiResult<ApiSuccess<MentorshipSessionView>> {
     let input = NewSession {
         starts_at: body.starts_at,
         ends_at: body.ends_at,
@@ -578,9 +578,9 @@ pub async fn schedule_session(
 /// Write a private note on an active or paused mentorship; only the writer ever reads it.
 #[utoipa::path(post, path = "/v1/mentorships/{id}/notes", tag = "mentorship", security(("bearer" = [])),
     params(("id" = MentorshipId, Path, description = "The mentorship.")),
-    request_body = NoteRequest,
+    request_body = MentorshipNoteRequest,
     responses(
-        (status = 201, description = "The note.", body = Envelope<NoteView>),
+        (status = 201, description = "The note.", body = Envelope<MentorshipNoteView>),
         (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such mentorship the caller is party to.", body = ErrorEnvelope),
@@ -591,8 +591,8 @@ pub async fn add_note(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<NoteRequest>,
-) -> ApiResult<ApiSuccess<NoteView>> {
+    ApiJson(body): ApiJson<MentorshipNoteRequest>,
+) -> ApiResult<ApiSuccess<MentorshipNoteView>> {
     let note = state
         .mentorship
         .add_note(&auth.caller, mentorship_id(&id)?, &body.body, now())
@@ -603,7 +603,7 @@ pub async fn add_note(
 /// Give feedback on a completed mentorship, once; the mentee's rating joins the mentor's rating.
 #[utoipa::path(post, path = "/v1/mentorships/{id}/feedback", tag = "mentorship", security(("bearer" = [])),
     params(("id" = MentorshipId, Path, description = "The mentorship.")),
-    request_body = FeedbackRequest,
+    request_body = MentorshipFeedbackRequest,
     responses(
         (status = 201, description = "The mentorship with its feedback.", body = Envelope<MentorshipDetailView>),
         (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
@@ -616,7 +616,7 @@ pub async fn give_feedback(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<FeedbackRequest>,
+    ApiJson(body): ApiJson<MentorshipFeedbackRequest>,
 ) -> ApiResult<ApiSuccess<MentorshipDetailView>> {
     let detail = state
         .mentorship
