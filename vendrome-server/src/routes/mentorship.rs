@@ -164,9 +164,17 @@ impl From<MentorshipDetail> for MentorshipDetailView {
         Self {
             mentorship: d.mentorship.into(),
             goal_items: d.goals.into_iter().map(MentorshipGoalView::from).collect(),
-            sessions: d.sessions.into_iter().map(MentorshipSessionView::from).collect(),
+            sessions: d
+                .sessions
+                .into_iter()
+                .map(MentorshipSessionView::from)
+                .collect(),
             my_notes: d.notes.into_iter().map(MentorshipNoteView::from).collect(),
-            feedback: d.feedback.into_iter().map(MentorshipFeedbackView::from).collect(),
+            feedback: d
+                .feedback
+                .into_iter()
+                .map(MentorshipFeedbackView::from)
+                .collect(),
         }
     }
 }

@@ -19,12 +19,13 @@ use vendrome_core::enums::{LookingFor, MentorshipFormat, MentorshipStatus, Order
 use vendrome_core::events::{DomainEvent, OrderChanged};
 use vendrome_core::ids::PostId;
 use vendrome_core::mentorship::{
-    MentorshipAction, MentorshipService, NewSession, RequestMentorship,
+    MentorshipAction, MentorshipRole, MentorshipService, NewSession, RequestMentorship,
 };
 use vendrome_core::orders::{
     LineRequest, OrderConfig, OrderRepo as _, OrderService, PlaceOrder, StatusChange,
 };
 use vendrome_core::outbox::NewEvent;
+use vendrome_core::page::Limit;
 use vendrome_core::profiles::{ProfileChanges, ProfileService, Skill};
 use vendrome_core::reviews::{ReviewService, ReviewTarget, WriteReview};
 use vendrome_core::users::{Email, UserRepo as _};
@@ -140,6 +141,17 @@ fn path_to(status: MentorshipStatus) -> &'static [MentorshipAction] {
         MentorshipStatus::Declined => &[A::Decline],
         MentorshipStatus::Cancelled => &[A::Cancel],
     }
+}
+
+/// The author of a post.
+async fn posts_author(store: &Store, post: PostId) -> anyhow::Result<vendrome_core::ids::UserId> {
+    let author: uuid::Uuid = with_db!(store.db(), pool => {
+        sqlx::query_scalar("SELECT author_id FROM posts WHERE id = $1")
+            .bind(post.as_uuid())
+            .fetch_one(pool)
+            .await
+    })?;
+    Ok(vendrome_core::ids::UserId::from_uuid(author))
 }
 
 /// Loads `mentoring`; `posts` maps `social.json` keys to (author email, body).
@@ -265,15 +277,22 @@ pub async fn load(
             .map_err(|e| anyhow!("mentoring.json mentor {}: skills {e}", fixture.member))?;
         let current = profiles.find(&member.user_id.to_string()).await?;
         let mut looking_for = current.looking_for.clone();
-        if !looking_for.contains(&LookingFor::Mentees) {
+        let open = looking_for.contains(&LookingFor::Mentees);
+        if !open {
             looking_for.push(LookingFor::Mentees);
         }
-        let changes = ProfileChanges {
-            skills: (!skills.is_empty()).then_some(skills),
-            looking_for: Some(looking_for),
-            ..ProfileChanges::default()
-        };
-        profiles.update_own(&member, changes).await?;
+        let has_skills = skills
+            .iter()
+            .all(|s| current.skills.iter().any(|c| c.as_str() == s.as_str()));
+        // Changed only when it differs, so a rerun writes no `profile.updated`.
+        if !open || !has_skills {
+            let changes = ProfileChanges {
+                skills: (!skills.is_empty()).then_some(skills),
+                looking_for: Some(looking_for),
+                ..ProfileChanges::default()
+            };
+            profiles.update_own(&member, changes).await?;
+        }
         mentorship.set_formats(&member, &fixture.formats).await?;
         bar.inc(1);
     }
@@ -282,6 +301,33 @@ pub async fn load(
         let what = format!("mentoring.json mentorship {i}");
         let mentor = caller(&fixture.mentor).await?;
         let now = vendrome_core::time::now();
+        let mentee_of_fixture = match (&fixture.offer_on, &fixture.mentee) {
+            (Some(key), None) => {
+                let request = post(key).await?;
+                posts_author(store, request).await?
+            }
+            (None, Some(mentee)) => caller(mentee).await?.user_id,
+            _ => return Err(anyhow!("{what}: name either `mentee` or `offer_on`")),
+        };
+        // One mentorship per pair in the fixtures: a pair that has one (in any status) was
+        // loaded by an earlier run.
+        let theirs = mentorship
+            .list(
+                &mentor,
+                Some(MentorshipRole::Mentor),
+                None,
+                None,
+                Limit::parse(Limit::MAX).map_err(|e| anyhow!("{e}"))?,
+            )
+            .await?;
+        if theirs
+            .items
+            .iter()
+            .any(|m| m.mentee_id == mentee_of_fixture)
+        {
+            bar.inc(1);
+            continue;
+        }
         let created = match (&fixture.offer_on, &fixture.mentee) {
             (Some(key), None) => mentorship.offer(&mentor, post(key).await?, now).await,
             (None, Some(mentee)) => {
