@@ -23,11 +23,13 @@ pub(crate) struct RatingDelta {
 
 impl RatingDelta {
     pub fn added(r: Rating) -> Self {
-        let mut d = Self::default();
-        d.count = 1;
-        d.sum = i64::from(r.get());
-        d.histogram[usize::from(r.get() - 1)] = 1;
-        d
+        let mut histogram = [0; 5];
+        histogram[usize::from(r.get() - 1)] = 1;
+        Self {
+            count: 1,
+            sum: i64::from(r.get()),
+            histogram,
+        }
     }
 
     pub fn removed(r: Rating) -> Self {
