@@ -1,6 +1,6 @@
 //! `vendrome seed fixtures` on both stores: every post type, every kind of social row and direct
-//! messages, and a second run that changes nothing (row counts, counters and outbox events
-//! alike).
+//! messages, reviews and mentorships in every status, and a second run that changes nothing (row
+//! counts, counters and outbox events alike).
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +8,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 24] = [
     "users",
     "posts",
     "post_topics",
@@ -23,6 +23,15 @@ const TABLES: [&str; 15] = [
     "business_profiles",
     "conversations",
     "messages",
+    "orders",
+    "reviews",
+    "rating_stats",
+    "mentorship_relationships",
+    "mentorship_goals",
+    "mentorship_sessions",
+    "mentorship_notes",
+    "mentorship_feedback",
+    "mentor_formats",
     "outbox_events",
 ];
 
@@ -99,6 +108,18 @@ async fn twice(db: &TestStore) {
     )
     .await;
     assert!(replies > 0);
+    let statuses = scalar(
+        db,
+        "SELECT COUNT(DISTINCT status) FROM mentorship_relationships",
+    )
+    .await;
+    assert_eq!(statuses, 6, "a mentorship in every status");
+    let replied = scalar(
+        db,
+        "SELECT COUNT(*) FROM reviews WHERE reply_body IS NOT NULL",
+    )
+    .await;
+    assert!(replied > 0);
 
     let second = seed(&db.url);
     assert_eq!(second["social"]["posts_created"], 0, "{second}");

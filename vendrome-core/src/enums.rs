@@ -267,6 +267,16 @@ crate::sql_enums! {
         Cancelled = "cancelled",
     }
 
+    /// What a row of rating aggregates is about.
+    RatingScope = "rating_scope" {
+        /// A listing (a product or service post), from the reviews of its orders and bookings.
+        Listing = "listing",
+        /// A member as seller or provider, from the reviews of their orders and bookings.
+        Seller = "seller",
+        /// A member as mentor, from their mentees' feedback at completion.
+        Mentor = "mentor",
+    }
+
     /// The state of an investment or crowdfunding campaign.
     InvestmentCampaignStatus = "investment_campaign_status" {
         Draft = "draft",

@@ -137,3 +137,27 @@ id_type!(
     /// One reconciliation run against a provider.
     ReconciliationRunId
 );
+id_type!(
+    /// A service booking.
+    BookingId
+);
+id_type!(
+    /// A review of a completed order or booking.
+    ReviewId
+);
+id_type!(
+    /// A mentor–mentee relationship.
+    MentorshipId
+);
+id_type!(
+    /// A goal of a mentorship.
+    MentorshipGoalId
+);
+id_type!(
+    /// A scheduled session of a mentorship.
+    MentorshipSessionId
+);
+id_type!(
+    /// A private note of one party to a mentorship.
+    MentorshipNoteId
+);

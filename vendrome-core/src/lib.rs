@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod mail;
+pub mod mentorship;
 pub mod messaging;
 pub mod money;
 pub mod oauth;
@@ -35,6 +36,7 @@ pub mod posts;
 pub mod profiles;
 pub mod rate_limit;
 pub mod realtime;
+pub mod reviews;
 pub mod search;
 pub mod sql_enum;
 #[cfg(any(test, feature = "testing"))]

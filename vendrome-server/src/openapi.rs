@@ -31,6 +31,8 @@ use utoipa::{Modify, OpenApi};
         (name = "bookings", description = "Service bookings: providers' weekly availability in their time zone, the slots it leaves, bookings that never overlap, and their life (confirm, decline, cancel with the service's refund policy, complete, no-show)."),
         (name = "orders", description = "Product orders: stock reserved when placed, priced from the products, paid through checkout, fulfilled, completed, cancelled and refunded."),
         (name = "payments", description = "Payments through the orchestrator: checkout answers, the caller's payments, the methods on offer, providers' signed webhooks, and the sandbox provider's page."),
+        (name = "reviews", description = "Reviews of completed orders and bookings by their buyers, the seller's one reply, and the ratings of listings and members (integer aggregates, kept in the review's transaction)."),
+        (name = "mentorship", description = "Mentorships: offers on mentorship requests and direct requests, their status machine, goals, sessions, private notes, feedback at completion, and the directory of mentors."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )

@@ -12,6 +12,7 @@ use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::mail::Mailer;
+use vendrome_core::mentorship::MentorshipService;
 use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
 use vendrome_core::orders::OrderService;
@@ -22,6 +23,7 @@ use vendrome_core::posts::home_cache::{HomeCache, HomeCacheConfig};
 use vendrome_core::posts::PostService;
 use vendrome_core::profiles::ProfileService;
 use vendrome_core::rate_limit::RateLimiter;
+use vendrome_core::reviews::ReviewService;
 use vendrome_core::search::{SearchEngine, SearchService};
 use vendrome_core::trending::TrendingService;
 use vendrome_core::verification::VerificationService;
@@ -81,6 +83,10 @@ pub struct Services {
     pub bookings: BookingService,
     /// The payment orchestrator over the configured providers.
     pub payments: Payments,
+    /// Reviews of completed orders and bookings, and the ratings they make.
+    pub reviews: ReviewService,
+    /// Mentorships and the directory of mentors.
+    pub mentorship: MentorshipService,
     /// The sandbox provider when it is on: its page and its signed outcomes.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Payments read without a caller (the sandbox page, which carries no token).
@@ -273,6 +279,8 @@ impl AppState {
             // vendrome-calendar, which will provide the `BusyTime` adapter.
             bookings: BookingService::new(shared.clone(), shared.clone(), Arc::new(NoBusyTime)),
             payments: commerce.payments,
+            reviews: ReviewService::new(shared.clone()),
+            mentorship: MentorshipService::new(shared.clone()),
             sandbox: commerce.sandbox,
             payment_records: shared.clone(),
             ledger: shared.clone(),

@@ -16,6 +16,7 @@ use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 use crate::{output, Common};
 
 mod bulk;
+mod mentoring;
 mod social;
 mod synthetic;
 mod synthetic_payloads;
@@ -77,6 +78,7 @@ struct Summary {
     flags_changed: usize,
     flags_unchanged: usize,
     social: social::SocialSummary,
+    mentoring: mentoring::MentoringSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -87,6 +89,22 @@ fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Resul
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// One JSON object from `file` in `dir`, `None` when the file is absent.
+fn read_object<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+) -> anyhow::Result<Option<T>> {
+    let path = dir.join(file);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("{} is not valid", path.display()))
 }
 
 fn field<T>(
@@ -150,9 +168,19 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         None
     };
 
+    let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
+    // Posts named in mentoring.json by their social.json key: (author, body).
+    let post_keys = social
+        .as_ref()
+        .map(social::Social::post_keys)
+        .unwrap_or_default();
+
     let store = super::open_migrated_store(common).await?;
     let flag_service = FlagService::new(std::sync::Arc::new(store.clone()));
-    let total = users.len() + flags.len() + social.as_ref().map_or(0, social::Social::items);
+    let total = users.len()
+        + flags.len()
+        + social.as_ref().map_or(0, social::Social::items)
+        + mentoring.as_ref().map_or(0, mentoring::Mentoring::items);
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
@@ -223,13 +251,16 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     if let Some(social) = social {
         summary.social = social::load(&store, social, &bar).await?;
     }
+    if let Some(mentoring) = mentoring {
+        summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
+    }
     bar.finish_and_clear();
 
     if common.json {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; reviews: {} created; mentorships: {} created",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -238,6 +269,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.social.posts_present,
             summary.social.comments_created,
             summary.social.connections_changed,
+            summary.mentoring.reviews_created,
+            summary.mentoring.mentorships_created,
         );
         Ok(())
     }

@@ -24,6 +24,7 @@ mod commerce;
 mod graph;
 mod messaging;
 mod posts;
+mod reviews;
 mod users;
 
 pub use bookings::BookingChanged;
@@ -40,6 +41,7 @@ pub use posts::{
     CommentCreated, CommentDeleted, CommentUpdated, PostCreated, PostDeleted, PostUpdated,
     ReactionRemoved, ReactionSet, RepostCreated, ShareCreated, UserOnPost,
 };
+pub use reviews::{MentorshipActivity, MentorshipChanged, ReviewChanged};
 pub use users::{
     AccountChange, DisabledChange, FieldsChanged, FlagUpdated, LevelChange,
     MessagingSettingsUpdated, RoleChange, UserCreated,
@@ -270,6 +272,24 @@ domain_events! {
     BookingCancelled(BookingChanged) = "booking.cancelled",
     BookingCompleted(BookingChanged) = "booking.completed",
     BookingNoShow(BookingChanged) = "booking.no_show",
+    // ---- Reviews and mentorship ----
+    ReviewCreated(ReviewChanged) = "review.created",
+    ReviewUpdated(ReviewChanged) = "review.updated",
+    ReviewReplied(ReviewChanged) = "review.replied",
+    ReviewDeleted(ReviewChanged) = "review.deleted",
+    MentorshipRequested(MentorshipChanged) = "mentorship.requested",
+    MentorshipAccepted(MentorshipChanged) = "mentorship.accepted",
+    MentorshipDeclined(MentorshipChanged) = "mentorship.declined",
+    MentorshipCancelled(MentorshipChanged) = "mentorship.cancelled",
+    MentorshipPaused(MentorshipChanged) = "mentorship.paused",
+    MentorshipResumed(MentorshipChanged) = "mentorship.resumed",
+    MentorshipCompleted(MentorshipChanged) = "mentorship.completed",
+    MentorshipGoalAdded(MentorshipActivity) = "mentorship.goal_added",
+    MentorshipGoalCompleted(MentorshipActivity) = "mentorship.goal_completed",
+    MentorshipSessionScheduled(MentorshipActivity) = "mentorship.session_scheduled",
+    /// Notes are private: only the writer's sockets hear it, and it carries no text.
+    MentorshipNoteAdded(MentorshipActivity) = "mentorship.note_added",
+    MentorshipFeedbackGiven(MentorshipActivity) = "mentorship.feedback_given",
 }
 
 #[cfg(test)]

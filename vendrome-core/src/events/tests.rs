@@ -234,6 +234,70 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             "booking.no_show",
             json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "no_show", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
         ),
+        (
+            "review.created",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.updated",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.replied",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "review.deleted",
+            json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
+        ),
+        (
+            "mentorship.requested",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "requested", "by": b}),
+        ),
+        (
+            "mentorship.accepted",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "active", "by": b}),
+        ),
+        (
+            "mentorship.declined",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "declined", "by": b}),
+        ),
+        (
+            "mentorship.cancelled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "cancelled", "by": b}),
+        ),
+        (
+            "mentorship.paused",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "paused", "by": b}),
+        ),
+        (
+            "mentorship.resumed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "active", "by": b}),
+        ),
+        (
+            "mentorship.completed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "status": "completed", "by": b}),
+        ),
+        (
+            "mentorship.goal_added",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.goal_completed",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.session_scheduled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.note_added",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.feedback_given",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
     ]
 }
 

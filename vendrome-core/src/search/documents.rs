@@ -125,7 +125,23 @@ pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
         | E::BookingDeclined(_)
         | E::BookingCancelled(_)
         | E::BookingCompleted(_)
-        | E::BookingNoShow(_) => Vec::new(),
+        | E::BookingNoShow(_)
+        | E::ReviewCreated(_)
+        | E::ReviewUpdated(_)
+        | E::ReviewReplied(_)
+        | E::ReviewDeleted(_)
+        | E::MentorshipRequested(_)
+        | E::MentorshipAccepted(_)
+        | E::MentorshipDeclined(_)
+        | E::MentorshipCancelled(_)
+        | E::MentorshipPaused(_)
+        | E::MentorshipResumed(_)
+        | E::MentorshipCompleted(_)
+        | E::MentorshipGoalAdded(_)
+        | E::MentorshipGoalCompleted(_)
+        | E::MentorshipSessionScheduled(_)
+        | E::MentorshipNoteAdded(_)
+        | E::MentorshipFeedbackGiven(_) => Vec::new(),
     }
 }
 

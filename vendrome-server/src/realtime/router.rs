@@ -1,6 +1,8 @@
 //! From outbox events to frames: the conversation events this instance's relay published become
 //! one frame each, sent to the conversation's participants wherever they are connected; order
-//! and payment events go to the buyer and the seller, booking events to the client and the provider; a flag change becomes a `flags.changed`
+//! and payment events go to the buyer and the seller, booking events to the client and the
+//! provider, review events to the author and the reviewed member, mentorship events to both
+//! parties (a private note to its writer only); a flag change becomes a `flags.changed`
 //! frame for every socket on every instance.
 
 use std::sync::Arc;
@@ -135,6 +137,22 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         E::PaymentSucceeded(e) | E::PaymentFailed(e) | E::PaymentRefunded(e) => Some(
             Route::Members(std::iter::once(e.payer_id).chain(e.payee_id).collect()),
         ),
+        E::ReviewCreated(e) | E::ReviewUpdated(e) | E::ReviewReplied(e) | E::ReviewDeleted(e) => {
+            Some(Route::Members(vec![e.author_id, e.subject_user_id]))
+        }
+        E::MentorshipRequested(e)
+        | E::MentorshipAccepted(e)
+        | E::MentorshipDeclined(e)
+        | E::MentorshipCancelled(e)
+        | E::MentorshipPaused(e)
+        | E::MentorshipResumed(e)
+        | E::MentorshipCompleted(e) => Some(Route::Members(vec![e.mentor_id, e.mentee_id])),
+        E::MentorshipGoalAdded(e)
+        | E::MentorshipGoalCompleted(e)
+        | E::MentorshipSessionScheduled(e)
+        | E::MentorshipFeedbackGiven(e) => Some(Route::Members(vec![e.mentor_id, e.mentee_id])),
+        // A note is private: only its writer's sockets hear of it.
+        E::MentorshipNoteAdded(e) => Some(Route::Members(vec![e.by])),
         // Clients read their own evaluation again (`GET /v1/flags`).
         E::FlagUpdated(_) => Some(Route::Everyone {
             kind: "flags.changed",

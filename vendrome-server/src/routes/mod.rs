@@ -24,6 +24,7 @@ pub mod groups;
 pub mod health;
 pub mod ledger;
 pub mod me;
+pub mod mentorship;
 pub mod messaging;
 pub mod oauth;
 pub mod orders;
@@ -32,6 +33,7 @@ pub mod payments;
 pub mod posts;
 pub mod profiles;
 pub mod recovery;
+pub mod reviews;
 pub mod sandbox;
 pub mod search;
 pub mod topics;
@@ -180,4 +182,32 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::accounts))
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::reconciliation_run))
+        .routes(routes!(reviews::create_review))
+        .routes(routes!(
+            reviews::get_review,
+            reviews::edit_review,
+            reviews::delete_review
+        ))
+        .routes(routes!(reviews::reply_to_review))
+        .routes(routes!(reviews::post_reviews))
+        .routes(routes!(reviews::user_reviews))
+        .routes(routes!(reviews::post_rating))
+        .routes(routes!(reviews::user_ratings))
+        .routes(routes!(mentorship::request_mentorship))
+        .routes(routes!(mentorship::offer_mentorship))
+        .routes(routes!(mentorship::my_mentorships))
+        .routes(routes!(mentorship::get_mentorship))
+        .routes(routes!(mentorship::accept_mentorship))
+        .routes(routes!(mentorship::decline_mentorship))
+        .routes(routes!(mentorship::cancel_mentorship))
+        .routes(routes!(mentorship::pause_mentorship))
+        .routes(routes!(mentorship::resume_mentorship))
+        .routes(routes!(mentorship::complete_mentorship))
+        .routes(routes!(mentorship::add_goal))
+        .routes(routes!(mentorship::complete_goal))
+        .routes(routes!(mentorship::schedule_session))
+        .routes(routes!(mentorship::add_note))
+        .routes(routes!(mentorship::give_feedback))
+        .routes(routes!(mentorship::mentors))
+        .routes(routes!(mentorship::set_mentoring))
 }

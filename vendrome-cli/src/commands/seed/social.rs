@@ -132,6 +132,16 @@ struct TopicFollowFixture {
     topic: String,
 }
 
+impl Social {
+    /// Each post's key with its author's email and its body, by which a loaded post is found.
+    pub fn post_keys(&self) -> HashMap<String, (String, String)> {
+        self.posts
+            .iter()
+            .map(|p| (p.key.clone(), (p.author.clone(), p.body.clone())))
+            .collect()
+    }
+}
+
 /// What a run did.
 #[derive(Default, Serialize)]
 pub struct SocialSummary {

@@ -83,7 +83,23 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         | E::BookingDeclined(_)
         | E::BookingCancelled(_)
         | E::BookingCompleted(_)
-        | E::BookingNoShow(_) => return false,
+        | E::BookingNoShow(_)
+        | E::ReviewCreated(_)
+        | E::ReviewUpdated(_)
+        | E::ReviewReplied(_)
+        | E::ReviewDeleted(_)
+        | E::MentorshipRequested(_)
+        | E::MentorshipAccepted(_)
+        | E::MentorshipDeclined(_)
+        | E::MentorshipCancelled(_)
+        | E::MentorshipPaused(_)
+        | E::MentorshipResumed(_)
+        | E::MentorshipCompleted(_)
+        | E::MentorshipGoalAdded(_)
+        | E::MentorshipGoalCompleted(_)
+        | E::MentorshipSessionScheduled(_)
+        | E::MentorshipNoteAdded(_)
+        | E::MentorshipFeedbackGiven(_) => return false,
     }
     true
 }
