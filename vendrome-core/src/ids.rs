@@ -138,10 +138,6 @@ id_type!(
     ReconciliationRunId
 );
 id_type!(
-    /// A service booking.
-    BookingId
-);
-id_type!(
     /// A review of a completed order or booking.
     ReviewId
 );
