@@ -16,6 +16,7 @@ use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 use crate::{output, Common};
 
 mod bulk;
+mod orders;
 mod social;
 mod synthetic;
 mod synthetic_payloads;
@@ -26,7 +27,7 @@ const DEV_PASSWORD: &str = "vendrome-dev-password";
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Load users and flags from the fixtures folder.
+    /// Load users, flags, social activity and orders from the fixtures folder.
     Fixtures {
         #[arg(long, default_value = "fixtures")]
         dir: PathBuf,
@@ -77,6 +78,7 @@ struct Summary {
     flags_changed: usize,
     flags_unchanged: usize,
     social: social::SocialSummary,
+    orders: orders::OrdersSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -150,9 +152,16 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         None
     };
 
+    let orders: Vec<orders::OrderFixture> = read(&dir, "orders.json")?;
+    anyhow::ensure!(
+        orders.is_empty() || social.is_some(),
+        "orders.json names products of social.json, which is missing"
+    );
+
     let store = super::open_migrated_store(common).await?;
     let flag_service = FlagService::new(std::sync::Arc::new(store.clone()));
-    let total = users.len() + flags.len() + social.as_ref().map_or(0, social::Social::items);
+    let total =
+        users.len() + flags.len() + social.as_ref().map_or(0, social::Social::items) + orders.len();
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
@@ -221,7 +230,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         bar.inc(1);
     }
     if let Some(social) = social {
-        summary.social = social::load(&store, social, &bar).await?;
+        let (loaded, posts) = social::load(&store, social, &bar).await?;
+        summary.social = loaded;
+        summary.orders = orders::load(&store, orders, &posts, &bar).await?;
     }
     bar.finish_and_clear();
 
@@ -229,7 +240,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -238,6 +249,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.social.posts_present,
             summary.social.comments_created,
             summary.social.connections_changed,
+            summary.orders.orders_placed,
+            summary.orders.orders_moved,
         );
         Ok(())
     }
