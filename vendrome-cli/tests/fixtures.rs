@@ -1,6 +1,7 @@
 //! `vendrome seed fixtures` on both stores: every post type, every kind of social row and direct
-//! messages, reviews and mentorships in every status, and a second run that changes nothing (row
-//! counts, counters and outbox events alike).
+//! messages, orders in every status paid through the sandbox with a clean ledger, reviews and
+//! mentorships in every status, and a second run that changes nothing (row counts, counters and
+//! outbox events alike).
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +9,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 27] = [
     "users",
     "posts",
     "post_topics",
@@ -32,6 +33,9 @@ const TABLES: [&str; 24] = [
     "mentorship_notes",
     "mentorship_feedback",
     "mentor_formats",
+    "payment_transactions",
+    "ledger_transactions",
+    "ledger_entries",
     "outbox_events",
 ];
 
@@ -40,6 +44,21 @@ fn seed(url: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_vendrome"))
         .args(["--database-url", url, "seed", "fixtures", "--json", "--dir"])
         .arg(fixtures)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `vendrome ledger check --json`: exit 0 and a clean report.
+fn ledger_check(url: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_vendrome"))
+        .args(["--database-url", url, "ledger", "check", "--json"])
         .env("RUST_LOG", "warn")
         .output()
         .expect("the binary runs");
@@ -74,6 +93,50 @@ async fn census(db: &TestStore) -> Vec<i64> {
     out
 }
 
+/// Every status of the order state machine, a partly refunded order, and an expired one.
+async fn orders_in_every_status(db: &TestStore) {
+    for status in [
+        "pending_payment",
+        "paid",
+        "fulfilled",
+        "completed",
+        "cancelled",
+        "refunded",
+    ] {
+        let n = scalar(
+            db,
+            &format!("SELECT COUNT(*) FROM orders WHERE status = '{status}'"),
+        )
+        .await;
+        assert!(n > 0, "no {status} order in the fixtures");
+    }
+    let partly = scalar(
+        db,
+        "SELECT COUNT(*) FROM orders WHERE status = 'paid' AND refunded_amount > 0 AND refunded_amount < total_amount",
+    )
+    .await;
+    assert_eq!(partly, 1, "one partly refunded order");
+    let refunded = scalar(
+        db,
+        "SELECT COUNT(*) FROM orders WHERE status = 'refunded' AND refunded_amount = total_amount",
+    )
+    .await;
+    assert_eq!(refunded, 1, "one order refunded in full");
+    // Cancelled by the expiry pass: never paid, cancelled when it expired.
+    let expired = scalar(
+        db,
+        "SELECT COUNT(*) FROM orders WHERE status = 'cancelled' AND cancelled_at >= expires_at",
+    )
+    .await;
+    assert_eq!(expired, 1, "one expired order");
+    let failed_or_pending_payments = scalar(
+        db,
+        "SELECT COUNT(*) FROM payment_transactions WHERE attempt_phase <> 'finished'",
+    )
+    .await;
+    assert_eq!(failed_or_pending_payments, 0, "every payment finished");
+}
+
 async fn twice(db: &TestStore) {
     let first = seed(&db.url);
     assert!(
@@ -82,6 +145,10 @@ async fn twice(db: &TestStore) {
     );
     let types = scalar(db, "SELECT COUNT(DISTINCT post_type) FROM posts").await;
     assert_eq!(types, 7, "every post type is in the fixtures");
+    orders_in_every_status(db).await;
+    let ledger = ledger_check(&db.url);
+    assert_eq!(ledger["clean"], true, "{ledger}");
+    assert!(ledger["transactions"].as_u64().unwrap() >= 7, "{ledger}");
     let after_first = census(db).await;
     for (table, rows) in TABLES.iter().zip(&after_first) {
         if *table != "business_profiles" {

@@ -19,8 +19,15 @@ use crate::Result;
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long a key stays locked by a request in flight before another may take it over (the
-/// first holder is then presumed dead).
+/// first holder is then presumed dead), at the server's default request deadline of 30 s. The
+/// server holds keys for twice its deadline ([`in_flight_lock`]): no request runs past the
+/// deadline, so a holder whose lock ran out is dead, never merely slow.
 pub const IN_FLIGHT_LOCK: Duration = Duration::from_secs(60);
+
+/// The in-flight lock for a server whose requests are answered within `deadline`: twice it.
+pub fn in_flight_lock(deadline: Duration) -> Duration {
+    deadline.saturating_mul(2)
+}
 
 /// A client-chosen key: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -116,7 +123,8 @@ pub trait IdempotencyRepo: Send + Sync {
     ///
     /// MUST return [`Begin::Mismatch`] when the stored fingerprint differs (checked first),
     /// [`Begin::InProgress`] while another holder's lock has not expired, [`Begin::Replay`] for
-    /// a completed key, and treat a key past its expiry as new.
+    /// a completed key, and treat a key past its expiry as new. A caller that gets
+    /// [`Begin::Started`] holds the key until `now + lock`; after that another may take it over.
     ///
     /// # Errors
     ///
@@ -128,6 +136,7 @@ pub trait IdempotencyRepo: Send + Sync {
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
         now: Timestamp,
+        lock: Duration,
     ) -> Result<Begin>;
 
     /// Stores the answer of a started request; from now on it is replayed until the key expires.

@@ -5,6 +5,7 @@
 //! The crate reaches storage only through those ports (no sqlx, axum or vendrome-store in its
 //! tree); the HTTP clients of provider adapters may be built on hyper.
 
+mod cancel;
 pub mod orchestrator;
 pub mod sandbox;
 pub mod signature;

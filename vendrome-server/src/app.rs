@@ -36,7 +36,10 @@ use crate::{metrics, middleware, request_id, routes, tasks};
 pub fn router(state: AppState, config: &Config) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let router = api
-        .route_layer(from_fn_with_state(state.clone(), crate::idempotency::layer))
+        .route_layer(from_fn_with_state(
+            crate::idempotency::Keys::new(state.clone(), config.request_timeout),
+            crate::idempotency::layer,
+        ))
         .route_layer(from_fn_with_state(state.clone(), crate::read_only::layer))
         .route_layer(from_fn_with_state(
             state.clone(),

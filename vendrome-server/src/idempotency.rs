@@ -7,7 +7,10 @@
 //!
 //! The first request with a key runs and its answer is stored (unless it was a server error,
 //! which is forgotten so that a retry runs again); retries with the same key and body get the
-//! stored answer with `Idempotent-Replayed: true`.
+//! stored answer with `Idempotent-Replayed: true`. A key whose request is still in flight is
+//! held for twice the request deadline (`--request-timeout-secs`, 30 s by default): the deadline
+//! answers every request before that, so a key still held then belongs to a process that died
+//! (`kill -9`), and a retry takes it over.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -15,7 +18,11 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use vendrome_core::idempotency::{Begin, Fingerprint, IdempotencyKey, KeyScope, StoredResponse};
+use std::time::Duration;
+
+use vendrome_core::idempotency::{
+    in_flight_lock, Begin, Fingerprint, IdempotencyKey, KeyScope, StoredResponse,
+};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -42,9 +49,27 @@ fn scope(state: &AppState, request: &Request) -> Option<KeyScope> {
         .map(|claims| KeyScope::user(claims.sub))
 }
 
+/// What the middleware works with: the application, and how long a request holds its key
+/// before another may take it over ([`in_flight_lock`] of the request deadline).
+#[derive(Clone)]
+pub struct Keys {
+    pub state: AppState,
+    pub lock: Duration,
+}
+
+impl Keys {
+    /// For a server that answers every request within `deadline`.
+    pub fn new(state: AppState, deadline: Duration) -> Self {
+        Self {
+            state,
+            lock: in_flight_lock(deadline),
+        }
+    }
+}
+
 /// The middleware.
 pub async fn layer(
-    State(state): State<AppState>,
+    State(Keys { state, lock }): State<Keys>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -84,7 +109,7 @@ pub async fn layer(
 
     match state
         .idempotency
-        .begin(&scope, &key, &fingerprint, vendrome_core::time::now())
+        .begin(&scope, &key, &fingerprint, vendrome_core::time::now(), lock)
         .await?
     {
         Begin::Replay(stored) => Ok(replay(stored)),

@@ -30,6 +30,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
     );
     // Subscribed before the relay starts, so no event published from now on is missed.
     let events = state.bus.subscribe();
+    let schedule = checkout::Schedule::default();
     vec![
         tokio::spawn(crate::realtime::router::run(
             state.clone(),
@@ -49,10 +50,26 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         tokio::spawn(score_trending(state.clone(), stop.clone())),
         tokio::spawn(index_search(state.clone(), stop.clone())),
         tokio::spawn(follow_home_feeds(state.clone(), stop.clone())),
-        tokio::spawn(checkout::expire_orders(state.clone(), stop.clone())),
-        tokio::spawn(checkout::auto_complete_orders(state.clone(), stop.clone())),
-        tokio::spawn(checkout::complete_abandoned(state.clone(), stop.clone())),
-        tokio::spawn(checkout::reconcile_daily(state.clone(), stop.clone())),
+        tokio::spawn(checkout::expire_orders(
+            state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(checkout::auto_complete_orders(
+            state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(checkout::complete_abandoned(
+            state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(checkout::reconcile_daily(
+            state.clone(),
+            schedule,
+            stop.clone(),
+        )),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }

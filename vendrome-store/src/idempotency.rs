@@ -7,8 +7,7 @@
 use async_trait::async_trait;
 use vendrome_core::enums::IdempotencyStatus;
 use vendrome_core::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse, IN_FLIGHT_LOCK,
-    KEY_TTL,
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse, KEY_TTL,
 };
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
@@ -40,8 +39,9 @@ impl IdempotencyRepo for Store {
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
         now: Timestamp,
+        lock: std::time::Duration,
     ) -> Result<Begin> {
-        let locked_until = after(now, IN_FLIGHT_LOCK);
+        let locked_until = after(now, lock);
         // Three rounds are enough: a round only repeats when the row vanished (expired and
         // purged) between our INSERT and our SELECT.
         for _ in 0..3 {

@@ -17,6 +17,7 @@ use crate::{output, Common};
 
 mod bulk;
 mod mentoring;
+mod orders;
 mod social;
 mod synthetic;
 mod synthetic_payloads;
@@ -27,7 +28,7 @@ const DEV_PASSWORD: &str = "vendrome-dev-password";
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Load users and flags from the fixtures folder.
+    /// Load users, flags, social activity and orders from the fixtures folder.
     Fixtures {
         #[arg(long, default_value = "fixtures")]
         dir: PathBuf,
@@ -79,6 +80,7 @@ struct Summary {
     flags_unchanged: usize,
     social: social::SocialSummary,
     mentoring: mentoring::MentoringSummary,
+    orders: orders::OrdersSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -168,6 +170,11 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         None
     };
 
+    let orders: Vec<orders::OrderFixture> = read(&dir, "orders.json")?;
+    anyhow::ensure!(
+        orders.is_empty() || social.is_some(),
+        "orders.json names products of social.json, which is missing"
+    );
     let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
@@ -180,6 +187,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     let total = users.len()
         + flags.len()
         + social.as_ref().map_or(0, social::Social::items)
+        + orders.len()
         + mentoring.as_ref().map_or(0, mentoring::Mentoring::items);
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
@@ -249,7 +257,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         bar.inc(1);
     }
     if let Some(social) = social {
-        summary.social = social::load(&store, social, &bar).await?;
+        let (loaded, posts) = social::load(&store, social, &bar).await?;
+        summary.social = loaded;
+        summary.orders = orders::load(&store, orders, &posts, &bar).await?;
     }
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
@@ -260,7 +270,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; reviews: {} created; mentorships: {} created",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; reviews: {} created; mentorships: {} created",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -269,6 +279,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.social.posts_present,
             summary.social.comments_created,
             summary.social.connections_changed,
+            summary.orders.orders_placed,
+            summary.orders.orders_moved,
             summary.mentoring.reviews_created,
             summary.mentoring.mentorships_created,
         );

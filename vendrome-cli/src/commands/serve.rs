@@ -19,7 +19,8 @@ pub struct Args {
     /// Access-token signing keys, `kid:base64url-secret[,…]` (first signs, all verify).
     #[arg(long, env = "VENDROME_SIGNING_KEYS", hide_env_values = true)]
     signing_keys: Option<String>,
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a request may take before it is answered 503. An Idempotency-Key whose request
+    /// never finished (its process died) may be taken over after twice this.
     #[arg(long, env = "VENDROME_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
     /// The largest request body accepted, in bytes.

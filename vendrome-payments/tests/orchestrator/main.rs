@@ -1,6 +1,7 @@
 //! The orchestrator over core's in-memory ports and a fake provider that counts charges:
 //! recovery points, webhooks, refunds, the completer and reconciliation.
 
+mod cancel_race;
 mod redelivery;
 mod support;
 

@@ -276,7 +276,7 @@ pub async fn my_orders(
 
 /// Call an order off. Unpaid: its buyer or seller cancels it and its stock is given back. Paid
 /// and not yet fulfilled: its seller (or an admin) cancels it with a full refund, and it ends
-/// `refunded`.
+/// `refunded`. An order paid while the cancel runs is refunded, not answered with a conflict.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = OrderId, Path, description = "The order.")),
     responses(
@@ -293,15 +293,15 @@ pub async fn cancel_order(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<ApiSuccess<OrderView>> {
-    let id = order_id(&id)?;
-    let now = vendrome_core::time::now();
-    let order = state.orders.get(&auth.caller, id).await?;
-    let order = if order.status == OrderStatus::Paid {
-        state.payments.cancel_paid(id, &auth.caller).await?;
-        state.orders.get(&auth.caller, id).await?
-    } else {
-        state.orders.cancel(&auth.caller, id, now).await?
-    };
+    let order = state
+        .payments
+        .cancel_order(
+            &state.orders,
+            &auth.caller,
+            order_id(&id)?,
+            vendrome_core::time::now(),
+        )
+        .await?;
     Ok(ApiSuccess::ok(order.into()))
 }
 

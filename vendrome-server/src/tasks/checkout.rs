@@ -2,14 +2,20 @@
 //! attempts, and the daily reconciliation per configured provider. Every one is safe on several
 //! instances at once: each move is a compare-and-set the store applies once, attempts are
 //! claimed under a lease, and a reconciliation window runs once (see each task).
+//!
+//! Each loop reads its pace and the time from a [`Schedule`]: `serve` runs them on the wall
+//! clock at the intervals below; tests run the same loops with a clock set ahead (an order
+//! already past its expiry) and short intervals, and wait for the outcome in the store.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DurationRound as _, TimeDelta};
 use tokio::sync::watch;
 use vendrome_core::enums::PaymentProvider;
+use vendrome_core::time::Timestamp;
 use vendrome_core::SqlEnum as _;
-use vendrome_payments::ReconcileOutcome;
+use vendrome_payments::{Clock, ReconcileOutcome};
 
 use crate::state::AppState;
 
@@ -24,6 +30,51 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(3600);
 /// Orders moved per store call.
 const BATCH: u32 = 100;
 
+/// When checkout's tasks make a pass, and what time they take it to be.
+#[derive(Clone)]
+pub struct Schedule {
+    /// Between two passes of [`expire_orders`].
+    pub expire_every: Duration,
+    /// Between two passes of [`auto_complete_orders`].
+    pub auto_complete_every: Duration,
+    /// Between two passes of [`complete_abandoned`].
+    pub completer_every: Duration,
+    /// Between two passes of [`reconcile_daily`].
+    pub reconcile_every: Duration,
+    /// The time each pass works with ([`vendrome_core::time::now`] in `serve`).
+    pub clock: Clock,
+}
+
+impl Default for Schedule {
+    /// The pace `vendrome serve` runs at, on the wall clock.
+    fn default() -> Self {
+        Self {
+            expire_every: EXPIRE_EVERY,
+            auto_complete_every: AUTO_COMPLETE_EVERY,
+            completer_every: COMPLETER_EVERY,
+            reconcile_every: RECONCILE_EVERY,
+            clock: Arc::new(vendrome_core::time::now),
+        }
+    }
+}
+
+impl Schedule {
+    /// Every task passing every `every`, on `clock`.
+    pub fn every(every: Duration, clock: Clock) -> Self {
+        Self {
+            expire_every: every,
+            auto_complete_every: every,
+            completer_every: every,
+            reconcile_every: every,
+            clock,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
 /// Waits `pause` or until the stop signal; `false` when stopping.
 async fn pause(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
     tokio::select! {
@@ -36,14 +87,10 @@ async fn pause(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
 /// Cancels unpaid orders past their expiry, giving their stock back. Safe on several instances:
 /// the move is a compare-and-set from `pending_payment`, so the stock is given back once
 /// whichever instance (or payment) gets there first.
-pub async fn expire_orders(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn expire_orders(state: AppState, schedule: Schedule, mut stop: watch::Receiver<bool>) {
     loop {
         loop {
-            match state
-                .orders
-                .expire_due(vendrome_core::time::now(), BATCH)
-                .await
-            {
+            match state.orders.expire_due(schedule.now(), BATCH).await {
                 Ok(moved) => {
                     if moved > 0 {
                         metrics::counter!("vendrome_orders_expired_total").increment(moved as u64);
@@ -58,7 +105,7 @@ pub async fn expire_orders(state: AppState, mut stop: watch::Receiver<bool>) {
                 }
             }
         }
-        if !pause(&mut stop, EXPIRE_EVERY).await {
+        if !pause(&mut stop, schedule.expire_every).await {
             return;
         }
     }
@@ -66,20 +113,20 @@ pub async fn expire_orders(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// Completes orders fulfilled more than 14 days ago that the buyer did not complete. Safe on
 /// several instances for the same reason as [`expire_orders`].
-pub async fn auto_complete_orders(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn auto_complete_orders(
+    state: AppState,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        match state
-            .orders
-            .complete_due(vendrome_core::time::now(), BATCH)
-            .await
-        {
+        match state.orders.complete_due(schedule.now(), BATCH).await {
             Ok(moved) if moved > 0 => {
                 tracing::info!(moved, "completed orders fulfilled 14 days ago")
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "order auto-completion pass failed"),
         }
-        if !pause(&mut stop, AUTO_COMPLETE_EVERY).await {
+        if !pause(&mut stop, schedule.auto_complete_every).await {
             return;
         }
     }
@@ -88,17 +135,17 @@ pub async fn auto_complete_orders(state: AppState, mut stop: watch::Receiver<boo
 /// Finishes payment attempts abandoned for more than a minute (a crash between recovery points,
 /// a provider that timed out). Safe on several instances: each attempt is claimed under a lease,
 /// and settling it is written once per payment.
-pub async fn complete_abandoned(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn complete_abandoned(
+    state: AppState,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        match state
-            .payments
-            .complete_abandoned(vendrome_core::time::now())
-            .await
-        {
+        match state.payments.complete_abandoned(schedule.now()).await {
             Ok(report) => tracing::debug!(?report, "payment completer pass"),
             Err(error) => tracing::warn!(error = %error, "payment completer pass failed"),
         }
-        if !pause(&mut stop, COMPLETER_EVERY).await {
+        if !pause(&mut stop, schedule.completer_every).await {
             return;
         }
     }
@@ -107,7 +154,7 @@ pub async fn complete_abandoned(state: AppState, mut stop: watch::Receiver<bool>
 /// Reconciles yesterday (UTC) for every configured provider but the sandbox, checking hourly.
 /// Safe on several instances: a provider's window runs once (a run that is running or finished
 /// clean is not started again), so only a failed or discrepant run is tried again.
-pub async fn reconcile_daily(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn reconcile_daily(state: AppState, schedule: Schedule, mut stop: watch::Receiver<bool>) {
     let providers: Vec<PaymentProvider> = PaymentProvider::ALL
         .iter()
         .copied()
@@ -117,7 +164,7 @@ pub async fn reconcile_daily(state: AppState, mut stop: watch::Receiver<bool>) {
         return;
     }
     loop {
-        let now = vendrome_core::time::now();
+        let now = schedule.now();
         let to = now.duration_trunc(TimeDelta::days(1)).unwrap_or(now);
         let from = to - TimeDelta::days(1);
         for provider in &providers {
@@ -137,7 +184,7 @@ pub async fn reconcile_daily(state: AppState, mut stop: watch::Receiver<bool>) {
                 ),
             }
         }
-        if !pause(&mut stop, RECONCILE_EVERY).await {
+        if !pause(&mut stop, schedule.reconcile_every).await {
             return;
         }
     }

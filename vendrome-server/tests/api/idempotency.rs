@@ -41,7 +41,10 @@ async fn app(backend: Backend) -> Option<(TestApp, Arc<AtomicUsize>)> {
                     }
                 }),
             )
-            .route_layer(from_fn_with_state(state, idempotency::layer))
+            .route_layer(from_fn_with_state(
+                idempotency::Keys::new(state, Duration::from_secs(30)),
+                idempotency::layer,
+            ))
     }));
     Some((spawn_with(setup).await?, runs))
 }

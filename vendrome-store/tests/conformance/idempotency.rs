@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use vendrome_core::idempotency::{
-    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse,
+    Begin, Fingerprint, IdempotencyKey, IdempotencyRepo, KeyScope, StoredResponse, IN_FLIGHT_LOCK,
 };
 use vendrome_core::ids::UserId;
 use vendrome_core::time;
@@ -31,7 +31,10 @@ async fn replays_completed_requests(store: Store) {
     let fp = Fingerprint::of("POST", "/v1/things", b"{}");
     let now = time::now();
     assert_eq!(
-        store.begin(&scope, &key("k1"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k1"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
     store
@@ -39,13 +42,19 @@ async fn replays_completed_requests(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.begin(&scope, &key("k1"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k1"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Replay(body(201))
     );
     // Another caller's identical key is another request.
     let other = KeyScope::user(UserId::new());
     assert_eq!(
-        store.begin(&other, &key("k1"), &fp, now).await.unwrap(),
+        store
+            .begin(&other, &key("k1"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
 }
@@ -56,16 +65,22 @@ async fn refuses_mismatch_and_in_flight(store: Store) {
     let other_body = Fingerprint::of("POST", "/v1/things", b"{\"a\":2}");
     let now = time::now();
     assert_eq!(
-        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
     assert_eq!(
-        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::InProgress
     );
     assert_eq!(
         store
-            .begin(&scope, &key("k"), &other_body, now)
+            .begin(&scope, &key("k"), &other_body, now, IN_FLIGHT_LOCK)
             .await
             .unwrap(),
         Begin::Mismatch
@@ -73,7 +88,7 @@ async fn refuses_mismatch_and_in_flight(store: Store) {
     store.complete(&scope, &key("k"), &body(200)).await.unwrap();
     assert_eq!(
         store
-            .begin(&scope, &key("k"), &other_body, now)
+            .begin(&scope, &key("k"), &other_body, now, IN_FLIGHT_LOCK)
             .await
             .unwrap(),
         Begin::Mismatch
@@ -88,7 +103,12 @@ async fn exactly_one_of_concurrent_requests_starts(store: Store) {
     let attempts: Vec<_> = (0..16)
         .map(|_| {
             let (store, scope, fp) = (store.clone(), scope.clone(), fp.clone());
-            tokio::spawn(async move { store.begin(&scope, &key("race"), &fp, now).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .begin(&scope, &key("race"), &fp, now, IN_FLIGHT_LOCK)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -105,28 +125,55 @@ async fn expired_and_abandoned_keys_start_again(store: Store) {
     let fp = Fingerprint::of("POST", "/v1/x", b"");
     let now = time::now();
     assert_eq!(
-        store.begin(&scope, &key("crash"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("crash"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
     // The holder died: after the in-flight lock runs out, a retry takes the key over, once.
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(
         store
-            .begin(&scope, &key("crash"), &fp, later)
+            .begin(&scope, &key("crash"), &fp, later, IN_FLIGHT_LOCK)
             .await
             .unwrap(),
         Begin::Started
     );
     assert_eq!(
         store
-            .begin(&scope, &key("crash"), &fp, later)
+            .begin(&scope, &key("crash"), &fp, later, IN_FLIGHT_LOCK)
             .await
             .unwrap(),
         Begin::InProgress
     );
 
+    // A server with a shorter deadline holds its keys for less: the lock it asked for.
+    let short = std::time::Duration::from_secs(6);
     assert_eq!(
-        store.begin(&scope, &key("old"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("short"), &fp, now, short)
+            .await
+            .unwrap(),
+        Begin::Started
+    );
+    for (after, expected) in [(5, Begin::InProgress), (7, Begin::Started)] {
+        let at = now + chrono::Duration::seconds(after);
+        assert_eq!(
+            store
+                .begin(&scope, &key("short"), &fp, at, short)
+                .await
+                .unwrap(),
+            expected,
+            "{after} s after the first"
+        );
+    }
+
+    assert_eq!(
+        store
+            .begin(&scope, &key("old"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
     store
@@ -137,15 +184,15 @@ async fn expired_and_abandoned_keys_start_again(store: Store) {
     let different = Fingerprint::of("POST", "/v1/x", b"new");
     assert_eq!(
         store
-            .begin(&scope, &key("old"), &different, next_day)
+            .begin(&scope, &key("old"), &different, next_day, IN_FLIGHT_LOCK)
             .await
             .unwrap(),
         Begin::Started
     );
     assert_eq!(
         store.purge_expired(next_day).await.unwrap(),
-        1,
-        "the abandoned key expired too"
+        2,
+        "the abandoned keys (`crash`, `short`) expired too"
     );
 }
 
@@ -154,12 +201,18 @@ async fn released_keys_run_again(store: Store) {
     let fp = Fingerprint::of("POST", "/v1/x", b"");
     let now = time::now();
     assert_eq!(
-        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
     store.release(&scope, &key("k")).await.unwrap();
     assert_eq!(
-        store.begin(&scope, &key("k"), &fp, now).await.unwrap(),
+        store
+            .begin(&scope, &key("k"), &fp, now, IN_FLIGHT_LOCK)
+            .await
+            .unwrap(),
         Begin::Started
     );
 }

@@ -177,11 +177,12 @@ async fn lookup(
     })
 }
 
+/// Loads `social`; what it did, and the posts by their fixture key (for `orders.json`).
 pub async fn load(
     store: &Store,
     social: Social,
     bar: &indicatif::ProgressBar,
-) -> anyhow::Result<SocialSummary> {
+) -> anyhow::Result<(SocialSummary, HashMap<String, PostId>)> {
     let shared = Arc::new(store.clone());
     let posts = PostService::new(shared.clone());
     let engagement = EngagementService::new(shared.clone(), posts.clone());
@@ -345,7 +346,7 @@ pub async fn load(
             .await?;
         bar.inc(1);
     }
-    Ok(summary)
+    Ok((summary, post_ids))
 }
 
 impl Social {
