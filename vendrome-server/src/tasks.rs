@@ -53,6 +53,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         tokio::spawn(checkout::auto_complete_orders(state.clone(), stop.clone())),
         tokio::spawn(checkout::complete_abandoned(state.clone(), stop.clone())),
         tokio::spawn(checkout::reconcile_daily(state.clone(), stop.clone())),
+        tokio::spawn(checkout::fold_ledger_balances(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }

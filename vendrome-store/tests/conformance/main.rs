@@ -55,4 +55,5 @@ mod refunds;
 mod sessions;
 mod trending;
 mod users;
+mod webhook_processing;
 mod webhooks;
