@@ -53,7 +53,9 @@ const INSERT_TRANSACTION: &str = "INSERT INTO ledger_transactions \
 fn value_rows(n: usize, width: usize) -> String {
     (0..n)
         .map(|row| {
-            let params: Vec<String> = (1..=width).map(|c| format!("${}", row * width + c)).collect();
+            let params: Vec<String> = (1..=width)
+                .map(|c| format!("${}", row * width + c))
+                .collect();
             format!("({})", params.join(", "))
         })
         .collect::<Vec<_>>()
@@ -87,7 +89,10 @@ fn create_accounts(n: usize) -> String {
 
 /// `$1, $2, …, $n`.
 fn params(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn insert_entries(n: usize) -> String {
@@ -151,12 +156,16 @@ macro_rules! impl_ledger_writes {
                     for code in &codes {
                         select = select.bind(code.as_str());
                     }
-                    let ids: HashMap<String, Uuid> =
-                        select.fetch_all(&mut *self).await?.into_iter().map(|(id, code)| (code, id)).collect();
+                    let ids: HashMap<String, Uuid> = select
+                        .fetch_all(&mut *self)
+                        .await?
+                        .into_iter()
+                        .map(|(id, code)| (code, id))
+                        .collect();
                     let account = |code: &AccountCode| {
-                        ids.get(code.as_str()).copied().ok_or_else(|| {
-                            sqlx::Error::RowNotFound
-                        })
+                        ids.get(code.as_str())
+                            .copied()
+                            .ok_or_else(|| sqlx::Error::RowNotFound)
                     };
                     let sql = insert_entries(entries.len());
                     let mut insert = sqlx::query(&sql);

@@ -9,8 +9,8 @@
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use sqlx::{PgConnection, SqliteConnection};
 use sqlx::types::Json;
+use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,

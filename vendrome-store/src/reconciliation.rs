@@ -8,9 +8,9 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
+use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::enums::{PaymentProvider as ProviderId, ReconciliationStatus};
 use vendrome_core::ids::ReconciliationRunId;
-use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::payments::{Discrepancy, ReconciliationRepo, ReconciliationRun, RunOutcome};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;

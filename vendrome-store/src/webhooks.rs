@@ -16,8 +16,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
 use vendrome_core::payments::{
-    can_move, Delivery, Found, Payment, Plan, Processed, StoredWebhook, WebhookInbox,
-    WEBHOOK_LEASE,
+    can_move, Delivery, Found, Payment, Plan, Processed, StoredWebhook, WebhookInbox, WEBHOOK_LEASE,
 };
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
@@ -57,7 +56,8 @@ impl From<WebhookRow> for StoredWebhook {
 
 /// Stores a first delivery, or takes over a redelivery of one whose processing failed or was
 /// abandoned; no row when it is a duplicate.
-const RECORD: &str = "INSERT INTO payment_webhook_events (id, provider, provider_event_id, event_type, \
+const RECORD: &str =
+    "INSERT INTO payment_webhook_events (id, provider, provider_event_id, event_type, \
     signature_verified, payload, status, attempts, received_at, locked_until) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) \
     ON CONFLICT (provider, provider_event_id) DO UPDATE \

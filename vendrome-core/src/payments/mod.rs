@@ -12,13 +12,13 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use self::provider::{NextAction, PaymentProvider};
+use crate::audit::{AuditContext, NewAuditEvent};
 use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
 use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
 use crate::ledger::postings::RefundShare;
-use crate::audit::{AuditContext, NewAuditEvent};
 use crate::ledger::Posting;
 use crate::money::Money;
 use crate::orders::{Order, OrderRefund, StatusChange};

@@ -7,13 +7,13 @@
 use async_trait::async_trait;
 
 use super::InMemory;
+use crate::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
 use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
 use crate::page::{Cursor, Limit};
-use crate::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use crate::payments::{
     can_move, is_final, Delivery, Found, NewPayment, Payment, PaymentRepo, Plan, Processed,
     ProviderCalled, ReconciliationRepo, ReconciliationRun, RunOutcome, SettleOutcome, Settlement,
@@ -471,7 +471,6 @@ impl InMemory {
         Ok(SettleOutcome::Applied(p))
     }
 
-
     /// Every webhook delivery stored, in arrival order.
     pub fn webhooks(&self) -> Vec<StoredWebhook> {
         self.commerce().webhooks.clone()
@@ -522,7 +521,8 @@ impl ReconciliationRepo for InMemory {
         context: &AuditContext,
         at: Timestamp,
     ) -> Result<()> {
-        self.commerce().fail_point("ReconciliationRepo::finish_run")?;
+        self.commerce()
+            .fail_point("ReconciliationRepo::finish_run")?;
         self.commerce().finish(
             id,
             outcome.status,

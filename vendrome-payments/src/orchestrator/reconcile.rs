@@ -190,7 +190,10 @@ impl Payments {
             };
             pairs.push((tx, payment));
         }
-        let ids: Vec<PaymentId> = pairs.iter().filter_map(|(_, p)| p.as_ref().map(|p| p.id)).collect();
+        let ids: Vec<PaymentId> = pairs
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().map(|p| p.id))
+            .collect();
         let posted_by_payment = self.posted(&ids).await?;
         for (done, (tx, payment)) in pairs.into_iter().enumerate() {
             let amount = Money::new(tx.amount.amount.abs(), tx.amount.currency);

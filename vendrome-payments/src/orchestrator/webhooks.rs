@@ -108,7 +108,12 @@ impl Payments {
                     .await;
                 if let Ok(Some(stored)) = recorded {
                     let marked = inbox
-                        .mark(stored, WebhookEventStatus::Failed, Some(&message), self.now())
+                        .mark(
+                            stored,
+                            WebhookEventStatus::Failed,
+                            Some(&message),
+                            self.now(),
+                        )
                         .await;
                     if let Err(error) = marked {
                         tracing::warn!(%error, "could not record a failed webhook delivery");

@@ -554,7 +554,11 @@ async fn a_run_whose_outcome_cannot_be_stored_records_no_audit_event() {
     }];
     let stripe = vendrome_core::enums::PaymentProvider::Stripe;
     w.store.fail_next("ReconciliationRepo::finish_run");
-    assert!(w.payments.reconcile(stripe, from, to, &|_| {}).await.is_err());
+    assert!(w
+        .payments
+        .reconcile(stripe, from, to, &|_| {})
+        .await
+        .is_err());
     // Neither the run's outcome nor its discrepancy's audit event was written.
     assert!(w.store.audit_events().is_empty());
     // The run is still running: the window stays taken until it is taken as lost.

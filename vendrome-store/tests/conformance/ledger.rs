@@ -213,7 +213,10 @@ async fn concurrent_postings_to_shared_accounts_fold_exactly(store: Store) {
     assert_eq!(read(clearing.clone()).await, expected);
     assert_eq!(read(fees).await, expected);
     let (accounts, _) = store.accounts(None, Limit::default()).await.unwrap();
-    assert!(accounts.iter().all(|a| a.balance == expected), "{accounts:?}");
+    assert!(
+        accounts.iter().all(|a| a.balance == expected),
+        "{accounts:?}"
+    );
     let check = store.check().await.unwrap();
     assert!(check.is_clean(), "{check:?}");
     assert_eq!((check.transactions, check.entries), (20, 40));
@@ -235,7 +238,9 @@ async fn postings_of_many_payments_are_read_at_once(store: Store) {
         store.post(&posting, time::now()).await.unwrap();
         posted.push((payment, price));
     }
-    let unposted = started(&store, &charge(&order_of(&store, 500).await, "c")).await.id;
+    let unposted = started(&store, &charge(&order_of(&store, 500).await, "c"))
+        .await
+        .id;
     let mut asked: Vec<_> = posted.iter().map(|(p, _)| *p).collect();
     asked.push(unposted);
     asked.reverse();

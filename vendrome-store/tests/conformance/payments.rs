@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use vendrome_core::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider, PaymentStatus,
     ReconciliationStatus,
@@ -15,7 +16,6 @@ use vendrome_core::ledger::{postings, LedgerRepo};
 use vendrome_core::money::Money;
 use vendrome_core::orders::{Order, OrderRepo};
 use vendrome_core::outbox::NewEvent;
-use vendrome_core::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use vendrome_core::page::Limit;
 use vendrome_core::payments::{
     Discrepancy, NewPayment, NextAction, Payment, PaymentRepo, ProviderCalled, ReconciliationRepo,
@@ -411,7 +411,12 @@ async fn a_reconciliation_window_runs_once(store: Store) {
         .unwrap();
     // The run's audit events were written with it.
     let recorded = store
-        .events_for_target("reconciliation_run", &run.id.to_string(), None, Limit::default())
+        .events_for_target(
+            "reconciliation_run",
+            &run.id.to_string(),
+            None,
+            Limit::default(),
+        )
         .await
         .unwrap();
     assert_eq!(recorded.items.len(), 1);

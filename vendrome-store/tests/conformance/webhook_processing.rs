@@ -60,13 +60,19 @@ fn delivery(event_id: &str, reference: &str, at: Timestamp) -> Delivery {
 
 /// What the orchestrator would decide: the payment moves to `status` (a success with its
 /// posting, the order's move and events), when it may.
-fn plan_to(status: PaymentStatus, at: Timestamp) -> impl Fn(&Found) -> vendrome_core::Result<Option<Settlement>> {
+fn plan_to(
+    status: PaymentStatus,
+    at: Timestamp,
+) -> impl Fn(&Found) -> vendrome_core::Result<Option<Settlement>> {
     move |found: &Found| {
         if !can_move(found.payment.status, status) {
             return Ok(None);
         }
         let order = found.order.as_ref().expect("a charge of an order");
-        assert!(order.items.is_empty(), "the order is read without its lines");
+        assert!(
+            order.items.is_empty(),
+            "the order is read without its lines"
+        );
         let mut settlement = succeeded(&found.payment, order, at);
         if status != PaymentStatus::Succeeded {
             settlement.status = status;
@@ -114,9 +120,11 @@ async fn concurrent_deliveries_of_one_event_post_once(store: Store) {
     let (order, payment) = charged(&store, "pi_dup").await;
     let store = Arc::new(store);
     let at = time::now();
-    let outcomes =
-        deliver_concurrently(&store, (0..8).map(|_| delivery("evt_dup", "pi_dup", at)).collect())
-            .await;
+    let outcomes = deliver_concurrently(
+        &store,
+        (0..8).map(|_| delivery("evt_dup", "pi_dup", at)).collect(),
+    )
+    .await;
     let applied = outcomes
         .iter()
         .filter(|o| matches!(o, Processed::Applied(p) if p.status == PaymentStatus::Succeeded))
@@ -197,12 +205,21 @@ async fn unknown_payments_are_ignored_and_failures_write_nothing(store: Store) {
     let plan = plan_to(PaymentStatus::Succeeded, at);
     // About a reference nobody has: recorded as ignored, so a redelivery is a duplicate.
     let stray = delivery("evt_stray", "pi_nobody", at);
-    assert_eq!(store.process(&stray, &plan).await.unwrap(), Processed::Ignored);
-    assert_eq!(store.process(&stray, &plan).await.unwrap(), Processed::Duplicate);
+    assert_eq!(
+        store.process(&stray, &plan).await.unwrap(),
+        Processed::Ignored
+    );
+    assert_eq!(
+        store.process(&stray, &plan).await.unwrap(),
+        Processed::Duplicate
+    );
     // An event we do not act on: ignored too.
     let mut other = delivery("evt_other", "pi_known", at);
     other.target = None;
-    assert_eq!(store.process(&other, &plan).await.unwrap(), Processed::Ignored);
+    assert_eq!(
+        store.process(&other, &plan).await.unwrap(),
+        Processed::Ignored
+    );
 
     // The plan fails: nothing is written, not even the event id.
     let failing = |_: &Found| -> vendrome_core::Result<Option<Settlement>> {
@@ -232,5 +249,8 @@ async fn unknown_payments_are_ignored_and_failures_write_nothing(store: Store) {
         reference: "pi_x".into(),
         payment_id: Some(payment.id),
     });
-    assert_eq!(store.process(&foreign, &plan).await.unwrap(), Processed::Ignored);
+    assert_eq!(
+        store.process(&foreign, &plan).await.unwrap(),
+        Processed::Ignored
+    );
 }
