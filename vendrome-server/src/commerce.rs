@@ -107,7 +107,6 @@ impl Commerce {
             inbox: store.clone(),
             ledger: store.clone(),
             reconciliation: store.clone(),
-            audit: store.clone(),
         };
         Self {
             orders: OrderService::new(store.clone(), options.orders),

@@ -70,6 +70,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             schedule,
             stop.clone(),
         )),
+        tokio::spawn(checkout::fold_ledger_balances(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }

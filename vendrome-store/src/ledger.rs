@@ -2,9 +2,20 @@
 //!
 //! A posting is written once per idempotency key: its `ledger_transactions` row is inserted with
 //! `ON CONFLICT (idempotency_key) DO NOTHING` first, and only the transaction that inserted it
-//! writes entries and moves balances. Accounts are created on first use from their code, and
-//! each balance moves by [`balance_delta`] in an upsert, in account-code order (so two postings
-//! lock shared accounts in the same order). Entries are never updated or deleted.
+//! writes entries and moves balances. Accounts are created on first use from their code
+//! (`ON CONFLICT (code) DO NOTHING`, which locks no existing row), in account-code order.
+//! Entries are never updated or deleted.
+//!
+//! Balances do not move in the posting's transaction: each entry appends its [`balance_delta`]
+//! to `ledger_balance_deltas`, and [`LedgerRepo::fold_balances`] (a task of `vendrome serve`,
+//! every second) deletes a batch of them and adds their sums to `ledger_accounts.balance` in one
+//! transaction, updating accounts in id order. Every payment posts to the same clearing and fee
+//! accounts, so updating their rows in each settlement would make concurrent settlements wait
+//! for one another's commit; appended rows make them independent. An account's balance, as every
+//! read and the check compute it, is its stored balance plus its deltas not yet folded
+//! ([`EFFECTIVE_BALANCE`]), the same number before and after any fold.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -26,7 +37,7 @@ use crate::{with_db, Store};
 
 /// Writes a posting inside a transaction another port method opened.
 pub(crate) trait LedgerWrites {
-    /// Inserts the posting, its entries and the balance moves, unless its key was posted.
+    /// Inserts the posting, its entries and their balance deltas, unless its key was posted.
     fn write_posting<'a>(
         &'a mut self,
         posting: &'a Posting,
@@ -38,14 +49,66 @@ const INSERT_TRANSACTION: &str = "INSERT INTO ledger_transactions \
     (id, idempotency_key, payment_transaction_id, description, created_at) VALUES ($1, $2, $3, $4, $5) \
     ON CONFLICT (idempotency_key) DO NOTHING";
 
-/// Creates the account with the entry's delta as its balance, or adds the delta to it.
-const MOVE_BALANCE: &str = "INSERT INTO ledger_accounts \
-    (id, code, name, kind, owner_user_id, currency, balance, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-    ON CONFLICT (code) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance RETURNING id";
+/// `n` rows of `width` numbered parameters: `($1, $2), ($3, $4)`.
+fn value_rows(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|row| {
+            let params: Vec<String> = (1..=width)
+                .map(|c| format!("${}", row * width + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
-const INSERT_ENTRY: &str = "INSERT INTO ledger_entries \
-    (id, ledger_transaction_id, account_id, direction, amount, currency, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Creates the accounts that do not exist yet (balance 0), locking none that does: seven
+/// parameters a row.
+fn create_accounts(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let p = |c: usize| format!("${}", r * 7 + c);
+            format!(
+                "({}, {}, {}, {}, {}, {}, 0, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO ledger_accounts (id, code, name, kind, owner_user_id, currency, balance, created_at) \
+         VALUES {} ON CONFLICT (code) DO NOTHING",
+        rows.join(", ")
+    )
+}
+
+/// `$1, $2, …, $n`.
+fn params(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn insert_entries(n: usize) -> String {
+    format!(
+        "INSERT INTO ledger_entries (id, ledger_transaction_id, account_id, direction, amount, currency, created_at) \
+         VALUES {}",
+        value_rows(n, 7)
+    )
+}
+
+fn insert_deltas(n: usize) -> String {
+    format!(
+        "INSERT INTO ledger_balance_deltas (id, account_id, delta, created_at) VALUES {}",
+        value_rows(n, 4)
+    )
+}
 
 macro_rules! impl_ledger_writes {
     ($conn:ty) => {
@@ -70,31 +133,64 @@ macro_rules! impl_ledger_writes {
                     }
                     let mut entries: Vec<_> = posting.entries().iter().collect();
                     entries.sort_by(|a, b| a.account.cmp(&b.account));
-                    for entry in entries {
-                        let code = &entry.account;
-                        let kind = code.kind();
-                        let account: Uuid = sqlx::query_scalar(MOVE_BALANCE)
+                    let mut codes: Vec<&AccountCode> = entries.iter().map(|e| &e.account).collect();
+                    codes.dedup();
+                    let sql = create_accounts(codes.len());
+                    let mut create = sqlx::query(&sql);
+                    for code in &codes {
+                        create = create
                             .bind(Uuid::now_v7())
                             .bind(code.as_str())
                             .bind(code.name())
-                            .bind(DbEnum(kind))
+                            .bind(DbEnum(code.kind()))
                             .bind(code.owner().map(|u| u.as_uuid()))
-                            .bind(code.currency().as_str())
-                            .bind(balance_delta(kind, entry.direction, entry.amount.amount))
-                            .bind(at)
-                            .fetch_one(&mut *self)
-                            .await?;
-                        sqlx::query(INSERT_ENTRY)
+                            .bind(code.currency().as_str().to_owned())
+                            .bind(at);
+                    }
+                    create.execute(&mut *self).await?;
+                    let sql = format!(
+                        "SELECT id, code FROM ledger_accounts WHERE code IN ({})",
+                        params(codes.len())
+                    );
+                    let mut select = sqlx::query_as::<_, (Uuid, String)>(&sql);
+                    for code in &codes {
+                        select = select.bind(code.as_str());
+                    }
+                    let ids: HashMap<String, Uuid> = select
+                        .fetch_all(&mut *self)
+                        .await?
+                        .into_iter()
+                        .map(|(id, code)| (code, id))
+                        .collect();
+                    let account = |code: &AccountCode| {
+                        ids.get(code.as_str())
+                            .copied()
+                            .ok_or_else(|| sqlx::Error::RowNotFound)
+                    };
+                    let sql = insert_entries(entries.len());
+                    let mut insert = sqlx::query(&sql);
+                    for entry in &entries {
+                        insert = insert
                             .bind(Uuid::now_v7())
                             .bind(posting.id().as_uuid())
-                            .bind(account)
+                            .bind(account(&entry.account)?)
                             .bind(DbEnum(entry.direction))
                             .bind(entry.amount.amount)
                             .bind(entry.amount.currency.as_str())
-                            .bind(at)
-                            .execute(&mut *self)
-                            .await?;
+                            .bind(at);
                     }
+                    insert.execute(&mut *self).await?;
+                    let sql = insert_deltas(entries.len());
+                    let mut deltas = sqlx::query(&sql);
+                    for entry in &entries {
+                        let kind = entry.account.kind();
+                        deltas = deltas
+                            .bind(Uuid::now_v7())
+                            .bind(account(&entry.account)?)
+                            .bind(balance_delta(kind, entry.direction, entry.amount.amount))
+                            .bind(at);
+                    }
+                    deltas.execute(&mut *self).await?;
                     Ok(PostOutcome::Posted)
                 })
             }
@@ -170,6 +266,14 @@ impl TryFrom<EntryRow> for StoredEntry {
 const ENTRY_COLUMNS: &str = "e.id, t.id AS transaction_id, t.idempotency_key, t.description, \
     t.payment_transaction_id AS payment_id, e.direction, e.amount, e.currency, e.created_at";
 
+/// An account's balance (`a` the account): the stored one plus its deltas not yet folded.
+pub(crate) const EFFECTIVE_BALANCE: &str = "CAST(a.balance + COALESCE((SELECT SUM(d.delta) \
+    FROM ledger_balance_deltas d WHERE d.account_id = a.id), 0) AS BIGINT)";
+
+/// How many payments one query of [`LedgerRepo::postings_for_payments`] names (SQLite allows
+/// at most 32,766 parameters in a statement, older builds 999).
+const PAYMENTS_PER_QUERY: usize = 500;
+
 /// An entry's signed effect on its account's balance, in SQL (`a` the account, `e` the entry).
 const SIGNED_AMOUNT: &str = "CASE WHEN (a.kind IN ('asset', 'expense')) = (e.direction = 'debit') \
     THEN e.amount ELSE -e.amount END";
@@ -195,10 +299,10 @@ impl LedgerRepo for Store {
     ) -> Result<(Vec<Account>, Option<Cursor>)> {
         let after: String = after.map(Cursor::decode).transpose()?.unwrap_or_default();
         let rows: Vec<AccountRow> = with_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT code, kind, currency, balance, created_at FROM ledger_accounts \
-                 WHERE code > $1 ORDER BY code LIMIT $2",
-            )
+            sqlx::query_as(&format!(
+                "SELECT a.code, a.kind, a.currency, {EFFECTIVE_BALANCE} AS balance, a.created_at \
+                 FROM ledger_accounts a WHERE a.code > $1 ORDER BY a.code LIMIT $2",
+            ))
             .bind(after)
             .bind(limit.probe())
             .fetch_all(pool)
@@ -217,9 +321,10 @@ impl LedgerRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn account(&self, code: &AccountCode) -> Result<Option<Account>> {
         let row: Option<AccountRow> = with_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT code, kind, currency, balance, created_at FROM ledger_accounts WHERE code = $1",
-            )
+            sqlx::query_as(&format!(
+                "SELECT a.code, a.kind, a.currency, {EFFECTIVE_BALANCE} AS balance, a.created_at \
+                 FROM ledger_accounts a WHERE a.code = $1",
+            ))
             .bind(code.as_str())
             .fetch_optional(pool)
             .await
@@ -277,6 +382,67 @@ impl LedgerRepo for Store {
         rows.into_iter().map(StoredEntry::try_from).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(payments = payments.len()))]
+    async fn postings_for_payments(&self, payments: &[PaymentId]) -> Result<Vec<StoredEntry>> {
+        let mut found = Vec::new();
+        for chunk in payments.chunks(PAYMENTS_PER_QUERY) {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries e \
+                 JOIN ledger_transactions t ON t.id = e.ledger_transaction_id \
+                 WHERE t.payment_transaction_id IN ({}) \
+                 ORDER BY t.payment_transaction_id, e.created_at, e.id",
+                params(chunk.len())
+            );
+            let rows: Vec<EntryRow> = with_db!(&self.db, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for payment in chunk {
+                    query = query.bind(payment.as_uuid());
+                }
+                query.fetch_all(pool).await
+            })
+            .or_unexpected()?;
+            for row in rows {
+                found.push(StoredEntry::try_from(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn fold_balances(&self, limit: u32) -> Result<u64> {
+        let folded: Vec<(Uuid, i64)> = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            // PostgreSQL: deltas another folder is taking are skipped, not waited for. SQLite:
+            // one writer at a time.
+            let pick = dialect.pick(
+                "SELECT id FROM ledger_balance_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM ledger_balance_deltas ORDER BY id LIMIT $1",
+            );
+            let folded: Vec<(Uuid, i64)> = sqlx::query_as(&format!(
+                "DELETE FROM ledger_balance_deltas WHERE id IN ({pick}) RETURNING account_id, delta"
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut sums: std::collections::BTreeMap<Uuid, i64> = std::collections::BTreeMap::new();
+            for (account, delta) in &folded {
+                *sums.entry(*account).or_default() += delta;
+            }
+            // In account id order, so two folders lock shared accounts in the same order.
+            for (account, sum) in sums {
+                sqlx::query("UPDATE ledger_accounts SET balance = balance + $2 WHERE id = $1")
+                    .bind(account)
+                    .bind(sum)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(folded)
+        })
+        .or_unexpected()?;
+        Ok(folded.len() as u64)
+    }
+
     #[tracing::instrument(skip(self))]
     async fn check(&self) -> Result<LedgerCheck> {
         let counts = "SELECT (SELECT COUNT(*) FROM ledger_transactions), \
@@ -292,10 +458,12 @@ impl LedgerRepo for Store {
              GROUP BY ledger_transaction_id, currency HAVING {debits} <> {credits}"
         );
         let computed = format!("CAST(COALESCE(SUM({SIGNED_AMOUNT}), 0) AS BIGINT)");
+        // One statement, so the stored balances, the deltas not yet folded and the entries are
+        // read from one snapshot (a fold moves deltas into balances in one transaction).
         let balances = format!(
-            "SELECT a.code, a.balance, {computed} FROM ledger_accounts a \
-             LEFT JOIN ledger_entries e ON e.account_id = a.id \
-             GROUP BY a.id, a.code, a.balance HAVING a.balance <> {computed} ORDER BY a.code"
+            "SELECT code, stored, computed FROM (SELECT a.code, {EFFECTIVE_BALANCE} AS stored, \
+             (SELECT {computed} FROM ledger_entries e WHERE e.account_id = a.id) AS computed \
+             FROM ledger_accounts a) b WHERE stored <> computed ORDER BY code"
         );
         type Found = (
             (i64, i64, i64),

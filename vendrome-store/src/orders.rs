@@ -99,13 +99,13 @@ macro_rules! impl_order_writes {
 impl_order_writes!(PgConnection);
 impl_order_writes!(SqliteConnection);
 
-const ORDER_COLUMNS: &str = "o.id, o.buyer_id, o.seller_id, o.status, o.currency, o.subtotal_amount, \
+pub(crate) const ORDER_COLUMNS: &str = "o.id, o.buyer_id, o.seller_id, o.status, o.currency, o.subtotal_amount, \
     o.shipping_amount, o.platform_fee_amount, o.total_amount, o.refunded_amount, o.shipping_address, \
     o.note, o.created_at, o.updated_at, COALESCE(o.expires_at, o.created_at) AS expires_at, o.paid_at, \
     o.fulfilled_at, o.completed_at, o.cancelled_at";
 
 #[derive(sqlx::FromRow)]
-struct OrderRow {
+pub(crate) struct OrderRow {
     id: Uuid,
     buyer_id: Uuid,
     seller_id: Uuid,
@@ -154,7 +154,7 @@ pub(crate) fn parse_currency(raw: &str) -> Result<Currency> {
 }
 
 impl OrderRow {
-    fn into_order(self, items: Vec<OrderItem>) -> Result<Order> {
+    pub(crate) fn into_order(self, items: Vec<OrderItem>) -> Result<Order> {
         Ok(Order {
             id: OrderId::from_uuid(self.id),
             buyer_id: UserId::from_uuid(self.buyer_id),

@@ -8,7 +8,9 @@
 //! order's move and the outbox events commit with the status in one transaction.
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use sqlx::types::Json;
+use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
@@ -30,17 +32,17 @@ use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Dialect, Store};
 
-const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
+pub(crate) const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
     order_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
     method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at";
 
 #[derive(sqlx::FromRow)]
-struct PaymentRow {
+pub(crate) struct PaymentRow {
     id: Uuid,
     kind: DbEnum<PaymentKind>,
-    provider: DbEnum<ProviderId>,
-    status: DbEnum<PaymentStatus>,
-    attempt_phase: DbEnum<PaymentAttemptPhase>,
+    pub(crate) provider: DbEnum<ProviderId>,
+    pub(crate) status: DbEnum<PaymentStatus>,
+    pub(crate) attempt_phase: DbEnum<PaymentAttemptPhase>,
     user_id: Uuid,
     payee_id: Option<Uuid>,
     order_id: Option<Uuid>,
@@ -96,7 +98,7 @@ fn missing() -> Error {
 }
 
 /// Locks a payment row for the rest of the transaction and reads it.
-fn lock_payment(dialect: Dialect) -> String {
+pub(crate) fn lock_payment(dialect: Dialect) -> String {
     match dialect {
         Dialect::Postgres => {
             format!("SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1 FOR UPDATE")
@@ -114,9 +116,112 @@ fn lock_order(dialect: Dialect) -> &'static str {
     )
 }
 
+/// The last recovery point's writes inside a transaction that has locked the payment's row and
+/// checked that its status may move ([`can_move`]): shared by [`PaymentRepo::settle`] and
+/// `WebhookInbox::process`.
+pub(crate) trait SettlementWrites {
+    /// Writes `s` (status, posting, refund share, order move and refund, events) and answers the
+    /// payment's row as it is after.
+    fn apply_settlement<'a>(
+        &'a mut self,
+        dialect: Dialect,
+        current_phase: PaymentAttemptPhase,
+        s: &'a Settlement,
+    ) -> BoxFuture<'a, sqlx::Result<PaymentRow>>;
+}
+
+macro_rules! impl_settlement_writes {
+    ($conn:ty) => {
+        impl SettlementWrites for $conn {
+            fn apply_settlement<'a>(
+                &'a mut self,
+                dialect: Dialect,
+                current_phase: PaymentAttemptPhase,
+                s: &'a Settlement,
+            ) -> BoxFuture<'a, sqlx::Result<PaymentRow>> {
+                Box::pin(async move {
+                    let phase = if is_final(s.status) { PaymentAttemptPhase::Finished } else { current_phase };
+                    let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
+                    let updated: PaymentRow = sqlx::query_as(&format!(
+                        "UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
+                         provider_reference = COALESCE(provider_reference, $4), \
+                         failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
+                         succeeded_at = COALESCE($7, succeeded_at), \
+                         locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
+                         updated_at = $8 WHERE id = $1 RETURNING {PAYMENT_COLUMNS}",
+                    ))
+                    .bind(s.payment_id.as_uuid())
+                    .bind(DbEnum(s.status))
+                    .bind(DbEnum(phase))
+                    .bind(&s.reference)
+                    .bind(&s.failure_code)
+                    .bind(&s.failure_message)
+                    .bind(succeeded_at)
+                    .bind(s.at)
+                    .fetch_one(&mut *self)
+                    .await?;
+                    if let Some(posting) = &s.posting {
+                        self.write_posting(posting, s.at).await?;
+                    }
+                    if let Some(share) = &s.refund_share {
+                        // Refunds of one charge settle one at a time behind the charge's row lock, so
+                        // each reads the refunds that settled before it.
+                        sqlx::query(&lock_payment(dialect))
+                            .bind(share.charge.as_uuid())
+                            .execute(&mut *self)
+                            .await?;
+                        let refunded_before: i64 = sqlx::query_scalar(
+                            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payment_transactions \
+                             WHERE refund_of_id = $1 AND id <> $2 AND kind = 'refund' AND status = 'succeeded'",
+                        )
+                        .bind(share.charge.as_uuid())
+                        .bind(share.refund.as_uuid())
+                        .fetch_one(&mut *self)
+                        .await?;
+                        let posting = share
+                            .posting(refunded_before)
+                            .map_err(|e| sqlx::Error::InvalidArgument(format!("a refund's posting: {e}")))?;
+                        self.write_posting(&posting, s.at).await?;
+                    }
+                    if let Some(change) = s.order_change {
+                        self.apply_status_change(change).await?;
+                    }
+                    for event in &s.events {
+                        self.append_event(event, s.at).await?;
+                    }
+                    if let Some(refund) = &s.order_refund {
+                        // The update locks the order, so refunds of it settling at once each read the
+                        // status and refunded total the ones before them left.
+                        let found: Option<(DbEnum<OrderStatus>, i64)> = sqlx::query_as(
+                            "UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 \
+                             WHERE id = $1 RETURNING status, refunded_amount",
+                        )
+                        .bind(refund.order_id.as_uuid())
+                        .bind(refund.amount)
+                        .bind(s.at)
+                        .fetch_optional(&mut *self)
+                        .await?;
+                        if let Some((status, refunded)) = found {
+                            let applied = refund.apply(status.0, refunded - refund.amount, s.at);
+                            if let Some(change) = applied.change {
+                                self.apply_status_change(change).await?;
+                            }
+                            self.append_event(&applied.event, s.at).await?;
+                        }
+                    }
+                    Ok(updated)
+                })
+            }
+        }
+    };
+}
+
+impl_settlement_writes!(PgConnection);
+impl_settlement_writes!(SqliteConnection);
+
 /// What [`PaymentRepo::start`] decided inside its transaction.
 enum Started {
-    Inserted,
+    Inserted(Box<PaymentRow>),
     Existing,
     AlreadyPaid(Box<PaymentRow>),
     ExceedsRefundable(i64),
@@ -176,13 +281,13 @@ impl PaymentRepo for Store {
             if let Some((sql, id)) = &anchor {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
-            let inserted = sqlx::query(
+            let inserted: Option<PaymentRow> = sqlx::query_as(&format!(
                 "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
                  payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
                  return_url, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-            )
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
+            ))
             .bind(payment.id.as_uuid())
             .bind(DbEnum(payment.kind))
             .bind(DbEnum(payment.provider))
@@ -199,12 +304,11 @@ impl PaymentRepo for Store {
             .bind(&payment.method)
             .bind(&payment.return_url)
             .bind(payment.created_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(inserted) = inserted else {
                 return Ok(Started::Existing);
-            }
+            };
             match (payment.kind, payment.refund_of, payment.order_id) {
                 (PaymentKind::Refund, Some(charge), _) => {
                     let charged: Option<i64> =
@@ -235,15 +339,11 @@ impl PaymentRepo for Store {
                 _ => {}
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Started::Inserted)
+            Ok::<_, sqlx::Error>(Started::Inserted(Box::new(inserted)))
         })
         .or_unexpected()?;
         match decided {
-            Started::Inserted => self
-                .payment(payment.id)
-                .await?
-                .ok_or_else(missing)
-                .map(StartOutcome::Started),
+            Started::Inserted(row) => Payment::try_from(*row).map(StartOutcome::Started),
             Started::Existing => self
                 .existing_payment(&payment.idempotency_key)
                 .await
@@ -257,43 +357,42 @@ impl PaymentRepo for Store {
 
     #[tracing::instrument(skip_all, fields(payment = %call.payment_id))]
     async fn provider_called(&self, call: &ProviderCalled) -> Result<Payment> {
-        let found = with_db!(&self.db, pool, dialect => {
+        let found: Option<PaymentRow> = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
                 .bind(call.payment_id.as_uuid())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(row) = row else { return Ok(false) };
+            let Some(row) = row else { return Ok(None) };
             if row.attempt_phase.0 != PaymentAttemptPhase::Started {
-                return Ok(true);
+                return Ok(Some(row));
             }
             let status = if can_move(row.status.0, call.status) { call.status } else { row.status.0 };
-            sqlx::query(
+            let row: PaymentRow = sqlx::query_as(&format!(
                 "UPDATE payment_transactions SET provider_reference = $2, status = $3, next_action = $4, \
-                 attempt_phase = $5, updated_at = $6 WHERE id = $1",
-            )
+                 attempt_phase = $5, updated_at = $6 WHERE id = $1 RETURNING {PAYMENT_COLUMNS}",
+            ))
             .bind(call.payment_id.as_uuid())
             .bind(&call.reference)
             .bind(DbEnum(status))
             .bind(Json(&call.next_action))
             .bind(DbEnum(PaymentAttemptPhase::ProviderCalled))
             .bind(call.at)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(true)
+            Ok::<_, sqlx::Error>(Some(row))
         })
         .or_unexpected()?;
-        if !found {
-            return Err(Error::not_found("payment"));
-        }
-        self.payment(call.payment_id).await?.ok_or_else(missing)
+        found
+            .ok_or(Error::not_found("payment"))
+            .and_then(Payment::try_from)
     }
 
     #[tracing::instrument(skip_all, fields(payment = %settlement.payment_id, status = %settlement.status))]
     async fn settle(&self, settlement: &Settlement) -> Result<SettleOutcome> {
         let s = settlement;
-        let applied: Option<bool> = with_db!(&self.db, pool, dialect => {
+        let settled: Option<(bool, PaymentRow)> = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
                 .bind(s.payment_id.as_uuid())
@@ -301,85 +400,17 @@ impl PaymentRepo for Store {
                 .await?;
             let Some(row) = row else { return Ok(None) };
             if !can_move(row.status.0, s.status) {
-                return Ok(Some(false));
+                return Ok(Some((false, row)));
             }
-            let phase = if is_final(s.status) { PaymentAttemptPhase::Finished } else { row.attempt_phase.0 };
-            let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
-            sqlx::query(
-                "UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
-                 provider_reference = COALESCE(provider_reference, $4), \
-                 failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
-                 succeeded_at = COALESCE($7, succeeded_at), \
-                 locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
-                 updated_at = $8 WHERE id = $1",
-            )
-            .bind(s.payment_id.as_uuid())
-            .bind(DbEnum(s.status))
-            .bind(DbEnum(phase))
-            .bind(&s.reference)
-            .bind(&s.failure_code)
-            .bind(&s.failure_message)
-            .bind(succeeded_at)
-            .bind(s.at)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(posting) = &s.posting {
-                tx.write_posting(posting, s.at).await?;
-            }
-            if let Some(share) = &s.refund_share {
-                // Refunds of one charge settle one at a time behind the charge's row lock, so
-                // each reads the refunds that settled before it.
-                sqlx::query(&lock_payment(dialect))
-                    .bind(share.charge.as_uuid())
-                    .execute(&mut *tx)
-                    .await?;
-                let refunded_before: i64 = sqlx::query_scalar(
-                    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payment_transactions \
-                     WHERE refund_of_id = $1 AND id <> $2 AND kind = 'refund' AND status = 'succeeded'",
-                )
-                .bind(share.charge.as_uuid())
-                .bind(share.refund.as_uuid())
-                .fetch_one(&mut *tx)
-                .await?;
-                let posting = share
-                    .posting(refunded_before)
-                    .map_err(|e| sqlx::Error::InvalidArgument(format!("a refund's posting: {e}")))?;
-                tx.write_posting(&posting, s.at).await?;
-            }
-            if let Some(change) = s.order_change {
-                tx.apply_status_change(change).await?;
-            }
-            for event in &s.events {
-                tx.append_event(event, s.at).await?;
-            }
-            if let Some(refund) = &s.order_refund {
-                // The update locks the order, so refunds of it settling at once each read the
-                // status and refunded total the ones before them left.
-                let found: Option<(DbEnum<OrderStatus>, i64)> = sqlx::query_as(
-                    "UPDATE orders SET refunded_amount = refunded_amount + $2, updated_at = $3 \
-                     WHERE id = $1 RETURNING status, refunded_amount",
-                )
-                .bind(refund.order_id.as_uuid())
-                .bind(refund.amount)
-                .bind(s.at)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((status, refunded)) = found {
-                    let applied = refund.apply(status.0, refunded - refund.amount, s.at);
-                    if let Some(change) = applied.change {
-                        tx.apply_status_change(change).await?;
-                    }
-                    tx.append_event(&applied.event, s.at).await?;
-                }
-            }
+            let row = tx.apply_settlement(dialect, row.attempt_phase.0, s).await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some(true))
+            Ok::<_, sqlx::Error>(Some((true, row)))
         })
         .or_unexpected()?;
-        let Some(applied) = applied else {
+        let Some((applied, row)) = settled else {
             return Err(Error::not_found("payment"));
         };
-        let payment = self.payment(s.payment_id).await?.ok_or_else(missing)?;
+        let payment = Payment::try_from(row)?;
         Ok(if applied {
             SettleOutcome::Applied(payment)
         } else {

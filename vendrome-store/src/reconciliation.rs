@@ -2,19 +2,22 @@
 //! unique index `reconciliation_runs_once` admits one run of a (provider, window) that is running
 //! or finished clean, and a start is an `INSERT … ON CONFLICT DO NOTHING`. A run still running
 //! [`ABANDONED_RUN`] after it started is taken as lost with its instance and marked failed
-//! first, so a crash does not hold its window for ever.
+//! first, so a crash does not hold its window for ever. A run's outcome and the audit event of
+//! each discrepancy are written in one transaction.
 
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
+use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::enums::{PaymentProvider as ProviderId, ReconciliationStatus};
 use vendrome_core::ids::ReconciliationRunId;
-use vendrome_core::payments::{Discrepancy, ReconciliationRepo, ReconciliationRun};
+use vendrome_core::payments::{Discrepancy, ReconciliationRepo, ReconciliationRun, RunOutcome};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
 
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
+use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
 /// How long a run may stay `running` before another instance may start its window again.
@@ -96,28 +99,32 @@ impl ReconciliationRepo for Store {
         Ok(row.map(ReconciliationRun::from))
     }
 
-    #[tracing::instrument(skip(self, discrepancies))]
+    #[tracing::instrument(skip(self, outcome, audit, context))]
     async fn finish_run(
         &self,
         id: ReconciliationRunId,
-        status: ReconciliationStatus,
-        matched: i64,
-        discrepancies: &[Discrepancy],
+        outcome: &RunOutcome,
+        audit: &[NewAuditEvent],
+        context: &AuditContext,
         at: Timestamp,
     ) -> Result<()> {
         with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE reconciliation_runs SET status = $2, matched = $3, discrepancies = $4, \
                  finished_at = $5 WHERE id = $1",
             )
             .bind(id.as_uuid())
-            .bind(DbEnum(status))
-            .bind(matched)
-            .bind(Json(discrepancies))
+            .bind(DbEnum(outcome.status))
+            .bind(outcome.matched)
+            .bind(Json(&outcome.discrepancies))
             .bind(at)
-            .execute(pool)
-            .await
-            .map(drop)
+            .execute(&mut *tx)
+            .await?;
+            for event in audit {
+                tx.record_audit(event, context, at).await?;
+            }
+            tx.commit().await
         })
         .or_unexpected()
     }

@@ -4,19 +4,28 @@
 //! `locked_until` has lapsed. The conflicting row is locked while the condition is checked
 //! (PostgreSQL re-reads it after a concurrent writer commits; SQLite has one writer), so of
 //! several concurrent deliveries of one event exactly one gets a row back.
+//!
+//! [`WebhookInbox::process`] runs that upsert, the payment's lock and read (its order locked too
+//! on PostgreSQL), the settlement ([`SettlementWrites`](crate::payments::SettlementWrites)) and
+//! the delivery's mark in one transaction: one commit per delivery, and a concurrent delivery
+//! of the same event waits on the event id's unique index, not on the payment.
 
 use async_trait::async_trait;
 use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
-use vendrome_core::payments::{StoredWebhook, WebhookInbox, WEBHOOK_LEASE};
+use vendrome_core::payments::{
+    can_move, Delivery, Found, Payment, Plan, Processed, StoredWebhook, WebhookInbox, WEBHOOK_LEASE,
+};
 use vendrome_core::time::Timestamp;
-use vendrome_core::Result;
+use vendrome_core::{Error, Result};
 
 use crate::error::SqlxResultExt as _;
+use crate::orders::{OrderRow, ORDER_COLUMNS};
+use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
 use crate::sql_enum::DbEnum;
-use crate::{with_db, Store};
+use crate::{with_db, Dialect, Store};
 
 #[derive(sqlx::FromRow)]
 struct WebhookRow {
@@ -45,8 +54,164 @@ impl From<WebhookRow> for StoredWebhook {
     }
 }
 
+/// Stores a first delivery, or takes over a redelivery of one whose processing failed or was
+/// abandoned; no row when it is a duplicate.
+const RECORD: &str =
+    "INSERT INTO payment_webhook_events (id, provider, provider_event_id, event_type, \
+    signature_verified, payload, status, attempts, received_at, locked_until) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) \
+    ON CONFLICT (provider, provider_event_id) DO UPDATE \
+    SET status = excluded.status, attempts = payment_webhook_events.attempts + 1, \
+    locked_until = excluded.locked_until \
+    WHERE payment_webhook_events.status IN ('received', 'failed') \
+    AND (payment_webhook_events.locked_until IS NULL OR payment_webhook_events.locked_until <= $8) \
+    RETURNING id";
+
+const MARK: &str = "UPDATE payment_webhook_events SET status = $2, last_error = $3, \
+    processed_at = COALESCE($4, processed_at), locked_until = NULL WHERE id = $1";
+
+/// Finds and locks the payment a provider knows by its reference.
+fn lock_by_reference(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions \
+             WHERE provider = $1 AND provider_reference = $2 FOR UPDATE"
+        ),
+        Dialect::Sqlite => format!(
+            "UPDATE payment_transactions SET id = id WHERE provider = $1 AND provider_reference = $2 \
+             RETURNING {PAYMENT_COLUMNS}"
+        ),
+    }
+}
+
+/// Reads (and on PostgreSQL locks) an order without its lines.
+fn order_for_settlement(dialect: Dialect) -> String {
+    let lock = dialect.pick(" FOR UPDATE", "");
+    format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{lock}")
+}
+
+/// How a delivery's transaction ended.
+enum Done {
+    Duplicate,
+    Ignored,
+    Stale(Payment),
+    Applied(Box<PaymentRow>),
+    /// The plan (or reading what it needs) failed: the transaction was rolled back.
+    Refused(Error),
+}
+
 #[async_trait]
 impl WebhookInbox for Store {
+    #[tracing::instrument(skip_all, fields(provider = %d.provider, event = %d.event_id))]
+    async fn process(&self, d: &Delivery, plan: &Plan<'_>) -> Result<Processed> {
+        let id = WebhookEventId::new();
+        let until =
+            d.at + chrono::Duration::from_std(WEBHOOK_LEASE).unwrap_or(chrono::Duration::hours(1));
+        let done = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            // First the event id: a concurrent delivery of the same event waits here for this
+            // transaction, then finds it processed.
+            let stored: Option<Uuid> = sqlx::query_scalar(RECORD)
+                .bind(id.as_uuid())
+                .bind(DbEnum(d.provider))
+                .bind(&d.event_id)
+                .bind(&d.event_type)
+                .bind(true)
+                .bind(Json(&d.payload))
+                .bind(DbEnum(WebhookEventStatus::Received))
+                .bind(d.at)
+                .bind(until)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(stored) = stored else { return Ok(Done::Duplicate) };
+            let mut row: Option<PaymentRow> = None;
+            if let Some(target) = &d.target {
+                row = sqlx::query_as(&lock_by_reference(dialect))
+                    .bind(DbEnum(d.provider))
+                    .bind(&target.reference)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let (None, Some(payment)) = (&row, target.payment_id) {
+                    let by_id: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+                        .bind(payment.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    row = by_id.filter(|r| r.provider.0 == d.provider);
+                }
+            }
+            let Some(row) = row else {
+                sqlx::query(MARK)
+                    .bind(stored)
+                    .bind(DbEnum(WebhookEventStatus::Ignored))
+                    .bind(None::<String>)
+                    .bind(Some(d.at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Done::Ignored);
+            };
+            let (status, phase) = (row.status.0, row.attempt_phase.0);
+            let payment = match Payment::try_from(row) {
+                Ok(payment) => payment,
+                Err(e) => return Ok(Done::Refused(e)),
+            };
+            let order = match payment.order_id {
+                Some(order) => {
+                    let found: Option<OrderRow> = sqlx::query_as(&order_for_settlement(dialect))
+                        .bind(order.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match found.map(|o| o.into_order(Vec::new())).transpose() {
+                        Ok(order) => order,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let charge = match payment.refund_of {
+                Some(charge) => {
+                    let found: Option<PaymentRow> = sqlx::query_as(&format!(
+                        "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1"
+                    ))
+                    .bind(charge.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match found.map(Payment::try_from).transpose() {
+                        Ok(charge) => charge,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let found = Found { payment, order, charge };
+            let settlement = match plan(&found) {
+                Ok(settlement) => settlement.filter(|s| can_move(status, s.status)),
+                Err(e) => return Ok(Done::Refused(e)),
+            };
+            let done = match settlement {
+                Some(s) => Done::Applied(Box::new(tx.apply_settlement(dialect, phase, &s).await?)),
+                None => Done::Stale(found.payment),
+            };
+            sqlx::query(MARK)
+                .bind(stored)
+                .bind(DbEnum(WebhookEventStatus::Processed))
+                .bind(None::<String>)
+                .bind(Some(d.at))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        })
+        .or_unexpected()?;
+        match done {
+            Done::Duplicate => Ok(Processed::Duplicate),
+            Done::Ignored => Ok(Processed::Ignored),
+            Done::Stale(payment) => Ok(Processed::Stale(payment)),
+            Done::Applied(row) => Payment::try_from(*row).map(Processed::Applied),
+            Done::Refused(e) => Err(e),
+        }
+    }
+
     #[tracing::instrument(skip(self, payload))]
     async fn record(
         &self,
@@ -60,17 +225,7 @@ impl WebhookInbox for Store {
         let until =
             at + chrono::Duration::from_std(WEBHOOK_LEASE).unwrap_or(chrono::Duration::hours(1));
         let handed_out: Option<Uuid> = with_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "INSERT INTO payment_webhook_events (id, provider, provider_event_id, event_type, \
-                 signature_verified, payload, status, attempts, received_at, locked_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) \
-                 ON CONFLICT (provider, provider_event_id) DO UPDATE \
-                 SET status = excluded.status, attempts = payment_webhook_events.attempts + 1, \
-                 locked_until = excluded.locked_until \
-                 WHERE payment_webhook_events.status IN ('received', 'failed') \
-                 AND (payment_webhook_events.locked_until IS NULL OR payment_webhook_events.locked_until <= $8) \
-                 RETURNING id",
-            )
+            sqlx::query_scalar(RECORD)
             .bind(id.as_uuid())
             .bind(DbEnum(provider))
             .bind(event_id)
@@ -101,10 +256,7 @@ impl WebhookInbox for Store {
         )
         .then_some(at);
         with_db!(&self.db, pool => {
-            sqlx::query(
-                "UPDATE payment_webhook_events SET status = $2, last_error = $3, \
-                 processed_at = COALESCE($4, processed_at), locked_until = NULL WHERE id = $1",
-            )
+            sqlx::query(MARK)
             .bind(id.as_uuid())
             .bind(DbEnum(status))
             .bind(error)

@@ -55,7 +55,6 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         inbox: store.clone(),
         ledger: store.clone(),
         reconciliation: store.clone(),
-        audit: store.clone(),
     };
     let payments = Payments::new(ports, vec![adapter]);
     let start =

@@ -260,7 +260,9 @@ pub enum PostOutcome {
 #[async_trait]
 pub trait LedgerRepo: Send + Sync {
     /// Writes the posting and moves each account's balance ([`balance_delta`]) in one
-    /// transaction, unless a posting with its idempotency key exists.
+    /// transaction, unless a posting with its idempotency key exists. The moves may be
+    /// appended and folded into the stored balance later ([`fold_balances`](Self::fold_balances)),
+    /// so a posting never waits on another's lock of a shared account; every read includes them.
     ///
     /// # Errors
     ///
@@ -303,6 +305,25 @@ pub trait LedgerRepo: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn postings_for_payment(&self, payment: PaymentId) -> Result<Vec<StoredEntry>>;
+
+    /// The entries of the postings made for any of `payments`, grouped by payment and oldest
+    /// first within each, in one query (reconciliation reads a window's payments at once).
+    /// A payment with no posting has no entry.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn postings_for_payments(&self, payments: &[PaymentId]) -> Result<Vec<StoredEntry>>;
+
+    /// Folds the balance moves postings appended (up to `limit` of them) into the accounts'
+    /// stored balances, in one transaction, and answers how many it folded. Balances read
+    /// through this port already include the moves not yet folded, so folding changes no
+    /// balance anyone reads; it keeps the appended moves few.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn fold_balances(&self, limit: u32) -> Result<u64>;
 
     /// Recomputes the invariants over the whole ledger with grouped queries.
     ///

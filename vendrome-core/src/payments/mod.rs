@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use self::provider::{NextAction, PaymentProvider};
+use crate::audit::{AuditContext, NewAuditEvent};
 use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
@@ -20,7 +21,7 @@ use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::money::Money;
-use crate::orders::{OrderRefund, StatusChange};
+use crate::orders::{Order, OrderRefund, StatusChange};
 use crate::outbox::NewEvent;
 use crate::page::{Cursor, Limit};
 use crate::time::Timestamp;
@@ -281,9 +282,74 @@ pub struct StoredWebhook {
 /// takes the delivery over.
 pub const WEBHOOK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A verified webhook delivery, as [`WebhookInbox::process`] records it and acts on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub provider: ProviderId,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    /// The payment it is about; `None` for an event we do not act on (recorded `ignored`).
+    pub target: Option<DeliveryTarget>,
+    pub at: Timestamp,
+}
+
+/// How a delivery names its payment: the provider's reference, or, when no payment has it yet
+/// (the answer to our create was lost), our own id echoed by the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub reference: String,
+    pub payment_id: Option<PaymentId>,
+}
+
+/// What a delivery's transaction found, under a lock on the payment's row, for the
+/// orchestrator to decide the settlement from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub payment: Payment,
+    /// The payment's order as it is in the transaction, without its lines (`items` is empty).
+    pub order: Option<Order>,
+    /// For a refund: the charge it refunds.
+    pub charge: Option<Payment>,
+}
+
+/// Decides what a delivery writes from what its transaction found: `None` when it writes
+/// nothing (the payment is already at or past the event's status).
+pub type Plan<'a> = dyn Fn(&Found) -> Result<Option<Settlement>> + Send + Sync + 'a;
+
+/// The outcome of [`WebhookInbox::process`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// The settlement was written; the payment as it is after.
+    Applied(Payment),
+    /// The payment was already at or past the event's status: nothing moved.
+    Stale(Payment),
+    /// This provider's event id was already processed or ignored, or its processing is held by
+    /// another delivery: nothing was written.
+    Duplicate,
+    /// No payment has the target (or the delivery has none): recorded as `ignored`.
+    Ignored,
+}
+
 /// Storage of verified webhook deliveries, deduplicated by the provider's event id.
 #[async_trait]
 pub trait WebhookInbox: Send + Sync {
+    /// Records a delivery and acts on it in one transaction: stores the provider's event id
+    /// (a duplicate as [`record`](Self::record) defines it writes nothing and answers
+    /// [`Processed::Duplicate`]; of several concurrent deliveries of one event, exactly one
+    /// acts), finds and locks the target payment (by reference, then by the echoed id of the
+    /// same provider), reads its order (and a refund's charge), calls `plan` with them, applies
+    /// the settlement it returns as [`PaymentRepo::settle`] does (only if [`can_move`] allows
+    /// it), and marks the delivery `processed` (`ignored` when no payment has the target). A
+    /// failure anywhere, `plan`'s included, rolls everything back: nothing is stored, so the
+    /// provider's redelivery is processed afresh, and money never moves twice.
+    ///
+    /// # Errors
+    ///
+    /// `plan`'s error, unchanged; [`Error::Unexpected`](crate::Error::Unexpected) when the
+    /// storage fails or a refund's posting does not balance.
+    async fn process(&self, delivery: &Delivery, plan: &Plan<'_>) -> Result<Processed>;
+
     /// Stores a verified delivery and hands it out for processing, held for [`WEBHOOK_LEASE`]
     /// from `at`. A first delivery is stored `received` with one attempt. A redelivery of an
     /// event already `processed` or `ignored`, or one whose processing is still held, is a
@@ -362,6 +428,14 @@ pub struct ReconciliationRun {
     pub finished_at: Option<Timestamp>,
 }
 
+/// How a run ended, as [`ReconciliationRepo::finish_run`] stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: ReconciliationStatus,
+    pub matched: i64,
+    pub discrepancies: Vec<Discrepancy>,
+}
+
 /// Storage of reconciliation runs.
 #[async_trait]
 pub trait ReconciliationRepo: Send + Sync {
@@ -380,17 +454,20 @@ pub trait ReconciliationRepo: Send + Sync {
         at: Timestamp,
     ) -> Result<Option<ReconciliationRun>>;
 
-    /// Stores the run's outcome.
+    /// Stores the run's outcome and records `audit` (one event per discrepancy, attributed to
+    /// `context`) in the same transaction: a run is never finished without its audit events,
+    /// nor are they recorded without it.
     ///
     /// # Errors
     ///
-    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails (nothing is
+    /// written).
     async fn finish_run(
         &self,
         id: ReconciliationRunId,
-        status: ReconciliationStatus,
-        matched: i64,
-        discrepancies: &[Discrepancy],
+        outcome: &RunOutcome,
+        audit: &[NewAuditEvent],
+        context: &AuditContext,
         at: Timestamp,
     ) -> Result<()>;
 

@@ -7,17 +7,17 @@
 use async_trait::async_trait;
 
 use super::InMemory;
+use crate::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
 use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
-use crate::ledger::LedgerRepo;
 use crate::page::{Cursor, Limit};
 use crate::payments::{
-    can_move, is_final, Discrepancy, NewPayment, Payment, PaymentRepo, ProviderCalled,
-    ReconciliationRepo, ReconciliationRun, SettleOutcome, Settlement, StartOutcome, StoredWebhook,
-    WebhookInbox, WEBHOOK_LEASE,
+    can_move, is_final, Delivery, Found, NewPayment, Payment, PaymentRepo, Plan, Processed,
+    ProviderCalled, ReconciliationRepo, ReconciliationRun, RunOutcome, SettleOutcome, Settlement,
+    StartOutcome, StoredWebhook, WebhookInbox, WEBHOOK_LEASE,
 };
 use crate::time::Timestamp;
 use crate::{Error, Result};
@@ -117,82 +117,8 @@ impl PaymentRepo for InMemory {
     }
 
     async fn settle(&self, s: &Settlement) -> Result<SettleOutcome> {
-        let current = {
-            let mut commerce = self.commerce();
-            commerce.fail_point("PaymentRepo::settle")?;
-            commerce
-                .payments
-                .iter()
-                .find(|p| p.id == s.payment_id)
-                .cloned()
-                .ok_or(Error::not_found("payment"))?
-        };
-        if !can_move(current.status, s.status) {
-            return Ok(SettleOutcome::Stale(current));
-        }
-        if let Some(posting) = &s.posting {
-            self.post(posting, s.at).await?;
-        }
-        if let Some(share) = &s.refund_share {
-            let refunded_before: i64 = self
-                .commerce()
-                .payments
-                .iter()
-                .filter(|p| {
-                    p.refund_of == Some(share.charge)
-                        && p.id != share.refund
-                        && p.status == PaymentStatus::Succeeded
-                })
-                .map(|p| p.amount.amount)
-                .sum();
-            let posting = share
-                .posting(refunded_before)
-                .map_err(|e| anyhow::anyhow!("a refund's posting does not balance: {e}"))?;
-            self.post(&posting, s.at).await?;
-        }
-        let mut commerce = self.commerce();
-        if let Some(change) = s.order_change {
-            commerce.apply_change(change);
-        }
-        let mut events = s.events.clone();
-        if let Some(refund) = &s.order_refund {
-            let found = commerce
-                .order_mut(refund.order_id)
-                .map(|o| (o.status, o.refunded_amount));
-            if let Some((status, refunded_before)) = found {
-                let applied = refund.apply(status, refunded_before, s.at);
-                if let Some(order) = commerce.order_mut(refund.order_id) {
-                    order.refunded_amount = applied.refunded_amount;
-                    order.updated_at = s.at;
-                }
-                if let Some(change) = applied.change {
-                    commerce.apply_change(change);
-                }
-                events.push(applied.event);
-            }
-        }
-        let p = commerce
-            .payments
-            .iter_mut()
-            .find(|p| p.id == s.payment_id)
-            .ok_or(Error::not_found("payment"))?;
-        p.status = s.status;
-        if p.provider_reference.is_none() {
-            p.provider_reference.clone_from(&s.reference);
-        }
-        p.failure_code.clone_from(&s.failure_code);
-        p.failure_message.clone_from(&s.failure_message);
-        if s.status == PaymentStatus::Succeeded {
-            p.succeeded_at = Some(s.at);
-        }
-        if is_final(s.status) {
-            p.phase = PaymentAttemptPhase::Finished;
-        }
-        p.updated_at = s.at;
-        let p = p.clone();
-        drop(commerce);
-        self.announce_events(&events);
-        Ok(SettleOutcome::Applied(p))
+        self.commerce().fail_point("PaymentRepo::settle")?;
+        self.settle_now(s).await
     }
 
     async fn payment(&self, id: PaymentId) -> Result<Option<Payment>> {
@@ -288,6 +214,101 @@ impl PaymentRepo for InMemory {
 
 #[async_trait]
 impl WebhookInbox for InMemory {
+    async fn process(&self, d: &Delivery, plan: &Plan<'_>) -> Result<Processed> {
+        // One transaction: every check first, then the writes, or nothing.
+        let found = {
+            let mut commerce = self.commerce();
+            commerce.fail_point("WebhookInbox::process")?;
+            let stored = commerce
+                .webhooks
+                .iter()
+                .find(|w| w.provider == d.provider && w.provider_event_id == d.event_id);
+            if let Some(stored) = stored {
+                let open = matches!(
+                    stored.status,
+                    WebhookEventStatus::Received | WebhookEventStatus::Failed
+                );
+                let held = commerce
+                    .webhook_leases
+                    .get(&stored.id)
+                    .is_some_and(|until| *until > d.at);
+                if !open || held {
+                    return Ok(Processed::Duplicate);
+                }
+            }
+            let payment = d.target.as_ref().and_then(|t| {
+                let by_reference = commerce.payments.iter().find(|p| {
+                    p.provider == d.provider && p.provider_reference.as_ref() == Some(&t.reference)
+                });
+                by_reference
+                    .or_else(|| {
+                        commerce
+                            .payments
+                            .iter()
+                            .find(|p| Some(p.id) == t.payment_id && p.provider == d.provider)
+                    })
+                    .cloned()
+            });
+            payment.map(|payment| Found {
+                order: payment.order_id.and_then(|id| {
+                    commerce
+                        .orders
+                        .iter()
+                        .map(|(o, _)| o)
+                        .find(|o| o.id == id)
+                        .map(|o| crate::orders::Order {
+                            items: Vec::new(),
+                            ..o.clone()
+                        })
+                }),
+                charge: payment
+                    .refund_of
+                    .and_then(|id| commerce.payments.iter().find(|p| p.id == id).cloned()),
+                payment,
+            })
+        };
+        let outcome = match &found {
+            None => Processed::Ignored,
+            Some(found) => match plan(found)? {
+                Some(settlement) if can_move(found.payment.status, settlement.status) => {
+                    match self.settle_now(&settlement).await? {
+                        SettleOutcome::Applied(p) => Processed::Applied(p),
+                        SettleOutcome::Stale(p) => Processed::Stale(p),
+                    }
+                }
+                _ => Processed::Stale(found.payment.clone()),
+            },
+        };
+        let status = match outcome {
+            Processed::Ignored => WebhookEventStatus::Ignored,
+            _ => WebhookEventStatus::Processed,
+        };
+        let mut commerce = self.commerce();
+        let commerce = &mut *commerce;
+        match commerce
+            .webhooks
+            .iter_mut()
+            .find(|w| w.provider == d.provider && w.provider_event_id == d.event_id)
+        {
+            Some(stored) => {
+                stored.status = status;
+                stored.attempts += 1;
+                commerce.webhook_leases.remove(&stored.id);
+            }
+            None => commerce.webhooks.push(StoredWebhook {
+                id: WebhookEventId::new(),
+                provider: d.provider,
+                provider_event_id: d.event_id.clone(),
+                event_type: d.event_type.clone(),
+                payload: d.payload.clone(),
+                status,
+                attempts: 1,
+                received_at: d.at,
+            }),
+        }
+        Ok(outcome)
+    }
+
     async fn record(
         &self,
         provider: ProviderId,
@@ -371,6 +392,85 @@ impl WebhookInbox for InMemory {
 }
 
 impl InMemory {
+    /// `PaymentRepo::settle` past its failure point.
+    async fn settle_now(&self, s: &Settlement) -> Result<SettleOutcome> {
+        let current = {
+            let commerce = self.commerce();
+            commerce
+                .payments
+                .iter()
+                .find(|p| p.id == s.payment_id)
+                .cloned()
+                .ok_or(Error::not_found("payment"))?
+        };
+        if !can_move(current.status, s.status) {
+            return Ok(SettleOutcome::Stale(current));
+        }
+        if let Some(posting) = &s.posting {
+            self.post_now(posting, s.at);
+        }
+        if let Some(share) = &s.refund_share {
+            let refunded_before: i64 = self
+                .commerce()
+                .payments
+                .iter()
+                .filter(|p| {
+                    p.refund_of == Some(share.charge)
+                        && p.id != share.refund
+                        && p.status == PaymentStatus::Succeeded
+                })
+                .map(|p| p.amount.amount)
+                .sum();
+            let posting = share
+                .posting(refunded_before)
+                .map_err(|e| anyhow::anyhow!("a refund's posting does not balance: {e}"))?;
+            self.post_now(&posting, s.at);
+        }
+        let mut commerce = self.commerce();
+        if let Some(change) = s.order_change {
+            commerce.apply_change(change);
+        }
+        let mut events = s.events.clone();
+        if let Some(refund) = &s.order_refund {
+            let found = commerce
+                .order_mut(refund.order_id)
+                .map(|o| (o.status, o.refunded_amount));
+            if let Some((status, refunded_before)) = found {
+                let applied = refund.apply(status, refunded_before, s.at);
+                if let Some(order) = commerce.order_mut(refund.order_id) {
+                    order.refunded_amount = applied.refunded_amount;
+                    order.updated_at = s.at;
+                }
+                if let Some(change) = applied.change {
+                    commerce.apply_change(change);
+                }
+                events.push(applied.event);
+            }
+        }
+        let p = commerce
+            .payments
+            .iter_mut()
+            .find(|p| p.id == s.payment_id)
+            .ok_or(Error::not_found("payment"))?;
+        p.status = s.status;
+        if p.provider_reference.is_none() {
+            p.provider_reference.clone_from(&s.reference);
+        }
+        p.failure_code.clone_from(&s.failure_code);
+        p.failure_message.clone_from(&s.failure_message);
+        if s.status == PaymentStatus::Succeeded {
+            p.succeeded_at = Some(s.at);
+        }
+        if is_final(s.status) {
+            p.phase = PaymentAttemptPhase::Finished;
+        }
+        p.updated_at = s.at;
+        let p = p.clone();
+        drop(commerce);
+        self.announce_events(&events);
+        Ok(SettleOutcome::Applied(p))
+    }
+
     /// Every webhook delivery stored, in arrival order.
     pub fn webhooks(&self) -> Vec<StoredWebhook> {
         self.commerce().webhooks.clone()
@@ -416,13 +516,23 @@ impl ReconciliationRepo for InMemory {
     async fn finish_run(
         &self,
         id: ReconciliationRunId,
-        status: ReconciliationStatus,
-        matched: i64,
-        discrepancies: &[Discrepancy],
+        outcome: &RunOutcome,
+        audit: &[NewAuditEvent],
+        context: &AuditContext,
         at: Timestamp,
     ) -> Result<()> {
         self.commerce()
-            .finish(id, status, matched, discrepancies, at);
+            .fail_point("ReconciliationRepo::finish_run")?;
+        self.commerce().finish(
+            id,
+            outcome.status,
+            outcome.matched,
+            &outcome.discrepancies,
+            at,
+        );
+        for event in audit {
+            AuditRepo::record(self, event.clone(), context).await?;
+        }
         Ok(())
     }
 

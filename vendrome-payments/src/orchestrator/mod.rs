@@ -17,7 +17,6 @@ mod webhooks;
 use std::sync::Arc;
 
 use vendrome_core::access::Caller;
-use vendrome_core::audit::AuditRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::ledger::LedgerRepo;
@@ -41,9 +40,8 @@ pub struct Ports {
     pub orders: Arc<dyn OrderRepo>,
     pub inbox: Arc<dyn WebhookInbox>,
     pub ledger: Arc<dyn LedgerRepo>,
+    /// Reconciliation runs, and the audit event of each discrepancy, written with its run.
     pub reconciliation: Arc<dyn ReconciliationRepo>,
-    /// Where reconciliation records each discrepancy it finds.
-    pub audit: Arc<dyn AuditRepo>,
 }
 
 /// Where the orchestrator reads the time (tests move it).

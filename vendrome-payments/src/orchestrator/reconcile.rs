@@ -9,7 +9,7 @@ use vendrome_core::enums::{LedgerDirection, PaymentProvider as ProviderId, Recon
 use vendrome_core::ids::{PaymentId, ReconciliationRunId};
 use vendrome_core::money::Money;
 use vendrome_core::payments::provider::SettledTransaction;
-use vendrome_core::payments::{Discrepancy, Payment};
+use vendrome_core::payments::{Discrepancy, Payment, RunOutcome};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
 
@@ -59,25 +59,29 @@ pub enum ReconcileOutcome {
 }
 
 impl Payments {
-    /// What the ledger posted for a payment: the sum of its postings' debits (a posting's
-    /// debits equal its credits), `None` when nothing was posted.
-    async fn posted(&self, payment: PaymentId) -> Result<Option<i64>> {
-        let entries = self.ports.ledger.postings_for_payment(payment).await?;
-        Ok((!entries.is_empty()).then(|| {
-            entries
-                .iter()
-                .filter(|e| e.direction == LedgerDirection::Debit)
-                .map(|e| e.amount)
-                .sum()
-        }))
+    /// What the ledger posted for each of `payments` that has a posting: the sum of its
+    /// postings' debits (a posting's debits equal its credits), read in one query.
+    async fn posted(&self, payments: &[PaymentId]) -> Result<HashMap<PaymentId, i64>> {
+        let entries = self.ports.ledger.postings_for_payments(payments).await?;
+        let mut posted: HashMap<PaymentId, i64> = HashMap::new();
+        for entry in entries {
+            if let Some(payment) = entry.payment_id {
+                let debit = match entry.direction {
+                    LedgerDirection::Debit => entry.amount,
+                    LedgerDirection::Credit => 0,
+                };
+                *posted.entry(payment).or_default() += debit;
+            }
+        }
+        Ok(posted)
     }
 
     /// Compares `provider`'s settled transactions in `[from, to)` with the ledger, matching by
     /// provider reference and amount (a refund's negative amount against its positive posting):
     /// matched, missing in the ledger, missing at the provider, amount mismatch. The run is
-    /// stored, and then each discrepancy is recorded as a `reconciliation.discrepancy` audit
-    /// event about the run (`reconciliation_run`, its id), by the system; `progress` is called
-    /// as transactions are compared.
+    /// stored with each discrepancy recorded as a `reconciliation.discrepancy` audit event about
+    /// the run (`reconciliation_run`, its id), by the system, in one transaction; `progress` is
+    /// called as transactions are compared.
     ///
     /// # Errors
     ///
@@ -104,7 +108,12 @@ impl Payments {
         let settled = match adapter.settled_transactions(from, to).await {
             Ok(settled) => settled,
             Err(e) => {
-                repo.finish_run(run_id, ReconciliationStatus::Failed, 0, &[], self.now())
+                let failed = RunOutcome {
+                    status: ReconciliationStatus::Failed,
+                    matched: 0,
+                    discrepancies: Vec::new(),
+                };
+                repo.finish_run(run_id, &failed, &[], &system(), self.now())
                     .await?;
                 return Err(super::provider_error(&e));
             }
@@ -120,15 +129,26 @@ impl Payments {
         } else {
             ReconciliationStatus::Discrepancies
         };
-        repo.finish_run(
-            run_id,
+        let audit: Vec<NewAuditEvent> = discrepancies
+            .iter()
+            .map(|discrepancy| NewAuditEvent {
+                action: "reconciliation.discrepancy".into(),
+                target_type: "reconciliation_run".into(),
+                target_id: run_id.to_string(),
+                details: json!({
+                    "provider": provider,
+                    "from": from,
+                    "to": to,
+                    "discrepancy": discrepancy,
+                }),
+            })
+            .collect();
+        let outcome = RunOutcome {
             status,
-            i64::try_from(matched.len()).unwrap_or(i64::MAX),
-            &discrepancies,
-            self.now(),
-        )
-        .await?;
-        self.audit_discrepancies(run_id, provider, from, to, &discrepancies)
+            matched: i64::try_from(matched.len()).unwrap_or(i64::MAX),
+            discrepancies: discrepancies.clone(),
+        };
+        repo.finish_run(run_id, &outcome, &audit, &system(), self.now())
             .await?;
         Ok(ReconcileOutcome::Ran(ReconciliationReport {
             run_id,
@@ -139,35 +159,6 @@ impl Payments {
             matched,
             discrepancies,
         }))
-    }
-
-    async fn audit_discrepancies(
-        &self,
-        run_id: ReconciliationRunId,
-        provider: ProviderId,
-        from: Timestamp,
-        to: Timestamp,
-        discrepancies: &[Discrepancy],
-    ) -> Result<()> {
-        let context = AuditContext {
-            via: Some("system"),
-            ..AuditContext::default()
-        };
-        for discrepancy in discrepancies {
-            let event = NewAuditEvent {
-                action: "reconciliation.discrepancy".into(),
-                target_type: "reconciliation_run".into(),
-                target_id: run_id.to_string(),
-                details: json!({
-                    "provider": provider,
-                    "from": from,
-                    "to": to,
-                    "discrepancy": discrepancy,
-                }),
-            };
-            self.ports.audit.record(event, &context).await?;
-        }
-        Ok(())
     }
 
     async fn compare(
@@ -184,8 +175,10 @@ impl Payments {
         let mut matched = Vec::new();
         let mut discrepancies = Vec::new();
         let total = settled.len() as u64;
-        for (done, tx) in settled.iter().enumerate() {
-            let amount = Money::new(tx.amount.amount.abs(), tx.amount.currency);
+        // The provider's transactions with the payments they name, then the ledger's postings
+        // of all those payments in one query.
+        let mut pairs = Vec::with_capacity(settled.len());
+        for tx in settled {
             let payment = match ours.remove(&tx.reference) {
                 Some(p) => Some(p),
                 None => {
@@ -195,10 +188,18 @@ impl Payments {
                         .await?
                 }
             };
-            let posted = match &payment {
-                Some(p) => self.posted(p.id).await?,
-                None => None,
-            };
+            pairs.push((tx, payment));
+        }
+        let ids: Vec<PaymentId> = pairs
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().map(|p| p.id))
+            .collect();
+        let posted_by_payment = self.posted(&ids).await?;
+        for (done, (tx, payment)) in pairs.into_iter().enumerate() {
+            let amount = Money::new(tx.amount.amount.abs(), tx.amount.currency);
+            let posted = payment
+                .as_ref()
+                .and_then(|p| posted_by_payment.get(&p.id).copied());
             match (payment, posted) {
                 (Some(p), Some(posted)) if posted == amount.amount && p.amount == amount => {
                     matched.push(Matched {
@@ -231,5 +232,13 @@ impl Payments {
             });
         }
         Ok((matched, discrepancies))
+    }
+}
+
+/// Who records a run's audit events: the system, not a member.
+fn system() -> AuditContext {
+    AuditContext {
+        via: Some("system"),
+        ..AuditContext::default()
     }
 }

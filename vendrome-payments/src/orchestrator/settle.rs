@@ -1,6 +1,7 @@
 //! The last recovery point: what an outcome writes (the payment's status, the ledger posting,
-//! the order's move and refunded total, the events), built here and applied by
-//! `PaymentRepo::settle` in one transaction. A refund's effect on its order depends on the
+//! the order's move and refunded total, the events), built here ([`settlement`]) and applied by
+//! `PaymentRepo::settle`, or by `WebhookInbox::process` inside the transaction that records the
+//! webhook, in one transaction. A refund's effect on its order depends on the
 //! refunds that settled before it, so the store applies it ([`OrderRefund`]).
 
 use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
@@ -12,7 +13,8 @@ use vendrome_core::orders::{
 };
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::payments::provider::Failure;
-use vendrome_core::payments::{Payment, SettleOutcome, Settlement};
+use vendrome_core::payments::{Found, Payment, SettleOutcome, Settlement};
+use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use super::Payments;
@@ -88,127 +90,144 @@ impl Payments {
             Some(id) => self.ports.orders.order(id).await?,
             None => None,
         };
-        let mut settlement = Settlement {
-            payment_id: payment.id,
-            status: outcome.status,
-            reference: outcome
-                .reference
-                .filter(|_| payment.provider_reference.is_none()),
-            failure_code: outcome.failure.as_ref().map(|f| f.code.clone()),
-            failure_message: outcome.failure.as_ref().map(|f| f.message.clone()),
-            posting: None,
-            refund_share: None,
-            order_change: None,
-            order_refund: None,
-            events: Vec::new(),
-            at: self.now(),
+        let charge = match (payment.kind, payment.refund_of) {
+            (PaymentKind::Refund, Some(id)) => self.ports.payments.payment(id).await?,
+            _ => None,
         };
-        match (payment.kind, outcome.status) {
-            (PaymentKind::Charge, PaymentStatus::Succeeded) => {
-                self.charge_succeeded(payment, order.as_ref(), &mut settlement)?;
-            }
-            (PaymentKind::Refund, PaymentStatus::Succeeded) => {
-                self.refund_succeeded(payment, order.as_ref(), &mut settlement)
-                    .await?;
-            }
-            (_, PaymentStatus::Failed | PaymentStatus::Cancelled) => {
-                settlement
-                    .events
-                    .push(NewEvent::new(DomainEvent::PaymentFailed(payment_event(
-                        payment,
-                        outcome.status,
-                    ))));
-            }
-            _ => {}
+        let found = Found {
+            payment: payment.clone(),
+            order,
+            charge,
+        };
+        match settlement(&found, &outcome, self.now())? {
+            Some(settlement) => self.ports.payments.settle(&settlement).await,
+            None => Ok(SettleOutcome::Stale(payment.clone())),
         }
-        self.ports.payments.settle(&settlement).await
     }
+}
 
-    fn charge_succeeded(
-        &self,
-        payment: &Payment,
-        order: Option<&Order>,
-        settlement: &mut Settlement,
-    ) -> Result<()> {
-        let payee = payment
-            .payee_id
-            .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", payment.id))?;
-        let fee = Money::new(payment.fee_amount, payment.amount.currency);
-        settlement.posting = Some(
-            postings::charge_succeeded(payment.id, payment.provider, payment.amount, fee, payee)
-                .map_err(posting_error)?,
-        );
-        settlement
-            .events
-            .push(NewEvent::new(DomainEvent::PaymentSucceeded(payment_event(
-                payment,
-                PaymentStatus::Succeeded,
-            ))));
-        if let Some(order) = order.filter(|o| o.status == OrderStatus::PendingPayment) {
-            let to = transition(order.status, OrderAction::Pay, OrderActor::System)?;
-            settlement.order_change = Some(StatusChange {
-                order_id: order.id,
-                from: order.status,
-                to,
-                at: settlement.at,
-            });
+/// What `outcome` writes for the payment `found` holds, with its order (and a refund's charge)
+/// as they were read: `None` when the status cannot move. Pure, so that the store can call it
+/// inside the transaction that locked the payment (`WebhookInbox::process`).
+pub(super) fn settlement(
+    found: &Found,
+    outcome: &Outcome,
+    at: Timestamp,
+) -> Result<Option<Settlement>> {
+    let payment = &found.payment;
+    if !vendrome_core::payments::can_move(payment.status, outcome.status) {
+        return Ok(None);
+    }
+    let mut settlement = Settlement {
+        payment_id: payment.id,
+        status: outcome.status,
+        reference: outcome
+            .reference
+            .clone()
+            .filter(|_| payment.provider_reference.is_none()),
+        failure_code: outcome.failure.as_ref().map(|f| f.code.clone()),
+        failure_message: outcome.failure.as_ref().map(|f| f.message.clone()),
+        posting: None,
+        refund_share: None,
+        order_change: None,
+        order_refund: None,
+        events: Vec::new(),
+        at,
+    };
+    match (payment.kind, outcome.status) {
+        (PaymentKind::Charge, PaymentStatus::Succeeded) => {
+            charge_succeeded(payment, found.order.as_ref(), &mut settlement)?;
+        }
+        (PaymentKind::Refund, PaymentStatus::Succeeded) => {
+            refund_succeeded(payment, found, &mut settlement)?;
+        }
+        (_, PaymentStatus::Failed | PaymentStatus::Cancelled) => {
             settlement
                 .events
-                .push(NewEvent::new(DomainEvent::OrderPaid(order_event(
-                    order,
-                    to,
-                    order.refunded_amount,
+                .push(NewEvent::new(DomainEvent::PaymentFailed(payment_event(
+                    payment,
+                    outcome.status,
                 ))));
         }
-        Ok(())
+        _ => {}
     }
+    Ok(Some(settlement))
+}
 
-    async fn refund_succeeded(
-        &self,
-        refund: &Payment,
-        order: Option<&Order>,
-        settlement: &mut Settlement,
-    ) -> Result<()> {
-        let charge_id = refund
-            .refund_of
-            .ok_or_else(|| anyhow::anyhow!("refund {} names no charge", refund.id))?;
-        let charge = self
-            .ports
-            .payments
-            .payment(charge_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("refund {} of a missing charge", refund.id))?;
-        let payee = charge
-            .payee_id
-            .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", charge.id))?;
-        // The fee's share depends on what was refunded before this refund, which the store
-        // reads in the transaction that settles it.
-        settlement.refund_share = Some(RefundShare {
-            refund: refund.id,
-            charge: charge.id,
-            provider: refund.provider,
-            charge_total: charge.amount,
-            charge_fee: Money::new(charge.fee_amount, charge.amount.currency),
-            amount: refund.amount,
-            payee,
+fn charge_succeeded(
+    payment: &Payment,
+    order: Option<&Order>,
+    settlement: &mut Settlement,
+) -> Result<()> {
+    let payee = payment
+        .payee_id
+        .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", payment.id))?;
+    let fee = Money::new(payment.fee_amount, payment.amount.currency);
+    settlement.posting = Some(
+        postings::charge_succeeded(payment.id, payment.provider, payment.amount, fee, payee)
+            .map_err(posting_error)?,
+    );
+    settlement
+        .events
+        .push(NewEvent::new(DomainEvent::PaymentSucceeded(payment_event(
+            payment,
+            PaymentStatus::Succeeded,
+        ))));
+    if let Some(order) = order.filter(|o| o.status == OrderStatus::PendingPayment) {
+        let to = transition(order.status, OrderAction::Pay, OrderActor::System)?;
+        settlement.order_change = Some(StatusChange {
+            order_id: order.id,
+            from: order.status,
+            to,
+            at: settlement.at,
         });
         settlement
             .events
-            .push(NewEvent::new(DomainEvent::PaymentRefunded(payment_event(
-                refund,
-                PaymentStatus::Succeeded,
+            .push(NewEvent::new(DomainEvent::OrderPaid(order_event(
+                order,
+                to,
+                order.refunded_amount,
             ))));
-        // The order's refunded total and its move to `refunded` are decided by the store from
-        // the order as it is in the settling transaction: refunds settling at once each see the
-        // ones before them.
-        settlement.order_refund = order.map(|order| OrderRefund {
-            order_id: order.id,
-            buyer_id: order.buyer_id,
-            seller_id: order.seller_id,
-            total_amount: order.total_amount,
-            currency: order.currency,
-            amount: refund.amount.amount,
-        });
-        Ok(())
     }
+    Ok(())
+}
+
+fn refund_succeeded(refund: &Payment, found: &Found, settlement: &mut Settlement) -> Result<()> {
+    let charge = found
+        .charge
+        .as_ref()
+        .filter(|c| Some(c.id) == refund.refund_of)
+        .ok_or_else(|| anyhow::anyhow!("refund {} of a missing charge", refund.id))?;
+    let payee = charge
+        .payee_id
+        .ok_or_else(|| anyhow::anyhow!("charge {} has no payee", charge.id))?;
+    // The fee's share depends on what was refunded before this refund, which the store reads
+    // in the transaction that settles it.
+    settlement.refund_share = Some(RefundShare {
+        refund: refund.id,
+        charge: charge.id,
+        provider: refund.provider,
+        charge_total: charge.amount,
+        charge_fee: Money::new(charge.fee_amount, charge.amount.currency),
+        amount: refund.amount,
+        payee,
+    });
+    settlement
+        .events
+        .push(NewEvent::new(DomainEvent::PaymentRefunded(payment_event(
+            refund,
+            PaymentStatus::Succeeded,
+        ))));
+    // The order's refunded total and its move to `refunded` are decided by the store from the
+    // order as it is in the settling transaction: refunds settling at once each see the ones
+    // before them.
+    settlement.order_refund = found.order.as_ref().map(|order| OrderRefund {
+        order_id: order.id,
+        buyer_id: order.buyer_id,
+        seller_id: order.seller_id,
+        total_amount: order.total_amount,
+        currency: order.currency,
+        amount: refund.amount.amount,
+    });
+    Ok(())
 }

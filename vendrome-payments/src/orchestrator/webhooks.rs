@@ -1,13 +1,14 @@
-//! The webhook pipeline: verify on the raw bytes, store the provider's event id once, find the
-//! payment, settle it forward only.
+//! The webhook pipeline: verify on the raw bytes, then one transaction of the store
+//! (`WebhookInbox::process`) stores the provider's event id once, finds and locks the payment,
+//! and settles it forward only, with the settlement decided here ([`settlement`]).
 
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::payments::provider::{Headers, WebhookError, WebhookEvent, WebhookSubject};
-use vendrome_core::payments::{Payment, SettleOutcome};
+use vendrome_core::payments::{Delivery, DeliveryTarget, Found, Payment, Processed};
 use vendrome_core::{Error, Result};
 
-use super::settle::Outcome;
+use super::settle::{settlement, Outcome};
 use super::Payments;
 
 /// The counter of refused webhooks (bad or missing signature, unreadable body), by provider.
@@ -39,7 +40,8 @@ impl Payments {
     /// - [`Error::BadRequest`] `invalid_signature` when the signature does not verify (nothing
     ///   is stored; [`REJECTED_WEBHOOKS`] is incremented), `invalid_webhook_payload` for a
     ///   signed body that cannot be read;
-    /// - [`Error::Unexpected`] when the storage fails (the delivery is marked `failed`).
+    /// - [`Error::Unexpected`] when the storage fails (nothing is written; the delivery is
+    ///   then stored `failed`, best effort, and a redelivery processes it afresh).
     pub async fn handle_webhook(
         &self,
         provider_name: &str,
@@ -73,90 +75,87 @@ impl Payments {
                 });
             }
         };
-        let Some(stored) = self
-            .ports
-            .inbox
-            .record(id, &event.event_id, &event.event_type, &event.payload, now)
-            .await?
-        else {
-            return Ok(WebhookOutcome::Duplicate);
+        let (target, outcome) = match target_of(&event) {
+            Some((target, outcome)) => (Some(target), Some(outcome)),
+            None => (None, None),
         };
-        match self.apply_webhook(id, &event).await {
-            Ok(outcome) => {
-                let status = match outcome {
-                    WebhookOutcome::Ignored => WebhookEventStatus::Ignored,
-                    _ => WebhookEventStatus::Processed,
-                };
-                self.ports
-                    .inbox
-                    .mark(stored, status, None, self.now())
-                    .await?;
-                Ok(outcome)
-            }
+        let delivery = Delivery {
+            provider: id,
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            payload: event.payload.clone(),
+            target,
+            at: now,
+        };
+        let plan = |found: &Found| match &outcome {
+            Some(outcome) => settlement(found, outcome, now),
+            None => Ok(None),
+        };
+        match self.ports.inbox.process(&delivery, &plan).await {
+            Ok(processed) => Ok(match processed {
+                Processed::Applied(p) => WebhookOutcome::Applied(p),
+                Processed::Stale(p) => WebhookOutcome::Stale(p),
+                Processed::Duplicate => WebhookOutcome::Duplicate,
+                Processed::Ignored => WebhookOutcome::Ignored,
+            }),
             Err(e) => {
+                // Nothing of the delivery was written; it is stored `failed` for the operators
+                // (best effort) and processed afresh when the provider redelivers it.
                 let message = e.to_string();
-                self.ports
-                    .inbox
-                    .mark(
-                        stored,
-                        WebhookEventStatus::Failed,
-                        Some(&message),
-                        self.now(),
-                    )
-                    .await?;
+                let inbox = &self.ports.inbox;
+                let recorded = inbox
+                    .record(id, &event.event_id, &event.event_type, &event.payload, now)
+                    .await;
+                if let Ok(Some(stored)) = recorded {
+                    let marked = inbox
+                        .mark(
+                            stored,
+                            WebhookEventStatus::Failed,
+                            Some(&message),
+                            self.now(),
+                        )
+                        .await;
+                    if let Err(error) = marked {
+                        tracing::warn!(%error, "could not record a failed webhook delivery");
+                    }
+                }
                 Err(e)
             }
         }
     }
+}
 
-    async fn apply_webhook(
-        &self,
-        provider: ProviderId,
-        event: &WebhookEvent,
-    ) -> Result<WebhookOutcome> {
-        let (reference, payment_id, outcome) = match &event.subject {
-            WebhookSubject::Payment {
-                reference,
-                payment_id,
-                status,
-                failure,
-                ..
-            } => {
-                let mut outcome = Outcome::new(*status, Some(reference.clone()));
-                outcome.failure = failure.clone();
-                (reference, payment_id.as_deref(), outcome)
-            }
-            WebhookSubject::Refund {
-                reference, status, ..
-            } => (
-                reference,
-                None,
-                Outcome::new(*status, Some(reference.clone())),
-            ),
-            WebhookSubject::Other => return Ok(WebhookOutcome::Ignored),
-        };
-        let mut payment = self
-            .ports
-            .payments
-            .payment_by_reference(provider, reference)
-            .await?;
-        if payment.is_none() {
-            // Our id, echoed by the provider: the answer to our create may have been lost.
-            if let Some(id) = payment_id.and_then(|raw| raw.parse::<PaymentId>().ok()) {
-                payment = self
-                    .ports
-                    .payments
-                    .payment(id)
-                    .await?
-                    .filter(|p| p.provider == provider);
-            }
+/// The payment a verified event is about and what it says happened to it; `None` for an event
+/// we do not act on.
+fn target_of(event: &WebhookEvent) -> Option<(DeliveryTarget, Outcome)> {
+    match &event.subject {
+        WebhookSubject::Payment {
+            reference,
+            payment_id,
+            status,
+            failure,
+            ..
+        } => {
+            let mut outcome = Outcome::new(*status, Some(reference.clone()));
+            outcome.failure = failure.clone();
+            let target = DeliveryTarget {
+                reference: reference.clone(),
+                // Our id, echoed by the provider: the answer to our create may have been lost.
+                payment_id: payment_id
+                    .as_deref()
+                    .and_then(|raw| raw.parse::<PaymentId>().ok()),
+            };
+            Some((target, outcome))
         }
-        let Some(payment) = payment else {
-            return Ok(WebhookOutcome::Ignored);
-        };
-        Ok(match self.settle(&payment, outcome).await? {
-            SettleOutcome::Applied(p) => WebhookOutcome::Applied(p),
-            SettleOutcome::Stale(p) => WebhookOutcome::Stale(p),
-        })
+        WebhookSubject::Refund {
+            reference, status, ..
+        } => Some((
+            DeliveryTarget {
+                reference: reference.clone(),
+                payment_id: None,
+            },
+            Outcome::new(*status, Some(reference.clone())),
+        )),
+        WebhookSubject::Other => None,
     }
 }

@@ -543,6 +543,36 @@ async fn reconciliation_finds_each_kind_of_discrepancy_and_clean_runs() {
 }
 
 #[tokio::test]
+async fn a_run_whose_outcome_cannot_be_stored_records_no_audit_event() {
+    let w = World::new().await;
+    let from = w.now() - chrono::Duration::hours(1);
+    let to = w.now() + chrono::Duration::hours(1);
+    *w.provider.settled.lock().unwrap() = vec![SettledTransaction {
+        reference: "pi_stranger".into(),
+        amount: zar(2_500),
+        provider_fee: None,
+        settled_at: w.now(),
+    }];
+    let stripe = vendrome_core::enums::PaymentProvider::Stripe;
+    w.store.fail_next("ReconciliationRepo::finish_run");
+    assert!(w
+        .payments
+        .reconcile(stripe, from, to, &|_| {})
+        .await
+        .is_err());
+    // Neither the run's outcome nor its discrepancy's audit event was written.
+    assert!(w.store.audit_events().is_empty());
+    // The run is still running: the window stays taken until it is taken as lost.
+    assert_eq!(
+        w.payments
+            .reconcile(stripe, from, to, &|_| {})
+            .await
+            .unwrap(),
+        ReconcileOutcome::AlreadyDone
+    );
+}
+
+#[tokio::test]
 async fn methods_follow_the_routing_order_and_the_currency() {
     let w = World::new().await;
     assert_eq!(w.payments.methods(zar(0).currency, Some("ZA")).len(), 1);
@@ -567,7 +597,6 @@ async fn the_sandbox_redirects_and_its_signed_outcome_pays_the_order() {
         inbox: Arc::new(w.store.clone()),
         ledger: Arc::new(w.store.clone()),
         reconciliation: Arc::new(w.store.clone()),
-        audit: Arc::new(w.store.clone()),
     };
     let payments = Payments::new(ports, vec![sandbox.clone()]);
     let p = payments

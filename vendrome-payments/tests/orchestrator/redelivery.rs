@@ -1,5 +1,6 @@
-//! A webhook whose processing failed, or never recorded its outcome, is processed again when the
-//! provider redelivers it; one already processed is a duplicate.
+//! A webhook is recorded and acted on in one transaction of the store: when it fails, nothing of
+//! it is written but a `failed` record, and the provider's redelivery processes it again; one
+//! already processed is a duplicate.
 
 use vendrome_core::enums::{OrderStatus, PaymentStatus, WebhookEventStatus};
 use vendrome_core::payments::PaymentRepo;
@@ -29,7 +30,7 @@ async fn a_redelivery_after_a_failed_processing_pays_the_order_once() {
         PaymentStatus::Succeeded,
         w.now(),
     );
-    w.store.fail_next("PaymentRepo::settle");
+    w.store.fail_next("WebhookInbox::process");
     assert!(w
         .payments
         .handle_webhook("stripe", &headers, &body)
@@ -73,9 +74,9 @@ async fn a_redelivery_after_a_failed_processing_pays_the_order_once() {
 }
 
 #[tokio::test]
-async fn a_delivery_whose_outcome_was_never_recorded_is_held_then_taken_over() {
+async fn a_delivery_whose_failure_was_never_recorded_is_held_then_taken_over() {
     let w = World::new().await;
-    let (_, reference) = awaiting_webhook(&w).await;
+    let (payment, reference) = awaiting_webhook(&w).await;
     let (headers, body) = w.provider.webhook(
         "evt_ok",
         &reference,
@@ -83,8 +84,9 @@ async fn a_delivery_whose_outcome_was_never_recorded_is_held_then_taken_over() {
         PaymentStatus::Succeeded,
         w.now(),
     );
-    // The payment settles, then recording the delivery's outcome fails: it stays `received`,
-    // held for the processing that may still be running.
+    // The delivery's transaction fails (nothing of it is written), then so does recording the
+    // failure's outcome: the delivery stays `received`, held as if it were still processing.
+    w.store.fail_next("WebhookInbox::process");
     w.store.fail_next("WebhookInbox::mark");
     assert!(w
         .payments
@@ -92,6 +94,7 @@ async fn a_delivery_whose_outcome_was_never_recorded_is_held_then_taken_over() {
         .await
         .is_err());
     assert_eq!(w.store.webhooks()[0].status, WebhookEventStatus::Received);
+    assert_eq!(w.order_status().await, OrderStatus::PendingPayment);
     assert_eq!(
         w.payments
             .handle_webhook("stripe", &headers, &body)
@@ -99,7 +102,7 @@ async fn a_delivery_whose_outcome_was_never_recorded_is_held_then_taken_over() {
             .unwrap(),
         WebhookOutcome::Duplicate
     );
-    // Once the hold has lapsed, a redelivery takes it over; the payment is already settled.
+    // Once the hold has lapsed, a redelivery takes it over and pays the order, once.
     w.advance(61);
     let (headers, body) = w.provider.webhook(
         "evt_ok",
@@ -113,13 +116,15 @@ async fn a_delivery_whose_outcome_was_never_recorded_is_held_then_taken_over() {
             .handle_webhook("stripe", &headers, &body)
             .await
             .unwrap(),
-        WebhookOutcome::Stale(_)
+        WebhookOutcome::Applied(_)
     ));
     let stored = w.store.webhooks();
     assert_eq!(
         (stored.len(), stored[0].status, stored[0].attempts),
         (1, WebhookEventStatus::Processed, 2)
     );
+    let paid = w.store.payment(payment).await.unwrap().unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
     assert_eq!(w.order_status().await, OrderStatus::Paid);
     assert_eq!(w.store.posting_count(), 1);
     w.assert_ledger_clean().await;

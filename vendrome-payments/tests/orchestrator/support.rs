@@ -244,7 +244,6 @@ impl World {
             inbox: Arc::new(store.clone()),
             ledger: Arc::new(store.clone()),
             reconciliation: Arc::new(store.clone()),
-            audit: Arc::new(store.clone()),
         };
         let payments =
             Payments::new(ports, vec![provider.clone()]).with_clock(Arc::new(move || {

@@ -1,5 +1,6 @@
 //! Checkout's background work: order expiry, auto-completion, the completer of abandoned payment
-//! attempts, and the daily reconciliation per configured provider. Every one is safe on several
+//! attempts, the daily reconciliation per configured provider, and the fold of the ledger's
+//! balance moves. Every one is safe on several
 //! instances at once: each move is a compare-and-set the store applies once, attempts are
 //! claimed under a lease, and a reconciliation window runs once (see each task).
 //!
@@ -29,6 +30,10 @@ const COMPLETER_EVERY: Duration = Duration::from_secs(30);
 const RECONCILE_EVERY: Duration = Duration::from_secs(3600);
 /// Orders moved per store call.
 const BATCH: u32 = 100;
+/// How often the balance moves postings appended are folded into the accounts' balances.
+const FOLD_EVERY: Duration = Duration::from_secs(1);
+/// Balance moves folded per transaction.
+const FOLD_BATCH: u32 = 10_000;
 
 /// When checkout's tasks make a pass, and what time they take it to be.
 #[derive(Clone)]
@@ -82,6 +87,29 @@ async fn pause(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
         _ = stop.changed() => {}
     }
     !*stop.borrow()
+}
+
+/// Folds the balance moves postings appended into the accounts' stored balances
+/// (`LedgerRepo::fold_balances`), so that they stay few. Balances read the same before and
+/// after a fold. Safe on several instances: each fold deletes the moves it adds, in one
+/// transaction, and skips those another fold is taking.
+pub async fn fold_ledger_balances(state: AppState, mut stop: watch::Receiver<bool>) {
+    use vendrome_core::ledger::LedgerRepo as _;
+    loop {
+        loop {
+            match state.store.fold_balances(FOLD_BATCH).await {
+                Ok(folded) if folded < u64::from(FOLD_BATCH) => break,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "folding ledger balances failed");
+                    break;
+                }
+            }
+        }
+        if !pause(&mut stop, FOLD_EVERY).await {
+            return;
+        }
+    }
 }
 
 /// Cancels unpaid orders past their expiry, giving their stock back. Safe on several instances:

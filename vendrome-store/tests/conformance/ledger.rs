@@ -1,10 +1,11 @@
 //! The ledger: a posting is written once per key even under concurrency, balances follow the
-//! entries, and `check` finds a balance changed behind the ledger's back.
+//! entries (with the appended balance moves folded in or not), `check` finds a balance changed
+//! behind the ledger's back, and the postings of many payments are read in one query.
 
 use std::sync::Arc;
 
-use vendrome_core::enums::{LedgerAccountKind, PaymentProvider};
-use vendrome_core::ledger::{postings, AccountCode, LedgerRepo, PostOutcome};
+use vendrome_core::enums::{LedgerAccountKind, LedgerDirection, PaymentProvider};
+use vendrome_core::ledger::{postings, AccountCode, Entry, LedgerRepo, PostOutcome, Posting};
 use vendrome_core::money::Money;
 use vendrome_core::page::Limit;
 use vendrome_core::time;
@@ -15,7 +16,9 @@ use crate::payments::{charge, order_of, refund, started};
 
 conformance!(
     a_posting_is_written_once_under_concurrency,
-    balances_follow_entries_and_check_finds_tampering
+    balances_follow_entries_and_check_finds_tampering,
+    concurrent_postings_to_shared_accounts_fold_exactly,
+    postings_of_many_payments_are_read_at_once
 );
 
 async fn a_posting_is_written_once_under_concurrency(store: Store) {
@@ -159,4 +162,111 @@ async fn balances_follow_entries_and_check_finds_tampering(store: Store) {
     assert_eq!(check.balance_mismatches, vec![(fees.to_string(), 421, 420)]);
     assert!(check.unbalanced_currencies.is_empty());
     assert!(check.unbalanced_transactions.is_empty());
+}
+
+async fn concurrent_postings_to_shared_accounts_fold_exactly(store: Store) {
+    let provider = PaymentProvider::Sandbox;
+    let clearing = AccountCode::provider_clearing(provider, zar());
+    let fees = AccountCode::platform_fees(zar());
+    let store = Arc::new(store);
+    // Twenty postings to the same two accounts at once, with folds running among them.
+    let mut tasks: Vec<_> = (0..20i64)
+        .map(|n| {
+            let store = store.clone();
+            let (clearing, fees) = (clearing.clone(), fees.clone());
+            tokio::spawn(async move {
+                let amount = Money::new(100 + n, zar());
+                let posting = Posting::new(
+                    format!("test:{n}"),
+                    "a move to the shared accounts",
+                    None,
+                    vec![Entry::debit(clearing, amount), Entry::credit(fees, amount)],
+                )
+                .unwrap();
+                assert_eq!(
+                    store.post(&posting, time::now()).await.unwrap(),
+                    PostOutcome::Posted
+                );
+                0
+            })
+        })
+        .collect();
+    tasks.extend((0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.fold_balances(7).await.unwrap() })
+    }));
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let expected: i64 = (0..20).map(|n| 100 + n).sum();
+    let read = |code: AccountCode| {
+        let store = store.clone();
+        async move { store.account(&code).await.unwrap().unwrap().balance }
+    };
+    assert_eq!(read(clearing.clone()).await, expected);
+    assert_eq!(read(fees.clone()).await, expected);
+    let check = store.check().await.unwrap();
+    assert!(check.is_clean(), "{check:?}");
+    // Fold what is left: the balances read the same, and nothing remains to fold.
+    while store.fold_balances(5).await.unwrap() > 0 {}
+    assert_eq!(store.fold_balances(100).await.unwrap(), 0);
+    assert_eq!(read(clearing.clone()).await, expected);
+    assert_eq!(read(fees).await, expected);
+    let (accounts, _) = store.accounts(None, Limit::default()).await.unwrap();
+    assert!(
+        accounts.iter().all(|a| a.balance == expected),
+        "{accounts:?}"
+    );
+    let check = store.check().await.unwrap();
+    assert!(check.is_clean(), "{check:?}");
+    assert_eq!((check.transactions, check.entries), (20, 40));
+}
+
+async fn postings_of_many_payments_are_read_at_once(store: Store) {
+    let mut posted = Vec::new();
+    for price in [1_000, 2_000, 3_000] {
+        let order = order_of(&store, price).await;
+        let payment = started(&store, &charge(&order, "c")).await.id;
+        let posting = postings::charge_succeeded(
+            payment,
+            PaymentProvider::Sandbox,
+            Money::new(price, zar()),
+            Money::new(price / 20, zar()),
+            order.seller_id,
+        )
+        .unwrap();
+        store.post(&posting, time::now()).await.unwrap();
+        posted.push((payment, price));
+    }
+    let unposted = started(&store, &charge(&order_of(&store, 500).await, "c"))
+        .await
+        .id;
+    let mut asked: Vec<_> = posted.iter().map(|(p, _)| *p).collect();
+    asked.push(unposted);
+    asked.reverse();
+    let entries = store.postings_for_payments(&asked).await.unwrap();
+    assert_eq!(entries.len(), 9, "three entries for each posted payment");
+    for (payment, price) in &posted {
+        let mine: Vec<_> = entries
+            .iter()
+            .filter(|e| e.payment_id == Some(*payment))
+            .collect();
+        assert_eq!(mine.len(), 3);
+        let debits: i64 = mine
+            .iter()
+            .filter(|e| e.direction == LedgerDirection::Debit)
+            .map(|e| e.amount)
+            .sum();
+        assert_eq!(debits, *price);
+        // The same entries the one-payment read gives.
+        assert_eq!(
+            store.postings_for_payment(*payment).await.unwrap().len(),
+            mine.len()
+        );
+    }
+    // Grouped: each payment's entries come together.
+    let mut runs: Vec<_> = entries.iter().map(|e| e.payment_id).collect();
+    runs.dedup();
+    assert_eq!(runs.len(), 3);
+    assert!(store.postings_for_payments(&[]).await.unwrap().is_empty());
 }

@@ -58,4 +58,5 @@ mod reviews;
 mod sessions;
 mod trending;
 mod users;
+mod webhook_processing;
 mod webhooks;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use vendrome_core::audit::{AuditContext, AuditRepo, NewAuditEvent};
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider, PaymentStatus,
     ReconciliationStatus,
@@ -15,9 +16,10 @@ use vendrome_core::ledger::{postings, LedgerRepo};
 use vendrome_core::money::Money;
 use vendrome_core::orders::{Order, OrderRepo};
 use vendrome_core::outbox::NewEvent;
+use vendrome_core::page::Limit;
 use vendrome_core::payments::{
     Discrepancy, NewPayment, NextAction, Payment, PaymentRepo, ProviderCalled, ReconciliationRepo,
-    SettleOutcome, Settlement, StartOutcome,
+    RunOutcome, SettleOutcome, Settlement, StartOutcome,
 };
 use vendrome_core::time::{self, Timestamp};
 use vendrome_store::Store;
@@ -388,10 +390,38 @@ async fn a_reconciliation_window_runs_once(store: Store) {
         reference: "pi_1".into(),
         amount: Money::new(100, zar()),
     }];
+    let outcome = RunOutcome {
+        status: ReconciliationStatus::Discrepancies,
+        matched: 3,
+        discrepancies: found.clone(),
+    };
+    let audit = vec![NewAuditEvent {
+        action: "reconciliation.discrepancy".into(),
+        target_type: "reconciliation_run".into(),
+        target_id: run.id.to_string(),
+        details: serde_json::json!({"discrepancy": found[0]}),
+    }];
+    let system = AuditContext {
+        via: Some("system"),
+        ..AuditContext::default()
+    };
     store
-        .finish_run(run.id, ReconciliationStatus::Discrepancies, 3, &found, at)
+        .finish_run(run.id, &outcome, &audit, &system, at)
         .await
         .unwrap();
+    // The run's audit events were written with it.
+    let recorded = store
+        .events_for_target(
+            "reconciliation_run",
+            &run.id.to_string(),
+            None,
+            Limit::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.items.len(), 1);
+    assert_eq!(recorded.items[0].action, "reconciliation.discrepancy");
+    assert_eq!(recorded.items[0].details["via"], "system");
     let stored = store.run(run.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -409,7 +439,17 @@ async fn a_reconciliation_window_runs_once(store: Store) {
         .unwrap()
         .unwrap();
     store
-        .finish_run(again.id, ReconciliationStatus::Clean, 4, &[], at)
+        .finish_run(
+            again.id,
+            &RunOutcome {
+                status: ReconciliationStatus::Clean,
+                matched: 4,
+                discrepancies: Vec::new(),
+            },
+            &[],
+            &system,
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(
