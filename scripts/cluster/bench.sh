@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Feed reads per second through nginx with 1, 2 and 3 instances, when the database is not the
 # bottleneck: one member's home feed, read again and again, is served from each instance's
-# home-feed cache. Prints a table with each instance's CPU (and nginx's, and wrk's) during the
+# home-feed cache. Prints a table with each instance's CPU, nginx's, and the whole machine's during the
 # run, so what the machine's cores cap is visible. Bounded: DURATION seconds per step.
 #
 # Env: VENDROME_BIN (a release build gives the meaningful figures: cargo build --release -p
@@ -19,6 +19,8 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 trap '"$ROOT/scripts/cluster/down.sh" >/dev/null' EXIT
 TICKS="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The machine's busy and total ticks, all cores together (from the first line of /proc/stat).
+machine_ticks() { awk '/^cpu / { idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total - idle, total }' /proc/stat; }
 base="http://127.0.0.1:$CLUSTER_PORT"
 
 rows=()
@@ -39,7 +41,10 @@ for n in $STEPS; do
   nginx_pids=($(pgrep -f "nginx: worker process" || true))
   before=(); for p in "${pids[@]}"; do before+=("$(cpu_ticks "$p")"); done
   nginx_before=0; for p in "${nginx_pids[@]}"; do nginx_before=$((nginx_before + $(cpu_ticks "$p"))); done
+  read -r busy_before total_before < <(machine_ticks)
   out="$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "authorization: Bearer $token" "$base/v1/feed")"
+  read -r busy_after total_after < <(machine_ticks)
+  machine="$(awk -v b="$((busy_after - busy_before))" -v t="$((total_after - total_before))" -v n="$(nproc)" 'BEGIN { printf "%d%% of %d%%", 100 * n * b / t, 100 * n }')"
   cpus=""
   for k in "${!pids[@]}"; do
     used=$(( $(cpu_ticks "${pids[$k]}") - before[k] ))
@@ -51,13 +56,13 @@ for n in $STEPS; do
   p50="$(awk '$1 == "50%" { print $2 }' <<<"$out")"
   p99="$(awk '$1 == "99%" { print $2 }' <<<"$out")"
   non2xx="$(awk '/Non-2xx/ { print $NF }' <<<"$out")"
-  rows+=("| $n | $rps | $p50 | $p99 | ${non2xx:-0} | $cpus| $nginx_cpu |")
+  rows+=("| $n | $rps | $p50 | $p99 | ${non2xx:-0} | $cpus| $nginx_cpu | $machine |")
   "$ROOT/scripts/cluster/down.sh" >/dev/null
 done
 
 echo
 echo "Feed reads through nginx ($(nproc) cores, ${DURATION}s per step, $CONNECTIONS connections, wrk on the same machine)"
 echo
-echo "| instances | reads/s | p50 | p99 | non-2xx | CPU per instance (100% = one core) | nginx CPU |"
-echo "|---|---|---|---|---|---|---|"
+echo "| instances | reads/s | p50 | p99 | non-2xx | CPU per instance (100% = one core) | nginx CPU | machine busy (wrk, database and all) |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -12,6 +12,12 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod output;
 
+/// mimalloc hands freed memory back to the system within milliseconds. glibc's malloc keeps it in
+/// per-thread arenas: after the first start's search index build on 1M posts, ~1 GB stayed
+/// resident in a server that needs ~45 MB (the same server restarted).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "vendrome",

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::{
     Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
     TantivyDocument, Term,
@@ -24,8 +25,13 @@ use crate::ranking::Ranked;
 use crate::schema::{kind_name, post_key, profile_key, topic_key, Fields};
 use crate::segments::Segments;
 
-/// Memory the writer may buffer before it flushes a segment.
+/// Memory each indexing thread may buffer before it flushes a segment.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// Merges run one at a time (tantivy's default is four). Each merge holds the merged segment's
+/// dictionaries and columns in memory while it writes them; on two cores, four at once cost
+/// memory and bought no speed: the first start's build of 1M posts peaked at ~1.5 GB with four.
+const MERGE_THREADS: usize = 1;
 
 /// What a commit's payload records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +110,13 @@ impl Generation {
     fn from_index(index: Index, threads: usize) -> anyhow::Result<Self> {
         Fields::register_tokenizers(&index);
         let (_, fields) = Fields::schema();
+        let options = IndexWriterOptions::builder()
+            .num_worker_threads(threads.max(1))
+            .memory_budget_per_thread(WRITER_HEAP)
+            .num_merge_threads(MERGE_THREADS)
+            .build();
         let writer = index
-            .writer_with_num_threads(threads.max(1), WRITER_HEAP * threads.max(1))
+            .writer_with_options(options)
             .context(
                 "opening the search index writer (is another process using this data directory?)",
             )?;

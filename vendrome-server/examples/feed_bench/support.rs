@@ -133,6 +133,30 @@ impl Server {
         keys: &str,
         env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
+        Self::start_within(vendrome, url, keys, env, Duration::from_secs(60)).await
+    }
+
+    /// The server, given `ready_within` to answer `/readyz` (a first start on a large database
+    /// builds its search index before it is ready).
+    pub async fn start_within(
+        vendrome: &str,
+        url: &str,
+        keys: &str,
+        env: &[(&str, String)],
+        ready_within: Duration,
+    ) -> anyhow::Result<Self> {
+        let server = Self::spawn(vendrome, url, keys, env)?;
+        server.wait_ready(ready_within, |_| {}).await?;
+        Ok(server)
+    }
+
+    /// Starts the process without waiting for it to be ready.
+    pub fn spawn(
+        vendrome: &str,
+        url: &str,
+        keys: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let address = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
             probe.local_addr()?
@@ -157,24 +181,37 @@ impl Server {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("could not start {vendrome} serve"))?;
-        let ready = format!("http://{address}/readyz");
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = reqwest::get(&ready).await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                bail!("the server did not become ready within 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         Ok(Self {
             address,
             child,
             log,
         })
+    }
+
+    /// Polls `/readyz` every 100 ms until it answers 200, calling `each` at every poll (to
+    /// sample the process while it starts).
+    pub async fn wait_ready(
+        &self,
+        within: Duration,
+        mut each: impl FnMut(&Self),
+    ) -> anyhow::Result<()> {
+        let ready = format!("http://{}/readyz", self.address);
+        let started = Instant::now();
+        loop {
+            each(self);
+            if let Ok(r) = reqwest::get(&ready).await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if started.elapsed() > within {
+                bail!(
+                    "the server did not become ready within {} s",
+                    within.as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// How many bytes of log the server has written so far.
@@ -192,7 +229,8 @@ impl Server {
         self.status_kib("VmRSS:")
     }
 
-    fn status_kib(&self, field: &str) -> Option<u64> {
+    /// A field of the server's `/proc/<pid>/status` in KiB (`VmRSS:`, `RssAnon:`, …).
+    pub fn status_kib(&self, field: &str) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status

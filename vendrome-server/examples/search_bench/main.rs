@@ -12,6 +12,10 @@
 //! On a fresh PostgreSQL database (`vendrome_search_bench`, kept with `--reuse`) seeded by
 //! `vendrome seed synthetic`, it measures:
 //!
+//! 0. the first start: `vendrome serve` on the database with no index builds it in-process before
+//!    it is ready; the seconds until `/readyz`, the peak resident set (`VmHWM`) and the peak
+//!    anonymous memory (`RssAnon`, sampled every 100 ms) during the build, and both 5 s after
+//!    it (`--no-first-start` skips it);
 //! 1. `vendrome search reindex`: documents, seconds, documents/s, and the index's size on disk;
 //! 2. for each path (`vendrome serve` with the embedded index, then with `VENDROME_SEARCH=postgres`),
 //!    `GET /v1/search` for four kinds of query — plain words, words with typos, prefixes (search
@@ -62,6 +66,8 @@ struct Options {
     per_query: bool,
     /// Clients for each query alone.
     per_query_clients: usize,
+    /// Measure the first start's memory (the index built in-process).
+    first_start: bool,
 }
 
 impl Options {
@@ -78,6 +84,7 @@ impl Options {
             postgres: true,
             per_query: false,
             per_query_clients: 1,
+            first_start: true,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -95,6 +102,7 @@ impl Options {
                 "--lag-samples" => options.lag_samples = value()?.parse()?,
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
+                "--no-first-start" => options.first_start = false,
                 "--per-query" => options.per_query = true,
                 "--per-query-clients" => {
                     options.per_query = true;
@@ -192,6 +200,12 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let data_dir = support::scratch_dir().join("data");
+    let first = if options.first_start {
+        eprintln!("first start: building the index in the server…");
+        Some(first_start(&options.vendrome, &url, &data_dir).await?)
+    } else {
+        None
+    };
     let _ = std::fs::remove_dir_all(data_dir.join("search"));
     eprintln!("indexing…");
     let reindex = std::process::Command::new(&options.vendrome)
@@ -291,6 +305,19 @@ async fn main() -> anyhow::Result<()> {
     if let Some(seed) = seed_time {
         println!("seeded in {:.1} s", seed.as_secs_f64());
     }
+    if let Some(first) = &first {
+        println!();
+        println!("| first start (index built in the server) | seconds to ready | peak RSS | peak anonymous | RSS 5 s after | anonymous 5 s after |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        println!(
+            "| `vendrome serve`, no index yet | {:.1} | {} | {} | {} | {} |",
+            first.seconds,
+            mib(first.peak_rss_kib),
+            mib(first.peak_anon_kib),
+            mib(first.after_rss_kib),
+            mib(first.after_anon_kib)
+        );
+    }
     println!();
     println!("| indexing | documents | seconds | documents/s | index size |");
     println!("|---|---:|---:|---:|---:|");
@@ -352,6 +379,51 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What the first start cost: the server builds its index before it is ready.
+struct FirstStart {
+    seconds: f64,
+    peak_rss_kib: Option<u64>,
+    peak_anon_kib: Option<u64>,
+    after_rss_kib: Option<u64>,
+    after_anon_kib: Option<u64>,
+}
+
+/// Starts `vendrome serve` on a data dir with no index, samples its anonymous memory every
+/// 100 ms until it is ready, and reads what it keeps 5 s later.
+async fn first_start(
+    vendrome: &str,
+    url: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<FirstStart> {
+    let _ = std::fs::remove_dir_all(data_dir.join("search"));
+    let keys = KeyRing::generate_spec();
+    let started = Instant::now();
+    let server = Server::spawn(vendrome, url, &keys, &[])?;
+    let mut peak_anon_kib: Option<u64> = None;
+    server
+        .wait_ready(Duration::from_secs(3600), |s| {
+            if let Some(anon) = s.status_kib("RssAnon:") {
+                peak_anon_kib = Some(peak_anon_kib.map_or(anon, |p| p.max(anon)));
+            }
+        })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let first = FirstStart {
+        seconds,
+        peak_rss_kib: server.peak_rss_kib(),
+        peak_anon_kib,
+        after_rss_kib: server.rss_kib(),
+        after_anon_kib: server.status_kib("RssAnon:"),
+    };
+    server.stop().await;
+    Ok(first)
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
 }
 
 fn ms(value: Option<f64>) -> String {
