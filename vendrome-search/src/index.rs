@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
-use tantivy::indexer::IndexWriterOptions;
 use tantivy::{
     Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
     TantivyDocument, Term,
@@ -115,11 +115,9 @@ impl Generation {
             .memory_budget_per_thread(WRITER_HEAP)
             .num_merge_threads(MERGE_THREADS)
             .build();
-        let writer = index
-            .writer_with_options(options)
-            .context(
-                "opening the search index writer (is another process using this data directory?)",
-            )?;
+        let writer = index.writer_with_options(options).context(
+            "opening the search index writer (is another process using this data directory?)",
+        )?;
         writer.set_merge_policy(Box::new(crate::merging::CappedMerges::default()));
         let reader = index
             .reader_builder()

@@ -2,10 +2,10 @@
 //! than `window_hours` before the start) gets back what the policy says (`full`, `half` or
 //! `none`); earlier, or when the provider (or an admin, or the server) cancels, everything.
 
-use chrono::Duration;
 use super::BookingActor;
 pub use crate::enums::CancellationRefund as LateRefund;
 use crate::time::Timestamp;
+use chrono::Duration;
 
 /// A service's cancellation policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
