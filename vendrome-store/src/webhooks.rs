@@ -94,7 +94,7 @@ fn order_for_settlement(dialect: Dialect) -> String {
 enum Done {
     Duplicate,
     Ignored,
-    Stale(Payment),
+    Stale(Box<Payment>),
     Applied(Box<PaymentRow>),
     /// The plan (or reading what it needs) failed: the transaction was rolled back.
     Refused(Error),
@@ -190,7 +190,7 @@ impl WebhookInbox for Store {
             };
             let done = match settlement {
                 Some(s) => Done::Applied(Box::new(tx.apply_settlement(dialect, phase, &s).await?)),
-                None => Done::Stale(found.payment),
+                None => Done::Stale(Box::new(found.payment)),
             };
             sqlx::query(MARK)
                 .bind(stored)
@@ -206,7 +206,7 @@ impl WebhookInbox for Store {
         match done {
             Done::Duplicate => Ok(Processed::Duplicate),
             Done::Ignored => Ok(Processed::Ignored),
-            Done::Stale(payment) => Ok(Processed::Stale(payment)),
+            Done::Stale(payment) => Ok(Processed::Stale(*payment)),
             Done::Applied(row) => Payment::try_from(*row).map(Processed::Applied),
             Done::Refused(e) => Err(e),
         }

@@ -304,7 +304,7 @@ async fn reviews_page_newest_and_highest_first(store: Store) {
     }
     let newest: Vec<ReviewId> = written_in_order.iter().rev().map(|r| r.id).collect();
     let mut highest = written_in_order.clone();
-    highest.sort_by(|a, b| (b.rating, b.created_at).cmp(&(a.rating, a.created_at)));
+    highest.sort_by_key(|r| std::cmp::Reverse((r.rating, r.created_at)));
     let highest: Vec<ReviewId> = highest.iter().map(|r| r.id).collect();
     for of in [ReviewsOf::Post(post), ReviewsOf::User(seller)] {
         for size in [1, 2, 5, 100] {
