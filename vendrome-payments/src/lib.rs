@@ -6,6 +6,7 @@
 //! tree); the HTTP clients of provider adapters may be built on hyper.
 
 mod cancel;
+pub mod notifications;
 pub mod orchestrator;
 pub mod sandbox;
 pub mod signature;
