@@ -1,6 +1,6 @@
 //! `vendrome seed fixtures` on both stores: every post type, every kind of social row and direct
-//! messages, orders in every status paid through the sandbox with a clean ledger, reviews and
-//! mentorships in every status, and a second run that changes nothing (row counts, counters and
+//! messages, orders and bookings in every status paid through the sandbox with a clean ledger,
+//! reviews and mentorships in every status, and a second run that changes nothing (row counts, counters and
 //! outbox events alike).
 
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 27] = [
+const TABLES: [&str; 29] = [
     "users",
     "posts",
     "post_topics",
@@ -25,6 +25,8 @@ const TABLES: [&str; 27] = [
     "conversations",
     "messages",
     "orders",
+    "bookings",
+    "provider_availability",
     "reviews",
     "rating_stats",
     "mentorship_relationships",
@@ -137,6 +139,52 @@ async fn orders_in_every_status(db: &TestStore) {
     assert_eq!(failed_or_pending_payments, 0, "every payment finished");
 }
 
+/// Every status of the booking state machine, the paid ones paid, the ended ones refunded.
+async fn bookings_in_every_status(db: &TestStore) {
+    for status in [
+        "awaiting_payment",
+        "requested",
+        "confirmed",
+        "declined",
+        "cancelled",
+        "completed",
+        "no_show",
+    ] {
+        let n = scalar(
+            db,
+            &format!("SELECT COUNT(*) FROM bookings WHERE status = '{status}'"),
+        )
+        .await;
+        assert!(n > 0, "no {status} booking in the fixtures");
+    }
+    // Every booking past waiting was paid through the sandbox (one succeeded charge each).
+    let paid = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings b WHERE b.status NOT IN ('awaiting_payment') \
+         AND COALESCE(b.cancel_reason, '') <> 'not paid in time' \
+         AND NOT EXISTS (SELECT 1 FROM payment_transactions p WHERE p.booking_id = b.id \
+         AND p.kind = 'charge' AND p.status = 'succeeded')",
+    )
+    .await;
+    assert_eq!(paid, 0, "a booking past waiting without its charge");
+    // The declined one refunded in full, the cancelled one by half (inside the window).
+    let refunds = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings b JOIN payment_transactions p ON p.booking_id = b.id \
+         WHERE p.kind = 'refund' AND p.status = 'succeeded' AND p.amount = b.refund_amount \
+         AND ((b.status = 'declined' AND b.refund_amount = b.amount) \
+         OR (b.status = 'cancelled' AND b.refund_amount = b.amount / 2))",
+    )
+    .await;
+    assert_eq!(refunds, 2, "a full and a half refund");
+    let expired = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancel_reason = 'not paid in time'",
+    )
+    .await;
+    assert_eq!(expired, 1, "one expired booking");
+}
+
 async fn twice(db: &TestStore) {
     let first = seed(&db.url);
     assert!(
@@ -146,6 +194,7 @@ async fn twice(db: &TestStore) {
     let types = scalar(db, "SELECT COUNT(DISTINCT post_type) FROM posts").await;
     assert_eq!(types, 7, "every post type is in the fixtures");
     orders_in_every_status(db).await;
+    bookings_in_every_status(db).await;
     let ledger = ledger_check(&db.url);
     assert_eq!(ledger["clean"], true, "{ledger}");
     assert!(ledger["transactions"].as_u64().unwrap() >= 7, "{ledger}");

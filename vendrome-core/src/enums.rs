@@ -240,6 +240,8 @@ crate::sql_enums! {
 
     /// The state of a service booking.
     BookingStatus = "booking_status" {
+        /// A booking of a paid service, holding its slot until its charge succeeds.
+        AwaitingPayment = "awaiting_payment",
         Requested = "requested",
         Confirmed = "confirmed",
         Completed = "completed",

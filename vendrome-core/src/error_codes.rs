@@ -86,7 +86,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("mixed_currencies", 422, "an order's products are priced in more than one currency"),
     code("own_listing", 422, "a member orders their own product"),
     code("out_of_stock", 409, "a product has less in stock than the order asks for; the message names the post"),
-    code("already_paid", 409, "the order already has a succeeded payment"),
+    code("already_paid", 409, "the order or booking already has a succeeded payment"),
     code("payment_declined", 402, "the provider declined the payment or refund"),
     code("payment_rejected", 422, "the provider refused the request as made (an unsupported currency or method)"),
     code("provider_unavailable", 503, "the payment provider could not be reached; retry with the same `Idempotency-Key`"),
@@ -99,7 +99,6 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("invalid_booking_transition", 409, "the booking's status does not allow this move"),
     code("not_booking_party_action", 403, "the caller's part in the booking does not allow this move"),
     code("booking_not_ended", 409, "a booking is completed or marked no-show only after its end time"),
-    code("paid_booking_unavailable", 422, "the service has a price; only free services can be booked for now"),
     // Reviews and mentorship.
     code("not_a_buyer", 403, "a review of an order or booking by someone other than its buyer or client, or of one not completed"),
     code("already_reviewed", 409, "the author has reviewed this order or booking already (a deleted review counts)"),

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rand::RngCore as _;
+use vendrome_core::bookings::BookingConfig;
 use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
 use vendrome_core::payments::provider::PaymentProvider;
 use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig, Stripe, StripeConfig};
@@ -90,6 +91,8 @@ impl Default for CommerceOptions {
 /// The services of checkout, over one store.
 pub struct Commerce {
     pub orders: OrderService,
+    /// Paid bookings take the orders' fee and payment window.
+    pub bookings: BookingConfig,
     pub payments: Payments,
     pub sandbox: Option<Arc<Sandbox>>,
 }
@@ -110,7 +113,11 @@ impl Commerce {
         };
         Self {
             orders: OrderService::new(store.clone(), options.orders),
-            payments: Payments::new(ports, providers),
+            bookings: BookingConfig {
+                fee_bps: options.orders.fee_bps,
+                payment_window: options.orders.expiry,
+            },
+            payments: Payments::new(ports, providers).with_bookings(store.clone()),
             sandbox,
         }
     }

@@ -277,7 +277,8 @@ impl AppState {
             orders: commerce.orders,
             // No calendar busy time yet: the native calendar's recurrence lives in
             // vendrome-calendar, which will provide the `BusyTime` adapter.
-            bookings: BookingService::new(shared.clone(), shared.clone(), Arc::new(NoBusyTime)),
+            bookings: BookingService::new(shared.clone(), shared.clone(), Arc::new(NoBusyTime))
+                .with_config(commerce.bookings),
             payments: commerce.payments,
             reviews: ReviewService::new(shared.clone()),
             mentorship: MentorshipService::new(shared.clone()),

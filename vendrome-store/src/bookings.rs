@@ -15,7 +15,7 @@ use uuid::Uuid;
 use vendrome_core::bookings::{
     Availability, AvailabilityException, AvailabilityRepo, BookableService, Booking, BookingChange,
     BookingFilter, BookingRepo, BookingRole, CancellationPolicy, CreateBookingOutcome, LateRefund,
-    NewBooking, Taken, WeeklyWindow, MAX_BLOCK_MINUTES,
+    NewBooking, PaidBooking, Taken, WeeklyWindow, MAX_BLOCK_MINUTES,
 };
 use vendrome_core::enums::BookingStatus;
 use vendrome_core::ids::{BookingId, PostId, UserId};
@@ -39,7 +39,7 @@ const BOOKING_COLUMNS: &str = "b.id, b.service_post_id, b.client_id, b.provider_
 
 /// Other bookings of `$1` holding time that meet `[$2, $3)`, starting no earlier than `$4`.
 const OVERLAPS: &str = "SELECT COUNT(*) FROM bookings WHERE provider_id = $1 AND id <> $5 \
-    AND status IN ('requested', 'confirmed') AND starts_at >= $4 AND starts_at < $3 \
+    AND status IN ('awaiting_payment', 'requested', 'confirmed') AND starts_at >= $4 AND starts_at < $3 \
     AND COALESCE(blocked_until, ends_at) > $2";
 
 #[derive(sqlx::FromRow)]
@@ -85,6 +85,33 @@ impl BookingRow {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// A booking with its service's `auto_confirm`, as a charge's settlement reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PaidBookingRow {
+    #[sqlx(flatten)]
+    booking: BookingRow,
+    auto_confirm: bool,
+}
+
+impl PaidBookingRow {
+    pub(crate) fn into_paid(self) -> Result<PaidBooking> {
+        Ok(PaidBooking {
+            booking: self.booking.into_booking()?,
+            auto_confirm: self.auto_confirm,
+        })
+    }
+}
+
+/// Reads a booking and its service's `auto_confirm` in a settling transaction, locking the
+/// booking on PostgreSQL (SQLite's transaction already holds the write lock).
+pub(crate) fn paid_booking_sql(dialect: Dialect) -> String {
+    let lock = dialect.pick(" FOR UPDATE OF b", "");
+    format!(
+        "SELECT {BOOKING_COLUMNS}, s.auto_confirm FROM bookings b \
+         JOIN post_services s ON s.post_id = b.service_post_id WHERE b.id = $1{lock}"
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -376,7 +403,7 @@ impl BookingRepo for Store {
         let rows: Vec<TakenRow> = with_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT starts_at, COALESCE(blocked_until, ends_at) AS blocked_until FROM bookings \
-                 WHERE provider_id = $1 AND status IN ('requested', 'confirmed') \
+                 WHERE provider_id = $1 AND status IN ('awaiting_payment', 'requested', 'confirmed') \
                  AND starts_at >= $4 AND starts_at < $3 AND COALESCE(blocked_until, ends_at) > $2 \
                  ORDER BY starts_at",
             )
@@ -426,5 +453,25 @@ impl BookingRepo for Store {
             return Ok(None);
         }
         self.booking(change.booking_id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn awaiting_payment_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BookingId>> {
+        let ids: Vec<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM bookings WHERE status = 'awaiting_payment' AND created_at < $1 \
+                 ORDER BY created_at, id LIMIT $2",
+            )
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })
+        .or_unexpected()?;
+        Ok(ids.into_iter().map(BookingId::from_uuid).collect())
     }
 }

@@ -5,7 +5,8 @@
 //! lock before it reads): the order for a charge's start, the charge for a refund's start, the
 //! payment itself for its later phases. Concurrent settlements of one payment therefore queue
 //! up, and only the first whose status may move ([`can_move`]) writes anything; its posting, the
-//! order's move and the outbox events commit with the status in one transaction.
+//! order's (or booking's) move and the outbox events commit with the status in one transaction.
+//! A charge of a booking locks the booking at its start, as a charge of an order locks the order.
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
 };
-use vendrome_core::ids::{OrderId, PaymentId, UserId};
+use vendrome_core::ids::{BookingId, OrderId, PaymentId, UserId};
 use vendrome_core::money::Money;
 use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::payments::{
@@ -33,7 +34,7 @@ use crate::writes::TxWrites as _;
 use crate::{with_db, Dialect, Store};
 
 pub(crate) const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
-    order_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
+    order_id, booking_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
     method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at";
 
 #[derive(sqlx::FromRow)]
@@ -46,6 +47,7 @@ pub(crate) struct PaymentRow {
     user_id: Uuid,
     payee_id: Option<Uuid>,
     order_id: Option<Uuid>,
+    booking_id: Option<Uuid>,
     refund_of_id: Option<Uuid>,
     amount: i64,
     currency: String,
@@ -74,6 +76,7 @@ impl TryFrom<PaymentRow> for Payment {
             payer_id: UserId::from_uuid(r.user_id),
             payee_id: r.payee_id.map(UserId::from_uuid),
             order_id: r.order_id.map(OrderId::from_uuid),
+            booking_id: r.booking_id.map(BookingId::from_uuid),
             refund_of: r.refund_of_id.map(PaymentId::from_uuid),
             amount: Money::new(r.amount, parse_currency(&r.currency)?),
             fee_amount: r.fee_amount,
@@ -113,6 +116,13 @@ fn lock_order(dialect: Dialect) -> &'static str {
     dialect.pick(
         "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
         "UPDATE orders SET id = id WHERE id = $1 RETURNING id",
+    )
+}
+
+fn lock_booking(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "SELECT id FROM bookings WHERE id = $1 FOR UPDATE",
+        "UPDATE bookings SET id = id WHERE id = $1 RETURNING id",
     )
 }
 
@@ -185,6 +195,23 @@ macro_rules! impl_settlement_writes {
                     }
                     if let Some(change) = s.order_change {
                         self.apply_status_change(change).await?;
+                    }
+                    if let Some(booking) = &s.booking_move {
+                        // A compare-and-set: a booking that moved meanwhile (cancelled, expired)
+                        // keeps its status, and its move's event is not written.
+                        let moved = sqlx::query(
+                            "UPDATE bookings SET status = $2, updated_at = $4 WHERE id = $1 AND status = $3",
+                        )
+                        .bind(booking.change.booking_id.as_uuid())
+                        .bind(DbEnum(booking.change.to))
+                        .bind(DbEnum(booking.change.from))
+                        .bind(booking.change.at)
+                        .execute(&mut *self)
+                        .await?
+                        .rows_affected();
+                        if moved == 1 {
+                            self.append_event(&booking.event, s.at).await?;
+                        }
                     }
                     for event in &s.events {
                         self.append_event(event, s.at).await?;
@@ -266,16 +293,25 @@ impl Store {
 impl PaymentRepo for Store {
     #[tracing::instrument(skip_all, fields(payment = %payment.id))]
     async fn start(&self, payment: &NewPayment) -> Result<StartOutcome> {
-        let succeeded_charge = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE order_id = $1 AND id <> $2 \
-             AND kind = 'charge' AND status = 'succeeded' LIMIT 1"
-        );
+        let succeeded_charge = |of: &str| {
+            format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE {of} = $1 AND id <> $2 \
+                 AND kind = 'charge' AND status = 'succeeded' LIMIT 1"
+            )
+        };
+        // What a charge pays for: an order or a booking, whose row the checks lock.
+        let paid_for = match (payment.order_id, payment.booking_id) {
+            (Some(order), _) => Some(("order_id", order.as_uuid())),
+            (None, Some(booking)) => Some(("booking_id", booking.as_uuid())),
+            (None, None) => None,
+        };
         let decided = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             // The order (a charge) or the charge (a refund) the checks read, locked first.
-            let anchor = match (payment.kind, payment.refund_of, payment.order_id) {
+            let anchor = match (payment.kind, payment.refund_of, paid_for) {
                 (PaymentKind::Refund, Some(charge), _) => Some((lock_payment(dialect), charge.as_uuid())),
-                (PaymentKind::Charge, _, Some(order)) => Some((lock_order(dialect).to_owned(), order.as_uuid())),
+                (PaymentKind::Charge, _, Some(("order_id", order))) => Some((lock_order(dialect).to_owned(), order)),
+                (PaymentKind::Charge, _, Some((_, booking))) => Some((lock_booking(dialect).to_owned(), booking)),
                 _ => None,
             };
             if let Some((sql, id)) = &anchor {
@@ -284,8 +320,8 @@ impl PaymentRepo for Store {
             let inserted: Option<PaymentRow> = sqlx::query_as(&format!(
                 "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
                  payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
-                 return_url, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+                 return_url, created_at, updated_at, booking_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
             ))
             .bind(payment.id.as_uuid())
@@ -304,12 +340,13 @@ impl PaymentRepo for Store {
             .bind(&payment.method)
             .bind(&payment.return_url)
             .bind(payment.created_at)
+            .bind(payment.booking_id.map(|b| b.as_uuid()))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(inserted) = inserted else {
                 return Ok(Started::Existing);
             };
-            match (payment.kind, payment.refund_of, payment.order_id) {
+            match (payment.kind, payment.refund_of, paid_for) {
                 (PaymentKind::Refund, Some(charge), _) => {
                     let charged: Option<i64> =
                         sqlx::query_scalar("SELECT amount FROM payment_transactions WHERE id = $1")
@@ -326,9 +363,9 @@ impl PaymentRepo for Store {
                         return Ok(Started::ExceedsRefundable(refundable.max(0)));
                     }
                 }
-                (PaymentKind::Charge, _, Some(order)) => {
-                    let paid: Option<PaymentRow> = sqlx::query_as(&succeeded_charge)
-                        .bind(order.as_uuid())
+                (PaymentKind::Charge, _, Some((of, id))) => {
+                    let paid: Option<PaymentRow> = sqlx::query_as(&succeeded_charge(of))
+                        .bind(id)
                         .bind(payment.id.as_uuid())
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -479,6 +516,14 @@ impl PaymentRepo for Store {
             "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE order_id = $1 ORDER BY created_at, id"
         );
         self.payments_query(&sql, order.as_uuid()).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payments_for_booking(&self, booking: BookingId) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE booking_id = $1 ORDER BY created_at, id"
+        );
+        self.payments_query(&sql, booking.as_uuid()).await
     }
 
     #[tracing::instrument(skip(self))]

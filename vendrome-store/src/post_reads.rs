@@ -33,6 +33,7 @@ pub(crate) enum Visibility {
 const PAYLOAD_COLUMNS: &str = "\
     pr.title AS pr_title, pr.category AS pr_category, pr.price_amount, pr.currency AS pr_currency, pr.stock_quantity, pr.sku, \
     sv.title AS sv_title, sv.category AS sv_category, sv.rate_amount, sv.currency AS sv_currency, sv.rate_unit, sv.duration_minutes, sv.is_remote, sv.location, \
+    sv.auto_confirm, sv.cancellation_window_hours, sv.late_cancellation_refund, \
     cf.title AS cf_title, cf.goal_amount, cf.currency AS cf_currency, cf.instrument AS cf_instrument, cf.ends_at, cf.reward_summary, \
     io.title AS io_title, io.ticket_min_amount, io.ticket_max_amount, io.currency AS io_currency, io.instrument AS io_instrument, io.stage AS io_stage, \
     ir.title AS ir_title, ir.amount_sought, ir.currency AS ir_currency, ir.instrument AS ir_instrument, ir.stage AS ir_stage, ir.use_of_funds, \

@@ -5,8 +5,8 @@
 use anyhow::Context as _;
 use uuid::Uuid;
 use vendrome_core::enums::{
-    InvestmentInstrument, InvestmentStage, MentorshipFormat, PostType, PostVisibility,
-    ReactionKind, ServiceRateUnit, VerificationLevel,
+    CancellationRefund, InvestmentInstrument, InvestmentStage, MentorshipFormat, PostType,
+    PostVisibility, ReactionKind, ServiceRateUnit, VerificationLevel,
 };
 use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::posts::payload::{
@@ -61,6 +61,9 @@ pub(crate) struct PostRow {
     duration_minutes: Option<i32>,
     is_remote: Option<bool>,
     location: Option<String>,
+    auto_confirm: Option<bool>,
+    cancellation_window_hours: Option<i32>,
+    late_cancellation_refund: Option<DbEnum<CancellationRefund>>,
     // post_crowdfunding
     cf_title: Option<String>,
     goal_amount: Option<i64>,
@@ -128,6 +131,18 @@ impl PostRow {
                 duration_minutes: self.duration_minutes,
                 is_remote: need(self.is_remote, id, "is_remote")?,
                 location: self.location.take(),
+                auto_confirm: need(self.auto_confirm, id, "auto_confirm")?,
+                cancellation_window_hours: need(
+                    self.cancellation_window_hours,
+                    id,
+                    "cancellation_window_hours",
+                )?,
+                late_cancellation_refund: need(
+                    self.late_cancellation_refund.take(),
+                    id,
+                    "late_cancellation_refund",
+                )?
+                .0,
             }),
             PostType::Crowdfunding => PostPayload::Crowdfunding(CrowdfundingPayload {
                 title: need(self.cf_title.take(), id, "title")?,

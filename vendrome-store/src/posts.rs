@@ -15,12 +15,11 @@ use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
 
-/// The side table of each payload type.
+/// The side table an edit of each payload type empties before writing it again. Products and
+/// services are written in place instead (an upsert): orders and bookings reference their rows.
 fn payload_table(payload: &PostPayload) -> Option<&'static str> {
     match payload {
-        PostPayload::Text => None,
-        PostPayload::Product(_) => Some("post_products"),
-        PostPayload::Service(_) => Some("post_services"),
+        PostPayload::Text | PostPayload::Product(_) | PostPayload::Service(_) => None,
         PostPayload::Crowdfunding(_) => Some("post_crowdfunding"),
         PostPayload::InvestmentOffer(_) => Some("post_investment_offers"),
         PostPayload::InvestmentRequest(_) => Some("post_investment_requests"),
@@ -34,13 +33,20 @@ macro_rules! insert_payload {
         match $payload {
             PostPayload::Text => {}
             PostPayload::Product(p) => {
-                sqlx::query("INSERT INTO post_products (post_id, title, category, price_amount, currency, stock_quantity, sku) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query("INSERT INTO post_products (post_id, title, category, price_amount, currency, stock_quantity, sku) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    ON CONFLICT (post_id) DO UPDATE SET title = excluded.title, category = excluded.category, price_amount = excluded.price_amount, \
+                    currency = excluded.currency, stock_quantity = excluded.stock_quantity, sku = excluded.sku")
                     .bind($id).bind(&p.title).bind(&p.category).bind(p.price_minor).bind(p.currency.as_str()).bind(p.stock_quantity).bind(&p.sku)
                     .execute(&mut *$tx).await?;
             }
             PostPayload::Service(p) => {
-                sqlx::query("INSERT INTO post_services (post_id, title, category, rate_amount, currency, rate_unit, duration_minutes, is_remote, location) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                sqlx::query("INSERT INTO post_services (post_id, title, category, rate_amount, currency, rate_unit, duration_minutes, is_remote, location, auto_confirm, cancellation_window_hours, late_cancellation_refund) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                    ON CONFLICT (post_id) DO UPDATE SET title = excluded.title, category = excluded.category, rate_amount = excluded.rate_amount, \
+                    currency = excluded.currency, rate_unit = excluded.rate_unit, duration_minutes = excluded.duration_minutes, \
+                    is_remote = excluded.is_remote, location = excluded.location, auto_confirm = excluded.auto_confirm, \
+                    cancellation_window_hours = excluded.cancellation_window_hours, late_cancellation_refund = excluded.late_cancellation_refund")
                     .bind($id).bind(&p.title).bind(&p.category).bind(p.rate_minor).bind(p.currency.as_str()).bind(DbEnum(p.rate_unit)).bind(p.duration_minutes).bind(p.is_remote).bind(&p.location)
+                    .bind(p.auto_confirm).bind(p.cancellation_window_hours).bind(DbEnum(p.late_cancellation_refund))
                     .execute(&mut *$tx).await?;
             }
             PostPayload::Crowdfunding(p) => {

@@ -309,6 +309,7 @@ impl ReviewRepo for Store {
     async fn reviews_of(
         &self,
         of: ReviewsOf,
+        viewer: Option<UserId>,
         sort: ReviewSort,
         after: Option<&Cursor>,
         limit: Limit,
@@ -327,6 +328,14 @@ impl ReviewRepo for Store {
             }
         }
         sql.push(" AND r.deleted_at IS NULL");
+        if let Some(viewer) = viewer {
+            // Neither the viewer's blocks nor those against the viewer.
+            sql.push(" AND NOT EXISTS (SELECT 1 FROM user_blocks k WHERE (k.blocker_id = ");
+            sql.uuid(viewer.as_uuid());
+            sql.push(" AND k.blocked_id = r.author_id) OR (k.blocker_id = r.author_id AND k.blocked_id = ");
+            sql.uuid(viewer.as_uuid());
+            sql.push("))");
+        }
         match sort {
             ReviewSort::Newest => {
                 if let Some(cursor) = after {

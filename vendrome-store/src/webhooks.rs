@@ -5,8 +5,8 @@
 //! (PostgreSQL re-reads it after a concurrent writer commits; SQLite has one writer), so of
 //! several concurrent deliveries of one event exactly one gets a row back.
 //!
-//! [`WebhookInbox::process`] runs that upsert, the payment's lock and read (its order locked too
-//! on PostgreSQL), the settlement ([`SettlementWrites`](crate::payments::SettlementWrites)) and
+//! [`WebhookInbox::process`] runs that upsert, the payment's lock and read (its order or booking
+//! locked too on PostgreSQL), the settlement ([`SettlementWrites`](crate::payments::SettlementWrites)) and
 //! the delivery's mark in one transaction: one commit per delivery, and a concurrent delivery
 //! of the same event waits on the event id's unique index, not on the payment.
 
@@ -21,6 +21,7 @@ use vendrome_core::payments::{
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
+use crate::bookings::{paid_booking_sql, PaidBookingRow};
 use crate::error::SqlxResultExt as _;
 use crate::orders::{OrderRow, ORDER_COLUMNS};
 use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
@@ -183,7 +184,20 @@ impl WebhookInbox for Store {
                 }
                 None => None,
             };
-            let found = Found { payment, order, charge };
+            let booking = match payment.booking_id {
+                Some(booking) => {
+                    let found: Option<PaidBookingRow> = sqlx::query_as(&paid_booking_sql(dialect))
+                        .bind(booking.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match found.map(PaidBookingRow::into_paid).transpose() {
+                        Ok(booking) => booking,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let found = Found { payment, order, charge, booking };
             let settlement = match plan(&found) {
                 Ok(settlement) => settlement.filter(|s| can_move(status, s.status)),
                 Err(e) => return Ok(Done::Refused(e)),

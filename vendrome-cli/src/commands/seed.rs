@@ -15,6 +15,7 @@ use vendrome_core::users::{DisplayName, Email, Handle, NewUser, UserRepo};
 
 use crate::{output, Common};
 
+mod bookings;
 mod bulk;
 mod mentoring;
 mod orders;
@@ -81,6 +82,7 @@ struct Summary {
     social: social::SocialSummary,
     mentoring: mentoring::MentoringSummary,
     orders: orders::OrdersSummary,
+    bookings: bookings::BookingsSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -175,6 +177,11 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         orders.is_empty() || social.is_some(),
         "orders.json names products of social.json, which is missing"
     );
+    let bookings: Option<bookings::Bookings> = read_object(&dir, "bookings.json")?;
+    anyhow::ensure!(
+        bookings.is_none() || social.is_some(),
+        "bookings.json names services of social.json, which is missing"
+    );
     let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
@@ -188,6 +195,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         + flags.len()
         + social.as_ref().map_or(0, social::Social::items)
         + orders.len()
+        + bookings.as_ref().map_or(0, bookings::Bookings::items)
         + mentoring.as_ref().map_or(0, mentoring::Mentoring::items);
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
@@ -260,6 +268,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         let (loaded, posts) = social::load(&store, social, &bar).await?;
         summary.social = loaded;
         summary.orders = orders::load(&store, orders, &posts, &bar).await?;
+        if let Some(bookings) = bookings {
+            summary.bookings = bookings::load(&store, bookings, &posts, &bar).await?;
+        }
     }
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
@@ -270,7 +281,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; reviews: {} created; mentorships: {} created",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -281,6 +292,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.social.connections_changed,
             summary.orders.orders_placed,
             summary.orders.orders_moved,
+            summary.bookings.bookings_made,
+            summary.bookings.bookings_moved,
             summary.mentoring.reviews_created,
             summary.mentoring.mentorships_created,
         );

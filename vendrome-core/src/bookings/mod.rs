@@ -2,6 +2,11 @@
 //! for one provider, and where a booking is in its life ([`BookingStatus`], whose moves
 //! [`transition`] allows).
 //!
+//! A booking of a service with a price starts `awaiting_payment`, holding its slot: the payments
+//! orchestrator charges it (`Payments::checkout_booking`) and the charge's settlement moves it on
+//! ([`on_payment`]) in the transaction that records the payment; unpaid, it is cancelled when its
+//! payment window lapses ([`BookingService::expire_due`]), which frees the slot.
+//!
 //! The slot computation is pure ([`Rules::slots`]); the service feeds it the provider's bookings
 //! that hold time and the busy intervals of their calendar ([`BusyTime`]). The store has the
 //! last word on overlaps: it refuses a booking whose time (plus the buffer after it) meets
@@ -19,7 +24,10 @@ pub use self::availability::{
     Availability, AvailabilityException, Rules, Slot, Taken, WeeklyWindow, MAX_BLOCK_MINUTES,
 };
 pub use self::policy::{CancellationPolicy, LateRefund};
-pub use self::service::{BookingService, RequestBooking, MAX_SLOT_RANGE_DAYS};
+pub use self::service::{
+    booking_actor, changed_event, planned_move, BookingConfig, BookingService, RequestBooking,
+    MAX_SLOT_RANGE_DAYS,
+};
 pub use self::status::{holds_time, transition, BookingAction, BookingActor};
 use crate::enums::BookingStatus;
 use crate::ids::{BookingId, PostId, UserId};
@@ -97,6 +105,49 @@ pub enum CreateBookingOutcome {
     Existing(Booking),
     /// Its time meets a booking of the provider that holds time; nothing was stored.
     Taken,
+}
+
+/// A booking a charge pays for, as the charge's settlement reads it (with the service's setting
+/// that decides where a paid booking goes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidBooking {
+    pub booking: Booking,
+    /// The service confirms requests at once: a paid booking becomes `confirmed`.
+    pub auto_confirm: bool,
+}
+
+/// A status move and the event it writes, applied together or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingMove {
+    pub change: BookingChange,
+    pub event: NewEvent,
+}
+
+/// What a succeeded charge does to the booking it pays for: `awaiting_payment` moves on to
+/// `confirmed` when the service auto-confirms, `requested` otherwise. `None` for a booking
+/// already past waiting (paid before, or cancelled: its time was given up).
+pub fn on_payment(paid: &PaidBooking, at: Timestamp) -> Option<BookingMove> {
+    let booking = &paid.booking;
+    if booking.status != BookingStatus::AwaitingPayment {
+        return None;
+    }
+    let action = if paid.auto_confirm {
+        BookingAction::PayAndConfirm
+    } else {
+        BookingAction::Pay
+    };
+    let to = transition(booking.status, action, BookingActor::System).ok()?;
+    Some(BookingMove {
+        change: BookingChange {
+            booking_id: booking.id,
+            from: booking.status,
+            to,
+            at,
+            refund_amount: 0,
+            cancel_reason: None,
+        },
+        event: changed_event(booking, to, 0),
+    })
 }
 
 /// Which of a member's bookings a list returns.
@@ -223,6 +274,18 @@ pub trait BookingRepo: Send + Sync {
         change: &BookingChange,
         event: NewEvent,
     ) -> Result<Option<Booking>>;
+
+    /// Up to `limit` bookings still `awaiting_payment` that were made before `before`, oldest
+    /// first, for the expiry task.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn awaiting_payment_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BookingId>>;
 }
 
 /// The provider's busy time from their calendar, which slots leave out.

@@ -4,8 +4,9 @@
 //! A booking asks for a start; it is made only when that start is one of the slots offered at
 //! that moment (in a window, past the notice, within the horizon, not over a booking, its buffer
 //! or busy time), and the store refuses it still when a concurrent booking took the time first.
-//! Services with a price are not bookable yet: paying for a booking is not wired to the
-//! payments orchestrator (`paid_booking_unavailable`).
+//! A booking of a service with a price is made `awaiting_payment`, with the platform's fee, and
+//! holds its slot for [`BookingConfig::payment_window`]; its charge and refunds go through the
+//! payments orchestrator, which settles it ([`super::on_payment`]).
 
 use std::sync::Arc;
 
@@ -14,8 +15,8 @@ use chrono_tz::Tz;
 
 use super::{
     transition, Availability, AvailabilityRepo, BookableService, Booking, BookingAction,
-    BookingActor, BookingChange, BookingFilter, BookingRepo, BusyTime, CreateBookingOutcome,
-    NewBooking, Rules, Slot, Taken, MAX_BLOCK_MINUTES,
+    BookingActor, BookingChange, BookingFilter, BookingMove, BookingRepo, BusyTime,
+    CancellationPolicy, CreateBookingOutcome, NewBooking, Rules, Slot, Taken, MAX_BLOCK_MINUTES,
 };
 use crate::access::Caller;
 use crate::enums::{BookingStatus, UserRole};
@@ -44,11 +45,31 @@ pub struct RequestBooking {
     pub idempotency_key: String,
 }
 
+/// The settings of paid bookings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookingConfig {
+    /// The platform's fee in basis points of a paid booking's amount (`--platform-fee-bps`).
+    pub fee_bps: u32,
+    /// How long a booking awaits its payment before it is cancelled and its slot freed
+    /// (`--order-expiry`: the same window as an order's).
+    pub payment_window: std::time::Duration,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        Self {
+            fee_bps: crate::orders::DEFAULT_PLATFORM_FEE_BPS,
+            payment_window: crate::orders::DEFAULT_EXPIRY,
+        }
+    }
+}
+
 /// See the module docs.
 pub struct BookingService {
     availability: Arc<dyn AvailabilityRepo>,
     bookings: Arc<dyn BookingRepo>,
     busy: Arc<dyn BusyTime>,
+    config: BookingConfig,
 }
 
 fn slot_unavailable() -> Error {
@@ -58,8 +79,9 @@ fn slot_unavailable() -> Error {
     )
 }
 
-/// The event a booking now in `status` writes.
-fn event(booking: &Booking, status: BookingStatus, refund_amount: i64) -> NewEvent {
+/// The event a booking now in `status` writes. A booking made `awaiting_payment` is announced as
+/// `booking.requested` with that status.
+pub fn changed_event(booking: &Booking, status: BookingStatus, refund_amount: i64) -> NewEvent {
     let payload = BookingChanged {
         booking_id: booking.id,
         service_post_id: booking.service_post_id,
@@ -73,7 +95,9 @@ fn event(booking: &Booking, status: BookingStatus, refund_amount: i64) -> NewEve
         currency: booking.currency,
     };
     NewEvent::new(match status {
-        BookingStatus::Requested => DomainEvent::BookingRequested(payload),
+        BookingStatus::AwaitingPayment | BookingStatus::Requested => {
+            DomainEvent::BookingRequested(payload)
+        }
         BookingStatus::Confirmed => DomainEvent::BookingConfirmed(payload),
         BookingStatus::Declined => DomainEvent::BookingDeclined(payload),
         BookingStatus::Cancelled => DomainEvent::BookingCancelled(payload),
@@ -92,7 +116,15 @@ impl BookingService {
             availability,
             bookings,
             busy,
+            config: BookingConfig::default(),
         }
+    }
+
+    /// The same service with the settings of paid bookings `config`.
+    #[must_use]
+    pub fn with_config(mut self, config: BookingConfig) -> Self {
+        self.config = config;
+        self
     }
 
     /// The caller's availability; `None` until they set one.
@@ -151,13 +183,15 @@ impl BookingService {
     }
 
     /// Books the slot starting at `input.starts_at` for the caller, or finds the booking made
-    /// with the same key. It is `confirmed` at once when the service auto-confirms, `requested`
-    /// otherwise.
+    /// with the same key. A free booking is `confirmed` at once when the service auto-confirms,
+    /// `requested` otherwise; a booking of a service with a price is `awaiting_payment` (its
+    /// amount the service's price, with the platform's fee), holding the slot until it is paid
+    /// or its payment window lapses.
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] `service`; [`Error::Invalid`] for an unknown zone or a note too long;
-    /// [`Error::Unprocessable`] `own_listing` or `paid_booking_unavailable`;
+    /// [`Error::Unprocessable`] `own_listing`;
     /// [`Error::Conflict`] `slot_unavailable` when the start is not offered or was just taken.
     pub async fn book(
         &self,
@@ -197,12 +231,6 @@ impl BookingService {
                 "a member cannot book their own service",
             ));
         }
-        if service.price.amount > 0 {
-            return Err(Error::unprocessable(
-                "paid_booking_unavailable",
-                "services with a price cannot be booked yet; only free services can",
-            ));
-        }
         let rules = self
             .rules_of(&service)
             .await?
@@ -214,11 +242,17 @@ impl BookingService {
         let Some(slot) = offered.into_iter().find(|s| s.starts_at == start) else {
             return Err(slot_unavailable());
         };
-        let status = if service.auto_confirm {
+        let status = if service.price.amount > 0 {
+            BookingStatus::AwaitingPayment
+        } else if service.auto_confirm {
             BookingStatus::Confirmed
         } else {
             BookingStatus::Requested
         };
+        let fee = service
+            .price
+            .share_bps(self.config.fee_bps)
+            .map_err(|_| anyhow::anyhow!("the platform fee of a service's price overflows"))?;
         let booking = NewBooking {
             id: BookingId::new(),
             service_post_id: service.post_id,
@@ -231,11 +265,12 @@ impl BookingService {
             timezone: input.timezone,
             currency: service.price.currency,
             amount: service.price.amount,
-            platform_fee_amount: 0,
+            platform_fee_amount: fee.amount.min(service.price.amount),
             idempotency_key: input.idempotency_key,
             note: input.note,
             created_at: now,
         };
+        // `awaiting_payment` is announced as requested, with its status.
         let created = NewEvent::new(match status {
             BookingStatus::Confirmed => DomainEvent::BookingConfirmed(changed(&booking)),
             _ => DomainEvent::BookingRequested(changed(&booking)),
@@ -277,7 +312,9 @@ impl BookingService {
     }
 
     /// Makes `action` on the booking as the caller's part in it. Completion and no-show wait
-    /// for the end time; a cancellation records what the service's policy refunds.
+    /// for the end time; a cancellation or decline records what it refunds ([`planned_move`]).
+    /// Paying that back is the payments orchestrator's (`Payments::cancel_booking`,
+    /// `Payments::decline_booking`), which the HTTP API calls instead for those two moves.
     ///
     /// # Errors
     ///
@@ -295,39 +332,60 @@ impl BookingService {
     ) -> Result<Booking> {
         let booking = self.load(id).await?;
         let who = actor(caller, &booking)?;
-        let to = transition(booking.status, action, who)?;
-        if matches!(action, BookingAction::Complete | BookingAction::NoShow)
-            && now < booking.ends_at
-        {
-            return Err(Error::conflict(
-                "booking_not_ended",
-                "a booking is completed or marked no-show after its end time",
-            ));
-        }
-        let refund_amount = if to == BookingStatus::Cancelled {
-            let service = self.bookings.service(booking.service_post_id).await?;
-            let policy = service.map(|s| s.policy).unwrap_or_default();
-            policy.refund(booking.amount, who, booking.starts_at, now)
+        let policy = if action == BookingAction::Cancel {
+            self.bookings
+                .service(booking.service_post_id)
+                .await?
+                .map(|s| s.policy)
         } else {
-            0
+            None
         };
-        let change = BookingChange {
-            booking_id: id,
-            from: booking.status,
-            to,
-            at: now,
-            refund_amount,
-            cancel_reason: reason.filter(|_| to == BookingStatus::Cancelled),
-        };
+        let planned = planned_move(&booking, action, who, policy, reason, now)?;
         self.bookings
-            .change_status(&change, event(&booking, to, refund_amount))
+            .change_status(&planned.change, planned.event)
             .await?
-            .ok_or_else(|| {
-                Error::conflict(
-                    "invalid_booking_transition",
-                    "the booking changed meanwhile; read it again",
-                )
-            })
+            .ok_or_else(changed_meanwhile)
+    }
+
+    /// Cancels up to `limit` bookings whose payment window lapsed unpaid, freeing their slots;
+    /// answers how many this call cancelled (another instance, or the payment, may move some
+    /// first: each move is a compare-and-set from `awaiting_payment`).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`], when the storage fails.
+    pub async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<usize> {
+        let window = Duration::from_std(self.config.payment_window).unwrap_or(Duration::MAX);
+        let before = now
+            .checked_sub_signed(window)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let due = self.bookings.awaiting_payment_before(before, limit).await?;
+        let mut moved = 0;
+        for id in due {
+            let Some(booking) = self.bookings.booking(id).await? else {
+                continue;
+            };
+            let reason = Some("not paid in time".to_owned());
+            let Ok(planned) = planned_move(
+                &booking,
+                BookingAction::Cancel,
+                BookingActor::System,
+                None,
+                reason,
+                now,
+            ) else {
+                continue;
+            };
+            if self
+                .bookings
+                .change_status(&planned.change, planned.event)
+                .await?
+                .is_some()
+            {
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     async fn service(&self, post: PostId) -> Result<BookableService> {
@@ -372,6 +430,70 @@ impl BookingService {
             .await?
             .ok_or(Error::not_found("booking"))
     }
+}
+
+fn changed_meanwhile() -> Error {
+    Error::conflict(
+        "invalid_booking_transition",
+        "the booking changed meanwhile; read it again",
+    )
+}
+
+/// The move `action` by `who` makes of `booking` at `now`, with its event: what the status
+/// machine allows ([`transition`]), completion and no-show only after the end, and what it
+/// refunds: a cancellation per `policy` (the service's; the default when it is gone), a decline
+/// everything. A booking still awaiting payment refunds nothing: nothing was paid.
+///
+/// # Errors
+///
+/// [`Error::Forbidden`] `not_booking_party_action` and [`Error::Conflict`]
+/// `invalid_booking_transition` from [`transition`]; [`Error::Conflict`] `booking_not_ended`.
+pub fn planned_move(
+    booking: &Booking,
+    action: BookingAction,
+    who: BookingActor,
+    policy: Option<CancellationPolicy>,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<BookingMove> {
+    let to = transition(booking.status, action, who)?;
+    if matches!(action, BookingAction::Complete | BookingAction::NoShow) && now < booking.ends_at {
+        return Err(Error::conflict(
+            "booking_not_ended",
+            "a booking is completed or marked no-show after its end time",
+        ));
+    }
+    let paid = booking.status != BookingStatus::AwaitingPayment;
+    let refund_amount = match to {
+        BookingStatus::Cancelled if paid => {
+            policy
+                .unwrap_or_default()
+                .refund(booking.amount, who, booking.starts_at, now)
+        }
+        // Declined by the provider: everything back.
+        BookingStatus::Declined => booking.amount,
+        _ => 0,
+    };
+    Ok(BookingMove {
+        change: BookingChange {
+            booking_id: booking.id,
+            from: booking.status,
+            to,
+            at: now,
+            refund_amount,
+            cancel_reason: reason.filter(|_| to == BookingStatus::Cancelled),
+        },
+        event: changed_event(booking, to, refund_amount),
+    })
+}
+
+/// The caller's part in the booking as the status machine knows it; not found for anyone else.
+///
+/// # Errors
+///
+/// [`Error::NotFound`] `booking` for a caller who is neither party nor an admin.
+pub fn booking_actor(caller: &Caller, booking: &Booking) -> Result<BookingActor> {
+    actor(caller, booking)
 }
 
 fn changed(b: &NewBooking) -> BookingChanged {

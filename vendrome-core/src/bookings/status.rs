@@ -1,6 +1,8 @@
-//! The booking's state machine, as migration 6 names it: `requested -> confirmed | declined |
-//! cancelled; confirmed -> completed | cancelled | no_show`. Who may make each move is part of
-//! the table; that completion and no-show wait for the end time is the service's rule.
+//! The booking's state machine, as migrations 6 and 37 name it: `awaiting_payment -> requested |
+//! confirmed | cancelled; requested -> confirmed | declined | cancelled; confirmed -> completed |
+//! cancelled | no_show`. Who may make each move is part of the table; that completion and
+//! no-show wait for the end time is the service's rule. Only the server moves a booking out of
+//! `awaiting_payment` on its payment (a succeeded charge settles it, see `vendrome-payments`).
 
 use crate::enums::BookingStatus;
 use crate::Error;
@@ -13,6 +15,10 @@ pub enum BookingAction {
     Cancel,
     Complete,
     NoShow,
+    /// Its charge succeeded: on to `requested`, for the provider to confirm or decline.
+    Pay,
+    /// Its charge succeeded and the service auto-confirms: on to `confirmed`.
+    PayAndConfirm,
 }
 
 /// Who asks.
@@ -21,7 +27,7 @@ pub enum BookingActor {
     Client,
     Provider,
     Admin,
-    /// The server itself (an unpaid request's expiry).
+    /// The server itself (a payment's settlement, an unpaid booking's expiry).
     System,
 }
 
@@ -44,6 +50,7 @@ pub fn transition(
             matches!(actor, W::Provider | W::Admin)
         }
         A::Cancel => true,
+        A::Pay | A::PayAndConfirm => actor == W::System,
     };
     if !allowed_actor {
         return Err(Error::forbidden(
@@ -52,6 +59,9 @@ pub fn transition(
         ));
     }
     match (from, action) {
+        (S::AwaitingPayment, A::Pay) => Ok(S::Requested),
+        (S::AwaitingPayment, A::PayAndConfirm) => Ok(S::Confirmed),
+        (S::AwaitingPayment, A::Cancel) => Ok(S::Cancelled),
         (S::Requested, A::Confirm) => Ok(S::Confirmed),
         (S::Requested, A::Decline) => Ok(S::Declined),
         (S::Requested | S::Confirmed, A::Cancel) => Ok(S::Cancelled),
@@ -66,7 +76,10 @@ pub fn transition(
 
 /// Whether a booking in `status` holds its time (the provider cannot be booked over it).
 pub fn holds_time(status: BookingStatus) -> bool {
-    matches!(status, BookingStatus::Requested | BookingStatus::Confirmed)
+    matches!(
+        status,
+        BookingStatus::AwaitingPayment | BookingStatus::Requested | BookingStatus::Confirmed
+    )
 }
 
 #[cfg(test)]
@@ -87,11 +100,27 @@ mod tests {
             allowed.push((S::Confirmed, A::Complete, who, S::Completed));
             allowed.push((S::Confirmed, A::NoShow, who, S::NoShow));
         }
+        allowed.push((S::AwaitingPayment, A::Pay, W::System, S::Requested));
+        allowed.push((
+            S::AwaitingPayment,
+            A::PayAndConfirm,
+            W::System,
+            S::Confirmed,
+        ));
         for who in [W::Client, W::Provider, W::Admin, W::System] {
+            allowed.push((S::AwaitingPayment, A::Cancel, who, S::Cancelled));
             allowed.push((S::Requested, A::Cancel, who, S::Cancelled));
             allowed.push((S::Confirmed, A::Cancel, who, S::Cancelled));
         }
-        let actions = [A::Confirm, A::Decline, A::Cancel, A::Complete, A::NoShow];
+        let actions = [
+            A::Confirm,
+            A::Decline,
+            A::Cancel,
+            A::Complete,
+            A::NoShow,
+            A::Pay,
+            A::PayAndConfirm,
+        ];
         let actors = [W::Client, W::Provider, W::Admin, W::System];
         let mut checked = 0;
         for &from in S::ALL {
@@ -107,7 +136,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 6 * 5 * 4);
+        assert_eq!(checked, 7 * 7 * 4);
     }
 
     #[test]
@@ -137,5 +166,18 @@ mod tests {
             })
         ));
         assert!(holds_time(BookingStatus::Requested) && !holds_time(BookingStatus::Declined));
+        assert!(holds_time(BookingStatus::AwaitingPayment));
+        let client_pays = transition(
+            BookingStatus::AwaitingPayment,
+            BookingAction::Pay,
+            BookingActor::Client,
+        );
+        assert!(matches!(
+            client_pays,
+            Err(Error::Forbidden {
+                code: "not_booking_party_action",
+                ..
+            })
+        ));
     }
 }

@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 
 pub use self::provider::{NextAction, PaymentProvider};
 use crate::audit::{AuditContext, NewAuditEvent};
+use crate::bookings::{BookingMove, PaidBooking};
 use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
-use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ids::{BookingId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::money::Money;
@@ -60,9 +61,11 @@ pub struct Payment {
     pub phase: PaymentAttemptPhase,
     /// Who pays (a charge), or who is paid back (a refund).
     pub payer_id: UserId,
-    /// Who the money is for (the seller of an order).
+    /// Who the money is for (the seller of an order, the provider of a booking).
     pub payee_id: Option<UserId>,
     pub order_id: Option<OrderId>,
+    /// The booking a charge pays for (or a refund gives back), when it is not an order's.
+    pub booking_id: Option<BookingId>,
     /// For a refund: the charge it refunds.
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
@@ -90,6 +93,7 @@ pub struct NewPayment {
     pub payer_id: UserId,
     pub payee_id: Option<UserId>,
     pub order_id: Option<OrderId>,
+    pub booking_id: Option<BookingId>,
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
     pub fee_amount: i64,
@@ -107,7 +111,7 @@ pub enum StartOutcome {
     Started(Payment),
     /// An attempt with this idempotency key exists: that one, as it is now.
     Existing(Payment),
-    /// The order already has a succeeded charge (checkout of a paid order).
+    /// The order (or booking) already has a succeeded charge (checkout of a paid one).
     AlreadyPaid(Payment),
     /// Refunds of the charge would add up to more than it (for a refund).
     ExceedsRefundable {
@@ -145,6 +149,9 @@ pub struct Settlement {
     /// A succeeded refund's effect on its order, applied by `settle` from the order as it is
     /// in its own transaction (see [`OrderRefund`]).
     pub order_refund: Option<OrderRefund>,
+    /// A succeeded charge's move of the booking it pays for, applied (with its event) only if
+    /// the booking is still in `change.from`.
+    pub booking_move: Option<BookingMove>,
     pub events: Vec<NewEvent>,
     pub at: Timestamp,
 }
@@ -162,8 +169,8 @@ pub enum SettleOutcome {
 #[async_trait]
 pub trait PaymentRepo: Send + Sync {
     /// First recovery point: records the attempt (`pending`, `started`), unless one with its
-    /// idempotency key exists. For a charge of an order, refuses when the order already has a
-    /// succeeded charge; for a refund, when refunds of the charge (pending or succeeded) would
+    /// idempotency key exists. For a charge of an order (or a booking), refuses when it already
+    /// has a succeeded charge; for a refund, when refunds of the charge (pending or succeeded) would
     /// exceed it. The checks and the insert are one transaction.
     ///
     /// # Errors
@@ -235,6 +242,13 @@ pub trait PaymentRepo: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn payments_for_order(&self, order: OrderId) -> Result<Vec<Payment>>;
+
+    /// The booking's payments (charges and refunds), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn payments_for_booking(&self, booking: BookingId) -> Result<Vec<Payment>>;
 
     /// Leases up to `limit` attempts not `finished` and not touched since `idle_since`, for
     /// `lease` (so another instance's completer skips them), oldest first.
@@ -311,6 +325,8 @@ pub struct Found {
     pub order: Option<Order>,
     /// For a refund: the charge it refunds.
     pub charge: Option<Payment>,
+    /// The payment's booking as it is in the transaction (locked on PostgreSQL).
+    pub booking: Option<PaidBooking>,
 }
 
 /// Decides what a delivery writes from what its transaction found: `None` when it writes

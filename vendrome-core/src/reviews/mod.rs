@@ -173,6 +173,8 @@ pub trait ReviewRepo: Send + Sync {
     async fn delete_review(&self, id: ReviewId, at: Timestamp, event: NewEvent) -> Result<bool>;
 
     /// Live reviews of a listing or a member in `sort` order, with the cursor of the next page.
+    /// For a `viewer`, MUST leave out the reviews of authors the viewer blocked or who blocked
+    /// the viewer (as other lists do).
     ///
     /// # Errors
     ///
@@ -181,6 +183,7 @@ pub trait ReviewRepo: Send + Sync {
     async fn reviews_of(
         &self,
         of: ReviewsOf,
+        viewer: Option<UserId>,
         sort: ReviewSort,
         after: Option<&Cursor>,
         limit: Limit,

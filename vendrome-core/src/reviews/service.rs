@@ -284,12 +284,14 @@ impl ReviewService {
     /// [`Error::Invalid`] for a cursor this list did not hand out.
     pub async fn list(
         &self,
+        viewer: Option<&Caller>,
         of: ReviewsOf,
         sort: ReviewSort,
         after: Option<&Cursor>,
         limit: Limit,
     ) -> Result<Page<Review>> {
-        let (items, next_cursor) = self.repo.reviews_of(of, sort, after, limit).await?;
+        let viewer = viewer.map(|c| c.user_id);
+        let (items, next_cursor) = self.repo.reviews_of(of, viewer, sort, after, limit).await?;
         Ok(Page { items, next_cursor })
     }
 

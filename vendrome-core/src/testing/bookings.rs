@@ -11,6 +11,7 @@ use crate::bookings::{
     holds_time, Availability, AvailabilityRepo, BookableService, Booking, BookingChange,
     BookingFilter, BookingRepo, BookingRole, CreateBookingOutcome, NewBooking, Taken,
 };
+use crate::enums::BookingStatus;
 use crate::ids::{BookingId, PostId, UserId};
 use crate::outbox::NewEvent;
 use crate::page::{Cursor, Limit};
@@ -201,5 +202,21 @@ impl BookingRepo for InMemoryBookings {
         let moved = b.clone();
         state.events.push(event.event.event_type().to_owned());
         Ok(Some(moved))
+    }
+
+    async fn awaiting_payment_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<BookingId>> {
+        let state = self.state();
+        let mut due: Vec<&Booking> = state
+            .bookings
+            .iter()
+            .map(|(b, _)| b)
+            .filter(|b| b.status == BookingStatus::AwaitingPayment && b.created_at < before)
+            .collect();
+        due.sort_by_key(|b| (b.created_at, b.id.as_uuid()));
+        Ok(due.into_iter().take(limit as usize).map(|b| b.id).collect())
     }
 }

@@ -2,7 +2,9 @@
 //! rules: one attempt per idempotency key, no second charge of a paid order, refunds within the
 //! charge, phases that only move forward, statuses that only move as
 //! [`can_move`](crate::payments::can_move) allows, and the settlement's effects (posting once per
-//! key, the order's compare-and-set, the events) applied together.
+//! key, the order's compare-and-set, the events) applied together. Bookings live in another
+//! fake ([`InMemoryBookings`](super::InMemoryBookings)): a delivery finds no booking here, and a
+//! settlement's booking move is not applied.
 
 use async_trait::async_trait;
 
@@ -12,7 +14,7 @@ use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
-use crate::ids::{OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ids::{BookingId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
 use crate::page::{Cursor, Limit};
 use crate::payments::{
     can_move, is_final, Delivery, Found, NewPayment, Payment, PaymentRepo, Plan, Processed,
@@ -43,8 +45,8 @@ impl PaymentRepo for InMemory {
             PaymentKind::Charge => {
                 if let Some(paid) = commerce.payments.iter().find(|p| {
                     p.kind == PaymentKind::Charge
-                        && p.order_id.is_some()
-                        && p.order_id == new.order_id
+                        && ((p.order_id.is_some() && p.order_id == new.order_id)
+                            || (p.booking_id.is_some() && p.booking_id == new.booking_id))
                         && p.status == PaymentStatus::Succeeded
                 }) {
                     return Ok(StartOutcome::AlreadyPaid(paid.clone()));
@@ -78,6 +80,7 @@ impl PaymentRepo for InMemory {
             payer_id: new.payer_id,
             payee_id: new.payee_id,
             order_id: new.order_id,
+            booking_id: new.booking_id,
             refund_of: new.refund_of,
             amount: new.amount,
             fee_amount: new.fee_amount,
@@ -167,6 +170,16 @@ impl PaymentRepo for InMemory {
             .payments
             .iter()
             .filter(|p| p.order_id == Some(order))
+            .cloned()
+            .collect())
+    }
+
+    async fn payments_for_booking(&self, booking: BookingId) -> Result<Vec<Payment>> {
+        Ok(self
+            .commerce()
+            .payments
+            .iter()
+            .filter(|p| p.booking_id == Some(booking))
             .cloned()
             .collect())
     }
@@ -264,6 +277,7 @@ impl WebhookInbox for InMemory {
                 charge: payment
                     .refund_of
                     .and_then(|id| commerce.payments.iter().find(|p| p.id == id).cloned()),
+                booking: None,
                 payment,
             })
         };

@@ -33,7 +33,7 @@ fn already_paid() -> Error {
 }
 
 impl Payments {
-    fn route(
+    pub(super) fn route(
         &self,
         currency: Currency,
         request: &CheckoutRequest,
@@ -132,6 +132,7 @@ impl Payments {
             payer_id: order.buyer_id,
             payee_id: Some(order.seller_id),
             order_id: Some(order_id),
+            booking_id: None,
             refund_of: None,
             amount: order.total(),
             fee_amount: order.platform_fee_amount,
@@ -163,9 +164,10 @@ impl Payments {
                     idempotency_key: provider_key(payment.id),
                     payment_id: payment.id.to_string(),
                     amount: payment.amount,
-                    description: match payment.order_id {
-                        Some(order) => format!("order {order}"),
-                        None => format!("payment {}", payment.id),
+                    description: match (payment.order_id, payment.booking_id) {
+                        (Some(order), _) => format!("order {order}"),
+                        (None, Some(booking)) => format!("booking {booking}"),
+                        (None, None) => format!("payment {}", payment.id),
                     },
                     method: payment.method.clone(),
                     return_url: payment.return_url.clone(),

@@ -6,7 +6,11 @@
 //! ([`provider_key`]), `provider_called` stores its answer, and `settle` writes the outcome with
 //! its ledger posting, order move and events in one transaction. A crash between any two of
 //! them is finished by a retry with the same key or by [`Payments::complete_abandoned`].
+//!
+//! A charge pays for an order or for a booking ([`Payments::checkout_booking`]); its
+//! settlement moves whichever it pays for, in the same transaction as its posting.
 
+mod bookings;
 mod checkout;
 mod completer;
 mod reconcile;
@@ -17,6 +21,7 @@ mod webhooks;
 use std::sync::Arc;
 
 use vendrome_core::access::Caller;
+use vendrome_core::bookings::BookingRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::ledger::LedgerRepo;
@@ -60,6 +65,9 @@ pub struct Payments {
     /// In routing order: the first that offers the currency (and method) is picked.
     providers: Vec<Arc<dyn PaymentProvider>>,
     clock: Clock,
+    /// The bookings a charge may pay for; without them, bookings cannot be paid
+    /// ([`with_bookings`](Self::with_bookings)).
+    bookings: Option<Arc<dyn BookingRepo>>,
 }
 
 impl Payments {
@@ -70,7 +78,15 @@ impl Payments {
             ports,
             providers,
             clock: Arc::new(time::now),
+            bookings: None,
         }
+    }
+
+    /// The same orchestrator, also paying for and refunding the bookings of `bookings`.
+    #[must_use]
+    pub fn with_bookings(mut self, bookings: Arc<dyn BookingRepo>) -> Self {
+        self.bookings = Some(bookings);
+        self
     }
 
     /// The same orchestrator reading the time from `clock`.

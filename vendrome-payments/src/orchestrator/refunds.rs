@@ -124,6 +124,7 @@ impl Payments {
             payer_id: charge.payer_id,
             payee_id: charge.payee_id,
             order_id: Some(order.id),
+            booking_id: None,
             refund_of: Some(charge.id),
             amount: Money::new(amount, charge.amount.currency),
             fee_amount: 0,

@@ -1,9 +1,10 @@
 //! The last recovery point: what an outcome writes (the payment's status, the ledger posting,
-//! the order's move and refunded total, the events), built here ([`settlement`]) and applied by
+//! the order's or booking's move, the order's refunded total, the events), built here ([`settlement`]) and applied by
 //! `PaymentRepo::settle`, or by `WebhookInbox::process` inside the transaction that records the
 //! webhook, in one transaction. A refund's effect on its order depends on the
 //! refunds that settled before it, so the store applies it ([`OrderRefund`]).
 
+use vendrome_core::bookings::{on_payment, PaidBooking};
 use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
 use vendrome_core::events::{DomainEvent, OrderChanged, PaymentChanged};
 use vendrome_core::ledger::postings::{self, RefundShare};
@@ -94,10 +95,24 @@ impl Payments {
             (PaymentKind::Refund, Some(id)) => self.ports.payments.payment(id).await?,
             _ => None,
         };
+        let booking = match (payment.kind, payment.booking_id, &self.bookings) {
+            (PaymentKind::Charge, Some(id), Some(bookings)) => match bookings.booking(id).await? {
+                Some(booking) => {
+                    let service = bookings.service(booking.service_post_id).await?;
+                    Some(PaidBooking {
+                        booking,
+                        auto_confirm: service.is_some_and(|s| s.auto_confirm),
+                    })
+                }
+                None => None,
+            },
+            _ => None,
+        };
         let found = Found {
             payment: payment.clone(),
             order,
             charge,
+            booking,
         };
         match settlement(&found, &outcome, self.now())? {
             Some(settlement) => self.ports.payments.settle(&settlement).await,
@@ -131,12 +146,19 @@ pub(super) fn settlement(
         refund_share: None,
         order_change: None,
         order_refund: None,
+        booking_move: None,
         events: Vec::new(),
         at,
     };
     match (payment.kind, outcome.status) {
         (PaymentKind::Charge, PaymentStatus::Succeeded) => {
             charge_succeeded(payment, found.order.as_ref(), &mut settlement)?;
+            // The booking it pays for moves on, if it still awaits its payment.
+            settlement.booking_move = found
+                .booking
+                .as_ref()
+                .filter(|b| Some(b.booking.id) == payment.booking_id)
+                .and_then(|b| on_payment(b, at));
         }
         (PaymentKind::Refund, PaymentStatus::Succeeded) => {
             refund_succeeded(payment, found, &mut settlement)?;

@@ -1,5 +1,7 @@
-//! Service bookings: a provider's availability, a service's slots, booking one, reading and
-//! listing bookings, and the moves of a booking's life. See `vendrome_core::bookings`.
+//! Service bookings: a provider's availability, a service's slots, booking one, paying for it,
+//! reading and listing bookings, and the moves of a booking's life. See
+//! `vendrome_core::bookings`; a booking's charge and a cancellation's refund go through the
+//! payments orchestrator (`vendrome_payments::Payments`).
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -16,8 +18,9 @@ use vendrome_core::ids::{BookingId, PostId, UserId};
 use vendrome_core::money::Currency;
 use vendrome_core::validation::ValidationErrors;
 
-use super::orders::idempotency_key;
+use super::orders::{idempotency_key, CheckoutRequest};
 use super::page::PageQuery;
+use super::payments::PaymentView;
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
@@ -291,8 +294,10 @@ pub async fn slots(
 }
 
 /// Book one slot of a service: `confirmed` at once when the service auto-confirms, `requested`
-/// (for the provider to confirm or decline) otherwise. The same `Idempotency-Key` finds the same
-/// booking.
+/// (for the provider to confirm or decline) otherwise. A service with a price is paid at
+/// booking: the booking is `awaiting_payment`, holding the slot, until its checkout succeeds
+/// (`POST /v1/bookings/{id}/checkout`), and is cancelled when it is not paid in time (the same
+/// window as an order's). The same `Idempotency-Key` finds the same booking.
 #[utoipa::path(post, path = "/v1/services/{post_id}/bookings", tag = "bookings", security(("bearer" = [])),
     params(("post_id" = PostId, Path, description = "The service post."),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The booking's key: a retry with it answers the same booking.")),
@@ -303,7 +308,7 @@ pub async fn slots(
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such live service.", body = ErrorEnvelope),
         (status = 409, description = "`slot_unavailable`: not a slot offered now, or taken; `idempotency_key_mismatch`, `idempotency_key_in_progress`.", body = ErrorEnvelope),
-        (status = 422, description = "`own_listing`, `paid_booking_unavailable`; `validation_failed` (`timezone`, `note`).", body = ErrorEnvelope),
+        (status = 422, description = "`own_listing`; `validation_failed` (`timezone`, `note`).", body = ErrorEnvelope),
     ))]
 pub async fn create_booking(
     State(state): State<AppState>,
@@ -328,6 +333,51 @@ pub async fn create_booking(
         )
         .await?;
     Ok(ApiSuccess::created(booking.into()))
+}
+
+/// Pay for a booking awaiting payment, as its client: the amount is the booking's (the service's
+/// price when it was booked), never the client's. Answers the payment like an order's checkout:
+/// its `next_action` says what the client does next. When it succeeds (the provider's webhook,
+/// or at once) the booking moves on to `requested`, or `confirmed` when the service
+/// auto-confirms.
+#[utoipa::path(post, path = "/v1/bookings/{id}/checkout", tag = "bookings", security(("bearer" = [])),
+    params(("id" = BookingId, Path, description = "The booking."),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The attempt's key: a retry with it resumes the same attempt.")),
+    request_body(content = CheckoutRequest, description = "Empty for routing's choice."),
+    responses(
+        (status = 201, description = "The payment.", body = Envelope<PaymentView>),
+        (status = 400, description = "`invalid_idempotency_key`, `malformed_json`.", body = ErrorEnvelope),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 402, description = "`payment_declined`: the provider declined at once.", body = ErrorEnvelope),
+        (status = 403, description = "`not_booking_party_action`: only the client pays.", body = ErrorEnvelope),
+        (status = 404, description = "No such booking the caller may see; `provider_not_configured` (none for the currency, or the one asked for).", body = ErrorEnvelope),
+        (status = 409, description = "`already_paid`; `invalid_booking_transition` (free, or cancelled unpaid); `idempotency_key_mismatch`, `idempotency_key_in_progress`.", body = ErrorEnvelope),
+        (status = 422, description = "`payment_rejected`; `validation_failed` (`provider`).", body = ErrorEnvelope),
+        (status = 503, description = "`provider_unavailable`: retry with the same key.", body = ErrorEnvelope),
+    ))]
+pub async fn checkout_booking(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Option<ApiJson<CheckoutRequest>>,
+) -> ApiResult<ApiSuccess<PaymentView>> {
+    let body = body.map(|ApiJson(b)| b).unwrap_or_default();
+    let request = vendrome_payments::CheckoutRequest {
+        provider: body.provider,
+        method: body.method,
+        return_url: body.return_url,
+    };
+    let payment = state
+        .payments
+        .checkout_booking(
+            booking_id(&id)?,
+            &auth.caller,
+            request,
+            &idempotency_key(&headers),
+        )
+        .await?;
+    Ok(ApiSuccess::created(payment.into()))
 }
 
 /// One booking, for its client, its provider or an admin.
@@ -419,7 +469,8 @@ pub async fn confirm_booking(
     act(&state, &auth, &id, BookingAction::Confirm, None).await
 }
 
-/// The provider declines a requested booking; its time is free again.
+/// The provider declines a requested booking; its time is free again. A paid booking is
+/// refunded in full (`refund_amount`).
 #[utoipa::path(post, path = "/v1/bookings/{id}/decline", tag = "bookings", security(("bearer" = [])),
     params(("id" = BookingId, Path, description = "The booking.")),
     responses(
@@ -434,12 +485,18 @@ pub async fn decline_booking(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<ApiSuccess<BookingView>> {
-    act(&state, &auth, &id, BookingAction::Decline, None).await
+    let booking = state
+        .payments
+        .decline_booking(&auth.caller, booking_id(&id)?)
+        .await?;
+    Ok(ApiSuccess::ok(booking.into()))
 }
 
-/// Either party cancels a requested or confirmed booking; its time is free again. A client who
-/// cancels inside the service's cancellation window is refunded per its policy (`full`, `half`,
-/// `none`), anyone else in full: `refund_amount` says how much.
+/// Either party cancels a booking awaiting payment, requested or confirmed; its time is free
+/// again. A paid booking is refunded through its payment's provider: a client who cancels inside
+/// the service's cancellation window gets back what its policy says (`full`, `half`, `none`),
+/// anyone else everything; `refund_amount` says how much (the refund is a payment of the
+/// booking, listed in `GET /v1/me/payments`).
 #[utoipa::path(post, path = "/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
     params(("id" = BookingId, Path, description = "The booking.")),
     request_body(content = CancelBookingRequest, description = "Empty, or why."),
@@ -449,6 +506,7 @@ pub async fn decline_booking(
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such booking the caller may see.", body = ErrorEnvelope),
         (status = 409, description = "`invalid_booking_transition`: declined, cancelled, completed or no-show.", body = ErrorEnvelope),
+        (status = 503, description = "`provider_unavailable`: the booking is cancelled; its refund is finished later.", body = ErrorEnvelope),
     ))]
 pub async fn cancel_booking(
     State(state): State<AppState>,
@@ -457,7 +515,11 @@ pub async fn cancel_booking(
     body: Option<ApiJson<CancelBookingRequest>>,
 ) -> ApiResult<ApiSuccess<BookingView>> {
     let reason = body.and_then(|ApiJson(b)| b.reason);
-    act(&state, &auth, &id, BookingAction::Cancel, reason).await
+    let booking = state
+        .payments
+        .cancel_booking(&auth.caller, booking_id(&id)?, reason)
+        .await?;
+    Ok(ApiSuccess::ok(booking.into()))
 }
 
 /// The provider marks a confirmed booking completed, after its end time.

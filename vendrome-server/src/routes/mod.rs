@@ -166,6 +166,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(bookings::slots))
         .routes(routes!(bookings::create_booking))
+        .routes(routes!(bookings::checkout_booking))
         .routes(routes!(bookings::get_booking))
         .routes(routes!(bookings::my_bookings))
         .routes(routes!(bookings::confirm_booking))

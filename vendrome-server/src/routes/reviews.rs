@@ -346,13 +346,16 @@ pub async fn reply_to_review(
     ))]
 pub async fn post_reviews(
     State(state): State<AppState>,
-    MaybeAuthenticated(_caller): MaybeAuthenticated,
+    MaybeAuthenticated(caller): MaybeAuthenticated,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<ReviewsQuery>,
 ) -> ApiResult<ApiSuccess<Vec<ReviewView>>> {
     let of = ReviewsOf::Post(post_id(&id)?);
     let (sort, cursor, limit) = query.parse()?;
-    let page = state.reviews.list(of, sort, cursor.as_ref(), limit).await?;
+    let page = state
+        .reviews
+        .list(caller.as_ref(), of, sort, cursor.as_ref(), limit)
+        .await?;
     Ok(ApiSuccess::page(page, ReviewView::from))
 }
 
@@ -367,13 +370,16 @@ pub async fn post_reviews(
     ))]
 pub async fn user_reviews(
     State(state): State<AppState>,
-    MaybeAuthenticated(_caller): MaybeAuthenticated,
+    MaybeAuthenticated(caller): MaybeAuthenticated,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<ReviewsQuery>,
 ) -> ApiResult<ApiSuccess<Vec<ReviewView>>> {
     let of = ReviewsOf::User(user_id(&id)?);
     let (sort, cursor, limit) = query.parse()?;
-    let page = state.reviews.list(of, sort, cursor.as_ref(), limit).await?;
+    let page = state
+        .reviews
+        .list(caller.as_ref(), of, sort, cursor.as_ref(), limit)
+        .await?;
     Ok(ApiSuccess::page(page, ReviewView::from))
 }
 

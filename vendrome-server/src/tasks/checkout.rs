@@ -1,4 +1,4 @@
-//! Checkout's background work: order expiry, auto-completion, the completer of abandoned payment
+//! Checkout's background work: order expiry, the expiry of unpaid bookings, auto-completion, the completer of abandoned payment
 //! attempts, the daily reconciliation per configured provider, and the fold of the ledger's
 //! balance moves. Every one is safe on several
 //! instances at once: each move is a compare-and-set the store applies once, attempts are
@@ -38,7 +38,7 @@ const FOLD_BATCH: u32 = 10_000;
 /// When checkout's tasks make a pass, and what time they take it to be.
 #[derive(Clone)]
 pub struct Schedule {
-    /// Between two passes of [`expire_orders`].
+    /// Between two passes of [`expire_orders`] (and of [`expire_bookings`]).
     pub expire_every: Duration,
     /// Between two passes of [`auto_complete_orders`].
     pub auto_complete_every: Duration,
@@ -129,6 +129,34 @@ pub async fn expire_orders(state: AppState, schedule: Schedule, mut stop: watch:
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "order expiry pass failed");
+                    break;
+                }
+            }
+        }
+        if !pause(&mut stop, schedule.expire_every).await {
+            return;
+        }
+    }
+}
+
+/// Cancels bookings still awaiting payment past their payment window, freeing their slots. Safe
+/// on several instances: the move is a compare-and-set from `awaiting_payment`, so whichever
+/// instance (or the payment's settlement) gets there first moves it, once.
+pub async fn expire_bookings(state: AppState, schedule: Schedule, mut stop: watch::Receiver<bool>) {
+    loop {
+        loop {
+            match state.bookings.expire_due(schedule.now(), BATCH).await {
+                Ok(moved) => {
+                    if moved > 0 {
+                        metrics::counter!("vendrome_bookings_expired_total")
+                            .increment(moved as u64);
+                    }
+                    if moved < BATCH as usize {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "booking expiry pass failed");
                     break;
                 }
             }

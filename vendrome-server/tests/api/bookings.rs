@@ -1,6 +1,6 @@
 //! Bookings over HTTP: availability read back as set, slots, twenty concurrent clients for one
 //! slot making one booking, the moves of a booking heard by both parties on their sockets, and
-//! the refusals (own service, paid service, a start not offered, completion before the end).
+//! the refusals (own service, a start not offered, completion before the end).
 
 use futures::future::join_all;
 use serde_json::{json, Value};
@@ -50,7 +50,7 @@ pub async fn open_all_week(app: &TestApp, provider: &str) {
 }
 
 /// The service's slots of the next few days.
-async fn slots(app: &TestApp, post: &str) -> Vec<Value> {
+pub async fn slots(app: &TestApp, post: &str) -> Vec<Value> {
     let from = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let to = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
     let body = succeed(app.get(&format!("/v1/services/{post}/slots")).query(&[
@@ -62,7 +62,7 @@ async fn slots(app: &TestApp, post: &str) -> Vec<Value> {
     body["data"].as_array().unwrap().clone()
 }
 
-fn book(app: &TestApp, client: &str, post: &str, starts_at: &Value) -> reqwest::RequestBuilder {
+pub fn book(app: &TestApp, client: &str, post: &str, starts_at: &Value) -> reqwest::RequestBuilder {
     app.post(&format!("/v1/services/{post}/bookings"))
         .bearer_auth(client)
         .json(&json!({ "starts_at": starts_at, "timezone": "Europe/London" }))
@@ -278,12 +278,9 @@ async fn bookings_refuse_what_is_not_offered(backend: Backend) {
         "own_listing",
     )
     .await;
-    expect_error(
-        book(&app, &client, &paid, &slot).send().await.unwrap(),
-        422,
-        "paid_booking_unavailable",
-    )
-    .await;
+    // A priced service is booked awaiting payment (see `paid_bookings`).
+    let waiting = expect_status(book(&app, &client, &paid, &slot), 201).await;
+    assert_eq!(waiting["data"]["status"], "awaiting_payment");
     let off_grid = json!(
         (chrono::DateTime::parse_from_rfc3339(slot.as_str().unwrap()).unwrap()
             + chrono::Duration::minutes(30))

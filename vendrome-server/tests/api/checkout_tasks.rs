@@ -1,6 +1,6 @@
 //! Checkout's background loops as `serve` runs them (`tasks::checkout`), with a clock set ahead
 //! and short intervals: an unpaid order expires and gives its stock back once with two
-//! instances' loops running; a fulfilled order completes on its own; the completer finishes an
+//! instances' loops running, and so does an unpaid booking, freeing its slot; a fulfilled order completes on its own; the completer finishes an
 //! attempt whose outcome never came back. Each test waits for the outcome in the store, then
 //! stops the loops: each loop makes a whole pass before it looks at the stop signal, so every
 //! loop has passed over the due work by the time the test checks that it was done once.
@@ -20,11 +20,14 @@ use vendrome_server::tasks::checkout::{self, Schedule};
 use vendrome_server::AppState;
 use vendrome_store::Db;
 
+use crate::bookings::{book, open_all_week, slots};
 use crate::orders::{ledger_is_clean, order, product};
+use crate::paid_bookings::paid_service;
 use crate::support::{expect_status, spawn_with, succeed, Backend, Setup, TestApp};
 
 both_stores!(
     two_instances_expire_an_unpaid_order_and_give_its_stock_back_once,
+    two_instances_expire_an_unpaid_booking_and_free_its_slot_once,
     a_fulfilled_order_completes_on_its_own,
     the_completer_finishes_a_payment_whose_outcome_was_lost
 );
@@ -153,6 +156,76 @@ async fn two_instances_expire_an_unpaid_order_and_give_its_stock_back_once(backe
         1,
         "one cancellation"
     );
+}
+
+async fn two_instances_expire_an_unpaid_booking_and_free_its_slot_once(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let mut second = Setup::new(backend);
+    second.database = Some(app.db.clone());
+    let other = spawn_with(second).await.expect("the first one's database");
+    let provider = app.token(UserRole::Member).await;
+    let client = app.token(UserRole::Member).await;
+    let post = paid_service(&app, &provider, 30_000, json!({})).await;
+    open_all_week(&app, &provider).await;
+    let slot = slots(&app, &post).await[0]["starts_at"].clone();
+    let made = expect_status(book(&app, &client, &post, &slot), 201).await["data"].clone();
+    assert_eq!(made["status"], "awaiting_payment");
+    let path = format!("/v1/bookings/{}", made["id"].as_str().unwrap());
+    assert!(slots(&app, &post)
+        .await
+        .iter()
+        .all(|s| s["starts_at"] != slot));
+
+    // Not yet: 29 minutes on, within the 30-minute payment window.
+    let early = schedule(TimeDelta::minutes(29));
+    let mut loops = Loops::new();
+    loops.start(checkout::expire_bookings, &app.state, &early);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    loops.stop().await;
+    assert_eq!(
+        get(&app, &client, &path).await["status"],
+        "awaiting_payment"
+    );
+
+    // Both instances' loops, 31 minutes on.
+    let ahead = schedule(TimeDelta::minutes(31));
+    let mut loops = Loops::new();
+    loops.start(checkout::expire_bookings, &app.state, &ahead);
+    loops.start(checkout::expire_bookings, &other.state, &ahead);
+    let expired = until(&app, &client, &path, "status", "cancelled").await;
+    loops.stop().await;
+    assert_eq!(expired["refund_amount"], 0, "{expired}");
+    assert!(
+        slots(&app, &post)
+            .await
+            .iter()
+            .any(|s| s["starts_at"] == slot),
+        "the slot is offered again"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'booking.cancelled'"
+        )
+        .await,
+        1,
+        "one cancellation"
+    );
+    // It can no longer be paid.
+    let id = made["id"].as_str().unwrap();
+    let refused = crate::support::json(
+        app.post(&format!("/v1/bookings/{id}/checkout"))
+            .bearer_auth(&client)
+            .json(&json!({ "provider": "sandbox" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.0, 409, "{refused:?}");
+    assert_eq!(refused.1["error"]["code"], "invalid_booking_transition");
 }
 
 async fn a_fulfilled_order_completes_on_its_own(backend: Backend) {

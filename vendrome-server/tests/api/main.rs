@@ -30,6 +30,7 @@ mod mentorship;
 mod messaging;
 mod oauth;
 mod orders;
+mod paid_bookings;
 mod payment_events;
 mod posts;
 mod profiles;

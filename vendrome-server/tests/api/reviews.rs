@@ -1,6 +1,7 @@
 //! Reviews over HTTP: only the buyer of a completed order reviews it, once; the seller replies
 //! once; the author edits within 30 days; the author or a moderator deletes; the ratings of the
-//! listing and the seller follow; blocks stop reviews; both parties hear the events.
+//! listing and the seller follow; blocks stop reviews and hide them from review lists; both
+//! parties hear the events; the client of a completed booking reviews it like an order.
 
 use serde_json::{json, Value};
 use vendrome_core::enums::{OrderStatus, UserRole};
@@ -19,7 +20,8 @@ both_stores!(
     the_seller_replies_once_and_the_author_edits_within_thirty_days,
     authors_and_moderators_delete_and_the_ratings_follow,
     a_block_stops_a_review,
-    review_events_reach_both_parties
+    review_events_reach_both_parties,
+    a_completed_booking_is_reviewed_and_blocks_hide_reviews
 );
 
 /// Moves an order through paid and fulfilled to completed in the store (what checkout, the
@@ -371,4 +373,122 @@ async fn review_events_reach_both_parties(backend: Backend) {
         let frame = ws.expect("review.replied").await;
         assert_eq!(frame["data"]["review_id"], review["id"], "{frame}");
     }
+}
+
+async fn a_completed_booking_is_reviewed_and_blocks_hide_reviews(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (provider_id, provider) = app.user(UserRole::Member).await;
+    let (client_id, client) = app.user(UserRole::Member).await;
+    let post = crate::bookings::service(&app, &provider, 0).await;
+    crate::bookings::open_all_week(&app, &provider).await;
+    let slot = crate::bookings::slots(&app, &post).await[0]["starts_at"].clone();
+    let booked = expect_status(crate::bookings::book(&app, &client, &post, &slot), 201).await;
+    let id = booked["data"]["id"].as_str().unwrap().to_owned();
+    succeed(
+        app.post(&format!("/v1/bookings/{id}/confirm"))
+            .bearer_auth(&provider),
+    )
+    .await;
+    // Not completed yet: not reviewable.
+    expect_error(
+        review_request(&app, &client, json!({"booking_id": id, "rating": 5}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "not_a_buyer",
+    )
+    .await;
+    // The session took place a week ago (moved in the store), and the provider completes it.
+    let start = chrono::Utc::now() - chrono::Duration::days(7);
+    let end = start + chrono::Duration::hours(1);
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    with_db!(app.db.store.db(), pool => {
+        sqlx::query("UPDATE bookings SET starts_at = $2, ends_at = $3, blocked_until = $3 WHERE id = $1")
+            .bind(uuid)
+            .bind(start)
+            .bind(end)
+            .execute(pool)
+            .await
+            .map(drop)
+    })
+    .unwrap();
+    succeed(
+        app.post(&format!("/v1/bookings/{id}/complete"))
+            .bearer_auth(&provider),
+    )
+    .await;
+    // Only its client reviews it, once; the provider replies.
+    expect_error(
+        review_request(&app, &provider, json!({"booking_id": id, "rating": 5}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "not_a_buyer",
+    )
+    .await;
+    let review = expect_status(
+        review_request(
+            &app,
+            &client,
+            json!({"booking_id": id, "rating": 4, "body": "Clear advice"}),
+        ),
+        201,
+    )
+    .await["data"]
+        .clone();
+    assert_eq!(review["booking_id"], id, "{review}");
+    assert_eq!(review["order_id"], Value::Null);
+    expect_error(
+        review_request(&app, &client, json!({"booking_id": id, "rating": 4}))
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "already_reviewed",
+    )
+    .await;
+    let review_id = review["id"].as_str().unwrap();
+    expect_status(
+        app.post(&format!("/v1/reviews/{review_id}/reply"))
+            .bearer_auth(&provider)
+            .json(&json!({"body": "Thank you"})),
+        201,
+    )
+    .await;
+    let ratings = succeed(app.get(&format!("/v1/users/{provider_id}/ratings"))).await;
+    assert_eq!(ratings["data"]["seller"]["count"], 1, "{ratings}");
+
+    // A reader who blocked the client, and one the client blocked, no longer see the review;
+    // anyone else does.
+    let path = format!("/v1/users/{provider_id}/reviews");
+    let (_, blocker) = app.user(UserRole::Member).await;
+    let (blocked_id, blocked) = app.user(UserRole::Member).await;
+    succeed(
+        app.put(&format!("/v1/users/{client_id}/block"))
+            .bearer_auth(&blocker),
+    )
+    .await;
+    succeed(
+        app.put(&format!("/v1/users/{blocked_id}/block"))
+            .bearer_auth(&client),
+    )
+    .await;
+    for reader in [&blocker, &blocked] {
+        let listed = succeed(app.get(&path).bearer_auth(reader)).await;
+        assert_eq!(listed["data"], json!([]), "{listed}");
+        let on_post = succeed(
+            app.get(&format!("/v1/posts/{post}/reviews"))
+                .bearer_auth(reader),
+        )
+        .await;
+        assert_eq!(on_post["data"], json!([]), "{on_post}");
+    }
+    let anyone = succeed(app.get(&path)).await;
+    assert_eq!(anyone["data"][0]["id"], review_id, "{anyone}");
+    let provider_sees = succeed(app.get(&path).bearer_auth(&provider)).await;
+    assert_eq!(provider_sees["data"].as_array().unwrap().len(), 1);
 }

@@ -48,6 +48,7 @@ mod migrations;
 mod order_service;
 mod orders;
 mod outbox;
+mod paid_bookings;
 mod payments;
 mod posts;
 mod presence;

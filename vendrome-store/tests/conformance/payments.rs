@@ -50,6 +50,7 @@ pub fn charge(order: &Order, key: &str) -> NewPayment {
         payer_id: order.buyer_id,
         payee_id: Some(order.seller_id),
         order_id: Some(order.id),
+        booking_id: None,
         refund_of: None,
         amount: order.total(),
         fee_amount: order.platform_fee_amount,
@@ -68,6 +69,7 @@ pub fn refund(charge: &Payment, amount: i64, key: &str) -> NewPayment {
         payer_id: charge.payer_id,
         payee_id: charge.payee_id,
         order_id: None,
+        booking_id: None,
         refund_of: Some(charge.id),
         amount: Money::new(amount, charge.amount.currency),
         fee_amount: 0,
@@ -121,6 +123,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
             at,
         )),
         order_refund: None,
+        booking_move: None,
         events: vec![
             NewEvent::new(DomainEvent::PaymentSucceeded(announce)),
             event_for(order, OrderStatus::Paid),
@@ -221,6 +224,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         refund_share: None,
         order_change: None,
         order_refund: None,
+        booking_move: None,
         events: Vec::new(),
         at,
     };

@@ -50,6 +50,7 @@ fn refund_succeeded(charge: &Payment, refund: &Payment, order: Option<&Order>) -
             currency: o.currency,
             amount: refund.amount.amount,
         }),
+        booking_move: None,
         events: Vec::new(),
         at: time::now(),
     }

@@ -30,7 +30,8 @@ conformance!(
     edits_and_deletions_move_the_aggregates_back,
     a_review_has_one_reply,
     reviews_page_newest_and_highest_first,
-    a_completed_booking_is_reviewable_and_blocks_are_reported
+    a_completed_booking_is_reviewable_and_blocks_are_reported,
+    a_viewer_does_not_see_reviews_across_a_block
 );
 
 fn rating(n: i64) -> Rating {
@@ -280,7 +281,7 @@ async fn walk(store: &Store, of: ReviewsOf, sort: ReviewSort, size: u32) -> Vec<
     let mut cursor: Option<Cursor> = None;
     loop {
         let (items, next) = store
-            .reviews_of(of, sort, cursor.as_ref(), Limit::parse(size).unwrap())
+            .reviews_of(of, None, sort, cursor.as_ref(), Limit::parse(size).unwrap())
             .await
             .unwrap();
         assert!(items.len() <= size as usize);
@@ -419,4 +420,56 @@ async fn a_completed_booking_is_reviewable_and_blocks_are_reported(store: Store)
         .unwrap()
         .unwrap();
     assert!(found.blocked);
+}
+
+async fn a_viewer_does_not_see_reviews_across_a_block(store: Store) {
+    let seller = user(&store).await;
+    let post = product(&store, seller, 1500, None).await;
+    let mut authors = Vec::new();
+    for stars in [4, 5, 2] {
+        let (buyer, target) = completed_order(&store, seller, post).await;
+        written(&store, &review_of(buyer, seller, target, stars, vec![post])).await;
+        authors.push(buyer);
+    }
+    let (viewer, blocker) = (user(&store).await, authors[2]);
+    // The viewer blocks the first author; the third author blocks the viewer.
+    store.block(viewer, authors[0]).await.unwrap();
+    store.block(blocker, viewer).await.unwrap();
+    for of in [ReviewsOf::Post(post), ReviewsOf::User(seller)] {
+        let (seen, _) = store
+            .reviews_of(
+                of,
+                Some(viewer),
+                ReviewSort::Newest,
+                None,
+                Limit::parse(10).unwrap(),
+            )
+            .await
+            .unwrap();
+        let seen: Vec<UserId> = seen.iter().map(|r| r.author_id).collect();
+        assert_eq!(seen, vec![authors[1]], "{of:?}");
+        // Anyone else, and an anonymous reader, see all three.
+        let (all, _) = store
+            .reviews_of(
+                of,
+                None,
+                ReviewSort::Newest,
+                None,
+                Limit::parse(10).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        let (other, _) = store
+            .reviews_of(
+                of,
+                Some(seller),
+                ReviewSort::Highest,
+                None,
+                Limit::parse(10).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(other.len(), 3);
+    }
 }

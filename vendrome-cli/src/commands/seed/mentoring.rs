@@ -4,8 +4,9 @@
 //! key and people by email.
 //!
 //! Orders are placed through `OrderService` with the review's key as their `Idempotency-Key`
-//! (a rerun finds the same order) and moved to `completed` in the store, as payment, fulfilment
-//! and the buyer's confirmation would (seeding loads data; it acts for no one). A review already
+//! (a rerun finds the same order) and taken to `completed` by the orders loader's paid path
+//! (`orders::complete`): paid with the sandbox through the webhook pipeline, so the ledger holds
+//! their postings, then shipped and confirmed. A review already
 //! written, a mentorship already open or ended between the pair, and feedback already given are
 //! left alone, so a second run creates nothing.
 
@@ -15,21 +16,18 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context as _};
 use serde::{Deserialize, Serialize};
 use vendrome_core::access::Caller;
-use vendrome_core::enums::{LookingFor, MentorshipFormat, MentorshipStatus, OrderStatus};
-use vendrome_core::events::{DomainEvent, OrderChanged};
+use vendrome_core::enums::{LookingFor, MentorshipFormat, MentorshipStatus};
 use vendrome_core::ids::PostId;
 use vendrome_core::mentorship::{
     MentorshipAction, MentorshipRole, MentorshipService, NewSession, RequestMentorship,
 };
-use vendrome_core::orders::{
-    LineRequest, OrderConfig, OrderRepo as _, OrderService, PlaceOrder, StatusChange,
-};
-use vendrome_core::outbox::NewEvent;
+use vendrome_core::orders::{LineRequest, PlaceOrder};
 use vendrome_core::page::Limit;
 use vendrome_core::profiles::{ProfileChanges, ProfileService, Skill};
 use vendrome_core::reviews::{ReviewService, ReviewTarget, WriteReview};
 use vendrome_core::users::{Email, UserRepo as _};
 use vendrome_core::Error;
+use vendrome_server::commerce::{Commerce, CommerceOptions};
 use vendrome_store::{with_db, Store};
 
 #[derive(Deserialize)]
@@ -162,7 +160,7 @@ pub async fn load(
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<MentoringSummary> {
     let shared = Arc::new(store.clone());
-    let orders = OrderService::new(shared.clone(), OrderConfig::default());
+    let commerce = Commerce::new(&shared, CommerceOptions::default());
     let reviews = ReviewService::new(shared.clone());
     let mentorship = MentorshipService::new(shared.clone());
     let profiles = ProfileService::new(shared);
@@ -207,49 +205,19 @@ pub async fn load(
             note: None,
         };
         let now = vendrome_core::time::now();
-        let order = orders.place(&buyer, place, now).await?;
-        let mut current = order;
-        for (from, to) in [
-            (OrderStatus::PendingPayment, OrderStatus::Paid),
-            (OrderStatus::Paid, OrderStatus::Fulfilled),
-            (OrderStatus::Fulfilled, OrderStatus::Completed),
-        ] {
-            if current.status != from {
-                continue;
-            }
-            let payload = OrderChanged {
-                order_id: current.id,
-                buyer_id: current.buyer_id,
-                seller_id: current.seller_id,
-                status: to,
-                total_amount: current.total_amount,
-                refunded_amount: current.refunded_amount,
-                currency: current.currency,
-            };
-            let event = NewEvent::new(match to {
-                OrderStatus::Paid => DomainEvent::OrderPaid(payload),
-                OrderStatus::Fulfilled => DomainEvent::OrderFulfilled(payload),
-                _ => DomainEvent::OrderCompleted(payload),
-            });
-            let change = StatusChange {
-                order_id: current.id,
-                from,
-                to,
-                at: now,
-            };
-            current = store
-                .change_status(change, event)
-                .await?
-                .with_context(|| format!("review {}: the order moved meanwhile", fixture.key))?;
-        }
+        let order = commerce.orders.place(&buyer, place, now).await?;
+        let seller = Caller {
+            user_id: order.seller_id,
+            role: vendrome_core::enums::UserRole::Member,
+        };
+        // Paid through the sandbox and the webhook pipeline, so the ledger holds its posting.
+        let current = super::orders::complete(&commerce, &buyer, &seller, &fixture.key, order)
+            .await
+            .with_context(|| format!("review {}: completing its order", fixture.key))?;
         let write = WriteReview {
             target: ReviewTarget::Order(current.id),
             rating: fixture.rating,
             body: fixture.body,
-        };
-        let seller = Caller {
-            user_id: current.seller_id,
-            role: vendrome_core::enums::UserRole::Member,
         };
         match reviews.write(&buyer, write, now).await {
             Ok(review) => {

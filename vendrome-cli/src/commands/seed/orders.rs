@@ -143,12 +143,38 @@ pub async fn load(
             key: &fixture.key,
         };
         summary.orders_moved += mover
-            .advance(order, &fixture)
+            .advance(order, fixture.outcome, fixture.refund_amount)
             .await
             .with_context(|| what.clone())?;
         bar.inc(1);
     }
     Ok(summary)
+}
+
+/// Takes `order` to `completed` as its buyer and seller would: paid with the sandbox (its
+/// signed webhook handled by the server's pipeline, so the payment is posted to the ledger),
+/// shipped, confirmed. `key` names the checkout's idempotency key. The order as it ends.
+pub async fn complete(
+    commerce: &Commerce,
+    buyer: &Caller,
+    seller: &Caller,
+    key: &str,
+    order: Order,
+) -> anyhow::Result<Order> {
+    let sandbox = commerce
+        .sandbox
+        .clone()
+        .context("the commerce options have the sandbox on")?;
+    let id = order.id;
+    let mover = Mover {
+        commerce,
+        sandbox: &sandbox,
+        buyer: *buyer,
+        seller: *seller,
+        key,
+    };
+    mover.advance(order, Outcome::Completed, None).await?;
+    commerce.orders.get(buyer, id).await.map_err(Into::into)
 }
 
 async fn caller(store: &Store, email: &str) -> anyhow::Result<Caller> {
@@ -173,9 +199,13 @@ struct Mover<'a> {
 }
 
 impl Mover<'_> {
-    /// Makes the moves still missing; how many it made.
-    async fn advance(&self, mut order: Order, fixture: &OrderFixture) -> anyhow::Result<usize> {
-        let target = fixture.outcome;
+    /// Makes the moves still missing towards `target`; how many it made.
+    async fn advance(
+        &self,
+        mut order: Order,
+        target: Outcome,
+        refund_amount: Option<i64>,
+    ) -> anyhow::Result<usize> {
         let orders = &self.commerce.orders;
         let mut moves = 0;
         if order.status == OrderStatus::PendingPayment {
@@ -211,8 +241,7 @@ impl Mover<'_> {
                     moves += 1;
                 }
                 Outcome::PartiallyRefunded if order.refunded_amount == 0 => {
-                    let amount = fixture
-                        .refund_amount
+                    let amount = refund_amount
                         .context("a partially_refunded order names its refund_amount")?;
                     let key = format!("fixture:{}:refund", self.key);
                     self.commerce

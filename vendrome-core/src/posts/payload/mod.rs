@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::enums::{
-    InvestmentInstrument, InvestmentStage, MentorshipFormat, PostType, ServiceRateUnit,
+    CancellationRefund, InvestmentInstrument, InvestmentStage, MentorshipFormat, PostType,
+    ServiceRateUnit,
 };
 use crate::validation::ValidationErrors;
 
@@ -125,16 +126,25 @@ impl PostPayload {
                     r.opt_bool("is_remote"),
                     r.opt_text("location", 200),
                 );
-                match p {
+                let settings = (
+                    r.opt_bool("auto_confirm"),
+                    r.opt_int_within("cancellation_window_hours", 0, 8760),
+                    r.opt_enumeration::<CancellationRefund>("late_cancellation_refund"),
+                );
+                let defaults = crate::bookings::CancellationPolicy::default();
+                match (p, settings) {
                     (
-                        Some(title),
-                        Some(category),
-                        Some(rate),
-                        Some(currency),
-                        Some(unit),
-                        Some(duration),
-                        Some(remote),
-                        Some(location),
+                        (
+                            Some(title),
+                            Some(category),
+                            Some(rate),
+                            Some(currency),
+                            Some(unit),
+                            Some(duration),
+                            Some(remote),
+                            Some(location),
+                        ),
+                        (Some(auto_confirm), Some(window), Some(late)),
                     ) => Some(PostPayload::Service(ServicePayload {
                         title,
                         category,
@@ -144,6 +154,9 @@ impl PostPayload {
                         duration_minutes: duration,
                         is_remote: remote.unwrap_or(true),
                         location,
+                        auto_confirm: auto_confirm.unwrap_or(false),
+                        cancellation_window_hours: window.unwrap_or(defaults.window_hours),
+                        late_cancellation_refund: late.unwrap_or(defaults.late_refund),
                     })),
                     _ => None,
                 }

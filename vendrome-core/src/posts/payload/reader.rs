@@ -30,6 +30,9 @@ pub(super) fn known_fields(post_type: PostType) -> &'static [&'static str] {
             "duration_minutes",
             "is_remote",
             "location",
+            "auto_confirm",
+            "cancellation_window_hours",
+            "late_cancellation_refund",
         ],
         PostType::Crowdfunding => &[
             "title",
@@ -159,6 +162,22 @@ impl Reader<'_> {
                 Ok(n) => Some(Some(n)),
                 Err(_) => self.fail(field, "out_of_range", "is too large"),
             },
+        }
+    }
+
+    /// An optional integer in `min..=max`.
+    pub(super) fn opt_int_within(
+        &mut self,
+        field: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<Option<i32>> {
+        match self.opt_i64(field, min)? {
+            Some(n) if n > max => {
+                self.fail(field, "out_of_range", &format!("must be at most {max}"))
+            }
+            Some(n) => i32::try_from(n).ok().map(Some),
+            None => Some(None),
         }
     }
 

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::enums::{InvestmentInstrument, InvestmentStage, MentorshipFormat, ServiceRateUnit};
+use crate::enums::{
+    CancellationRefund, InvestmentInstrument, InvestmentStage, MentorshipFormat, ServiceRateUnit,
+};
 use crate::time::Timestamp;
 
 pub use crate::money::Currency;
@@ -32,6 +34,13 @@ pub struct ServicePayload {
     pub duration_minutes: Option<i32>,
     pub is_remote: bool,
     pub location: Option<String>,
+    /// Bookings are confirmed at once, without the provider (`false` when absent).
+    pub auto_confirm: bool,
+    /// 0 to 8760 (24 when absent): a client who cancels less than this many hours before the
+    /// start gets back what `late_cancellation_refund` says; earlier, everything.
+    pub cancellation_window_hours: i32,
+    /// `full`, `half` (when absent) or `none`.
+    pub late_cancellation_refund: CancellationRefund,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
