@@ -1,7 +1,7 @@
 //! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
 //! sweeper, the trending lists, the search indexer, the home-feed cache, the idempotency-key
 //! purge, and checkout's tasks ([`checkout`]: order expiry and auto-completion, the completer of
-//! abandoned payment attempts, daily reconciliation). Each runs until the stop signal; all are
+//! abandoned payment attempts, daily reconciliation, the ledger's balance fold). Each runs until the stop signal; all are
 //! safe with several instances on one database.
 
 use std::sync::Arc;
@@ -72,10 +72,14 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         )),
         tokio::spawn(checkout::reconcile_daily(
             state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(checkout::fold_ledger_balances(
+            state.clone(),
             schedule,
             stop.clone(),
         )),
-        tokio::spawn(checkout::fold_ledger_balances(state.clone(), stop.clone())),
         tokio::spawn(purge_keys(state.clone(), stop)),
     ]
 }

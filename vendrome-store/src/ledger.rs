@@ -1,10 +1,11 @@
 //! [`LedgerRepo`] on both databases, and the posting writer that payment settlement shares.
 //!
 //! A posting is written once per idempotency key: its `ledger_transactions` row is inserted with
-//! `ON CONFLICT (idempotency_key) DO NOTHING` first, and only the transaction that inserted it
+//! `ON CONFLICT (idempotency_key) DO NOTHING`, and only the transaction that inserted it
 //! writes entries and moves balances. Accounts are created on first use from their code
 //! (`ON CONFLICT (code) DO NOTHING`, which locks no existing row), in account-code order.
-//! Entries are never updated or deleted.
+//! Entries are never updated or deleted. This module's writer (SQLite) takes one statement per
+//! step; PostgreSQL's (`ledger_postgres.rs`) does the same in two statements.
 //!
 //! Balances do not move in the posting's transaction: each entry appends its [`balance_delta`]
 //! to `ledger_balance_deltas`, and [`LedgerRepo::fold_balances`] (a task of `vendrome serve`,
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 use vendrome_core::enums::{LedgerAccountKind, LedgerDirection};
 use vendrome_core::ids::{LedgerTransactionId, PaymentId};
@@ -198,7 +199,7 @@ macro_rules! impl_ledger_writes {
     };
 }
 
-impl_ledger_writes!(PgConnection);
+// PostgreSQL's writer is in `ledger_postgres.rs`: two statements for the whole posting.
 impl_ledger_writes!(SqliteConnection);
 
 fn currency(raw: &str) -> Result<Currency> {

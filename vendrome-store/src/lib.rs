@@ -36,6 +36,7 @@ mod graph_topics;
 mod idempotency;
 mod identities;
 mod ledger;
+mod ledger_postgres;
 mod mentors;
 mod mentorship;
 mod messaging;

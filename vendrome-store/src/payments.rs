@@ -213,9 +213,7 @@ macro_rules! impl_settlement_writes {
                             self.append_event(&booking.event, s.at).await?;
                         }
                     }
-                    for event in &s.events {
-                        self.append_event(event, s.at).await?;
-                    }
+                    self.append_events(&s.events, s.at).await?;
                     if let Some(refund) = &s.order_refund {
                         // The update locks the order, so refunds of it settling at once each read the
                         // status and refunded total the ones before them left.

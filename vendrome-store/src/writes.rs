@@ -22,6 +22,13 @@ pub(crate) trait TxWrites {
         now: Timestamp,
     ) -> BoxFuture<'a, sqlx::Result<()>>;
 
+    /// Appends `events` to the outbox in one statement, in their order.
+    fn append_events<'a>(
+        &'a mut self,
+        events: &'a [NewEvent],
+        now: Timestamp,
+    ) -> BoxFuture<'a, sqlx::Result<()>>;
+
     /// Records an audit event attributed to `context`.
     fn record_audit<'a>(
         &'a mut self,
@@ -53,6 +60,31 @@ where
 const APPEND_EVENT: &str = "INSERT INTO outbox_events \
     (event_id, event_type, aggregate_type, aggregate_id, payload, status, attempts, available_at, created_at) \
     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)";
+
+/// [`APPEND_EVENT`] for `n` events: six parameters a row, all due at once.
+fn append_events_sql(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let p = |c: usize| format!("${}", r * 6 + c);
+            format!(
+                "({}, {}, {}, {}, {}, 'pending', 0, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(6)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO outbox_events \
+         (event_id, event_type, aggregate_type, aggregate_id, payload, status, attempts, available_at, created_at) \
+         VALUES {}",
+        rows.join(", ")
+    )
+}
 
 const RECORD_AUDIT: &str = "INSERT INTO audit_events \
     (id, actor_id, action, target_type, target_id, details, ip, request_id, created_at) \
@@ -87,6 +119,32 @@ macro_rules! impl_tx_writes {
                         .bind(now)
                         .execute(&mut *self)
                         .await?;
+                    Ok(())
+                })
+            }
+
+            fn append_events<'a>(
+                &'a mut self,
+                events: &'a [NewEvent],
+                now: Timestamp,
+            ) -> BoxFuture<'a, sqlx::Result<()>> {
+                Box::pin(async move {
+                    if events.is_empty() {
+                        return Ok(());
+                    }
+                    let sql = append_events_sql(events.len());
+                    let mut insert = sqlx::query(&sql);
+                    for event in events {
+                        let aggregate = event.event.aggregate();
+                        insert = insert
+                            .bind(event.event_id.as_uuid())
+                            .bind(event.event.event_type())
+                            .bind(aggregate.kind)
+                            .bind(aggregate.id)
+                            .bind(Json(event.event.stored_payload()))
+                            .bind(now);
+                    }
+                    insert.execute(&mut *self).await?;
                     Ok(())
                 })
             }

@@ -1,12 +1,14 @@
-//! How many statements a feed page costs, counted from the driver's own statement log.
+//! How many statements a feed page and a webhook delivery cost, counted from the driver's own
+//! statement log.
 //!
-//! Alone in its test binary, with its subscriber installed as the global default before the
-//! first statement runs: the driver's log callsites are then always live, and no other test's
-//! statements are counted. PostgreSQL only: the SQLite driver runs statements on its worker
-//! thread, and in-process statements cost no round trip anyway.
+//! In their own test binary, with its subscriber installed as the global default before the
+//! first statement runs (the driver's log callsites are then always live), and one test at a
+//! time ([`SERIAL`]), so that no other test's statements are counted. PostgreSQL only: the
+//! SQLite driver runs statements on its worker thread, and in-process statements cost no round
+//! trip anyway.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::Layer;
@@ -36,6 +38,30 @@ impl<S: tracing::Subscriber> Layer<S> for Statements {
         if !summary.0.contains("pg_catalog") && !summary.0.contains("regtype") {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// The one subscriber of this process, installed by the first test to ask.
+fn statements() -> Statements {
+    static INSTALLED: OnceLock<Statements> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let statements = Statements::default();
+            tracing::subscriber::set_global_default(
+                tracing_subscriber::registry().with(statements.clone()),
+            )
+            .expect("no other subscriber in this process");
+            statements
+        })
+        .clone()
+}
+
+/// Held by each test for its whole run: the count is the process's.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Statements {
+    fn now(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -90,11 +116,8 @@ fn payload(post_type: PostType) -> PostPayload {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_page_costs_two_statements_at_any_length_and_depth() {
-    let statements = Statements::default();
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(statements.clone()),
-    )
-    .expect("no other subscriber in this process");
+    let statements = statements();
+    let _alone = SERIAL.lock().await;
     let Some(db) = vendrome_store::testing::postgres().await else {
         return;
     };
@@ -145,3 +168,6 @@ async fn a_feed_page_costs_two_statements_at_any_length_and_depth() {
     // One for the entries of every source, one for the posts with everything they show.
     assert_eq!(counts, [2, 2, 2, 2]);
 }
+
+#[path = "statements/webhook.rs"]
+mod webhook;

@@ -12,7 +12,7 @@ use vendrome_core::enums::PaymentProvider;
 use vendrome_core::ids::PaymentId;
 use vendrome_core::payments::Payment;
 use vendrome_core::{Error, SqlEnum as _};
-use vendrome_payments::{Sandbox, SandboxOutcome};
+use vendrome_payments::{Sandbox, SandboxOutcome, WebhookOutcome};
 
 use super::payments::{payment_id, PaymentView};
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
@@ -82,15 +82,19 @@ pub async fn complete(
 ) -> ApiResult<ApiSuccess<PaymentView>> {
     let (sandbox, payment) = sandbox_payment(&state, &id).await?;
     let (headers, webhook) = sandbox.outcome_webhook(&payment, body.outcome);
-    state
+    let outcome = state
         .payments
         .handle_webhook(PaymentProvider::Sandbox.as_str(), &headers, &webhook)
         .await?;
-    let payment = state
-        .payment_records
-        .payment(payment.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment"))?;
+    // The delivery answers the payment as it left it; only a duplicate needs a read.
+    let payment = match outcome {
+        WebhookOutcome::Applied(payment) | WebhookOutcome::Stale(payment) => payment,
+        WebhookOutcome::Duplicate | WebhookOutcome::Ignored => state
+            .payment_records
+            .payment(payment.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("payment"))?,
+    };
     Ok(ApiSuccess::ok(payment.into()))
 }
 

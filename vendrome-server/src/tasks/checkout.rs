@@ -46,6 +46,8 @@ pub struct Schedule {
     pub completer_every: Duration,
     /// Between two passes of [`reconcile_daily`].
     pub reconcile_every: Duration,
+    /// Between two passes of [`fold_ledger_balances`].
+    pub fold_every: Duration,
     /// The time each pass works with ([`vendrome_core::time::now`] in `serve`).
     pub clock: Clock,
 }
@@ -58,6 +60,7 @@ impl Default for Schedule {
             auto_complete_every: AUTO_COMPLETE_EVERY,
             completer_every: COMPLETER_EVERY,
             reconcile_every: RECONCILE_EVERY,
+            fold_every: FOLD_EVERY,
             clock: Arc::new(vendrome_core::time::now),
         }
     }
@@ -71,6 +74,7 @@ impl Schedule {
             auto_complete_every: every,
             completer_every: every,
             reconcile_every: every,
+            fold_every: every,
             clock,
         }
     }
@@ -93,7 +97,11 @@ async fn pause(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
 /// (`LedgerRepo::fold_balances`), so that they stay few. Balances read the same before and
 /// after a fold. Safe on several instances: each fold deletes the moves it adds, in one
 /// transaction, and skips those another fold is taking.
-pub async fn fold_ledger_balances(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn fold_ledger_balances(
+    state: AppState,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
     use vendrome_core::ledger::LedgerRepo as _;
     loop {
         loop {
@@ -106,7 +114,7 @@ pub async fn fold_ledger_balances(state: AppState, mut stop: watch::Receiver<boo
                 }
             }
         }
-        if !pause(&mut stop, FOLD_EVERY).await {
+        if !pause(&mut stop, schedule.fold_every).await {
             return;
         }
     }

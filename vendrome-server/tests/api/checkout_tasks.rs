@@ -33,7 +33,7 @@ both_stores!(
 );
 
 /// How long an outcome may take to show in the store.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Every loop passing every 20 ms, on a clock `ahead` of the wall clock.
 fn schedule(ahead: TimeDelta) -> Schedule {
@@ -44,20 +44,20 @@ fn schedule(ahead: TimeDelta) -> Schedule {
 }
 
 /// Loops started by a test, stopped together.
-struct Loops {
+pub struct Loops {
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Loops {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             stop: watch::channel(false).0,
             handles: Vec::new(),
         }
     }
 
-    fn start<F, Fut>(&mut self, task: F, state: &AppState, schedule: &Schedule)
+    pub fn start<F, Fut>(&mut self, task: F, state: &AppState, schedule: &Schedule)
     where
         F: FnOnce(AppState, Schedule, watch::Receiver<bool>) -> Fut,
         Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -67,7 +67,7 @@ impl Loops {
     }
 
     /// Stops every loop and waits until each has returned.
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.stop.send(true).unwrap();
         for handle in self.handles {
             handle.await.unwrap();
@@ -95,7 +95,7 @@ async fn until(app: &TestApp, token: &str, path: &str, field: &str, want: &str) 
     }
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
     match app.db.store.db() {
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),

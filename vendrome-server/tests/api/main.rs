@@ -25,6 +25,7 @@ mod identity;
 mod identity_admin;
 mod identity_limits;
 mod identity_sessions;
+mod ledger_tasks;
 mod list_bounds;
 mod mentorship;
 mod messaging;

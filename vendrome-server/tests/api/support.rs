@@ -84,6 +84,8 @@ pub struct Setup {
     pub database: Option<Arc<TestStore>>,
     /// The cache of live sessions, when the test wires it (to revocation notices).
     pub session_guard: Option<Arc<vendrome_server::session_guard::SessionGuard>>,
+    /// Payment providers ahead of the sandbox, in routing order (none by default).
+    pub providers: Vec<Arc<dyn vendrome_core::payments::provider::PaymentProvider>>,
 }
 
 impl Setup {
@@ -101,6 +103,7 @@ impl Setup {
             signing_keys: None,
             database: None,
             session_guard: None,
+            providers: Vec::new(),
         }
     }
 }
@@ -156,6 +159,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
                 public_base_url: format!("http://{address}"),
                 webhook_secret: SANDBOX_SECRET.to_owned(),
             }),
+            providers: setup.providers,
             ..Default::default()
         },
     };
