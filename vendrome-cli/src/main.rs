@@ -14,7 +14,9 @@ mod output;
 
 /// mimalloc hands freed memory back to the system within milliseconds. glibc's malloc keeps it in
 /// per-thread arenas: after the first start's search index build on 1M posts, ~1 GB stayed
-/// resident in a server that needs ~45 MB (the same server restarted).
+/// resident in a server that needs ~45 MB (the same server restarted). Without the default
+/// `mimalloc` feature the system's malloc serves, so that a heap profiler can follow it.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
