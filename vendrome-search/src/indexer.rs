@@ -307,8 +307,10 @@ fn seconds_since(at: vendrome_core::time::Timestamp) -> f64 {
 /// Reports rebuild progress: documents written so far, and the total expected.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
-/// Fills `generation` with every document in the database and commits it with a checkpoint
-/// taken before the first read.
+/// Fills `generation`, which must be new (empty), with every document in the database and
+/// commits it with a checkpoint taken before the first read. The scans read each document once,
+/// so documents are added without deleting a previous version first (see
+/// [`Generation::add_posts`]).
 pub async fn build(
     generation: Generation,
     source: &dyn SearchSource,
@@ -327,7 +329,7 @@ pub async fn build(
         after_post = Some(last.id);
         written += docs.len() as u64;
         let writing = generation.clone();
-        tokio::task::spawn_blocking(move || writing.put_posts(&docs)).await??;
+        tokio::task::spawn_blocking(move || writing.add_posts(&docs)).await??;
         progress(written, total);
     }
     let mut after_user: Option<UserId> = None;
@@ -337,7 +339,7 @@ pub async fn build(
         after_user = Some(last.user_id);
         written += docs.len() as u64;
         let writing = generation.clone();
-        tokio::task::spawn_blocking(move || writing.put_profiles(&docs)).await??;
+        tokio::task::spawn_blocking(move || writing.add_profiles(&docs)).await??;
         progress(written, total);
     }
     let mut after_topic: Option<String> = None;
@@ -347,7 +349,7 @@ pub async fn build(
         after_topic = Some(last.slug.clone());
         written += docs.len() as u64;
         let writing = generation.clone();
-        tokio::task::spawn_blocking(move || writing.put_topics(&docs)).await??;
+        tokio::task::spawn_blocking(move || writing.add_topics(&docs)).await??;
         progress(written, total);
     }
     let committing = generation.clone();

@@ -7,6 +7,7 @@
 //! scripts/bench/search.sh                                  # 100k users, 1M posts
 //! scripts/bench/search.sh --users 10000 --posts 100000 --seconds 3
 //! scripts/bench/search.sh --reuse --paths embedded          # the seeded database, one path
+//! scripts/bench/search.sh --reuse --first-start-only        # the first start's memory alone
 //! ```
 //!
 //! On a fresh PostgreSQL database (`vendrome_search_bench`, kept with `--reuse`) seeded by
@@ -15,7 +16,7 @@
 //! 0. the first start: `vendrome serve` on the database with no index builds it in-process before
 //!    it is ready; the seconds until `/readyz`, the peak resident set (`VmHWM`) and the peak
 //!    anonymous memory (`RssAnon`, sampled every 100 ms) during the build, and both 5 s after
-//!    it (`--no-first-start` skips it);
+//!    it (`--no-first-start` skips it, `--first-start-only` stops after it);
 //! 1. `vendrome search reindex`: documents, seconds, documents/s, and the index's size on disk;
 //! 2. for each path (`vendrome serve` with the embedded index, then with `VENDROME_SEARCH=postgres`),
 //!    `GET /v1/search` for four kinds of query — plain words, words with typos, prefixes (search
@@ -68,6 +69,8 @@ struct Options {
     per_query_clients: usize,
     /// Measure the first start's memory (the index built in-process).
     first_start: bool,
+    /// Stop after the first start.
+    first_start_only: bool,
 }
 
 impl Options {
@@ -85,6 +88,7 @@ impl Options {
             per_query: false,
             per_query_clients: 1,
             first_start: true,
+            first_start_only: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -103,6 +107,7 @@ impl Options {
                 "--vendrome" => options.vendrome = value()?,
                 "--reuse" => options.reuse = true,
                 "--no-first-start" => options.first_start = false,
+                "--first-start-only" => options.first_start_only = true,
                 "--per-query" => options.per_query = true,
                 "--per-query-clients" => {
                     options.per_query = true;
@@ -118,6 +123,9 @@ impl Options {
                 }
                 other => bail!("unknown option {other}"),
             }
+        }
+        if options.first_start_only && !options.first_start {
+            bail!("--first-start-only and --no-first-start leave nothing to measure");
         }
         Ok(options)
     }
@@ -206,6 +214,11 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    if options.first_start_only {
+        print_heading(&options, seed_time);
+        print_first_start(first.as_ref());
+        return Ok(());
+    }
     let _ = std::fs::remove_dir_all(data_dir.join("search"));
     eprintln!("indexing…");
     let reindex = std::process::Command::new(&options.vendrome)
@@ -297,27 +310,8 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    println!();
-    println!(
-        "## Search on PostgreSQL: {} members, {} posts",
-        options.users, options.posts
-    );
-    if let Some(seed) = seed_time {
-        println!("seeded in {:.1} s", seed.as_secs_f64());
-    }
-    if let Some(first) = &first {
-        println!();
-        println!("| first start (index built in the server) | seconds to ready | peak RSS | peak anonymous | RSS 5 s after | anonymous 5 s after |");
-        println!("|---|---:|---:|---:|---:|---:|");
-        println!(
-            "| `vendrome serve`, no index yet | {:.1} | {} | {} | {} | {} |",
-            first.seconds,
-            mib(first.peak_rss_kib),
-            mib(first.peak_anon_kib),
-            mib(first.after_rss_kib),
-            mib(first.after_anon_kib)
-        );
-    }
+    print_heading(&options, seed_time);
+    print_first_start(first.as_ref());
     println!();
     println!("| indexing | documents | seconds | documents/s | index size |");
     println!("|---|---:|---:|---:|---:|");
@@ -379,6 +373,32 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn print_heading(options: &Options, seed_time: Option<Duration>) {
+    println!();
+    println!(
+        "## Search on PostgreSQL: {} members, {} posts",
+        options.users, options.posts
+    );
+    if let Some(seed) = seed_time {
+        println!("seeded in {:.1} s", seed.as_secs_f64());
+    }
+}
+
+fn print_first_start(first: Option<&FirstStart>) {
+    let Some(first) = first else { return };
+    println!();
+    println!("| first start (index built in the server) | seconds to ready | peak RSS | peak anonymous | RSS 5 s after | anonymous 5 s after |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| `vendrome serve`, no index yet | {:.1} | {} | {} | {} | {} |",
+        first.seconds,
+        mib(first.peak_rss_kib),
+        mib(first.peak_anon_kib),
+        mib(first.after_rss_kib),
+        mib(first.after_anon_kib)
+    );
 }
 
 /// What the first start cost: the server builds its index before it is ready.
