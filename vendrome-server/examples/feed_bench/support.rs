@@ -113,6 +113,9 @@ pub fn seed(vendrome: &str, url: &str, users: u64, posts: u64) -> anyhow::Result
     Ok(started.elapsed())
 }
 
+/// How long a starting server is waited for while it is alive and not ready yet.
+pub const READY_LIMIT: Duration = Duration::from_secs(3600);
+
 /// `vendrome serve` in its own process, logging at the default level (`info,sqlx=warn`) to a
 /// file of its own.
 pub struct Server {
@@ -126,18 +129,20 @@ impl Server {
         Self::start_with(vendrome, url, keys, &[]).await
     }
 
-    /// The server with extra environment variables (`VENDROME_NATS_URL`, say).
+    /// The server with extra environment variables (`VENDROME_NATS_URL`, say). It is waited for
+    /// as long as it is alive and not yet ready (a first start on a large database builds its
+    /// search index before it is ready), up to [`READY_LIMIT`].
     pub async fn start_with(
         vendrome: &str,
         url: &str,
         keys: &str,
         env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
-        Self::start_within(vendrome, url, keys, env, Duration::from_secs(60)).await
+        Self::start_within(vendrome, url, keys, env, READY_LIMIT).await
     }
 
-    /// The server, given `ready_within` to answer `/readyz` (a first start on a large database
-    /// builds its search index before it is ready).
+    /// The server, given `ready_within` to answer `/readyz`; it fails early if the process
+    /// exits first.
     pub async fn start_within(
         vendrome: &str,
         url: &str,
@@ -145,7 +150,7 @@ impl Server {
         env: &[(&str, String)],
         ready_within: Duration,
     ) -> anyhow::Result<Self> {
-        let server = Self::spawn(vendrome, url, keys, env)?;
+        let mut server = Self::spawn(vendrome, url, keys, env)?;
         server.wait_ready(ready_within, |_| {}).await?;
         Ok(server)
     }
@@ -189,9 +194,10 @@ impl Server {
     }
 
     /// Polls `/readyz` every 100 ms until it answers 200, calling `each` at every poll (to
-    /// sample the process while it starts).
+    /// sample the process while it starts). Fails as soon as the process has exited, or once
+    /// `within` has passed.
     pub async fn wait_ready(
-        &self,
+        &mut self,
         within: Duration,
         mut each: impl FnMut(&Self),
     ) -> anyhow::Result<()> {
@@ -203,6 +209,15 @@ impl Server {
                 if r.status().is_success() {
                     return Ok(());
                 }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!(
+                    "the server exited before it was ready ({status}); its log ends:\n{}",
+                    tail.join("\n")
+                );
             }
             if started.elapsed() > within {
                 bail!(

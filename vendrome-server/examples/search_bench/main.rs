@@ -420,7 +420,7 @@ async fn first_start(
     let _ = std::fs::remove_dir_all(data_dir.join("search"));
     let keys = KeyRing::generate_spec();
     let started = Instant::now();
-    let server = Server::spawn(vendrome, url, &keys, &[])?;
+    let mut server = Server::spawn(vendrome, url, &keys, &[])?;
     let mut peak_anon_kib: Option<u64> = None;
     server
         .wait_ready(Duration::from_secs(3600), |s| {
