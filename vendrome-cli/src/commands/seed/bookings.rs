@@ -20,14 +20,14 @@ use vendrome_core::bookings::{
     Availability, AvailabilityException, Booking, BookingAction, BookingService, NoBusyTime,
     RequestBooking, WeeklyWindow,
 };
-use vendrome_core::enums::{BookingStatus, PaymentProvider};
+use vendrome_core::enums::BookingStatus;
 use vendrome_core::ids::PostId;
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::users::{Email, UserRepo as _};
-use vendrome_core::SqlEnum as _;
-use vendrome_payments::{CheckoutRequest, SandboxOutcome};
 use vendrome_server::commerce::{Commerce, CommerceOptions};
 use vendrome_store::Store;
+
+use super::orders::{press_pay, sandbox_checkout};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,24 +308,13 @@ impl Mover<'_> {
     /// Checks out with the sandbox and presses Pay: the sandbox's signed webhook is handled as
     /// the server handles it. The booking, paid.
     async fn pay(&self, booking: &Booking) -> anyhow::Result<Booking> {
-        let request = CheckoutRequest {
-            provider: Some(PaymentProvider::Sandbox),
-            method: None,
-            return_url: None,
-        };
         let key = format!("fixture:{}:checkout", self.key);
         let payment = self
             .commerce
             .payments
-            .checkout_booking(booking.id, &self.client, request, &key)
+            .checkout_booking(booking.id, &self.client, sandbox_checkout(), &key)
             .await?;
-        let (headers, body) = self
-            .sandbox
-            .outcome_webhook(&payment, SandboxOutcome::Succeeded);
-        self.commerce
-            .payments
-            .handle_webhook(PaymentProvider::Sandbox.as_str(), &headers, &body)
-            .await?;
+        press_pay(self.commerce, self.sandbox, &payment).await?;
         self.service
             .get(&self.client, booking.id)
             .await

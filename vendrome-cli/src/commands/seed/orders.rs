@@ -18,6 +18,7 @@ use vendrome_core::access::Caller;
 use vendrome_core::enums::{OrderStatus, PaymentProvider};
 use vendrome_core::ids::PostId;
 use vendrome_core::orders::{LineRequest, Order, PlaceOrder};
+use vendrome_core::payments::Payment;
 use vendrome_core::time;
 use vendrome_core::users::{Email, UserRepo as _};
 use vendrome_core::SqlEnum as _;
@@ -263,28 +264,40 @@ impl Mover<'_> {
     /// Checks out with the sandbox and presses Pay: the sandbox's signed webhook is handled as
     /// the server handles it. The order, paid.
     async fn pay(&self, order: &Order) -> anyhow::Result<Order> {
-        let request = CheckoutRequest {
-            provider: Some(PaymentProvider::Sandbox),
-            method: None,
-            return_url: None,
-        };
         let key = format!("fixture:{}:checkout", self.key);
         let payment = self
             .commerce
             .payments
-            .checkout(order.id, &self.buyer, request, &key)
+            .checkout(order.id, &self.buyer, sandbox_checkout(), &key)
             .await?;
-        let (headers, body) = self
-            .sandbox
-            .outcome_webhook(&payment, SandboxOutcome::Succeeded);
-        self.commerce
-            .payments
-            .handle_webhook(PaymentProvider::Sandbox.as_str(), &headers, &body)
-            .await?;
+        press_pay(self.commerce, self.sandbox, &payment).await?;
         self.commerce
             .orders
             .get(&self.buyer, order.id)
             .await
             .map_err(Into::into)
     }
+}
+
+/// A checkout with the sandbox provider, as the fixtures pay.
+pub(super) fn sandbox_checkout() -> CheckoutRequest {
+    CheckoutRequest {
+        provider: Some(PaymentProvider::Sandbox),
+        method: None,
+        return_url: None,
+    }
+}
+
+/// Presses Pay on a sandbox `payment`: its signed webhook is handled as the server handles it.
+pub(super) async fn press_pay(
+    commerce: &Commerce,
+    sandbox: &vendrome_payments::Sandbox,
+    payment: &Payment,
+) -> anyhow::Result<()> {
+    let (headers, body) = sandbox.outcome_webhook(payment, SandboxOutcome::Succeeded);
+    commerce
+        .payments
+        .handle_webhook(PaymentProvider::Sandbox.as_str(), &headers, &body)
+        .await?;
+    Ok(())
 }
