@@ -405,6 +405,20 @@ crate::sql_enums! {
         Cancelled = "cancelled",
     }
 
+    /// What a campaign's bid pays for.
+    MarketingBidModel = "marketing_bid_model" {
+        /// Per 1,000 impressions.
+        Cpm = "cpm",
+        /// Per click.
+        Cpc = "cpc",
+    }
+
+    /// What a delivery event reports.
+    MarketingEventKind = "marketing_event_kind" {
+        Impression = "impression",
+        Click = "click",
+    }
+
     // ---- Calendar ----
 
     /// An external calendar Vendrome can sync with.

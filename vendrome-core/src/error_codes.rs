@@ -111,6 +111,14 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("own_request", 422, "a mentorship with oneself: offering on one's own request, or naming oneself as mentor"),
     code("mentorship_not_active", 409, "goals, sessions and notes belong to an active (or paused, for notes) mentorship"),
     code("feedback_given", 409, "the caller has given feedback on this mentorship already"),
+    // Marketing.
+    code("invalid_campaign_transition", 409, "the campaign's status does not allow this move (or a draft was submitted already)"),
+    code("not_campaign_owner_action", 403, "the owner asks for a move only the system makes (funding, starting, completing a campaign)"),
+    code("not_own_post", 422, "a campaign promoting a post that is not the caller's live post"),
+    code("campaign_not_editable", 409, "a campaign is changed only while it is an unsubmitted draft or paused"),
+    code("campaign_funded", 409, "a funded campaign's budget cannot change"),
+    code("campaign_not_submitted", 409, "a draft is funded only once it was submitted"),
+    code("not_own_event", 403, "a member reporting an impression or click of another viewer (only an admin may)"),
     // Idempotency.
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),

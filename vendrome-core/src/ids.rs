@@ -157,3 +157,7 @@ id_type!(
     /// A private note of one party to a mentorship.
     MentorshipNoteId
 );
+id_type!(
+    /// A marketing campaign.
+    CampaignId
+);

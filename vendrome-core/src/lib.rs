@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod mail;
+pub mod marketing;
 pub mod mentorship;
 pub mod messaging;
 pub mod money;

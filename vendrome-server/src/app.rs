@@ -232,6 +232,9 @@ impl App {
             },
             read_only: config.read_only,
             commerce: crate::commerce::options(&config)?,
+            sponsored_delivery: config
+                .sponsored_delivery
+                .then(vendrome_core::marketing::DeliveryConfig::default),
             ..StateOptions::default()
         };
         Ok(Self {

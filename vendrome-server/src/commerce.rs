@@ -117,7 +117,9 @@ impl Commerce {
                 fee_bps: options.orders.fee_bps,
                 payment_window: options.orders.expiry,
             },
-            payments: Payments::new(ports, providers).with_bookings(store.clone()),
+            payments: Payments::new(ports, providers)
+                .with_bookings(store.clone())
+                .with_marketing(store.clone()),
             sandbox,
         }
     }

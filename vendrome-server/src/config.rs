@@ -41,6 +41,8 @@ pub struct Config {
     /// How many members' home feeds the in-memory cache keeps; 0 turns the cache off (every
     /// read goes to the database).
     pub feed_cache_members: usize,
+    /// Sponsored items in home feeds (marketing campaigns' delivery); on by default.
+    pub sponsored_delivery: bool,
     /// Refuse every write with 503 `read_only` whatever the `read_only` flag says
     /// (see [`crate::read_only`]).
     pub read_only: bool,
@@ -132,6 +134,7 @@ impl Default for Config {
             search: SearchBackend::default(),
             feed_cache_members: vendrome_core::posts::home_cache::HomeCacheConfig::default()
                 .members,
+            sponsored_delivery: true,
             read_only: false,
             access_log: crate::access_log::AccessLogPolicy::default(),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),

@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reviews", description = "Reviews of completed orders and bookings by their buyers, the seller's one reply, and the ratings of listings and members (integer aggregates, kept in the review's transaction)."),
         (name = "mentorship", description = "Mentorships: offers on mentorship requests and direct requests, their status machine, goals, sessions, private notes, feedback at completion, and the directory of mentors."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
+        (name = "marketing", description = "Marketing campaigns: targeting, the audience estimate, funding through a checkout, event ingest that never overspends, stats (JSON and CSV), and members' direct-marketing consent."),
         (name = "feeds", description = "The home feed, member and topic feeds, and the typed listings (marketplace, crowdfunding, investment, mentorship)."),
     )
 )]

@@ -12,6 +12,7 @@ use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::mail::Mailer;
+use vendrome_core::marketing::{Delivery, DeliveryConfig, MarketingService};
 use vendrome_core::mentorship::MentorshipService;
 use vendrome_core::messaging::MessagingService;
 use vendrome_core::oauth::OAuthService;
@@ -87,6 +88,10 @@ pub struct Services {
     pub reviews: ReviewService,
     /// Mentorships and the directory of mentors.
     pub mentorship: MentorshipService,
+    /// Marketing campaigns, consent, ingest and stats.
+    pub marketing: MarketingService,
+    /// The home feeds' sponsored items, when delivery is on.
+    pub delivery: Option<Arc<Delivery>>,
     /// The sandbox provider when it is on: its page and its signed outcomes.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Payments read without a caller (the sandbox page, which carries no token).
@@ -164,6 +169,8 @@ pub struct StateOptions {
     pub session_guard: Arc<SessionGuard>,
     /// Orders and payments: the fee, the expiry, the providers (the sandbox by default).
     pub commerce: CommerceOptions,
+    /// Sponsored items in home feeds (on by default; `--sponsored-delivery false` turns it off).
+    pub sponsored_delivery: Option<DeliveryConfig>,
 }
 
 impl Default for StateOptions {
@@ -182,6 +189,7 @@ impl Default for StateOptions {
             mail_link_base: format!("http://{}", crate::config::Config::DEFAULT_BIND),
             session_guard: Arc::new(SessionGuard::new()),
             commerce: CommerceOptions::default(),
+            sponsored_delivery: Some(DeliveryConfig::default()),
         }
     }
 }
@@ -240,6 +248,12 @@ impl AppState {
         if cached {
             feeds = feeds.with_home_cache(home_cache.clone());
         }
+        let delivery = options
+            .sponsored_delivery
+            .map(|config| Arc::new(Delivery::new(shared.clone(), config)));
+        if let Some(delivery) = &delivery {
+            feeds = feeds.with_delivery(delivery.clone());
+        }
         let (engine, search_index): (Arc<dyn SearchEngine>, _) = match options.search {
             SearchOptions::Embedded(location) => {
                 let index = SearchIndex::new();
@@ -282,6 +296,8 @@ impl AppState {
             payments: commerce.payments,
             reviews: ReviewService::new(shared.clone()),
             mentorship: MentorshipService::new(shared.clone()),
+            marketing: MarketingService::new(shared.clone()),
+            delivery,
             sandbox: commerce.sandbox,
             payment_records: shared.clone(),
             ledger: shared.clone(),

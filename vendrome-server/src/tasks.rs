@@ -55,6 +55,11 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             schedule.clone(),
             stop.clone(),
         )),
+        tokio::spawn(checkout::advance_campaigns(
+            state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(checkout::expire_bookings(
             state.clone(),
             schedule.clone(),

@@ -37,6 +37,8 @@ mod idempotency;
 mod identities;
 mod ledger;
 mod ledger_postgres;
+mod marketing;
+mod marketing_ingest;
 mod mentors;
 mod mentorship;
 mod messaging;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
 };
-use vendrome_core::ids::{BookingId, OrderId, PaymentId, UserId};
+use vendrome_core::ids::{BookingId, CampaignId, OrderId, PaymentId, UserId};
 use vendrome_core::money::Money;
 use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::payments::{
@@ -35,7 +35,8 @@ use crate::{with_db, Dialect, Store};
 
 pub(crate) const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
     order_id, booking_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
-    method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at";
+    method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at, \
+    marketing_campaign_id";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PaymentRow {
@@ -62,6 +63,7 @@ pub(crate) struct PaymentRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     succeeded_at: Option<Timestamp>,
+    marketing_campaign_id: Option<Uuid>,
 }
 
 impl TryFrom<PaymentRow> for Payment {
@@ -77,6 +79,7 @@ impl TryFrom<PaymentRow> for Payment {
             payee_id: r.payee_id.map(UserId::from_uuid),
             order_id: r.order_id.map(OrderId::from_uuid),
             booking_id: r.booking_id.map(BookingId::from_uuid),
+            marketing_campaign_id: r.marketing_campaign_id.map(CampaignId::from_uuid),
             refund_of: r.refund_of_id.map(PaymentId::from_uuid),
             amount: Money::new(r.amount, parse_currency(&r.currency)?),
             fee_amount: r.fee_amount,
@@ -116,6 +119,13 @@ fn lock_order(dialect: Dialect) -> &'static str {
     dialect.pick(
         "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
         "UPDATE orders SET id = id WHERE id = $1 RETURNING id",
+    )
+}
+
+fn lock_campaign(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "SELECT id FROM marketing_campaigns WHERE id = $1 FOR UPDATE",
+        "UPDATE marketing_campaigns SET id = id WHERE id = $1 RETURNING id",
     )
 }
 
@@ -213,6 +223,22 @@ macro_rules! impl_settlement_writes {
                             self.append_event(&booking.event, s.at).await?;
                         }
                     }
+                    if let Some(funded) = &s.campaign_funded {
+                        // A compare-and-set: only an unfunded draft is scheduled by its funding.
+                        let moved = sqlx::query(
+                            "UPDATE marketing_campaigns SET status = 'scheduled', funding_payment_id = $2, \
+                             updated_at = $3 WHERE id = $1 AND status = 'draft' AND funding_payment_id IS NULL",
+                        )
+                        .bind(funded.campaign_id.as_uuid())
+                        .bind(funded.payment_id.as_uuid())
+                        .bind(s.at)
+                        .execute(&mut *self)
+                        .await?
+                        .rows_affected();
+                        if moved == 1 {
+                            self.append_event(&funded.event, s.at).await?;
+                        }
+                    }
                     self.append_events(&s.events, s.at).await?;
                     if let Some(refund) = &s.order_refund {
                         // The update locks the order, so refunds of it settling at once each read the
@@ -298,10 +324,15 @@ impl PaymentRepo for Store {
             )
         };
         // What a charge pays for: an order or a booking, whose row the checks lock.
-        let paid_for = match (payment.order_id, payment.booking_id) {
-            (Some(order), _) => Some(("order_id", order.as_uuid())),
-            (None, Some(booking)) => Some(("booking_id", booking.as_uuid())),
-            (None, None) => None,
+        let paid_for = match (
+            payment.order_id,
+            payment.booking_id,
+            payment.marketing_campaign_id,
+        ) {
+            (Some(order), _, _) => Some(("order_id", order.as_uuid())),
+            (None, Some(booking), _) => Some(("booking_id", booking.as_uuid())),
+            (None, None, Some(campaign)) => Some(("marketing_campaign_id", campaign.as_uuid())),
+            (None, None, None) => None,
         };
         let decided = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
@@ -309,7 +340,8 @@ impl PaymentRepo for Store {
             let anchor = match (payment.kind, payment.refund_of, paid_for) {
                 (PaymentKind::Refund, Some(charge), _) => Some((lock_payment(dialect), charge.as_uuid())),
                 (PaymentKind::Charge, _, Some(("order_id", order))) => Some((lock_order(dialect).to_owned(), order)),
-                (PaymentKind::Charge, _, Some((_, booking))) => Some((lock_booking(dialect).to_owned(), booking)),
+                (PaymentKind::Charge, _, Some(("booking_id", booking))) => Some((lock_booking(dialect).to_owned(), booking)),
+                (PaymentKind::Charge, _, Some((_, campaign))) => Some((lock_campaign(dialect).to_owned(), campaign)),
                 _ => None,
             };
             if let Some((sql, id)) = &anchor {
@@ -318,8 +350,8 @@ impl PaymentRepo for Store {
             let inserted: Option<PaymentRow> = sqlx::query_as(&format!(
                 "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
                  payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
-                 return_url, created_at, updated_at, booking_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17) \
+                 return_url, created_at, updated_at, booking_id, marketing_campaign_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
             ))
             .bind(payment.id.as_uuid())
@@ -339,6 +371,7 @@ impl PaymentRepo for Store {
             .bind(&payment.return_url)
             .bind(payment.created_at)
             .bind(payment.booking_id.map(|b| b.as_uuid()))
+            .bind(payment.marketing_campaign_id.map(|c| c.as_uuid()))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(inserted) = inserted else {

@@ -18,6 +18,7 @@ pub(crate) enum Arg {
     Int(i64),
     Text(String),
     Bool(bool),
+    Date(chrono::NaiveDate),
 }
 
 /// A statement and its arguments, in placeholder order.
@@ -75,6 +76,7 @@ macro_rules! bind_args {
                 $crate::sql_text::Arg::Int(v) => query.bind(*v),
                 $crate::sql_text::Arg::Text(v) => query.bind(v.clone()),
                 $crate::sql_text::Arg::Bool(v) => query.bind(*v),
+                $crate::sql_text::Arg::Date(v) => query.bind(*v),
             };
         }
         query

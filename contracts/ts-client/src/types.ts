@@ -27,3 +27,6 @@ export type UserId = Schemas["UserId"];
 export type Order = Schemas["OrderView"];
 export type Payment = Schemas["PaymentView"];
 export type PaymentMethod = Schemas["MethodView"];
+export type Campaign = Schemas["CampaignView"];
+export type CampaignStatsBucket = Schemas["StatsBucketView"];
+export type IngestReport = Schemas["IngestReport"];

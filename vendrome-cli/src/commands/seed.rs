@@ -17,6 +17,7 @@ use crate::{output, Common};
 
 mod bookings;
 mod bulk;
+mod marketing;
 mod mentoring;
 mod orders;
 mod social;
@@ -83,6 +84,7 @@ struct Summary {
     mentoring: mentoring::MentoringSummary,
     orders: orders::OrdersSummary,
     bookings: bookings::BookingsSummary,
+    marketing: marketing::MarketingSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -183,6 +185,11 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         "bookings.json names services of social.json, which is missing"
     );
     let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
+    let marketing: Option<marketing::Marketing> = read_object(&dir, "marketing.json")?;
+    anyhow::ensure!(
+        marketing.is_none() || social.is_some(),
+        "marketing.json names posts of social.json, which is missing"
+    );
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
         .as_ref()
@@ -196,7 +203,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         + social.as_ref().map_or(0, social::Social::items)
         + orders.len()
         + bookings.as_ref().map_or(0, bookings::Bookings::items)
-        + mentoring.as_ref().map_or(0, mentoring::Mentoring::items);
+        + mentoring.as_ref().map_or(0, mentoring::Mentoring::items)
+        + marketing.as_ref().map_or(0, marketing::Marketing::items);
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
@@ -271,6 +279,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         if let Some(bookings) = bookings {
             summary.bookings = bookings::load(&store, bookings, &posts, &bar).await?;
         }
+        if let Some(marketing) = marketing {
+            summary.marketing = marketing::load(&store, marketing, &posts, &bar).await?;
+        }
     }
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
@@ -281,7 +292,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; campaigns: {} created, {} already present ({} events)",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -296,6 +307,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.bookings.bookings_moved,
             summary.mentoring.reviews_created,
             summary.mentoring.mentorships_created,
+            summary.marketing.campaigns_created,
+            summary.marketing.campaigns_present,
+            summary.marketing.events,
         );
         Ok(())
     }

@@ -48,6 +48,10 @@ pub struct Args {
     /// 0 turns the cache off.
     #[arg(long, env = "VENDROME_FEED_CACHE_MEMBERS", default_value_t = 20_000)]
     feed_cache_members: usize,
+    /// Whether home feeds carry sponsored items of running marketing campaigns (at most one
+    /// per page, to members who opted in).
+    #[arg(long, env = "VENDROME_SPONSORED_DELIVERY", default_value_t = true, action = clap::ArgAction::Set)]
+    sponsored_delivery: bool,
     /// Which requests get a log line: `all`, `errors` (answered 4xx or 5xx) or `off`. Server
     /// errors and requests slower than `--slow-request-ms` are logged whatever the setting.
     #[arg(long, env = "VENDROME_ACCESS_LOG", default_value = "errors")]
@@ -131,6 +135,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         realtime: vendrome_server::realtime::RealtimeConfig::default(),
         search: args.search,
         feed_cache_members: args.feed_cache_members,
+        sponsored_delivery: args.sponsored_delivery,
         read_only: args.read_only,
         access_log: vendrome_server::access_log::AccessLogPolicy {
             mode: args.access_log,

@@ -22,6 +22,7 @@ use serde_json::Value;
 mod bookings;
 mod commerce;
 mod graph;
+mod marketing;
 mod messaging;
 mod posts;
 mod reviews;
@@ -33,6 +34,7 @@ pub use graph::{
     BlockEnded, ConnectionChanged, ConnectionRequested, FollowChanged, TopicFollowChanged,
     UserBlocked,
 };
+pub use marketing::CampaignChanged;
 pub use messaging::{
     ConversationCreated, ConversationUpdated, MemberChanged, MemberRoleChanged, MessageChanged,
     MessageCreated, MessageRead,
@@ -290,6 +292,11 @@ domain_events! {
     /// Notes are private: only the writer's sockets hear it, and it carries no text.
     MentorshipNoteAdded(MentorshipActivity) = "mentorship.note_added",
     MentorshipFeedbackGiven(MentorshipActivity) = "mentorship.feedback_given",
+
+    // ---- Marketing ----
+    CampaignCreated(CampaignChanged) = "campaign.created",
+    CampaignUpdated(CampaignChanged) = "campaign.updated",
+    CampaignStatusChanged(CampaignChanged) = "campaign.status_changed",
 }
 
 #[cfg(test)]

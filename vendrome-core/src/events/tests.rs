@@ -298,6 +298,18 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             "mentorship.feedback_given",
             json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
         ),
+        (
+            "campaign.created",
+            json!({"campaign_id": post, "owner_id": a, "status": "draft"}),
+        ),
+        (
+            "campaign.updated",
+            json!({"campaign_id": post, "owner_id": a, "status": "paused"}),
+        ),
+        (
+            "campaign.status_changed",
+            json!({"campaign_id": post, "owner_id": a, "status": "scheduled"}),
+        ),
     ]
 }
 

@@ -2,7 +2,7 @@
 
 use super::{AccountCode, Entry, Posting, PostingError};
 use crate::enums::PaymentProvider;
-use crate::ids::{PaymentId, UserId};
+use crate::ids::{CampaignId, PaymentId, UserId};
 use crate::money::Money;
 
 /// A charge that succeeded: the provider holds the total for us; we owe the payee the total
@@ -28,6 +28,54 @@ pub fn charge_succeeded(
             Entry::debit(AccountCode::provider_clearing(provider, currency), total),
             Entry::credit(AccountCode::user_payable(payee, currency), payable),
             Entry::credit(AccountCode::platform_fees(currency), fee),
+        ],
+    )
+}
+
+/// A campaign's funding charge that succeeded: the provider holds the amount for us, and it is
+/// the owner's prepaid advertising until it is spent. Key `payment:<id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amount is not positive.
+pub fn ad_funding_succeeded(
+    payment: PaymentId,
+    provider: PaymentProvider,
+    total: Money,
+    owner: UserId,
+) -> Result<Posting, PostingError> {
+    let currency = total.currency;
+    Posting::new(
+        format!("payment:{payment}:succeeded"),
+        format!("ad budget {payment} funded"),
+        Some(payment),
+        vec![
+            Entry::debit(AccountCode::provider_clearing(provider, currency), total),
+            Entry::credit(AccountCode::user_ad_balance(owner, currency), total),
+        ],
+    )
+}
+
+/// A batch's spend of one campaign: from the owner's ad balance to ad revenue. Keyed by the
+/// campaign and the batch's first new event (`campaign:<id>:spend:<event id>`): an event is
+/// recorded once, so the posting is made once.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amount is not positive.
+pub fn ad_spend(
+    campaign: CampaignId,
+    first_event: uuid::Uuid,
+    owner: UserId,
+    spend: Money,
+) -> Result<Posting, PostingError> {
+    Posting::new(
+        format!("campaign:{campaign}:spend:{first_event}"),
+        format!("campaign {campaign} spend"),
+        None,
+        vec![
+            Entry::debit(AccountCode::user_ad_balance(owner, spend.currency), spend),
+            Entry::credit(AccountCode::platform_ad_revenue(spend.currency), spend),
         ],
     )
 }

@@ -18,9 +18,12 @@ use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
-use crate::ids::{BookingId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ids::{
+    BookingId, CampaignId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId,
+};
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
+use crate::marketing::CampaignFunded;
 use crate::money::Money;
 use crate::orders::{Order, OrderRefund, StatusChange};
 use crate::outbox::NewEvent;
@@ -66,6 +69,8 @@ pub struct Payment {
     pub order_id: Option<OrderId>,
     /// The booking a charge pays for (or a refund gives back), when it is not an order's.
     pub booking_id: Option<BookingId>,
+    /// The marketing campaign a charge funds.
+    pub marketing_campaign_id: Option<CampaignId>,
     /// For a refund: the charge it refunds.
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
@@ -94,6 +99,7 @@ pub struct NewPayment {
     pub payee_id: Option<UserId>,
     pub order_id: Option<OrderId>,
     pub booking_id: Option<BookingId>,
+    pub marketing_campaign_id: Option<CampaignId>,
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
     pub fee_amount: i64,
@@ -152,6 +158,8 @@ pub struct Settlement {
     /// A succeeded charge's move of the booking it pays for, applied (with its event) only if
     /// the booking is still in `change.from`.
     pub booking_move: Option<BookingMove>,
+    /// A succeeded funding charge's campaign, scheduled only if it is still an unfunded draft.
+    pub campaign_funded: Option<CampaignFunded>,
     pub events: Vec<NewEvent>,
     pub at: Timestamp,
 }

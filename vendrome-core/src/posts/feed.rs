@@ -24,7 +24,8 @@ use super::listing::ListingFilter;
 use super::{AuthorSummary, Post, PostRepo, TopicSlug};
 use crate::access::Caller;
 use crate::enums::PostVisibility;
-use crate::ids::{PostId, UserId};
+use crate::ids::{CampaignId, PostId, UserId};
+use crate::marketing::Delivery;
 use crate::page::{Cursor, Limit, Page};
 use crate::profiles::Relation;
 use crate::time::Timestamp;
@@ -75,6 +76,8 @@ pub struct FeedItem {
     pub post: Post,
     /// Set when the post is in the feed because someone the viewer follows reposted it.
     pub repost: Option<Repost>,
+    /// Set on a home feed's sponsored item: the campaign that promotes it.
+    pub sponsored: Option<CampaignId>,
 }
 
 /// The people and topics around a member that decide what their home feed holds and shows.
@@ -162,12 +165,16 @@ pub trait FeedRepo: Send + Sync {
     async fn circle(&self, viewer: UserId) -> Result<Circle>;
 }
 
+/// Where a page's sponsored item goes: after the third organic item.
+const SPONSORED_SLOT: usize = 3;
+
 /// Reads feeds.
 #[derive(Clone)]
 pub struct FeedService {
     repo: Arc<dyn FeedRepo>,
     posts: Arc<dyn PostRepo>,
     home: Option<Arc<HomeCache>>,
+    delivery: Option<Arc<Delivery>>,
 }
 
 impl FeedService {
@@ -176,7 +183,14 @@ impl FeedService {
             repo,
             posts,
             home: None,
+            delivery: None,
         }
+    }
+
+    /// Adds a sponsored item to home-feed pages ([`Delivery`]).
+    pub fn with_delivery(mut self, delivery: Arc<Delivery>) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 
     /// Serves home feeds from `cache` where it holds them.
@@ -185,8 +199,57 @@ impl FeedService {
         self
     }
 
-    /// A page of `feed` as `viewer` sees it. The home feed needs a signed-in viewer.
+    /// A page of `feed` as `viewer` sees it. The home feed needs a signed-in viewer; with
+    /// delivery on, a home-feed page carries at most one sponsored item besides its organic
+    /// ones (never the viewer's own campaign, placed fourth or last), so the organic sequence a
+    /// member walks is the same with delivery on or off.
     pub async fn page(
+        &self,
+        viewer: Option<&Caller>,
+        feed: &Feed,
+        cursor: Option<&Cursor>,
+        limit: Limit,
+    ) -> Result<Page<FeedItem>> {
+        let mut page = self.organic(viewer, feed, cursor, limit).await?;
+        if let (Feed::Home(owner), Some(delivery)) = (feed, &self.delivery) {
+            self.sponsor(&mut page, *owner, delivery).await?;
+        }
+        Ok(page)
+    }
+
+    async fn sponsor(
+        &self,
+        page: &mut Page<FeedItem>,
+        viewer: UserId,
+        delivery: &Delivery,
+    ) -> Result<()> {
+        let Some(chosen) = delivery.choose(viewer, crate::time::now()).await? else {
+            return Ok(());
+        };
+        if page.items.iter().any(|i| i.post.id == chosen.post_id) {
+            return Ok(());
+        }
+        let Some(post) = self
+            .posts
+            .posts_by_ids(&[chosen.post_id], Some(viewer))
+            .await?
+            .pop()
+        else {
+            return Ok(());
+        };
+        let at = page.items.len().min(SPONSORED_SLOT);
+        page.items.insert(
+            at,
+            FeedItem {
+                post,
+                repost: None,
+                sponsored: Some(chosen.campaign_id),
+            },
+        );
+        Ok(())
+    }
+
+    async fn organic(
         &self,
         viewer: Option<&Caller>,
         feed: &Feed,
@@ -231,6 +294,7 @@ impl FeedService {
                 Some(FeedItem {
                     post: posts.swap_remove(at),
                     repost: entry.repost,
+                    sponsored: None,
                 })
             })
             .collect();

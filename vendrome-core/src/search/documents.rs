@@ -141,7 +141,10 @@ pub fn keys_for(event: &DomainEvent) -> Vec<DocKey> {
         | E::MentorshipGoalCompleted(_)
         | E::MentorshipSessionScheduled(_)
         | E::MentorshipNoteAdded(_)
-        | E::MentorshipFeedbackGiven(_) => Vec::new(),
+        | E::MentorshipFeedbackGiven(_)
+        | E::CampaignCreated(_)
+        | E::CampaignUpdated(_)
+        | E::CampaignStatusChanged(_) => Vec::new(),
     }
 }
 

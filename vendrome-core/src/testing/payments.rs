@@ -81,6 +81,7 @@ impl PaymentRepo for InMemory {
             payee_id: new.payee_id,
             order_id: new.order_id,
             booking_id: new.booking_id,
+            marketing_campaign_id: new.marketing_campaign_id,
             refund_of: new.refund_of,
             amount: new.amount,
             fee_amount: new.fee_amount,

@@ -133,6 +133,7 @@ impl Payments {
             payee_id: Some(order.seller_id),
             order_id: Some(order_id),
             booking_id: None,
+            marketing_campaign_id: None,
             refund_of: None,
             amount: order.total(),
             fee_amount: order.platform_fee_amount,
@@ -164,10 +165,15 @@ impl Payments {
                     idempotency_key: provider_key(payment.id),
                     payment_id: payment.id.to_string(),
                     amount: payment.amount,
-                    description: match (payment.order_id, payment.booking_id) {
-                        (Some(order), _) => format!("order {order}"),
-                        (None, Some(booking)) => format!("booking {booking}"),
-                        (None, None) => format!("payment {}", payment.id),
+                    description: match (
+                        payment.order_id,
+                        payment.booking_id,
+                        payment.marketing_campaign_id,
+                    ) {
+                        (Some(order), _, _) => format!("order {order}"),
+                        (None, Some(booking), _) => format!("booking {booking}"),
+                        (None, None, Some(campaign)) => format!("ad budget of campaign {campaign}"),
+                        (None, None, None) => format!("payment {}", payment.id),
                     },
                     method: payment.method.clone(),
                     return_url: payment.return_url.clone(),

@@ -8,11 +8,13 @@
 //! them is finished by a retry with the same key or by [`Payments::complete_abandoned`].
 //!
 //! A charge pays for an order or for a booking ([`Payments::checkout_booking`]); its
-//! settlement moves whichever it pays for, in the same transaction as its posting.
+//! settlement moves whichever it pays for, in the same transaction as its posting; a charge
+//! may also fund a marketing campaign ([`Payments::fund_campaign`]).
 
 mod bookings;
 mod checkout;
 mod completer;
+mod marketing;
 mod reconcile;
 mod refunds;
 mod settle;
@@ -25,6 +27,7 @@ use vendrome_core::bookings::BookingRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::ledger::LedgerRepo;
+use vendrome_core::marketing::MarketingRepo;
 use vendrome_core::money::Currency;
 use vendrome_core::orders::OrderRepo;
 use vendrome_core::page::{Cursor, Limit};
@@ -68,6 +71,8 @@ pub struct Payments {
     /// The bookings a charge may pay for; without them, bookings cannot be paid
     /// ([`with_bookings`](Self::with_bookings)).
     bookings: Option<Arc<dyn BookingRepo>>,
+    /// The campaigns a charge may fund ([`with_marketing`](Self::with_marketing)).
+    marketing: Option<Arc<dyn MarketingRepo>>,
 }
 
 impl Payments {
@@ -79,6 +84,7 @@ impl Payments {
             providers,
             clock: Arc::new(time::now),
             bookings: None,
+            marketing: None,
         }
     }
 
@@ -86,6 +92,13 @@ impl Payments {
     #[must_use]
     pub fn with_bookings(mut self, bookings: Arc<dyn BookingRepo>) -> Self {
         self.bookings = Some(bookings);
+        self
+    }
+
+    /// The same orchestrator, also funding the campaigns of `marketing`.
+    #[must_use]
+    pub fn with_marketing(mut self, marketing: Arc<dyn MarketingRepo>) -> Self {
+        self.marketing = Some(marketing);
         self
     }
 

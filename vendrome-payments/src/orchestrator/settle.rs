@@ -5,9 +5,10 @@
 //! refunds that settled before it, so the store applies it ([`OrderRefund`]).
 
 use vendrome_core::bookings::{on_payment, PaidBooking};
-use vendrome_core::enums::{OrderStatus, PaymentKind, PaymentStatus};
-use vendrome_core::events::{DomainEvent, OrderChanged, PaymentChanged};
+use vendrome_core::enums::{MarketingCampaignStatus, OrderStatus, PaymentKind, PaymentStatus};
+use vendrome_core::events::{CampaignChanged, DomainEvent, OrderChanged, PaymentChanged};
 use vendrome_core::ledger::postings::{self, RefundShare};
+use vendrome_core::marketing::CampaignFunded;
 use vendrome_core::money::Money;
 use vendrome_core::orders::{
     transition, Order, OrderAction, OrderActor, OrderRefund, StatusChange,
@@ -147,10 +148,16 @@ pub(super) fn settlement(
         order_change: None,
         order_refund: None,
         booking_move: None,
+        campaign_funded: None,
         events: Vec::new(),
         at,
     };
     match (payment.kind, outcome.status) {
+        (PaymentKind::Charge, PaymentStatus::Succeeded)
+            if payment.marketing_campaign_id.is_some() =>
+        {
+            funding_succeeded(payment, &mut settlement)?;
+        }
         (PaymentKind::Charge, PaymentStatus::Succeeded) => {
             charge_succeeded(payment, found.order.as_ref(), &mut settlement)?;
             // The booking it pays for moves on, if it still awaits its payment.
@@ -211,6 +218,39 @@ fn charge_succeeded(
                 order.refunded_amount,
             ))));
     }
+    Ok(())
+}
+
+/// A campaign's funding: the amount into the owner's ad balance, and the campaign scheduled
+/// if it is still an unfunded draft.
+fn funding_succeeded(payment: &Payment, settlement: &mut Settlement) -> Result<()> {
+    let campaign = payment
+        .marketing_campaign_id
+        .ok_or_else(|| anyhow::anyhow!("charge {} funds no campaign", payment.id))?;
+    settlement.posting = Some(
+        postings::ad_funding_succeeded(
+            payment.id,
+            payment.provider,
+            payment.amount,
+            payment.payer_id,
+        )
+        .map_err(posting_error)?,
+    );
+    settlement
+        .events
+        .push(NewEvent::new(DomainEvent::PaymentSucceeded(payment_event(
+            payment,
+            PaymentStatus::Succeeded,
+        ))));
+    settlement.campaign_funded = Some(CampaignFunded {
+        campaign_id: campaign,
+        payment_id: payment.id,
+        event: NewEvent::new(DomainEvent::CampaignStatusChanged(CampaignChanged {
+            campaign_id: campaign,
+            owner_id: payment.payer_id,
+            status: MarketingCampaignStatus::Scheduled,
+        })),
+    });
     Ok(())
 }
 

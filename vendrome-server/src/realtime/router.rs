@@ -153,6 +153,10 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         | E::MentorshipFeedbackGiven(e) => Some(Route::Members(vec![e.mentor_id, e.mentee_id])),
         // A note is private: only its writer's sockets hear of it.
         E::MentorshipNoteAdded(e) => Some(Route::Members(vec![e.by])),
+        // The campaign's owner hears of its moves (funded, started, completed by its budget).
+        E::CampaignCreated(e) | E::CampaignUpdated(e) | E::CampaignStatusChanged(e) => {
+            Some(Route::Members(vec![e.owner_id]))
+        }
         // Clients read their own evaluation again (`GET /v1/flags`).
         E::FlagUpdated(_) => Some(Route::Everyone {
             kind: "flags.changed",

@@ -35,6 +35,15 @@ pub struct FeedItemView {
     pub post: PostView,
     /// Set when the item is a repost; the post itself is `post`.
     pub repost: Option<RepostView>,
+    /// Set on a home feed's sponsored item (at most one per page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sponsored: Option<SponsoredView>,
+}
+
+/// The campaign that promotes a sponsored feed item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SponsoredView {
+    pub campaign_id: vendrome_core::ids::CampaignId,
 }
 
 impl From<FeedItem> for FeedItemView {
@@ -45,6 +54,9 @@ impl From<FeedItem> for FeedItemView {
                 by: r.by.into(),
                 quote: r.quote,
             }),
+            sponsored: item
+                .sponsored
+                .map(|campaign_id| SponsoredView { campaign_id }),
         }
     }
 }

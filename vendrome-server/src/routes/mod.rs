@@ -23,6 +23,7 @@ pub mod graph;
 pub mod groups;
 pub mod health;
 pub mod ledger;
+pub mod marketing;
 pub mod me;
 pub mod mentorship;
 pub mod messaging;
@@ -211,4 +212,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mentorship::give_feedback))
         .routes(routes!(mentorship::mentors))
         .routes(routes!(mentorship::set_mentoring))
+        .routes(routes!(
+            marketing::create_campaign,
+            marketing::list_campaigns
+        ))
+        .routes(routes!(marketing::get_campaign, marketing::update_campaign))
+        .routes(routes!(marketing::submit_campaign))
+        .routes(routes!(marketing::pause_campaign))
+        .routes(routes!(marketing::resume_campaign))
+        .routes(routes!(marketing::cancel_campaign))
+        .routes(routes!(marketing::fund_campaign))
+        .routes(routes!(marketing::campaign_stats))
+        .routes(routes!(marketing::audience_estimate))
+        .routes(routes!(marketing::ingest_events))
+        .routes(routes!(
+            marketing::get_marketing_settings,
+            marketing::set_marketing_settings
+        ))
 }

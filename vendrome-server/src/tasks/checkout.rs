@@ -175,6 +175,31 @@ pub async fn expire_bookings(state: AppState, schedule: Schedule, mut stop: watc
     }
 }
 
+/// Starts scheduled campaigns whose start came and completes running ones whose end passed
+/// (their unspent budget released). Safe on several instances: each move is a compare-and-set.
+pub async fn advance_campaigns(
+    state: AppState,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match state.marketing.advance_due(schedule.now()).await {
+            Ok(moved) => {
+                if moved > 0 {
+                    metrics::counter!("vendrome_campaigns_moved_total").increment(moved);
+                    if let Some(delivery) = &state.delivery {
+                        delivery.invalidate();
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(error = %error, "campaign clock pass failed"),
+        }
+        if !pause(&mut stop, schedule.expire_every).await {
+            return;
+        }
+    }
+}
+
 /// Completes orders fulfilled more than 14 days ago that the buyer did not complete. Safe on
 /// several instances for the same reason as [`expire_orders`].
 pub async fn auto_complete_orders(

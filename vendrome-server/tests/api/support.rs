@@ -162,6 +162,11 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             providers: setup.providers,
             ..Default::default()
         },
+        // Every page reads the running campaigns afresh, so a test sees its own changes.
+        sponsored_delivery: Some(vendrome_core::marketing::DeliveryConfig {
+            refresh: chrono::Duration::zero(),
+            ..Default::default()
+        }),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

@@ -40,6 +40,7 @@ mod graph;
 mod idempotency;
 mod identities;
 mod ledger;
+mod marketing;
 mod mentorship;
 mod messaging;
 mod messaging_content;

@@ -99,7 +99,10 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         | E::MentorshipGoalCompleted(_)
         | E::MentorshipSessionScheduled(_)
         | E::MentorshipNoteAdded(_)
-        | E::MentorshipFeedbackGiven(_) => return false,
+        | E::MentorshipFeedbackGiven(_)
+        | E::CampaignCreated(_)
+        | E::CampaignUpdated(_)
+        | E::CampaignStatusChanged(_) => return false,
     }
     true
 }

@@ -311,6 +311,7 @@ impl HomeCache {
                 Some(FeedItem {
                     post: posts.remove(&entry.key.post)?,
                     repost: entry.repost.clone(),
+                    sponsored: None,
                 })
             })
             .collect();
