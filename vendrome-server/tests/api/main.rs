@@ -27,6 +27,7 @@ mod identity_limits;
 mod identity_sessions;
 mod ledger_tasks;
 mod list_bounds;
+mod marketing;
 
 mod mentorship;
 mod messaging;
