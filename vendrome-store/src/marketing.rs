@@ -19,7 +19,7 @@ use vendrome_core::ids::{CampaignId, PaymentId, PostId, TopicId, UserId};
 use vendrome_core::marketing::pacing::Candidate;
 use vendrome_core::marketing::{
     AdEvent, AudienceMember, Bid, Campaign, CampaignAction, CampaignMove, Deliverable, Granularity,
-    IngestReport, MarketingRepo, StatsBucket, Targeting,
+    IngestReport, MarketingRepo, StatsBucket, Targeting, ViewerFacts,
 };
 use vendrome_core::money::Money;
 use vendrome_core::outbox::NewEvent;
@@ -577,13 +577,7 @@ impl MarketingRepo for Store {
         viewer: UserId,
         owners: &[UserId],
         now: Timestamp,
-    ) -> Result<
-        Option<(
-            AudienceMember,
-            BTreeMap<UserId, u8>,
-            BTreeMap<CampaignId, i64>,
-        )>,
-    > {
+    ) -> Result<Option<ViewerFacts>> {
         type Traits = (
             DbEnum<VerificationLevel>,
             Option<String>,

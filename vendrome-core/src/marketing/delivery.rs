@@ -44,6 +44,9 @@ pub struct Sponsored {
     pub post_id: PostId,
 }
 
+/// The day, and what was served on it per viewer and campaign.
+type Served = (Option<NaiveDate>, HashMap<(UserId, CampaignId), i64>);
+
 struct Snapshot {
     taken: Timestamp,
     campaigns: Arc<Vec<Deliverable>>,
@@ -55,7 +58,7 @@ pub struct Delivery {
     config: DeliveryConfig,
     snapshot: Mutex<Option<Snapshot>>,
     /// What this instance served today, per viewer and campaign.
-    served: Mutex<(Option<NaiveDate>, HashMap<(UserId, CampaignId), i64>)>,
+    served: Mutex<Served>,
 }
 
 impl Delivery {

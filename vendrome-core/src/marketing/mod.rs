@@ -142,6 +142,14 @@ pub struct StatsBucket {
     pub unbilled: i64,
 }
 
+/// What delivery reads of a viewer: their traits, their connection degree (1 or 2) to campaign
+/// owners, and their impressions of each campaign today.
+pub type ViewerFacts = (
+    AudienceMember,
+    BTreeMap<UserId, u8>,
+    BTreeMap<CampaignId, i64>,
+);
+
 /// A running campaign as delivery holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deliverable {
@@ -302,11 +310,5 @@ pub trait MarketingRepo: Send + Sync {
         viewer: UserId,
         owners: &[UserId],
         now: Timestamp,
-    ) -> Result<
-        Option<(
-            AudienceMember,
-            BTreeMap<UserId, u8>,
-            BTreeMap<CampaignId, i64>,
-        )>,
-    >;
+    ) -> Result<Option<ViewerFacts>>;
 }
