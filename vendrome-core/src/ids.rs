@@ -157,3 +157,11 @@ id_type!(
     /// A private note of one party to a mentorship.
     MentorshipNoteId
 );
+id_type!(
+    /// An investment or crowdfunding campaign.
+    CampaignId
+);
+id_type!(
+    /// A backer's commitment to a campaign.
+    CommitmentId
+);

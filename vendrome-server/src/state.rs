@@ -10,6 +10,7 @@ use vendrome_core::bookings::{BookingService, NoBusyTime};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::investments::InvestmentService;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::mail::Mailer;
 use vendrome_core::mentorship::MentorshipService;
@@ -87,6 +88,8 @@ pub struct Services {
     pub reviews: ReviewService,
     /// Mentorships and the directory of mentors.
     pub mentorship: MentorshipService,
+    /// Investment campaigns, commitments and the deal flow.
+    pub investments: InvestmentService,
     /// The sandbox provider when it is on: its page and its signed outcomes.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Payments read without a caller (the sandbox page, which carries no token).
@@ -282,6 +285,7 @@ impl AppState {
             payments: commerce.payments,
             reviews: ReviewService::new(shared.clone()),
             mentorship: MentorshipService::new(shared.clone()),
+            investments: commerce.investments,
             sandbox: commerce.sandbox,
             payment_records: shared.clone(),
             ledger: shared.clone(),

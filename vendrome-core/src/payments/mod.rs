@@ -18,7 +18,10 @@ use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
-use crate::ids::{BookingId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ids::{
+    BookingId, CommitmentId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId,
+};
+use crate::investments::{Commitment, CommitmentMove};
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::money::Money;
@@ -66,6 +69,8 @@ pub struct Payment {
     pub order_id: Option<OrderId>,
     /// The booking a charge pays for (or a refund gives back), when it is not an order's.
     pub booking_id: Option<BookingId>,
+    /// The investment commitment a charge pays for (or a refund gives back).
+    pub commitment_id: Option<CommitmentId>,
     /// For a refund: the charge it refunds.
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
@@ -94,6 +99,7 @@ pub struct NewPayment {
     pub payee_id: Option<UserId>,
     pub order_id: Option<OrderId>,
     pub booking_id: Option<BookingId>,
+    pub commitment_id: Option<CommitmentId>,
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
     pub fee_amount: i64,
@@ -152,6 +158,9 @@ pub struct Settlement {
     /// A succeeded charge's move of the booking it pays for, applied (with its event) only if
     /// the booking is still in `change.from`.
     pub booking_move: Option<BookingMove>,
+    /// A succeeded charge's or refund's move of the commitment it is for, applied (with the
+    /// campaign's totals) only if the commitment is still in `from`.
+    pub commitment_move: Option<CommitmentMove>,
     pub events: Vec<NewEvent>,
     pub at: Timestamp,
 }
@@ -250,6 +259,13 @@ pub trait PaymentRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn payments_for_booking(&self, booking: BookingId) -> Result<Vec<Payment>>;
 
+    /// The commitment's payments (charges and refunds), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn payments_for_commitment(&self, commitment: CommitmentId) -> Result<Vec<Payment>>;
+
     /// Leases up to `limit` attempts not `finished` and not touched since `idle_since`, for
     /// `lease` (so another instance's completer skips them), oldest first.
     ///
@@ -327,6 +343,8 @@ pub struct Found {
     pub charge: Option<Payment>,
     /// The payment's booking as it is in the transaction (locked on PostgreSQL).
     pub booking: Option<PaidBooking>,
+    /// The payment's commitment as it is in the transaction.
+    pub commitment: Option<Commitment>,
 }
 
 /// Decides what a delivery writes from what its transaction found: `None` when it writes

@@ -133,6 +133,7 @@ impl Payments {
             payee_id: Some(order.seller_id),
             order_id: Some(order_id),
             booking_id: None,
+            commitment_id: None,
             refund_of: None,
             amount: order.total(),
             fee_amount: order.platform_fee_amount,

@@ -7,12 +7,15 @@
 //! its ledger posting, order move and events in one transaction. A crash between any two of
 //! them is finished by a retry with the same key or by [`Payments::complete_abandoned`].
 //!
-//! A charge pays for an order or for a booking ([`Payments::checkout_booking`]); its
-//! settlement moves whichever it pays for, in the same transaction as its posting.
+//! A charge pays for an order, a booking ([`Payments::checkout_booking`]) or an investment
+//! commitment ([`Payments::checkout_commitment`]); its settlement moves whichever it pays for,
+//! in the same transaction as its posting. [`Payments::settle_campaigns`] releases or refunds
+//! campaigns past their deadline.
 
 mod bookings;
 mod checkout;
 mod completer;
+mod investments;
 mod reconcile;
 mod refunds;
 mod settle;
@@ -24,6 +27,7 @@ use vendrome_core::access::Caller;
 use vendrome_core::bookings::BookingRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
+use vendrome_core::investments::InvestmentRepo;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::money::Currency;
 use vendrome_core::orders::OrderRepo;
@@ -35,6 +39,7 @@ use vendrome_core::{Error, Result};
 
 pub use self::checkout::CheckoutRequest;
 pub use self::completer::CompletionReport;
+pub use self::investments::{commitment_refund_key, SettlementReport, SETTLEMENT_LEASE};
 pub use self::reconcile::{Matched, ReconcileOutcome, ReconcileProgress, ReconciliationReport};
 pub use self::webhooks::WebhookOutcome;
 
@@ -68,6 +73,9 @@ pub struct Payments {
     /// The bookings a charge may pay for; without them, bookings cannot be paid
     /// ([`with_bookings`](Self::with_bookings)).
     bookings: Option<Arc<dyn BookingRepo>>,
+    /// The campaigns and commitments a charge may pay for
+    /// ([`with_investments`](Self::with_investments)).
+    investments: Option<Arc<dyn InvestmentRepo>>,
 }
 
 impl Payments {
@@ -79,6 +87,7 @@ impl Payments {
             providers,
             clock: Arc::new(time::now),
             bookings: None,
+            investments: None,
         }
     }
 
@@ -86,6 +95,14 @@ impl Payments {
     #[must_use]
     pub fn with_bookings(mut self, bookings: Arc<dyn BookingRepo>) -> Self {
         self.bookings = Some(bookings);
+        self
+    }
+
+    /// The same orchestrator, also paying for, refunding and settling the commitments and
+    /// campaigns of `investments`.
+    #[must_use]
+    pub fn with_investments(mut self, investments: Arc<dyn InvestmentRepo>) -> Self {
+        self.investments = Some(investments);
         self
     }
 

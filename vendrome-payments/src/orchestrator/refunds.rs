@@ -125,6 +125,7 @@ impl Payments {
             payee_id: charge.payee_id,
             order_id: Some(order.id),
             booking_id: None,
+            commitment_id: None,
             refund_of: Some(charge.id),
             amount: Money::new(amount, charge.amount.currency),
             fee_amount: 0,

@@ -111,6 +111,7 @@ pub async fn prepare(
                         payee_id: Some(order.seller_id),
                         order_id: Some(order.id),
                         booking_id: None,
+                        commitment_id: None,
                         refund_of: None,
                         amount: order.total(),
                         fee_amount: order.platform_fee_amount,

@@ -84,6 +84,7 @@ fn charge_of(booking: &Booking, key: &str) -> NewPayment {
         payee_id: Some(booking.provider_id),
         order_id: None,
         booking_id: Some(booking.id),
+        commitment_id: None,
         refund_of: None,
         amount: Money::new(booking.amount, booking.currency),
         fee_amount: booking.platform_fee_amount,
@@ -144,6 +145,7 @@ fn succeeded(
         order_change: None,
         order_refund: None,
         booking_move: booking.and_then(|b| on_payment(b, at)),
+        commitment_move: None,
         events: vec![NewEvent::new(DomainEvent::PaymentSucceeded(announce))],
         at,
     }

@@ -51,6 +51,7 @@ pub fn charge(order: &Order, key: &str) -> NewPayment {
         payee_id: Some(order.seller_id),
         order_id: Some(order.id),
         booking_id: None,
+        commitment_id: None,
         refund_of: None,
         amount: order.total(),
         fee_amount: order.platform_fee_amount,
@@ -70,6 +71,7 @@ pub fn refund(charge: &Payment, amount: i64, key: &str) -> NewPayment {
         payee_id: charge.payee_id,
         order_id: None,
         booking_id: None,
+        commitment_id: None,
         refund_of: Some(charge.id),
         amount: Money::new(amount, charge.amount.currency),
         fee_amount: 0,
@@ -124,6 +126,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
         )),
         order_refund: None,
         booking_move: None,
+        commitment_move: None,
         events: vec![
             NewEvent::new(DomainEvent::PaymentSucceeded(announce)),
             event_for(order, OrderStatus::Paid),
@@ -225,6 +228,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         order_change: None,
         order_refund: None,
         booking_move: None,
+        commitment_move: None,
         events: Vec::new(),
         at,
     };

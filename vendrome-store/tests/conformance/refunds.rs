@@ -51,6 +51,7 @@ fn refund_succeeded(charge: &Payment, refund: &Payment, order: Option<&Order>) -
             amount: refund.amount.amount,
         }),
         booking_move: None,
+        commitment_move: None,
         events: Vec::new(),
         at: time::now(),
     }
