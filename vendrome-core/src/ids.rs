@@ -159,7 +159,7 @@ id_type!(
 );
 id_type!(
     /// An investment or crowdfunding campaign.
-    CampaignId
+    InvestmentCampaignId
 );
 id_type!(
     /// A backer's commitment to a campaign.

@@ -33,7 +33,7 @@ use vendrome_core::enums::{
     InvestmentCampaignStatus, InvestmentModel, PaymentProvider as ProviderId, PaymentStatus,
     PostType, PostVisibility, UserRole,
 };
-use vendrome_core::ids::{CampaignId, UserId};
+use vendrome_core::ids::{InvestmentCampaignId, UserId};
 use vendrome_core::investments::{
     CampaignMove, InvestmentRepo as _, InvestmentRules, InvestmentService, NewCampaign,
 };
@@ -181,7 +181,7 @@ async fn member(store: &Store, level: &str) -> anyhow::Result<UserId> {
 }
 
 /// A live all-or-nothing campaign of a new founder with `goal`, ending in `days`.
-async fn campaign(store: &Store, goal: i64, days: i64) -> anyhow::Result<CampaignId> {
+async fn campaign(store: &Store, goal: i64, days: i64) -> anyhow::Result<InvestmentCampaignId> {
     let founder = member(store, "business_verified").await?;
     let fields = json!({"title": "Solar kiosks", "goal_minor": goal, "currency": "ZAR",
         "instrument": "equity", "ends_at": "2031-01-01T00:00:00Z"});
@@ -198,7 +198,7 @@ async fn campaign(store: &Store, goal: i64, days: i64) -> anyhow::Result<Campaig
     let now = time::now();
     let draft = store
         .create_campaign(&NewCampaign {
-            id: CampaignId::new(),
+            id: InvestmentCampaignId::new(),
             owner_id: founder,
             post_id: post,
             title: "Solar kiosks".into(),
@@ -235,7 +235,7 @@ async fn commit_many(
     service: &InvestmentService,
     payments: &Payments,
     store: &Store,
-    campaign: CampaignId,
+    campaign: InvestmentCampaignId,
     clients: usize,
     count: usize,
 ) -> anyhow::Result<Vec<StdDuration>> {
@@ -274,7 +274,7 @@ async fn commit_many(
     Ok(all)
 }
 
-async fn escrow(store: &Store, campaign: CampaignId) -> anyhow::Result<i64> {
+async fn escrow(store: &Store, campaign: InvestmentCampaignId) -> anyhow::Result<i64> {
     let code = AccountCode::campaign_escrow(campaign.as_uuid(), zar());
     Ok(store.account(&code).await?.map_or(0, |a| a.balance))
 }

@@ -10,7 +10,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage,
 };
-use vendrome_core::ids::{CampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
 use vendrome_core::investments::{Campaign, Commitment, CommitmentMove};
 use vendrome_core::money::Money;
 use vendrome_core::time::Timestamp;
@@ -60,7 +60,7 @@ impl TryFrom<CampaignRow> for Campaign {
     type Error = Error;
     fn try_from(r: CampaignRow) -> Result<Self> {
         Ok(Campaign {
-            id: CampaignId::from_uuid(r.id),
+            id: InvestmentCampaignId::from_uuid(r.id),
             owner_id: UserId::from_uuid(r.owner_id),
             post_id: r.post_id.map(PostId::from_uuid),
             title: r.title,
@@ -118,7 +118,7 @@ impl TryFrom<CommitmentRow> for Commitment {
     fn try_from(r: CommitmentRow) -> Result<Self> {
         Ok(Commitment {
             id: CommitmentId::from_uuid(r.id),
-            campaign_id: CampaignId::from_uuid(r.campaign_id),
+            campaign_id: InvestmentCampaignId::from_uuid(r.campaign_id),
             investor_id: UserId::from_uuid(r.investor_id),
             status: r.status.0,
             amount: Money::new(r.amount, parse_currency(&r.currency)?),
@@ -158,7 +158,7 @@ pub(crate) trait CommitmentWrites {
     /// Cancels the campaign's commitments never paid and gives back their reserve.
     fn cancel_unpaid<'a>(
         &'a mut self,
-        campaign: CampaignId,
+        campaign: InvestmentCampaignId,
         at: Timestamp,
     ) -> BoxFuture<'a, sqlx::Result<()>>;
 }
@@ -223,7 +223,7 @@ macro_rules! impl_commitment_writes {
 
             fn cancel_unpaid<'a>(
                 &'a mut self,
-                campaign: CampaignId,
+                campaign: InvestmentCampaignId,
                 at: Timestamp,
             ) -> BoxFuture<'a, sqlx::Result<()>> {
                 Box::pin(async move {

@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 use vendrome_core::enums::InvestmentSettlement;
-use vendrome_core::ids::CampaignId;
+use vendrome_core::ids::InvestmentCampaignId;
 use vendrome_core::investments::{Campaign, Commitment, SettlementDecision};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
@@ -55,7 +55,7 @@ impl Store {
             Some(id) => {
                 vendrome_core::investments::InvestmentRepo::campaign(
                     self,
-                    CampaignId::from_uuid(id),
+                    InvestmentCampaignId::from_uuid(id),
                 )
                 .await
             }
@@ -99,7 +99,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub(crate) async fn unrefunded(
         &self,
-        campaign: CampaignId,
+        campaign: InvestmentCampaignId,
         limit: u32,
     ) -> Result<Vec<Commitment>> {
         let sql = format!(
@@ -116,7 +116,7 @@ impl Store {
     }
 
     #[tracing::instrument(skip(self))]
-    pub(crate) async fn stamp_settled(&self, campaign: CampaignId, at: Timestamp) -> Result<()> {
+    pub(crate) async fn stamp_settled(&self, campaign: InvestmentCampaignId, at: Timestamp) -> Result<()> {
         with_db!(&self.db, pool => {
             sqlx::query(
                 "UPDATE investment_campaigns SET settled_at = $2, settle_lease_until = NULL, updated_at = $2 \

@@ -14,7 +14,7 @@ use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, PostType, VerificationLevel,
 };
-use vendrome_core::ids::{CampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
 use vendrome_core::investments::{
     Backer, Campaign, CampaignFilter, CampaignMove, CampaignSort, CommitOutcome, Commitment,
     CommitmentReview, CrowdfundingPost, DealMatch, InvestmentRepo, NewCampaign, NewCommitment,
@@ -154,7 +154,7 @@ impl InvestmentRepo for Store {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>> {
+    async fn campaign(&self, id: InvestmentCampaignId) -> Result<Option<Campaign>> {
         let sql = format!("{CAMPAIGN_FROM} WHERE c.id = $1");
         let row: Option<CampaignRow> = with_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(pool).await
@@ -458,11 +458,11 @@ impl InvestmentRepo for Store {
         self.write_decision(decision).await
     }
 
-    async fn refunds_due(&self, campaign: CampaignId, limit: u32) -> Result<Vec<Commitment>> {
+    async fn refunds_due(&self, campaign: InvestmentCampaignId, limit: u32) -> Result<Vec<Commitment>> {
         self.unrefunded(campaign, limit).await
     }
 
-    async fn finish_settlement(&self, campaign: CampaignId, at: Timestamp) -> Result<()> {
+    async fn finish_settlement(&self, campaign: InvestmentCampaignId, at: Timestamp) -> Result<()> {
         self.stamp_settled(campaign, at).await
     }
 

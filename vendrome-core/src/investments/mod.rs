@@ -31,7 +31,7 @@ use crate::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage, PostType, VerificationLevel,
 };
-use crate::ids::{CampaignId, CommitmentId, PostId, UserId};
+use crate::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
 use crate::ledger::Posting;
 use crate::money::{Currency, Money};
 use crate::page::{Cursor, Limit};
@@ -41,7 +41,7 @@ use crate::Result;
 /// A stored campaign, with its founder's industry and country (from their profile).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
-    pub id: CampaignId,
+    pub id: InvestmentCampaignId,
     pub owner_id: UserId,
     pub post_id: Option<PostId>,
     pub title: String,
@@ -102,7 +102,7 @@ impl Campaign {
 /// A campaign as the store is asked to create it, `draft`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCampaign {
-    pub id: CampaignId,
+    pub id: InvestmentCampaignId,
     pub owner_id: UserId,
     pub post_id: PostId,
     pub title: String,
@@ -140,7 +140,7 @@ pub struct Backer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commitment {
     pub id: CommitmentId,
-    pub campaign_id: CampaignId,
+    pub campaign_id: InvestmentCampaignId,
     pub investor_id: UserId,
     pub status: CommitmentStatus,
     pub amount: Money,
@@ -159,7 +159,7 @@ pub struct Commitment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCommitment {
     pub id: CommitmentId,
-    pub campaign_id: CampaignId,
+    pub campaign_id: InvestmentCampaignId,
     pub investor_id: UserId,
     pub status: CommitmentStatus,
     pub amount: Money,
@@ -207,7 +207,7 @@ pub enum CampaignSort {
 /// A move of a campaign's status, applied only if it is still in `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CampaignMove {
-    pub id: CampaignId,
+    pub id: InvestmentCampaignId,
     pub from: InvestmentCampaignStatus,
     pub to: InvestmentCampaignStatus,
     pub at: Timestamp,
@@ -219,7 +219,7 @@ pub struct CampaignMove {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommitmentMove {
     pub commitment_id: CommitmentId,
-    pub campaign_id: CampaignId,
+    pub campaign_id: InvestmentCampaignId,
     pub from: CommitmentStatus,
     pub to: CommitmentStatus,
     pub amount: i64,
@@ -241,7 +241,7 @@ pub struct CommitmentReview {
 /// commitments never paid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettlementDecision {
-    pub campaign_id: CampaignId,
+    pub campaign_id: InvestmentCampaignId,
     pub from: InvestmentCampaignStatus,
     pub to: InvestmentCampaignStatus,
     pub settlement: InvestmentSettlement,
@@ -280,7 +280,7 @@ pub trait InvestmentRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>>;
+    async fn campaign(&self, id: InvestmentCampaignId) -> Result<Option<Campaign>>;
 
     /// Applies `change` if the campaign is still in `change.from`, stamping `published_at` on
     /// a publication; a cancellation also records the settlement `refund`, so the settlement
@@ -384,14 +384,14 @@ pub trait InvestmentRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn refunds_due(&self, campaign: CampaignId, limit: u32) -> Result<Vec<Commitment>>;
+    async fn refunds_due(&self, campaign: InvestmentCampaignId, limit: u32) -> Result<Vec<Commitment>>;
 
     /// Stamps `settled_at` on a campaign decided `refund` and releases its lease.
     ///
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn finish_settlement(&self, campaign: CampaignId, at: Timestamp) -> Result<()>;
+    async fn finish_settlement(&self, campaign: InvestmentCampaignId, at: Timestamp) -> Result<()>;
 
     /// The author of a live, public investment offer or request; `None` when `post` is not one
     /// (or is another type).

@@ -17,7 +17,7 @@ use crate::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, PostType, UserRole,
 };
-use crate::ids::{CampaignId, CommitmentId, PostId};
+use crate::ids::{InvestmentCampaignId, CommitmentId, PostId};
 use crate::ledger::postings;
 use crate::money::{Currency, Money};
 use crate::page::{Cursor, Limit};
@@ -181,7 +181,7 @@ impl InvestmentService {
             return Err(not_owner());
         }
         let new = NewCampaign {
-            id: CampaignId::new(),
+            id: InvestmentCampaignId::new(),
             owner_id: caller.user_id,
             post_id: post.post_id,
             title: post.title,
@@ -206,7 +206,7 @@ impl InvestmentService {
     /// # Errors
     ///
     /// [`Error::NotFound`] (`campaign`) when there is none or it is someone else's draft.
-    pub async fn campaign(&self, viewer: Option<&Caller>, id: CampaignId) -> Result<Campaign> {
+    pub async fn campaign(&self, viewer: Option<&Caller>, id: InvestmentCampaignId) -> Result<Campaign> {
         self.repo
             .campaign(id)
             .await?
@@ -235,7 +235,7 @@ impl InvestmentService {
             .await
     }
 
-    async fn own_campaign(&self, caller: &Caller, id: CampaignId) -> Result<Campaign> {
+    async fn own_campaign(&self, caller: &Caller, id: InvestmentCampaignId) -> Result<Campaign> {
         let campaign = self.campaign(Some(caller), id).await?;
         if campaign.owner_id != caller.user_id && caller.role != UserRole::Admin {
             return Err(not_owner());
@@ -251,7 +251,7 @@ impl InvestmentService {
     /// but the founder, `verification_required` for a founder not `business_verified`;
     /// [`Error::Conflict`] `invalid_campaign_transition` for a campaign that is not a draft,
     /// `campaign_ended` for a draft whose deadline has passed.
-    pub async fn publish(&self, caller: &Caller, id: CampaignId) -> Result<Campaign> {
+    pub async fn publish(&self, caller: &Caller, id: InvestmentCampaignId) -> Result<Campaign> {
         let campaign = self.own_campaign(caller, id).await?;
         if campaign.owner_id != caller.user_id {
             return Err(not_owner());
@@ -289,7 +289,7 @@ impl InvestmentService {
     /// [`Error::NotFound`] (`campaign`); [`Error::Forbidden`] `not_campaign_owner`;
     /// [`Error::Conflict`] `invalid_campaign_transition` for a campaign that is funded, closed
     /// or cancelled (also when another change came first).
-    pub async fn cancel(&self, caller: &Caller, id: CampaignId) -> Result<Campaign> {
+    pub async fn cancel(&self, caller: &Caller, id: InvestmentCampaignId) -> Result<Campaign> {
         let campaign = self.own_campaign(caller, id).await?;
         let to = campaign_transition(campaign.status, CampaignAction::Cancel)?;
         self.repo
@@ -319,7 +319,7 @@ impl InvestmentService {
     pub async fn commit(
         &self,
         caller: &Caller,
-        campaign_id: CampaignId,
+        campaign_id: InvestmentCampaignId,
         amount: i64,
         idempotency_key: &str,
     ) -> Result<Commitment> {

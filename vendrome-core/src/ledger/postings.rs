@@ -2,7 +2,7 @@
 
 use super::{AccountCode, Entry, Posting, PostingError};
 use crate::enums::PaymentProvider;
-use crate::ids::{CampaignId, PaymentId, UserId};
+use crate::ids::{InvestmentCampaignId, PaymentId, UserId};
 use crate::money::Money;
 
 /// A charge that succeeded: the provider holds the total for us; we owe the payee the total
@@ -130,7 +130,7 @@ pub fn commitment_charged(
     payment: PaymentId,
     provider: PaymentProvider,
     amount: Money,
-    campaign: CampaignId,
+    campaign: InvestmentCampaignId,
 ) -> Result<Posting, PostingError> {
     let currency = amount.currency;
     Posting::new(
@@ -157,7 +157,7 @@ pub fn commitment_refunded(
     refund: PaymentId,
     provider: PaymentProvider,
     amount: Money,
-    campaign: CampaignId,
+    campaign: InvestmentCampaignId,
 ) -> Result<Posting, PostingError> {
     let currency = amount.currency;
     Posting::new(
@@ -182,7 +182,7 @@ pub fn commitment_refunded(
 ///
 /// [`PostingError`] when the amounts are not positive or differ in currency.
 pub fn campaign_released(
-    campaign: CampaignId,
+    campaign: InvestmentCampaignId,
     raised: Money,
     fee: Money,
     founder: UserId,

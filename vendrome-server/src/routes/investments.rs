@@ -14,7 +14,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage,
 };
-use vendrome_core::ids::{CampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
 use vendrome_core::investments::{
     Campaign, CampaignFilter, CampaignSort, Commitment, CreateCampaign,
 };
@@ -32,8 +32,8 @@ use crate::state::AppState;
 
 /// A campaign with its totals. Amounts are minor units of `currency`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CampaignView {
-    pub id: CampaignId,
+pub struct InvestmentCampaignView {
+    pub id: InvestmentCampaignId,
     /// The founder.
     pub owner: UserId,
     /// The crowdfunding post it was made from.
@@ -65,7 +65,7 @@ pub struct CampaignView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Campaign> for CampaignView {
+impl From<Campaign> for InvestmentCampaignView {
     fn from(c: Campaign) -> Self {
         Self {
             percent_funded: c.percent_funded(),
@@ -99,7 +99,7 @@ impl From<Campaign> for CampaignView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommitmentView {
     pub id: CommitmentId,
-    pub campaign_id: CampaignId,
+    pub campaign_id: InvestmentCampaignId,
     /// The backer.
     pub investor: UserId,
     pub status: CommitmentStatus,
@@ -143,7 +143,7 @@ pub struct CommittedView {
 /// A founder's campaign, from their crowdfunding post.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateCampaignRequest {
+pub struct CreateInvestmentCampaignRequest {
     pub post_id: PostId,
     /// Minor units of `currency`; more than 0.
     pub goal_amount: i64,
@@ -191,7 +191,7 @@ pub enum ReviewDecision {
 /// The list's filters and order.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CampaignsQuery {
+pub struct InvestmentCampaignsQuery {
     pub status: Option<InvestmentCampaignStatus>,
     /// The founder's profile industry slug.
     pub industry: Option<String>,
@@ -235,7 +235,7 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+fn campaign_id(raw: &str) -> Result<InvestmentCampaignId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("campaign"))
 }
 
@@ -245,9 +245,9 @@ fn commitment_id(raw: &str) -> Result<CommitmentId, ApiError> {
 
 /// Make a draft campaign from the caller's crowdfunding post. Its terms are fixed once live.
 #[utoipa::path(post, path = "/v1/investments/campaigns", tag = "investments", security(("bearer" = [])),
-    request_body = CreateCampaignRequest,
+    request_body = CreateInvestmentCampaignRequest,
     responses(
-        (status = 201, description = "The campaign, `draft`.", body = Envelope<CampaignView>),
+        (status = 201, description = "The campaign, `draft`.", body = Envelope<InvestmentCampaignView>),
         (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_campaign_owner`: someone else's post.", body = ErrorEnvelope),
@@ -257,8 +257,8 @@ fn commitment_id(raw: &str) -> Result<CommitmentId, ApiError> {
 pub async fn create_campaign(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(body): ApiJson<CreateCampaignRequest>,
-) -> ApiResult<ApiSuccess<CampaignView>> {
+    ApiJson(body): ApiJson<CreateInvestmentCampaignRequest>,
+) -> ApiResult<ApiSuccess<InvestmentCampaignView>> {
     let ask = CreateCampaign {
         post_id: body.post_id,
         goal_amount: body.goal_amount,
@@ -275,16 +275,16 @@ pub async fn create_campaign(
 
 /// Campaigns other than drafts (and the caller's own drafts), filtered and sorted.
 #[utoipa::path(get, path = "/v1/investments/campaigns", tag = "investments",
-    params(CampaignsQuery),
+    params(InvestmentCampaignsQuery),
     responses(
-        (status = 200, description = "A page of campaigns.", body = Envelope<Vec<CampaignView>>),
+        (status = 200, description = "A page of campaigns.", body = Envelope<Vec<InvestmentCampaignView>>),
         (status = 422, description = "`validation_failed`: status, instrument, sort, limit, cursor.", body = ErrorEnvelope),
     ))]
 pub async fn list_campaigns(
     State(state): State<AppState>,
     MaybeAuthenticated(caller): MaybeAuthenticated,
-    ApiQuery(query): ApiQuery<CampaignsQuery>,
-) -> ApiResult<ApiSuccess<Vec<CampaignView>>> {
+    ApiQuery(query): ApiQuery<InvestmentCampaignsQuery>,
+) -> ApiResult<ApiSuccess<Vec<InvestmentCampaignView>>> {
     let (cursor, limit) = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -310,23 +310,23 @@ pub async fn list_campaigns(
             items,
             next_cursor: next,
         },
-        CampaignView::from,
+        InvestmentCampaignView::from,
     ))
 }
 
 /// One campaign with its raised amount, backers and percent funded (a draft only for its
 /// founder or an admin).
 #[utoipa::path(get, path = "/v1/investments/campaigns/{id}", tag = "investments",
-    params(("id" = CampaignId, Path, description = "The campaign.")),
+    params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
-        (status = 200, description = "The campaign.", body = Envelope<CampaignView>),
+        (status = 200, description = "The campaign.", body = Envelope<InvestmentCampaignView>),
         (status = 404, description = "No such campaign the caller may see.", body = ErrorEnvelope),
     ))]
 pub async fn get_campaign(
     State(state): State<AppState>,
     MaybeAuthenticated(caller): MaybeAuthenticated,
     Path(id): Path<String>,
-) -> ApiResult<ApiSuccess<CampaignView>> {
+) -> ApiResult<ApiSuccess<InvestmentCampaignView>> {
     let campaign = state
         .investments
         .campaign(caller.as_ref(), campaign_id(&id)?)
@@ -336,9 +336,9 @@ pub async fn get_campaign(
 
 /// Take a draft live (the founder, `business_verified`). Its terms cannot change from then on.
 #[utoipa::path(post, path = "/v1/investments/campaigns/{id}/publish", tag = "investments", security(("bearer" = [])),
-    params(("id" = CampaignId, Path, description = "The campaign.")),
+    params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
-        (status = 200, description = "The campaign, `live`.", body = Envelope<CampaignView>),
+        (status = 200, description = "The campaign, `live`.", body = Envelope<InvestmentCampaignView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_campaign_owner`; `verification_required` (the message names the level).", body = ErrorEnvelope),
         (status = 404, description = "No such campaign the caller may see.", body = ErrorEnvelope),
@@ -348,7 +348,7 @@ pub async fn publish_campaign(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-) -> ApiResult<ApiSuccess<CampaignView>> {
+) -> ApiResult<ApiSuccess<InvestmentCampaignView>> {
     let campaign = state
         .investments
         .publish(&auth.caller, campaign_id(&id)?)
@@ -359,9 +359,9 @@ pub async fn publish_campaign(
 /// Cancel a draft or live campaign (its founder or an admin); a live one's confirmed
 /// commitments are refunded by the settlement task.
 #[utoipa::path(post, path = "/v1/investments/campaigns/{id}/cancel", tag = "investments", security(("bearer" = [])),
-    params(("id" = CampaignId, Path, description = "The campaign.")),
+    params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
-        (status = 200, description = "The campaign, `cancelled`.", body = Envelope<CampaignView>),
+        (status = 200, description = "The campaign, `cancelled`.", body = Envelope<InvestmentCampaignView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_campaign_owner`.", body = ErrorEnvelope),
         (status = 404, description = "No such campaign the caller may see.", body = ErrorEnvelope),
@@ -371,7 +371,7 @@ pub async fn cancel_campaign(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
-) -> ApiResult<ApiSuccess<CampaignView>> {
+) -> ApiResult<ApiSuccess<InvestmentCampaignView>> {
     let campaign = state
         .investments
         .cancel(&auth.caller, campaign_id(&id)?)
@@ -386,7 +386,7 @@ pub async fn cancel_campaign(
 /// confirms it into the campaign's escrow. The same `Idempotency-Key` finds the same
 /// commitment and payment.
 #[utoipa::path(post, path = "/v1/investments/campaigns/{id}/commitments", tag = "investments", security(("bearer" = [])),
-    params(("id" = CampaignId, Path, description = "The campaign."),
+    params(("id" = InvestmentCampaignId, Path, description = "The campaign."),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "The commitment's key: a retry with it answers the same commitment.")),
     request_body = CommitRequest,
     responses(

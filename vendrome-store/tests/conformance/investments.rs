@@ -14,7 +14,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, PaymentKind, PaymentProvider, PaymentStatus, PostType, PostVisibility,
 };
-use vendrome_core::ids::{CampaignId, CommitmentId, PaymentId, PostId, UserId};
+use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PaymentId, PostId, UserId};
 use vendrome_core::investments::{
     settlement_decision, Campaign, CampaignFilter, CampaignMove, CampaignSort, CommitOutcome,
     Commitment, CommitmentMove, CommitmentReview, InvestmentRepo, NewCampaign, NewCommitment,
@@ -85,7 +85,7 @@ pub async fn crowdfunding_post(store: &Store, author: UserId) -> PostId {
 pub fn new_campaign(owner: UserId, post: PostId, goal: i64, model: InvestmentModel) -> NewCampaign {
     let now = time::now();
     NewCampaign {
-        id: CampaignId::new(),
+        id: InvestmentCampaignId::new(),
         owner_id: owner,
         post_id: post,
         title: "Solar kiosks".into(),
@@ -252,7 +252,7 @@ async fn refund(store: &Store, campaign: &Campaign, commitment: &Commitment, cha
         .unwrap();
 }
 
-pub async fn escrow(store: &Store, campaign: CampaignId) -> i64 {
+pub async fn escrow(store: &Store, campaign: InvestmentCampaignId) -> i64 {
     let code = AccountCode::campaign_escrow(campaign.as_uuid(), Currency::parse("ZAR").unwrap());
     store.account(&code).await.unwrap().map_or(0, |a| a.balance)
 }
@@ -286,7 +286,7 @@ async fn campaigns_are_made_once_per_post_and_move_by_compare_and_set(store: Sto
     assert_eq!(draft.cap(), Some(150_000));
     assert_eq!(draft.platform_fee_bps, 500);
     let again = NewCampaign {
-        id: CampaignId::new(),
+        id: InvestmentCampaignId::new(),
         ..new.clone()
     };
     assert!(

@@ -9,7 +9,7 @@ import type { BodyOf, ListQuery } from "../types.js";
 import { cursorOf, defined } from "./shared.js";
 
 export type CreateCampaignInput = BodyOf<"/v1/investments/campaigns", "post">;
-export type CampaignsQuery = ListQuery<"/v1/investments/campaigns">;
+export type InvestmentCampaignsQuery = ListQuery<"/v1/investments/campaigns">;
 export type CommitInput = BodyOf<"/v1/investments/campaigns/{id}/commitments", "post">;
 export type CommitmentCheckoutInput = BodyOf<"/v1/investments/commitments/{id}/checkout", "post">;
 export type ReviewInput = BodyOf<"/v1/admin/investments/commitments/{id}/review", "post">;
@@ -27,7 +27,7 @@ export function investmentsClient({ raw }: Transport) {
       return (await unwrap(raw.POST("/v1/investments/campaigns", { body: input }))).data;
     },
     /** Campaigns (not drafts, but the caller's own), filtered, `newest`, `ending_soon` or `most_funded`. */
-    campaigns(query: CampaignsQuery = {}) {
+    campaigns(query: InvestmentCampaignsQuery = {}) {
       return new Paged(async (cursor) =>
         unwrap(raw.GET("/v1/investments/campaigns", { params: { query: { ...defined(query), ...cursorOf(cursor) } } })),
       );
