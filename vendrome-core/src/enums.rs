@@ -290,8 +290,27 @@ crate::sql_enums! {
         Cancelled = "cancelled",
     }
 
+    /// What a campaign's escrow becomes at its deadline.
+    InvestmentModel = "investment_model" {
+        /// Released only when the goal is reached; otherwise every commitment is refunded.
+        AllOrNothing = "all_or_nothing",
+        /// Released whatever the total.
+        KeepItAll = "keep_it_all",
+    }
+
+    /// What a campaign's settlement decided for its escrow.
+    InvestmentSettlement = "investment_settlement" {
+        /// To the founder's payable, less the platform's fee.
+        Release = "release",
+        /// Back to every backer.
+        Refund = "refund",
+    }
+
     /// The state of an investor's commitment to a campaign.
     CommitmentStatus = "commitment_status" {
+        /// Held for an admin's review (cross-border above the configured amount) before any
+        /// payment.
+        PendingReview = "pending_review",
         /// Awaiting payment.
         Pending = "pending",
         /// Paid; counts towards the campaign's raised amount.

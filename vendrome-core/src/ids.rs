@@ -161,3 +161,11 @@ id_type!(
     /// A marketing campaign.
     CampaignId
 );
+id_type!(
+    /// An investment or crowdfunding campaign.
+    InvestmentCampaignId
+);
+id_type!(
+    /// A backer's commitment to a campaign.
+    CommitmentId
+);

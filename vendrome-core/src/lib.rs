@@ -22,6 +22,7 @@ pub mod flags;
 pub mod graph;
 pub mod idempotency;
 pub mod ids;
+pub mod investments;
 pub mod ledger;
 pub mod mail;
 pub mod marketing;

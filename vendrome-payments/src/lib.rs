@@ -14,7 +14,7 @@ pub mod stripe;
 
 pub use orchestrator::{
     provider_key, CheckoutRequest, Clock, CompletionReport, Matched, Payments, Ports,
-    ReconcileOutcome, ReconcileProgress, ReconciliationReport, WebhookOutcome,
+    ReconcileOutcome, ReconcileProgress, ReconciliationReport, SettlementReport, WebhookOutcome,
 };
 pub use sandbox::{Sandbox, SandboxConfig, SandboxOutcome};
 pub use stripe::{Stripe, StripeConfig};

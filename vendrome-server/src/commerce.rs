@@ -14,6 +14,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rand::RngCore as _;
 use vendrome_core::bookings::BookingConfig;
+use vendrome_core::investments::{InvestmentConfig, InvestmentRules, InvestmentService};
+use vendrome_core::money::Currency;
 use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
 use vendrome_core::payments::provider::PaymentProvider;
 use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig, Stripe, StripeConfig};
@@ -38,6 +40,12 @@ pub struct CommerceSettings {
     pub sandbox_webhook_secret: Option<String>,
     /// Stripe, when configured (`VENDROME_STRIPE_*`).
     pub stripe: Option<StripeConfig>,
+    /// The investment rules' JSON file (`--investment-rules`); the documented defaults when
+    /// unset.
+    pub investment_rules: Option<std::path::PathBuf>,
+    /// Per-currency thresholds above which a backer must be identity-verified
+    /// (`--kyc-threshold ZAR=2500000`), over the rules' own.
+    pub kyc_thresholds: Vec<(Currency, i64)>,
 }
 
 impl Default for CommerceSettings {
@@ -48,6 +56,8 @@ impl Default for CommerceSettings {
             sandbox: None,
             sandbox_webhook_secret: None,
             stripe: None,
+            investment_rules: None,
+            kyc_thresholds: Vec::new(),
         }
     }
 }
@@ -72,6 +82,8 @@ pub struct CommerceOptions {
     pub sandbox: Option<SandboxConfig>,
     /// The other providers' adapters, in routing order (ahead of the sandbox).
     pub providers: Vec<Arc<dyn PaymentProvider>>,
+    /// The verification gates and cross-border corridors of investments.
+    pub investment_rules: InvestmentRules,
 }
 
 impl Default for CommerceOptions {
@@ -84,6 +96,7 @@ impl Default for CommerceOptions {
                 webhook_secret: new_secret(),
             }),
             providers: Vec::new(),
+            investment_rules: InvestmentRules::default(),
         }
     }
 }
@@ -95,6 +108,8 @@ pub struct Commerce {
     pub bookings: BookingConfig,
     pub payments: Payments,
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Campaigns and commitments; their fee is the orders'.
+    pub investments: InvestmentService,
 }
 
 impl Commerce {
@@ -119,8 +134,13 @@ impl Commerce {
             },
             payments: Payments::new(ports, providers)
                 .with_bookings(store.clone())
-                .with_marketing(store.clone()),
+                .with_marketing(store.clone())
+                .with_investments(store.clone()),
             sandbox,
+            investments: InvestmentService::new(store.clone(), options.investment_rules)
+                .with_config(InvestmentConfig {
+                    fee_bps: options.orders.fee_bps,
+                }),
         }
     }
 }
@@ -159,7 +179,31 @@ pub fn options(config: &Config) -> anyhow::Result<CommerceOptions> {
         orders: settings.order_config(),
         sandbox,
         providers: providers(config)?,
+        investment_rules: investment_rules(settings)?,
     })
+}
+
+/// The investment rules: the file's (or the defaults), with `--kyc-threshold` over them.
+///
+/// # Errors
+///
+/// The file cannot be read, or is not rules (the message says what is wrong).
+pub fn investment_rules(settings: &CommerceSettings) -> anyhow::Result<InvestmentRules> {
+    let mut rules = match &settings.investment_rules {
+        Some(path) => {
+            let raw = std::fs::read_to_string(path).with_context(|| {
+                format!("could not read the investment rules {}", path.display())
+            })?;
+            InvestmentRules::from_json(&raw).map_err(|e| {
+                anyhow::anyhow!("the investment rules {} are not valid: {e}", path.display())
+            })?
+        }
+        None => InvestmentRules::default(),
+    };
+    for (currency, amount) in &settings.kyc_thresholds {
+        rules = rules.with_kyc_threshold(*currency, *amount);
+    }
+    Ok(rules)
 }
 
 /// The Stripe adapter for `config`, `None` when Stripe is not configured.

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "orders", description = "Product orders: stock reserved when placed, priced from the products, paid through checkout, fulfilled, completed, cancelled and refunded."),
         (name = "payments", description = "Payments through the orchestrator: checkout answers, the caller's payments, the methods on offer, providers' signed webhooks, and the sandbox provider's page."),
         (name = "reviews", description = "Reviews of completed orders and bookings by their buyers, the seller's one reply, and the ratings of listings and members (integer aggregates, kept in the review's transaction)."),
+        (name = "investments", description = "Crowdfunding campaigns made from crowdfunding posts, commitments held in the campaign's escrow and settled at the deadline (released to the founder, or refunded), verification gates and cross-border corridors, and the deal flow between investment offers and requests."),
         (name = "mentorship", description = "Mentorships: offers on mentorship requests and direct requests, their status machine, goals, sessions, private notes, feedback at completion, and the directory of mentors."),
         (name = "calendar", description = "The native calendar: events with recurrence, invitations and answers, free/busy."),
         (name = "marketing", description = "Marketing campaigns: targeting, the audience estimate, funding through a checkout, event ingest that never overspends, stats (JSON and CSV), and members' direct-marketing consent."),

@@ -10,6 +10,7 @@ use vendrome_core::bookings::{BookingService, NoBusyTime};
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
+use vendrome_core::investments::InvestmentService;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::mail::Mailer;
 use vendrome_core::marketing::{Delivery, DeliveryConfig, MarketingService};
@@ -92,6 +93,8 @@ pub struct Services {
     pub marketing: MarketingService,
     /// The home feeds' sponsored items, when delivery is on.
     pub delivery: Option<Arc<Delivery>>,
+    /// Investment campaigns, commitments and the deal flow.
+    pub investments: InvestmentService,
     /// The sandbox provider when it is on: its page and its signed outcomes.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Payments read without a caller (the sandbox page, which carries no token).
@@ -298,6 +301,7 @@ impl AppState {
             mentorship: MentorshipService::new(shared.clone()),
             marketing: MarketingService::new(shared.clone()),
             delivery,
+            investments: commerce.investments,
             sandbox: commerce.sandbox,
             payment_records: shared.clone(),
             ledger: shared.clone(),

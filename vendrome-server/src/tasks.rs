@@ -65,6 +65,11 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             schedule.clone(),
             stop.clone(),
         )),
+        tokio::spawn(checkout::settle_campaigns(
+            state.clone(),
+            schedule.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(checkout::auto_complete_orders(
             state.clone(),
             schedule.clone(),

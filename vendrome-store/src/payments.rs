@@ -16,7 +16,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
 };
-use vendrome_core::ids::{BookingId, CampaignId, OrderId, PaymentId, UserId};
+use vendrome_core::ids::{BookingId, CampaignId, CommitmentId, OrderId, PaymentId, UserId};
 use vendrome_core::money::Money;
 use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::payments::{
@@ -27,6 +27,7 @@ use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use crate::error::SqlxResultExt as _;
+use crate::investment_rows::CommitmentWrites as _;
 use crate::ledger::LedgerWrites as _;
 use crate::orders::{parse_currency, OrderWrites as _};
 use crate::sql_enum::DbEnum;
@@ -36,7 +37,7 @@ use crate::{with_db, Dialect, Store};
 pub(crate) const PAYMENT_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
     order_id, booking_id, refund_of_id, amount, currency, fee_amount, idempotency_key, provider_reference, \
     method, return_url, next_action, failure_code, failure_message, created_at, updated_at, succeeded_at, \
-    marketing_campaign_id";
+    marketing_campaign_id, commitment_id";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PaymentRow {
@@ -64,6 +65,7 @@ pub(crate) struct PaymentRow {
     updated_at: Timestamp,
     succeeded_at: Option<Timestamp>,
     marketing_campaign_id: Option<Uuid>,
+    commitment_id: Option<Uuid>,
 }
 
 impl TryFrom<PaymentRow> for Payment {
@@ -80,6 +82,7 @@ impl TryFrom<PaymentRow> for Payment {
             order_id: r.order_id.map(OrderId::from_uuid),
             booking_id: r.booking_id.map(BookingId::from_uuid),
             marketing_campaign_id: r.marketing_campaign_id.map(CampaignId::from_uuid),
+            commitment_id: r.commitment_id.map(CommitmentId::from_uuid),
             refund_of: r.refund_of_id.map(PaymentId::from_uuid),
             amount: Money::new(r.amount, parse_currency(&r.currency)?),
             fee_amount: r.fee_amount,
@@ -133,6 +136,13 @@ fn lock_booking(dialect: Dialect) -> &'static str {
     dialect.pick(
         "SELECT id FROM bookings WHERE id = $1 FOR UPDATE",
         "UPDATE bookings SET id = id WHERE id = $1 RETURNING id",
+    )
+}
+
+fn lock_commitment(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "SELECT id FROM investment_commitments WHERE id = $1 FOR UPDATE",
+        "UPDATE investment_commitments SET id = id WHERE id = $1 RETURNING id",
     )
 }
 
@@ -205,6 +215,11 @@ macro_rules! impl_settlement_writes {
                     }
                     if let Some(change) = s.order_change {
                         self.apply_status_change(change).await?;
+                    }
+                    if let Some(m) = &s.commitment_move {
+                        // A compare-and-set, with the campaign's totals: a commitment that moved
+                        // meanwhile keeps its status and the totals are not touched.
+                        self.apply_commitment_move(m).await?;
                     }
                     if let Some(booking) = &s.booking_move {
                         // A compare-and-set: a booking that moved meanwhile (cancelled, expired)
@@ -323,16 +338,21 @@ impl PaymentRepo for Store {
                  AND kind = 'charge' AND status = 'succeeded' LIMIT 1"
             )
         };
-        // What a charge pays for: an order or a booking, whose row the checks lock.
+        // What a charge pays for: an order, a booking, a commitment or a marketing campaign,
+        // whose row the checks lock.
         let paid_for = match (
             payment.order_id,
             payment.booking_id,
+            payment.commitment_id,
             payment.marketing_campaign_id,
         ) {
-            (Some(order), _, _) => Some(("order_id", order.as_uuid())),
-            (None, Some(booking), _) => Some(("booking_id", booking.as_uuid())),
-            (None, None, Some(campaign)) => Some(("marketing_campaign_id", campaign.as_uuid())),
-            (None, None, None) => None,
+            (Some(order), _, _, _) => Some(("order_id", order.as_uuid())),
+            (None, Some(booking), _, _) => Some(("booking_id", booking.as_uuid())),
+            (None, None, Some(commitment), _) => Some(("commitment_id", commitment.as_uuid())),
+            (None, None, None, Some(campaign)) => {
+                Some(("marketing_campaign_id", campaign.as_uuid()))
+            }
+            (None, None, None, None) => None,
         };
         let decided = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
@@ -341,6 +361,7 @@ impl PaymentRepo for Store {
                 (PaymentKind::Refund, Some(charge), _) => Some((lock_payment(dialect), charge.as_uuid())),
                 (PaymentKind::Charge, _, Some(("order_id", order))) => Some((lock_order(dialect).to_owned(), order)),
                 (PaymentKind::Charge, _, Some(("booking_id", booking))) => Some((lock_booking(dialect).to_owned(), booking)),
+                (PaymentKind::Charge, _, Some(("commitment_id", commitment))) => Some((lock_commitment(dialect).to_owned(), commitment)),
                 (PaymentKind::Charge, _, Some((_, campaign))) => Some((lock_campaign(dialect).to_owned(), campaign)),
                 _ => None,
             };
@@ -350,8 +371,8 @@ impl PaymentRepo for Store {
             let inserted: Option<PaymentRow> = sqlx::query_as(&format!(
                 "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
                  payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
-                 return_url, created_at, updated_at, booking_id, marketing_campaign_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18) \
+                 return_url, created_at, updated_at, booking_id, marketing_campaign_id, commitment_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
             ))
             .bind(payment.id.as_uuid())
@@ -372,6 +393,7 @@ impl PaymentRepo for Store {
             .bind(payment.created_at)
             .bind(payment.booking_id.map(|b| b.as_uuid()))
             .bind(payment.marketing_campaign_id.map(|c| c.as_uuid()))
+            .bind(payment.commitment_id.map(|c| c.as_uuid()))
             .fetch_optional(&mut *tx)
             .await?;
             let Some(inserted) = inserted else {
@@ -555,6 +577,14 @@ impl PaymentRepo for Store {
             "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE booking_id = $1 ORDER BY created_at, id"
         );
         self.payments_query(&sql, booking.as_uuid()).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn payments_for_commitment(&self, commitment: CommitmentId) -> Result<Vec<Payment>> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE commitment_id = $1 ORDER BY created_at, id"
+        );
+        self.payments_query(&sql, commitment.as_uuid()).await
     }
 
     #[tracing::instrument(skip(self))]

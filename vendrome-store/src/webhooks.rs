@@ -18,6 +18,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
+use vendrome_core::investments::Commitment;
 use vendrome_core::payments::{
     can_move, Delivery, Found, Payment, Plan, Processed, StoredWebhook, WebhookInbox, WEBHOOK_LEASE,
 };
@@ -26,6 +27,7 @@ use vendrome_core::{Error, Result};
 
 use crate::bookings::{paid_booking_sql, PaidBookingRow};
 use crate::error::SqlxResultExt as _;
+use crate::investment_rows::{CommitmentRow, COMMITMENT_COLUMNS};
 use crate::orders::{OrderRow, ORDER_COLUMNS};
 use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
 use crate::sql_enum::DbEnum;
@@ -211,7 +213,22 @@ impl WebhookInbox for Store {
                 }
                 None => None,
             };
-            let found = Found { payment, order, charge, booking };
+            let commitment = match payment.commitment_id {
+                Some(commitment) => {
+                    let found: Option<CommitmentRow> = sqlx::query_as(&format!(
+                        "SELECT {COMMITMENT_COLUMNS} FROM investment_commitments WHERE id = $1"
+                    ))
+                    .bind(commitment.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match found.map(Commitment::try_from).transpose() {
+                        Ok(commitment) => commitment,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let found = Found { payment, order, charge, booking, commitment };
             let settlement = match plan(&found) {
                 Ok(settlement) => settlement.filter(|s| can_move(status, s.status)),
                 Err(e) => return Ok(Done::Refused(e)),

@@ -10,6 +10,7 @@ import { authClient } from "./domains/auth.js";
 import { ordersClient, paymentsClient } from "./domains/commerce.js";
 import { flagsClient } from "./domains/flags.js";
 import { marketingClient } from "./domains/marketing.js";
+import { investmentsClient } from "./domains/investments.js";
 import { messagesClient } from "./domains/messages.js";
 import { feedClient, postsClient } from "./domains/posts.js";
 import { connectionsClient, profilesClient, searchClient } from "./domains/social.js";
@@ -54,6 +55,7 @@ export function createVendromeClient(options: VendromeClientOptions) {
     orders: ordersClient(transport),
     payments: paymentsClient(transport),
     marketing: marketingClient(transport),
+    investments: investmentsClient(transport),
     realtime: new RealtimeClient(transport, wsUrl, options.realtime),
     /** The typed openapi-fetch client, for endpoints without a friendly name yet. */
     raw: transport.raw,

@@ -107,6 +107,18 @@ pub struct Args {
     payments_sandbox_webhook_secret: Option<String>,
     #[command(flatten)]
     stripe: super::stripe_args::StripeArgs,
+    /// A JSON file of investment rules: per-currency amounts above which a backer must be
+    /// identity-verified, and the cross-border corridors commitments may take (with the amount
+    /// above which they wait for an admin's review). Unset: identity verification above
+    /// R25,000 / $1,500 / €1,500 / £1,250, and corridors only within the Common Monetary Area
+    /// (ZA, NA, LS, SZ), reviewed above R10,000. Hooks for FICA and exchange-control rules,
+    /// not legal advice.
+    #[arg(long, env = "VENDROME_INVESTMENT_RULES")]
+    investment_rules: Option<std::path::PathBuf>,
+    /// A currency's amount (minor units) above which a commitment needs an identity-verified
+    /// backer, over the rules file's: `ZAR=2500000`. Repeat for several currencies.
+    #[arg(long, env = "VENDROME_KYC_THRESHOLD", value_delimiter = ',', value_parser = parse_kyc_threshold)]
+    kyc_threshold: Vec<(vendrome_core::money::Currency, i64)>,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -165,6 +177,8 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
                 .payments_sandbox_webhook_secret
                 .filter(|s| !s.trim().is_empty()),
             stripe: args.stripe.config(),
+            investment_rules: args.investment_rules,
+            kyc_thresholds: args.kyc_threshold,
         },
     };
     let app = App::build(config).await?;
@@ -173,4 +187,20 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on {}", args.bind))?;
     app.serve(listener, vendrome_server::app::shutdown_signal())
         .await
+}
+
+/// `CUR=AMOUNT`: an ISO 4217 code and a non-negative amount in minor units.
+fn parse_kyc_threshold(raw: &str) -> Result<(vendrome_core::money::Currency, i64), String> {
+    let (currency, amount) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not CUR=AMOUNT (ZAR=2500000)"))?;
+    let currency = vendrome_core::money::Currency::parse(currency.trim())
+        .map_err(|_| format!("`{currency}` is not an ISO 4217 code"))?;
+    let amount: i64 = amount
+        .trim()
+        .parse()
+        .ok()
+        .filter(|a: &i64| *a >= 0)
+        .ok_or_else(|| format!("`{amount}` is not an amount in minor units"))?;
+    Ok((currency, amount))
 }

@@ -2,7 +2,7 @@
 
 use super::{AccountCode, Entry, Posting, PostingError};
 use crate::enums::PaymentProvider;
-use crate::ids::{CampaignId, PaymentId, UserId};
+use crate::ids::{CampaignId, InvestmentCampaignId, PaymentId, UserId};
 use crate::money::Money;
 
 /// A charge that succeeded: the provider holds the total for us; we owe the payee the total
@@ -165,4 +165,91 @@ impl RefundShare {
             self.payee,
         )
     }
+}
+
+/// A commitment's charge that succeeded: the provider holds the amount for us, and we hold it
+/// in the campaign's escrow until the settlement releases or refunds it. No fee is taken before
+/// the release. Key `payment:<id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amount is not positive.
+pub fn commitment_charged(
+    payment: PaymentId,
+    provider: PaymentProvider,
+    amount: Money,
+    campaign: InvestmentCampaignId,
+) -> Result<Posting, PostingError> {
+    let currency = amount.currency;
+    Posting::new(
+        format!("payment:{payment}:succeeded"),
+        format!("commitment charge {payment} into escrow"),
+        Some(payment),
+        vec![
+            Entry::debit(AccountCode::provider_clearing(provider, currency), amount),
+            Entry::credit(
+                AccountCode::campaign_escrow(campaign.as_uuid(), currency),
+                amount,
+            ),
+        ],
+    )
+}
+
+/// A commitment's refund that succeeded: the reverse of [`commitment_charged`], out of the
+/// campaign's escrow. Key `payment:<refund id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amount is not positive.
+pub fn commitment_refunded(
+    refund: PaymentId,
+    provider: PaymentProvider,
+    amount: Money,
+    campaign: InvestmentCampaignId,
+) -> Result<Posting, PostingError> {
+    let currency = amount.currency;
+    Posting::new(
+        format!("payment:{refund}:succeeded"),
+        format!("commitment refund {refund} out of escrow"),
+        Some(refund),
+        vec![
+            Entry::debit(
+                AccountCode::campaign_escrow(campaign.as_uuid(), currency),
+                amount,
+            ),
+            Entry::credit(AccountCode::provider_clearing(provider, currency), amount),
+        ],
+    )
+}
+
+/// A campaign's escrow released at its settlement: `raised` leaves the escrow, the founder is
+/// owed it less `fee`, the fee is ours. Key `campaign:<id>:release`, so a campaign is released
+/// once whoever settles it.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amounts are not positive or differ in currency.
+pub fn campaign_released(
+    campaign: InvestmentCampaignId,
+    raised: Money,
+    fee: Money,
+    founder: UserId,
+) -> Result<Posting, PostingError> {
+    let currency = raised.currency;
+    Posting::new(
+        format!("campaign:{campaign}:release"),
+        format!("campaign {campaign} released to its founder"),
+        None,
+        vec![
+            Entry::debit(
+                AccountCode::campaign_escrow(campaign.as_uuid(), currency),
+                raised,
+            ),
+            Entry::credit(
+                AccountCode::user_payable(founder, currency),
+                Money::new(raised.amount - fee.amount, currency),
+            ),
+            Entry::credit(AccountCode::platform_fees(currency), fee),
+        ],
+    )
 }

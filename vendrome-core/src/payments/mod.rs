@@ -19,8 +19,10 @@ use crate::enums::{
     ReconciliationStatus, WebhookEventStatus,
 };
 use crate::ids::{
-    BookingId, CampaignId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId,
+    BookingId, CampaignId, CommitmentId, OrderId, PaymentId, ReconciliationRunId, UserId,
+    WebhookEventId,
 };
+use crate::investments::{Commitment, CommitmentMove};
 use crate::ledger::postings::RefundShare;
 use crate::ledger::Posting;
 use crate::marketing::CampaignFunded;
@@ -71,6 +73,8 @@ pub struct Payment {
     pub booking_id: Option<BookingId>,
     /// The marketing campaign a charge funds.
     pub marketing_campaign_id: Option<CampaignId>,
+    /// The investment commitment a charge pays for (or a refund gives back).
+    pub commitment_id: Option<CommitmentId>,
     /// For a refund: the charge it refunds.
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
@@ -100,6 +104,7 @@ pub struct NewPayment {
     pub order_id: Option<OrderId>,
     pub booking_id: Option<BookingId>,
     pub marketing_campaign_id: Option<CampaignId>,
+    pub commitment_id: Option<CommitmentId>,
     pub refund_of: Option<PaymentId>,
     pub amount: Money,
     pub fee_amount: i64,
@@ -160,6 +165,9 @@ pub struct Settlement {
     pub booking_move: Option<BookingMove>,
     /// A succeeded funding charge's campaign, scheduled only if it is still an unfunded draft.
     pub campaign_funded: Option<CampaignFunded>,
+    /// A succeeded charge's or refund's move of the commitment it is for, applied (with the
+    /// campaign's totals) only if the commitment is still in `from`.
+    pub commitment_move: Option<CommitmentMove>,
     pub events: Vec<NewEvent>,
     pub at: Timestamp,
 }
@@ -258,6 +266,13 @@ pub trait PaymentRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn payments_for_booking(&self, booking: BookingId) -> Result<Vec<Payment>>;
 
+    /// The commitment's payments (charges and refunds), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn payments_for_commitment(&self, commitment: CommitmentId) -> Result<Vec<Payment>>;
+
     /// Leases up to `limit` attempts not `finished` and not touched since `idle_since`, for
     /// `lease` (so another instance's completer skips them), oldest first.
     ///
@@ -335,6 +350,8 @@ pub struct Found {
     pub charge: Option<Payment>,
     /// The payment's booking as it is in the transaction (locked on PostgreSQL).
     pub booking: Option<PaidBooking>,
+    /// The payment's commitment as it is in the transaction.
+    pub commitment: Option<Commitment>,
 }
 
 /// Decides what a delivery writes from what its transaction found: `None` when it writes

@@ -14,7 +14,9 @@ use crate::enums::{
     PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
     ReconciliationStatus, WebhookEventStatus,
 };
-use crate::ids::{BookingId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId};
+use crate::ids::{
+    BookingId, CommitmentId, OrderId, PaymentId, ReconciliationRunId, UserId, WebhookEventId,
+};
 use crate::page::{Cursor, Limit};
 use crate::payments::{
     can_move, is_final, Delivery, Found, NewPayment, Payment, PaymentRepo, Plan, Processed,
@@ -82,6 +84,7 @@ impl PaymentRepo for InMemory {
             order_id: new.order_id,
             booking_id: new.booking_id,
             marketing_campaign_id: new.marketing_campaign_id,
+            commitment_id: new.commitment_id,
             refund_of: new.refund_of,
             amount: new.amount,
             fee_amount: new.fee_amount,
@@ -185,6 +188,16 @@ impl PaymentRepo for InMemory {
             .collect())
     }
 
+    async fn payments_for_commitment(&self, commitment: CommitmentId) -> Result<Vec<Payment>> {
+        Ok(self
+            .commerce()
+            .payments
+            .iter()
+            .filter(|p| p.commitment_id == Some(commitment))
+            .cloned()
+            .collect())
+    }
+
     async fn claim_abandoned(
         &self,
         idle_since: Timestamp,
@@ -279,6 +292,7 @@ impl WebhookInbox for InMemory {
                     .refund_of
                     .and_then(|id| commerce.payments.iter().find(|p| p.id == id).cloned()),
                 booking: None,
+                commitment: None,
                 payment,
             })
         };

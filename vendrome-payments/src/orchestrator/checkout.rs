@@ -134,6 +134,7 @@ impl Payments {
             order_id: Some(order_id),
             booking_id: None,
             marketing_campaign_id: None,
+            commitment_id: None,
             refund_of: None,
             amount: order.total(),
             fee_amount: order.platform_fee_amount,

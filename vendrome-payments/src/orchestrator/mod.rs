@@ -7,13 +7,16 @@
 //! its ledger posting, order move and events in one transaction. A crash between any two of
 //! them is finished by a retry with the same key or by [`Payments::complete_abandoned`].
 //!
-//! A charge pays for an order or for a booking ([`Payments::checkout_booking`]); its
-//! settlement moves whichever it pays for, in the same transaction as its posting; a charge
-//! may also fund a marketing campaign ([`Payments::fund_campaign`]).
+//! A charge pays for an order, a booking ([`Payments::checkout_booking`]), an investment
+//! commitment ([`Payments::checkout_commitment`]) or a marketing campaign's budget
+//! ([`Payments::fund_campaign`]); its settlement moves whichever it pays for, in the same
+//! transaction as its posting. [`Payments::settle_campaigns`] releases or refunds
+//! campaigns past their deadline.
 
 mod bookings;
 mod checkout;
 mod completer;
+mod investments;
 mod marketing;
 mod reconcile;
 mod refunds;
@@ -26,6 +29,7 @@ use vendrome_core::access::Caller;
 use vendrome_core::bookings::BookingRepo;
 use vendrome_core::enums::{PaymentProvider as ProviderId, UserRole};
 use vendrome_core::ids::PaymentId;
+use vendrome_core::investments::InvestmentRepo;
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::marketing::MarketingRepo;
 use vendrome_core::money::Currency;
@@ -38,6 +42,7 @@ use vendrome_core::{Error, Result};
 
 pub use self::checkout::CheckoutRequest;
 pub use self::completer::CompletionReport;
+pub use self::investments::{commitment_refund_key, SettlementReport, SETTLEMENT_LEASE};
 pub use self::reconcile::{Matched, ReconcileOutcome, ReconcileProgress, ReconciliationReport};
 pub use self::webhooks::WebhookOutcome;
 
@@ -73,6 +78,9 @@ pub struct Payments {
     bookings: Option<Arc<dyn BookingRepo>>,
     /// The campaigns a charge may fund ([`with_marketing`](Self::with_marketing)).
     marketing: Option<Arc<dyn MarketingRepo>>,
+    /// The campaigns and commitments a charge may pay for
+    /// ([`with_investments`](Self::with_investments)).
+    investments: Option<Arc<dyn InvestmentRepo>>,
 }
 
 impl Payments {
@@ -85,6 +93,7 @@ impl Payments {
             clock: Arc::new(time::now),
             bookings: None,
             marketing: None,
+            investments: None,
         }
     }
 
@@ -99,6 +108,14 @@ impl Payments {
     #[must_use]
     pub fn with_marketing(mut self, marketing: Arc<dyn MarketingRepo>) -> Self {
         self.marketing = Some(marketing);
+        self
+    }
+
+    /// The same orchestrator, also paying for, refunding and settling the commitments and
+    /// campaigns of `investments`.
+    #[must_use]
+    pub fn with_investments(mut self, investments: Arc<dyn InvestmentRepo>) -> Self {
+        self.investments = Some(investments);
         self
     }
 

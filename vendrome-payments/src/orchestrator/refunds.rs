@@ -126,6 +126,7 @@ impl Payments {
             order_id: Some(order.id),
             booking_id: None,
             marketing_campaign_id: None,
+            commitment_id: None,
             refund_of: Some(charge.id),
             amount: Money::new(amount, charge.amount.currency),
             fee_amount: 0,

@@ -7,6 +7,9 @@
 use vendrome_core::bookings::{on_payment, PaidBooking};
 use vendrome_core::enums::{MarketingCampaignStatus, OrderStatus, PaymentKind, PaymentStatus};
 use vendrome_core::events::{CampaignChanged, DomainEvent, OrderChanged, PaymentChanged};
+use vendrome_core::investments::{
+    commitment_transition, Commitment, CommitmentAction, CommitmentMove,
+};
 use vendrome_core::ledger::postings::{self, RefundShare};
 use vendrome_core::marketing::CampaignFunded;
 use vendrome_core::money::Money;
@@ -109,11 +112,16 @@ impl Payments {
             },
             _ => None,
         };
+        let commitment = match (payment.commitment_id, &self.investments) {
+            (Some(id), Some(investments)) => investments.commitment(id).await?,
+            _ => None,
+        };
         let found = Found {
             payment: payment.clone(),
             order,
             charge,
             booking,
+            commitment,
         };
         match settlement(&found, &outcome, self.now())? {
             Some(settlement) => self.ports.payments.settle(&settlement).await,
@@ -149,14 +157,26 @@ pub(super) fn settlement(
         order_refund: None,
         booking_move: None,
         campaign_funded: None,
+        commitment_move: None,
         events: Vec::new(),
         at,
     };
+    let commitment = found
+        .commitment
+        .as_ref()
+        .filter(|c| Some(c.id) == payment.commitment_id);
     match (payment.kind, outcome.status) {
         (PaymentKind::Charge, PaymentStatus::Succeeded)
             if payment.marketing_campaign_id.is_some() =>
         {
             funding_succeeded(payment, &mut settlement)?;
+        }
+        (PaymentKind::Charge | PaymentKind::Refund, PaymentStatus::Succeeded)
+            if payment.commitment_id.is_some() =>
+        {
+            let commitment = commitment
+                .ok_or_else(|| anyhow::anyhow!("payment {} of a missing commitment", payment.id))?;
+            commitment_settled(payment, commitment, &mut settlement)?;
         }
         (PaymentKind::Charge, PaymentStatus::Succeeded) => {
             charge_succeeded(payment, found.order.as_ref(), &mut settlement)?;
@@ -181,6 +201,45 @@ pub(super) fn settlement(
         _ => {}
     }
     Ok(Some(settlement))
+}
+
+/// A commitment's charge or refund that succeeded: the money goes into the campaign's escrow
+/// (or back out of it), and the commitment moves (`pending -> confirmed`, `confirmed ->
+/// refunded`) with the campaign's totals, if it is still where it was.
+fn commitment_settled(
+    payment: &Payment,
+    commitment: &Commitment,
+    settlement: &mut Settlement,
+) -> Result<()> {
+    let campaign = commitment.campaign_id;
+    let (posting, action, event) = match payment.kind {
+        PaymentKind::Refund => (
+            postings::commitment_refunded(payment.id, payment.provider, payment.amount, campaign),
+            CommitmentAction::Refund,
+            DomainEvent::PaymentRefunded as fn(PaymentChanged) -> DomainEvent,
+        ),
+        _ => (
+            postings::commitment_charged(payment.id, payment.provider, payment.amount, campaign),
+            CommitmentAction::Pay,
+            DomainEvent::PaymentSucceeded as fn(PaymentChanged) -> DomainEvent,
+        ),
+    };
+    settlement.posting = Some(posting.map_err(posting_error)?);
+    settlement.commitment_move = commitment_transition(commitment.status, action)
+        .ok()
+        .map(|to| CommitmentMove {
+            commitment_id: commitment.id,
+            campaign_id: campaign,
+            from: commitment.status,
+            to,
+            amount: commitment.amount.amount,
+            at: settlement.at,
+        });
+    settlement.events.push(NewEvent::new(event(payment_event(
+        payment,
+        PaymentStatus::Succeeded,
+    ))));
+    Ok(())
 }
 
 fn charge_succeeded(

@@ -112,6 +112,7 @@ pub async fn prepare(
                         order_id: Some(order.id),
                         booking_id: None,
                         marketing_campaign_id: None,
+                        commitment_id: None,
                         refund_of: None,
                         amount: order.total(),
                         fee_amount: order.platform_fee_amount,

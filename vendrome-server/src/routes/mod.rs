@@ -15,6 +15,7 @@ pub mod calendar_ics;
 pub mod chat;
 pub mod comments;
 pub mod conversations;
+pub mod deal_flow;
 pub mod docs;
 pub mod engagement;
 pub mod feeds;
@@ -22,6 +23,7 @@ pub mod flags;
 pub mod graph;
 pub mod groups;
 pub mod health;
+pub mod investments;
 pub mod ledger;
 pub mod marketing;
 pub mod me;
@@ -229,4 +231,19 @@ pub fn api() -> OpenApiRouter<AppState> {
             marketing::get_marketing_settings,
             marketing::set_marketing_settings
         ))
+        .routes(routes!(
+            investments::create_campaign,
+            investments::list_campaigns
+        ))
+        .routes(routes!(investments::get_campaign))
+        .routes(routes!(investments::publish_campaign))
+        .routes(routes!(investments::cancel_campaign))
+        .routes(routes!(investments::commit))
+        .routes(routes!(investments::checkout_commitment))
+        .routes(routes!(investments::get_commitment))
+        .routes(routes!(investments::my_commitments))
+        .routes(routes!(investments::withdraw_commitment))
+        .routes(routes!(investments::review_commitment))
+        .routes(routes!(deal_flow::matches))
+        .routes(routes!(deal_flow::express_interest))
 }

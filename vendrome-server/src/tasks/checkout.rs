@@ -38,7 +38,8 @@ const FOLD_BATCH: u32 = 10_000;
 /// When checkout's tasks make a pass, and what time they take it to be.
 #[derive(Clone)]
 pub struct Schedule {
-    /// Between two passes of [`expire_orders`] (and of [`expire_bookings`]).
+    /// Between two passes of [`expire_orders`] (and of [`expire_bookings`] and
+    /// [`settle_campaigns`]).
     pub expire_every: Duration,
     /// Between two passes of [`auto_complete_orders`].
     pub auto_complete_every: Duration,
@@ -193,6 +194,30 @@ pub async fn advance_campaigns(
                 }
             }
             Err(error) => tracing::warn!(error = %error, "campaign clock pass failed"),
+        }
+        if !pause(&mut stop, schedule.expire_every).await {
+            return;
+        }
+    }
+}
+
+/// Settles investment campaigns past their deadline: releases the escrow of those that reached
+/// their goal (or keep what they raised) to the founder less the platform's fee, refunds every
+/// backer of the others (and of cancelled campaigns). Safe on several instances: a settler
+/// leases one campaign at a time, the decision is a compare-and-set only one passes, and every
+/// refund is keyed by its commitment.
+pub async fn settle_campaigns(
+    state: AppState,
+    schedule: Schedule,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match state.payments.settle_campaigns(schedule.now()).await {
+            Ok(report) if report.decided + report.refunds + report.finished > 0 => {
+                tracing::info!(?report, "settled investment campaigns")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "campaign settlement pass failed"),
         }
         if !pause(&mut stop, schedule.expire_every).await {
             return;

@@ -25,6 +25,8 @@ mod identity;
 mod identity_admin;
 mod identity_limits;
 mod identity_sessions;
+mod investment_settlement;
+mod investments;
 mod ledger_tasks;
 mod list_bounds;
 mod marketing;

@@ -85,6 +85,7 @@ fn charge_of(booking: &Booking, key: &str) -> NewPayment {
         order_id: None,
         booking_id: Some(booking.id),
         marketing_campaign_id: None,
+        commitment_id: None,
         refund_of: None,
         amount: Money::new(booking.amount, booking.currency),
         fee_amount: booking.platform_fee_amount,
@@ -146,6 +147,7 @@ fn succeeded(
         order_refund: None,
         booking_move: booking.and_then(|b| on_payment(b, at)),
         campaign_funded: None,
+        commitment_move: None,
         events: vec![NewEvent::new(DomainEvent::PaymentSucceeded(announce))],
         at,
     }

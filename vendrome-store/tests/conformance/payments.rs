@@ -52,6 +52,7 @@ pub fn charge(order: &Order, key: &str) -> NewPayment {
         order_id: Some(order.id),
         booking_id: None,
         marketing_campaign_id: None,
+        commitment_id: None,
         refund_of: None,
         amount: order.total(),
         fee_amount: order.platform_fee_amount,
@@ -72,6 +73,7 @@ pub fn refund(charge: &Payment, amount: i64, key: &str) -> NewPayment {
         order_id: None,
         booking_id: None,
         marketing_campaign_id: None,
+        commitment_id: None,
         refund_of: Some(charge.id),
         amount: Money::new(amount, charge.amount.currency),
         fee_amount: 0,
@@ -127,6 +129,7 @@ pub fn succeeded(payment: &Payment, order: &Order, at: Timestamp) -> Settlement 
         order_refund: None,
         booking_move: None,
         campaign_funded: None,
+        commitment_move: None,
         events: vec![
             NewEvent::new(DomainEvent::PaymentSucceeded(announce)),
             event_for(order, OrderStatus::Paid),
@@ -229,6 +232,7 @@ async fn refunds_cannot_exceed_the_charge(store: Store) {
         order_refund: None,
         booking_move: None,
         campaign_funded: None,
+        commitment_move: None,
         events: Vec::new(),
         at,
     };

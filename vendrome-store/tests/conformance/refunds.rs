@@ -52,6 +52,7 @@ fn refund_succeeded(charge: &Payment, refund: &Payment, order: Option<&Order>) -
         }),
         booking_move: None,
         campaign_funded: None,
+        commitment_move: None,
         events: Vec::new(),
         at: time::now(),
     }

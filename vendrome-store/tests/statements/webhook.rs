@@ -101,6 +101,7 @@ async fn a_settling_webhook_costs_nine_statements_and_a_duplicate_one() {
                 order_id: Some(order.id),
                 booking_id: None,
                 marketing_campaign_id: None,
+                commitment_id: None,
                 refund_of: None,
                 amount: order.total(),
                 fee_amount: order.platform_fee_amount,
