@@ -89,6 +89,7 @@ impl Payments {
             order_id: None,
             booking_id: None,
             marketing_campaign_id: Some(campaign_id),
+            commitment_id: None,
             refund_of: None,
             amount: campaign.budget,
             fee_amount: 0,

@@ -244,7 +244,7 @@ fn commitment_id(raw: &str) -> Result<CommitmentId, ApiError> {
 }
 
 /// Make a draft campaign from the caller's crowdfunding post. Its terms are fixed once live.
-#[utoipa::path(post, path = "/v1/investments/campaigns", tag = "investments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/investments/campaigns", operation_id = "create_investment_campaign", tag = "investments", security(("bearer" = [])),
     request_body = CreateInvestmentCampaignRequest,
     responses(
         (status = 201, description = "The campaign, `draft`.", body = Envelope<InvestmentCampaignView>),
@@ -274,7 +274,7 @@ pub async fn create_campaign(
 }
 
 /// Campaigns other than drafts (and the caller's own drafts), filtered and sorted.
-#[utoipa::path(get, path = "/v1/investments/campaigns", tag = "investments",
+#[utoipa::path(get, path = "/v1/investments/campaigns", operation_id = "list_investment_campaigns", tag = "investments",
     params(InvestmentCampaignsQuery),
     responses(
         (status = 200, description = "A page of campaigns.", body = Envelope<Vec<InvestmentCampaignView>>),
@@ -316,7 +316,7 @@ pub async fn list_campaigns(
 
 /// One campaign with its raised amount, backers and percent funded (a draft only for its
 /// founder or an admin).
-#[utoipa::path(get, path = "/v1/investments/campaigns/{id}", tag = "investments",
+#[utoipa::path(get, path = "/v1/investments/campaigns/{id}", operation_id = "get_investment_campaign", tag = "investments",
     params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
         (status = 200, description = "The campaign.", body = Envelope<InvestmentCampaignView>),
@@ -335,7 +335,7 @@ pub async fn get_campaign(
 }
 
 /// Take a draft live (the founder, `business_verified`). Its terms cannot change from then on.
-#[utoipa::path(post, path = "/v1/investments/campaigns/{id}/publish", tag = "investments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/investments/campaigns/{id}/publish", operation_id = "publish_investment_campaign", tag = "investments", security(("bearer" = [])),
     params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
         (status = 200, description = "The campaign, `live`.", body = Envelope<InvestmentCampaignView>),
@@ -358,7 +358,7 @@ pub async fn publish_campaign(
 
 /// Cancel a draft or live campaign (its founder or an admin); a live one's confirmed
 /// commitments are refunded by the settlement task.
-#[utoipa::path(post, path = "/v1/investments/campaigns/{id}/cancel", tag = "investments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/investments/campaigns/{id}/cancel", operation_id = "cancel_investment_campaign", tag = "investments", security(("bearer" = [])),
     params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
         (status = 200, description = "The campaign, `cancelled`.", body = Envelope<InvestmentCampaignView>),

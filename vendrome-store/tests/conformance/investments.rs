@@ -172,8 +172,10 @@ fn settlement(payment: &Payment, commitment: &Commitment, posting: Posting) -> S
         order_change: None,
         order_refund: None,
         booking_move: None,
+        campaign_funded: None,
         commitment_move: Some(CommitmentMove {
             commitment_id: commitment.id,
+            marketing_campaign_id: None,
             campaign_id: commitment.campaign_id,
             from,
             to,
@@ -200,6 +202,7 @@ fn payment_of(
         order_id: None,
         booking_id: None,
         commitment_id: Some(commitment.id),
+        marketing_campaign_id: None,
         refund_of,
         amount: commitment.amount,
         fee_amount: 0,
@@ -421,6 +424,7 @@ async fn held_commitments_are_reviewed_once_with_an_audit_event(store: Store) {
     let (admin, backer) = (user(&store).await, user(&store).await);
     let review_of = |id, approve| CommitmentReview {
         commitment_id: id,
+        marketing_campaign_id: None,
         approve,
         reason: "corridor checked".into(),
         by: admin,

@@ -342,6 +342,7 @@ fn funding(c: &Campaign, key: &str) -> NewPayment {
         order_id: None,
         booking_id: None,
         marketing_campaign_id: Some(c.id),
+        commitment_id: None,
         refund_of: None,
         amount: c.budget,
         fee_amount: 0,
@@ -367,6 +368,7 @@ fn funded(c: &Campaign, payment: PaymentId) -> Settlement {
         order_change: None,
         order_refund: None,
         booking_move: None,
+        commitment_move: None,
         campaign_funded: Some(CampaignFunded {
             campaign_id: c.id,
             payment_id: payment,
