@@ -353,8 +353,15 @@ async fn commitments_keep_to_bounds_cap_gates_and_corridors(backend: Backend) {
         "above_maximum"
     );
 
+    let big = campaign_with(
+        &app,
+        &founder,
+        json!({ "goal_amount": 10_000_000, "max_commitment": null }),
+    )
+    .await;
+    let big_id = big["id"].as_str().unwrap();
     // Cross-border: Namibia to South Africa is a corridor, reviewed above R10,000.
-    let held = expect_status(commit(&app, &namibian, id, 20_000), 201).await["data"].clone();
+    let held = expect_status(commit(&app, &namibian, big_id, 1_000_001), 201).await["data"].clone();
     assert_eq!(held["commitment"]["status"], "pending_review", "{held}");
     assert!(held["payment"].is_null());
     let held_id = held["commitment"]["id"].as_str().unwrap();
@@ -406,13 +413,7 @@ async fn commitments_keep_to_bounds_cap_gates_and_corridors(backend: Backend) {
     .await;
 
     // Above R25,000 a backer must be identity-verified.
-    let big = campaign_with(
-        &app,
-        &founder,
-        json!({ "goal_amount": 10_000_000, "max_commitment": null }),
-    )
-    .await;
-    let big_id = big["id"].as_str().unwrap();
+    // Above R25,000 a backer must be identity-verified.
     let refused = expect_error(
         commit(&app, &backer, big_id, 2_500_001)
             .send()
@@ -433,8 +434,9 @@ async fn commitments_keep_to_bounds_cap_gates_and_corridors(backend: Backend) {
     expect_status(commit(&app, &rich, big_id, 2_500_001), 201).await;
     committed(&app, &rich, id, 30_000).await;
 
-    // The cap: 150,000 reserved at most (20,000 + 5,000 + 30,000 so far).
+    // The cap: 150,000 reserved at most (5,000 + 30,000 so far).
     committed(&app, &rich, id, 95_000).await;
+    committed(&app, &rich, id, 20_000).await;
     expect_error(
         commit(&app, &rich, id, 1_000).send().await.unwrap(),
         409,
