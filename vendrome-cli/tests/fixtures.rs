@@ -230,6 +230,14 @@ async fn twice(db: &TestStore) {
     )
     .await;
     assert_eq!(statuses, 6, "a mentorship in every status");
+    let campaigns = scalar(db, "SELECT COUNT(DISTINCT status) FROM marketing_campaigns").await;
+    assert_eq!(campaigns, 6, "a campaign in every status");
+    let metric_days = scalar(
+        db,
+        "SELECT COUNT(DISTINCT day) FROM marketing_campaign_metrics",
+    )
+    .await;
+    assert!(metric_days >= 7, "a week of metrics: {metric_days} days");
     let replied = scalar(
         db,
         "SELECT COUNT(*) FROM reviews WHERE reply_body IS NOT NULL",
@@ -241,6 +249,7 @@ async fn twice(db: &TestStore) {
     assert_eq!(second["social"]["posts_created"], 0, "{second}");
     assert_eq!(second["social"]["comments_created"], 0, "{second}");
     assert_eq!(second["social"]["connections_changed"], 0, "{second}");
+    assert_eq!(second["marketing"]["campaigns_created"], 0, "{second}");
     assert_eq!(
         census(db).await,
         after_first,
