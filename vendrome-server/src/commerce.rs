@@ -16,6 +16,8 @@ use rand::RngCore as _;
 use vendrome_core::bookings::BookingConfig;
 use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
 use vendrome_core::payments::provider::PaymentProvider;
+use vendrome_payments::providers::ProviderSettings;
+use vendrome_payments::routing::RoutingPolicy;
 use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig, Stripe, StripeConfig};
 use vendrome_store::Store;
 
@@ -38,6 +40,12 @@ pub struct CommerceSettings {
     pub sandbox_webhook_secret: Option<String>,
     /// Stripe, when configured (`VENDROME_STRIPE_*`).
     pub stripe: Option<StripeConfig>,
+    /// The other providers that are configured (`VENDROME_<PROVIDER>_*`, each on with its
+    /// notification secret), in configuration order.
+    pub providers: Vec<ProviderSettings>,
+    /// The routing rules and health thresholds (`--payment-routing FILE`); the default: every
+    /// configured provider in configuration order.
+    pub routing: RoutingPolicy,
 }
 
 impl Default for CommerceSettings {
@@ -48,6 +56,8 @@ impl Default for CommerceSettings {
             sandbox: None,
             sandbox_webhook_secret: None,
             stripe: None,
+            providers: Vec::new(),
+            routing: RoutingPolicy::default(),
         }
     }
 }
@@ -70,8 +80,10 @@ pub struct CommerceOptions {
     pub orders: OrderConfig,
     /// The sandbox provider's settings; `None` when it is off.
     pub sandbox: Option<SandboxConfig>,
-    /// The other providers' adapters, in routing order (ahead of the sandbox).
+    /// The other providers' adapters, in configuration order (ahead of the sandbox).
     pub providers: Vec<Arc<dyn PaymentProvider>>,
+    /// The routing rules and health thresholds.
+    pub routing: RoutingPolicy,
 }
 
 impl Default for CommerceOptions {
@@ -84,6 +96,7 @@ impl Default for CommerceOptions {
                 webhook_secret: new_secret(),
             }),
             providers: Vec::new(),
+            routing: RoutingPolicy::default(),
         }
     }
 }
@@ -117,7 +130,9 @@ impl Commerce {
                 fee_bps: options.orders.fee_bps,
                 payment_window: options.orders.expiry,
             },
-            payments: Payments::new(ports, providers).with_bookings(store.clone()),
+            payments: Payments::new(ports, providers)
+                .with_bookings(store.clone())
+                .with_routing(options.routing),
             sandbox,
         }
     }
@@ -157,6 +172,7 @@ pub fn options(config: &Config) -> anyhow::Result<CommerceOptions> {
         orders: settings.order_config(),
         sandbox,
         providers: providers(config)?,
+        routing: settings.routing.clone(),
     })
 }
 
@@ -180,12 +196,32 @@ pub fn stripe_provider(
     Ok(Some(Arc::new(stripe)))
 }
 
-/// The configured providers' adapters in routing order: Stripe when `VENDROME_STRIPE_*` is set.
-/// The sandbox, when on, is added after them by [`Commerce::new`].
+/// The adapters of the providers `settings` configure, in their order.
+///
+/// # Errors
+///
+/// A setting an adapter cannot use, named.
+pub fn configured_providers(
+    settings: &[ProviderSettings],
+) -> anyhow::Result<Vec<Arc<dyn PaymentProvider>>> {
+    settings
+        .iter()
+        .map(|s| {
+            vendrome_payments::providers::build(s)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", s.provider()))
+        })
+        .collect()
+}
+
+/// The configured providers' adapters in routing order: Stripe when `VENDROME_STRIPE_*` is set,
+/// then the others configured by `VENDROME_<PROVIDER>_*`. The sandbox, when on, is added after
+/// them by [`Commerce::new`].
 fn providers(config: &Config) -> anyhow::Result<Vec<Arc<dyn PaymentProvider>>> {
-    Ok(stripe_provider(&config.commerce.stripe)?
+    let mut providers: Vec<_> = stripe_provider(&config.commerce.stripe)?
         .into_iter()
-        .collect())
+        .collect();
+    providers.extend(configured_providers(&config.commerce.providers)?);
+    Ok(providers)
 }
 
 /// Where browsers reach the server: the public URL when set, else the listening address.

@@ -9,6 +9,7 @@
 import { authClient } from "./domains/auth.js";
 import { ordersClient, paymentsClient } from "./domains/commerce.js";
 import { flagsClient } from "./domains/flags.js";
+import { paymentProvidersClient } from "./domains/payment_providers.js";
 import { messagesClient } from "./domains/messages.js";
 import { feedClient, postsClient } from "./domains/posts.js";
 import { connectionsClient, profilesClient, searchClient } from "./domains/social.js";
@@ -52,6 +53,7 @@ export function createVendromeClient(options: VendromeClientOptions) {
     flags: flagsClient(transport),
     orders: ordersClient(transport),
     payments: paymentsClient(transport),
+    paymentProviders: paymentProvidersClient(transport),
     realtime: new RealtimeClient(transport, wsUrl, options.realtime),
     /** The typed openapi-fetch client, for endpoints without a friendly name yet. */
     raw: transport.raw,

@@ -27,3 +27,4 @@ export type UserId = Schemas["UserId"];
 export type Order = Schemas["OrderView"];
 export type Payment = Schemas["PaymentView"];
 export type PaymentMethod = Schemas["MethodView"];
+export type ProviderHealth = Schemas["ProviderHealthView"];
