@@ -93,6 +93,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("provider_not_configured", 404, "no such payment provider is configured on this server"),
     code("invalid_signature", 400, "a webhook's signature is missing, wrong or outside the provider's time tolerance"),
     code("invalid_webhook_payload", 400, "a correctly signed webhook whose body cannot be read"),
+    code("amount_mismatch", 400, "a correctly signed webhook says a charge succeeded with another amount than the payment's (nothing moves; stored `failed`)"),
     code("refund_exceeds_total", 422, "refunds of the order would add up to more than its total"),
     // Bookings.
     code("slot_unavailable", 409, "the start asked for is not a slot the service offers now (outside availability, too soon, too far ahead, or taken)"),

@@ -8,6 +8,8 @@
 mod cancel;
 pub mod notifications;
 pub mod orchestrator;
+pub mod providers;
+pub mod routing;
 pub mod sandbox;
 pub mod signature;
 pub mod stripe;

@@ -18,6 +18,8 @@ use vendrome_core::investments::{InvestmentConfig, InvestmentRules, InvestmentSe
 use vendrome_core::money::Currency;
 use vendrome_core::orders::{OrderConfig, OrderService, DEFAULT_EXPIRY, DEFAULT_PLATFORM_FEE_BPS};
 use vendrome_core::payments::provider::PaymentProvider;
+use vendrome_payments::providers::ProviderSettings;
+use vendrome_payments::routing::RoutingPolicy;
 use vendrome_payments::{Payments, Ports, Sandbox, SandboxConfig, Stripe, StripeConfig};
 use vendrome_store::Store;
 
@@ -46,6 +48,12 @@ pub struct CommerceSettings {
     /// Per-currency thresholds above which a backer must be identity-verified
     /// (`--kyc-threshold ZAR=2500000`), over the rules' own.
     pub kyc_thresholds: Vec<(Currency, i64)>,
+    /// The other providers that are configured (`VENDROME_<PROVIDER>_*`, each on with its
+    /// notification secret), in configuration order.
+    pub providers: Vec<ProviderSettings>,
+    /// The routing rules and health thresholds (`--payment-routing FILE`); the default: every
+    /// configured provider in configuration order.
+    pub routing: RoutingPolicy,
 }
 
 impl Default for CommerceSettings {
@@ -58,6 +66,8 @@ impl Default for CommerceSettings {
             stripe: None,
             investment_rules: None,
             kyc_thresholds: Vec::new(),
+            providers: Vec::new(),
+            routing: RoutingPolicy::default(),
         }
     }
 }
@@ -80,10 +90,12 @@ pub struct CommerceOptions {
     pub orders: OrderConfig,
     /// The sandbox provider's settings; `None` when it is off.
     pub sandbox: Option<SandboxConfig>,
-    /// The other providers' adapters, in routing order (ahead of the sandbox).
+    /// The other providers' adapters, in configuration order (ahead of the sandbox).
     pub providers: Vec<Arc<dyn PaymentProvider>>,
     /// The verification gates and cross-border corridors of investments.
     pub investment_rules: InvestmentRules,
+    /// The routing rules and health thresholds.
+    pub routing: RoutingPolicy,
 }
 
 impl Default for CommerceOptions {
@@ -97,6 +109,7 @@ impl Default for CommerceOptions {
             }),
             providers: Vec::new(),
             investment_rules: InvestmentRules::default(),
+            routing: RoutingPolicy::default(),
         }
     }
 }
@@ -135,7 +148,8 @@ impl Commerce {
             payments: Payments::new(ports, providers)
                 .with_bookings(store.clone())
                 .with_marketing(store.clone())
-                .with_investments(store.clone()),
+                .with_investments(store.clone())
+                .with_routing(options.routing),
             sandbox,
             investments: InvestmentService::new(store.clone(), options.investment_rules)
                 .with_config(InvestmentConfig {
@@ -180,6 +194,7 @@ pub fn options(config: &Config) -> anyhow::Result<CommerceOptions> {
         sandbox,
         providers: providers(config)?,
         investment_rules: investment_rules(settings)?,
+        routing: settings.routing.clone(),
     })
 }
 
@@ -226,12 +241,32 @@ pub fn stripe_provider(
     Ok(Some(Arc::new(stripe)))
 }
 
-/// The configured providers' adapters in routing order: Stripe when `VENDROME_STRIPE_*` is set.
-/// The sandbox, when on, is added after them by [`Commerce::new`].
+/// The adapters of the providers `settings` configure, in their order.
+///
+/// # Errors
+///
+/// A setting an adapter cannot use, named.
+pub fn configured_providers(
+    settings: &[ProviderSettings],
+) -> anyhow::Result<Vec<Arc<dyn PaymentProvider>>> {
+    settings
+        .iter()
+        .map(|s| {
+            vendrome_payments::providers::build(s)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", s.provider()))
+        })
+        .collect()
+}
+
+/// The configured providers' adapters in routing order: Stripe when `VENDROME_STRIPE_*` is set,
+/// then the others configured by `VENDROME_<PROVIDER>_*`. The sandbox, when on, is added after
+/// them by [`Commerce::new`].
 fn providers(config: &Config) -> anyhow::Result<Vec<Arc<dyn PaymentProvider>>> {
-    Ok(stripe_provider(&config.commerce.stripe)?
+    let mut providers: Vec<_> = stripe_provider(&config.commerce.stripe)?
         .into_iter()
-        .collect())
+        .collect();
+    providers.extend(configured_providers(&config.commerce.providers)?);
+    Ok(providers)
 }
 
 /// Where browsers reach the server: the public URL when set, else the listening address.

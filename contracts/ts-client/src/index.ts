@@ -11,6 +11,7 @@ import { ordersClient, paymentsClient } from "./domains/commerce.js";
 import { flagsClient } from "./domains/flags.js";
 import { marketingClient } from "./domains/marketing.js";
 import { investmentsClient } from "./domains/investments.js";
+import { paymentProvidersClient } from "./domains/payment_providers.js";
 import { messagesClient } from "./domains/messages.js";
 import { feedClient, postsClient } from "./domains/posts.js";
 import { connectionsClient, profilesClient, searchClient } from "./domains/social.js";
@@ -56,6 +57,7 @@ export function createVendromeClient(options: VendromeClientOptions) {
     payments: paymentsClient(transport),
     marketing: marketingClient(transport),
     investments: investmentsClient(transport),
+    paymentProviders: paymentProvidersClient(transport),
     realtime: new RealtimeClient(transport, wsUrl, options.realtime),
     /** The typed openapi-fetch client, for endpoints without a friendly name yet. */
     raw: transport.raw,

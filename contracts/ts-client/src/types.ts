@@ -30,3 +30,4 @@ export type PaymentMethod = Schemas["MethodView"];
 export type Campaign = Schemas["CampaignView"];
 export type CampaignStatsBucket = Schemas["StatsBucketView"];
 export type IngestReport = Schemas["IngestReport"];
+export type ProviderHealth = Schemas["ProviderHealthView"];

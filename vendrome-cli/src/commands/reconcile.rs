@@ -13,7 +13,8 @@ use crate::Common;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The provider to reconcile (`stripe`); it must be configured (`VENDROME_STRIPE_*`).
+    /// The provider to reconcile (`stripe`, `paypal`, `airwallex`, `payfast`, `paystack`); it
+    /// must be configured (`VENDROME_STRIPE_*`, `VENDROME_<PROVIDER>_*`).
     #[arg(long)]
     provider: String,
     /// First day of the window (UTC, inclusive), `YYYY-MM-DD`.
@@ -25,6 +26,10 @@ pub struct Args {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     report: Option<std::path::PathBuf>,
+    /// Settle the payments the provider settled and we still hold open (a lost webhook),
+    /// through the same idempotent path as a webhook; amount mismatches are only reported.
+    #[arg(long)]
+    repair: bool,
     #[command(flatten)]
     stripe: super::stripe_args::StripeArgs,
 }
@@ -46,7 +51,22 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         ProviderId::Sandbox => anyhow::bail!(
             "the sandbox keeps no settlement records outside the serving process: nothing to reconcile"
         ),
-        other => anyhow::bail!("{} has no adapter in this version", other.as_str()),
+        other => {
+            anyhow::ensure!(
+                vendrome_payments::providers::has_settlement_listing(other),
+                "{other} publishes no settlement listing: nothing to reconcile against"
+            );
+            let settings = vendrome_payments::providers::settings::from_env()
+                .into_iter()
+                .find(|s| s.provider() == other)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{other} is not configured: set its VENDROME_{}_* variables",
+                        other.as_str().to_ascii_uppercase()
+                    )
+                })?;
+            vendrome_payments::providers::build(&settings).map_err(|e| anyhow::anyhow!("{other}: {e}"))?
+        }
     };
     let store = Arc::new(super::open_migrated_store(common).await?);
     let ports = Ports {
@@ -77,12 +97,27 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     }
+    let repaired = if args.repair {
+        payments.repair(&report).await?
+    } else {
+        Vec::new()
+    };
     if common.json {
-        output::json(&report)?;
+        if args.repair {
+            output::json(&serde_json::json!({ "report": report, "repaired": repaired }))?;
+        } else {
+            output::json(&report)?;
+        }
     } else {
         print_table(&report);
+        for r in &repaired {
+            println!(
+                "  repaired             {} (payment {}) {}",
+                r.reference, r.payment_id, r.amount
+            );
+        }
     }
-    if report.is_clean() {
+    if report.discrepancies.len() == repaired.len() {
         Ok(())
     } else {
         Err(Exit::new(3, "reconciliation found discrepancies").into())

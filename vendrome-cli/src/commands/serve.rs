@@ -105,6 +105,11 @@ pub struct Args {
         hide_env_values = true
     )]
     payments_sandbox_webhook_secret: Option<String>,
+    /// The payment routing rules (TOML: eligible providers per currency, country and method,
+    /// volume splits, health thresholds); every configured provider in configuration order
+    /// when unset.
+    #[arg(long, env = "VENDROME_PAYMENT_ROUTING")]
+    payment_routing: Option<std::path::PathBuf>,
     #[command(flatten)]
     stripe: super::stripe_args::StripeArgs,
     /// A JSON file of investment rules: per-currency amounts above which a backer must be
@@ -179,6 +184,20 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
             stripe: args.stripe.config(),
             investment_rules: args.investment_rules,
             kyc_thresholds: args.kyc_threshold,
+            providers: vendrome_payments::providers::settings::from_env(),
+            routing: match &args.payment_routing {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    vendrome_payments::routing::RoutingPolicy::parse(&text).map_err(|e| {
+                        anyhow::anyhow!(
+                            "the payment routing file {} is not valid: {e}",
+                            path.display()
+                        )
+                    })?
+                }
+                None => vendrome_payments::routing::RoutingPolicy::default(),
+            },
         },
     };
     let app = App::build(config).await?;

@@ -87,11 +87,11 @@ impl Payments {
                 cannot_pay("a booking that was cancelled unpaid cannot be paid")
             });
         }
-        let provider = self.route(booking.currency, &request)?;
+        let candidates = self.route(booking.currency, &request, &key)?;
         let new = NewPayment {
             id: PaymentId::new(),
             kind: PaymentKind::Charge,
-            provider: provider.id(),
+            provider: candidates[0].id(),
             payer_id: booking.client_id,
             payee_id: Some(booking.provider_id),
             order_id: None,
@@ -106,14 +106,7 @@ impl Payments {
             return_url: request.return_url,
             created_at: self.now(),
         };
-        let payment = match self.ports.payments.start(&new).await? {
-            StartOutcome::Started(p) | StartOutcome::Existing(p) => p,
-            StartOutcome::AlreadyPaid(_) => return Err(already_paid()),
-            StartOutcome::ExceedsRefundable { .. } => {
-                return Err(anyhow::anyhow!("a charge answered as a refund").into())
-            }
-        };
-        self.drive_charge(payment).await
+        self.charge_through(&candidates, new).await
     }
 
     /// Either party (or an admin) cancels a booking. A paid booking is refunded what the

@@ -9,7 +9,7 @@ use vendrome_core::enums::{
 use vendrome_core::ids::{OrderId, PaymentId};
 use vendrome_core::money::Currency;
 use vendrome_core::payments::provider::{
-    CreatePayment, NextAction, PaymentProvider, ProviderError,
+    CreatePayment, Failure, NextAction, PaymentProvider, ProviderError,
 };
 use vendrome_core::payments::{is_final, NewPayment, Payment, ProviderCalled, StartOutcome};
 use vendrome_core::{Error, Result};
@@ -26,39 +26,119 @@ pub struct CheckoutRequest {
     pub method: Option<String>,
     /// Where a hosted page sends the payer back.
     pub return_url: Option<String>,
+    /// ISO 3166-1 alpha-2 of the payer, for routing rules that name a country.
+    pub country: Option<String>,
 }
+
+/// The failure code of a phase whose provider was unavailable and whose attempt moved on to
+/// the next provider.
+pub const FALLBACK_CODE: &str = "provider_unavailable_fell_back";
 
 fn already_paid() -> Error {
     Error::conflict("already_paid", "the order is already paid")
 }
 
 impl Payments {
+    /// The providers a charge may go to, in the order to try them: the one asked for, or the
+    /// routing's eligible providers that take the currency and method (those out of rotation
+    /// last). `key` is the attempt's, which picks a volume split's first choice.
     pub(super) fn route(
         &self,
         currency: Currency,
         request: &CheckoutRequest,
-    ) -> Result<Arc<dyn PaymentProvider>> {
+        key: &str,
+    ) -> Result<Vec<Arc<dyn PaymentProvider>>> {
         if let Some(id) = request.provider {
-            return self.configured(id);
+            return Ok(vec![self.configured(id)?]);
         }
-        self.providers
+        let takes = |p: &Arc<dyn PaymentProvider>| {
+            p.methods().iter().any(|m| {
+                (m.currencies.is_empty() || m.currencies.contains(&currency))
+                    && request
+                        .method
+                        .as_ref()
+                        .is_none_or(|wanted| *wanted == m.method)
+            })
+        };
+        let order = self.routing.order(
+            &self.provider_ids(),
+            currency,
+            request.country.as_deref(),
+            request.method.as_deref(),
+            Some(key),
+            self.now(),
+        );
+        let candidates: Vec<_> = order
             .iter()
-            .find(|p| {
-                p.methods().iter().any(|m| {
-                    (m.currencies.is_empty() || m.currencies.contains(&currency))
-                        && request
-                            .method
-                            .as_ref()
-                            .is_none_or(|wanted| *wanted == m.method)
-                })
-            })
-            .cloned()
-            .ok_or_else(|| {
-                Error::not_configured(
-                    "provider_not_configured",
-                    format!("no configured payment provider takes {currency}"),
-                )
-            })
+            .filter_map(|id| self.provider(*id).cloned())
+            .filter(takes)
+            .collect();
+        if candidates.is_empty() {
+            return Err(Error::not_configured(
+                "provider_not_configured",
+                format!("no configured payment provider takes {currency}"),
+            ));
+        }
+        Ok(candidates)
+    }
+
+    /// Charges through `candidates` in turn: each is a phase of the attempt, a payment of its
+    /// own keyed `key` (the first) or `key:phase:<n>`. A phase whose provider is unavailable
+    /// (nothing happened there: no connection, a 5xx) is recorded `failed`
+    /// ([`FALLBACK_CODE`]) when another candidate follows, and the next phase begins; any
+    /// other answer ends the attempt. A retry with the same key walks the same phases,
+    /// skipping those already failed over, so no provider is charged twice.
+    pub(super) async fn charge_through(
+        &self,
+        candidates: &[Arc<dyn PaymentProvider>],
+        new: NewPayment,
+    ) -> Result<Payment> {
+        let key = new.idempotency_key.clone();
+        let last = candidates.len().saturating_sub(1);
+        let mut unavailable = None;
+        for (phase, provider) in candidates.iter().enumerate() {
+            let attempt = NewPayment {
+                id: PaymentId::new(),
+                provider: provider.id(),
+                idempotency_key: if phase == 0 {
+                    key.clone()
+                } else {
+                    format!("{key}:phase:{phase}")
+                },
+                ..new.clone()
+            };
+            let payment = match self.ports.payments.start(&attempt).await? {
+                StartOutcome::Started(p) | StartOutcome::Existing(p) => p,
+                StartOutcome::AlreadyPaid(_) => return Err(already_paid()),
+                StartOutcome::ExceedsRefundable { .. } => {
+                    return Err(anyhow::anyhow!("a charge answered as a refund").into())
+                }
+            };
+            if payment.status == PaymentStatus::Failed
+                && payment.failure_code.as_deref() == Some(FALLBACK_CODE)
+            {
+                continue;
+            }
+            match self.drive_charge(payment.clone()).await {
+                Err(Error::Unavailable {
+                    code: "provider_unavailable",
+                    message,
+                }) if phase < last => {
+                    tracing::warn!(provider = %payment.provider, %message, "provider unavailable: the next one takes the attempt");
+                    let failure = Failure {
+                        code: FALLBACK_CODE.to_owned(),
+                        message,
+                    };
+                    self.settled(&payment, Outcome::failed(failure)).await?;
+                    unavailable = Some(payment.provider);
+                }
+                other => return other,
+            }
+        }
+        Err(Error::unavailable(
+            "provider_unavailable",
+            format!("no payment provider could be reached (last: {unavailable:?}); retry with the same key"),
+        ))
     }
 
     /// Pays `order_id` for its buyer: the amount is the order's total. The attempt is keyed by
@@ -124,11 +204,11 @@ impl Payments {
                 ))
             }
         }
-        let provider = self.route(order.currency, &request)?;
+        let candidates = self.route(order.currency, &request, &key)?;
         let new = NewPayment {
             id: PaymentId::new(),
             kind: PaymentKind::Charge,
-            provider: provider.id(),
+            provider: candidates[0].id(),
             payer_id: order.buyer_id,
             payee_id: Some(order.seller_id),
             order_id: Some(order_id),
@@ -143,14 +223,7 @@ impl Payments {
             return_url: request.return_url,
             created_at: self.now(),
         };
-        let payment = match self.ports.payments.start(&new).await? {
-            StartOutcome::Started(p) | StartOutcome::Existing(p) => p,
-            StartOutcome::AlreadyPaid(_) => return Err(already_paid()),
-            StartOutcome::ExceedsRefundable { .. } => {
-                return Err(anyhow::anyhow!("a charge answered as a refund").into())
-            }
-        };
-        self.drive_charge(payment).await
+        self.charge_through(&candidates, new).await
     }
 
     /// Takes a charge from its last recovery point to as far as the provider lets it go now.
@@ -179,7 +252,11 @@ impl Payments {
                     method: payment.method.clone(),
                     return_url: payment.return_url.clone(),
                 };
-                match provider.create(&request).await {
+                let started = std::time::Instant::now();
+                let answer = provider.create(&request).await;
+                self.routing
+                    .record(provider.id(), &answer, started.elapsed(), self.now());
+                match answer {
                     Ok(answer) => {
                         let called = self
                             .record_answer(

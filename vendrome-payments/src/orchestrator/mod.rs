@@ -40,6 +40,8 @@ use vendrome_core::payments::{Payment, PaymentRepo, ReconciliationRepo, WebhookI
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::{Error, Result};
 
+use crate::routing::{HealthSnapshot, Routing, RoutingPolicy};
+
 pub use self::checkout::CheckoutRequest;
 pub use self::completer::CompletionReport;
 pub use self::investments::{commitment_refund_key, SettlementReport, SETTLEMENT_LEASE};
@@ -81,6 +83,8 @@ pub struct Payments {
     /// The campaigns and commitments a charge may pay for
     /// ([`with_investments`](Self::with_investments)).
     investments: Option<Arc<dyn InvestmentRepo>>,
+    /// Which providers take a payment, in which order, and which are in rotation.
+    routing: Arc<Routing>,
 }
 
 impl Payments {
@@ -94,7 +98,25 @@ impl Payments {
             bookings: None,
             marketing: None,
             investments: None,
+            routing: Arc::new(Routing::default()),
         }
+    }
+
+    /// The same orchestrator routing by `policy` (with a fresh health window per provider).
+    #[must_use]
+    pub fn with_routing(mut self, policy: RoutingPolicy) -> Self {
+        self.routing = Arc::new(Routing::new(policy));
+        self
+    }
+
+    /// The configured providers' ids, in configuration order.
+    pub fn provider_ids(&self) -> Vec<ProviderId> {
+        self.providers.iter().map(|p| p.id()).collect()
+    }
+
+    /// Each configured provider's health window and state now.
+    pub fn provider_health(&self) -> Vec<HealthSnapshot> {
+        self.routing.snapshots(&self.provider_ids(), self.now())
     }
 
     /// The same orchestrator, also paying for and refunding the bookings of `bookings`.
@@ -143,14 +165,45 @@ impl Payments {
         })
     }
 
-    /// The configured providers' methods that take `currency`, in routing order. `country` is
-    /// accepted for the API's sake; no configured provider restricts by country yet.
-    pub fn methods(&self, currency: Currency, _country: Option<&str>) -> Vec<MethodOffer> {
-        self.providers
+    /// The methods that take `currency` (from `country`), in routing order: the routing rules'
+    /// eligible providers (every configured one when no rule matches), those out of rotation
+    /// left out.
+    pub fn methods(&self, currency: Currency, country: Option<&str>) -> Vec<MethodOffer> {
+        let now = self.now();
+        let mut offers: Vec<MethodOffer> = Vec::new();
+        for provider in self
+            .providers
             .iter()
-            .flat_map(|p| p.methods())
-            .filter(|m| m.currencies.is_empty() || m.currencies.contains(&currency))
-            .collect()
+            .filter(|p| !self.routing.eliminated(p.id(), now))
+        {
+            for offer in provider.methods() {
+                let takes = offer.currencies.is_empty() || offer.currencies.contains(&currency);
+                let routed = self
+                    .routing
+                    .order(
+                        &self.provider_ids(),
+                        currency,
+                        country,
+                        Some(&offer.method),
+                        None,
+                        now,
+                    )
+                    .contains(&provider.id());
+                if takes && routed {
+                    offers.push(offer);
+                }
+            }
+        }
+        let order = self
+            .routing
+            .order(&self.provider_ids(), currency, country, None, None, now);
+        offers.sort_by_key(|o| {
+            order
+                .iter()
+                .position(|p| *p == o.provider)
+                .unwrap_or(usize::MAX)
+        });
+        offers
     }
 
     /// The payment, for its payer, its payee or an admin.

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::json;
 use vendrome_core::audit::{AuditContext, NewAuditEvent};
+use vendrome_core::enums::PaymentStatus;
 use vendrome_core::enums::{LedgerDirection, PaymentProvider as ProviderId, ReconciliationStatus};
 use vendrome_core::ids::{PaymentId, ReconciliationRunId};
 use vendrome_core::money::Money;
 use vendrome_core::payments::provider::SettledTransaction;
-use vendrome_core::payments::{Discrepancy, Payment, RunOutcome};
+use vendrome_core::payments::{is_final, Discrepancy, Payment, RunOutcome};
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
 
+use super::settle::Outcome;
 use super::Payments;
 
 /// Where a run is, for a progress bar: `done` of `total` provider transactions compared.
@@ -159,6 +161,50 @@ impl Payments {
             matched,
             discrepancies,
         }))
+    }
+
+    /// Repairs what a run found that a webhook should have done: a transaction the provider
+    /// settled (`MissingInLedger`) whose payment of ours is still open, for exactly the
+    /// payment's amount, is settled `succeeded` through the same idempotent path as a webhook
+    /// (one posting per payment, the order's compare-and-set move). Anything else (an amount
+    /// mismatch, a transaction of no payment of ours, a payment already final) is left for a
+    /// human: reported, never changed. Answers the payments repaired.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unexpected`](vendrome_core::Error::Unexpected) when the storage fails.
+    pub async fn repair(&self, report: &ReconciliationReport) -> Result<Vec<Matched>> {
+        let mut repaired = Vec::new();
+        for discrepancy in &report.discrepancies {
+            let Discrepancy::MissingInLedger { reference, amount } = discrepancy else {
+                continue;
+            };
+            let Some(payment) = self
+                .ports
+                .payments
+                .payment_by_reference(report.provider, reference)
+                .await?
+            else {
+                continue;
+            };
+            if is_final(payment.status) || payment.amount != *amount || amount.amount <= 0 {
+                continue;
+            }
+            let settled = self
+                .settled(
+                    &payment,
+                    Outcome::new(PaymentStatus::Succeeded, Some(reference.clone())),
+                )
+                .await?;
+            if settled.status == PaymentStatus::Succeeded {
+                repaired.push(Matched {
+                    reference: reference.clone(),
+                    payment_id: payment.id,
+                    amount: *amount,
+                });
+            }
+        }
+        Ok(repaired)
     }
 
     async fn compare(

@@ -2,8 +2,11 @@
 //! (`WebhookInbox::process`) stores the provider's event id once, finds and locks the payment,
 //! and settles it forward only, with the settlement decided here ([`settlement`]).
 
-use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
+use vendrome_core::enums::{
+    PaymentKind, PaymentProvider as ProviderId, PaymentStatus, WebhookEventStatus,
+};
 use vendrome_core::ids::PaymentId;
+use vendrome_core::money::Money;
 use vendrome_core::payments::provider::{Headers, WebhookError, WebhookEvent, WebhookSubject};
 use vendrome_core::payments::{Delivery, DeliveryTarget, Found, Payment, Processed};
 use vendrome_core::{Error, Result};
@@ -39,7 +42,9 @@ impl Payments {
     ///   configured;
     /// - [`Error::BadRequest`] `invalid_signature` when the signature does not verify (nothing
     ///   is stored; [`REJECTED_WEBHOOKS`] is incremented), `invalid_webhook_payload` for a
-    ///   signed body that cannot be read;
+    ///   signed body that cannot be read, `amount_mismatch` for a charge said to have succeeded
+    ///   with another amount than the payment's (nothing moves; the delivery is stored
+    ///   `failed`);
     /// - [`Error::Unexpected`] when the storage fails (nothing is written; the delivery is
     ///   then stored `failed`, best effort, and a redelivery processes it afresh).
     pub async fn handle_webhook(
@@ -87,8 +92,12 @@ impl Payments {
             target,
             at: now,
         };
+        let announced = announced_amount(&event);
         let plan = |found: &Found| match &outcome {
-            Some(outcome) => settlement(found, outcome, now),
+            Some(outcome) => {
+                check_amount(found, outcome, announced)?;
+                settlement(found, outcome, now)
+            }
             None => Ok(None),
         };
         match self.ports.inbox.process(&delivery, &plan).await {
@@ -122,6 +131,36 @@ impl Payments {
                 Err(e)
             }
         }
+    }
+}
+
+/// The amount a verified event says a charge was paid with, if it says one.
+fn announced_amount(event: &WebhookEvent) -> Option<Money> {
+    match &event.subject {
+        WebhookSubject::Payment { amount, .. } => *amount,
+        _ => None,
+    }
+}
+
+/// Refuses a charge's success for another amount than the payment's: a notification whose
+/// amount was changed on the way (Payfast's third check) or a payment made for less.
+fn check_amount(found: &Found, outcome: &Outcome, announced: Option<Money>) -> Result<()> {
+    let payment = &found.payment;
+    match announced {
+        Some(paid)
+            if payment.kind == PaymentKind::Charge
+                && outcome.status == PaymentStatus::Succeeded
+                && paid != payment.amount =>
+        {
+            Err(Error::bad_request(
+                "amount_mismatch",
+                format!(
+                    "the provider says {paid} was paid; the payment is for {}",
+                    payment.amount
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

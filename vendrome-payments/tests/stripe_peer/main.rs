@@ -171,6 +171,7 @@ async fn a_checkout_through_localstripe_pays_the_order_once() {
         provider: Some(ProviderId::Stripe),
         method: Some("card".into()),
         return_url: None,
+        country: None,
     };
     let payment = w
         .payments

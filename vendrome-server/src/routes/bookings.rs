@@ -367,6 +367,7 @@ pub async fn checkout_booking(
         provider: body.provider,
         method: body.method,
         return_url: body.return_url,
+        country: body.country,
     };
     let payment = state
         .payments

@@ -32,6 +32,7 @@ pub mod messaging;
 pub mod oauth;
 pub mod orders;
 pub mod page;
+pub mod payment_providers;
 pub mod payments;
 pub mod posts;
 pub mod profiles;
@@ -181,6 +182,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::my_payments))
         .routes(routes!(payments::webhook))
+        .routes(routes!(payment_providers::providers))
         .routes(routes!(sandbox::page))
         .routes(routes!(sandbox::complete))
         .routes(routes!(ledger::accounts))

@@ -147,6 +147,8 @@ pub struct CheckoutRequest {
     pub method: Option<String>,
     /// Where a hosted payment page sends the payer back.
     pub return_url: Option<String>,
+    /// ISO 3166-1 alpha-2 of the payer, for the routing rules that name a country.
+    pub country: Option<String>,
 }
 
 /// Which of the caller's orders.
@@ -417,6 +419,7 @@ pub async fn checkout(
         provider: body.provider,
         method: body.method,
         return_url: body.return_url,
+        country: body.country,
     };
     let payment = state
         .payments

@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::Extension;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +14,12 @@ use vendrome_core::money::Currency;
 use vendrome_core::page::Page;
 use vendrome_core::payments::provider::{MethodOffer, NextAction};
 use vendrome_core::payments::Payment;
+use vendrome_payments::providers::SOURCE_ADDRESS;
 use vendrome_payments::WebhookOutcome;
 
 use super::page::PageQuery;
 use crate::auth::Authenticated;
+use crate::client_addr::ClientAddr;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
@@ -253,18 +256,24 @@ pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     request_body(content = String, description = "The provider's event, exactly as sent.", content_type = "application/json"),
     responses(
         (status = 200, description = "Applied, stale, duplicate or ignored.", body = Envelope<WebhookReceiptView>),
-        (status = 400, description = "`invalid_signature` (missing, wrong, or outside the provider's tolerance), `invalid_webhook_payload`.", body = ErrorEnvelope),
+        (status = 400, description = "`invalid_signature` (missing, wrong, or outside the provider's tolerance), `invalid_webhook_payload`, `amount_mismatch` (a charge paid with another amount).", body = ErrorEnvelope),
         (status = 404, description = "`provider_not_configured`.", body = ErrorEnvelope),
     ))]
 pub async fn webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<ApiSuccess<WebhookReceiptView>> {
+    let mut pairs = header_pairs(&headers);
+    if let Some(Extension(ClientAddr(address))) = client {
+        // The sender's address, under a name no HTTP header can have (Payfast checks it).
+        pairs.push((SOURCE_ADDRESS.to_owned(), address.to_string()));
+    }
     let outcome = state
         .payments
-        .handle_webhook(&provider, &header_pairs(&headers), &body)
+        .handle_webhook(&provider, &pairs, &body)
         .await?;
     Ok(ApiSuccess::ok(outcome.into()))
 }

@@ -265,14 +265,18 @@ pub async fn complete_abandoned(
     }
 }
 
-/// Reconciles yesterday (UTC) for every configured provider but the sandbox, checking hourly.
+/// Reconciles yesterday (UTC) for every configured provider that lists its settlements (not the
+/// sandbox, Yoco, Peach or Ozow), checking hourly.
 /// Safe on several instances: a provider's window runs once (a run that is running or finished
 /// clean is not started again), so only a failed or discrepant run is tried again.
 pub async fn reconcile_daily(state: AppState, schedule: Schedule, mut stop: watch::Receiver<bool>) {
     let providers: Vec<PaymentProvider> = PaymentProvider::ALL
         .iter()
         .copied()
-        .filter(|p| *p != PaymentProvider::Sandbox && state.payments.provider(*p).is_some())
+        .filter(|p| {
+            vendrome_payments::providers::has_settlement_listing(*p)
+                && state.payments.provider(*p).is_some()
+        })
         .collect();
     if providers.is_empty() {
         return;

@@ -39,6 +39,8 @@ mod paid_bookings;
 mod payment_events;
 mod posts;
 mod profiles;
+mod provider_drills;
+mod provider_webhooks;
 mod read_only;
 mod realtime;
 mod realtime_abuse;

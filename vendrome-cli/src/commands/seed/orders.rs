@@ -285,6 +285,7 @@ pub(super) fn sandbox_checkout() -> CheckoutRequest {
         provider: Some(PaymentProvider::Sandbox),
         method: None,
         return_url: None,
+        country: None,
     }
 }
 
