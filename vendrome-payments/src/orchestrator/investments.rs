@@ -104,11 +104,11 @@ impl Payments {
                 )
             });
         }
-        let provider = self.route(commitment.amount.currency, &request)?;
+        let candidates = self.route(commitment.amount.currency, &request, &key)?;
         let new = NewPayment {
             id: PaymentId::new(),
             kind: PaymentKind::Charge,
-            provider: provider.id(),
+            provider: candidates[0].id(),
             payer_id: commitment.investor_id,
             payee_id: Some(campaign.owner_id),
             order_id: None,
@@ -124,19 +124,7 @@ impl Payments {
             return_url: request.return_url,
             created_at: self.now(),
         };
-        let payment = match self.ports.payments.start(&new).await? {
-            StartOutcome::Started(p) | StartOutcome::Existing(p) => p,
-            StartOutcome::AlreadyPaid(_) => {
-                return Err(Error::conflict(
-                    "already_paid",
-                    "the commitment is already paid",
-                ))
-            }
-            StartOutcome::ExceedsRefundable { .. } => {
-                return Err(anyhow::anyhow!("a charge answered as a refund").into())
-            }
-        };
-        self.drive_charge(payment).await
+        self.charge_through(&candidates, new).await
     }
 
     /// The backer withdraws a confirmed commitment, until 48 hours before the deadline: its

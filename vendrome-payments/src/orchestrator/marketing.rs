@@ -8,7 +8,7 @@ use vendrome_core::access::Caller;
 use vendrome_core::enums::{MarketingCampaignStatus, PaymentKind, PaymentStatus};
 use vendrome_core::ids::{CampaignId, PaymentId};
 use vendrome_core::marketing::MarketingRepo;
-use vendrome_core::payments::{NewPayment, Payment, StartOutcome};
+use vendrome_core::payments::{NewPayment, Payment};
 use vendrome_core::{Error, Result};
 
 use super::{CheckoutRequest, Payments};
@@ -79,11 +79,11 @@ impl Payments {
                 "submit the campaign before funding it",
             ));
         }
-        let provider = self.route(campaign.budget.currency, &request)?;
+        let candidates = self.route(campaign.budget.currency, &request, &key)?;
         let new = NewPayment {
             id: PaymentId::new(),
             kind: PaymentKind::Charge,
-            provider: provider.id(),
+            provider: candidates[0].id(),
             payer_id: campaign.owner_id,
             payee_id: None,
             order_id: None,
@@ -98,13 +98,6 @@ impl Payments {
             return_url: request.return_url,
             created_at: self.now(),
         };
-        let payment = match self.ports.payments.start(&new).await? {
-            StartOutcome::Started(p) | StartOutcome::Existing(p) => p,
-            StartOutcome::AlreadyPaid(_) => return Err(already_paid()),
-            StartOutcome::ExceedsRefundable { .. } => {
-                return Err(anyhow::anyhow!("a charge answered as a refund").into())
-            }
-        };
-        self.drive_charge(payment).await
+        self.charge_through(&candidates, new).await
     }
 }

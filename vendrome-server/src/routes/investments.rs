@@ -419,6 +419,7 @@ pub async fn commit(
             provider: body.provider,
             method: body.method,
             return_url: body.return_url,
+            country: commitment.country.clone(),
         };
         let payment = state
             .payments
@@ -463,6 +464,7 @@ pub async fn checkout_commitment(
         provider: body.provider,
         method: body.method,
         return_url: body.return_url,
+        country: body.country,
     };
     let payment = state
         .payments

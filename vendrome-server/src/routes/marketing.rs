@@ -528,6 +528,7 @@ pub async fn fund_campaign(
         provider: body.provider,
         method: body.method,
         return_url: body.return_url,
+        country: body.country,
     };
     let payment = state
         .payments

@@ -175,7 +175,6 @@ fn settlement(payment: &Payment, commitment: &Commitment, posting: Posting) -> S
         campaign_funded: None,
         commitment_move: Some(CommitmentMove {
             commitment_id: commitment.id,
-            marketing_campaign_id: None,
             campaign_id: commitment.campaign_id,
             from,
             to,
@@ -424,7 +423,6 @@ async fn held_commitments_are_reviewed_once_with_an_audit_event(store: Store) {
     let (admin, backer) = (user(&store).await, user(&store).await);
     let review_of = |id, approve| CommitmentReview {
         commitment_id: id,
-        marketing_campaign_id: None,
         approve,
         reason: "corridor checked".into(),
         by: admin,
