@@ -27,6 +27,8 @@ mod blocks;
 mod bookings;
 mod calendar;
 mod calendar_feed;
+mod calendar_integrations;
+mod calendar_links;
 mod engagement;
 mod error;
 mod feeds;

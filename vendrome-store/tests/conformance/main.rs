@@ -31,6 +31,7 @@ mod audit;
 mod bookings;
 mod calendar;
 mod calendar_ics;
+mod calendar_integrations;
 mod enums;
 mod events;
 mod fanout;
