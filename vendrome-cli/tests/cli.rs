@@ -596,3 +596,26 @@ fn search_reindex_builds_a_new_generation_and_status_reports_it() {
         "no server uses the old generation: it is removed"
     );
 }
+
+#[test]
+fn calendar_keys_are_generated_and_rotated() {
+    let dir = TempDir::new();
+    let spec = stdout(&vendrome(&dir.0, &["calendar", "generate-key"]));
+    let spec = spec.trim();
+    let (kid, secret) = spec.split_once(':').unwrap();
+    assert_eq!(secret.len(), 43, "{spec}");
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let rotated: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["calendar", "rotate-keys", "--calendar-keys", spec, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(rotated["resealed"], 0);
+    assert_eq!(rotated["key_id"], kid);
+    let bad = vendrome(
+        &dir.0,
+        &["calendar", "rotate-keys", "--calendar-keys", "k:short"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("VENDROME_CALENDAR_KEYS"));
+}
