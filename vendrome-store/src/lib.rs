@@ -29,6 +29,7 @@ mod calendar;
 mod calendar_feed;
 mod calendar_integrations;
 mod calendar_links;
+mod calendar_sync_jobs;
 mod engagement;
 mod error;
 mod feeds;

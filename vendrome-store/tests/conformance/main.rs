@@ -32,6 +32,7 @@ mod bookings;
 mod calendar;
 mod calendar_ics;
 mod calendar_integrations;
+mod calendar_sync_jobs;
 mod enums;
 mod events;
 mod fanout;
