@@ -88,7 +88,7 @@ enum Command {
     /// The embedded search index.
     #[command(subcommand)]
     Search(commands::search::Command),
-    /// Calendar sync: credential keys.
+    /// Calendar sync: credential keys and the sync queue.
     #[command(subcommand)]
     Calendar(commands::calendar::Command),
 }

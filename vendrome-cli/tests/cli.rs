@@ -618,4 +618,22 @@ fn calendar_keys_are_generated_and_rotated() {
     );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("VENDROME_CALENDAR_KEYS"));
+
+    // The sync queue of a fresh database: empty, in both forms.
+    let status: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["calendar", "sync-status", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({
+            "pending": 0, "running": 0, "retrying": 0, "dead": 0, "oldest_pending": null
+        })
+    );
+    let text = stdout(&vendrome(&dir.0, &["calendar", "sync-status"]));
+    assert!(
+        text.contains("pending 0") && text.contains("oldest pending: none"),
+        "{text}"
+    );
 }

@@ -1,8 +1,9 @@
-//! `vendrome calendar keys generate|rotate-keys`
+//! `vendrome calendar generate-key|rotate-keys|sync-status`
 
 use std::sync::Arc;
 
 use vendrome_calendar::{CalendarKeys, IntegrationService};
+use vendrome_core::calendar::sync_jobs::SyncJobRepo as _;
 
 use crate::{output, Common};
 
@@ -14,6 +15,9 @@ pub enum Command {
     /// Re-encrypt every stored calendar credential with the first key of
     /// VENDROME_CALENDAR_KEYS; afterwards the older keys may be dropped.
     RotateKeys(KeyArgs),
+    /// The sync queue: jobs pending, running, retrying after a failure and dead (the dead
+    /// letters), and when the oldest pending job was due.
+    SyncStatus,
 }
 
 #[derive(clap::Args)]
@@ -43,6 +47,29 @@ pub async fn run(common: &Common, command: Command) -> anyhow::Result<()> {
                 output::json(&serde_json::json!({ "resealed": resealed, "key_id": current }))?;
             } else {
                 println!("re-encrypted {resealed} calendar integration(s) with key {current}");
+            }
+        }
+        Command::SyncStatus => {
+            let store = super::open_migrated_store(common).await?;
+            let status = store.sync_queue_status().await?;
+            let oldest = status.oldest_pending.map(|t| t.to_rfc3339());
+            if common.json {
+                output::json(&serde_json::json!({
+                    "pending": status.pending,
+                    "running": status.running,
+                    "retrying": status.retrying,
+                    "dead": status.dead,
+                    "oldest_pending": oldest,
+                }))?;
+            } else {
+                println!(
+                    "pending {}, running {}, retrying {}, dead {}; oldest pending: {}",
+                    status.pending,
+                    status.running,
+                    status.retrying,
+                    status.dead,
+                    oldest.as_deref().unwrap_or("none")
+                );
             }
         }
     }
