@@ -273,8 +273,11 @@ impl CalendarService {
             .is_some_and(|c| c.status == ConnectionStatus::Accepted))
     }
 
-    /// Checks an event's fields for its owner, computing where its series ends.
-    pub(crate) async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
+    /// Checks an event's fields for its owner, computing where its series ends: what
+    /// [`Self::create`] stores (also for events imported by UID, such as seed fixtures).
+    ///
+    /// Errors: `validation_failed` naming every broken field.
+    pub async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
         let mut errors = ValidationErrors::new();
         let title = input.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 200 {

@@ -422,6 +422,10 @@ fn seeding_fixtures_twice_changes_nothing() {
     assert_eq!(second["users_created"], 0, "{second}");
     assert_eq!(second["flags_changed"], 0, "{second}");
     assert_eq!(second["users_present"], first["users_created"]);
+    // The fixture users' calendar events (one with an invited connection), found on a rerun.
+    assert_eq!(first["calendar"]["events_created"], 4, "{first}");
+    assert_eq!(second["calendar"]["events_created"], 0, "{second}");
+    assert_eq!(second["calendar"]["events_present"], 4, "{second}");
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::{output, Common};
 
 mod bookings;
 mod bulk;
+mod calendar;
 mod mentoring;
 mod orders;
 mod social;
@@ -83,6 +84,7 @@ struct Summary {
     mentoring: mentoring::MentoringSummary,
     orders: orders::OrdersSummary,
     bookings: bookings::BookingsSummary,
+    calendar: calendar::CalendarSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -183,6 +185,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         "bookings.json names services of social.json, which is missing"
     );
     let mentoring: Option<mentoring::Mentoring> = read_object(&dir, "mentoring.json")?;
+    let events: Vec<calendar::EventFixture> = read(&dir, "calendar.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
         .as_ref()
@@ -196,7 +199,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         + social.as_ref().map_or(0, social::Social::items)
         + orders.len()
         + bookings.as_ref().map_or(0, bookings::Bookings::items)
-        + mentoring.as_ref().map_or(0, mentoring::Mentoring::items);
+        + mentoring.as_ref().map_or(0, mentoring::Mentoring::items)
+        + events.len();
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
@@ -275,13 +279,15 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
     }
+    // After social.json: an event's attendees must be the owner's connections.
+    summary.calendar = calendar::load(&store, events, &bar).await?;
     bar.finish_and_clear();
 
     if common.json {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; calendar events: {} created, {} already present",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -296,6 +302,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.bookings.bookings_moved,
             summary.mentoring.reviews_created,
             summary.mentoring.mentorships_created,
+            summary.calendar.events_created,
+            summary.calendar.events_present,
         );
         Ok(())
     }
