@@ -157,7 +157,7 @@ impl IcsService {
 }
 
 /// An imported event as a member's input (no attendees: a file's are addresses, not members).
-fn input(event: ImportedEvent) -> EventInput {
+pub(crate) fn input(event: ImportedEvent) -> EventInput {
     let visibility = match event.class.as_deref() {
         Some("PUBLIC") => CalendarVisibility::Public,
         Some("PRIVATE") => CalendarVisibility::Private,

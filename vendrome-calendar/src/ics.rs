@@ -139,6 +139,9 @@ pub struct ImportedEvent {
     pub exceptions: Vec<Timestamp>,
     /// `CLASS`, upper-cased, when given.
     pub class: Option<String>,
+    /// When it was last changed: `LAST-MODIFIED`, else `DTSTAMP` (a sync's conflict policy
+    /// compares it with the local edit).
+    pub last_modified: Option<Timestamp>,
 }
 
 /// The file unfolded (by the crate), and where each of its logical lines starts in the file.
@@ -386,6 +389,10 @@ fn read_event(source: &Source, event: &Parsed<'_>) -> Result<ImportedEvent, IcsE
         recurrence,
         exceptions,
         class: find("CLASS").map(|p| p.val.as_str().trim().to_ascii_uppercase()),
+        last_modified: find("LAST-MODIFIED")
+            .or_else(|| find("DTSTAMP"))
+            .and_then(|p| parse_instant(p.val.as_str().trim(), None, chrono_tz::UTC))
+            .map(|(t, _)| t),
     })
 }
 

@@ -1,17 +1,27 @@
 //! Vendrome's calendar: the rules of native events (visibility, attendees and their answers,
 //! free/busy) and their recurrence, expanded in each event's time zone with the `rrule` crate;
 //! iCalendar (RFC 5545) files written out and read in (`ics`), served as a member's secret feed
-//! and imported per UID (`exchange`).
+//! and imported per UID (`exchange`); connections to external calendars (`integrations`) with
+//! their credentials sealed at rest (`secrets`).
 //!
 //! Storage is reached only through `vendrome_core::calendar::CalendarRepo` (and the graph port for
 //! who is connected to whom): this crate depends on no database, HTTP server or store crate.
 
+pub mod caldav;
 pub mod exchange;
 pub mod ics;
 pub mod input;
+pub mod integrations;
 pub mod recurrence;
+pub mod secrets;
 pub mod service;
+pub mod sync;
+pub mod writeback;
 
 pub use exchange::{IcsService, ImportReport};
 pub use input::{EventChanges, EventInput};
+pub use integrations::{CaldavInput, IntegrationService};
+pub use secrets::{CalendarKeys, Credentials, Secret};
 pub use service::{BusyBlock, CalendarService, Occurrence, Window};
+pub use sync::{SyncEngine, SyncReport};
+pub use writeback::PushReport;

@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::{Duration, SubsecRound as _};
 use serde::{Deserialize, Serialize};
 use vendrome_core::access::Caller;
+use vendrome_core::bookings::{BusyTime, Taken};
 use vendrome_core::calendar::{CalendarEvent, CalendarRepo, EventFields, EventScope};
 use vendrome_core::enums::{CalendarAttendeeStatus, CalendarEventStatus, ConnectionStatus};
 use vendrome_core::graph::GraphRepo;
@@ -245,17 +247,22 @@ impl CalendarService {
             .map(|c| c.decode())
             .transpose()
             .map_err(|e| rename(e, "cursor"))?;
-        let events = self
-            .events
-            .events_between(user, EventScope::Busy, window.from, window.to)
-            .await?;
-        let blocks = merge(expand(&events, window)?);
+        let blocks = self.busy_blocks(user, window).await?;
         let rows = blocks
             .into_iter()
             .filter(|b| after.is_none_or(|a| b.starts_at > a))
             .take(limit.probe() as usize)
             .collect();
         Ok(Page::from_probe(rows, limit, |b| b.starts_at))
+    }
+
+    /// `user`'s busy time in `window` (the events of [`EventScope::Busy`], expanded), merged.
+    async fn busy_blocks(&self, user: UserId, window: Window) -> Result<Vec<BusyBlock>> {
+        let events = self
+            .events
+            .events_between(user, EventScope::Busy, window.from, window.to)
+            .await?;
+        Ok(merge(expand(&events, window)?))
     }
 
     async fn connected(&self, a: UserId, b: UserId) -> Result<bool> {
@@ -266,8 +273,11 @@ impl CalendarService {
             .is_some_and(|c| c.status == ConnectionStatus::Accepted))
     }
 
-    /// Checks an event's fields for its owner, computing where its series ends.
-    pub(crate) async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
+    /// Checks an event's fields for its owner, computing where its series ends: what
+    /// [`Self::create`] stores (also for events imported by UID, such as seed fixtures).
+    ///
+    /// Errors: `validation_failed` naming every broken field.
+    pub async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
         let mut errors = ValidationErrors::new();
         let title = input.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 200 {
@@ -377,10 +387,38 @@ fn text(
     Some(value)
 }
 
-fn rename(errors: ValidationErrors, field: &str) -> Error {
+pub(crate) fn rename(errors: ValidationErrors, field: &str) -> Error {
     let mut renamed = ValidationErrors::new();
     renamed.check::<()>(field, Err(errors));
     renamed.into()
+}
+
+/// Bookings leave a provider's busy time free of slots: every event of their calendar that is
+/// not cancelled and that they did not decline, `private` ones included (a slot only shows that
+/// the time is not free, never why). Events synced from a connected calendar are stored as their
+/// events, so they count too.
+#[async_trait]
+impl BusyTime for CalendarService {
+    async fn busy(&self, provider: UserId, from: Timestamp, to: Timestamp) -> Result<Vec<Taken>> {
+        let mut events = self
+            .events
+            .events_between(provider, EventScope::Calendar, from, to)
+            .await?;
+        events.retain(|e| {
+            e.attendee(provider)
+                .is_none_or(|a| a.response != CalendarAttendeeStatus::Declined)
+        });
+        // The booking horizon may exceed a member's window limit: no `Window::new` check here;
+        // the occurrence budget still bounds the work.
+        let blocks = merge(expand(&events, Window { from, to })?);
+        Ok(blocks
+            .into_iter()
+            .map(|b| Taken {
+                start: b.starts_at,
+                until: b.ends_at,
+            })
+            .collect())
+    }
 }
 
 /// Every occurrence of `events` in `window` as `(start, end, index into events)`, skipping

@@ -88,6 +88,9 @@ enum Command {
     /// The embedded search index.
     #[command(subcommand)]
     Search(commands::search::Command),
+    /// Calendar sync: credential keys and the sync queue.
+    #[command(subcommand)]
+    Calendar(commands::calendar::Command),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
             Command::Flags(command) => commands::flags::run(&cli.common, command).await,
             Command::Seed(command) => commands::seed::run(&cli.common, command).await,
             Command::Search(command) => commands::search::run(&cli.common, command).await,
+            Command::Calendar(command) => commands::calendar::run(&cli.common, command).await,
             Command::Ledger(command) => commands::ledger::run(&cli.common, command).await,
             Command::Reconcile(args) => commands::reconcile::run(&cli.common, args).await,
             Command::Openapi => {

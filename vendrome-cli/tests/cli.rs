@@ -422,6 +422,10 @@ fn seeding_fixtures_twice_changes_nothing() {
     assert_eq!(second["users_created"], 0, "{second}");
     assert_eq!(second["flags_changed"], 0, "{second}");
     assert_eq!(second["users_present"], first["users_created"]);
+    // The fixture users' calendar events (one with an invited connection), found on a rerun.
+    assert_eq!(first["calendar"]["events_created"], 4, "{first}");
+    assert_eq!(second["calendar"]["events_created"], 0, "{second}");
+    assert_eq!(second["calendar"]["events_present"], 4, "{second}");
 }
 
 #[test]
@@ -594,5 +598,46 @@ fn search_reindex_builds_a_new_generation_and_status_reports_it() {
             .join(first["generation"].as_str().unwrap())
             .exists(),
         "no server uses the old generation: it is removed"
+    );
+}
+
+#[test]
+fn calendar_keys_are_generated_and_rotated() {
+    let dir = TempDir::new();
+    let spec = stdout(&vendrome(&dir.0, &["calendar", "generate-key"]));
+    let spec = spec.trim();
+    let (kid, secret) = spec.split_once(':').unwrap();
+    assert_eq!(secret.len(), 43, "{spec}");
+    stdout(&vendrome(&dir.0, &["migrate", "up"]));
+    let rotated: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["calendar", "rotate-keys", "--calendar-keys", spec, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(rotated["resealed"], 0);
+    assert_eq!(rotated["key_id"], kid);
+    let bad = vendrome(
+        &dir.0,
+        &["calendar", "rotate-keys", "--calendar-keys", "k:short"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("VENDROME_CALENDAR_KEYS"));
+
+    // The sync queue of a fresh database: empty, in both forms.
+    let status: serde_json::Value = serde_json::from_str(&stdout(&vendrome(
+        &dir.0,
+        &["calendar", "sync-status", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({
+            "pending": 0, "running": 0, "retrying": 0, "dead": 0, "oldest_pending": null
+        })
+    );
+    let text = stdout(&vendrome(&dir.0, &["calendar", "sync-status"]));
+    assert!(
+        text.contains("pending 0") && text.contains("oldest pending: none"),
+        "{text}"
     );
 }

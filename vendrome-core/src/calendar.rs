@@ -4,9 +4,13 @@
 //! time zone when read, minus its exceptions). Members invited to an event (attendees) see it in
 //! their own calendar and answer it (RSVP). The rules (who may read, change or answer an event,
 //! how recurrence expands) live in the `vendrome-calendar` crate; this module holds what the
-//! store needs to know. `feed` holds the secret feed URL's token and its port.
+//! store needs to know. `feed` holds the secret feed URL's token and its port; `integrations`
+//! the connections to external calendars, their sealed credentials and their port; `sync_jobs`
+//! the sync work queue (leases, backoff, dead letters) and its port.
 
 pub mod feed;
+pub mod integrations;
+pub mod sync_jobs;
 
 use async_trait::async_trait;
 

@@ -110,6 +110,14 @@ id_type!(
     CalendarEventId
 );
 id_type!(
+    /// A member's connection to an external calendar (Google, Microsoft, CalDAV).
+    CalendarIntegrationId
+);
+id_type!(
+    /// An entry of the calendar sync's conflict log.
+    CalendarConflictId
+);
+id_type!(
     /// A product order.
     OrderId
 );

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use vendrome_calendar::CalendarKeys;
 
 use vendrome_core::posts::home_cache::HomeCacheConfig;
 use vendrome_core::rate_limit::RateLimiter;
@@ -135,6 +136,39 @@ fn cors(origins: &[String]) -> CorsLayer {
     layer.allow_origin(allowed).allow_credentials(true)
 }
 
+/// The calendar credential keys: configured, or (embedded default) a file in the data dir made
+/// on first start; `None` on PostgreSQL without them (no calendar can be connected: instances
+/// must share one key set, so none is made up).
+pub fn calendar_keys(config: &Config) -> anyhow::Result<Option<Arc<CalendarKeys>>> {
+    let spec = match &config.calendar_keys {
+        Some(spec) => spec.clone(),
+        None if config.is_embedded() => {
+            let path = config.data_dir.join("calendar-keys");
+            if path.exists() {
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?
+            } else {
+                let spec = CalendarKeys::generate_spec();
+                crate::auth::write_private(&path, &spec)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "no calendar key configured: generated one in the data dir (set VENDROME_CALENDAR_KEYS in production)"
+                );
+                spec
+            }
+        }
+        None => {
+            tracing::warn!(
+                "no calendar key configured (VENDROME_CALENDAR_KEYS): external calendars cannot be connected"
+            );
+            return Ok(None);
+        }
+    };
+    let keys = CalendarKeys::parse(&spec).context("VENDROME_CALENDAR_KEYS is not valid")?;
+    Ok(Some(Arc::new(keys)))
+}
+
 /// A built application, ready to serve.
 pub struct App {
     pub config: Config,
@@ -168,6 +202,7 @@ impl App {
                 "no signing key configured: set VENDROME_SIGNING_KEYS (generate one with `vendrome keys generate`)"
             ),
         };
+        let calendar_keys = calendar_keys(&config)?;
         let url = config.effective_database_url();
         let store = Store::open(&url).await?;
         if config.migrate {
@@ -235,6 +270,7 @@ impl App {
             sponsored_delivery: config
                 .sponsored_delivery
                 .then(vendrome_core::marketing::DeliveryConfig::default),
+            calendar_keys,
             ..StateOptions::default()
         };
         Ok(Self {

@@ -18,6 +18,10 @@ pub struct Config {
     /// Signing keys (`kid:secret,…`). Without them the embedded default makes one in the data
     /// dir; a PostgreSQL deployment refuses to start.
     pub signing_keys: Option<String>,
+    /// Calendar credential keys (`kid:secret,…`, 32-byte AES-256 keys; first seals, all open).
+    /// Without them the embedded default makes one in the data dir; on PostgreSQL no external
+    /// calendar can be connected.
+    pub calendar_keys: Option<String>,
     /// How long a request may take before it is answered 503 `request_timeout`.
     pub request_timeout: Duration,
     /// The largest request body accepted.
@@ -124,6 +128,7 @@ impl Default for Config {
                 .expect("the default address parses"),
             cors_origins: Vec::new(),
             signing_keys: None,
+            calendar_keys: None,
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
             migrate: true,

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use vendrome_calendar::{CalendarService, IcsService};
+use vendrome_calendar::{
+    CalendarKeys, CalendarService, IcsService, IntegrationService, SyncEngine,
+};
 use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
-use vendrome_core::bookings::{BookingService, NoBusyTime};
+use vendrome_core::bookings::BookingService;
 use vendrome_core::flags::FlagService;
 use vendrome_core::graph::GraphService;
 use vendrome_core::idempotency::IdempotencyRepo;
@@ -79,6 +81,10 @@ pub struct Services {
     pub calendar: CalendarService,
     /// The calendar as iCalendar: feeds and imports.
     pub calendar_ics: IcsService,
+    /// Connections to external calendars, their credentials sealed.
+    pub calendar_integrations: IntegrationService,
+    /// Syncs integrations from their providers.
+    pub calendar_sync: SyncEngine,
     /// Product orders: placing them and moving them through their life.
     pub orders: OrderService,
     /// Availability, slots and bookings of services.
@@ -174,6 +180,9 @@ pub struct StateOptions {
     pub commerce: CommerceOptions,
     /// Sponsored items in home feeds (on by default; `--sponsored-delivery false` turns it off).
     pub sponsored_delivery: Option<DeliveryConfig>,
+    /// The keys calendar credentials are sealed with; `None` (the default): no calendar can be
+    /// connected.
+    pub calendar_keys: Option<Arc<CalendarKeys>>,
 }
 
 impl Default for StateOptions {
@@ -193,6 +202,7 @@ impl Default for StateOptions {
             session_guard: Arc::new(SessionGuard::new()),
             commerce: CommerceOptions::default(),
             sponsored_delivery: Some(DeliveryConfig::default()),
+            calendar_keys: None,
         }
     }
 }
@@ -269,6 +279,7 @@ impl AppState {
             search = search.with_cache(home_cache.clone());
         }
         let commerce = Commerce::new(&shared, options.commerce);
+        let integrations = IntegrationService::new(shared.clone(), options.calendar_keys);
         Self(Arc::new(Services {
             auth,
             oauth,
@@ -291,11 +302,22 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
             ),
+            calendar_integrations: integrations.clone(),
+            calendar_sync: SyncEngine::new(
+                integrations,
+                shared.clone(),
+                shared.clone(),
+                CalendarService::new(shared.clone(), shared.clone()),
+            ),
             orders: commerce.orders,
-            // No calendar busy time yet: the native calendar's recurrence lives in
-            // vendrome-calendar, which will provide the `BusyTime` adapter.
-            bookings: BookingService::new(shared.clone(), shared.clone(), Arc::new(NoBusyTime))
-                .with_config(commerce.bookings),
+            // A provider's calendar (native events and those synced from a connected calendar)
+            // leaves its busy time free of slots.
+            bookings: BookingService::new(
+                shared.clone(),
+                shared.clone(),
+                Arc::new(CalendarService::new(shared.clone(), shared.clone())),
+            )
+            .with_config(commerce.bookings),
             payments: commerce.payments,
             reviews: ReviewService::new(shared.clone()),
             mentorship: MentorshipService::new(shared.clone()),

@@ -10,7 +10,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage,
 };
-use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{CommitmentId, InvestmentCampaignId, PostId, UserId};
 use vendrome_core::investments::{Campaign, Commitment, CommitmentMove};
 use vendrome_core::money::Money;
 use vendrome_core::time::Timestamp;

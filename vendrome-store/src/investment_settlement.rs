@@ -116,7 +116,11 @@ impl Store {
     }
 
     #[tracing::instrument(skip(self))]
-    pub(crate) async fn stamp_settled(&self, campaign: InvestmentCampaignId, at: Timestamp) -> Result<()> {
+    pub(crate) async fn stamp_settled(
+        &self,
+        campaign: InvestmentCampaignId,
+        at: Timestamp,
+    ) -> Result<()> {
         with_db!(&self.db, pool => {
             sqlx::query(
                 "UPDATE investment_campaigns SET settled_at = $2, settle_lease_until = NULL, updated_at = $2 \

@@ -14,7 +14,7 @@ use vendrome_core::audit::{AuditContext, NewAuditEvent};
 use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, PostType, VerificationLevel,
 };
-use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{CommitmentId, InvestmentCampaignId, PostId, UserId};
 use vendrome_core::investments::{
     Backer, Campaign, CampaignFilter, CampaignMove, CampaignSort, CommitOutcome, Commitment,
     CommitmentReview, CrowdfundingPost, DealMatch, InvestmentRepo, NewCampaign, NewCommitment,
@@ -458,7 +458,11 @@ impl InvestmentRepo for Store {
         self.write_decision(decision).await
     }
 
-    async fn refunds_due(&self, campaign: InvestmentCampaignId, limit: u32) -> Result<Vec<Commitment>> {
+    async fn refunds_due(
+        &self,
+        campaign: InvestmentCampaignId,
+        limit: u32,
+    ) -> Result<Vec<Commitment>> {
         self.unrefunded(campaign, limit).await
     }
 

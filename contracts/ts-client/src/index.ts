@@ -7,6 +7,7 @@
 //   client.realtime.connect();
 
 import { authClient } from "./domains/auth.js";
+import { calendarClient } from "./domains/calendar.js";
 import { ordersClient, paymentsClient } from "./domains/commerce.js";
 import { flagsClient } from "./domains/flags.js";
 import { marketingClient } from "./domains/marketing.js";
@@ -53,6 +54,7 @@ export function createVendromeClient(options: VendromeClientOptions) {
     profiles: profilesClient(transport),
     search: searchClient(transport),
     flags: flagsClient(transport),
+    calendar: calendarClient(transport),
     orders: ordersClient(transport),
     payments: paymentsClient(transport),
     marketing: marketingClient(transport),

@@ -23,6 +23,7 @@ export type FeedItem = Schemas["FeedItemView"];
 export type Message = Schemas["MessageView"];
 export type Conversation = Schemas["ConversationView"];
 export type Flag = Schemas["FlagView"];
+export type CalendarIntegration = Schemas["IntegrationView"];
 export type UserId = Schemas["UserId"];
 export type Order = Schemas["OrderView"];
 export type Payment = Schemas["PaymentView"];

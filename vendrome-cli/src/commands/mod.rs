@@ -1,5 +1,6 @@
 //! One module per verb.
 
+pub mod calendar;
 pub mod flags;
 pub mod keys;
 pub mod ledger;

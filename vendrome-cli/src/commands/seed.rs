@@ -17,6 +17,7 @@ use crate::{output, Common};
 
 mod bookings;
 mod bulk;
+mod calendar;
 mod marketing;
 mod mentoring;
 mod orders;
@@ -85,6 +86,7 @@ struct Summary {
     orders: orders::OrdersSummary,
     bookings: bookings::BookingsSummary,
     marketing: marketing::MarketingSummary,
+    calendar: calendar::CalendarSummary,
 }
 
 fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> anyhow::Result<Vec<T>> {
@@ -190,6 +192,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         marketing.is_none() || social.is_some(),
         "marketing.json names posts of social.json, which is missing"
     );
+    let events: Vec<calendar::EventFixture> = read(&dir, "calendar.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
         .as_ref()
@@ -204,7 +207,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         + orders.len()
         + bookings.as_ref().map_or(0, bookings::Bookings::items)
         + mentoring.as_ref().map_or(0, mentoring::Mentoring::items)
-        + marketing.as_ref().map_or(0, marketing::Marketing::items);
+        + marketing.as_ref().map_or(0, marketing::Marketing::items)
+        + events.len();
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
 
@@ -286,13 +290,15 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
     }
+    // After social.json: an event's attendees must be the owner's connections.
+    summary.calendar = calendar::load(&store, events, &bar).await?;
     bar.finish_and_clear();
 
     if common.json {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; campaigns: {} created, {} already present ({} events)",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; campaigns: {} created, {} already present ({} events); calendar events: {} created, {} already present",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -310,6 +316,8 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.marketing.campaigns_created,
             summary.marketing.campaigns_present,
             summary.marketing.events,
+            summary.calendar.events_created,
+            summary.calendar.events_present,
         );
         Ok(())
     }

@@ -19,6 +19,10 @@ pub struct Args {
     /// Access-token signing keys, `kid:base64url-secret[,…]` (first signs, all verify).
     #[arg(long, env = "VENDROME_SIGNING_KEYS", hide_env_values = true)]
     signing_keys: Option<String>,
+    /// Calendar credential keys, `kid:base64url-secret[,…]` (first seals, all open); make one
+    /// with `vendrome calendar keys generate`.
+    #[arg(long, env = "VENDROME_CALENDAR_KEYS", hide_env_values = true)]
+    calendar_keys: Option<String>,
     /// Seconds a request may take before it is answered 503. An Idempotency-Key whose request
     /// never finished (its process died) may be taken over after twice this.
     #[arg(long, env = "VENDROME_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -144,6 +148,7 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
             .filter(|o| !o.trim().is_empty())
             .collect(),
         signing_keys: args.signing_keys,
+        calendar_keys: args.calendar_keys,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,

@@ -31,7 +31,7 @@ use crate::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage, PostType, VerificationLevel,
 };
-use crate::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
+use crate::ids::{CommitmentId, InvestmentCampaignId, PostId, UserId};
 use crate::ledger::Posting;
 use crate::money::{Currency, Money};
 use crate::page::{Cursor, Limit};
@@ -384,7 +384,11 @@ pub trait InvestmentRepo: Send + Sync {
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn refunds_due(&self, campaign: InvestmentCampaignId, limit: u32) -> Result<Vec<Commitment>>;
+    async fn refunds_due(
+        &self,
+        campaign: InvestmentCampaignId,
+        limit: u32,
+    ) -> Result<Vec<Commitment>>;
 
     /// Stamps `settled_at` on a campaign decided `refund` and releases its lease.
     ///

@@ -17,7 +17,7 @@ use crate::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, PostType, UserRole,
 };
-use crate::ids::{InvestmentCampaignId, CommitmentId, PostId};
+use crate::ids::{CommitmentId, InvestmentCampaignId, PostId};
 use crate::ledger::postings;
 use crate::money::{Currency, Money};
 use crate::page::{Cursor, Limit};
@@ -206,7 +206,11 @@ impl InvestmentService {
     /// # Errors
     ///
     /// [`Error::NotFound`] (`campaign`) when there is none or it is someone else's draft.
-    pub async fn campaign(&self, viewer: Option<&Caller>, id: InvestmentCampaignId) -> Result<Campaign> {
+    pub async fn campaign(
+        &self,
+        viewer: Option<&Caller>,
+        id: InvestmentCampaignId,
+    ) -> Result<Campaign> {
         self.repo
             .campaign(id)
             .await?

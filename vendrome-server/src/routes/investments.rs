@@ -14,7 +14,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, InvestmentStage,
 };
-use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PostId, UserId};
+use vendrome_core::ids::{CommitmentId, InvestmentCampaignId, PostId, UserId};
 use vendrome_core::investments::{
     Campaign, CampaignFilter, CampaignSort, Commitment, CreateCampaign,
 };

@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod bookings;
 pub mod calendar;
 pub mod calendar_ics;
+pub mod calendar_integrations;
 pub mod chat;
 pub mod comments;
 pub mod conversations;
@@ -156,6 +157,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar_ics::feed))
         .routes(routes!(calendar_ics::import))
+        .routes(routes!(calendar_integrations::connect_caldav))
+        .routes(routes!(calendar_integrations::list_integrations))
+        .routes(routes!(calendar_integrations::disconnect))
+        .routes(routes!(calendar_integrations::sync_now))
+        .routes(routes!(calendar_integrations::push_event))
+        .routes(routes!(calendar_integrations::list_conflicts))
         .routes(routes!(orders::create_order))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::my_orders))

@@ -6,8 +6,11 @@ mod support;
 
 mod blocks;
 mod bookings;
+mod caldav;
 mod calendar;
+mod calendar_busy;
 mod calendar_ics;
+mod calendar_integrations;
 mod checkout;
 mod checkout_tasks;
 mod client_addresses;

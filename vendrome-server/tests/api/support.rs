@@ -86,6 +86,8 @@ pub struct Setup {
     pub session_guard: Option<Arc<vendrome_server::session_guard::SessionGuard>>,
     /// Payment providers ahead of the sandbox, in routing order (none by default).
     pub providers: Vec<Arc<dyn vendrome_core::payments::provider::PaymentProvider>>,
+    /// The calendar credential keys (`kid:secret`); a new one when `None`.
+    pub calendar_keys: Option<String>,
 }
 
 impl Setup {
@@ -104,6 +106,7 @@ impl Setup {
             database: None,
             session_guard: None,
             providers: Vec::new(),
+            calendar_keys: None,
         }
     }
 }
@@ -167,6 +170,14 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             refresh: chrono::Duration::zero(),
             ..Default::default()
         }),
+        calendar_keys: Some(Arc::new(
+            vendrome_calendar::CalendarKeys::parse(
+                &setup
+                    .calendar_keys
+                    .unwrap_or_else(vendrome_calendar::CalendarKeys::generate_spec),
+            )
+            .unwrap(),
+        )),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

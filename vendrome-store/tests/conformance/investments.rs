@@ -14,7 +14,7 @@ use vendrome_core::enums::{
     CommitmentStatus, InvestmentCampaignStatus, InvestmentInstrument, InvestmentModel,
     InvestmentSettlement, PaymentKind, PaymentProvider, PaymentStatus, PostType, PostVisibility,
 };
-use vendrome_core::ids::{InvestmentCampaignId, CommitmentId, PaymentId, PostId, UserId};
+use vendrome_core::ids::{CommitmentId, InvestmentCampaignId, PaymentId, PostId, UserId};
 use vendrome_core::investments::{
     settlement_decision, Campaign, CampaignFilter, CampaignMove, CampaignSort, CommitOutcome,
     Commitment, CommitmentMove, CommitmentReview, InvestmentRepo, NewCampaign, NewCommitment,

@@ -31,6 +31,8 @@ mod audit;
 mod bookings;
 mod calendar;
 mod calendar_ics;
+mod calendar_integrations;
+mod calendar_sync_jobs;
 mod deal_matches;
 mod enums;
 mod events;

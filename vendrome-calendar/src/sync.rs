@@ -1,0 +1,279 @@
+//! [`SyncEngine`]: a connected CalDAV calendar mirrored into its member's native calendar.
+//!
+//! Each remote event becomes an event of the member (keyed by its iCalendar UID, `busy` unless
+//! its `CLASS` says otherwise, so it counts as busy time and blocks booking slots), linked to its
+//! resource by href and etag in `calendar_event_links`. A sync asks the collection for what
+//! changed since the stored sync token (RFC 6578 `sync-collection`), so its cost follows the
+//! changes, not the calendar: members whose etag the link already holds are skipped, the others
+//! fetched with one `calendar-multiget` per batch, removed ones deleted. Without a token, or when
+//! the server refuses it (403 `valid-sync-token`), the sync is full: every member is listed and
+//! links to members no longer there are deleted with their events.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use vendrome_core::calendar::integrations::{EventLink, Integration, IntegrationRepo, SyncOutcome};
+use vendrome_core::calendar::CalendarRepo;
+use vendrome_core::enums::CalendarProvider;
+use vendrome_core::ids::CalendarIntegrationId;
+use vendrome_core::sql_enum::SqlEnum as _;
+use vendrome_core::time;
+use vendrome_core::{Error, Result};
+
+use crate::caldav::{CaldavClient, DavError};
+use crate::exchange::input;
+use crate::integrations::IntegrationService;
+use crate::{ics, CalendarService};
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Whether every member was listed (no token, or the token was refused).
+    pub full: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    /// Remote events that could not be read as events (left out, named in the log).
+    pub skipped: usize,
+    /// Events changed on both sides since the last sync (the later edit kept, the other logged).
+    pub conflicts: usize,
+    /// HTTP requests made.
+    pub requests: usize,
+}
+
+/// Syncs integrations, recording each outcome on the integration.
+#[derive(Clone)]
+pub struct SyncEngine {
+    pub(crate) integrations: IntegrationService,
+    pub(crate) repo: Arc<dyn IntegrationRepo>,
+    pub(crate) events: Arc<dyn CalendarRepo>,
+    pub(crate) calendar: CalendarService,
+}
+
+impl SyncEngine {
+    pub fn new(
+        integrations: IntegrationService,
+        repo: Arc<dyn IntegrationRepo>,
+        events: Arc<dyn CalendarRepo>,
+        calendar: CalendarService,
+    ) -> Self {
+        Self {
+            integrations,
+            repo,
+            events,
+            calendar,
+        }
+    }
+
+    /// Syncs integration `id` from its provider and records the outcome (`last_synced_at` and
+    /// the new cursor, or `last_error`).
+    ///
+    /// Errors: [`Error::NotFound`] (`calendar integration`); [`Error::Unavailable`]
+    /// `calendar_sync_failed` when the provider failed or refused (the reason, without any
+    /// credential, is also the integration's `last_error`).
+    pub async fn sync(&self, id: CalendarIntegrationId) -> Result<SyncReport> {
+        let integration = self
+            .repo
+            .integration(id)
+            .await?
+            .ok_or_else(|| Error::not_found("calendar integration"))?;
+        let result = match integration.provider {
+            CalendarProvider::Caldav => self.caldav(&integration).await,
+            other => Err(SyncFailure::Other(format!(
+                "{} calendars are not synced by this server",
+                other.as_str()
+            ))),
+        };
+        match result {
+            Ok((report, cursor)) => {
+                self.repo
+                    .record_sync(id, &SyncOutcome::Synced { cursor }, time::now())
+                    .await?;
+                Ok(report)
+            }
+            Err(failure) => Err(self.failed(id, failure).await?),
+        }
+    }
+
+    /// The error to answer for `failure`; a provider's failure is first recorded on the
+    /// integration (`last_error`, the `error` status).
+    pub(crate) async fn failed(
+        &self,
+        id: CalendarIntegrationId,
+        failure: SyncFailure,
+    ) -> Result<Error> {
+        if let SyncFailure::Store(e) = failure {
+            return Ok(e);
+        }
+        let error = failure.to_string();
+        tracing::warn!(integration = %id, %error, "calendar sync failed");
+        self.repo
+            .record_sync(
+                id,
+                &SyncOutcome::Failed {
+                    error: error.clone(),
+                },
+                time::now(),
+            )
+            .await?;
+        Ok(Error::unavailable("calendar_sync_failed", error))
+    }
+
+    pub(crate) fn caldav_client(
+        &self,
+        integration: &Integration,
+    ) -> std::result::Result<CaldavClient, SyncFailure> {
+        let credentials = self.integrations.credentials(integration)?;
+        Ok(CaldavClient::new(
+            &integration.external_calendar_id,
+            &integration.provider_account_id,
+            credentials.access,
+        )?)
+    }
+
+    async fn caldav(
+        &self,
+        integration: &Integration,
+    ) -> std::result::Result<(SyncReport, Option<String>), SyncFailure> {
+        let client = self.caldav_client(integration)?;
+        let mut report = SyncReport::default();
+        report.requests += 1;
+        let changes = match client
+            .sync_collection(integration.sync_cursor.as_deref())
+            .await
+        {
+            Err(DavError::InvalidSyncToken) => {
+                report.requests += 1;
+                report.full = true;
+                client.sync_collection(None).await?
+            }
+            other => {
+                report.full = integration.sync_cursor.is_none();
+                other?
+            }
+        };
+        let id = integration.id;
+        // A full sync compares with every link; an incremental one reads only the changed ones.
+        let known: Option<HashMap<String, EventLink>> = if report.full {
+            let links = self.repo.event_links(id).await?;
+            Some(
+                links
+                    .into_iter()
+                    .map(|l| (l.external_event_id.clone(), l))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let mut wanted = Vec::new();
+        let mut links: HashMap<String, EventLink> = HashMap::new();
+        for (href, etag) in &changes.changed {
+            let link = match &known {
+                Some(map) => map.get(href).cloned(),
+                None => self.repo.event_link(id, href).await?,
+            };
+            if link.as_ref().and_then(|l| l.etag.as_deref()) != Some(etag.as_str()) {
+                wanted.push(href.clone());
+                if let Some(link) = link {
+                    links.insert(href.clone(), link);
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            report.requests += wanted.len().div_ceil(client.multiget_batch.max(1));
+        }
+        for resource in client.multiget(&wanted).await? {
+            let Some(event) = ics::read_calendar(&resource.ics)
+                .ok()
+                .and_then(|events| events.into_iter().next())
+            else {
+                tracing::warn!(integration = %id, href = %resource.href, "a remote event does not read as iCalendar; left out");
+                report.skipped += 1;
+                continue;
+            };
+            // Changed here too since the last sync: the later edit wins, the other is logged.
+            if let Some(link) = links.get(&resource.href) {
+                if let Some(local) = self.events.event(link.event_id).await? {
+                    if local.updated_at > link.last_synced_at {
+                        report.conflicts += 1;
+                        let href = resource.href.clone();
+                        let ours_won = self
+                            .resolve(integration, &client, &local, Some(resource), &href)
+                            .await?;
+                        if ours_won {
+                            report.requests += 1;
+                        } else {
+                            report.updated += 1;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let uid = event.uid.clone();
+            let fields = match self.calendar.check(integration.user_id, input(event)).await {
+                Ok(fields) => fields,
+                Err(Error::Invalid(broken)) => {
+                    tracing::warn!(integration = %id, href = %resource.href, %broken, "a remote event is not a valid event; left out");
+                    report.skipped += 1;
+                    continue;
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let (stored, created) = self
+                .events
+                .upsert_by_uid(integration.user_id, &uid, &fields)
+                .await?;
+            if created {
+                report.created += 1;
+            } else {
+                report.updated += 1;
+            }
+            self.repo
+                .save_link(&EventLink {
+                    event_id: stored.id,
+                    integration_id: id,
+                    external_event_id: resource.href,
+                    etag: Some(resource.etag),
+                    last_synced_at: time::now(),
+                })
+                .await?;
+        }
+        // Removed members, and on a full sync every linked one not listed as present (a server
+        // may also list removed members in a full listing: each is deleted once).
+        let mut gone: BTreeSet<String> = changes.removed.iter().cloned().collect();
+        if let Some(map) = &known {
+            let listed: HashSet<&str> = changes.changed.iter().map(|(h, _)| h.as_str()).collect();
+            gone.extend(map.keys().filter(|h| !listed.contains(h.as_str())).cloned());
+        }
+        for href in gone {
+            let link = match &known {
+                Some(map) => map.get(&href).cloned(),
+                None => self.repo.event_link(id, &href).await?,
+            };
+            if let Some(link) = link {
+                self.events.delete_event(link.event_id).await?;
+                self.repo.delete_link(id, &href).await?;
+                report.deleted += 1;
+            }
+        }
+        Ok((report, changes.token))
+    }
+}
+
+/// Why a sync stopped: the store (an error of ours, returned as is) or the provider (recorded on
+/// the integration).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SyncFailure {
+    #[error(transparent)]
+    Dav(#[from] DavError),
+    #[error("{0}")]
+    Other(String),
+    #[error(transparent)]
+    Store(Error),
+}
+
+impl From<Error> for SyncFailure {
+    fn from(e: Error) -> Self {
+        Self::Store(e)
+    }
+}
