@@ -278,6 +278,7 @@ pub async fn create_campaign(
     params(InvestmentCampaignsQuery),
     responses(
         (status = 200, description = "A page of campaigns.", body = Envelope<Vec<InvestmentCampaignView>>),
+        (status = 401, description = "A bad, expired or revoked access token (signing in is optional).", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: status, instrument, sort, limit, cursor.", body = ErrorEnvelope),
     ))]
 pub async fn list_campaigns(
@@ -320,6 +321,7 @@ pub async fn list_campaigns(
     params(("id" = InvestmentCampaignId, Path, description = "The campaign.")),
     responses(
         (status = 200, description = "The campaign.", body = Envelope<InvestmentCampaignView>),
+        (status = 401, description = "A bad, expired or revoked access token (signing in is optional).", body = ErrorEnvelope),
         (status = 404, description = "No such campaign the caller may see.", body = ErrorEnvelope),
     ))]
 pub async fn get_campaign(
