@@ -280,7 +280,7 @@ impl CalendarService {
     pub async fn check(&self, owner: UserId, input: EventInput) -> Result<EventFields> {
         let mut errors = ValidationErrors::new();
         let title = input.title.trim().to_owned();
-        if title.is_empty() || title.chars().count() > 200 {
+        if title.is_empty() || input.title.chars().count() > 200 {
             errors.add("title", "invalid_length", "must be 1 to 200 characters");
         }
         let description = text(&mut errors, "description", input.description, 5000);
@@ -378,13 +378,12 @@ fn text(
     value: Option<String>,
     max: usize,
 ) -> Option<String> {
-    let value = value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())?;
-    if value.chars().count() > max {
+    let raw = value?;
+    if raw.chars().count() > max {
         errors.add(field, "too_long", format!("at most {max} characters"));
     }
-    Some(value)
+    let value = raw.trim();
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 pub(crate) fn rename(errors: ValidationErrors, field: &str) -> Error {

@@ -1,6 +1,7 @@
 //! `vendrome seed fixtures` on both stores: every post type, every kind of social row and direct
 //! messages, orders and bookings in every status paid through the sandbox with a clean ledger,
-//! reviews and mentorships in every status, and a second run that changes nothing (row counts, counters and
+//! reviews and mentorships in every status, investment campaigns and commitments in every status
+//! with deal-flow matches, and a second run that changes nothing (row counts, counters and
 //! outbox events alike).
 
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 29] = [
+const TABLES: [&str; 31] = [
     "users",
     "posts",
     "post_topics",
@@ -38,6 +39,8 @@ const TABLES: [&str; 29] = [
     "payment_transactions",
     "ledger_transactions",
     "ledger_entries",
+    "investment_campaigns",
+    "investment_commitments",
     "outbox_events",
 ];
 
@@ -93,6 +96,44 @@ async fn census(db: &TestStore) -> Vec<i64> {
         .await,
     );
     out
+}
+
+/// A campaign in every status, commitments in every status a backer reaches, money in escrow,
+/// and the deal flow's matches as `investments.json` describes them.
+async fn investments_in_every_status(db: &TestStore) {
+    use vendrome_core::investments::InvestmentRepo as _;
+    use vendrome_core::users::{Email, UserRepo as _};
+
+    let campaigns = scalar(
+        db,
+        "SELECT COUNT(DISTINCT status) FROM investment_campaigns",
+    )
+    .await;
+    assert_eq!(campaigns, 5, "an investment campaign in every status");
+    for status in ["pending", "pending_review", "confirmed", "refunded"] {
+        let n = scalar(
+            db,
+            &format!("SELECT COUNT(*) FROM investment_commitments WHERE status = '{status}'"),
+        )
+        .await;
+        assert!(n > 0, "no {status} commitment in the fixtures");
+    }
+    let settled = scalar(
+        db,
+        "SELECT COUNT(*) FROM investment_campaigns WHERE status = 'closed' AND settled_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(settled, 1, "the closed campaign was settled");
+    let pieter = Email::parse("pieter.vandermerwe@example.com").unwrap();
+    let pieter = db.store.user_by_email(&pieter).await.unwrap().unwrap();
+    let limit = vendrome_core::page::Limit::parse(20).unwrap();
+    let (matches, _) = db.store.matches(pieter.id, None, limit).await.unwrap();
+    let scores: Vec<i64> = matches.iter().map(|m| m.score).collect();
+    assert_eq!(
+        scores,
+        [100, 10],
+        "Ledgerly on every field, SolarWorks on country"
+    );
 }
 
 /// Every status of the order state machine, a partly refunded order, and an expired one.
@@ -238,6 +279,7 @@ async fn twice(db: &TestStore) {
     )
     .await;
     assert!(metric_days >= 7, "a week of metrics: {metric_days} days");
+    investments_in_every_status(db).await;
     let replied = scalar(
         db,
         "SELECT COUNT(*) FROM reviews WHERE reply_body IS NOT NULL",
@@ -250,6 +292,8 @@ async fn twice(db: &TestStore) {
     assert_eq!(second["social"]["comments_created"], 0, "{second}");
     assert_eq!(second["social"]["connections_changed"], 0, "{second}");
     assert_eq!(second["marketing"]["campaigns_created"], 0, "{second}");
+    assert_eq!(second["investments"]["campaigns_created"], 0, "{second}");
+    assert_eq!(second["investments"]["members_changed"], 0, "{second}");
     assert_eq!(
         census(db).await,
         after_first,

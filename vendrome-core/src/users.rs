@@ -26,7 +26,7 @@ impl Email {
         if email.is_empty() {
             return Err(invalid("required", "must not be empty"));
         }
-        if email.len() > Self::MAX_LEN {
+        if raw.chars().count() > Self::MAX_LEN || email.chars().count() > Self::MAX_LEN {
             return Err(invalid(
                 "too_long",
                 format!("must be at most {} characters", Self::MAX_LEN),
@@ -70,7 +70,7 @@ impl DisplayName {
         if name.is_empty() {
             return Err(invalid("required", "must not be empty"));
         }
-        if name.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(invalid(
                 "too_long",
                 format!("must be at most {} characters", Self::MAX_CHARS),

@@ -104,7 +104,7 @@ impl std::error::Error for ValidationErrors {}
 /// The error a newtype's `parse` returns: reported under the caller's field name.
 /// An `http(s)://` URL of at most 2,048 characters, without spaces or control characters.
 pub fn web_url(url: &str) -> Result<(), ValidationErrors> {
-    let ok = url.len() <= 2048
+    let ok = url.chars().count() <= 2048
         && (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "https://".len()
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());

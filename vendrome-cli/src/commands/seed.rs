@@ -18,6 +18,7 @@ use crate::{output, Common};
 mod bookings;
 mod bulk;
 mod calendar;
+mod investments;
 mod marketing;
 mod mentoring;
 mod orders;
@@ -86,6 +87,7 @@ struct Summary {
     orders: orders::OrdersSummary,
     bookings: bookings::BookingsSummary,
     marketing: marketing::MarketingSummary,
+    investments: investments::InvestmentsSummary,
     calendar: calendar::CalendarSummary,
 }
 
@@ -192,6 +194,11 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         marketing.is_none() || social.is_some(),
         "marketing.json names posts of social.json, which is missing"
     );
+    let investments: Option<investments::Investments> = read_object(&dir, "investments.json")?;
+    anyhow::ensure!(
+        investments.is_none() || social.is_some(),
+        "investments.json names posts of social.json, which is missing"
+    );
     let events: Vec<calendar::EventFixture> = read(&dir, "calendar.json")?;
     // Posts named in mentoring.json by their social.json key: (author, body).
     let post_keys = social
@@ -208,6 +215,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         + bookings.as_ref().map_or(0, bookings::Bookings::items)
         + mentoring.as_ref().map_or(0, mentoring::Mentoring::items)
         + marketing.as_ref().map_or(0, marketing::Marketing::items)
+        + investments
+            .as_ref()
+            .map_or(0, investments::Investments::items)
         + events.len();
     let bar = output::progress(total as u64, "seeding fixtures");
     let mut summary = Summary::default();
@@ -286,6 +296,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         if let Some(marketing) = marketing {
             summary.marketing = marketing::load(&store, marketing, &posts, &bar).await?;
         }
+        if let Some(investments) = investments {
+            summary.investments = investments::load(&store, investments, &posts, &bar).await?;
+        }
     }
     if let Some(mentoring) = mentoring {
         summary.mentoring = mentoring::load(&store, mentoring, &post_keys, &bar).await?;
@@ -298,7 +311,7 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
         output::json(&summary)
     } else {
         println!(
-            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; campaigns: {} created, {} already present ({} events); calendar events: {} created, {} already present",
+            "users: {} created, {} already present; flags: {} changed, {} unchanged; posts: {} created, {} already present; comments: {} created; connections: {} changed; orders: {} placed, {} moves; bookings: {} made, {} moves; reviews: {} created; mentorships: {} created; campaigns: {} created, {} already present ({} events); investment campaigns: {} created, {} already present ({} commitments); calendar events: {} created, {} already present",
             summary.users_created,
             summary.users_present,
             summary.flags_changed,
@@ -316,6 +329,9 @@ async fn fixtures(common: &Common, dir: PathBuf) -> anyhow::Result<()> {
             summary.marketing.campaigns_created,
             summary.marketing.campaigns_present,
             summary.marketing.events,
+            summary.investments.campaigns_created,
+            summary.investments.campaigns_present,
+            summary.investments.commitments,
             summary.calendar.events_created,
             summary.calendar.events_present,
         );

@@ -111,8 +111,7 @@ pub struct ChangeReason(String);
 impl ChangeReason {
     pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
         let reason = raw.trim();
-        let length = reason.chars().count();
-        if (1..=500).contains(&length) {
+        if !reason.is_empty() && raw.chars().count() <= 500 {
             Ok(Self(reason.to_owned()))
         } else {
             Err(invalid("invalid_length", "must be 1 to 500 characters"))

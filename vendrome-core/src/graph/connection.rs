@@ -81,7 +81,7 @@ impl ConnectionNote {
     /// `None` for a note that is empty after trimming.
     pub fn parse(raw: &str) -> Result<Option<Self>, ValidationErrors> {
         let note = raw.trim();
-        if note.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(invalid(
                 "too_long",
                 format!("must be at most {} characters", Self::MAX_CHARS),

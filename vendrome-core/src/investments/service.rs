@@ -449,8 +449,7 @@ impl InvestmentService {
         context: &AuditContext,
     ) -> Result<Commitment> {
         caller.require_admin()?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        if reason.trim().is_empty() || reason.chars().count() > REASON_MAX {
             return Err(ValidationErrors::single(
                 "reason",
                 "out_of_range",
@@ -458,6 +457,7 @@ impl InvestmentService {
             )
             .into());
         }
+        let reason = reason.trim();
         let commitment = self
             .repo
             .commitment(id)

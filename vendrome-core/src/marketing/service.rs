@@ -83,7 +83,7 @@ pub(crate) fn moved(c: &Campaign, to: MarketingCampaignStatus) -> NewEvent {
 fn check(c: &Campaign) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let name = c.name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
+    if name.is_empty() || c.name.chars().count() > NAME_MAX {
         errors.add("name", "invalid", format!("1 to {NAME_MAX} characters"));
     }
     if c.bid.amount <= 0 {

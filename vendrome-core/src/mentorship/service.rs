@@ -58,7 +58,7 @@ fn required(raw: &str) -> Result<String, ValidationErrors> {
     if text.is_empty() {
         return Err(invalid("required", "must not be empty"));
     }
-    if text.chars().count() > TEXT_MAX {
+    if raw.chars().count() > TEXT_MAX {
         return Err(invalid(
             "too_long",
             format!("at most {TEXT_MAX} characters"),

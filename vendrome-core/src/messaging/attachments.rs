@@ -29,7 +29,7 @@ impl Attachment {
 
     /// The broken rules of this attachment, named `<field>`.
     fn check(&self, prefix: &str, errors: &mut ValidationErrors) {
-        let url_ok = self.url.len() <= Self::MAX_URL
+        let url_ok = self.url.chars().count() <= Self::MAX_URL
             && self
                 .url
                 .strip_prefix("https://")
@@ -56,8 +56,7 @@ impl Attachment {
             );
         }
         if let Some(name) = &self.name {
-            let length = name.trim().chars().count();
-            if length == 0 || length > Self::MAX_NAME {
+            if name.trim().is_empty() || name.chars().count() > Self::MAX_NAME {
                 errors.add(
                     &format!("{prefix}.name"),
                     "invalid_length",
@@ -97,7 +96,7 @@ impl MessageContent {
         if text.is_empty() && attachments.is_empty() {
             errors.add("body", "required", "a message needs text or an attachment");
         } else if !text.is_empty() {
-            errors.check("body", MessageBody::parse(text));
+            errors.check("body", MessageBody::parse(body));
         }
         if attachments.len() > Attachment::MAX_PER_MESSAGE {
             errors.add(

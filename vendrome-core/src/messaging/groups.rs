@@ -18,14 +18,14 @@ use crate::{Error, Result};
 /// How many members a group may have, by default (its creator included).
 pub const DEFAULT_GROUP_LIMIT: usize = 100;
 
-/// A group's title: 1 to 100 characters once trimmed.
+/// A group's title: at most 100 characters as sent, not empty once trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupTitle(String);
 
 impl GroupTitle {
     pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
         let text = raw.trim();
-        if text.is_empty() || text.chars().count() > 100 {
+        if text.is_empty() || raw.chars().count() > 100 {
             return Err(invalid("invalid_length", "must be 1 to 100 characters"));
         }
         Ok(Self(text.to_owned()))

@@ -49,7 +49,7 @@ impl MessageBody {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationErrors> {
         let text = raw.trim();
-        if text.is_empty() || text.chars().count() > Self::MAX_CHARS {
+        if text.is_empty() || raw.chars().count() > Self::MAX_CHARS {
             return Err(invalid("invalid_length", "must be 1 to 4,000 characters"));
         }
         Ok(Self(text.to_owned()))

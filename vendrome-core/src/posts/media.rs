@@ -53,7 +53,7 @@ impl Media {
             return Err(errors);
         }
         for (i, item) in items.iter().enumerate() {
-            let url_ok = item.url.len() <= Self::MAX_URL
+            let url_ok = item.url.chars().count() <= Self::MAX_URL
                 && item
                     .url
                     .strip_prefix("https://")

@@ -45,7 +45,7 @@ impl PostBody {
         if body.is_empty() {
             return Err(invalid("required", "must not be empty"));
         }
-        if body.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(invalid(
                 "too_long",
                 format!("must be at most {} characters", Self::MAX_CHARS),

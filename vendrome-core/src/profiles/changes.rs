@@ -76,7 +76,7 @@ fn text(
     if trimmed.is_empty() {
         return Some(None);
     }
-    if trimmed.chars().count() > max {
+    if value.chars().count() > max {
         errors.add(
             field,
             "invalid_length",

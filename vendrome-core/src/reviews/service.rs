@@ -49,7 +49,7 @@ pub struct ReviewService {
 fn text(raw: Option<String>, max: usize) -> Result<Option<String>, ValidationErrors> {
     let Some(raw) = raw else { return Ok(None) };
     let trimmed = raw.trim();
-    if trimmed.chars().count() > max {
+    if raw.chars().count() > max {
         return Err(invalid("too_long", format!("at most {max} characters")));
     }
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))

@@ -151,6 +151,17 @@ pub struct CheckoutRequest {
     pub country: Option<String>,
 }
 
+impl From<CheckoutRequest> for vendrome_payments::CheckoutRequest {
+    fn from(body: CheckoutRequest) -> Self {
+        Self {
+            provider: body.provider,
+            method: body.method,
+            return_url: body.return_url,
+            country: body.country,
+        }
+    }
+}
+
 /// Which of the caller's orders.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -415,12 +426,7 @@ pub async fn checkout(
     body: Option<ApiJson<CheckoutRequest>>,
 ) -> ApiResult<ApiSuccess<PaymentView>> {
     let body = body.map(|ApiJson(b)| b).unwrap_or_default();
-    let request = vendrome_payments::CheckoutRequest {
-        provider: body.provider,
-        method: body.method,
-        return_url: body.return_url,
-        country: body.country,
-    };
+    let request = vendrome_payments::CheckoutRequest::from(body);
     let payment = state
         .payments
         .checkout(

@@ -109,11 +109,11 @@ impl Reader<'_> {
     pub(super) fn opt_text(&mut self, field: &str, max: usize) -> Option<Option<String>> {
         match self.value(field) {
             None => Some(None),
-            Some(Value::String(s)) => {
-                let s = s.trim();
+            Some(Value::String(raw)) => {
+                let s = raw.trim();
                 if s.is_empty() {
                     self.fail(field, "required", "must not be empty")
-                } else if s.chars().count() > max {
+                } else if raw.chars().count() > max {
                     self.fail(
                         field,
                         "too_long",
