@@ -101,9 +101,21 @@ fn reconcile_names_what_it_cannot_reconcile() {
         TempDir(std::env::temp_dir().join(format!("vendrome-reconcile-{}", uuid::Uuid::new_v4())));
     assert!(vendrome(&dir.0, &["migrate", "up"]).status.success());
     let window = ["--from", "2026-12-01", "--to", "2026-12-02"];
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--provider", "stripe"], "VENDROME_STRIPE_SECRET_KEY"),
         (&["--provider", "sandbox"], "nothing to reconcile"),
+        (
+            &["--provider", "yoco"],
+            "yoco publishes no settlement listing",
+        ),
+        (
+            &["--provider", "peach"],
+            "peach publishes no settlement listing",
+        ),
+        (
+            &["--provider", "ozow"],
+            "ozow publishes no settlement listing",
+        ),
         (&["--provider", "acme"], "unknown provider"),
         (
             &["--provider", "stripe", "--stripe-secret-key", "sk_test_x"],

@@ -343,7 +343,7 @@ impl PaymentProvider for Airwallex {
         self.notifications.verify(headers, body, now).await
     }
 
-    /// `GET /api/v1/pa/financial_transactions` by creation time, page by page: the settled
+    /// `GET /api/v1/financial_transactions` by creation time, page by page: the settled
     /// ones, a PaymentIntent's keyed on its id (money in), a refund's on its id (money out).
     #[tracing::instrument(skip(self))]
     async fn settled_transactions(
@@ -361,11 +361,7 @@ impl PaymentProvider for Airwallex {
                 ("page_size", PAGE.to_string()),
             ];
             let answer = api
-                .send(
-                    api.rest
-                        .get("/api/v1/pa/financial_transactions")
-                        .query(&query),
-                )
+                .send(api.rest.get("/api/v1/financial_transactions").query(&query))
                 .await?;
             let items = answer
                 .get("items")

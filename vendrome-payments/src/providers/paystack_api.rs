@@ -11,7 +11,8 @@
 //!   idempotency for refunds either, so the refunds of the transaction are listed first
 //!   (`GET /refund?transaction=`) and one carrying our id is answered instead of a second.
 //! - `settled_transactions`: `GET /settlement?from&to`, then each settlement's
-//!   `GET /settlement/{id}/transactions`, keyed on the transaction's reference (ours).
+//!   `GET /settlement/{id}/transactions`, keyed on the transaction's reference (ours); both
+//!   lists read page by page (`page`, `perPage`, `meta.pageCount`).
 //!
 //! Paystack's answers are `{status, message, data}`; a `status: false` 4xx is a refusal.
 
@@ -29,6 +30,9 @@ use vendrome_core::time::Timestamp;
 use super::http::{rejected, unreadable, Rest};
 use super::paystack::PaystackNotifications;
 use super::{minor_money, rfc3339, text, Notifications, ProviderSettings};
+
+/// Items asked for per page of a list.
+const PER_PAGE: u64 = 100;
 
 /// Paystack's answer to a reference it has seen.
 const DUPLICATE: &str = "Duplicate Transaction Reference";
@@ -75,6 +79,41 @@ impl Paystack {
         self.rest
             .send(request.bearer_auth(&self.secret_key), refused)
             .await
+    }
+
+    /// Every item of the list at `path` (with `query`), page by page: Paystack pages lists by
+    /// `page` (from 1) and `perPage`, and says how many pages there are in `meta.pageCount`.
+    async fn all_pages(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, ProviderError> {
+        let mut items = Vec::new();
+        for page in 1_u64.. {
+            let answer = self
+                .send(
+                    self.rest
+                        .get(path)
+                        .query(query)
+                        .query(&[("perPage", PER_PAGE), ("page", page)]),
+                )
+                .await?;
+            let data = answer
+                .get("data")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let empty = data.is_empty();
+            items.extend(data);
+            let pages = answer
+                .pointer("/meta/pageCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            if empty || page >= pages {
+                break;
+            }
+        }
+        Ok(items)
     }
 
     async fn verify(
@@ -234,31 +273,17 @@ impl PaymentProvider for Paystack {
     ) -> Result<Vec<SettledTransaction>, ProviderError> {
         let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
         let settlements = self
-            .send(self.rest.get("/settlement").query(&[
-                ("from", day(from)),
-                ("to", day(to)),
-                ("perPage", "100".into()),
-            ]))
+            .all_pages("/settlement", &[("from", day(from)), ("to", day(to))])
             .await?;
         let mut settled = Vec::new();
-        for settlement in settlements
-            .get("data")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for settlement in &settlements {
             let id = text(settlement, "/id").ok_or_else(|| unreadable("settlement id"))?;
             let at = rfc3339(text(settlement, "/settlement_date"))
                 .ok_or_else(|| unreadable("settlement_date"))?;
             let listed = self
-                .send(self.rest.get(&format!("/settlement/{id}/transactions")))
+                .all_pages(&format!("/settlement/{id}/transactions"), &[])
                 .await?;
-            for tx in listed
-                .get("data")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for tx in &listed {
                 let currency = text(tx, "/currency");
                 settled.push(SettledTransaction {
                     reference: text(tx, "/reference").ok_or_else(|| unreadable("reference"))?,

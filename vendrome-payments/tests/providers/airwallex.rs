@@ -3,8 +3,11 @@
 //! Payment Acceptance PaymentIntents (`POST /api/v1/pa/payment_intents/create` with
 //! `request_id`, `amount` a decimal number, `merchant_order_id`; `GET …/{id}`;
 //! `POST …/{id}/capture`), Refunds (`POST /api/v1/pa/refunds/create`) and Financial
-//! Transactions (`GET /api/v1/pa/financial_transactions`, paged by `page_num`/`page_size`,
-//! `{items, has_more}`). A repeated `request_id` answers the object it made.
+//! Transactions (`GET /api/v1/financial_transactions`: those created within
+//! `from_created_at`..`to_created_at`, both inclusive, paged by `page_num` from 0 and
+//! `page_size` (at most 1000), `{items, has_more}`; an item's `amount` and `fee` are numbers in
+//! major units, `source_id`/`source_type` what moved the money, `status` PENDING or SETTLED). A
+//! repeated `request_id` answers the object it made.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -26,7 +29,7 @@ use vendrome_payments::providers::airwallex::Airwallex;
 use crate::support::{money, payment, serve, settings, Outage};
 
 #[derive(Default)]
-struct Fake {
+pub struct Fake {
     intents: Mutex<HashMap<String, Value>>,
     by_request: Mutex<HashMap<String, Value>>,
     /// The raw bodies received, to check how amounts were written.
@@ -167,14 +170,51 @@ async fn transactions(
         )
             .into_response();
     }
-    let all = fake.transactions.lock().unwrap().clone();
+    let time = |name: &str| chrono::DateTime::parse_from_rfc3339(&q[name]).unwrap();
+    let (from, to) = (time("from_created_at"), time("to_created_at"));
+    let all: Vec<Value> = fake
+        .transactions
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            let at =
+                chrono::DateTime::parse_from_rfc3339(t["created_at"].as_str().unwrap()).unwrap();
+            from <= at && at <= to
+        })
+        .cloned()
+        .collect();
     let page: usize = q["page_num"].parse().unwrap();
-    let size: usize = q["page_size"].parse().unwrap();
+    let size: usize = q["page_size"].parse::<usize>().unwrap().min(1000);
     let items: Vec<Value> = all.iter().skip(page * size).take(size).cloned().collect();
     Json(json!({"items": items, "has_more": all.len() > (page + 1) * size})).into_response()
 }
 
-async fn fake() -> (Arc<Fake>, Airwallex) {
+impl Fake {
+    /// The payer paid intent `id` and Airwallex settled `minor` cents of it at `at`, with no word
+    /// to us (the webhook lost).
+    pub fn settle(&self, id: &str, minor: i64, at: chrono::DateTime<chrono::Utc>) {
+        let currency = {
+            let mut intents = self.intents.lock().unwrap();
+            let intent = intents.get_mut(id).unwrap();
+            intent["status"] = json!("SUCCEEDED");
+            intent["currency"].clone()
+        };
+        let major = |m: i64| m as f64 / 100.0;
+        let fee = minor * 3 / 100;
+        let mut transactions = self.transactions.lock().unwrap();
+        let n = transactions.len();
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        transactions.push(
+            json!({"id": format!("ft_{n}"), "batch_id": "bat_1", "source_id": id,
+            "source_type": "PAYMENT_INTENT", "amount": major(minor), "fee": major(fee),
+            "net": major(minor - fee), "currency": currency, "status": "SETTLED",
+            "created_at": at, "settled_at": at}),
+        );
+    }
+}
+
+pub async fn fake() -> (Arc<Fake>, Airwallex) {
     let fake = Arc::new(Fake::default());
     let router = axum::Router::new()
         .route("/api/v1/authentication/login", post(login))
@@ -182,7 +222,7 @@ async fn fake() -> (Arc<Fake>, Airwallex) {
         .route("/api/v1/pa/payment_intents/{id}", get(read))
         .route("/api/v1/pa/payment_intents/{id}/capture", post(capture))
         .route("/api/v1/pa/refunds/create", post(refund))
-        .route("/api/v1/pa/financial_transactions", get(transactions))
+        .route("/api/v1/financial_transactions", get(transactions))
         .with_state(fake.clone());
     let base = serve(router).await;
     let adapter = Airwallex::new(&settings(
@@ -252,11 +292,13 @@ async fn settled_transactions_are_read_page_by_page() {
     let mut rows = Vec::new();
     for i in 0..150 {
         rows.push(json!({"id": format!("ft_{i}"), "source_id": format!("int_{i}"), "source_type": "PAYMENT_INTENT",
-            "amount": 12.34, "fee": 0.5, "currency": "USD", "status": "SETTLED", "settled_at": "2026-12-06T10:00:00Z"}));
+            "amount": 12.34, "fee": 0.5, "currency": "USD", "status": "SETTLED",
+            "created_at": "2026-12-06T09:00:00Z", "settled_at": "2026-12-06T10:00:00Z"}));
     }
     rows.push(
         json!({"id": "ft_r", "source_id": "rfd_1", "source_type": "REFUND", "amount": -2.5,
-        "currency": "USD", "status": "SETTLED", "settled_at": "2026-12-06T11:00:00Z"}),
+        "currency": "USD", "status": "SETTLED", "created_at": "2026-12-06T10:30:00Z",
+        "settled_at": "2026-12-06T11:00:00Z"}),
     );
     rows.push(
         json!({"id": "ft_p", "source_id": "int_p", "source_type": "PAYMENT_INTENT", "amount": 1,

@@ -2,6 +2,7 @@
 //! outage (503s move new checkouts to the next provider within the same request; the provider
 //! is eliminated, then probed back in when it recovers), and a 5xx burst mid-flow (the answer
 //! lost after the provider made the checkout: a retry with the same key finds it, one charge).
+//! [`World`] is also where the reconciliation drills (`reconcile.rs`) run.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -20,16 +21,17 @@ use vendrome_payments::{CheckoutRequest, Payments, Ports};
 
 use crate::{paystack, yoco};
 
-struct World {
-    store: InMemory,
-    payments: Payments,
+/// The orchestrator over core's in-memory ports, with a clock the test moves.
+pub struct World {
+    pub store: InMemory,
+    pub payments: Payments,
     clock: Arc<AtomicI64>,
-    buyer: Caller,
+    pub buyer: Caller,
     seller: Caller,
 }
 
 impl World {
-    fn new(providers: Vec<Arc<dyn PaymentProvider>>, policy: &str) -> Self {
+    pub fn new(providers: Vec<Arc<dyn PaymentProvider>>, policy: &str) -> Self {
         let store = InMemory::new();
         let clock = Arc::new(AtomicI64::new(1_790_000_000));
         let ticking = clock.clone();
@@ -58,13 +60,23 @@ impl World {
         }
     }
 
+    /// What the world's clock reads.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(self.clock.load(Ordering::SeqCst), 0).unwrap()
+    }
+
     async fn order(&self) -> OrderId {
-        let now = chrono::DateTime::from_timestamp(self.clock.load(Ordering::SeqCst), 0).unwrap();
+        self.order_in("ZAR").await
+    }
+
+    /// An order of 100.00 (a fee of 5.00) in `currency`, awaiting payment.
+    pub async fn order_in(&self, currency: &str) -> OrderId {
+        let now = self.now();
         let new = NewOrder {
             id: OrderId::new(),
             buyer_id: self.buyer.user_id,
             seller_id: self.seller.user_id,
-            currency: Currency::parse("ZAR").unwrap(),
+            currency: Currency::parse(currency).unwrap(),
             items: vec![OrderItem {
                 id: OrderItemId::new(),
                 post_id: PostId::new(),
@@ -274,84 +286,4 @@ async fn a_5xx_burst_mid_flow_makes_one_charge() {
     );
     let check = world.store.check().await.unwrap();
     assert!(check.is_clean(), "{check:?}");
-}
-
-#[tokio::test]
-async fn reconciliation_repairs_a_lost_webhook_and_reports_an_amount_mismatch() {
-    let (fake, adapter) = paystack::fake().await;
-    let world = World::new(vec![Arc::new(adapter)], "");
-    let (lost, short) = (world.order().await, world.order().await);
-    let pay = |order| {
-        world
-            .payments
-            .checkout(order, &world.buyer, CheckoutRequest::default(), "k")
-    };
-    let lost_payment = pay(lost).await.unwrap();
-    let short_payment = pay(short).await.unwrap();
-    {
-        // Both paid at Paystack; neither webhook arrives; one for less than asked.
-        let mut transactions = fake.transactions.lock().unwrap();
-        transactions.get_mut(&lost_payment.id.to_string()).unwrap()["status"] =
-            serde_json::json!("success");
-        let short_tx = transactions.get_mut(&short_payment.id.to_string()).unwrap();
-        short_tx["status"] = serde_json::json!("success");
-        short_tx["amount"] = serde_json::json!(9_000);
-    }
-    let now = chrono::DateTime::from_timestamp(world.clock.load(Ordering::SeqCst), 0).unwrap();
-    let (from, to) = (
-        now - chrono::Duration::days(1),
-        now + chrono::Duration::days(1),
-    );
-    let outcome = world
-        .payments
-        .reconcile(ProviderId::Paystack, from, to, &|_| {})
-        .await
-        .unwrap();
-    let vendrome_payments::ReconcileOutcome::Ran(report) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(report.discrepancies.len(), 2, "{report:?}");
-    let repaired = world.payments.repair(&report).await.unwrap();
-    assert_eq!(repaired.len(), 1, "{repaired:?}");
-    assert_eq!(repaired[0].payment_id, lost_payment.id);
-    let store = &world.store;
-    let payment = |id| async move { store.payment(id).await.unwrap().unwrap() };
-    assert_eq!(
-        payment(lost_payment.id).await.status,
-        PaymentStatus::Succeeded
-    );
-    assert_eq!(
-        payment(short_payment.id).await.status,
-        PaymentStatus::RequiresAction,
-        "reported, not repaired"
-    );
-    // Repairing again (or the late webhook) posts nothing more.
-    assert!(world.payments.repair(&report).await.unwrap().is_empty());
-    let postings = world
-        .store
-        .postings_for_payment(lost_payment.id)
-        .await
-        .unwrap();
-    let transactions: std::collections::HashSet<_> =
-        postings.iter().map(|e| e.transaction_id).collect();
-    assert_eq!(transactions.len(), 1, "one posting");
-    let check = world.store.check().await.unwrap();
-    assert!(check.is_clean(), "{check:?}");
-
-    // The next run finds the repaired payment matched and still reports the short one.
-    let later = world
-        .payments
-        .reconcile(
-            ProviderId::Paystack,
-            from,
-            to + chrono::Duration::seconds(1),
-            &|_| {},
-        )
-        .await
-        .unwrap();
-    let vendrome_payments::ReconcileOutcome::Ran(later) = later else {
-        panic!("{later:?}")
-    };
-    assert_eq!(later.matched.len(), 1, "{later:?}");
-    assert_eq!(later.discrepancies.len(), 1, "{later:?}");
 }

@@ -6,6 +6,7 @@ mod airwallex;
 mod drills;
 mod paypal;
 mod paystack;
+mod reconcile;
 mod south_africa;
 mod support;
 mod yoco;

@@ -3,8 +3,11 @@
 //! (`POST /v2/checkout/orders`, `GET …/{id}`, `POST …/{id}/capture`, each POST deduplicated on
 //! `PayPal-Request-Id`), Payments v2 (`GET /v2/payments/captures/{id}` with
 //! `supplementary_data.related_ids.order_id`, `POST …/{id}/refund`) and Transaction Search
-//! (`GET /v1/reporting/transactions`, `transaction_details[].transaction_info`, paged by
-//! `page`/`total_pages`). Amounts are `{currency_code, value}` decimal strings.
+//! (`GET /v1/reporting/transactions`: the captures and refunds whose time is within
+//! `start_date`..`end_date`, as `transaction_details[].transaction_info` with
+//! `transaction_event_code` T0006 or T1107, paged by `page`/`page_size` (at most 500) with
+//! `total_items`/`total_pages`). Amounts are `{currency_code, value}` decimal strings; the fee is
+//! PayPal's standard 2.9% + 0.30, negative.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,13 +26,68 @@ use vendrome_payments::providers::paypal_api::Paypal;
 
 use crate::support::{money, payment, serve, settings};
 
-#[derive(Default)]
-struct Fake {
+pub struct Fake {
     orders: Mutex<HashMap<String, Value>>,
     /// What each `PayPal-Request-Id` answered.
     requests: Mutex<HashMap<String, Value>>,
     captures: AtomicU32,
     refunds: AtomicU32,
+    /// The refunds made, for Transaction Search.
+    refunded: Mutex<Vec<Value>>,
+    /// When captures and refunds happen.
+    pub clock: Mutex<chrono::DateTime<chrono::Utc>>,
+    /// Transaction Search's largest page (PayPal's is 500).
+    pub max_page_size: AtomicU32,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Self {
+            orders: Mutex::default(),
+            requests: Mutex::default(),
+            captures: AtomicU32::default(),
+            refunds: AtomicU32::default(),
+            refunded: Mutex::default(),
+            clock: Mutex::new(
+                chrono::DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z")
+                    .unwrap()
+                    .to_utc(),
+            ),
+            max_page_size: AtomicU32::new(500),
+        }
+    }
+}
+
+/// `minor` cents as PayPal writes an amount.
+fn value(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", minor.abs() / 100, minor.abs() % 100)
+}
+
+/// Cents of a PayPal decimal string.
+fn cents(value: &str) -> i64 {
+    let negative = value.starts_with('-');
+    let (whole, part) = value.trim_start_matches('-').split_once('.').unwrap();
+    let minor = whole.parse::<i64>().unwrap() * 100 + part.parse::<i64>().unwrap();
+    if negative {
+        -minor
+    } else {
+        minor
+    }
+}
+
+impl Fake {
+    /// The payer approved order `id` and PayPal captured `minor` cents of it at `at`, with no
+    /// word to us (the capture's answer and its webhook lost).
+    pub fn settle(&self, id: &str, minor: i64, at: chrono::DateTime<chrono::Utc>) {
+        let mut orders = self.orders.lock().unwrap();
+        let order = orders.get_mut(id).unwrap();
+        let currency = order["purchase_units"][0]["amount"]["currency_code"].clone();
+        order["status"] = json!("COMPLETED");
+        order["purchase_units"][0]["payments"] = json!({"captures": [{"id": format!("CAP-{id}"),
+            "status": "COMPLETED", "amount": {"currency_code": currency, "value": value(minor)},
+            "create_time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}]});
+    }
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -98,12 +156,17 @@ async fn capture(
         return seen;
     }
     fake.captures.fetch_add(1, Ordering::SeqCst);
-    let mut orders = fake.orders.lock().unwrap();
-    let order = orders.get_mut(&id).unwrap();
-    order["status"] = json!("COMPLETED");
-    order["purchase_units"][0]["payments"] =
-        json!({"captures": [{"id": format!("CAP-{id}"), "status": "COMPLETED"}]});
-    let done = order.clone();
+    let at = *fake.clock.lock().unwrap();
+    let minor = {
+        let orders = fake.orders.lock().unwrap();
+        cents(
+            orders[&id]["purchase_units"][0]["amount"]["value"]
+                .as_str()
+                .unwrap(),
+        )
+    };
+    fake.settle(&id, minor, at);
+    let done = fake.orders.lock().unwrap()[&id].clone();
     fake.requests
         .lock()
         .unwrap()
@@ -126,8 +189,15 @@ async fn refund(
         return seen;
     }
     let n = fake.refunds.fetch_add(1, Ordering::SeqCst);
+    let at = fake
+        .clock
+        .lock()
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let made = json!({"id": format!("RF-{n}"), "status": "COMPLETED", "amount": body["amount"],
+        "create_time": at,
         "links": [{"rel": "up", "href": format!("https://api.paypal.com/v2/payments/captures/{id}")}]});
+    fake.refunded.lock().unwrap().push(made.clone());
     fake.requests
         .lock()
         .unwrap()
@@ -135,24 +205,89 @@ async fn refund(
     (StatusCode::CREATED, Json(made)).into_response()
 }
 
-async fn transactions(
-    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
-) -> Response {
-    let page: u32 = q["page"].parse().unwrap();
-    let info = |id: &str, value: &str| {
-        json!({"transaction_info": {"transaction_id": id, "transaction_status": "S",
-        "transaction_amount": {"currency_code": "USD", "value": value}, "fee_amount": {"currency_code": "USD", "value": "-0.59"},
-        "transaction_updated_date": "2026-12-06T10:00:00+0000"}})
-    };
-    let details = if page == 1 {
-        vec![info("CAP-5O191", "10.05")]
-    } else {
-        vec![info("RF-0", "-2.50")]
-    };
-    Json(json!({"transaction_details": details, "page": page, "total_pages": 2})).into_response()
+/// A Transaction Search time: `2026-12-06T10:00:00+0000`.
+fn search_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%z")
+        .to_string()
 }
 
-async fn fake() -> (Arc<Fake>, Paypal) {
+/// One `transaction_details` entry.
+fn detail(id: &str, code: &str, amount: &Value, at: &str) -> Value {
+    let currency = amount["currency_code"].clone();
+    let minor = cents(amount["value"].as_str().unwrap());
+    let fee = if minor > 0 {
+        -(minor * 29 / 1000 + 30)
+    } else {
+        0
+    };
+    json!({"transaction_info": {"transaction_id": id, "transaction_event_code": code,
+        "transaction_status": "S", "transaction_amount": amount,
+        "fee_amount": {"currency_code": currency, "value": value(fee)},
+        "transaction_initiation_date": search_time(at), "transaction_updated_date": search_time(at)}})
+}
+
+async fn transactions(
+    State(fake): State<Arc<Fake>>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let time = |name: &str| chrono::DateTime::parse_from_rfc3339(&q[name]).unwrap();
+    let (start, end) = (time("start_date"), time("end_date"));
+    if end - start > chrono::Duration::days(31) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"name": "INVALID_REQUEST", "details": [{"issue": "DATE_RANGE_EXCEEDED"}]})),
+        )
+            .into_response();
+    }
+    let mut all: Vec<(String, Value)> = Vec::new();
+    for order in fake.orders.lock().unwrap().values() {
+        for capture in order["purchase_units"][0]["payments"]["captures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["status"] == "COMPLETED")
+        {
+            let at = capture["create_time"].as_str().unwrap().to_owned();
+            let id = capture["id"].as_str().unwrap();
+            all.push((at.clone(), detail(id, "T0006", &capture["amount"], &at)));
+        }
+    }
+    for refund in fake.refunded.lock().unwrap().iter() {
+        let at = refund["create_time"].as_str().unwrap().to_owned();
+        let mut amount = refund["amount"].clone();
+        amount["value"] = json!(value(-cents(amount["value"].as_str().unwrap())));
+        all.push((
+            at.clone(),
+            detail(refund["id"].as_str().unwrap(), "T1107", &amount, &at),
+        ));
+    }
+    all.retain(|(at, _)| {
+        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+        start <= at && at <= end
+    });
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let page: usize = q["page"].parse().unwrap();
+    let size = q["page_size"]
+        .parse::<usize>()
+        .unwrap()
+        .min(fake.max_page_size.load(Ordering::SeqCst) as usize);
+    let pages = all.len().div_ceil(size).max(1);
+    let details: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|(_, d)| d.clone())
+        .collect();
+    Json(
+        json!({"transaction_details": details, "page": page, "total_items": all.len(),
+        "total_pages": pages}),
+    )
+    .into_response()
+}
+
+pub async fn fake() -> (Arc<Fake>, Paypal) {
     let fake = Arc::new(Fake::default());
     let router = axum::Router::new()
         .route("/v1/oauth2/token", post(token))
@@ -235,6 +370,7 @@ async fn orders_are_made_once_captured_once_and_refunded() {
     let day = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
         .unwrap()
         .to_utc();
+    fake.max_page_size.store(1, Ordering::SeqCst);
     let settled = paypal
         .settled_transactions(day, day + chrono::Duration::days(1))
         .await

@@ -2,8 +2,11 @@
 //! (`POST /transaction/initialize` answering `{status, message, data: {authorization_url,
 //! access_code, reference}}`, refusing a reference twice with "Duplicate Transaction
 //! Reference"; `GET /transaction/verify/{reference}`), Refunds (`POST /refund`, `GET /refund`
-//! filtered by `transaction`) and Settlements (`GET /settlement`,
-//! `GET /settlement/{id}/transactions`). Amounts in subunits; the secret key as a bearer token.
+//! filtered by `transaction`) and Settlements (`GET /settlement?from&to`: one settlement per
+//! day on which transactions succeeded, `settlement_date` that day; then
+//! `GET /settlement/{id}/transactions`, the transactions it paid out). Lists are paged by
+//! `page` from 1 and `perPage` (default 50) with `meta: {total, perPage, page, pageCount}`.
+//! Amounts in subunits; the secret key as a bearer token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -112,23 +115,96 @@ async fn refunds(
     Json(json!({"status": true, "message": "Refunds retrieved", "data": listed})).into_response()
 }
 
-async fn settlements() -> Response {
-    Json(json!({"status": true, "data": [{"id": 71, "settlement_date": "2026-12-06T12:00:00.000Z", "status": "success"}]})).into_response()
+impl Fake {
+    /// The payer paid `reference` (`minor` subunits) at `at`, with no word to us (the webhook
+    /// lost).
+    pub fn settle(&self, reference: &str, minor: i64, at: chrono::DateTime<chrono::Utc>) {
+        let mut transactions = self.transactions.lock().unwrap();
+        let tx = transactions.get_mut(reference).unwrap();
+        tx["status"] = json!("success");
+        tx["amount"] = json!(minor);
+        tx["paid_at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    }
 }
 
-async fn settled(State(fake): State<Arc<Fake>>, Path(_id): Path<u32>) -> Response {
-    let data: Vec<Value> = fake
+/// The day a successful transaction was paid out: its settlement's id is that day's number.
+fn payout_day(tx: &Value) -> chrono::NaiveDate {
+    chrono::DateTime::parse_from_rfc3339(tx["paid_at"].as_str().unwrap())
+        .unwrap()
+        .date_naive()
+}
+
+fn settlement_id(day: chrono::NaiveDate) -> i64 {
+    (day - chrono::NaiveDate::default()).num_days()
+}
+
+/// `items` paged as Paystack pages a list.
+fn paged(items: Vec<Value>, q: &HashMap<String, String>) -> Response {
+    let per_page: usize = q.get("perPage").map_or(50, |p| p.parse().unwrap());
+    let page: usize = q.get("page").map_or(1, |p| p.parse().unwrap());
+    let total = items.len();
+    let data: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Json(
+        json!({"status": true, "message": "Retrieved", "data": data, "meta": {"total": total,
+        "skipped": (page - 1) * per_page, "perPage": per_page, "page": page,
+        "pageCount": total.div_ceil(per_page).max(1)}}),
+    )
+    .into_response()
+}
+
+fn day_of(raw: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&raw[..10], "%Y-%m-%d").unwrap()
+}
+
+async fn settlements(
+    State(fake): State<Arc<Fake>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (from, to) = (day_of(&q["from"]), day_of(&q["to"]));
+    let mut days: Vec<chrono::NaiveDate> = fake
         .transactions
         .lock()
         .unwrap()
         .values()
         .filter(|t| t["status"] == "success")
-        .map(|t| {
-            json!({"reference": t["reference"], "amount": t["amount"], "currency": t["currency"],
-            "fees": 150, "paid_at": "2026-12-06T10:00:00.000Z"})
+        .map(payout_day)
+        .filter(|day| from <= *day && *day <= to)
+        .collect();
+    days.sort();
+    days.dedup();
+    let listed = days
+        .into_iter()
+        .map(|day| {
+            json!({"id": settlement_id(day), "status": "success",
+            "settlement_date": format!("{day}T00:00:00.000Z")})
         })
         .collect();
-    Json(json!({"status": true, "data": data})).into_response()
+    paged(listed, &q)
+}
+
+async fn settled(
+    State(fake): State<Arc<Fake>>,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut data: Vec<Value> = fake
+        .transactions
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|t| t["status"] == "success" && settlement_id(payout_day(t)) == id)
+        .map(|t| {
+            let fees = t["amount"].as_i64().unwrap() * 15 / 1000;
+            json!({"id": t["id"], "reference": t["reference"], "amount": t["amount"],
+            "currency": t["currency"], "fees": fees, "status": "success", "paid_at": t["paid_at"]})
+        })
+        .collect();
+    data.sort_by_key(|t| t["id"].as_u64());
+    paged(data, &q)
 }
 
 pub async fn fake() -> (Arc<Fake>, Paystack) {
@@ -166,11 +242,14 @@ async fn the_reference_is_our_dedupe() {
     assert_eq!(again.status, PaymentStatus::RequiresAction);
     assert_eq!(*fake.initialized.lock().unwrap(), 1, "one transaction");
 
-    fake.transactions
-        .lock()
+    let day = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
         .unwrap()
-        .get_mut(&request.payment_id)
-        .unwrap()["status"] = json!("success");
+        .to_utc();
+    fake.settle(
+        &request.payment_id,
+        10_000,
+        day + chrono::Duration::hours(10),
+    );
     let paid = paystack.status(&made.reference).await.unwrap();
     assert_eq!(
         (paid.status, paid.amount),
@@ -191,9 +270,6 @@ async fn the_reference_is_our_dedupe() {
     );
     assert_eq!(fake.refunds.lock().unwrap().len(), 1);
 
-    let day = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
-        .unwrap()
-        .to_utc();
     let settled = paystack
         .settled_transactions(day, day + chrono::Duration::days(1))
         .await
@@ -202,4 +278,36 @@ async fn the_reference_is_our_dedupe() {
     assert_eq!(settled[0].reference, request.payment_id);
     assert_eq!(settled[0].amount, money(10_000, "NGN"));
     assert_eq!(settled[0].provider_fee, Some(money(150, "NGN")));
+}
+
+#[tokio::test]
+async fn settlement_transactions_are_read_page_by_page() {
+    let (fake, paystack) = fake().await;
+    let day = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    for i in 0..250 {
+        let reference = format!("pay-{i:03}");
+        fake.transactions.lock().unwrap().insert(
+            reference.clone(),
+            json!({"id": i + 1, "reference": reference, "amount": 1_000 + i,
+            "currency": "NGN", "status": "abandoned"}),
+        );
+        // Two days apart, two settlements.
+        let at = day + chrono::Duration::hours(if i < 200 { 9 } else { 57 });
+        fake.settle(&reference, 1_000 + i, at);
+    }
+    let settled = paystack
+        .settled_transactions(day, day + chrono::Duration::days(2))
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 250, "every page of both settlements");
+    let references: std::collections::HashSet<_> =
+        settled.iter().map(|t| t.reference.as_str()).collect();
+    assert_eq!(references.len(), 250);
+    let first_day = paystack
+        .settled_transactions(day, day + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(first_day.len(), 200, "the window's settlements only");
 }

@@ -8,7 +8,10 @@
 //!   checkout; `POST /v1/checkout/refund` with `paymentType=RF`), every request signed;
 //! - Payfast, from the PHP SDK's `Request.php` (`GET /process/query/{id}` answering
 //!   `{code, status, data: {response}}`, headers `merchant-id`, `version`, `timestamp`,
-//!   `signature`).
+//!   `signature` over the headers and the query) and `TransactionHistory.php`
+//!   (`GET /transactions/history?from&to`, days inclusive, answering the account's history as
+//!   CSV: `Date,Type,Sign,Party,Name,Description,Currency,Funding Type,Gross,Fee,Net,Balance,
+//!   M Payment ID,PF Payment ID`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -259,27 +262,120 @@ async fn peach_checkouts_are_signed_and_deduplicated_by_merchant_transaction_id(
     );
 }
 
-async fn payfast_query(headers: HeaderMap, Path(id): Path<String>) -> Response {
+/// Payfast's side: the payments it completed, by `m_payment_id`.
+#[derive(Default)]
+pub struct Payfasty {
+    payments: Mutex<Vec<Value>>,
+}
+
+impl Payfasty {
+    /// The payer paid `m_payment_id` (`minor` cents) at `at`, with no word to us (the ITN lost).
+    pub fn complete(&self, m_payment_id: &str, minor: i64, at: chrono::DateTime<chrono::Utc>) {
+        let mut payments = self.payments.lock().unwrap();
+        let pf_payment_id = 1_089_250 + payments.len();
+        payments.push(json!({"m_payment_id": m_payment_id, "pf_payment_id": pf_payment_id.to_string(),
+            "status": "COMPLETE", "minor": minor, "at": at.format("%Y-%m-%d %H:%M:%S").to_string()}));
+    }
+}
+
+fn rands(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", minor.abs() / 100, minor.abs() % 100)
+}
+
+/// Whether a request carries Payfast's API signature over its headers and `query`.
+fn payfast_signed(headers: &HeaderMap, query: &[(String, String)]) -> bool {
     let get = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
-    let fields = vec![
+    let mut fields = vec![
         ("merchant-id".to_owned(), get("merchant-id")),
         ("timestamp".to_owned(), get("timestamp")),
         ("version".to_owned(), get("version")),
     ];
-    if get("signature") != api_signature(&fields, "payfast-pass") {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"code": 401, "status": "failed", "data": {"message": "bad signature"}})),
-        )
-            .into_response();
-    }
-    Json(json!({"code": 200, "status": "success", "data": {"response": {"pf_payment_id": "1089250", "m_payment_id": id,
-        "status": "COMPLETE", "amount_gross": "200.00"}}})).into_response()
+    fields.extend_from_slice(query);
+    get("signature") == api_signature(&fields, "payfast-pass")
 }
 
-#[tokio::test]
-async fn payfast_redirects_are_signed_and_queries_authenticated() {
-    let base = serve(axum::Router::new().route("/process/query/{id}", get(payfast_query))).await;
+fn payfast_refused() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"code": 401, "status": "failed", "data": {"message": "bad signature"}})),
+    )
+        .into_response()
+}
+
+async fn payfast_query(
+    State(fake): State<Arc<Payfasty>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !payfast_signed(&headers, &[]) {
+        return payfast_refused();
+    }
+    let payments = fake.payments.lock().unwrap();
+    match payments.iter().find(|p| p["m_payment_id"] == id.as_str()) {
+        Some(p) => Json(
+            json!({"code": 200, "status": "success", "data": {"response": {
+            "pf_payment_id": p["pf_payment_id"], "m_payment_id": id, "status": p["status"],
+            "amount_gross": rands(p["minor"].as_i64().unwrap())}}}),
+        )
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(
+                json!({"code": 404, "status": "failed", "data": {"message": "Payment not found"}}),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn payfast_history(
+    State(fake): State<Arc<Payfasty>>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if !payfast_signed(&headers, &q) {
+        return payfast_refused();
+    }
+    let day = |name: &str| {
+        let raw = &q.iter().find(|(k, _)| k == name).unwrap().1;
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
+    };
+    let (from, to) = (day("from"), day("to"));
+    let mut csv = String::from("Date,Type,Sign,Party,Name,Description,Currency,Funding Type,Gross,Fee,Net,Balance,M Payment ID,PF Payment ID\n");
+    let mut balance = 0;
+    for p in fake.payments.lock().unwrap().iter() {
+        let at = p["at"].as_str().unwrap();
+        let on = chrono::NaiveDate::parse_from_str(&at[..10], "%Y-%m-%d").unwrap();
+        if on < from || on > to {
+            continue;
+        }
+        let minor = p["minor"].as_i64().unwrap();
+        let fee = minor * 23 / 1000;
+        balance += minor - fee;
+        csv.push_str(&format!(
+            "{at},COMPLETE,CREDIT,Payer,\"Doe, J\",Order,ZAR,CC,{},-{},{},{},{},{}\n",
+            rands(minor),
+            rands(fee),
+            rands(minor - fee),
+            rands(balance),
+            p["m_payment_id"].as_str().unwrap(),
+            p["pf_payment_id"].as_str().unwrap(),
+        ));
+    }
+    ([("content-type", "text/csv")], csv).into_response()
+}
+
+/// A Payfast fake and the adapter pointing at it.
+pub async fn payfast_fake() -> (Arc<Payfasty>, Payfast) {
+    let fake = Arc::new(Payfasty::default());
+    let base = serve(
+        axum::Router::new()
+            .route("/process/query/{id}", get(payfast_query))
+            .route("/transactions/history", get(payfast_history))
+            .with_state(fake.clone()),
+    )
+    .await;
     let adapter = Payfast::new(&settings(
         ProviderId::Payfast,
         &base,
@@ -290,6 +386,12 @@ async fn payfast_redirects_are_signed_and_queries_authenticated() {
             ("PROCESS_BASE", "https://sandbox.payfast.co.za"),
         ],
     ));
+    (fake, adapter)
+}
+
+#[tokio::test]
+async fn payfast_redirects_are_signed_and_queries_authenticated() {
+    let (fake, adapter) = payfast_fake().await;
     let request = payment("k", 20_000, "ZAR");
     let made = adapter.create(&request).await.unwrap();
     let NextAction::Redirect { url } = &made.next_action else {
@@ -302,6 +404,14 @@ async fn payfast_redirects_are_signed_and_queries_authenticated() {
     assert!(fields.contains(&("amount".to_owned(), "200.00".to_owned())));
     assert!(fields.contains(&("m_payment_id".to_owned(), request.payment_id.clone())));
     payfast::verify_signature(&fields, Some("payfast-pass")).expect("signed as an ITN is");
+    let day = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    fake.complete(
+        &request.payment_id,
+        20_000,
+        day + chrono::Duration::hours(10),
+    );
     let read = adapter.status(&made.reference).await.unwrap();
     assert_eq!(
         (read.status, read.amount),
@@ -312,4 +422,15 @@ async fn payfast_redirects_are_signed_and_queries_authenticated() {
         .await
         .unwrap_err();
     assert!(matches!(dollars, ProviderError::Rejected(_)));
+
+    // The history, signed over its query too, within the window only.
+    fake.complete("late", 500, day + chrono::Duration::hours(30));
+    let settled = adapter
+        .settled_transactions(day, day + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 1, "{settled:?}");
+    assert_eq!(settled[0].reference, request.payment_id);
+    assert_eq!(settled[0].amount, money(20_000, "ZAR"));
+    assert_eq!(settled[0].provider_fee, Some(money(460, "ZAR")));
 }
