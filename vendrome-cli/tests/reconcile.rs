@@ -314,9 +314,11 @@ async fn repairs_once_and_reports_a_short_settlement(db: TestStore) {
         serde_json::from_value(answer["report"]["discrepancies"].clone()).unwrap();
     assert_eq!(
         discrepancies,
-        [Discrepancy::MissingInLedger {
+        [Discrepancy::AmountMismatch {
             reference: short_reference,
-            amount: Money::new(9_000, Currency::parse("NGN").unwrap()),
+            payment_id: short.id,
+            ledger: short.amount,
+            provider: Money::new(9_000, Currency::parse("NGN").unwrap()),
         }],
         "{answer}"
     );

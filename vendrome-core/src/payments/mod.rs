@@ -435,7 +435,7 @@ pub trait WebhookInbox: Send + Sync {
 }
 
 /// One difference reconciliation found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
     /// The provider settled it; the ledger has no posting for it.
@@ -446,7 +446,8 @@ pub enum Discrepancy {
         payment_id: PaymentId,
         amount: Money,
     },
-    /// Both have it, with different amounts.
+    /// Both have it, with different amounts: `ledger` is what the ledger posted, or, for a
+    /// payment still open here, the amount it is for.
     AmountMismatch {
         reference: String,
         payment_id: PaymentId,

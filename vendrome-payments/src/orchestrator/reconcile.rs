@@ -260,6 +260,15 @@ impl Payments {
                     ledger: Money::new(posted, p.amount.currency),
                     provider: amount,
                 }),
+                // Still open here, settled there for another amount: no webhook would post it.
+                (Some(p), None) if p.amount != amount => {
+                    discrepancies.push(Discrepancy::AmountMismatch {
+                        reference: tx.reference.clone(),
+                        payment_id: p.id,
+                        ledger: p.amount,
+                        provider: amount,
+                    });
+                }
                 _ => discrepancies.push(Discrepancy::MissingInLedger {
                     reference: tx.reference.clone(),
                     amount,
