@@ -8,8 +8,8 @@ use std::sync::Arc;
 use vendrome_core::access::Caller;
 use vendrome_core::enums::{MarketingCampaignStatus, PaymentKind, PaymentStatus};
 use vendrome_core::ids::{CampaignId, PaymentId};
-use vendrome_core::marketing::MarketingRepo;
 use vendrome_core::marketing::Campaign;
+use vendrome_core::marketing::MarketingRepo;
 use vendrome_core::money::Money;
 use vendrome_core::payments::{NewPayment, Payment, StartOutcome};
 use vendrome_core::{Error, Result};
@@ -152,7 +152,10 @@ impl Payments {
     ) -> Result<Payment> {
         let campaign = self.own_campaign(campaign_id, caller).await?;
         let key = format!("campaign-refund:{campaign_id}:{idempotency_key}");
-        let payments = self.marketing_repo()?.campaign_payments(campaign_id).await?;
+        let payments = self
+            .marketing_repo()?
+            .campaign_payments(campaign_id)
+            .await?;
         // A retry of the request that refunded answers that refund, taken on if it stopped.
         if let Some(same) = payments.iter().find(|p| p.idempotency_key == key) {
             return self.drive_refund(same.clone()).await;

@@ -27,8 +27,8 @@ use super::payments::PaymentView;
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::KEY_HEADER;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::idempotency::KEY_HEADER;
 use crate::state::AppState;
 
 /// Who a campaign is shown to: a dimension left out does not restrict; the values of one are

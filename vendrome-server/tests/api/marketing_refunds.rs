@@ -77,7 +77,12 @@ async fn an_ended_campaigns_remainder_is_refunded_once(backend: Backend) {
     assert_eq!(spent["data"]["spend"], 300, "{spent}");
 
     // Not before it ended, not without a key, not someone else's.
-    expect_error(refund(&app, &owner, &id, "early").await, 409, "campaign_not_ended").await;
+    expect_error(
+        refund(&app, &owner, &id, "early").await,
+        409,
+        "campaign_not_ended",
+    )
+    .await;
     expect_error(
         app.post(&format!("/v1/marketing/campaigns/{id}/refund"))
             .bearer_auth(&owner)
@@ -88,7 +93,12 @@ async fn an_ended_campaigns_remainder_is_refunded_once(backend: Backend) {
         "idempotency_key_required",
     )
     .await;
-    expect_error(refund(&app, &stranger, &id, "theirs").await, 404, "not_found").await;
+    expect_error(
+        refund(&app, &stranger, &id, "theirs").await,
+        404,
+        "not_found",
+    )
+    .await;
 
     let cancelled = succeed(
         app.post(&format!("/v1/marketing/campaigns/{id}/cancel"))
@@ -158,7 +168,12 @@ async fn an_ended_campaigns_remainder_is_refunded_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resumed.id.to_string(), refund_id);
-    expect_error(refund(&app, &owner, &id, "refund-3").await, 409, "nothing_to_refund").await;
+    expect_error(
+        refund(&app, &owner, &id, "refund-3").await,
+        409,
+        "nothing_to_refund",
+    )
+    .await;
 
     // The provider's webhook about the refund, twice: nothing moves again.
     let sandbox = app.state.sandbox.as_ref().unwrap();
@@ -178,7 +193,11 @@ async fn a_refund_whose_answer_was_lost_is_settled_by_its_webhook_once(backend: 
     let c = running(&app, &owner).await;
     let id = c["id"].as_str().unwrap().to_owned();
     let funding: PaymentId = c["funding_payment_id"].as_str().unwrap().parse().unwrap();
-    succeed(app.post(&format!("/v1/marketing/campaigns/{id}/cancel")).bearer_auth(&owner)).await;
+    succeed(
+        app.post(&format!("/v1/marketing/campaigns/{id}/cancel"))
+            .bearer_auth(&owner),
+    )
+    .await;
     let campaign: CampaignId = id.parse().unwrap();
     assert_eq!(ad_balance(&app, owner_id).await, 1_000);
 
@@ -204,7 +223,10 @@ async fn a_refund_whose_answer_was_lost_is_settled_by_its_webhook_once(backend: 
     };
     let too_much = app.db.store.start(&new(1_001, "too-much")).await.unwrap();
     assert!(
-        matches!(too_much, StartOutcome::ExceedsRefundable { refundable: 1_000 }),
+        matches!(
+            too_much,
+            StartOutcome::ExceedsRefundable { refundable: 1_000 }
+        ),
         "{too_much:?}"
     );
     let StartOutcome::Started(lost) = app.db.store.start(&new(1_000, "lost")).await.unwrap() else {
@@ -235,7 +257,12 @@ async fn a_refund_whose_answer_was_lost_is_settled_by_its_webhook_once(backend: 
     .await;
     assert_eq!(retried["data"]["id"], json!(lost.id));
     assert_eq!(retried["data"]["status"], "succeeded");
-    expect_error(refund(&app, &owner, &id, "other").await, 409, "nothing_to_refund").await;
+    expect_error(
+        refund(&app, &owner, &id, "other").await,
+        409,
+        "nothing_to_refund",
+    )
+    .await;
     assert_eq!(ad_balance(&app, owner_id).await, 0);
     ledger_is_clean(&app).await;
 }
