@@ -120,6 +120,8 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("campaign_funded", 409, "a funded campaign's budget cannot change"),
     code("campaign_not_submitted", 409, "a draft is funded only once it was submitted"),
     code("not_own_event", 403, "a member reporting an impression or click of another viewer (only an admin may)"),
+    code("campaign_not_ended", 409, "a refund of a campaign's unspent budget before the campaign is completed or cancelled"),
+    code("nothing_to_refund", 409, "a refund of an ended campaign whose released remainder is refunded already (or was nothing)"),
     // Investments.
     code("not_a_crowdfunding_post", 422, "a campaign made from a post that is not a live crowdfunding post"),
     code("not_campaign_owner", 403, "only the campaign's founder (or an admin, to cancel) may do this"),
@@ -138,6 +140,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("idempotency_key_mismatch", 409, "the key was used with a different request"),
     code("idempotency_key_in_progress", 409, "the first request with the key still runs (`Retry-After: 1`)"),
     code("invalid_idempotency_key", 400, "not 1 to 255 visible ASCII characters"),
+    code("idempotency_key_required", 400, "a money movement that needs an `Idempotency-Key` (a campaign's refund) was sent without one"),
     // Availability.
     code("overloaded", 503, "a worker pool's queue (password hashing, search) is full, with `Retry-After: 1`"),
     code("owner_must_transfer", 409, "a group's owner leaves without handing the group over first"),

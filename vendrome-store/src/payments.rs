@@ -411,7 +411,23 @@ impl PaymentRepo for Store {
                         .bind(payment.id.as_uuid())
                         .fetch_one(&mut *tx)
                         .await?;
-                    let refundable = charged.unwrap_or(0) - refunded;
+                    // A campaign's refund takes at most the remainder its end released, which
+                    // is none until it ended.
+                    let released: Option<i64> = match payment.marketing_campaign_id {
+                        Some(campaign) => Some(
+                            sqlx::query_scalar::<_, Option<i64>>(
+                                "SELECT released_amount FROM marketing_campaigns WHERE id = $1",
+                            )
+                            .bind(campaign.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .flatten()
+                            .unwrap_or(0),
+                        ),
+                        None => None,
+                    };
+                    let cap = charged.unwrap_or(0).min(released.unwrap_or(i64::MAX));
+                    let refundable = cap - refunded;
                     if payment.amount.amount > refundable {
                         return Ok(Started::ExceedsRefundable(refundable.max(0)));
                     }

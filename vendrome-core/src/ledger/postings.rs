@@ -56,6 +56,31 @@ pub fn ad_funding_succeeded(
     )
 }
 
+/// A refund of a campaign's unspent remainder that succeeded: the amount leaves the owner's ad
+/// balance and goes back out of the provider's clearing, the reverse of
+/// [`ad_funding_succeeded`]. Key `payment:<refund id>:succeeded`.
+///
+/// # Errors
+///
+/// [`PostingError`] when the amount is not positive.
+pub fn ad_refund_succeeded(
+    refund: PaymentId,
+    provider: PaymentProvider,
+    amount: Money,
+    owner: UserId,
+) -> Result<Posting, PostingError> {
+    let currency = amount.currency;
+    Posting::new(
+        format!("payment:{refund}:succeeded"),
+        format!("ad budget refund {refund} succeeded"),
+        Some(refund),
+        vec![
+            Entry::debit(AccountCode::user_ad_balance(owner, currency), amount),
+            Entry::credit(AccountCode::provider_clearing(provider, currency), amount),
+        ],
+    )
+}
+
 /// A batch's spend of one campaign: from the owner's ad balance to ad revenue. Keyed by the
 /// campaign and the batch's first new event (`campaign:<id>:spend:<event id>`): an event is
 /// recorded once, so the posting is made once.

@@ -171,6 +171,11 @@ pub(super) fn settlement(
         {
             funding_succeeded(payment, &mut settlement)?;
         }
+        (PaymentKind::Refund, PaymentStatus::Succeeded)
+            if payment.marketing_campaign_id.is_some() =>
+        {
+            campaign_refund_succeeded(payment, &mut settlement)?;
+        }
         (PaymentKind::Charge | PaymentKind::Refund, PaymentStatus::Succeeded)
             if payment.commitment_id.is_some() =>
         {
@@ -310,6 +315,22 @@ fn funding_succeeded(payment: &Payment, settlement: &mut Settlement) -> Result<(
             status: MarketingCampaignStatus::Scheduled,
         })),
     });
+    Ok(())
+}
+
+/// A refund of a campaign's unspent remainder: the amount leaves the owner's ad balance, back
+/// to the provider that took the funding charge.
+fn campaign_refund_succeeded(refund: &Payment, settlement: &mut Settlement) -> Result<()> {
+    settlement.posting = Some(
+        postings::ad_refund_succeeded(refund.id, refund.provider, refund.amount, refund.payer_id)
+            .map_err(posting_error)?,
+    );
+    settlement
+        .events
+        .push(NewEvent::new(DomainEvent::PaymentRefunded(payment_event(
+            refund,
+            PaymentStatus::Succeeded,
+        ))));
     Ok(())
 }
 

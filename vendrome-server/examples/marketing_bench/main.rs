@@ -6,7 +6,11 @@
 //! ```sh
 //! scripts/bench/marketing.sh
 //! scripts/bench/marketing.sh --events 100000 --clients 1,8 --campaigns 1000
+//! scripts/bench/marketing.sh --members 100000 --estimates 200
 //! ```
+//!
+//! `--size tiny` sets every count small (a run that checks the benchmark works, in seconds,
+//! even in a debug build); options after it still override it.
 //!
 //! On a fresh database (`vendrome_marketing_bench`, dropped afterwards) seeded with a synthetic
 //! network (`--users`, `--posts`), it makes campaigns through the store's ports (each funded
@@ -21,7 +25,10 @@
 //! 2. the home feed (`GET /v1/feed?limit=10`) of 200 members who opted in, at `--feed-clients`
 //!    for `--seconds`: with sponsored delivery off, on with no campaign running, and on with
 //!    `--campaigns` running (targeting a few countries each): requests/s, p50, p99, and how many
-//!    pages carried a sponsored item.
+//!    pages carried a sponsored item;
+//! 3. the audience estimate (`POST /v1/marketing/audience-estimate`) over `--members` (100,000)
+//!    synthetic members with traits and consent, bulk-inserted (`audience.rs`), for a few
+//!    targetings, `--estimates` (200) requests each: p50, p99 and the members reached.
 //!
 //! The load generator shares the machine with the server and the database.
 
@@ -52,6 +59,8 @@ use vendrome_store::{with_db, Store};
 #[path = "../feed_bench/support.rs"]
 mod support;
 
+mod audience;
+
 use support::{percentile_ms, Level, Server, StoreKind};
 
 /// The database this benchmark creates and drops.
@@ -68,6 +77,8 @@ struct Options {
     campaigns: usize,
     feed_clients: usize,
     seconds: u64,
+    members: u64,
+    estimates: usize,
     vendrome: String,
 }
 
@@ -81,6 +92,8 @@ impl Options {
             campaigns: 1_000,
             feed_clients: 16,
             seconds: 15,
+            members: 100_000,
+            estimates: 200,
             vendrome: "target/release/vendrome".into(),
         };
         let mut args = std::env::args().skip(1);
@@ -99,6 +112,23 @@ impl Options {
                 "--campaigns" => options.campaigns = value()?.parse()?,
                 "--feed-clients" => options.feed_clients = value()?.parse()?,
                 "--seconds" => options.seconds = value()?.parse()?,
+                "--members" => options.members = value()?.parse()?,
+                "--estimates" => options.estimates = value()?.parse()?,
+                "--size" => match value()?.as_str() {
+                    "tiny" => {
+                        options.users = 50;
+                        options.posts = 200;
+                        options.events = 2_000;
+                        options.clients = vec![1, 2];
+                        options.campaigns = 10;
+                        options.feed_clients = 2;
+                        options.seconds = 1;
+                        options.members = 1_000;
+                        options.estimates = 10;
+                    }
+                    "full" => {}
+                    other => bail!("--size is tiny or full, not {other}"),
+                },
                 "--vendrome" => options.vendrome = value()?,
                 other => bail!("unknown option {other}"),
             }
@@ -404,12 +434,21 @@ async fn main() -> anyhow::Result<()> {
     let url = StoreKind::Postgres.prepare(false, DATABASE).await?;
     let outcome = run(&options, &url).await;
     drop_database().await?;
-    let (ingests, feeds, clean) = outcome?;
-    print_report(&options, &ingests, &feeds, clean);
+    let outcome = outcome?;
+    print_report(&options, &outcome);
     Ok(())
 }
 
-async fn run(options: &Options, url: &str) -> anyhow::Result<(Vec<IngestRun>, Vec<FeedRun>, bool)> {
+/// What a run measured.
+struct Outcome {
+    ingests: Vec<IngestRun>,
+    feeds: Vec<FeedRun>,
+    audience_seeded: Duration,
+    estimates: Vec<audience::EstimateRun>,
+    clean: bool,
+}
+
+async fn run(options: &Options, url: &str) -> anyhow::Result<Outcome> {
     eprintln!(
         "seeding {} users and {} posts…",
         options.users, options.posts
@@ -530,13 +569,27 @@ async fn run(options: &Options, url: &str) -> anyhow::Result<(Vec<IngestRun>, Ve
         )
         .await,
     );
+
+    eprintln!("seeding {} audience members…", options.members);
+    let advertiser = targets[1 % targets.len()].1;
+    let audience_seeded = audience::seed(&store, advertiser, options.members).await?;
+    let token = keys.issue(advertiser, UserRole::Member, None)?;
+    eprintln!("audience estimates…");
+    let estimates = audience::measure(&store, &client, &base, &token, options.estimates).await?;
+
     let check = store.check().await?;
     if !check.is_clean() {
         eprintln!("ledger check: {check:?}");
     }
     store.db().close().await;
     server.stop().await;
-    Ok((runs, feeds, check.is_clean()))
+    Ok(Outcome {
+        ingests: runs,
+        feeds,
+        audience_seeded,
+        estimates,
+        clean: check.is_clean(),
+    })
 }
 
 async fn drop_database() -> anyhow::Result<()> {
@@ -554,7 +607,8 @@ fn ms(level: &Level, percent: f64) -> f64 {
     percentile_ms(&level.latencies, percent).unwrap_or(f64::NAN)
 }
 
-fn print_report(options: &Options, ingests: &[IngestRun], feeds: &[FeedRun], clean: bool) {
+fn print_report(options: &Options, outcome: &Outcome) {
+    let (ingests, feeds, clean) = (&outcome.ingests, &outcome.feeds, outcome.clean);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
         "\n## Marketing benchmark: PostgreSQL, {} users, {} posts, {cores} cores (server, database and load generator share them)\n",
@@ -594,6 +648,7 @@ fn print_report(options: &Options, ingests: &[IngestRun], feeds: &[FeedRun], cle
             l.requests,
         );
     }
+    audience::print(options.members, outcome.audience_seeded, &outcome.estimates);
     println!(
         "\nledger check after the run: {}",
         if clean { "clean" } else { "NOT CLEAN" }

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,7 @@ use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::idempotency::KEY_HEADER;
 use crate::state::AppState;
 
 /// Who a campaign is shown to: a dimension left out does not restrict; the values of one are
@@ -196,6 +197,44 @@ pub struct UpdateCampaignRequest {
 #[serde(deny_unknown_fields)]
 pub struct AudienceEstimateRequest {
     pub targeting: TargetingBody,
+}
+
+/// Refund an ended (completed or cancelled) campaign's unspent remainder, as its owner: the
+/// released amount, less what earlier refunds took, goes back to the payer through the provider
+/// of the funding charge, out of the owner's ad balance. `Idempotency-Key` is required: a retry
+/// with it answers the same refund and moves no money twice.
+#[utoipa::path(post, path = "/v1/marketing/campaigns/{id}/refund", tag = "marketing", security(("bearer" = [])),
+    params(("id" = CampaignId, Path, description = "The campaign."),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "The refund's key: a retry with it answers the same refund.")),
+    responses(
+        (status = 201, description = "The refund, a payment of kind `refund`.", body = Envelope<PaymentView>),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`.", body = ErrorEnvelope),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 402, description = "`payment_declined`: the provider refused the refund.", body = ErrorEnvelope),
+        (status = 404, description = "No such campaign of the caller's; `provider_not_configured`.", body = ErrorEnvelope),
+        (status = 409, description = "`campaign_not_ended`; `nothing_to_refund`; `idempotency_key_mismatch`, `idempotency_key_in_progress`.", body = ErrorEnvelope),
+        (status = 422, description = "`payment_rejected`: the provider refused the refund.", body = ErrorEnvelope),
+        (status = 503, description = "`provider_unavailable`: retry with the same key.", body = ErrorEnvelope),
+    ))]
+pub async fn refund_campaign(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<ApiSuccess<PaymentView>> {
+    let id = campaign_id(&id)?;
+    if !headers.contains_key(&KEY_HEADER) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "a campaign's refund needs an Idempotency-Key",
+        ));
+    }
+    let refund = state
+        .payments
+        .refund_campaign(id, &auth.caller, &idempotency_key(&headers))
+        .await?;
+    Ok(ApiSuccess::created(refund.into()))
 }
 
 /// How many members a targeting reaches now.

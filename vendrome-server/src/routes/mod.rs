@@ -233,6 +233,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(marketing::resume_campaign))
         .routes(routes!(marketing::cancel_campaign))
         .routes(routes!(marketing::fund_campaign))
+        .routes(routes!(marketing::refund_campaign))
         .routes(routes!(marketing::campaign_stats))
         .routes(routes!(marketing::audience_estimate))
         .routes(routes!(marketing::ingest_events))

@@ -33,6 +33,8 @@ mod investments;
 mod ledger_tasks;
 mod list_bounds;
 mod marketing;
+mod marketing_instances;
+mod marketing_refunds;
 
 mod mentorship;
 mod messaging;

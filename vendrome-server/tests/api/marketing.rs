@@ -46,7 +46,7 @@ fn campaign_body(post: &str) -> Value {
     })
 }
 
-async fn create(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn create(app: &TestApp, token: &str) -> Value {
     let post = post_of(app, token).await;
     expect_status(
         app.post("/v1/marketing/campaigns")
@@ -66,7 +66,7 @@ async fn act(app: &TestApp, token: &str, id: &str, action: &str) -> reqwest::Res
         .unwrap()
 }
 
-async fn deliver(app: &TestApp, headers: &[(String, String)], body: &[u8]) -> Value {
+pub(crate) async fn deliver(app: &TestApp, headers: &[(String, String)], body: &[u8]) -> Value {
     let mut request = app
         .post("/v1/payments/webhooks/sandbox")
         .header("content-type", "application/json")
@@ -78,7 +78,7 @@ async fn deliver(app: &TestApp, headers: &[(String, String)], body: &[u8]) -> Va
 }
 
 /// Submits and funds the campaign through the sandbox; it is `scheduled` after.
-async fn fund(app: &TestApp, token: &str, id: &str) -> PaymentId {
+pub(crate) async fn fund(app: &TestApp, token: &str, id: &str) -> PaymentId {
     succeed(
         app.post(&format!("/v1/marketing/campaigns/{id}/submit"))
             .bearer_auth(token),
@@ -103,7 +103,7 @@ async fn fund(app: &TestApp, token: &str, id: &str) -> PaymentId {
 }
 
 /// A funded campaign, started by the clock.
-async fn running(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn running(app: &TestApp, token: &str) -> Value {
     let c = create(app, token).await;
     let id = c["id"].as_str().unwrap();
     fund(app, token, id).await;
@@ -376,7 +376,7 @@ async fn consent_and_the_audience_estimate(backend: Backend) {
     .await;
 }
 
-fn clicks(campaign: &str, n: usize) -> Vec<Value> {
+pub(crate) fn clicks(campaign: &str, n: usize) -> Vec<Value> {
     let at = vendrome_core::time::now().to_rfc3339();
     (0..n)
         .map(|_| json!({ "event_id": uuid::Uuid::now_v7(), "campaign_id": campaign, "kind": "click", "at": at }))

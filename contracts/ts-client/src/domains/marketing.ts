@@ -1,6 +1,6 @@
 // Marketing campaigns: creating and targeting a campaign, its moves, funding its budget through
-// a checkout, the audience estimate, reporting impressions and clicks, the stats of the
-// dashboard, and the caller's direct-marketing consent.
+// a checkout, refunding an ended campaign's unspent remainder, the audience estimate, reporting
+// impressions and clicks, the stats of the dashboard, and the caller's direct-marketing consent.
 
 import type { Transport } from "../http.js";
 import { unwrap } from "../http.js";
@@ -65,6 +65,19 @@ export function marketingClient({ raw }: Transport) {
       return (
         await unwrap(
           raw.POST("/v1/marketing/campaigns/{id}/fund", { params: { path: { id }, ...keyed(idempotencyKey) }, body: input }),
+        )
+      ).data;
+    },
+    /**
+     * Refunds an ended (completed or cancelled) campaign's unspent remainder to the payer. The key
+     * is required: a retry with it answers the same refund and moves no money twice.
+     */
+    async refund(id: string, idempotencyKey: string) {
+      return (
+        await unwrap(
+          raw.POST("/v1/marketing/campaigns/{id}/refund", {
+            params: { path: { id }, header: { "Idempotency-Key": idempotencyKey } },
+          }),
         )
       ).data;
     },
