@@ -563,12 +563,7 @@ pub async fn fund_campaign(
     body: Option<ApiJson<CheckoutRequest>>,
 ) -> ApiResult<ApiSuccess<PaymentView>> {
     let body = body.map(|ApiJson(b)| b).unwrap_or_default();
-    let request = vendrome_payments::CheckoutRequest {
-        provider: body.provider,
-        method: body.method,
-        return_url: body.return_url,
-        country: body.country,
-    };
+    let request = vendrome_payments::CheckoutRequest::from(body);
     let payment = state
         .payments
         .fund_campaign(
