@@ -59,7 +59,12 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-async fn dav(State(fake): State<Shared>, method: Method, headers: HeaderMap, body: String) -> Response {
+async fn dav(
+    State(fake): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let mut fake = fake.lock().unwrap();
     let depth = headers
         .get("depth")
@@ -70,11 +75,17 @@ async fn dav(State(fake): State<Shared>, method: Method, headers: HeaderMap, bod
         "PROPFIND" if depth == "0" => {
             fake.requests.push("PROPFIND 0".into());
             let ctag = fake.ctag;
-            multistatus(&ok_prop(COLLECTION, &format!("<CS:getctag>c{ctag}</CS:getctag>")))
+            multistatus(&ok_prop(
+                COLLECTION,
+                &format!("<CS:getctag>c{ctag}</CS:getctag>"),
+            ))
         }
         "PROPFIND" => {
             fake.requests.push("PROPFIND 1".into());
-            let mut out = ok_prop(COLLECTION, "<D:resourcetype><D:collection/></D:resourcetype>");
+            let mut out = ok_prop(
+                COLLECTION,
+                "<D:resourcetype><D:collection/></D:resourcetype>",
+            );
             for (name, (etag, _)) in &fake.items {
                 out.push_str(&ok_prop(
                     &format!("{COLLECTION}{name}.ics"),
@@ -97,9 +108,7 @@ async fn dav(State(fake): State<Shared>, method: Method, headers: HeaderMap, bod
             for piece in body.split("<D:href>").skip(1) {
                 let href = piece.split("</D:href>").next().unwrap().to_owned();
                 fake.fetched.push(href.clone());
-                let name = href
-                    .trim_start_matches(COLLECTION)
-                    .trim_end_matches(".ics");
+                let name = href.trim_start_matches(COLLECTION).trim_end_matches(".ics");
                 if let Some((etag, ics)) = fake.items.get(name) {
                     out.push_str(&ok_prop(
                         &href,
@@ -179,8 +188,7 @@ async fn titles(app: &TestApp, token: &str) -> Vec<String> {
 }
 
 fn counts(report: &Value) -> [i64; 5] {
-    ["created", "updated", "deleted", "requests", "skipped"]
-        .map(|k| report[k].as_i64().unwrap())
+    ["created", "updated", "deleted", "requests", "skipped"].map(|k| report[k].as_i64().unwrap())
 }
 
 async fn calendar_caldav_ctag_fallback_without_sync_collection(backend: Backend) {

@@ -43,9 +43,13 @@ fn quick(period: Duration) -> RunnerConfig {
     }
 }
 
+/// Every instance of a test seals and opens credentials with this key.
+const KEYS: &str = "c1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
 fn setup(backend: Backend, config: RunnerConfig) -> Setup {
     let mut setup = Setup::new(backend);
     setup.calendar_sync = config;
+    setup.calendar_keys = Some(KEYS.into());
     setup
 }
 
@@ -173,7 +177,13 @@ async fn calendar_runner_backs_off_and_dead_letters_a_failing_server(backend: Ba
         return;
     };
     let me = app.token(UserRole::Member).await;
-    let id = connect(&app, &me, "http://127.0.0.1:9/alice/gone/", "pw-never-logged").await;
+    let id = connect(
+        &app,
+        &me,
+        "http://127.0.0.1:9/alice/gone/",
+        "pw-never-logged",
+    )
+    .await;
     let runner = &app.state.calendar_runner;
     let t0 = time::now();
     let at = |t: Timestamp| move || t;
@@ -193,7 +203,8 @@ async fn calendar_runner_backs_off_and_dead_letters_a_failing_server(backend: Ba
         job.available_at >= t0 + secs(5) && job.available_at <= t0 + secs(10),
         "{job:?}"
     );
-    assert!(job.last_error.is_some());
+    let error = job.last_error.as_deref().unwrap();
+    assert!(error.contains("CalDAV request failed"), "{error}");
     let failed = integration(&app, &me, &id).await;
     assert_eq!(failed["status"], "error", "{failed}");
     assert!(!failed["last_error"]
@@ -250,7 +261,9 @@ async fn calendar_runner_backs_off_and_dead_letters_a_failing_server(backend: Ba
     // waits), on the wall clock: three attempts, then dead.
     let mut quick_setup = setup(backend, quick(Duration::from_secs(3600)));
     quick_setup.database = Some(app.db.clone());
-    let quick_app = spawn_with(quick_setup).await.expect("the first one's database");
+    let quick_app = spawn_with(quick_setup)
+        .await
+        .expect("the first one's database");
     let other = connect(&app, &me, "http://127.0.0.1:9/alice/also-gone/", "pw").await;
     let workers = Workers::start(&[&quick_app.state]);
     let (a, o) = (&app, other.as_str());
@@ -261,6 +274,8 @@ async fn calendar_runner_backs_off_and_dead_letters_a_failing_server(backend: Ba
     workers.stop().await;
     let all = jobs(&app, &other).await;
     assert_eq!((all.len(), all[0].attempts), (1, 3), "{all:?}");
+    let error = all[0].last_error.as_deref().unwrap();
+    assert!(error.contains("CalDAV request failed"), "{error}");
 }
 
 async fn calendar_caldav_runner_syncs_remote_events_on_its_own(backend: Backend) {
@@ -276,7 +291,12 @@ async fn calendar_caldav_runner_syncs_remote_events_on_its_own(backend: Backend)
         &collection,
         "e1",
         "x",
-        &vevent("e1@elsewhere", "Board", "20270104T090000Z", "20270104T100000Z"),
+        &vevent(
+            "e1@elsewhere",
+            "Board",
+            "20270104T090000Z",
+            "20270104T100000Z",
+        ),
     )
     .await;
     let id = connect(&app, &me, &collection, "x").await;
@@ -294,7 +314,12 @@ async fn calendar_caldav_runner_syncs_remote_events_on_its_own(backend: Backend)
         &collection,
         "e2",
         "x",
-        &vevent("e2@elsewhere", "Dentist", "20270105T090000Z", "20270105T100000Z"),
+        &vevent(
+            "e2@elsewhere",
+            "Dentist",
+            "20270105T090000Z",
+            "20270105T100000Z",
+        ),
     )
     .await;
     until("the second remote event shows", move || async move {
@@ -314,7 +339,12 @@ async fn calendar_caldav_runner_syncs_remote_events_on_its_own(backend: Backend)
         &collection,
         "e3",
         "x",
-        &vevent("e3@elsewhere", "Offsite", "20270106T090000Z", "20270106T170000Z"),
+        &vevent(
+            "e3@elsewhere",
+            "Offsite",
+            "20270106T090000Z",
+            "20270106T170000Z",
+        ),
     )
     .await;
     until("the third remote event shows", move || async move {
@@ -329,7 +359,8 @@ async fn calendar_caldav_runner_syncs_remote_events_on_its_own(backend: Backend)
     let all = jobs(&app, &id).await;
     assert!(all.len() >= 3, "{all:?}");
     assert!(
-        all.iter().all(|j| j.status == CalendarSyncJobStatus::Succeeded && j.attempts == 1),
+        all.iter()
+            .all(|j| j.status == CalendarSyncJobStatus::Succeeded && j.attempts == 1),
         "{all:?}"
     );
 }
@@ -347,7 +378,12 @@ async fn calendar_caldav_runner_stops_at_a_refused_password_until_reconnected(ba
         &collection,
         "e1",
         "right-pw",
-        &vevent("e1@elsewhere", "Board", "20270104T090000Z", "20270104T100000Z"),
+        &vevent(
+            "e1@elsewhere",
+            "Board",
+            "20270104T090000Z",
+            "20270104T100000Z",
+        ),
     )
     .await;
     let id = connect(&app, &me, &collection, "wrong-pw").await;
