@@ -157,6 +157,10 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
             .collect(),
         signing_keys: args.signing_keys,
         calendar_keys: args.calendar_keys,
+        calendar_sync: vendrome_server::config::CalendarSyncSettings {
+            period: args.calendar_sync_period.max(Duration::from_secs(1)),
+            max_attempts: args.calendar_sync_max_attempts,
+        },
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,
@@ -212,13 +216,6 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
                 None => vendrome_payments::routing::RoutingPolicy::default(),
             },
         },
-    };
-    let config = Config {
-        calendar_sync: vendrome_server::config::CalendarSyncSettings {
-            period: args.calendar_sync_period.max(Duration::from_secs(1)),
-            max_attempts: args.calendar_sync_max_attempts,
-        },
-        ..config
     };
     let app = App::build(config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
