@@ -1,5 +1,6 @@
 //! A CalDAV client (RFC 4791) over reqwest: the collection's changes since a sync token
-//! (`sync-collection`, RFC 6578), members' data by href (`calendar-multiget`), and conditional
+//! (`sync-collection`, RFC 6578), or for servers without it the collection's ctag and its
+//! members' etags (`PROPFIND`), members' data by href (`calendar-multiget`), and conditional
 //! writes (`If-None-Match: *` to create, `If-Match: <etag>` to replace or delete; a 412 is a
 //! conflict). Basic authentication with the integration's user name and password.
 
@@ -15,6 +16,10 @@ pub enum DavError {
     /// 403 `DAV:valid-sync-token`: the token is unknown or expired; sync again from none.
     #[error("the server no longer knows the sync token")]
     InvalidSyncToken,
+    /// The server does not support `sync-collection` (RFC 6578): a 501 or 405, or a 400/403/409
+    /// naming the `supported-report` precondition. The collection is then listed instead.
+    #[error("the server does not support sync-collection")]
+    SyncUnsupported,
     /// 412: the resource is not at the version the write expected.
     #[error("the resource changed on the server (412)")]
     Conflict,
@@ -85,6 +90,7 @@ impl std::fmt::Debug for CaldavClient {
 
 const DAV: &str = "DAV:";
 const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
+const CALENDARSERVER: &str = "http://calendarserver.org/ns/";
 
 impl CaldavClient {
     /// Errors: [`DavError::Protocol`] for a URL that does not parse.
@@ -157,6 +163,9 @@ impl CaldavClient {
         if status == StatusCode::FORBIDDEN && text.contains("valid-sync-token") {
             return Err(DavError::InvalidSyncToken);
         }
+        if refuses_report(status, &text) {
+            return Err(DavError::SyncUnsupported);
+        }
         check(status, &text)?;
         let doc = parse(&text)?;
         let mut changes = Changes {
@@ -194,6 +203,72 @@ impl CaldavClient {
             }
         }
         Ok(changes)
+    }
+
+    /// The collection's ctag (`CS:getctag`, which changes whenever a member does), `None` when
+    /// the server keeps none.
+    pub async fn ctag(&self) -> Result<Option<String>, DavError> {
+        let text = self
+            .propfind(
+                "0",
+                r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:getctag/></D:prop></D:propfind>"#,
+            )
+            .await?;
+        let doc = parse(&text)?;
+        Ok(doc
+            .descendants()
+            .find(|n| n.has_tag_name((CALENDARSERVER, "getctag")))
+            .and_then(|n| n.text())
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()))
+    }
+
+    /// Every member of the collection with its etag (`PROPFIND`, `Depth: 1`).
+    pub async fn etags(&self) -> Result<Vec<(String, String)>, DavError> {
+        let text = self
+            .propfind(
+                "1",
+                r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"#,
+            )
+            .await?;
+        let doc = parse(&text)?;
+        let own = self.collection.path().trim_end_matches('/').to_owned();
+        let mut members = Vec::new();
+        for response in doc
+            .descendants()
+            .filter(|n| n.has_tag_name((DAV, "response")))
+        {
+            let Some(href) = child_text(response, DAV, "href") else {
+                continue;
+            };
+            if href.trim_end_matches('/') == own {
+                continue;
+            }
+            if let Some(etag) = response
+                .descendants()
+                .find(|n| n.has_tag_name((DAV, "getetag")))
+                .and_then(|n| n.text())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+            {
+                members.push((href, etag.to_owned()));
+            }
+        }
+        Ok(members)
+    }
+
+    async fn propfind(&self, depth: &str, body: &'static str) -> Result<String, DavError> {
+        let response = self
+            .request("PROPFIND", self.collection.clone())
+            .header("Depth", depth)
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        check(status, &text)?;
+        Ok(text)
     }
 
     /// The data of `hrefs` (members gone meanwhile are left out), in batches.
@@ -290,6 +365,18 @@ impl CaldavClient {
             StatusCode::NOT_FOUND => Ok(()),
             status => check(status, &response.text().await?),
         }
+    }
+}
+
+/// Whether an answer to a REPORT says the server does not support that report (RFC 3253
+/// `DAV:supported-report`, or the method itself refused).
+fn refuses_report(status: StatusCode, text: &str) -> bool {
+    match status {
+        StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED => true,
+        StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+            text.contains("supported-report")
+        }
+        _ => false,
     }
 }
 

@@ -161,6 +161,47 @@ impl IntegrationService {
         Ok(())
     }
 
+    /// Gives the caller's CalDAV integration a new password (after the server refused the old
+    /// one): sealed, the integration back to `active` with no `last_error`, its events and
+    /// cursor kept.
+    ///
+    /// Errors: as [`Self::get`]; `validation_failed` (`password`: `required`, `too_long`);
+    /// [`Error::Conflict`] `calendar_provider_mismatch` for an integration that is not CalDAV;
+    /// `calendar_sync_unconfigured` without keys.
+    pub async fn reconnect_caldav(
+        &self,
+        caller: &Caller,
+        id: CalendarIntegrationId,
+        password: Secret,
+    ) -> Result<Integration> {
+        let integration = self.get(caller, id).await?;
+        let mut errors = ValidationErrors::new();
+        if password.expose().is_empty() {
+            errors.add("password", "required", "must not be empty");
+        } else if password.expose().chars().count() > 1024 {
+            errors.add("password", "too_long", "at most 1024 characters");
+        }
+        errors.into_result()?;
+        if integration.provider != CalendarProvider::Caldav {
+            return Err(Error::conflict(
+                "calendar_provider_mismatch",
+                "this integration is not a CalDAV calendar",
+            ));
+        }
+        let keys = self.keys()?;
+        let sealed = keys.seal(
+            id,
+            &Credentials {
+                access: password,
+                refresh: None,
+            },
+        );
+        if !self.repo.reconnect(id, &sealed, time::now()).await? {
+            return Err(Error::not_found("calendar integration"));
+        }
+        self.get(caller, id).await
+    }
+
     /// The integration's credentials in the clear, for a sync.
     ///
     /// Errors: [`Error::Unexpected`] when they were dropped or do not open with the configured

@@ -2,7 +2,8 @@
 //! free/busy) and their recurrence, expanded in each event's time zone with the `rrule` crate;
 //! iCalendar (RFC 5545) files written out and read in (`ics`), served as a member's secret feed
 //! and imported per UID (`exchange`); connections to external calendars (`integrations`) with
-//! their credentials sealed at rest (`secrets`).
+//! their credentials sealed at rest (`secrets`), synced (`sync`) through a leased work queue
+//! (`runner`).
 //!
 //! Storage is reached only through `vendrome_core::calendar::CalendarRepo` (and the graph port for
 //! who is connected to whom): this crate depends on no database, HTTP server or store crate.
@@ -13,6 +14,7 @@ pub mod ics;
 pub mod input;
 pub mod integrations;
 pub mod recurrence;
+pub mod runner;
 pub mod secrets;
 pub mod service;
 pub mod sync;
@@ -21,7 +23,8 @@ pub mod writeback;
 pub use exchange::{IcsService, ImportReport};
 pub use input::{EventChanges, EventInput};
 pub use integrations::{CaldavInput, IntegrationService};
+pub use runner::{JobRun, RunnerConfig, SyncRunner};
 pub use secrets::{CalendarKeys, Credentials, Secret};
 pub use service::{BusyBlock, CalendarService, Occurrence, Window};
-pub use sync::{SyncEngine, SyncReport};
+pub use sync::{Attempt, SyncEngine, SyncReport};
 pub use writeback::PushReport;

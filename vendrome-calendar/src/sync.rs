@@ -7,20 +7,23 @@
 //! changes, not the calendar: members whose etag the link already holds are skipped, the others
 //! fetched with one `calendar-multiget` per batch, removed ones deleted. Without a token, or when
 //! the server refuses it (403 `valid-sync-token`), the sync is full: every member is listed and
-//! links to members no longer there are deleted with their events.
+//! links to members no longer there are deleted with their events. A server without
+//! `sync-collection` is asked for its collection's ctag instead (kept as the cursor, `ctag:…`):
+//! unchanged, the sync is one request; changed, its members' etags are listed and only those
+//! that moved are fetched.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use vendrome_core::calendar::integrations::{EventLink, Integration, IntegrationRepo, SyncOutcome};
 use vendrome_core::calendar::CalendarRepo;
-use vendrome_core::enums::CalendarProvider;
+use vendrome_core::enums::{CalendarIntegrationStatus, CalendarProvider};
 use vendrome_core::ids::CalendarIntegrationId;
 use vendrome_core::sql_enum::SqlEnum as _;
 use vendrome_core::time;
 use vendrome_core::{Error, Result};
 
-use crate::caldav::{CaldavClient, DavError};
+use crate::caldav::{CaldavClient, Changes, DavError};
 use crate::exchange::input;
 use crate::integrations::IntegrationService;
 use crate::{ics, CalendarService};
@@ -66,17 +69,34 @@ impl SyncEngine {
     }
 
     /// Syncs integration `id` from its provider and records the outcome (`last_synced_at` and
-    /// the new cursor, or `last_error`).
+    /// the new cursor, or `last_error`; a refused credential also the `revoked` status).
     ///
-    /// Errors: [`Error::NotFound`] (`calendar integration`); [`Error::Unavailable`]
-    /// `calendar_sync_failed` when the provider failed or refused (the reason, without any
-    /// credential, is also the integration's `last_error`).
+    /// Errors: [`Error::NotFound`] (`calendar integration`); [`Error::Conflict`]
+    /// `calendar_reconnect_required` when it is `revoked` or `paused`;
+    /// [`Error::Unavailable`] `calendar_sync_failed` when the provider failed or refused (the
+    /// reason, without any credential, is also the integration's `last_error`).
     pub async fn sync(&self, id: CalendarIntegrationId) -> Result<SyncReport> {
-        let integration = self
-            .repo
-            .integration(id)
-            .await?
-            .ok_or_else(|| Error::not_found("calendar integration"))?;
+        match self.attempt(id).await? {
+            Attempt::Synced(report) => Ok(report),
+            Attempt::Failed(error) | Attempt::Rejected(error) => {
+                Err(Error::unavailable("calendar_sync_failed", error))
+            }
+            Attempt::Gone => Err(Error::not_found("calendar integration")),
+            Attempt::Idle(status) => Err(reconnect_required(status)),
+        }
+    }
+
+    /// Syncs integration `id` once and records the outcome on it, as [`Self::sync`], telling the
+    /// caller (the sync queue) whether retrying may help.
+    ///
+    /// Errors: only the store's.
+    pub async fn attempt(&self, id: CalendarIntegrationId) -> Result<Attempt> {
+        let Some(integration) = self.repo.integration(id).await? else {
+            return Ok(Attempt::Gone);
+        };
+        if !crate::runner::syncs(integration.status) {
+            return Ok(Attempt::Idle(integration.status));
+        }
         let result = match integration.provider {
             CalendarProvider::Caldav => self.caldav(&integration).await,
             other => Err(SyncFailure::Other(format!(
@@ -89,14 +109,25 @@ impl SyncEngine {
                 self.repo
                     .record_sync(id, &SyncOutcome::Synced { cursor }, time::now())
                     .await?;
-                Ok(report)
+                Ok(Attempt::Synced(report))
             }
-            Err(failure) => Err(self.failed(id, failure).await?),
+            Err(SyncFailure::Store(e)) => Err(e),
+            Err(failure) => {
+                let rejected = failure.rejects_credentials();
+                let error = failure.to_string();
+                self.failed(id, failure).await?;
+                Ok(if rejected {
+                    Attempt::Rejected(error)
+                } else {
+                    Attempt::Failed(error)
+                })
+            }
         }
     }
 
     /// The error to answer for `failure`; a provider's failure is first recorded on the
-    /// integration (`last_error`, the `error` status).
+    /// integration (`last_error`, the `error` status; `revoked` when it refused the
+    /// credentials).
     pub(crate) async fn failed(
         &self,
         id: CalendarIntegrationId,
@@ -105,17 +136,19 @@ impl SyncEngine {
         if let SyncFailure::Store(e) = failure {
             return Ok(e);
         }
+        let rejected = failure.rejects_credentials();
         let error = failure.to_string();
-        tracing::warn!(integration = %id, %error, "calendar sync failed");
-        self.repo
-            .record_sync(
-                id,
-                &SyncOutcome::Failed {
-                    error: error.clone(),
-                },
-                time::now(),
-            )
-            .await?;
+        tracing::warn!(integration = %id, %error, rejected, "calendar sync failed");
+        let outcome = if rejected {
+            SyncOutcome::Rejected {
+                error: error.clone(),
+            }
+        } else {
+            SyncOutcome::Failed {
+                error: error.clone(),
+            }
+        };
+        self.repo.record_sync(id, &outcome, time::now()).await?;
         Ok(Error::unavailable("calendar_sync_failed", error))
     }
 
@@ -137,20 +170,29 @@ impl SyncEngine {
     ) -> std::result::Result<(SyncReport, Option<String>), SyncFailure> {
         let client = self.caldav_client(integration)?;
         let mut report = SyncReport::default();
-        report.requests += 1;
-        let changes = match client
-            .sync_collection(integration.sync_cursor.as_deref())
-            .await
-        {
-            Err(DavError::InvalidSyncToken) => {
+        let cursor = integration.sync_cursor.as_deref();
+        let changes = match cursor.and_then(|c| c.strip_prefix(CTAG)) {
+            // A server without sync-collection, seen before: straight to its ctag.
+            Some(ctag) => listing(&client, Some(ctag), &mut report).await?,
+            None => {
                 report.requests += 1;
-                report.full = true;
-                client.sync_collection(None).await?
+                match client.sync_collection(cursor).await {
+                    Err(DavError::InvalidSyncToken) => {
+                        report.requests += 1;
+                        report.full = true;
+                        Some(client.sync_collection(None).await?)
+                    }
+                    Err(DavError::SyncUnsupported) => listing(&client, None, &mut report).await?,
+                    other => {
+                        report.full = cursor.is_none();
+                        Some(other?)
+                    }
+                }
             }
-            other => {
-                report.full = integration.sync_cursor.is_none();
-                other?
-            }
+        };
+        // The ctag did not move: nothing changed, nothing to do.
+        let Some(changes) = changes else {
+            return Ok((report, integration.sync_cursor.clone()));
         };
         let id = integration.id;
         // A full sync compares with every link; an incremental one reads only the changed ones.
@@ -260,6 +302,32 @@ impl SyncEngine {
     }
 }
 
+/// How a ctag is kept as an integration's cursor (told apart from an RFC 6578 sync token).
+const CTAG: &str = "ctag:";
+
+/// The changes of a collection without `sync-collection`: `None` when its ctag is still
+/// `previous`; else every member with its etag (a full listing: links to members not listed are
+/// deleted, and only members whose etag moved are fetched), the new ctag as the cursor.
+async fn listing(
+    client: &CaldavClient,
+    previous: Option<&str>,
+    report: &mut SyncReport,
+) -> std::result::Result<Option<Changes>, SyncFailure> {
+    report.requests += 1;
+    let ctag = client.ctag().await?;
+    if ctag.is_some() && ctag.as_deref() == previous {
+        return Ok(None);
+    }
+    // Read after the ctag: a change made in between moves the ctag again, so it is seen next time.
+    report.requests += 1;
+    report.full = true;
+    Ok(Some(Changes {
+        changed: client.etags().await?,
+        removed: Vec::new(),
+        token: ctag.map(|c| format!("{CTAG}{c}")),
+    }))
+}
+
 /// Why a sync stopped: the store (an error of ours, returned as is) or the provider (recorded on
 /// the integration).
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +338,40 @@ pub(crate) enum SyncFailure {
     Other(String),
     #[error(transparent)]
     Store(Error),
+}
+
+impl SyncFailure {
+    /// Whether the provider refused the credentials (401/403 other than RFC 6578's
+    /// `valid-sync-token`): only the member reconnecting can help.
+    pub(crate) fn rejects_credentials(&self) -> bool {
+        matches!(self, Self::Dav(DavError::Unauthorized(_)))
+    }
+}
+
+/// How one sync attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Synced(SyncReport),
+    /// The provider failed or could not be reached: worth retrying (the reason).
+    Failed(String),
+    /// The provider refused the credentials: the integration is now `revoked` until its member
+    /// reconnects; retrying cannot help.
+    Rejected(String),
+    /// The integration no longer exists.
+    Gone,
+    /// The integration is not syncing (`revoked` or `paused`): nothing was asked of the provider.
+    Idle(CalendarIntegrationStatus),
+}
+
+/// [`Error::Conflict`] `calendar_reconnect_required` for an integration in `status`.
+pub(crate) fn reconnect_required(status: CalendarIntegrationStatus) -> Error {
+    Error::conflict(
+        "calendar_reconnect_required",
+        format!(
+            "the integration is {}: reconnect it with new credentials first",
+            status.as_str()
+        ),
+    )
 }
 
 impl From<Error> for SyncFailure {

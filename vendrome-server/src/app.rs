@@ -271,6 +271,11 @@ impl App {
                 .sponsored_delivery
                 .then(vendrome_core::marketing::DeliveryConfig::default),
             calendar_keys,
+            calendar_sync: vendrome_calendar::RunnerConfig {
+                period: config.calendar_sync.period,
+                max_attempts: config.calendar_sync.max_attempts,
+                ..vendrome_calendar::RunnerConfig::default()
+            },
             ..StateOptions::default()
         };
         Ok(Self {

@@ -65,6 +65,28 @@ pub struct Config {
     pub mail: crate::mail::MailSettings,
     /// Orders and payments: the platform fee, order expiry, the sandbox provider.
     pub commerce: crate::commerce::CommerceSettings,
+    /// The calendar sync queue: how often each connected calendar is synced, how many attempts
+    /// a sync gets before it is a dead letter.
+    pub calendar_sync: CalendarSyncSettings,
+}
+
+/// `vendrome serve`'s calendar sync options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarSyncSettings {
+    /// Between two syncs of one connected calendar.
+    pub period: Duration,
+    /// Attempts of one sync (retried with exponential backoff) before it is a dead letter.
+    pub max_attempts: u32,
+}
+
+impl Default for CalendarSyncSettings {
+    fn default() -> Self {
+        let runner = vendrome_calendar::RunnerConfig::default();
+        Self {
+            period: runner.period,
+            max_attempts: runner.max_attempts,
+        }
+    }
 }
 
 /// Which engine answers search.
@@ -147,6 +169,7 @@ impl Default for Config {
             metrics_bind: None,
             mail: crate::mail::MailSettings::default(),
             commerce: crate::commerce::CommerceSettings::default(),
+            calendar_sync: CalendarSyncSettings::default(),
         }
     }
 }

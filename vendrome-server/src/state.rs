@@ -5,7 +5,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use vendrome_calendar::{
-    CalendarKeys, CalendarService, IcsService, IntegrationService, SyncEngine,
+    CalendarKeys, CalendarService, IcsService, IntegrationService, RunnerConfig, SyncEngine,
+    SyncRunner,
 };
 use vendrome_core::auth::{AccountRecovery, AuthPolicy, AuthService};
 use vendrome_core::bookings::BookingService;
@@ -85,6 +86,9 @@ pub struct Services {
     pub calendar_integrations: IntegrationService,
     /// Syncs integrations from their providers.
     pub calendar_sync: SyncEngine,
+    /// The calendar sync queue's worker of this instance (periodic syncs, retries, the syncs
+    /// members ask for).
+    pub calendar_runner: SyncRunner,
     /// Product orders: placing them and moving them through their life.
     pub orders: OrderService,
     /// Availability, slots and bookings of services.
@@ -183,6 +187,8 @@ pub struct StateOptions {
     /// The keys calendar credentials are sealed with; `None` (the default): no calendar can be
     /// connected.
     pub calendar_keys: Option<Arc<CalendarKeys>>,
+    /// The calendar sync queue's period, attempts, backoff and lease.
+    pub calendar_sync: RunnerConfig,
 }
 
 impl Default for StateOptions {
@@ -203,6 +209,7 @@ impl Default for StateOptions {
             commerce: CommerceOptions::default(),
             sponsored_delivery: Some(DeliveryConfig::default()),
             calendar_keys: None,
+            calendar_sync: RunnerConfig::default(),
         }
     }
 }
@@ -280,6 +287,14 @@ impl AppState {
         }
         let commerce = Commerce::new(&shared, options.commerce);
         let integrations = IntegrationService::new(shared.clone(), options.calendar_keys);
+        let calendar_sync = SyncEngine::new(
+            integrations.clone(),
+            shared.clone(),
+            shared.clone(),
+            CalendarService::new(shared.clone(), shared.clone()),
+        );
+        let calendar_runner =
+            SyncRunner::new(calendar_sync.clone(), shared.clone(), options.calendar_sync);
         Self(Arc::new(Services {
             auth,
             oauth,
@@ -302,13 +317,9 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
             ),
-            calendar_integrations: integrations.clone(),
-            calendar_sync: SyncEngine::new(
-                integrations,
-                shared.clone(),
-                shared.clone(),
-                CalendarService::new(shared.clone(), shared.clone()),
-            ),
+            calendar_integrations: integrations,
+            calendar_sync,
+            calendar_runner,
             orders: commerce.orders,
             // A provider's calendar (native events and those synced from a connected calendar)
             // leaves its busy time free of slots.

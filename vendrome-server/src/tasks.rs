@@ -1,6 +1,6 @@
 //! Background work inside `vendrome serve`: the outbox relay, the realtime router and typing
 //! sweeper, the trending lists, the search indexer, the home-feed cache, the idempotency-key
-//! purge, and checkout's tasks ([`checkout`]: order expiry and auto-completion, the completer of
+//! purge, the calendar sync queue's worker ([`calendar`]), and checkout's tasks ([`checkout`]: order expiry and auto-completion, the completer of
 //! abandoned payment attempts, daily reconciliation, the ledger's balance fold). Each runs until the stop signal; all are
 //! safe with several instances on one database.
 
@@ -13,6 +13,7 @@ use vendrome_core::outbox::{OutboxRepo, Relay, RelayConfig};
 
 use crate::state::AppState;
 
+pub mod calendar;
 pub mod checkout;
 
 /// How often an idle relay looks for new events.
@@ -88,6 +89,11 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         tokio::spawn(checkout::fold_ledger_balances(
             state.clone(),
             schedule,
+            stop.clone(),
+        )),
+        tokio::spawn(calendar::sync_calendars(
+            state.clone(),
+            Arc::new(vendrome_core::time::now),
             stop.clone(),
         )),
         tokio::spawn(purge_keys(state.clone(), stop)),

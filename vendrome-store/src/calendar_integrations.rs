@@ -205,6 +205,15 @@ impl IntegrationRepo for Store {
                 .bind(id.as_uuid())
                 .execute(pool)
                 .await,
+                SyncOutcome::Rejected { error } => sqlx::query(
+                    "UPDATE calendar_integrations SET last_error = $1, updated_at = $2, \
+                     status = 'revoked' WHERE id = $3",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(id.as_uuid())
+                .execute(pool)
+                .await,
             }
             .map(drop)
         })
@@ -348,6 +357,31 @@ impl IntegrationRepo for Store {
             )
             .bind(integration.as_uuid())
             .bind(external_event_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, credentials))]
+    async fn reconnect(
+        &self,
+        id: CalendarIntegrationId,
+        credentials: &SealedCredentials,
+        now: Timestamp,
+    ) -> Result<bool> {
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE calendar_integrations SET access_token_ciphertext = $1, \
+                 refresh_token_ciphertext = $2, token_key_id = $3, status = 'active', \
+                 last_error = NULL, updated_at = $4 WHERE id = $5",
+            )
+            .bind(&credentials.access)
+            .bind(&credentials.refresh)
+            .bind(&credentials.key_id)
+            .bind(now)
+            .bind(id.as_uuid())
             .execute(pool)
             .await
             .map(|r| r.rows_affected() == 1)

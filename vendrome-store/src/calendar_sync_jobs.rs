@@ -72,6 +72,31 @@ fn claim_sql(dialect: crate::Dialect) -> String {
     )
 }
 
+fn claim_of_sql(dialect: crate::Dialect) -> String {
+    let lock = dialect.pick(" FOR UPDATE SKIP LOCKED", "");
+    let cast = status_cast(dialect);
+    format!(
+        "UPDATE calendar_sync_jobs SET status = 'running'{cast}, attempts = attempts + 1, \
+         lease_owner = $1, lease_until = $2, updated_at = $3 \
+         WHERE id = (SELECT id FROM calendar_sync_jobs \
+             WHERE integration_id = $4 AND kind = $5 \
+               AND (status = 'pending' OR (status = 'running' AND lease_until < $3)) \
+             ORDER BY id LIMIT 1{lock}) \
+         RETURNING {COLUMNS}"
+    )
+}
+
+/// One job per integration that can sync and had none of `kind` live or created after `$3`.
+/// The live-once index settles two instances inserting at once (`ON CONFLICT DO NOTHING`).
+const PERIODIC_SQL: &str = "INSERT INTO calendar_sync_jobs (integration_id, kind, max_attempts, \
+     available_at, created_at, updated_at) \
+     SELECT i.id, $1, $2, $4, $4, $4 FROM calendar_integrations i \
+     WHERE i.status IN ('active', 'error') AND i.access_token_ciphertext IS NOT NULL \
+       AND NOT EXISTS (SELECT 1 FROM calendar_sync_jobs j \
+           WHERE j.integration_id = i.id AND j.kind = $1 \
+             AND (j.status IN ('pending', 'running') OR j.created_at > $3)) \
+     ON CONFLICT DO NOTHING";
+
 fn fail_sql(dialect: crate::Dialect) -> String {
     let cast = status_cast(dialect);
     format!(
@@ -114,6 +139,51 @@ impl SyncJobRepo for Store {
         })
         .or_unexpected()?;
         Ok(done == 1)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn schedule_periodic_sync_jobs(
+        &self,
+        kind: CalendarSyncJobKind,
+        max_attempts: u32,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let max = i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX);
+        with_db!(&self.db, pool => {
+            sqlx::query(PERIODIC_SQL)
+                .bind(DbEnum(kind))
+                .bind(max)
+                .bind(since)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn claim_sync_job_of(
+        &self,
+        integration: CalendarIntegrationId,
+        kind: CalendarSyncJobKind,
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<SyncJob>> {
+        let row: Option<Row> = with_db!(&self.db, pool, dialect => {
+            sqlx::query_as(&claim_of_sql(dialect))
+                .bind(owner)
+                .bind(lease_end(now, lease))
+                .bind(now)
+                .bind(integration.as_uuid())
+                .bind(DbEnum(kind))
+                .fetch_optional(pool)
+                .await
+        })
+        .or_unexpected()?;
+        Ok(row.map(Into::into))
     }
 
     #[tracing::instrument(skip(self))]

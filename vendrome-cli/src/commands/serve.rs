@@ -128,6 +128,14 @@ pub struct Args {
     /// backer, over the rules file's: `ZAR=2500000`. Repeat for several currencies.
     #[arg(long, env = "VENDROME_KYC_THRESHOLD", value_delimiter = ',', value_parser = parse_kyc_threshold)]
     kyc_threshold: Vec<(vendrome_core::money::Currency, i64)>,
+    /// How often each connected external calendar is synced (its sync queued once per period,
+    /// whichever instance queues it): seconds, or a number with s, m, h or d.
+    #[arg(long, env = "VENDROME_CALENDAR_SYNC_PERIOD", default_value = "15m", value_parser = vendrome_server::rate_limits::parse_duration)]
+    calendar_sync_period: Duration,
+    /// Attempts of one calendar sync (retried with exponential backoff and jitter) before it is
+    /// a dead letter (`vendrome calendar sync-status`).
+    #[arg(long, env = "VENDROME_CALENDAR_SYNC_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    calendar_sync_max_attempts: u32,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -149,6 +157,10 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
             .collect(),
         signing_keys: args.signing_keys,
         calendar_keys: args.calendar_keys,
+        calendar_sync: vendrome_server::config::CalendarSyncSettings {
+            period: args.calendar_sync_period.max(Duration::from_secs(1)),
+            max_attempts: args.calendar_sync_max_attempts,
+        },
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         body_limit: args.body_limit_bytes,
         migrate: !args.no_migrate,
@@ -227,4 +239,35 @@ fn parse_kyc_threshold(raw: &str) -> Result<(vendrome_core::money::Currency, i64
         .filter(|a: &i64| *a >= 0)
         .ok_or_else(|| format!("`{amount}` is not an amount in minor units"))?;
     Ok((currency, amount))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args as _;
+
+    /// `.env.example` documents every variable `serve` reads.
+    #[test]
+    fn env_example_lists_every_serve_variable() {
+        let example = include_str!("../../../.env.example");
+        let command = super::Args::augment_args(clap::Command::new("serve"));
+        let mut seen = 0;
+        for arg in command.get_arguments() {
+            let Some(name) = arg.get_env() else {
+                continue;
+            };
+            let name = name.to_str().unwrap();
+            seen += 1;
+            assert!(
+                example.contains(&format!("# {name}=")) || example.contains(&format!("\n{name}=")),
+                "{name} is not in .env.example"
+            );
+        }
+        assert!(seen > 20, "only {seen} variables read");
+        for name in [
+            "VENDROME_CALENDAR_SYNC_PERIOD",
+            "VENDROME_CALENDAR_SYNC_MAX_ATTEMPTS",
+        ] {
+            assert!(example.contains(name), "{name} is not in .env.example");
+        }
+    }
 }

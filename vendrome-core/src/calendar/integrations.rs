@@ -106,6 +106,9 @@ pub enum SyncOutcome {
     Synced { cursor: Option<String> },
     /// Failed: why (no credential in it), the cursor kept.
     Failed { error: String },
+    /// The provider refused the credentials (401/403): retrying cannot help until the member
+    /// reconnects. Why, the cursor kept.
+    Rejected { error: String },
 }
 
 /// Storage of calendar integrations.
@@ -161,7 +164,9 @@ pub trait IntegrationRepo: Send + Sync {
 
     /// Records a sync's outcome: a success stores the cursor, sets `last_synced_at` and clears
     /// `last_error` and an `error` status back to `active`; a failure sets `last_error` and the
-    /// `error` status. An integration that is not `active` or `error` keeps its status.
+    /// `error` status; a rejection sets `last_error` and the `revoked` status (whatever it was),
+    /// which only [`IntegrationRepo::reconnect`] ends. An integration that is not `active` or
+    /// `error` otherwise keeps its status.
     ///
     /// # Errors
     ///
@@ -237,6 +242,20 @@ pub trait IntegrationRepo: Send + Sync {
         &self,
         integration: CalendarIntegrationId,
         external_event_id: &str,
+    ) -> Result<bool>;
+
+    /// Replaces the integration's credentials with new ones from its member (a reconnection):
+    /// the status back to `active`, `last_error` cleared, the cursor and links kept; `false`
+    /// when the integration is gone.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn reconnect(
+        &self,
+        id: CalendarIntegrationId,
+        credentials: &SealedCredentials,
+        now: Timestamp,
     ) -> Result<bool>;
 
     /// Replaces the integration's credentials if they are still sealed by `previous_key_id`

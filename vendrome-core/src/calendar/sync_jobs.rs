@@ -81,6 +81,38 @@ pub trait SyncJobRepo: Send + Sync {
         at: Timestamp,
     ) -> Result<bool>;
 
+    /// Queues a `kind` job due at `now` for every integration that can sync (`active` or
+    /// `error`, with credentials) and has had no job of that kind created after `since` (one per
+    /// period, whatever became of it) nor has one live; how many were queued. Several instances
+    /// doing this at once queue each job once.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn schedule_periodic_sync_jobs(
+        &self,
+        kind: CalendarSyncJobKind,
+        max_attempts: u32,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u64>;
+
+    /// Leases the integration's live `kind` job to `owner` until `now + lease` as
+    /// [`Self::claim_sync_job`] does, but whenever it is due (a sync asked for now skips the
+    /// backoff); `None` when it has none, or another worker holds it.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn claim_sync_job_of(
+        &self,
+        integration: CalendarIntegrationId,
+        kind: CalendarSyncJobKind,
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<SyncJob>>;
+
     /// Leases the next due job to `owner` until `now + lease`, starting an attempt: a pending
     /// job due by `now`, or a running one whose lease ran out (its worker died). Each job is
     /// given to one claimer only, also when several instances claim at once.

@@ -162,13 +162,15 @@ pub struct SyncReportView {
 }
 
 /// Sync one of the caller's integrations now: the provider's changes since the last sync (all
-/// its events the first time) into the caller's calendar.
+/// its events the first time) into the caller's calendar. This runs the integration's job of
+/// the sync queue at once (queued if there is none), as the periodic sync does.
 #[utoipa::path(post, path = "/v1/calendar/integrations/{id}/sync", tag = "calendar", security(("bearer" = [])),
     params(("id" = CalendarIntegrationId, Path, description = "The integration.")),
     responses(
         (status = 200, description = "Synced.", body = Envelope<SyncReportView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 404, description = "No such integration of the caller.", body = ErrorEnvelope),
+        (status = 409, description = "`calendar_reconnect_required`: the server refused the stored credentials (status `revoked`); `calendar_sync_running`: a sync of it runs now.", body = ErrorEnvelope),
         (status = 503, description = "`calendar_sync_failed`: the provider failed or refused (also the integration's `last_error`).", body = ErrorEnvelope),
     ))]
 pub async fn sync_now(
@@ -179,8 +181,8 @@ pub async fn sync_now(
     let id: CalendarIntegrationId = id
         .parse()
         .map_err(|_| ApiError::not_found("calendar integration"))?;
-    state.calendar_integrations.get(&auth.caller, id).await?;
-    let r = state.calendar_sync.sync(id).await?;
+    let integration = state.calendar_integrations.get(&auth.caller, id).await?;
+    let r = state.calendar_runner.sync_now(&integration).await?;
     Ok(ApiSuccess::ok(SyncReportView {
         conflicts: r.conflicts,
         full: r.full,
@@ -190,6 +192,49 @@ pub async fn sync_now(
         skipped: r.skipped,
         requests: r.requests,
     }))
+}
+
+/// New credentials for a CalDAV integration.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaldavCredentialsRequest {
+    /// Stored encrypted (AES-256-GCM); never shown again.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub password: String,
+}
+
+/// Reconnect one of the caller's CalDAV integrations with a new password (after its server
+/// refused the old one and the integration became `revoked`): back to `active`, with a sync
+/// queued at once. Its events and links are kept.
+#[utoipa::path(put, path = "/v1/calendar/integrations/{id}/credentials", tag = "calendar", security(("bearer" = [])),
+    params(("id" = CalendarIntegrationId, Path, description = "The integration.")),
+    request_body = CaldavCredentialsRequest,
+    responses(
+        (status = 200, description = "Reconnected.", body = Envelope<IntegrationView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 404, description = "No such integration of the caller.", body = ErrorEnvelope),
+        (status = 409, description = "`calendar_provider_mismatch`: the integration is not a CalDAV one.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed`: `password` (`required`, `too_long`).", body = ErrorEnvelope),
+        (status = 503, description = "`calendar_sync_unconfigured`: the server has no calendar keys.", body = ErrorEnvelope),
+    ))]
+pub async fn reconnect_caldav(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CaldavCredentialsRequest>,
+) -> ApiResult<ApiSuccess<IntegrationView>> {
+    let id: CalendarIntegrationId = id
+        .parse()
+        .map_err(|_| ApiError::not_found("calendar integration"))?;
+    let integration = state
+        .calendar_integrations
+        .reconnect_caldav(&auth.caller, id, Secret::new(body.password))
+        .await?;
+    state
+        .calendar_runner
+        .queue(id, vendrome_core::time::now())
+        .await?;
+    Ok(ApiSuccess::ok(integration.into()))
 }
 
 /// What writing an event to a connected calendar did.

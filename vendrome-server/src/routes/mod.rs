@@ -161,6 +161,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calendar_integrations::list_integrations))
         .routes(routes!(calendar_integrations::disconnect))
         .routes(routes!(calendar_integrations::sync_now))
+        .routes(routes!(calendar_integrations::reconnect_caldav))
         .routes(routes!(calendar_integrations::push_event))
         .routes(routes!(calendar_integrations::list_conflicts))
         .routes(routes!(orders::create_order))

@@ -23,6 +23,8 @@ pub struct Radicale {
     child: Child,
     pub base: String,
     folder: std::path::PathBuf,
+    /// The password its own requests use.
+    password: String,
 }
 
 impl Drop for Radicale {
@@ -34,8 +36,17 @@ impl Drop for Radicale {
 }
 
 impl Radicale {
-    /// `None` (with a note) when `VENDROME_RADICALE` is not set.
+    /// `None` (with a note) when `VENDROME_RADICALE` is not set. Any password is accepted.
     pub fn start() -> Option<Self> {
+        Self::start_with(None)
+    }
+
+    /// Like [`Self::start`], accepting only `user`'s `password` (a 401 for any other).
+    pub fn start_with_password(user: &str, password: &str) -> Option<Self> {
+        Self::start_with(Some((user, password)))
+    }
+
+    fn start_with(account: Option<(&str, &str)>) -> Option<Self> {
         let Ok(exe) = std::env::var("VENDROME_RADICALE") else {
             eprintln!("skipped: VENDROME_RADICALE is not set (scripts/peers/caldav.sh runs this)");
             return None;
@@ -47,11 +58,26 @@ impl Radicale {
             .port();
         let folder = std::env::temp_dir().join(format!("vendrome-radicale-{port}"));
         std::fs::create_dir_all(&folder).unwrap();
-        let child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(["--config", "", "--server-hosts"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["--auth-type", "none", "--storage-filesystem-folder"])
-            .arg(&folder)
+            .arg("--storage-filesystem-folder")
+            .arg(folder.join("collections"));
+        match account {
+            None => {
+                command.args(["--auth-type", "none"]);
+            }
+            Some((user, password)) => {
+                let users = folder.join("users");
+                std::fs::write(&users, format!("{user}:{password}\n")).unwrap();
+                command
+                    .args(["--auth-type", "htpasswd", "--auth-htpasswd-filename"])
+                    .arg(&users)
+                    .args(["--auth-htpasswd-encryption", "plain", "--auth-delay", "0"]);
+            }
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -60,6 +86,7 @@ impl Radicale {
             child,
             base: format!("http://127.0.0.1:{port}"),
             folder,
+            password: account.map_or("x", |(_, p)| p).to_owned(),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -74,7 +101,7 @@ impl Radicale {
         let url = format!("{}/{user}/{name}/", self.base);
         let status = reqwest::Client::new()
             .request(reqwest::Method::from_bytes(b"MKCALENDAR").unwrap(), &url)
-            .basic_auth(user, Some("x"))
+            .basic_auth(user, Some(&self.password))
             .send()
             .await
             .unwrap()

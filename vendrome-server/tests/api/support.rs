@@ -88,6 +88,8 @@ pub struct Setup {
     pub providers: Vec<Arc<dyn vendrome_core::payments::provider::PaymentProvider>>,
     /// The calendar credential keys (`kid:secret`); a new one when `None`.
     pub calendar_keys: Option<String>,
+    /// The calendar sync queue's pace (`serve`'s by default).
+    pub calendar_sync: vendrome_calendar::RunnerConfig,
 }
 
 impl Setup {
@@ -107,6 +109,7 @@ impl Setup {
             session_guard: None,
             providers: Vec::new(),
             calendar_keys: None,
+            calendar_sync: vendrome_calendar::RunnerConfig::default(),
         }
     }
 }
@@ -178,6 +181,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             )
             .unwrap(),
         )),
+        calendar_sync: setup.calendar_sync,
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

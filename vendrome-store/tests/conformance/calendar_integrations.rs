@@ -1,5 +1,6 @@
 //! Calendar integrations: stored with sealed credentials, unique per member and calendar, paged,
-//! re-sealed by compare-and-set on the key id, sync outcomes moving `active` ⇄ `error`, the
+//! re-sealed by compare-and-set on the key id, sync outcomes moving `active` ⇄ `error` (a
+//! rejected credential to `revoked`, which only a reconnection ends), the
 //! links between native events and provider items (gone with their integration) and the
 //! conflict log (kept).
 
@@ -18,7 +19,8 @@ use crate::graph::user;
 
 conformance!(
     calendar_integrations_store_sealed_credentials,
-    calendar_integrations_record_syncs_and_links
+    calendar_integrations_record_syncs_and_links,
+    calendar_integrations_rejected_credentials_revoke_until_reconnected
 );
 
 fn new(user: UserId, calendar: &str, key: &str) -> NewIntegration {
@@ -223,4 +225,54 @@ async fn calendar_integrations_record_syncs_and_links(store: Store) {
     let kept = store.conflicts_of(me, None, 10).await.unwrap();
     assert_eq!(kept.len(), 2);
     assert!(kept.iter().all(|c| c.integration_id.is_none()));
+}
+
+async fn calendar_integrations_rejected_credentials_revoke_until_reconnected(store: Store) {
+    let me = user(&store).await;
+    let id = store
+        .create_integration(&new(me, "https://dav/r/", "k1"))
+        .await
+        .unwrap()
+        .id;
+    let synced = SyncOutcome::Synced {
+        cursor: Some("token-1".into()),
+    };
+    store.record_sync(id, &synced, time::now()).await.unwrap();
+    let rejected = SyncOutcome::Rejected {
+        error: "the server refused the credentials (401 Unauthorized)".into(),
+    };
+    store.record_sync(id, &rejected, time::now()).await.unwrap();
+    let read = store.integration(id).await.unwrap().unwrap();
+    assert_eq!(read.status, CalendarIntegrationStatus::Revoked);
+    assert_eq!(
+        read.last_error.as_deref(),
+        Some("the server refused the credentials (401 Unauthorized)")
+    );
+    assert_eq!(read.sync_cursor.as_deref(), Some("token-1"));
+
+    // Neither a later failure nor a success (a sync that raced the rejection) ends it.
+    let failed = SyncOutcome::Failed {
+        error: "timeout".into(),
+    };
+    store.record_sync(id, &failed, time::now()).await.unwrap();
+    store.record_sync(id, &synced, time::now()).await.unwrap();
+    assert_eq!(
+        store.integration(id).await.unwrap().unwrap().status,
+        CalendarIntegrationStatus::Revoked
+    );
+
+    // New credentials: active again, the error cleared, the cursor kept.
+    let fresh = SealedCredentials {
+        key_id: "k2".into(),
+        access: vec![9, 9],
+        refresh: None,
+    };
+    assert!(store.reconnect(id, &fresh, time::now()).await.unwrap());
+    let read = store.integration(id).await.unwrap().unwrap();
+    assert_eq!(read.status, CalendarIntegrationStatus::Active);
+    assert_eq!(read.last_error, None);
+    assert_eq!(read.credentials, Some(fresh.clone()));
+    assert_eq!(read.sync_cursor.as_deref(), Some("token-1"));
+    assert!(store.delete_integration(id).await.unwrap());
+    assert!(!store.reconnect(id, &fresh, time::now()).await.unwrap());
 }

@@ -1,12 +1,16 @@
 //! The calendar sync queue: one live job per integration and kind, leases that exclude other
 //! workers until they run out, backoff back to `pending`, the dead letters after the last attempt
-//! or at once when retrying cannot help, and concurrent claimers each taking a job once.
+//! or at once when retrying cannot help, and concurrent claimers each taking a job once; the
+//! periodic sync queued once per integration and period (never for a revoked one, also when
+//! two instances queue at once), and the job of one integration claimed whatever its backoff.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use vendrome_core::calendar::integrations::{IntegrationRepo, NewIntegration, SealedCredentials};
+use vendrome_core::calendar::integrations::{
+    IntegrationRepo, NewIntegration, SealedCredentials, SyncOutcome,
+};
 use vendrome_core::calendar::sync_jobs::SyncJobRepo;
 use vendrome_core::enums::{CalendarProvider, CalendarSyncJobKind, CalendarSyncJobStatus};
 use vendrome_core::ids::CalendarIntegrationId;
@@ -17,7 +21,9 @@ use crate::graph::user;
 
 conformance!(
     calendar_sync_jobs_lease_back_off_and_die,
-    calendar_sync_jobs_are_claimed_once_by_racing_workers
+    calendar_sync_jobs_are_claimed_once_by_racing_workers,
+    calendar_sync_jobs_are_queued_once_per_period,
+    calendar_sync_jobs_of_one_integration_are_claimed_at_once
 );
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -193,5 +199,124 @@ async fn calendar_sync_jobs_are_claimed_once_by_racing_workers(store: Store) {
     assert_eq!(
         store.sync_queue_status().await.unwrap().running as usize,
         JOBS
+    );
+}
+
+async fn calendar_sync_jobs_are_queued_once_per_period(store: Store) {
+    let period = Span::minutes(15);
+    let (a, b, revoked) = (
+        integration(&store).await,
+        integration(&store).await,
+        integration(&store).await,
+    );
+    let rejected = SyncOutcome::Rejected {
+        error: "401".into(),
+    };
+    store
+        .record_sync(revoked, &rejected, time::now())
+        .await
+        .unwrap();
+    // Other tests' integrations share a PostgreSQL database: count only these.
+    let ours = |store: Store| async move {
+        let mut n = 0;
+        for id in [a, b, revoked] {
+            n += store.sync_jobs_of(id, 10).await.unwrap().len();
+        }
+        n
+    };
+
+    // Two instances queue at once: one job per integration that can sync.
+    let t0 = time::now();
+    let racers = [0, 1].map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .schedule_periodic_sync_jobs(DELTA, 4, t0 - period, t0)
+                .await
+                .unwrap()
+        })
+    });
+    for racer in racers {
+        racer.await.unwrap();
+    }
+    assert_eq!(ours(store.clone()).await, 2);
+    assert!(store.sync_jobs_of(revoked, 10).await.unwrap().is_empty());
+    let job = store.sync_jobs_of(a, 10).await.unwrap().remove(0);
+    assert_eq!((job.max_attempts, job.available_at), (4, t0));
+
+    // Done within the period: not queued again until the period has passed since.
+    while let Some(job) = store.claim_sync_job("w", t0, LEASE).await.unwrap() {
+        assert!(store.complete_sync_job(job.id, "w", t0).await.unwrap());
+    }
+    let t1 = t0 + Span::minutes(14);
+    store
+        .schedule_periodic_sync_jobs(DELTA, 4, t1 - period, t1)
+        .await
+        .unwrap();
+    assert_eq!(ours(store.clone()).await, 2);
+    let t2 = t0 + Span::minutes(16);
+    store
+        .schedule_periodic_sync_jobs(DELTA, 4, t2 - period, t2)
+        .await
+        .unwrap();
+    assert_eq!(ours(store.clone()).await, 4);
+    assert_eq!(store.sync_jobs_of(b, 10).await.unwrap()[0].available_at, t2);
+
+    // A reconnected integration is queued again.
+    let fresh = SealedCredentials {
+        key_id: "k1".into(),
+        access: vec![2],
+        refresh: None,
+    };
+    assert!(store.reconnect(revoked, &fresh, t2).await.unwrap());
+    store
+        .schedule_periodic_sync_jobs(DELTA, 4, t2 - period, t2)
+        .await
+        .unwrap();
+    assert_eq!(store.sync_jobs_of(revoked, 10).await.unwrap().len(), 1);
+    assert_eq!(ours(store.clone()).await, 5);
+}
+
+async fn calendar_sync_jobs_of_one_integration_are_claimed_at_once(store: Store) {
+    let (id, other) = (integration(&store).await, integration(&store).await);
+    let now = time::now();
+    let later = now + Span::hours(1);
+    assert!(store.schedule_sync_job(id, DELTA, 3, later).await.unwrap());
+    assert!(store.schedule_sync_job(other, DELTA, 3, now).await.unwrap());
+    // Not due, but asked for by its member: claimed now.
+    let job = store
+        .claim_sync_job_of(id, DELTA, "me", now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((job.integration_id, job.attempts), (id, 1));
+    // Held: nobody else takes it, not even through the same call.
+    assert_eq!(
+        store
+            .claim_sync_job_of(id, DELTA, "you", now, LEASE)
+            .await
+            .unwrap(),
+        None
+    );
+    let full = CalendarSyncJobKind::FullSync;
+    assert_eq!(
+        store
+            .claim_sync_job_of(id, full, "you", now, LEASE)
+            .await
+            .unwrap(),
+        None
+    );
+    // Its lease ran out: taken over.
+    let expired = now + Span::seconds(61);
+    let again = store
+        .claim_sync_job_of(id, DELTA, "you", expired, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+    // The other integration's job was left alone.
+    assert_eq!(
+        store.sync_jobs_of(other, 10).await.unwrap()[0].status,
+        CalendarSyncJobStatus::Pending
     );
 }
