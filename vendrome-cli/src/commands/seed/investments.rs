@@ -213,7 +213,10 @@ async fn campaign(
     };
     let made = match service.create_campaign(&founder, ask).await {
         Ok(made) => made,
-        Err(Error::Conflict { code, .. }) if code == "campaign_exists" => return Ok(None),
+        Err(Error::Conflict {
+            code: "campaign_exists",
+            ..
+        }) => return Ok(None),
         Err(e) => return Err(e).context("create"),
     };
     if f.status == S::Draft {
