@@ -32,7 +32,7 @@ use vendrome_core::Error;
 use vendrome_server::commerce::{Commerce, CommerceOptions};
 use vendrome_store::Store;
 
-use super::orders::{press_pay, sandbox_checkout};
+use super::orders::{caller, press_pay, sandbox_checkout};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,18 +95,6 @@ pub struct InvestmentsSummary {
     pub campaigns_created: usize,
     pub campaigns_present: usize,
     pub commitments: usize,
-}
-
-async fn caller(store: &Store, email: &str) -> anyhow::Result<Caller> {
-    let parsed = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
-    let user = store
-        .user_by_email(&parsed)
-        .await?
-        .with_context(|| format!("{email} is not in users.json"))?;
-    Ok(Caller {
-        user_id: user.id,
-        role: user.role,
-    })
 }
 
 /// Sets the member's level and profile where they differ from the file; whether it wrote.

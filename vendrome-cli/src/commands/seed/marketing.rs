@@ -27,11 +27,10 @@ use vendrome_core::marketing::{
 use vendrome_core::money::Currency;
 use vendrome_core::page::Limit;
 use vendrome_core::time;
-use vendrome_core::users::{Email, UserRepo as _};
 use vendrome_server::commerce::{Commerce, CommerceOptions};
 use vendrome_store::Store;
 
-use super::orders::{press_pay, sandbox_checkout};
+use super::orders::{caller, press_pay, sandbox_checkout};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,18 +71,6 @@ pub struct MarketingSummary {
     pub campaigns_present: usize,
     /// Events ingested for the week of metrics.
     pub events: u64,
-}
-
-async fn caller(store: &Store, email: &str) -> anyhow::Result<Caller> {
-    let parsed = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
-    let user = store
-        .user_by_email(&parsed)
-        .await?
-        .with_context(|| format!("{email} is not in users.json"))?;
-    Ok(Caller {
-        user_id: user.id,
-        role: user.role,
-    })
 }
 
 /// Loads the consent and the campaigns; `posts` are `social.json`'s posts by key.

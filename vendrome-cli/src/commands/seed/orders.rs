@@ -178,7 +178,8 @@ pub async fn complete(
     commerce.orders.get(buyer, id).await.map_err(Into::into)
 }
 
-async fn caller(store: &Store, email: &str) -> anyhow::Result<Caller> {
+/// The fixture member with this email, as a caller.
+pub(super) async fn caller(store: &Store, email: &str) -> anyhow::Result<Caller> {
     let parsed = Email::parse(email).map_err(|e| anyhow!("{email}: {e}"))?;
     let user = store
         .user_by_email(&parsed)
