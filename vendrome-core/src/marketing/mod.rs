@@ -66,6 +66,9 @@ pub struct Campaign {
     pub funding_payment_id: Option<PaymentId>,
     /// What of a funded budget went back to the ad balance when the campaign ended.
     pub released_amount: Option<i64>,
+    /// What of the released remainder went back to the payer: the sum of the campaign's
+    /// succeeded refunds.
+    pub refunded_amount: i64,
     pub ended_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

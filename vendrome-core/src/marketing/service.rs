@@ -163,6 +163,7 @@ impl MarketingService {
             submitted_at: None,
             funding_payment_id: None,
             released_amount: None,
+            refunded_amount: 0,
             ended_at: None,
             created_at: now,
             updated_at: now,

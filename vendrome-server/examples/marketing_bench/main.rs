@@ -177,6 +177,7 @@ async fn campaign(
         submitted_at: None,
         funding_payment_id: None,
         released_amount: None,
+        refunded_amount: 0,
         ended_at: None,
         created_at: now,
         updated_at: now,

@@ -120,6 +120,8 @@ pub struct CampaignView {
     pub funding_payment_id: Option<PaymentId>,
     /// The unspent rest of a funded budget, back in the ad balance when the campaign ended.
     pub released_amount: Option<i64>,
+    /// What of the released remainder was refunded to the payer (succeeded refunds).
+    pub refunded_amount: i64,
     pub ended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -148,6 +150,7 @@ impl From<Campaign> for CampaignView {
             submitted_at: c.submitted_at,
             funding_payment_id: c.funding_payment_id,
             released_amount: c.released_amount,
+            refunded_amount: c.refunded_amount,
             ended_at: c.ended_at,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -107,6 +107,7 @@ async fn an_ended_campaigns_remainder_is_refunded_once(backend: Backend) {
     .await;
     assert_eq!(cancelled["data"]["status"], "cancelled");
     assert_eq!(cancelled["data"]["released_amount"], 700);
+    assert_eq!(cancelled["data"]["refunded_amount"], 0);
     assert_eq!(ad_balance(&app, owner_id).await, 700);
 
     // Two refunds with different keys at once: the remainder is taken once.
@@ -146,6 +147,21 @@ async fn an_ended_campaigns_remainder_is_refunded_once(backend: Backend) {
     };
     assert_eq!(ad_balance(&app, owner_id).await, 0);
     assert_eq!(refund_postings(&app, &refund_id).await, 1);
+    // The campaign shows what went back, on its own page and in its owner's list.
+    let read = succeed(
+        app.get(&format!("/v1/marketing/campaigns/{id}"))
+            .bearer_auth(&owner),
+    )
+    .await;
+    assert_eq!(read["data"]["refunded_amount"], 700, "{read}");
+    let listed = succeed(app.get("/v1/marketing/campaigns").bearer_auth(&owner)).await;
+    let mine = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == json!(id))
+        .unwrap();
+    assert_eq!(mine["refunded_amount"], 700, "{listed}");
 
     // A retry with the key answers the same refund, over HTTP and without the stored answer.
     let again = expect_status(

@@ -92,6 +92,7 @@ async fn draft(store: &Store, bid: Bid, budget: i64, daily: Option<i64>) -> Camp
         submitted_at: None,
         funding_payment_id: None,
         released_amount: None,
+        refunded_amount: 0,
         ended_at: None,
         created_at: now,
         updated_at: now,
