@@ -1,12 +1,8 @@
 //! [`InvestmentRepo`] on both databases: campaigns and commitments (the settlement's steps are
 //! in `investment_settlement.rs`, the deal flow in `deal_matches.rs`).
 //!
-//! A commitment's insert (`ON CONFLICT (investor_id, idempotency_key) DO NOTHING`) comes first,
-//! then one conditional `UPDATE` of the campaign that adds it to `reserved_amount` only while
-//! the campaign is open and the reserve stays within the cap: on PostgreSQL the row lock makes
-//! concurrent commitments re-check the condition against each other's reserve, on SQLite the
-//! insert took the write lock. A refused reserve rolls the insert back. Campaign moves are
-//! compare-and-set on the status.
+//! A commitment is reserved on its campaign in batches per campaign (`investment_reserve.rs`).
+//! Campaign moves are compare-and-set on the status.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -25,6 +21,7 @@ use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use crate::error::SqlxResultExt as _;
+use crate::investment_reserve::{self, Reserve, Reserved};
 use crate::investment_rows::{
     CampaignRow, CommitmentRow, CommitmentWrites as _, CAMPAIGN_FROM, COMMITMENT_COLUMNS,
 };
@@ -32,14 +29,6 @@ use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, Arg, SqlText};
 use crate::writes::TxWrites as _;
 use crate::{with_db, Store};
-
-/// What the reserve's `UPDATE` did, inside the commitment's transaction.
-enum Reserved {
-    Inserted(Box<CommitmentRow>),
-    Existing,
-    Full,
-    Closed,
-}
 
 fn gone() -> Error {
     Error::Unexpected(anyhow::anyhow!("a row written in this change is missing"))
@@ -287,58 +276,13 @@ impl InvestmentRepo for Store {
 
     #[tracing::instrument(skip_all, fields(commitment = %c.id, campaign = %c.campaign_id))]
     async fn commit(&self, c: &NewCommitment, cap: Option<i64>) -> Result<CommitOutcome> {
-        let insert = format!(
-            "INSERT INTO investment_commitments (id, campaign_id, investor_id, status, currency, amount, \
-             idempotency_key, country_code, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-             ON CONFLICT (investor_id, idempotency_key) DO NOTHING RETURNING {COMMITMENT_COLUMNS}"
-        );
-        let reserved = with_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let inserted: Option<CommitmentRow> = sqlx::query_as(&insert)
-                .bind(c.id.as_uuid())
-                .bind(c.campaign_id.as_uuid())
-                .bind(c.investor_id.as_uuid())
-                .bind(DbEnum(c.status))
-                .bind(c.amount.currency.as_str())
-                .bind(c.amount.amount)
-                .bind(&c.idempotency_key)
-                .bind(&c.country)
-                .bind(c.created_at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(inserted) = inserted else {
-                return Ok(Reserved::Existing);
-            };
-            let reserved = sqlx::query(
-                "UPDATE investment_campaigns SET reserved_amount = reserved_amount + $2, updated_at = $3 \
-                 WHERE id = $1 AND status IN ('live', 'funded') AND settlement IS NULL AND closes_at > $3 \
-                 AND (CAST($4 AS BIGINT) IS NULL OR reserved_amount + $2 <= $4)",
-            )
-            .bind(c.campaign_id.as_uuid())
-            .bind(c.amount.amount)
-            .bind(c.created_at)
-            .bind(cap)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if reserved {
-                tx.commit().await?;
-                return Ok(Reserved::Inserted(Box::new(inserted)));
-            }
-            let open: Option<bool> = sqlx::query_scalar(
-                "SELECT status IN ('live', 'funded') AND settlement IS NULL AND closes_at > $2 \
-                 FROM investment_campaigns WHERE id = $1",
-            )
-            .bind(c.campaign_id.as_uuid())
-            .bind(c.created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.rollback().await?;
-            Ok::<_, sqlx::Error>(if open == Some(true) { Reserved::Full } else { Reserved::Closed })
-        })
-        .or_unexpected()?;
+        let item = Reserve {
+            commitment: c.clone(),
+            cap,
+        };
+        let reserved = investment_reserve::reserve(&self.batches.reserves, &self.db, item)
+            .await
+            .or_unexpected()?;
         match reserved {
             Reserved::Inserted(row) => Ok(CommitOutcome::Created(Commitment::try_from(*row)?)),
             Reserved::Existing => self

@@ -37,8 +37,10 @@ mod feeds;
 mod flags;
 mod graph;
 mod graph_topics;
+mod group_commit;
 mod idempotency;
 mod identities;
+mod investment_reserve;
 mod investment_rows;
 mod investment_settlement;
 mod investments;
@@ -65,12 +67,15 @@ mod reviews;
 mod rows;
 mod search_source;
 mod sessions;
+mod settle_batches;
 mod sql_enum;
 mod sql_text;
 mod trending;
 mod users;
 mod webhooks;
 mod writes;
+
+use std::sync::Arc;
 
 pub use db::{Db, Dialect, PoolSize};
 pub use pg_search::PgSearch;
@@ -80,6 +85,20 @@ pub use sql_enum::DbEnum;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    batches: Arc<Batches>,
+}
+
+/// The writes in flight that share transactions ([`group_commit`]).
+#[derive(Default)]
+struct Batches {
+    reserves: Arc<investment_reserve::ReserveBatches>,
+    settlements: Arc<settle_batches::SettleBatches>,
+}
+
+impl std::fmt::Debug for Batches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batches").finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -89,13 +108,14 @@ impl Store {
     }
 
     pub async fn open_with(url: &str, size: PoolSize) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, size).await?,
-        })
+        Ok(Self::from_db(Db::connect(url, size).await?))
     }
 
     pub fn from_db(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            batches: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {

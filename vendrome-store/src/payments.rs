@@ -30,6 +30,7 @@ use crate::error::SqlxResultExt as _;
 use crate::investment_rows::CommitmentWrites as _;
 use crate::ledger::LedgerWrites as _;
 use crate::orders::{parse_currency, OrderWrites as _};
+use crate::settle_batches;
 use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Dialect, Store};
@@ -497,22 +498,10 @@ impl PaymentRepo for Store {
 
     #[tracing::instrument(skip_all, fields(payment = %settlement.payment_id, status = %settlement.status))]
     async fn settle(&self, settlement: &Settlement) -> Result<SettleOutcome> {
-        let s = settlement;
-        let settled: Option<(bool, PaymentRow)> = with_db!(&self.db, pool, dialect => {
-            let mut tx = pool.begin().await?;
-            let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
-                .bind(s.payment_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else { return Ok(None) };
-            if !can_move(row.status.0, s.status) {
-                return Ok(Some((false, row)));
-            }
-            let row = tx.apply_settlement(dialect, row.attempt_phase.0, s).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some((true, row)))
-        })
-        .or_unexpected()?;
+        let settled =
+            settle_batches::settle(&self.batches.settlements, &self.db, settlement.clone())
+                .await
+                .or_unexpected()?;
         let Some((applied, row)) = settled else {
             return Err(Error::not_found("payment"));
         };
