@@ -4,7 +4,8 @@
 //! so the other party's event); their times refused to a PATCH; never duplicated by a retry.
 
 use serde_json::{json, Value};
-use vendrome_core::enums::UserRole;
+use vendrome_core::bookings::{changed_event, BookingChange, BookingRepo as _};
+use vendrome_core::enums::{BookingStatus, UserRole};
 use vendrome_core::ids::PaymentId;
 use vendrome_core::payments::PaymentRepo as _;
 use vendrome_payments::SandboxOutcome;
@@ -359,6 +360,46 @@ async fn deleting_either_event_cancels_the_booking_with_its_refund(backend: Back
         "not_found",
     )
     .await;
+
+    // A booking whose rules no longer allow cancelling it (completed) keeps its events: the
+    // deletion answers what its cancel endpoint would.
+    let id = id_of(&booked(&app, &client, &post, &offered[4]["starts_at"]).await);
+    let booking = app
+        .db
+        .store
+        .booking(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let done = BookingChange {
+        booking_id: booking.id,
+        from: BookingStatus::Confirmed,
+        to: BookingStatus::Completed,
+        at: chrono::Utc::now(),
+        refund_amount: 0,
+        cancel_reason: None,
+    };
+    let event = changed_event(&booking, BookingStatus::Completed, 0);
+    app.db
+        .store
+        .change_status(&done, event)
+        .await
+        .unwrap()
+        .unwrap();
+    let theirs = booking_event(&app, &client, &id).await;
+    let path = format!("/v1/calendar/events/{}", id_of(&theirs));
+    for token in [&client, &provider] {
+        let events = linked(&app, token, "booking_id", &id).await;
+        let path = format!("/v1/calendar/events/{}", id_of(&events[0]));
+        expect_error(
+            app.delete(&path).bearer_auth(token).send().await.unwrap(),
+            409,
+            "invalid_booking_transition",
+        )
+        .await;
+    }
+    succeed(app.get(&path).bearer_auth(&client)).await;
+    booking_event(&app, &provider, &id).await;
 
     // A paid booking deleted by its client inside the window is refunded per the policy, as
     // its cancel endpoint would (half, here).
