@@ -160,6 +160,14 @@ enum Rescheduled {
     Taken,
 }
 
+/// Whether PostgreSQL aborted the statement to break a deadlock.
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01")
+}
+
 /// Whether the insert broke the PostgreSQL exclusion constraint.
 fn is_overlap(error: &sqlx::Error) -> bool {
     error
@@ -498,7 +506,12 @@ impl BookingRepo for Store {
             .await;
             let moved = match moved {
                 Ok(done) => done.rows_affected() == 1,
-                Err(error) if is_overlap(&error) => return Ok(Rescheduled::Taken),
+                // Two moves into overlapping times at once can each wait on the other's new
+                // row in the constraint's check; PostgreSQL then aborts one (40P01), which lost
+                // the time to the other exactly as an overlap would.
+                Err(error) if is_overlap(&error) || is_deadlock(&error) => {
+                    return Ok(Rescheduled::Taken)
+                }
                 Err(error) => return Err(error),
             };
             if !moved {
