@@ -130,6 +130,7 @@ fn main() {
                 ical_uid: format!("{}@oracle", case.name),
                 sequence: 0,
                 attendees: Vec::new(),
+                managed_by: None,
                 created_at: from,
                 updated_at: from,
             };

@@ -495,6 +495,7 @@ mod tests {
             ical_uid: "e1@vendrome".to_owned(),
             sequence: 2,
             attendees: Vec::new(),
+            managed_by: None,
             created_at: start,
             updated_at: start,
         };

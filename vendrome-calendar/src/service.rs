@@ -12,10 +12,11 @@ use chrono::{Duration, SubsecRound as _};
 use serde::{Deserialize, Serialize};
 use vendrome_core::access::Caller;
 use vendrome_core::bookings::{BusyTime, Taken};
+use vendrome_core::calendar::managed::{ManagedBy, ManagedEvents};
 use vendrome_core::calendar::{CalendarEvent, CalendarRepo, EventFields, EventScope};
 use vendrome_core::enums::{CalendarAttendeeStatus, CalendarEventStatus, ConnectionStatus};
 use vendrome_core::graph::GraphRepo;
-use vendrome_core::ids::{CalendarEventId, UserId};
+use vendrome_core::ids::{BookingId, CalendarEventId, UserId};
 use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::time::Timestamp;
 use vendrome_core::validation::{web_url, ValidationErrors};
@@ -81,11 +82,25 @@ impl Window {
 pub struct CalendarService {
     events: Arc<dyn CalendarRepo>,
     graph: Arc<dyn GraphRepo>,
+    /// Cancels the booking or session of a managed event its owner deletes; without it, such
+    /// a deletion is refused (`calendar_event_managed`).
+    managed: Option<Arc<dyn ManagedEvents>>,
 }
 
 impl CalendarService {
     pub fn new(events: Arc<dyn CalendarRepo>, graph: Arc<dyn GraphRepo>) -> Self {
-        Self { events, graph }
+        Self {
+            events,
+            graph,
+            managed: None,
+        }
+    }
+
+    /// The same service, deleting a booking's or session's event through `managed`.
+    #[must_use]
+    pub fn with_managed(mut self, managed: Arc<dyn ManagedEvents>) -> Self {
+        self.managed = Some(managed);
+        self
     }
 
     /// Creates an event owned by the caller.
@@ -142,14 +157,27 @@ impl CalendarService {
     ) -> Result<CalendarEvent> {
         let event = self.owned(caller, id).await?;
         let input = changes.apply_to(&event);
+        if let Some(managed) = event.managed_by {
+            if decided_elsewhere(&event.fields, &input) {
+                return Err(managed.refusal());
+            }
+        }
         let fields = self.check(caller.user_id, input).await?;
         self.events.update_event(id, &fields).await
     }
 
     /// Deletes the caller's event (for its attendees too). The same errors as [`Self::update`].
+    ///
+    /// The event of a booking or mentorship session is not deleted by itself: deleting it
+    /// cancels the booking or session as its own endpoint would (same rules, refunds and
+    /// errors), which cancels both parties' events.
     pub async fn delete(&self, caller: &Caller, id: CalendarEventId) -> Result<()> {
-        self.owned(caller, id).await?;
-        self.events.delete_event(id).await.map(drop)
+        let event = self.owned(caller, id).await?;
+        match (event.managed_by, &self.managed) {
+            (None, _) => self.events.delete_event(id).await.map(drop),
+            (Some(managed), Some(port)) => port.cancel(caller, managed).await,
+            (Some(managed), None) => Err(managed.refusal()),
+        }
     }
 
     /// Records the caller's answer to an invitation.
@@ -399,6 +427,30 @@ pub(crate) fn rename(errors: ValidationErrors, field: &str) -> Error {
 #[async_trait]
 impl BusyTime for CalendarService {
     async fn busy(&self, provider: UserId, from: Timestamp, to: Timestamp) -> Result<Vec<Taken>> {
+        self.busy_of(provider, from, to, None).await
+    }
+
+    /// A booking's own events (the provider's copy, see `calendar::managed`) never keep it
+    /// from moving; the rest of the calendar counts as in [`BusyTime::busy`].
+    async fn busy_except(
+        &self,
+        provider: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        except: BookingId,
+    ) -> Result<Vec<Taken>> {
+        self.busy_of(provider, from, to, Some(except)).await
+    }
+}
+
+impl CalendarService {
+    async fn busy_of(
+        &self,
+        provider: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        except: Option<BookingId>,
+    ) -> Result<Vec<Taken>> {
         let mut events = self
             .events
             .events_between(provider, EventScope::Calendar, from, to)
@@ -406,6 +458,7 @@ impl BusyTime for CalendarService {
         events.retain(|e| {
             e.attendee(provider)
                 .is_none_or(|a| a.response != CalendarAttendeeStatus::Declined)
+                && (except.is_none() || e.managed_by != except.map(ManagedBy::Booking))
         });
         // The booking horizon may exceed a member's window limit: no `Window::new` check here;
         // the occurrence budget still bounds the work.
@@ -418,6 +471,20 @@ impl BusyTime for CalendarService {
             })
             .collect())
     }
+}
+
+/// Whether `input` changes what a managed event's booking or session decides: its title, times,
+/// zone, recurrence or attendees (description, location, video link and visibility are the
+/// owner's).
+fn decided_elsewhere(current: &EventFields, input: &EventInput) -> bool {
+    input.title.trim() != current.title
+        || input.starts_at != current.starts_at
+        || input.ends_at != current.ends_at
+        || input.timezone.trim() != current.timezone
+        || input.all_day != current.all_day
+        || input.recurrence != current.recurrence
+        || input.exceptions != current.exceptions
+        || input.attendees != current.attendees
 }
 
 /// Every occurrence of `events` in `window` as `(start, end, index into events)`, skipping

@@ -10,7 +10,7 @@ use std::process::Command;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::Db;
 
-const TABLES: [&str; 31] = [
+const TABLES: [&str; 32] = [
     "users",
     "posts",
     "post_topics",
@@ -42,6 +42,7 @@ const TABLES: [&str; 31] = [
     "investment_campaigns",
     "investment_commitments",
     "outbox_events",
+    "calendar_events",
 ];
 
 fn seed(url: &str) -> serde_json::Value {
@@ -224,6 +225,47 @@ async fn bookings_in_every_status(db: &TestStore) {
     )
     .await;
     assert_eq!(expired, 1, "one expired booking");
+    // A booking that was confirmed is an event of both parties (kept after completion or a
+    // no-show); one cancelled or declined has no live event.
+    let confirmed = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings WHERE status IN ('confirmed', 'completed', 'no_show')",
+    )
+    .await;
+    let copies = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings b JOIN calendar_events e ON e.booking_id = b.id \
+         WHERE b.status IN ('confirmed', 'completed', 'no_show') AND e.deleted_at IS NULL \
+         AND e.owner_id IN (b.client_id, b.provider_id) AND e.starts_at = b.starts_at",
+    )
+    .await;
+    assert_eq!(copies, 2 * confirmed, "two events per confirmed booking");
+    let dead = scalar(
+        db,
+        "SELECT COUNT(*) FROM bookings b JOIN calendar_events e ON e.booking_id = b.id \
+         WHERE b.status NOT IN ('confirmed', 'completed', 'no_show') AND e.deleted_at IS NULL",
+    )
+    .await;
+    assert_eq!(dead, 0, "a live event of a booking that is not confirmed");
+}
+
+async fn sessions_are_events_of_both_parties(db: &TestStore) {
+    let sessions = scalar(
+        db,
+        "SELECT COUNT(*) FROM mentorship_sessions WHERE cancelled_at IS NULL",
+    )
+    .await;
+    assert!(sessions > 0);
+    let copies = scalar(
+        db,
+        "SELECT COUNT(*) FROM mentorship_sessions s \
+         JOIN mentorship_relationships m ON m.id = s.mentorship_id \
+         JOIN calendar_events e ON e.mentorship_session_id = s.id \
+         WHERE s.cancelled_at IS NULL AND e.deleted_at IS NULL \
+         AND e.owner_id IN (m.mentor_id, m.mentee_id) AND e.starts_at = s.starts_at",
+    )
+    .await;
+    assert_eq!(copies, 2 * sessions, "two events per session");
 }
 
 async fn twice(db: &TestStore) {
@@ -236,6 +278,7 @@ async fn twice(db: &TestStore) {
     assert_eq!(types, 7, "every post type is in the fixtures");
     orders_in_every_status(db).await;
     bookings_in_every_status(db).await;
+    sessions_are_events_of_both_parties(db).await;
     let ledger = ledger_check(&db.url);
     assert_eq!(ledger["clean"], true, "{ledger}");
     assert!(ledger["transactions"].as_u64().unwrap() >= 7, "{ledger}");

@@ -6,10 +6,12 @@
 //! how recurrence expands) live in the `vendrome-calendar` crate; this module holds what the
 //! store needs to know. `feed` holds the secret feed URL's token and its port; `integrations`
 //! the connections to external calendars, their sealed credentials and their port; `sync_jobs`
-//! the sync work queue (leases, backoff, dead letters) and its port.
+//! the sync work queue (leases, backoff, dead letters) and its port; `managed` the events of
+//! bookings and mentorship sessions, which follow them.
 
 pub mod feed;
 pub mod integrations;
+pub mod managed;
 pub mod sync_jobs;
 
 use async_trait::async_trait;
@@ -63,6 +65,9 @@ pub struct CalendarEvent {
     pub sequence: i32,
     /// Attendees with their answers, in the order they were invited.
     pub attendees: Vec<Attendee>,
+    /// The booking or mentorship session this event is a party's copy of; `None` for a native
+    /// event. See [`managed`].
+    pub managed_by: Option<managed::ManagedBy>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -146,6 +146,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("owner_must_transfer", 409, "a group's owner leaves without handing the group over first"),
     code("not_event_owner", 403, "a change or deletion of a calendar event the caller can see but does not own"),
     code("not_invited", 403, "an answer (RSVP) to a calendar event by someone not invited to it"),
+    code("calendar_event_managed", 409, "a change to the title, times, zone, recurrence or attendees of a booking's or mentorship session's calendar event: reschedule or cancel the booking or session instead (the message names it)"),
     code("calendar_sync_unconfigured", 503, "connecting a calendar on a server with no calendar keys (`VENDROME_CALENDAR_KEYS`)"),
     code("integration_exists", 409, "the calendar (the same server URL and user) is connected already"),
     code("calendar_sync_failed", 503, "the calendar server could not be reached or refused the sync; the integration keeps the error as `last_error`"),

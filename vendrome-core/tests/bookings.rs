@@ -5,11 +5,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use vendrome_core::access::Caller;
 use vendrome_core::bookings::{
-    Availability, AvailabilityException, BookableService, BookingAction, BookingService,
-    CancellationPolicy, NoBusyTime, RequestBooking, Slot, Taken, WeeklyWindow,
+    Availability, AvailabilityException, BookableService, BookingAction, BookingRepo as _,
+    BookingService, BusyTime, CancellationPolicy, NoBusyTime, RequestBooking, Slot, Taken,
+    WeeklyWindow,
 };
 use vendrome_core::enums::{BookingStatus, UserRole};
-use vendrome_core::ids::{PostId, UserId};
+use vendrome_core::ids::{BookingId, PostId, UserId};
 use vendrome_core::money::{Currency, Money};
 use vendrome_core::testing::InMemoryBookings;
 use vendrome_core::Error;
@@ -417,4 +418,111 @@ async fn completion_waits_for_the_end_and_strangers_see_nothing() {
     assert_eq!(done.status, BookingStatus::Completed);
     let stranger = w.service.get(&member(), booked.id).await;
     assert!(matches!(stranger, Err(Error::NotFound { .. })));
+}
+
+/// A provider's calendar holding the events of their bookings (the time each holds, buffer
+/// included), as the calendar's busy time does; `busy_except` leaves one booking's out.
+struct CalendarOfBookings(InMemoryBookings);
+
+#[async_trait::async_trait]
+impl BusyTime for CalendarOfBookings {
+    async fn busy(
+        &self,
+        provider: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> vendrome_core::Result<Vec<Taken>> {
+        self.0.taken(provider, from, to).await
+    }
+
+    async fn busy_except(
+        &self,
+        provider: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        except: BookingId,
+    ) -> vendrome_core::Result<Vec<Taken>> {
+        let own = self.0.booking(except).await?.unwrap().starts_at;
+        let mut taken = self.0.taken(provider, from, to).await?;
+        taken.retain(|t| t.start != own);
+        Ok(taken)
+    }
+}
+
+#[tokio::test]
+async fn a_reschedule_is_not_kept_back_by_the_booking_s_own_time() {
+    let fakes = InMemoryBookings::default();
+    let provider = member();
+    let post = PostId::new();
+    fakes.add_service(BookableService {
+        post_id: post,
+        provider_id: provider.user_id,
+        title: "Tax advice".into(),
+        duration_minutes: 60,
+        price: Money::zero(Currency::parse("ZAR").unwrap()),
+        auto_confirm: true,
+        policy: CancellationPolicy::default(),
+    });
+    let service = BookingService::new(
+        Arc::new(fakes.clone()),
+        Arc::new(fakes.clone()),
+        Arc::new(CalendarOfBookings(fakes.clone())),
+    );
+    let mut open = availability("Africa/Johannesburg", every_day("09:00", "13:00"));
+    open.buffer_minutes = 30;
+    service
+        .set_availability(&provider, open, long_ago())
+        .await
+        .unwrap();
+    let (alice, bob) = (member(), member());
+    let now = at(2027, 5, 1, 0, 0);
+    let nine = at(2027, 5, 3, 7, 0); // 09:00 in Johannesburg.
+    let booked = service
+        .book(&alice, post, request(nine, "a"), now)
+        .await
+        .unwrap();
+    let noon = nine + Duration::hours(3);
+    service
+        .book(&bob, post, request(noon, "b"), now)
+        .await
+        .unwrap();
+
+    // 10:00 meets the booking's own buffer and its own calendar event: neither counts.
+    let ten = nine + Duration::hours(1);
+    let moved = service
+        .reschedule(&provider, booked.id, ten, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.starts_at, moved.ends_at),
+        (ten, ten + Duration::hours(1))
+    );
+    assert_eq!(moved.blocked_until, ten + Duration::minutes(90));
+    assert_eq!(
+        fakes.events().last().map(String::as_str),
+        Some("booking.rescheduled")
+    );
+    // Another booking's time does; so does a stranger, and a booking that ended its life.
+    assert!(matches!(
+        service.reschedule(&alice, booked.id, noon, now).await,
+        Err(Error::Conflict {
+            code: "slot_unavailable",
+            ..
+        })
+    ));
+    assert!(matches!(
+        service.reschedule(&member(), booked.id, nine, now).await,
+        Err(Error::NotFound { .. })
+    ));
+    service
+        .act(&alice, booked.id, BookingAction::Cancel, None, now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        service.reschedule(&alice, booked.id, nine, now).await,
+        Err(Error::Conflict {
+            code: "invalid_booking_transition",
+            ..
+        })
+    ));
 }

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod flag_metrics;
 pub mod idempotency;
 pub mod mail;
+pub mod managed_events;
 pub mod metrics;
 pub mod middleware;
 pub mod oauth;

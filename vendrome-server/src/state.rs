@@ -41,6 +41,7 @@ use vendrome_store::Store;
 use crate::auth::KeyRing;
 use crate::commerce::{Commerce, CommerceOptions};
 use crate::mail::MemoryMailer;
+use crate::managed_events::CancelThroughOwner;
 use crate::oauth::{OAuthProviders, OAuthSettings};
 use crate::password_hasher::Argon2Hasher;
 use crate::realtime::{Realtime, RealtimeConfig};
@@ -311,7 +312,13 @@ impl AppState {
             feeds,
             messaging: MessagingService::new(shared.clone(), shared.clone(), shared.clone()),
             profiles: ProfileService::new(shared.clone()),
-            calendar: CalendarService::new(shared.clone(), shared.clone()),
+            // Deleting a party's copy of a booking's or session's event cancels it.
+            calendar: CalendarService::new(shared.clone(), shared.clone()).with_managed(Arc::new(
+                CancelThroughOwner {
+                    payments: commerce.payments.clone(),
+                    mentorship: MentorshipService::new(shared.clone()),
+                },
+            )),
             calendar_ics: IcsService::new(
                 CalendarService::new(shared.clone(), shared.clone()),
                 shared.clone(),

@@ -14,9 +14,11 @@ use sqlx::types::Json;
 use uuid::Uuid;
 use vendrome_core::bookings::{
     Availability, AvailabilityException, AvailabilityRepo, BookableService, Booking, BookingChange,
-    BookingFilter, BookingRepo, BookingRole, CancellationPolicy, CreateBookingOutcome, LateRefund,
-    NewBooking, PaidBooking, Taken, WeeklyWindow, MAX_BLOCK_MINUTES,
+    BookingFilter, BookingRepo, BookingReschedule, BookingRole, CancellationPolicy,
+    CreateBookingOutcome, LateRefund, NewBooking, PaidBooking, RescheduleOutcome, Taken,
+    WeeklyWindow, MAX_BLOCK_MINUTES,
 };
+use vendrome_core::calendar::managed::{booking_mirror, Mirror};
 use vendrome_core::enums::BookingStatus;
 use vendrome_core::ids::{BookingId, PostId, UserId};
 use vendrome_core::money::Money;
@@ -25,6 +27,7 @@ use vendrome_core::page::{Cursor, Limit, Page};
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
+use crate::calendar_mirror::MirrorWrites as _;
 use crate::error::SqlxResultExt as _;
 use crate::orders::parse_currency;
 use crate::sql_enum::DbEnum;
@@ -148,6 +151,21 @@ enum Created {
     Inserted,
     Existing,
     Taken,
+}
+
+/// What a reschedule did inside its transaction.
+enum Rescheduled {
+    Moved,
+    Changed,
+    Taken,
+}
+
+/// Whether PostgreSQL aborted the statement to break a deadlock.
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01")
 }
 
 /// Whether the insert broke the PostgreSQL exclusion constraint.
@@ -315,6 +333,9 @@ impl BookingRepo for Store {
                     return Ok(Created::Taken);
                 }
             }
+            if booking_mirror(booking.status) != Mirror::Unchanged {
+                tx.mirror_booking(booking.id, booking.created_at).await?;
+            }
             tx.append_event(&event, booking.created_at).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Created::Inserted)
@@ -446,6 +467,9 @@ impl BookingRepo for Store {
             .await?
             .rows_affected()
                 == 1;
+            if moved && booking_mirror(change.to) != Mirror::Unchanged {
+                tx.mirror_booking(change.booking_id, change.at).await?;
+            }
             crate::writes::commit_if_changed(tx, moved, &event, change.at).await
         })
         .or_unexpected()?;
@@ -453,6 +477,78 @@ impl BookingRepo for Store {
             return Ok(None);
         }
         self.booking(change.booking_id).await
+    }
+
+    #[tracing::instrument(skip(self, event))]
+    async fn reschedule(
+        &self,
+        change: &BookingReschedule,
+        event: NewEvent,
+    ) -> Result<RescheduleOutcome> {
+        let reach = change.starts_at - Duration::minutes(MAX_BLOCK_MINUTES);
+        let outcome = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            // A compare-and-set on status and start: of two concurrent moves, one applies. On
+            // PostgreSQL the exclusion constraint refuses an overlap (the row no longer meets
+            // its own old time); on SQLite the update holds the write lock while it looks.
+            let moved = sqlx::query(
+                "UPDATE bookings SET starts_at = $2, ends_at = $3, blocked_until = $4, updated_at = $5 \
+                 WHERE id = $1 AND status = $6 AND starts_at = $7",
+            )
+            .bind(change.booking_id.as_uuid())
+            .bind(change.starts_at)
+            .bind(change.ends_at)
+            .bind(change.blocked_until)
+            .bind(change.at)
+            .bind(DbEnum(change.status))
+            .bind(change.from_starts_at)
+            .execute(&mut *tx)
+            .await;
+            let moved = match moved {
+                Ok(done) => done.rows_affected() == 1,
+                // Two moves into overlapping times at once can each wait on the other's new
+                // row in the constraint's check; PostgreSQL then aborts one (40P01), which lost
+                // the time to the other exactly as an overlap would.
+                Err(error) if is_overlap(&error) || is_deadlock(&error) => {
+                    return Ok(Rescheduled::Taken)
+                }
+                Err(error) => return Err(error),
+            };
+            if !moved {
+                return Ok(Rescheduled::Changed);
+            }
+            if dialect == Dialect::Sqlite {
+                let provider: Uuid = sqlx::query_scalar("SELECT provider_id FROM bookings WHERE id = $1")
+                    .bind(change.booking_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let overlapping: i64 = sqlx::query_scalar(OVERLAPS)
+                    .bind(provider)
+                    .bind(change.starts_at)
+                    .bind(change.blocked_until)
+                    .bind(reach)
+                    .bind(change.booking_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if overlapping > 0 {
+                    return Ok(Rescheduled::Taken);
+                }
+            }
+            tx.mirror_booking(change.booking_id, change.at).await?;
+            tx.append_event(&event, change.at).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Rescheduled::Moved)
+        })
+        .or_unexpected()?;
+        match outcome {
+            Rescheduled::Taken => Ok(RescheduleOutcome::Taken),
+            Rescheduled::Changed => Ok(RescheduleOutcome::Changed),
+            Rescheduled::Moved => self
+                .booking(change.booking_id)
+                .await?
+                .map(|b| RescheduleOutcome::Moved(Box::new(b)))
+                .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("a moved booking is missing"))),
+        }
     }
 
     #[tracing::instrument(skip(self))]

@@ -6,9 +6,10 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat};
 use uuid::Uuid;
+use vendrome_core::calendar::managed::ManagedBy;
 use vendrome_core::calendar::{Attendee, CalendarEvent, CalendarRepo, EventFields, EventScope};
 use vendrome_core::enums::{CalendarAttendeeStatus, CalendarEventStatus, CalendarVisibility};
-use vendrome_core::ids::{CalendarEventId, UserId};
+use vendrome_core::ids::{BookingId, CalendarEventId, MentorshipId, MentorshipSessionId, UserId};
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::{Error, Result};
 
@@ -18,7 +19,8 @@ use crate::{with_db, Store};
 
 const EVENT_COLUMNS: &str = "e.id, e.owner_id, e.title, e.description, e.location, e.video_url, \
      e.starts_at, e.ends_at, e.timezone, e.all_day, e.recurrence, e.recurrence_exceptions, \
-     e.series_ends_at, e.visibility, e.status, e.ical_uid, e.sequence, e.created_at, e.updated_at";
+     e.series_ends_at, e.visibility, e.status, e.ical_uid, e.sequence, e.booking_id, \
+     e.mentorship_id, e.mentorship_session_id, e.created_at, e.updated_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -39,6 +41,9 @@ struct EventRow {
     status: DbEnum<CalendarEventStatus>,
     ical_uid: String,
     sequence: i32,
+    booking_id: Option<Uuid>,
+    mentorship_id: Option<Uuid>,
+    mentorship_session_id: Option<Uuid>,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -76,6 +81,18 @@ fn decode_exceptions(id: Uuid, raw: Option<&str>) -> Result<Vec<Timestamp>> {
 impl EventRow {
     fn into_event(self, attendees: Vec<Attendee>) -> Result<CalendarEvent> {
         let exceptions = decode_exceptions(self.id, self.recurrence_exceptions.as_deref())?;
+        let managed_by = match (
+            self.booking_id,
+            self.mentorship_id,
+            self.mentorship_session_id,
+        ) {
+            (Some(booking), _, _) => Some(ManagedBy::Booking(BookingId::from_uuid(booking))),
+            (None, Some(mentorship), Some(session)) => Some(ManagedBy::MentorshipSession {
+                mentorship: MentorshipId::from_uuid(mentorship),
+                session: MentorshipSessionId::from_uuid(session),
+            }),
+            _ => None,
+        };
         Ok(CalendarEvent {
             id: CalendarEventId::from_uuid(self.id),
             owner_id: UserId::from_uuid(self.owner_id),
@@ -98,6 +115,7 @@ impl EventRow {
             ical_uid: self.ical_uid,
             sequence: self.sequence,
             attendees,
+            managed_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -16,7 +16,7 @@ use vendrome_core::ids::{
 use vendrome_core::mentorship::{
     CreateMentorshipOutcome, Feedback, Goal, MentorCard, MentorFilter, Mentorship,
     MentorshipDetail, MentorshipMove, MentorshipRepo, MentorshipRole, NewMentorship, Note,
-    RequestPost, Session,
+    RequestPost, Session, SessionMove,
 };
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::page::{Cursor, Limit, Page};
@@ -24,6 +24,7 @@ use vendrome_core::reviews::Rating;
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
+use crate::calendar_mirror::MirrorWrites as _;
 use crate::error::SqlxResultExt as _;
 use crate::ratings::{RatingDelta, RatingWrites as _};
 use crate::sql_enum::DbEnum;
@@ -70,7 +71,15 @@ impl From<MentorshipRow> for Mentorship {
 }
 
 type GoalRow = (Uuid, String, Uuid, Timestamp, Option<Timestamp>);
-type SessionRow = (Uuid, Timestamp, Timestamp, Option<String>, Uuid, Timestamp);
+type SessionRow = (
+    Uuid,
+    Timestamp,
+    Timestamp,
+    Option<String>,
+    Uuid,
+    Timestamp,
+    Option<Timestamp>,
+);
 type NoteRow = (Uuid, Uuid, String, Timestamp);
 type FeedbackRow = (Uuid, i32, Option<String>, Timestamp);
 
@@ -216,6 +225,21 @@ impl MentorshipRepo for Store {
                 .await?
                 .rows_affected()
                 == 1;
+            if moved && change.to == MentorshipStatus::Cancelled {
+                // Its sessions still to come are cancelled with it, and their events.
+                let upcoming: Vec<Uuid> = sqlx::query_scalar(
+                    "UPDATE mentorship_sessions SET cancelled_at = $2 WHERE mentorship_id = $1 \
+                     AND cancelled_at IS NULL AND starts_at > $2 RETURNING id",
+                )
+                .bind(change.id.as_uuid())
+                .bind(change.at)
+                .fetch_all(&mut *tx)
+                .await?;
+                for session in upcoming {
+                    tx.mirror_session(MentorshipSessionId::from_uuid(session), change.at)
+                        .await?;
+                }
+            }
             commit_if_changed(tx, moved, &event, change.at).await
         })
         .or_unexpected()?;
@@ -290,7 +314,7 @@ impl MentorshipRepo for Store {
         .or_unexpected()?;
         let sessions: Vec<SessionRow> = with_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT id, starts_at, ends_at, topic, scheduled_by, created_at FROM mentorship_sessions \
+                "SELECT id, starts_at, ends_at, topic, scheduled_by, created_at, cancelled_at FROM mentorship_sessions \
                  WHERE mentorship_id = $1 ORDER BY starts_at, id",
             )
             .bind(id)
@@ -333,14 +357,17 @@ impl MentorshipRepo for Store {
                 .collect(),
             sessions: sessions
                 .into_iter()
-                .map(|(id, starts_at, ends_at, topic, by, at)| Session {
-                    id: MentorshipSessionId::from_uuid(id),
-                    starts_at,
-                    ends_at,
-                    topic,
-                    scheduled_by: UserId::from_uuid(by),
-                    created_at: at,
-                })
+                .map(
+                    |(id, starts_at, ends_at, topic, by, at, cancelled_at)| Session {
+                        id: MentorshipSessionId::from_uuid(id),
+                        starts_at,
+                        ends_at,
+                        topic,
+                        scheduled_by: UserId::from_uuid(by),
+                        created_at: at,
+                        cancelled_at,
+                    },
+                )
                 .collect(),
             notes: notes
                 .into_iter()
@@ -445,7 +472,64 @@ impl MentorshipRepo for Store {
             .await?
             .rows_affected()
                 == 1;
+            if added {
+                tx.mirror_session(session.id, session.created_at).await?;
+            }
             commit_if_changed(tx, added, &event, session.created_at).await
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, event))]
+    async fn reschedule_session(&self, change: SessionMove, event: NewEvent) -> Result<bool> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE mentorship_sessions SET starts_at = $3, ends_at = $4 \
+                 WHERE id = $2 AND mentorship_id = $1 AND cancelled_at IS NULL AND EXISTS \
+                 (SELECT 1 FROM mentorship_relationships WHERE id = $1 AND status = 'active')",
+            )
+            .bind(change.mentorship.as_uuid())
+            .bind(change.session.as_uuid())
+            .bind(change.starts_at)
+            .bind(change.ends_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if moved {
+                tx.mirror_session(change.session, change.at).await?;
+            }
+            commit_if_changed(tx, moved, &event, change.at).await
+        })
+        .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, event))]
+    async fn cancel_session(
+        &self,
+        mentorship: MentorshipId,
+        session: MentorshipSessionId,
+        at: Timestamp,
+        event: NewEvent,
+    ) -> Result<bool> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let cancelled = sqlx::query(
+                "UPDATE mentorship_sessions SET cancelled_at = $3 \
+                 WHERE id = $2 AND mentorship_id = $1 AND cancelled_at IS NULL",
+            )
+            .bind(mentorship.as_uuid())
+            .bind(session.as_uuid())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if cancelled {
+                tx.mirror_session(session, at).await?;
+            }
+            commit_if_changed(tx, cancelled, &event, at).await
         })
         .or_unexpected()
     }

@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use sqlx::types::Json;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
+use vendrome_core::calendar::managed::{booking_mirror, Mirror};
 use vendrome_core::enums::{
     OrderStatus, PaymentAttemptPhase, PaymentKind, PaymentProvider as ProviderId, PaymentStatus,
 };
@@ -26,6 +27,7 @@ use vendrome_core::payments::{
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
+use crate::calendar_mirror::MirrorWrites as _;
 use crate::error::SqlxResultExt as _;
 use crate::investment_rows::CommitmentWrites as _;
 use crate::ledger::LedgerWrites as _;
@@ -237,6 +239,10 @@ macro_rules! impl_settlement_writes {
                         .rows_affected();
                         if moved == 1 {
                             self.append_event(&booking.event, s.at).await?;
+                            // A paid booking confirmed by its payment: both parties' events.
+                            if booking_mirror(booking.change.to) != Mirror::Unchanged {
+                                self.mirror_booking(booking.change.booking_id, s.at).await?;
+                            }
                         }
                     }
                     if let Some(funded) = &s.campaign_funded {

@@ -180,6 +180,30 @@ pub struct BookingChange {
     pub cancel_reason: Option<String>,
 }
 
+/// A move of a booking to another time. The store applies it only if the booking is still in
+/// `status` and still starts at `from_starts_at` (so of two concurrent moves one applies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingReschedule {
+    pub booking_id: BookingId,
+    pub status: BookingStatus,
+    pub from_starts_at: Timestamp,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    /// `ends_at` plus the provider's buffer.
+    pub blocked_until: Timestamp,
+    pub at: Timestamp,
+}
+
+/// What the store did with a reschedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RescheduleOutcome {
+    Moved(Box<Booking>),
+    /// The booking moved meanwhile (another status or start); nothing was stored.
+    Changed,
+    /// The new time meets another booking of the provider that holds time; nothing was stored.
+    Taken,
+}
+
 /// Storage of providers' availability.
 #[async_trait]
 pub trait AvailabilityRepo: Send + Sync {
@@ -275,6 +299,22 @@ pub trait BookingRepo: Send + Sync {
         event: NewEvent,
     ) -> Result<Option<Booking>>;
 
+    /// Moves the booking to `change`'s times if it is still in `change.status` starting at
+    /// `change.from_starts_at`, with `event`, and moves its calendar events (both parties', one
+    /// more `sequence`) in the same transaction. It MUST store nothing and return
+    /// [`RescheduleOutcome::Taken`] when the new `[starts_at, blocked_until)` meets another
+    /// booking of the provider that holds time, also when such bookings are being written
+    /// concurrently, and [`RescheduleOutcome::Changed`] when the booking moved meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn reschedule(
+        &self,
+        change: &BookingReschedule,
+        event: NewEvent,
+    ) -> Result<RescheduleOutcome>;
+
     /// Up to `limit` bookings still `awaiting_payment` that were made before `before`, oldest
     /// first, for the expiry task.
     ///
@@ -297,6 +337,24 @@ pub trait BusyTime: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the calendar cannot be read.
     async fn busy(&self, provider: UserId, from: Timestamp, to: Timestamp) -> Result<Vec<Taken>>;
+
+    /// [`Self::busy`] without the calendar events of booking `except`: a booking's own events
+    /// never keep it from moving. The default is [`Self::busy`], for calendars that hold no
+    /// booking's events.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the calendar cannot be read.
+    async fn busy_except(
+        &self,
+        provider: UserId,
+        from: Timestamp,
+        to: Timestamp,
+        except: BookingId,
+    ) -> Result<Vec<Taken>> {
+        let _ = except;
+        self.busy(provider, from, to).await
+    }
 }
 
 /// No calendar: nobody is ever busy. The adapter until the calendar is plugged in.

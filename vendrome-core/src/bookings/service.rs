@@ -13,10 +13,12 @@ use std::sync::Arc;
 use chrono::Duration;
 use chrono_tz::Tz;
 
+use super::holds_time;
 use super::{
     transition, Availability, AvailabilityRepo, BookableService, Booking, BookingAction,
-    BookingActor, BookingChange, BookingFilter, BookingMove, BookingRepo, BusyTime,
-    CancellationPolicy, CreateBookingOutcome, NewBooking, Rules, Slot, Taken, MAX_BLOCK_MINUTES,
+    BookingActor, BookingChange, BookingFilter, BookingMove, BookingRepo, BookingReschedule,
+    BusyTime, CancellationPolicy, CreateBookingOutcome, NewBooking, RescheduleOutcome, Rules, Slot,
+    Taken, MAX_BLOCK_MINUTES,
 };
 use crate::access::Caller;
 use crate::enums::{BookingStatus, UserRole};
@@ -179,7 +181,7 @@ impl BookingService {
         let Some(rules) = self.rules_of(&service).await? else {
             return Ok(Vec::new());
         };
-        self.compute(&service, &rules, from, to, now).await
+        self.compute(&service, &rules, from, to, now, None).await
     }
 
     /// Books the slot starting at `input.starts_at` for the caller, or finds the booking made
@@ -237,7 +239,14 @@ impl BookingService {
             .ok_or_else(slot_unavailable)?;
         let start = input.starts_at;
         let offered = self
-            .compute(&service, &rules, start, start + Duration::seconds(1), now)
+            .compute(
+                &service,
+                &rules,
+                start,
+                start + Duration::seconds(1),
+                now,
+                None,
+            )
             .await?;
         let Some(slot) = offered.into_iter().find(|s| s.starts_at == start) else {
             return Err(slot_unavailable());
@@ -347,6 +356,85 @@ impl BookingService {
             .ok_or_else(changed_meanwhile)
     }
 
+    /// Moves the booking to the slot starting at `starts_at`, for its client, its provider or an
+    /// admin, while it holds time (awaiting payment, requested or confirmed). The new start must
+    /// be a slot the service offers now, the booking's own time and its own calendar events
+    /// left out; its calendar events move with it. Moving it to the start it has changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] `booking`; [`Error::Conflict`] `invalid_booking_transition` when it
+    /// no longer holds time (or changed meanwhile), `slot_unavailable` when the start is not
+    /// offered or was just taken.
+    pub async fn reschedule(
+        &self,
+        caller: &Caller,
+        id: BookingId,
+        starts_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Booking> {
+        let booking = self.load(id).await?;
+        actor(caller, &booking)?;
+        if !holds_time(booking.status) {
+            return Err(Error::conflict(
+                "invalid_booking_transition",
+                format!("a booking that is {} cannot be rescheduled", booking.status),
+            ));
+        }
+        if starts_at == booking.starts_at {
+            return Ok(booking);
+        }
+        let service = self.service(booking.service_post_id).await?;
+        let rules = self
+            .rules_of(&service)
+            .await?
+            .ok_or_else(slot_unavailable)?;
+        let offered = self
+            .compute(
+                &service,
+                &rules,
+                starts_at,
+                starts_at + Duration::seconds(1),
+                now,
+                Some(&booking),
+            )
+            .await?;
+        let Some(slot) = offered.into_iter().find(|s| s.starts_at == starts_at) else {
+            return Err(slot_unavailable());
+        };
+        let change = BookingReschedule {
+            booking_id: booking.id,
+            status: booking.status,
+            from_starts_at: booking.starts_at,
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            blocked_until: slot.ends_at + rules.buffer,
+            at: now,
+        };
+        let moved = Booking {
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            ..booking.clone()
+        };
+        let event = NewEvent::new(DomainEvent::BookingRescheduled(BookingChanged {
+            booking_id: moved.id,
+            service_post_id: moved.service_post_id,
+            client_id: moved.client_id,
+            provider_id: moved.provider_id,
+            status: moved.status,
+            starts_at: moved.starts_at,
+            ends_at: moved.ends_at,
+            amount: moved.amount,
+            refund_amount: moved.refund_amount,
+            currency: moved.currency,
+        }));
+        match self.bookings.reschedule(&change, event).await? {
+            RescheduleOutcome::Moved(b) => Ok(*b),
+            RescheduleOutcome::Changed => Err(changed_meanwhile()),
+            RescheduleOutcome::Taken => Err(slot_unavailable()),
+        }
+    }
+
     /// Cancels up to `limit` bookings whose payment window lapsed unpaid, freeing their slots;
     /// answers how many this call cancelled (another instance, or the payment, may move some
     /// first: each move is a compare-and-set from `awaiting_payment`).
@@ -410,6 +498,7 @@ impl BookingService {
         from: Timestamp,
         to: Timestamp,
         now: Timestamp,
+        moving: Option<&Booking>,
     ) -> Result<Vec<Slot>> {
         let duration = Duration::minutes(i64::from(service.duration_minutes));
         if duration + rules.buffer > Duration::minutes(MAX_BLOCK_MINUTES) {
@@ -420,7 +509,24 @@ impl BookingService {
         let reach = Duration::minutes(MAX_BLOCK_MINUTES);
         let (lo, hi) = (from - reach, to + reach);
         let mut taken: Vec<Taken> = self.bookings.taken(service.provider_id, lo, hi).await?;
-        taken.extend(self.busy.busy(service.provider_id, lo, hi).await?);
+        let busy = match moving {
+            // A booking being moved leaves its own time out: bookings of one provider never
+            // overlap, so the one interval it holds is its own.
+            Some(b) => {
+                let own = Taken {
+                    start: b.starts_at,
+                    until: b.blocked_until,
+                };
+                if let Some(i) = taken.iter().position(|t| *t == own) {
+                    taken.remove(i);
+                }
+                self.busy
+                    .busy_except(service.provider_id, lo, hi, b.id)
+                    .await?
+            }
+            None => self.busy.busy(service.provider_id, lo, hi).await?,
+        };
+        taken.extend(busy);
         Ok(rules.slots(duration, from, to, now, &taken))
     }
 

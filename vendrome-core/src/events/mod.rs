@@ -274,6 +274,8 @@ domain_events! {
     BookingCancelled(BookingChanged) = "booking.cancelled",
     BookingCompleted(BookingChanged) = "booking.completed",
     BookingNoShow(BookingChanged) = "booking.no_show",
+    /// Moved to another time (its status unchanged); its calendar events moved with it.
+    BookingRescheduled(BookingChanged) = "booking.rescheduled",
     // ---- Reviews and mentorship ----
     ReviewCreated(ReviewChanged) = "review.created",
     ReviewUpdated(ReviewChanged) = "review.updated",
@@ -289,6 +291,8 @@ domain_events! {
     MentorshipGoalAdded(MentorshipActivity) = "mentorship.goal_added",
     MentorshipGoalCompleted(MentorshipActivity) = "mentorship.goal_completed",
     MentorshipSessionScheduled(MentorshipActivity) = "mentorship.session_scheduled",
+    MentorshipSessionRescheduled(MentorshipActivity) = "mentorship.session_rescheduled",
+    MentorshipSessionCancelled(MentorshipActivity) = "mentorship.session_cancelled",
     /// Notes are private: only the writer's sockets hear it, and it carries no text.
     MentorshipNoteAdded(MentorshipActivity) = "mentorship.note_added",
     MentorshipFeedbackGiven(MentorshipActivity) = "mentorship.feedback_given",

@@ -235,6 +235,10 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
             json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "no_show", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
         ),
         (
+            "booking.rescheduled",
+            json!({"booking_id": message, "service_post_id": post, "client_id": a, "provider_id": b, "status": "confirmed", "starts_at": "2027-03-01T10:00:00Z", "ends_at": "2027-03-01T11:00:00Z", "amount": 0, "refund_amount": 0, "currency": "ZAR"}),
+        ),
+        (
             "review.created",
             json!({"review_id": comment, "author_id": a, "subject_user_id": b, "order_id": post, "booking_id": null, "rating": 4}),
         ),
@@ -288,6 +292,14 @@ fn rows_before_versioning() -> Vec<(&'static str, Value)> {
         ),
         (
             "mentorship.session_scheduled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.session_rescheduled",
+            json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
+        ),
+        (
+            "mentorship.session_cancelled",
             json!({"mentorship_id": conversation, "mentor_id": a, "mentee_id": b, "item_id": message, "by": a}),
         ),
         (

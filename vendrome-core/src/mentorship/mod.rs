@@ -81,6 +81,18 @@ pub struct Session {
     pub topic: Option<String>,
     pub scheduled_by: UserId,
     pub created_at: Timestamp,
+    /// When either party cancelled it; its calendar events were cancelled with it.
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// A move of a session to another time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionMove {
+    pub mentorship: MentorshipId,
+    pub session: MentorshipSessionId,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub at: Timestamp,
 }
 
 /// A private note.
@@ -210,6 +222,8 @@ pub trait MentorshipRepo: Send + Sync {
 
     /// Applies `change` if the mentorship is still in `change.from` (stamping `started_at` on
     /// its first activation and `ended_at` when it ends), with `event`; `None` when it was not.
+    /// A move to `cancelled` also cancels its sessions that start after `change.at`, with their
+    /// calendar events, in the same transaction.
     ///
     /// # Errors
     ///
@@ -273,7 +287,8 @@ pub trait MentorshipRepo: Send + Sync {
         event: NewEvent,
     ) -> Result<bool>;
 
-    /// Adds a session if the mentorship is `active`, with `event`; `false` when it is not.
+    /// Adds a session if the mentorship is `active`, with `event`, and the session's calendar
+    /// event for each party in the same transaction; `false` when it is not.
     ///
     /// # Errors
     ///
@@ -282,6 +297,30 @@ pub trait MentorshipRepo: Send + Sync {
         &self,
         mentorship: MentorshipId,
         session: &Session,
+        event: NewEvent,
+    ) -> Result<bool>;
+
+    /// Moves the session of `change.mentorship` to its new times if the session is not
+    /// cancelled and the mentorship is `active`, with `event`, and moves the session's calendar
+    /// events (both parties', one more `sequence`) in the same transaction; `false` when not.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn reschedule_session(&self, change: SessionMove, event: NewEvent) -> Result<bool>;
+
+    /// Cancels the session of `mentorship` if it is not cancelled yet, with `event`, and
+    /// cancels its calendar events in the same transaction; `false` when there is no such
+    /// session or it was cancelled already.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn cancel_session(
+        &self,
+        mentorship: MentorshipId,
+        session: MentorshipSessionId,
+        at: Timestamp,
         event: NewEvent,
     ) -> Result<bool>;
 

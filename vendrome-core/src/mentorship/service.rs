@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{
     transition, CreateMentorshipOutcome, Feedback, Goal, MentorCard, MentorFilter, Mentorship,
     MentorshipAction, MentorshipActor, MentorshipDetail, MentorshipMove, MentorshipRepo,
-    MentorshipRole, NewMentorship, Note, Session,
+    MentorshipRole, NewMentorship, Note, Session, SessionMove,
 };
 use crate::access::Caller;
 use crate::enums::{MentorshipFormat, MentorshipStatus};
@@ -119,6 +119,17 @@ fn activity(
         item_id: item,
         by,
     }))
+}
+
+/// A session ends after it starts, within [`SESSION_MAX`].
+fn check_times(errors: &mut ValidationErrors, starts_at: Timestamp, ends_at: Timestamp) {
+    if ends_at <= starts_at || ends_at - starts_at > SESSION_MAX {
+        errors.add(
+            "ends_at",
+            "invalid_range",
+            "ends after it starts, within a day",
+        );
+    }
 }
 
 fn not_active(what: &str) -> Error {
@@ -393,13 +404,7 @@ impl MentorshipService {
     ) -> Result<Session> {
         let m = self.load(caller, id).await?;
         let mut errors = ValidationErrors::new();
-        if input.ends_at <= input.starts_at || input.ends_at - input.starts_at > SESSION_MAX {
-            errors.add(
-                "ends_at",
-                "invalid_range",
-                "ends after it starts, within a day",
-            );
-        }
+        check_times(&mut errors, input.starts_at, input.ends_at);
         let topic = errors.check("topic", optional(input.topic));
         errors.into_result()?;
         let session = Session {
@@ -409,6 +414,7 @@ impl MentorshipService {
             topic: topic.flatten(),
             scheduled_by: caller.user_id,
             created_at: now,
+            cancelled_at: None,
         };
         let event = activity(
             &m,
@@ -420,6 +426,77 @@ impl MentorshipService {
             Ok(session)
         } else {
             Err(not_active("sessions"))
+        }
+    }
+
+    /// Either party moves a session of an active mentorship to other times; both parties'
+    /// calendar events move with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] `mentorship`, `session` (none of this mentorship, or cancelled);
+    /// [`Error::Invalid`] as [`Self::schedule`]; [`Error::Conflict`] `mentorship_not_active`.
+    pub async fn reschedule_session(
+        &self,
+        caller: &Caller,
+        id: MentorshipId,
+        session: MentorshipSessionId,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        let m = self.load(caller, id).await?;
+        let mut errors = ValidationErrors::new();
+        check_times(&mut errors, starts_at, ends_at);
+        errors.into_result()?;
+        if m.status != MentorshipStatus::Active {
+            return Err(not_active("sessions"));
+        }
+        let change = SessionMove {
+            mentorship: id,
+            session,
+            starts_at,
+            ends_at,
+            at: now,
+        };
+        let event = activity(
+            &m,
+            session.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipSessionRescheduled,
+        );
+        if self.repo.reschedule_session(change, event).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found("session"))
+        }
+    }
+
+    /// Either party cancels a session (whatever the mentorship's status); both parties'
+    /// calendar events are cancelled with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] `mentorship`, `session` (none of this mentorship, or cancelled
+    /// already).
+    pub async fn cancel_session(
+        &self,
+        caller: &Caller,
+        id: MentorshipId,
+        session: MentorshipSessionId,
+        now: Timestamp,
+    ) -> Result<()> {
+        let m = self.load(caller, id).await?;
+        let event = activity(
+            &m,
+            session.as_uuid(),
+            caller.user_id,
+            DomainEvent::MentorshipSessionCancelled,
+        );
+        if self.repo.cancel_session(id, session, now, event).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found("session"))
         }
     }
 

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use super::page_of;
 use crate::bookings::{
     holds_time, Availability, AvailabilityRepo, BookableService, Booking, BookingChange,
-    BookingFilter, BookingRepo, BookingRole, CreateBookingOutcome, NewBooking, Taken,
+    BookingFilter, BookingRepo, BookingReschedule, BookingRole, CreateBookingOutcome, NewBooking,
+    RescheduleOutcome, Taken,
 };
 use crate::enums::BookingStatus;
 use crate::ids::{BookingId, PostId, UserId};
@@ -182,6 +183,47 @@ impl BookingRepo for InMemoryBookings {
                 until: b.blocked_until,
             })
             .collect())
+    }
+
+    async fn reschedule(
+        &self,
+        c: &BookingReschedule,
+        event: NewEvent,
+    ) -> Result<RescheduleOutcome> {
+        let mut state = self.state();
+        let Some(provider) = state
+            .bookings
+            .iter()
+            .map(|(b, _)| b)
+            .find(|b| {
+                b.id == c.booking_id && b.status == c.status && b.starts_at == c.from_starts_at
+            })
+            .map(|b| b.provider_id)
+        else {
+            return Ok(RescheduleOutcome::Changed);
+        };
+        let overlaps = state.bookings.iter().any(|(x, _)| {
+            x.id != c.booking_id
+                && x.provider_id == provider
+                && holds_time(x.status)
+                && x.starts_at < c.blocked_until
+                && c.starts_at < x.blocked_until
+        });
+        if overlaps {
+            return Ok(RescheduleOutcome::Taken);
+        }
+        let (b, _) = state
+            .bookings
+            .iter_mut()
+            .find(|(b, _)| b.id == c.booking_id)
+            .expect("found above");
+        b.starts_at = c.starts_at;
+        b.ends_at = c.ends_at;
+        b.blocked_until = c.blocked_until;
+        b.updated_at = c.at;
+        let moved = b.clone();
+        state.events.push(event.event.event_type().to_owned());
+        Ok(RescheduleOutcome::Moved(Box::new(moved)))
     }
 
     async fn change_status(&self, c: &BookingChange, event: NewEvent) -> Result<Option<Booking>> {

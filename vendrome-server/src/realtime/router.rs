@@ -133,7 +133,8 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         | E::BookingDeclined(e)
         | E::BookingCancelled(e)
         | E::BookingCompleted(e)
-        | E::BookingNoShow(e) => Some(Route::Members(vec![e.client_id, e.provider_id])),
+        | E::BookingNoShow(e)
+        | E::BookingRescheduled(e) => Some(Route::Members(vec![e.client_id, e.provider_id])),
         E::PaymentSucceeded(e) | E::PaymentFailed(e) | E::PaymentRefunded(e) => Some(
             Route::Members(std::iter::once(e.payer_id).chain(e.payee_id).collect()),
         ),
@@ -150,6 +151,8 @@ fn route_of(event: &DomainEvent) -> Option<Route> {
         E::MentorshipGoalAdded(e)
         | E::MentorshipGoalCompleted(e)
         | E::MentorshipSessionScheduled(e)
+        | E::MentorshipSessionRescheduled(e)
+        | E::MentorshipSessionCancelled(e)
         | E::MentorshipFeedbackGiven(e) => Some(Route::Members(vec![e.mentor_id, e.mentee_id])),
         // A note is private: only its writer's sockets hear of it.
         E::MentorshipNoteAdded(e) => Some(Route::Members(vec![e.by])),

@@ -147,6 +147,14 @@ pub struct CancelBookingRequest {
     pub reason: Option<String>,
 }
 
+/// The new start of a booking.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleBookingRequest {
+    /// A start the service's slots offer now (its own time left out).
+    pub starts_at: DateTime<Utc>,
+}
+
 /// The window of slots.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -552,4 +560,35 @@ pub async fn no_show_booking(
     Path(id): Path<String>,
 ) -> ApiResult<ApiSuccess<BookingView>> {
     act(&state, &auth, &id, BookingAction::NoShow, None).await
+}
+
+/// Either party (or an admin) moves a booking awaiting payment, requested or confirmed to
+/// another slot of its service; both parties' calendar events move with it (one more
+/// `sequence`). Moving it to the start it has changes nothing.
+#[utoipa::path(post, path = "/v1/bookings/{id}/reschedule", tag = "bookings", security(("bearer" = [])),
+    params(("id" = BookingId, Path, description = "The booking.")),
+    request_body = RescheduleBookingRequest,
+    responses(
+        (status = 200, description = "The booking at its new time.", body = Envelope<BookingView>),
+        (status = 400, description = "`malformed_json`.", body = ErrorEnvelope),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 404, description = "No such booking the caller may see.", body = ErrorEnvelope),
+        (status = 409, description = "`invalid_booking_transition`: declined, cancelled, completed or no-show, or changed meanwhile; `slot_unavailable`: the start is not offered or was just taken.", body = ErrorEnvelope),
+    ))]
+pub async fn reschedule_booking(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RescheduleBookingRequest>,
+) -> ApiResult<ApiSuccess<BookingView>> {
+    let booking = state
+        .bookings
+        .reschedule(
+            &auth.caller,
+            booking_id(&id)?,
+            body.starts_at,
+            vendrome_core::time::now(),
+        )
+        .await?;
+    Ok(ApiSuccess::ok(booking.into()))
 }

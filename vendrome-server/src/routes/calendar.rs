@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vendrome_calendar::{EventChanges, EventInput, Occurrence, Window};
+use vendrome_core::calendar::managed::ManagedBy;
 use vendrome_core::calendar::{Attendee, CalendarEvent};
 use vendrome_core::enums::{CalendarAttendeeStatus, CalendarEventStatus, CalendarVisibility};
-use vendrome_core::ids::{CalendarEventId, UserId};
+use vendrome_core::ids::{BookingId, CalendarEventId, MentorshipId, MentorshipSessionId, UserId};
 
 use super::page::PageQuery;
 use super::users::user_id;
@@ -61,6 +62,12 @@ pub struct EventView {
     pub attendees: Vec<AttendeeView>,
     /// The caller's answer when they are invited; null for the owner.
     pub my_response: Option<CalendarAttendeeStatus>,
+    /// The booking this event is a party's copy of: its times and title follow the booking,
+    /// and deleting it cancels the booking.
+    pub booking_id: Option<BookingId>,
+    /// The mentorship and session this event is a party's copy of, likewise.
+    pub mentorship_id: Option<MentorshipId>,
+    pub mentorship_session_id: Option<MentorshipSessionId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -68,6 +75,14 @@ pub struct EventView {
 impl EventView {
     fn new(event: CalendarEvent, viewer: UserId) -> Self {
         let my_response = event.attendee(viewer).map(|a| a.response);
+        let (booking_id, mentorship_id, mentorship_session_id) = match event.managed_by {
+            Some(ManagedBy::Booking(b)) => (Some(b), None, None),
+            Some(ManagedBy::MentorshipSession {
+                mentorship,
+                session,
+            }) => (None, Some(mentorship), Some(session)),
+            None => (None, None, None),
+        };
         let f = event.fields;
         Self {
             id: event.id,
@@ -88,6 +103,9 @@ impl EventView {
             sequence: event.sequence,
             attendees: event.attendees.iter().map(AttendeeView::from).collect(),
             my_response,
+            booking_id,
+            mentorship_id,
+            mentorship_session_id,
             created_at: event.created_at,
             updated_at: event.updated_at,
         }
@@ -291,7 +309,10 @@ pub async fn get_event(
     Ok(ApiSuccess::ok(EventView::new(event, auth.caller.user_id)))
 }
 
-/// Change one of the caller's events (its sequence goes up by one).
+/// Change one of the caller's events (its sequence goes up by one). The event of a booking or
+/// mentorship session keeps the title, times, zone, recurrence and attendees it follows (change
+/// those through the booking or session); its description, location, video link and visibility
+/// are the caller's.
 #[utoipa::path(patch, path = "/v1/calendar/events/{id}", tag = "calendar", security(("bearer" = [])),
     params(("id" = CalendarEventId, Path, description = "The event.")),
     request_body = UpdateEventRequest,
@@ -300,6 +321,7 @@ pub async fn get_event(
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_event_owner`.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
+        (status = 409, description = "`calendar_event_managed`: a change of what the event's booking or session decides; the message names where to make it.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`, as on create.", body = ErrorEnvelope),
     ))]
 pub async fn update_event(
@@ -334,14 +356,19 @@ pub struct DeletedEventView {
     pub deleted: bool,
 }
 
-/// Delete one of the caller's events (from its attendees' calendars too).
+/// Delete one of the caller's events (from its attendees' calendars too). Deleting the event of
+/// a booking or mentorship session cancels the booking or session, with the rules and refunds
+/// of `POST /v1/bookings/{id}/cancel` or `DELETE /v1/mentorships/{id}/sessions/{session_id}`,
+/// and so both parties' events.
 #[utoipa::path(delete, path = "/v1/calendar/events/{id}", tag = "calendar", security(("bearer" = [])),
     params(("id" = CalendarEventId, Path, description = "The event.")),
     responses(
-        (status = 200, description = "Deleted.", body = Envelope<DeletedEventView>),
+        (status = 200, description = "Deleted (or its booking or session cancelled).", body = Envelope<DeletedEventView>),
         (status = 401, description = "No valid access token.", body = ErrorEnvelope),
         (status = 403, description = "`not_event_owner`.", body = ErrorEnvelope),
         (status = 404, description = "No such event the caller may see.", body = ErrorEnvelope),
+        (status = 409, description = "`invalid_booking_transition`: a booking's event whose booking can no longer be cancelled (completed, say).", body = ErrorEnvelope),
+        (status = 503, description = "`provider_unavailable`: the booking is cancelled; its refund is finished later.", body = ErrorEnvelope),
     ))]
 pub async fn delete_event(
     State(state): State<AppState>,

@@ -94,6 +94,8 @@ pub struct MentorshipSessionView {
     pub topic: Option<String>,
     pub scheduled_by: UserId,
     pub created_at: DateTime<Utc>,
+    /// When either party cancelled it; null while it stands.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl From<Session> for MentorshipSessionView {
@@ -105,6 +107,7 @@ impl From<Session> for MentorshipSessionView {
             topic: s.topic,
             scheduled_by: s.scheduled_by,
             created_at: s.created_at,
+            cancelled_at: s.cancelled_at,
         }
     }
 }
@@ -308,7 +311,7 @@ pub struct MentorsQuery {
     pub cursor: Option<String>,
 }
 
-fn mentorship_id(raw: &str) -> Result<MentorshipId, ApiError> {
+pub(crate) fn mentorship_id(raw: &str) -> Result<MentorshipId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("mentorship"))
 }
 

@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod marketing;
 pub mod me;
 pub mod mentorship;
+pub mod mentorship_sessions;
 pub mod messaging;
 pub mod oauth;
 pub mod orders;
@@ -184,6 +185,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(bookings::confirm_booking))
         .routes(routes!(bookings::decline_booking))
         .routes(routes!(bookings::cancel_booking))
+        .routes(routes!(bookings::reschedule_booking))
         .routes(routes!(bookings::complete_booking))
         .routes(routes!(bookings::no_show_booking))
         .routes(routes!(payments::methods))
@@ -220,6 +222,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mentorship::add_goal))
         .routes(routes!(mentorship::complete_goal))
         .routes(routes!(mentorship::schedule_session))
+        .routes(routes!(
+            mentorship_sessions::reschedule_session,
+            mentorship_sessions::cancel_session
+        ))
         .routes(routes!(mentorship::add_note))
         .routes(routes!(mentorship::give_feedback))
         .routes(routes!(mentorship::mentors))

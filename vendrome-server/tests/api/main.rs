@@ -9,6 +9,7 @@ mod bookings;
 mod caldav;
 mod caldav_ctag;
 mod calendar;
+mod calendar_bookings;
 mod calendar_busy;
 mod calendar_ics;
 mod calendar_integrations;

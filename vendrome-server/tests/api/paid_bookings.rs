@@ -53,14 +53,14 @@ async fn balance(app: &TestApp, admin: &str, code: &str) -> i64 {
         .map_or(0, |a| a["balance"].as_i64().unwrap())
 }
 
-fn checkout(app: &TestApp, client: &str, booking: &str) -> reqwest::RequestBuilder {
+pub fn checkout(app: &TestApp, client: &str, booking: &str) -> reqwest::RequestBuilder {
     app.post(&format!("/v1/bookings/{booking}/checkout"))
         .bearer_auth(client)
         .json(&json!({ "provider": "sandbox" }))
 }
 
 /// Delivers a signed sandbox webhook as the provider would; the outcome it reports.
-async fn deliver(app: &TestApp, headers: &[(String, String)], body: &[u8]) -> Value {
+pub async fn deliver(app: &TestApp, headers: &[(String, String)], body: &[u8]) -> Value {
     let mut request = app
         .post("/v1/payments/webhooks/sandbox")
         .header("content-type", "application/json")

@@ -28,6 +28,7 @@ macro_rules! conformance {
 mod abuse;
 mod account_tokens;
 mod audit;
+mod booking_events;
 mod bookings;
 mod calendar;
 mod calendar_ics;

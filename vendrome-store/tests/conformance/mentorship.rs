@@ -211,6 +211,7 @@ async fn goals_sessions_and_notes_follow_the_status_and_notes_are_private(store:
         topic: Some("Pitch deck".into()),
         scheduled_by: mentor,
         created_at: now,
+        cancelled_at: None,
     };
     assert!(!store
         .add_goal(m.id, &goal(mentee), activity(&m))
