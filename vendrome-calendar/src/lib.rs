@@ -9,10 +9,16 @@
 //! who is connected to whom): this crate depends on no database, HTTP server or store crate.
 
 pub mod caldav;
+mod caldav_remote;
+mod connect;
 pub mod exchange;
+pub mod google;
+mod google_calendar;
 pub mod ics;
 pub mod input;
 pub mod integrations;
+pub mod provider;
+pub mod push;
 pub mod recurrence;
 pub mod runner;
 pub mod secrets;

@@ -189,6 +189,8 @@ pub struct StateOptions {
     pub calendar_keys: Option<Arc<CalendarKeys>>,
     /// The calendar sync queue's period, attempts, backoff and lease.
     pub calendar_sync: RunnerConfig,
+    /// The Google Calendar client; `None` (the default): Google calendars cannot be connected.
+    pub calendar_google: Option<vendrome_calendar::google::GoogleConfig>,
 }
 
 impl Default for StateOptions {
@@ -210,6 +212,7 @@ impl Default for StateOptions {
             sponsored_delivery: Some(DeliveryConfig::default()),
             calendar_keys: None,
             calendar_sync: RunnerConfig::default(),
+            calendar_google: None,
         }
     }
 }
@@ -287,12 +290,20 @@ impl AppState {
         }
         let commerce = Commerce::new(&shared, options.commerce);
         let integrations = IntegrationService::new(shared.clone(), options.calendar_keys);
-        let calendar_sync = SyncEngine::new(
+        let mut calendar_sync = SyncEngine::new(
             integrations.clone(),
             shared.clone(),
             shared.clone(),
             CalendarService::new(shared.clone(), shared.clone()),
         );
+        if let Some(config) = options.calendar_google {
+            match vendrome_calendar::google::Google::new(config) {
+                Ok(google) => calendar_sync = calendar_sync.with_google(Arc::new(google)),
+                Err(error) => {
+                    tracing::error!(%error, "the Google Calendar client could not be built: Google calendars are disabled");
+                }
+            }
+        }
         let calendar_runner =
             SyncRunner::new(calendar_sync.clone(), shared.clone(), options.calendar_sync);
         Self(Arc::new(Services {

@@ -29,6 +29,7 @@ mod calendar;
 mod calendar_feed;
 mod calendar_integrations;
 mod calendar_links;
+mod calendar_push;
 mod calendar_sync_jobs;
 mod deal_matches;
 mod engagement;

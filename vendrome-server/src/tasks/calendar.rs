@@ -33,6 +33,10 @@ pub async fn sync_calendars(state: AppState, clock: Clock, mut stop: watch::Rece
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "queueing calendar syncs failed"),
         }
+        // Google watch channels about to expire are reopened (Google does not renew them).
+        if let Err(error) = runner.renew_channels(clock()).await {
+            tracing::warn!(error = %error, "renewing calendar push channels failed");
+        }
         let ran = match runner.run_due(&*clock, BATCH).await {
             Ok(runs) => {
                 for run in &runs {

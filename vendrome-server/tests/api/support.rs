@@ -182,6 +182,7 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             .unwrap(),
         )),
         calendar_sync: setup.calendar_sync,
+        calendar_google: setup.config.calendar_google.clone(),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

@@ -1,0 +1,152 @@
+//! Connecting a Google calendar with OAuth 2: `start` stores a connection in flight for the
+//! member (SHA-256 of its `state`, the PKCE verifier; single use, expiring after
+//! [`ATTEMPT_TTL`]) and answers Google's authorization URL; `finish`, from the callback's `code`
+//! and `state`, takes the attempt (once), trades the code for tokens with the verifier, seals
+//! them ([`crate::secrets`]) into a new integration of the member's primary calendar (or into
+//! the one already connected, back to `active`: a reconnection), and opens its watch channel.
+//!
+//! The callback carries no session (the browser comes back from Google): the `state`, 256 random
+//! bits bound to the member who started and usable once, is what identifies them.
+
+use vendrome_core::access::Caller;
+use vendrome_core::calendar::integrations::{ConnectAttempt, Integration, NewIntegration};
+use vendrome_core::enums::CalendarProvider;
+use vendrome_core::ids::CalendarIntegrationId;
+use vendrome_core::oauth::state_hash;
+use vendrome_core::time;
+use vendrome_core::{Error, Result};
+
+use crate::google::Google;
+use crate::provider::RemoteError;
+use crate::sync::SyncEngine;
+
+/// How long a started connection may wait for its callback.
+pub const ATTEMPT_TTL: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The calendar a Google connection syncs.
+const PRIMARY: &str = "primary";
+
+fn not_configured(provider: CalendarProvider) -> Error {
+    Error::unavailable(
+        "calendar_provider_not_configured",
+        format!(
+            "this server has no {} calendar client configured",
+            vendrome_core::SqlEnum::as_str(provider)
+        ),
+    )
+}
+
+impl SyncEngine {
+    fn google(&self) -> Result<&std::sync::Arc<Google>> {
+        self.google
+            .as_ref()
+            .ok_or_else(|| not_configured(CalendarProvider::Google))
+    }
+
+    /// Starts connecting the caller's Google calendar: the URL to send their browser to.
+    ///
+    /// Errors: [`Error::Unavailable`] `calendar_provider_not_configured` without a Google
+    /// client, `calendar_sync_unconfigured` without calendar keys.
+    pub async fn start_google(&self, caller: &Caller) -> Result<String> {
+        let google = self.google()?;
+        self.integrations.keys()?;
+        let authorization = google.authorize();
+        let now = time::now();
+        self.repo
+            .save_connect_attempt(&ConnectAttempt {
+                state_hash: state_hash(&authorization.state),
+                user_id: caller.user_id,
+                provider: CalendarProvider::Google,
+                pkce_verifier: authorization.pkce_verifier,
+                created_at: now,
+                expires_at: now + ATTEMPT_TTL,
+            })
+            .await?;
+        Ok(authorization.url)
+    }
+
+    /// Finishes a Google connection from its callback: the member's integration, connected (or
+    /// reconnected) with its tokens sealed, its watch channel opened when push is configured.
+    ///
+    /// Errors: [`Error::BadRequest`] `calendar_connect_state_invalid` for a `state` that is
+    /// unknown, used or expired; [`Error::Unavailable`] `calendar_connect_failed` when Google
+    /// refuses the code or cannot be reached, `calendar_provider_not_configured`,
+    /// `calendar_sync_unconfigured`.
+    pub async fn finish_google(&self, code: &str, state: &str) -> Result<Integration> {
+        let google = self.google()?;
+        let keys = self.integrations.keys()?;
+        let attempt = self
+            .repo
+            .take_connect_attempt(&state_hash(state), time::now())
+            .await?
+            .filter(|a| a.provider == CalendarProvider::Google)
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "calendar_connect_state_invalid",
+                    "this connection is unknown, was finished already or expired: start again",
+                )
+            })?;
+        let failed = |e: RemoteError| {
+            tracing::warn!(error = %e, "connecting a Google calendar failed");
+            Error::unavailable(
+                "calendar_connect_failed",
+                format!("Google did not complete the connection: {e}"),
+            )
+        };
+        let tokens = google
+            .exchange(code, &attempt.pkce_verifier)
+            .await
+            .map_err(failed)?;
+        let account = google
+            .calendar(PRIMARY, tokens.credentials.clone())
+            .account()
+            .await
+            .map_err(failed)?;
+        let now = time::now();
+        let existing = self
+            .repo
+            .integrations_of(attempt.user_id, None, 1000)
+            .await?
+            .into_iter()
+            .find(|i| {
+                i.provider == CalendarProvider::Google
+                    && i.provider_account_id == account
+                    && i.external_calendar_id == PRIMARY
+            });
+        let integration = match existing {
+            Some(existing) => {
+                let sealed = keys.seal(existing.id, &tokens.credentials);
+                self.repo.reconnect(existing.id, &sealed, now).await?;
+                self.repo
+                    .store_tokens(existing.id, &sealed, tokens.expires_at, now)
+                    .await?;
+                self.repo
+                    .integration(existing.id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("calendar integration"))?
+            }
+            None => {
+                let id = CalendarIntegrationId::new();
+                self.repo
+                    .create_integration(&NewIntegration {
+                        id,
+                        user_id: attempt.user_id,
+                        provider: CalendarProvider::Google,
+                        provider_account_id: account.clone(),
+                        account_email: account.contains('@').then(|| account.clone()),
+                        external_calendar_id: PRIMARY.to_owned(),
+                        credentials: keys.seal(id, &tokens.credentials),
+                        token_expires_at: tokens.expires_at,
+                        now,
+                    })
+                    .await?
+            }
+        };
+        self.open_channel(&integration).await?;
+        Ok(self
+            .repo
+            .integration(integration.id)
+            .await?
+            .unwrap_or(integration))
+    }
+}

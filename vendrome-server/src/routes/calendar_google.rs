@@ -1,0 +1,160 @@
+//! Connecting a Google calendar (OAuth 2 with PKCE and offline access; the tokens sealed at
+//! rest) and Google's push notifications (see `vendrome_calendar::{connect, push}`).
+//!
+//! `GET …/google/start` (signed in) answers the URL to send the browser to; Google sends it back
+//! to `GET …/google/callback?code&state`, which needs no session: the `state` (random, bound to
+//! the member who started, usable once, for ten minutes) says whose calendar it is.
+//!
+//! `POST /v1/calendar/webhooks/google` takes Google's notifications (headers only). Unknown
+//! channels and wrong channel tokens are answered 200 and ignored (`accepted: false`), so Google
+//! stops retrying and nothing tells a prober which channels exist.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use vendrome_calendar::push::Notified;
+use vendrome_core::validation::ValidationErrors;
+
+use super::calendar_integrations::IntegrationView;
+use crate::auth::Authenticated;
+use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
+use crate::error::ApiResult;
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+/// Where to send the browser.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectView {
+    /// The provider's authorization URL (code flow with PKCE S256, offline access, `state`).
+    pub authorize_url: String,
+}
+
+/// Start connecting the caller's Google calendar: the URL to send their browser to. Google
+/// sends it back to `GET /v1/calendar/integrations/google/callback` within ten minutes.
+#[utoipa::path(get, path = "/v1/calendar/integrations/google/start", tag = "calendar", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The authorization URL.", body = Envelope<ConnectView>),
+        (status = 401, description = "No valid access token.", body = ErrorEnvelope),
+        (status = 503, description = "`calendar_provider_not_configured`: no Google client on this server; `calendar_sync_unconfigured`: no calendar keys.", body = ErrorEnvelope),
+    ))]
+pub async fn start_google(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<ApiSuccess<ConnectView>> {
+    let authorize_url = state.calendar_sync.start_google(&auth.caller).await?;
+    Ok(ApiSuccess::ok(ConnectView { authorize_url }))
+}
+
+/// What Google sends back.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` of the start.
+    pub state: Option<String>,
+    /// Set instead of `code` when the member or Google refused (`access_denied`, …).
+    pub error: Option<String>,
+}
+
+/// Finish connecting a Google calendar: the code is traded for tokens (stored encrypted) and
+/// the member's primary calendar is connected (or reconnected), its first sync queued.
+#[utoipa::path(get, path = "/v1/calendar/integrations/google/callback", tag = "calendar",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Connected.", body = Envelope<IntegrationView>),
+        (status = 400, description = "`calendar_connect_state_invalid`: unknown, used or expired `state`.", body = ErrorEnvelope),
+        (status = 422, description = "`validation_failed`: `code`, `state` (`required`); `error` when Google refused.", body = ErrorEnvelope),
+        (status = 503, description = "`calendar_connect_failed`: Google refused the code or could not be reached; `calendar_provider_not_configured`.", body = ErrorEnvelope),
+    ))]
+pub async fn google_callback(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> ApiResult<ApiSuccess<IntegrationView>> {
+    let mut errors = ValidationErrors::new();
+    if let Some(error) = &query.error {
+        errors.add(
+            "error",
+            "provider_refused",
+            format!("Google answered {error}"),
+        );
+    }
+    let code = query.code.filter(|c| !c.is_empty());
+    let oauth_state = query.state.filter(|s| !s.is_empty());
+    let (Some(code), Some(oauth_state), None) = (&code, &oauth_state, &query.error) else {
+        if query.error.is_none() {
+            if code.is_none() {
+                errors.add("code", "required", "must not be empty");
+            }
+            if oauth_state.is_none() {
+                errors.add("state", "required", "must not be empty");
+            }
+        }
+        return Err(vendrome_core::Error::Invalid(errors).into());
+    };
+    let integration = state.calendar_sync.finish_google(code, oauth_state).await?;
+    state
+        .calendar_runner
+        .queue(integration.id, vendrome_core::time::now())
+        .await?;
+    Ok(ApiSuccess::ok(integration.into()))
+}
+
+/// What a notification did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    /// Whether it named one of our channels with its token.
+    pub accepted: bool,
+    /// Whether a delta sync was queued by it (`false` also when one was queued already).
+    pub queued: bool,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Google Calendar push notifications (developers.google.com/calendar/api/guides/push): the
+/// channel in `X-Goog-Channel-ID`, its secret in `X-Goog-Channel-Token`, what happened in
+/// `X-Goog-Resource-State` (`sync` on creation; `exists`/`not_exists` queue a delta sync, once
+/// however many arrive). Unknown channels and wrong tokens are ignored with a 200.
+#[utoipa::path(post, path = "/v1/calendar/webhooks/google", tag = "calendar",
+    params(
+        ("X-Goog-Channel-ID" = String, Header, description = "The channel."),
+        ("X-Goog-Channel-Token" = Option<String>, Header, description = "The channel's secret token."),
+        ("X-Goog-Resource-State" = String, Header, description = "`sync`, `exists` or `not_exists`."),
+    ),
+    responses(
+        (status = 200, description = "Taken (or ignored).", body = Envelope<NotificationView>),
+        (status = 422, description = "`validation_failed`: `X-Goog-Channel-ID`, `X-Goog-Resource-State` (`required`).", body = ErrorEnvelope),
+    ))]
+pub async fn google_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<ApiSuccess<NotificationView>> {
+    let channel = header(&headers, "x-goog-channel-id").filter(|c| !c.is_empty());
+    let resource_state = header(&headers, "x-goog-resource-state").filter(|c| !c.is_empty());
+    let (Some(channel), Some(resource_state)) = (channel, resource_state) else {
+        let mut errors = ValidationErrors::new();
+        if channel.is_none() {
+            errors.add("X-Goog-Channel-ID", "required", "must not be empty");
+        }
+        if resource_state.is_none() {
+            errors.add("X-Goog-Resource-State", "required", "must not be empty");
+        }
+        return Err(vendrome_core::Error::Invalid(errors).into());
+    };
+    let notified = state
+        .calendar_runner
+        .google_notification(
+            channel,
+            header(&headers, "x-goog-channel-token"),
+            resource_state,
+            vendrome_core::time::now(),
+        )
+        .await?;
+    Ok(ApiSuccess::ok(NotificationView {
+        accepted: notified != Notified::Ignored,
+        queued: notified == Notified::Queued(true),
+    }))
+}
