@@ -1,9 +1,10 @@
-//! Connecting a Google calendar with OAuth 2: `start` stores a connection in flight for the
+//! Connecting a Google or Microsoft calendar with OAuth 2: `start` stores a connection in flight for the
 //! member (SHA-256 of its `state`, the PKCE verifier; single use, expiring after
 //! [`ATTEMPT_TTL`]) and answers Google's authorization URL; `finish`, from the callback's `code`
 //! and `state`, takes the attempt (once), trades the code for tokens with the verifier, seals
 //! them ([`crate::secrets`]) into a new integration of the member's primary calendar (or into
-//! the one already connected, back to `active`: a reconnection), and opens its watch channel.
+//! the one already connected, back to `active`: a reconnection), and opens its push channel
+//! (a Google watch channel, a Graph subscription).
 //!
 //! The callback carries no session (the browser comes back from Google): the `state`, 256 random
 //! bits bound to the member who started and usable once, is what identifies them.
@@ -16,14 +17,14 @@ use vendrome_core::oauth::state_hash;
 use vendrome_core::time;
 use vendrome_core::{Error, Result};
 
-use crate::google::Google;
+use crate::oauth_app::OAuthApp;
 use crate::provider::RemoteError;
 use crate::sync::SyncEngine;
 
 /// How long a started connection may wait for its callback.
 pub const ATTEMPT_TTL: chrono::Duration = chrono::Duration::minutes(10);
 
-/// The calendar a Google connection syncs.
+/// The calendar a connection syncs (the member's default one).
 const PRIMARY: &str = "primary";
 
 fn not_configured(provider: CalendarProvider) -> Error {
@@ -37,26 +38,43 @@ fn not_configured(provider: CalendarProvider) -> Error {
 }
 
 impl SyncEngine {
-    fn google(&self) -> Result<&std::sync::Arc<Google>> {
-        self.google
-            .as_ref()
-            .ok_or_else(|| not_configured(CalendarProvider::Google))
+    fn app(&self, provider: CalendarProvider) -> Result<&std::sync::Arc<OAuthApp>> {
+        match provider {
+            CalendarProvider::Google => self.google.as_ref(),
+            CalendarProvider::Microsoft => self.microsoft.as_ref(),
+            CalendarProvider::Caldav => None,
+        }
+        .ok_or_else(|| not_configured(provider))
     }
 
-    /// Starts connecting the caller's Google calendar: the URL to send their browser to.
+    /// Starts connecting the caller's Google calendar (see [`Self::start`]).
     ///
-    /// Errors: [`Error::Unavailable`] `calendar_provider_not_configured` without a Google
-    /// client, `calendar_sync_unconfigured` without calendar keys.
+    /// Errors: as [`Self::start`].
     pub async fn start_google(&self, caller: &Caller) -> Result<String> {
-        let google = self.google()?;
+        self.start(caller, CalendarProvider::Google).await
+    }
+
+    /// Finishes a Google connection (see [`Self::finish`]).
+    ///
+    /// Errors: as [`Self::finish`].
+    pub async fn finish_google(&self, code: &str, state: &str) -> Result<Integration> {
+        self.finish(CalendarProvider::Google, code, state).await
+    }
+
+    /// Starts connecting the caller's calendar at `provider`: the URL to send their browser to.
+    ///
+    /// Errors: [`Error::Unavailable`] `calendar_provider_not_configured` without a client for
+    /// it, `calendar_sync_unconfigured` without calendar keys.
+    pub async fn start(&self, caller: &Caller, provider: CalendarProvider) -> Result<String> {
+        let app = self.app(provider)?;
         self.integrations.keys()?;
-        let authorization = google.authorize();
+        let authorization = app.authorize();
         let now = time::now();
         self.repo
             .save_connect_attempt(&ConnectAttempt {
                 state_hash: state_hash(&authorization.state),
                 user_id: caller.user_id,
-                provider: CalendarProvider::Google,
+                provider,
                 pkce_verifier: authorization.pkce_verifier,
                 created_at: now,
                 expires_at: now + ATTEMPT_TTL,
@@ -65,21 +83,27 @@ impl SyncEngine {
         Ok(authorization.url)
     }
 
-    /// Finishes a Google connection from its callback: the member's integration, connected (or
-    /// reconnected) with its tokens sealed, its watch channel opened when push is configured.
+    /// Finishes a connection at `provider` from its callback: the member's integration,
+    /// connected (or reconnected) with its tokens sealed, its push channel opened when push is
+    /// configured.
     ///
     /// Errors: [`Error::BadRequest`] `calendar_connect_state_invalid` for a `state` that is
-    /// unknown, used or expired; [`Error::Unavailable`] `calendar_connect_failed` when Google
-    /// refuses the code or cannot be reached, `calendar_provider_not_configured`,
-    /// `calendar_sync_unconfigured`.
-    pub async fn finish_google(&self, code: &str, state: &str) -> Result<Integration> {
-        let google = self.google()?;
+    /// unknown, used, expired or of another provider; [`Error::Unavailable`]
+    /// `calendar_connect_failed` when the provider refuses the code or cannot be reached,
+    /// `calendar_provider_not_configured`, `calendar_sync_unconfigured`.
+    pub async fn finish(
+        &self,
+        provider: CalendarProvider,
+        code: &str,
+        state: &str,
+    ) -> Result<Integration> {
+        let app = self.app(provider)?;
         let keys = self.integrations.keys()?;
         let attempt = self
             .repo
             .take_connect_attempt(&state_hash(state), time::now())
             .await?
-            .filter(|a| a.provider == CalendarProvider::Google)
+            .filter(|a| a.provider == provider)
             .ok_or_else(|| {
                 Error::bad_request(
                     "calendar_connect_state_invalid",
@@ -87,21 +111,29 @@ impl SyncEngine {
                 )
             })?;
         let failed = |e: RemoteError| {
-            tracing::warn!(error = %e, "connecting a Google calendar failed");
+            tracing::warn!(error = %e, "connecting a calendar failed");
             Error::unavailable(
                 "calendar_connect_failed",
-                format!("Google did not complete the connection: {e}"),
+                format!("the provider did not complete the connection: {e}"),
             )
         };
-        let tokens = google
+        let tokens = app
             .exchange(code, &attempt.pkce_verifier)
             .await
             .map_err(failed)?;
-        let account = google
-            .calendar(PRIMARY, tokens.credentials.clone())
-            .account()
-            .await
-            .map_err(failed)?;
+        let account = match provider {
+            CalendarProvider::Microsoft => {
+                app.microsoft_calendar(PRIMARY, tokens.credentials.clone())
+                    .account()
+                    .await
+            }
+            _ => {
+                app.calendar(PRIMARY, tokens.credentials.clone())
+                    .account()
+                    .await
+            }
+        }
+        .map_err(failed)?;
         let now = time::now();
         let existing = self
             .repo
@@ -109,7 +141,7 @@ impl SyncEngine {
             .await?
             .into_iter()
             .find(|i| {
-                i.provider == CalendarProvider::Google
+                i.provider == provider
                     && i.provider_account_id == account
                     && i.external_calendar_id == PRIMARY
             });
@@ -131,7 +163,7 @@ impl SyncEngine {
                     .create_integration(&NewIntegration {
                         id,
                         user_id: attempt.user_id,
-                        provider: CalendarProvider::Google,
+                        provider,
                         provider_account_id: account.clone(),
                         account_email: account.contains('@').then(|| account.clone()),
                         external_calendar_id: PRIMARY.to_owned(),

@@ -16,25 +16,25 @@
 //! [`RemoteError::Rejected`], never retried. Instances of a recurring event changed on their own
 //! (`recurringEventId`) are left out: the series is synced as its RRULE.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vendrome_core::calendar::CalendarEvent;
 use vendrome_core::enums::CalendarVisibility;
 use vendrome_core::time::{self, Timestamp};
 
-use crate::google::Google;
 use crate::ics::ImportedEvent;
+use crate::oauth_app::OAuthApp;
 use crate::provider::{
     Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
 };
 use crate::secrets::Credentials;
+use crate::session::{read, refusal, Session};
 
 /// An open watch channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +46,8 @@ pub struct WatchChannel {
 
 /// A Google calendar reached with one member's tokens.
 pub struct GoogleCalendar {
-    google: Arc<Google>,
+    session: Session,
     calendar_id: String,
-    tokens: Mutex<Credentials>,
-    refreshed: Mutex<Option<Refreshed>>,
-    requests: AtomicUsize,
 }
 
 impl std::fmt::Debug for GoogleCalendar {
@@ -105,7 +102,7 @@ struct ChannelAnswer {
     expiration: Option<Value>,
 }
 
-impl Google {
+impl OAuthApp {
     /// The API client of calendar `calendar_id` with `credentials`.
     pub fn calendar(
         self: &Arc<Self>,
@@ -113,86 +110,17 @@ impl Google {
         credentials: Credentials,
     ) -> GoogleCalendar {
         GoogleCalendar {
-            google: self.clone(),
+            session: Session::new(self.clone(), credentials),
             calendar_id: calendar_id.to_owned(),
-            tokens: Mutex::new(credentials),
-            refreshed: Mutex::new(None),
-            requests: AtomicUsize::new(0),
         }
     }
 }
 
 impl GoogleCalendar {
-    fn url(&self, segments: &[&str]) -> Result<reqwest::Url, RemoteError> {
-        let mut url = reqwest::Url::parse(&self.google.config.api_url)
-            .map_err(|e| RemoteError::Failed(format!("the Google API URL does not parse: {e}")))?;
-        url.path_segments_mut()
-            .map_err(|()| RemoteError::Failed("the Google API URL has no path".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
-    }
-
     fn events(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
         let mut segments = vec!["calendars", self.calendar_id.as_str(), "events"];
         segments.extend(rest);
-        self.url(&segments)
-    }
-
-    async fn once(&self, request: RequestBuilder) -> Result<Response, RemoteError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        request.send().await.map_err(|e| {
-            RemoteError::Failed(format!(
-                "Google Calendar request failed: {}",
-                e.without_url()
-            ))
-        })
-    }
-
-    /// Sends the request `make` builds for an access token; on a 401, refreshes the token once
-    /// and sends it again once.
-    async fn send(
-        &self,
-        make: impl Fn(&reqwest::Client, &str) -> RequestBuilder,
-    ) -> Result<Response, RemoteError> {
-        let http = &self.google.http;
-        let access = self
-            .tokens
-            .lock()
-            .expect("tokens")
-            .access
-            .expose()
-            .to_owned();
-        let response = self.once(make(http, &access)).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        let refresh = self.tokens.lock().expect("tokens").refresh.clone();
-        let refresh = refresh.ok_or_else(|| {
-            RemoteError::Rejected(
-                "Google refused the access token and there is no refresh token".into(),
-            )
-        })?;
-        if self.refreshed.lock().expect("refreshed").is_some() {
-            return Err(RemoteError::Rejected(
-                "Google refused a freshly refreshed access token (401)".into(),
-            ));
-        }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let fresh = self.google.refresh(&refresh).await?;
-        let access = fresh.credentials.access.expose().to_owned();
-        *self.tokens.lock().expect("tokens") = fresh.credentials.clone();
-        *self.refreshed.lock().expect("refreshed") = Some(Refreshed {
-            credentials: fresh.credentials,
-            expires_at: fresh.expires_at,
-        });
-        let response = self.once(make(http, &access)).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(RemoteError::Rejected(
-                "Google refused a freshly refreshed access token (401)".into(),
-            ));
-        }
-        Ok(response)
+        self.session.url(&segments)
     }
 
     /// The calendar's id as Google names it (the account's address for `primary`).
@@ -201,8 +129,11 @@ impl GoogleCalendar {
         struct Calendar {
             id: String,
         }
-        let url = self.url(&["calendars", self.calendar_id.as_str()])?;
+        let url = self
+            .session
+            .url(&["calendars", self.calendar_id.as_str()])?;
         let response = self
+            .session
             .send(|http, access| http.get(url.clone()).bearer_auth(access))
             .await?;
         Ok(read::<Calendar>(response).await?.id)
@@ -227,6 +158,7 @@ impl GoogleCalendar {
             "expiration": wanted.timestamp_millis().to_string(),
         });
         let response = self
+            .session
             .send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
             .await?;
         let answer: ChannelAnswer = read(response).await?;
@@ -248,9 +180,10 @@ impl GoogleCalendar {
 
     /// Stops watch channel `id` (a channel Google no longer knows counts as stopped).
     pub async fn stop(&self, id: &str, resource_id: Option<&str>) -> Result<(), RemoteError> {
-        let url = self.url(&["channels", "stop"])?;
+        let url = self.session.url(&["channels", "stop"])?;
         let body = json!({ "id": id, "resourceId": resource_id });
         let response = self
+            .session
             .send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
             .await?;
         match response.status() {
@@ -276,6 +209,7 @@ impl GoogleCalendar {
                 query.push(("pageToken", page));
             }
             let response = self
+                .session
                 .send(|http, access| http.get(url.clone()).query(&query).bearer_auth(access))
                 .await?;
             if response.status() == StatusCode::GONE && sync_token.is_some() {
@@ -323,6 +257,7 @@ impl RemoteCalendar for GoogleCalendar {
         for id in ids {
             let url = self.events(&[id.as_str()])?;
             let response = self
+                .session
                 .send(|http, access| http.get(url.clone()).bearer_auth(access))
                 .await?;
             if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
@@ -347,19 +282,21 @@ impl RemoteCalendar for GoogleCalendar {
             None => {
                 body["iCalUID"] = json!(event.ical_uid);
                 let url = self.events(&[])?;
-                self.send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
+                self.session
+                    .send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
                     .await?
             }
             Some(id) => {
                 let url = self.events(&[id])?;
-                self.send(|http, access| {
-                    let request = http.put(url.clone()).bearer_auth(access).json(&body);
-                    match etag {
-                        Some(etag) => request.header("If-Match", etag),
-                        None => request,
-                    }
-                })
-                .await?
+                self.session
+                    .send(|http, access| {
+                        let request = http.put(url.clone()).bearer_auth(access).json(&body);
+                        match etag {
+                            Some(etag) => request.header("If-Match", etag),
+                            None => request,
+                        }
+                    })
+                    .await?
             }
         };
         if response.status() == StatusCode::PRECONDITION_FAILED {
@@ -373,33 +310,12 @@ impl RemoteCalendar for GoogleCalendar {
     }
 
     fn requests(&self) -> usize {
-        self.requests.load(Ordering::Relaxed)
+        self.session.requests()
     }
 
     fn refreshed(&self) -> Option<Refreshed> {
-        self.refreshed.lock().expect("refreshed").clone()
+        self.session.refreshed()
     }
-}
-
-fn refusal(status: StatusCode) -> RemoteError {
-    if status == StatusCode::UNAUTHORIZED {
-        RemoteError::Rejected(format!("Google refused the credentials ({status})"))
-    } else {
-        RemoteError::Failed(format!("Google Calendar answered {status}"))
-    }
-}
-
-async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, RemoteError> {
-    let status = response.status();
-    if !status.is_success() {
-        return Err(refusal(status));
-    }
-    response.json().await.map_err(|e| {
-        RemoteError::Failed(format!(
-            "Google Calendar's answer does not read: {}",
-            e.without_url()
-        ))
-    })
 }
 
 /// A Google event as the engine reads it; `event` is `None` for what does not make one of ours
@@ -472,7 +388,7 @@ fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
 }
 
 /// A remote version as iCalendar text, for the conflict log.
-fn event_text(e: &ImportedEvent) -> String {
+pub(crate) fn event_text(e: &ImportedEvent) -> String {
     let stamp = |t: Timestamp| t.format("%Y%m%dT%H%M%SZ").to_string();
     let escape = |s: &str| {
         s.replace('\\', "\\\\")

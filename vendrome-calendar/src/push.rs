@@ -45,6 +45,18 @@ pub enum Notified {
     Queued(bool),
 }
 
+/// A new per-channel secret: 32 random bytes, base64url.
+pub(crate) fn new_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    URL_SAFE_NO_PAD.encode(secret)
+}
+
+/// Whether `presented` is the secret whose SHA-256 is `hash` (compared in constant time).
+pub(crate) fn secret_matches(presented: Option<&str>, hash: &str) -> bool {
+    presented.is_some_and(|p| constant_time_eq(state_hash(p).as_bytes(), hash.as_bytes()))
+}
+
 impl SyncEngine {
     /// Opens a new watch channel for a Google integration (when push is configured), stops the
     /// one it replaces, and stores it; whether one was opened. A provider failure is logged
@@ -52,7 +64,15 @@ impl SyncEngine {
     ///
     /// Errors: only the store's.
     pub async fn open_channel(&self, integration: &Integration) -> Result<bool> {
-        let (Some(google), CalendarProvider::Google) = (&self.google, integration.provider) else {
+        match integration.provider {
+            CalendarProvider::Google => self.open_google_channel(integration).await,
+            CalendarProvider::Microsoft => self.open_subscription(integration, false).await,
+            CalendarProvider::Caldav => Ok(false),
+        }
+    }
+
+    async fn open_google_channel(&self, integration: &Integration) -> Result<bool> {
+        let Some(google) = &self.google else {
             return Ok(false);
         };
         let Some(address) = google.config().webhook_url.clone() else {
@@ -63,9 +83,7 @@ impl SyncEngine {
             self.integrations.credentials(integration)?,
         );
         let id = uuid::Uuid::new_v4().to_string();
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let secret = URL_SAFE_NO_PAD.encode(secret);
+        let secret = new_secret();
         let opened = calendar
             .watch(&address, &id, &secret, google.config().channel_ttl)
             .await;
@@ -115,6 +133,9 @@ impl SyncEngine {
     ///
     /// Errors: only the store's.
     pub async fn close_channel(&self, integration: &Integration) -> Result<()> {
+        if integration.provider == CalendarProvider::Microsoft {
+            return self.close_subscription(integration).await;
+        }
         let (Some(google), Some(channel)) = (&self.google, &integration.subscription) else {
             return Ok(());
         };
@@ -139,12 +160,13 @@ impl SyncEngine {
     ///
     /// Errors: only the store's.
     pub async fn renew_channels(&self, now: Timestamp) -> Result<usize> {
+        let renewed = self.renew_subscriptions(now).await?;
         if self
             .google
             .as_ref()
             .is_none_or(|g| g.config().webhook_url.is_none())
         {
-            return Ok(0);
+            return Ok(renewed);
         }
         let due = self
             .repo
@@ -156,7 +178,7 @@ impl SyncEngine {
                 opened += 1;
             }
         }
-        Ok(opened)
+        Ok(opened + renewed)
     }
 
     /// Disconnects the caller's integration: its channel stopped, then everything deleted.
@@ -192,10 +214,7 @@ impl SyncRunner {
         let Some(channel) = &integration.subscription else {
             return Ok(Notified::Ignored);
         };
-        let presented = state_hash(token.unwrap_or_default());
-        if token.is_none()
-            || !constant_time_eq(presented.as_bytes(), channel.secret_hash.as_bytes())
-        {
+        if !secret_matches(token, &channel.secret_hash) {
             tracing::warn!(integration = %integration.id, "a Google notification with a wrong channel token; ignored");
             return Ok(Notified::Ignored);
         }

@@ -25,8 +25,8 @@ use vendrome_core::{Error, Result};
 
 use crate::caldav::{CaldavClient, DavError};
 use crate::exchange::input;
-use crate::google::Google;
 use crate::integrations::IntegrationService;
+use crate::oauth_app::OAuthApp;
 use crate::provider::{RemoteCalendar, RemoteError};
 use crate::CalendarService;
 
@@ -54,7 +54,9 @@ pub struct SyncEngine {
     pub(crate) events: Arc<dyn CalendarRepo>,
     pub(crate) calendar: CalendarService,
     /// The Google Calendar client, when one is configured.
-    pub(crate) google: Option<Arc<Google>>,
+    pub(crate) google: Option<Arc<OAuthApp>>,
+    /// The Microsoft Graph client, when one is configured.
+    pub(crate) microsoft: Option<Arc<OAuthApp>>,
 }
 
 impl SyncEngine {
@@ -70,11 +72,18 @@ impl SyncEngine {
             events,
             calendar,
             google: None,
+            microsoft: None,
         }
     }
 
+    /// Syncs Microsoft calendars through `microsoft`.
+    pub fn with_microsoft(mut self, microsoft: Arc<OAuthApp>) -> Self {
+        self.microsoft = Some(microsoft);
+        self
+    }
+
     /// Syncs Google calendars through `google`.
-    pub fn with_google(mut self, google: Arc<Google>) -> Self {
+    pub fn with_google(mut self, google: Arc<OAuthApp>) -> Self {
         self.google = Some(google);
         self
     }
@@ -188,10 +197,16 @@ impl SyncEngine {
                         .to_owned(),
                 )),
             },
-            other => Err(SyncFailure::Other(format!(
-                "{} calendars are not synced by this server",
-                other.as_str()
-            ))),
+            CalendarProvider::Microsoft => match &self.microsoft {
+                Some(microsoft) => Ok(Box::new(microsoft.microsoft_calendar(
+                    &integration.external_calendar_id,
+                    credentials,
+                ))),
+                None => Err(SyncFailure::Other(
+                    "microsoft calendars are not synced by this server (no Microsoft client configured)"
+                        .to_owned(),
+                )),
+            },
         }
     }
 
@@ -267,8 +282,10 @@ impl SyncEngine {
                 continue;
             };
             // Changed here too since the last sync: the later edit wins, the other is logged.
+            let mut linked = None;
             if let Some(link) = links.get(&item.id) {
                 if let Some(local) = self.events.event(link.event_id).await? {
+                    linked = Some(local.id);
                     if local.updated_at > link.last_synced_at {
                         report.conflicts += 1;
                         let external = item.id.clone();
@@ -292,10 +309,16 @@ impl SyncEngine {
                 }
                 Err(other) => return Err(other.into()),
             };
-            let (stored, created) = self
-                .events
-                .upsert_by_uid(integration.user_id, &uid, &fields)
-                .await?;
+            // A linked event is updated in place (a provider may give an event we wrote another
+            // UID); others are keyed by their UID.
+            let (stored, created) = match linked {
+                Some(event) => (self.events.update_event(event, &fields).await?, false),
+                None => {
+                    self.events
+                        .upsert_by_uid(integration.user_id, &uid, &fields)
+                        .await?
+                }
+            };
             if created {
                 report.created += 1;
             } else {

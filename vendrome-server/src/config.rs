@@ -70,7 +70,10 @@ pub struct Config {
     pub calendar_sync: CalendarSyncSettings,
     /// The Google Calendar client (`VENDROME_CALENDAR_GOOGLE_*`); `None`: Google calendars
     /// cannot be connected.
-    pub calendar_google: Option<vendrome_calendar::google::GoogleConfig>,
+    pub calendar_google: Option<vendrome_calendar::google::ProviderConfig>,
+    /// The Microsoft Graph client (`VENDROME_CALENDAR_MICROSOFT_*`); `None`: Microsoft calendars
+    /// cannot be connected.
+    pub calendar_microsoft: Option<vendrome_calendar::ProviderConfig>,
 }
 
 /// `vendrome serve`'s calendar sync options.
@@ -174,6 +177,7 @@ impl Default for Config {
             commerce: crate::commerce::CommerceSettings::default(),
             calendar_sync: CalendarSyncSettings::default(),
             calendar_google: None,
+            calendar_microsoft: None,
         }
     }
 }

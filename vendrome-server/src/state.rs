@@ -190,7 +190,9 @@ pub struct StateOptions {
     /// The calendar sync queue's period, attempts, backoff and lease.
     pub calendar_sync: RunnerConfig,
     /// The Google Calendar client; `None` (the default): Google calendars cannot be connected.
-    pub calendar_google: Option<vendrome_calendar::google::GoogleConfig>,
+    pub calendar_google: Option<vendrome_calendar::google::ProviderConfig>,
+    /// The Microsoft Graph client; `None` (the default): Microsoft calendars cannot be connected.
+    pub calendar_microsoft: Option<vendrome_calendar::ProviderConfig>,
 }
 
 impl Default for StateOptions {
@@ -213,6 +215,7 @@ impl Default for StateOptions {
             calendar_keys: None,
             calendar_sync: RunnerConfig::default(),
             calendar_google: None,
+            calendar_microsoft: None,
         }
     }
 }
@@ -297,10 +300,18 @@ impl AppState {
             CalendarService::new(shared.clone(), shared.clone()),
         );
         if let Some(config) = options.calendar_google {
-            match vendrome_calendar::google::Google::new(config) {
+            match vendrome_calendar::OAuthApp::google(config) {
                 Ok(google) => calendar_sync = calendar_sync.with_google(Arc::new(google)),
                 Err(error) => {
                     tracing::error!(%error, "the Google Calendar client could not be built: Google calendars are disabled");
+                }
+            }
+        }
+        if let Some(config) = options.calendar_microsoft {
+            match vendrome_calendar::OAuthApp::microsoft(config) {
+                Ok(app) => calendar_sync = calendar_sync.with_microsoft(Arc::new(app)),
+                Err(error) => {
+                    tracing::error!(%error, "the Microsoft Graph client could not be built: Microsoft calendars are disabled");
                 }
             }
         }

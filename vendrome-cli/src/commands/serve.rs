@@ -161,6 +161,31 @@ pub struct Args {
     /// syncs only.
     #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_PUSH", default_value_t = true, action = clap::ArgAction::Set)]
     calendar_google_push: bool,
+    /// The Microsoft identity platform application's (client) id: with its secret and
+    /// `VENDROME_PUBLIC_URL`, members may connect Outlook / Microsoft 365 calendars (redirect URI
+    /// `{public}/v1/calendar/integrations/microsoft/callback`).
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_CLIENT_ID")]
+    calendar_microsoft_client_id: Option<String>,
+    /// The Microsoft application's client secret.
+    #[arg(
+        long,
+        env = "VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    calendar_microsoft_client_secret: Option<String>,
+    /// Microsoft's authorization endpoint (`common` tenant by default).
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_AUTH_URL", default_value = vendrome_calendar::microsoft::AUTH_URL)]
+    calendar_microsoft_auth_url: String,
+    /// Microsoft's token endpoint.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_TOKEN_URL", default_value = vendrome_calendar::microsoft::TOKEN_URL)]
+    calendar_microsoft_token_url: String,
+    /// Microsoft Graph's base.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_API_URL", default_value = vendrome_calendar::microsoft::API_URL)]
+    calendar_microsoft_api_url: String,
+    /// Whether Microsoft calendars get Graph subscriptions (change notifications to
+    /// `{public}/v1/calendar/webhooks/microsoft`, https); off: periodic syncs only.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_PUSH", default_value_t = true, action = clap::ArgAction::Set)]
+    calendar_microsoft_push: bool,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -172,8 +197,10 @@ pub struct Args {
 
 pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
     let calendar_google = google_calendar(&args)?;
+    let calendar_microsoft = microsoft_calendar(&args)?;
     let config = Config {
         calendar_google,
+        calendar_microsoft,
         database_url: common.database_url.clone(),
         data_dir: common.data_dir.clone(),
         bind: args.bind,
@@ -254,7 +281,9 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
 
 /// The Google Calendar client, when its id is set: its secret and the public URL are then
 /// required.
-fn google_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::google::GoogleConfig>> {
+fn google_calendar(
+    args: &Args,
+) -> anyhow::Result<Option<vendrome_calendar::google::ProviderConfig>> {
     let Some(client_id) = args
         .calendar_google_client_id
         .clone()
@@ -272,7 +301,7 @@ fn google_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::goog
         .as_deref()
         .context("VENDROME_PUBLIC_URL is required for Google calendars (the redirect URI)")?
         .trim_end_matches('/');
-    Ok(Some(vendrome_calendar::google::GoogleConfig {
+    Ok(Some(vendrome_calendar::google::ProviderConfig {
         client_id,
         client_secret: vendrome_calendar::Secret::new(secret),
         auth_url: args.calendar_google_auth_url.clone(),
@@ -283,6 +312,40 @@ fn google_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::goog
             .calendar_google_push
             .then(|| format!("{public}/v1/calendar/webhooks/google")),
         channel_ttl: Duration::from_secs(7 * 24 * 3600),
+    }))
+}
+
+/// The Microsoft Graph client, when its id is set: its secret and the public URL are then
+/// required.
+fn microsoft_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::ProviderConfig>> {
+    let Some(client_id) = args
+        .calendar_microsoft_client_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let secret = args
+        .calendar_microsoft_client_secret
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .context("VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET is required with its client id")?;
+    let public = args
+        .public_url
+        .as_deref()
+        .context("VENDROME_PUBLIC_URL is required for Microsoft calendars (the redirect URI)")?
+        .trim_end_matches('/');
+    Ok(Some(vendrome_calendar::ProviderConfig {
+        client_id,
+        client_secret: vendrome_calendar::Secret::new(secret),
+        auth_url: args.calendar_microsoft_auth_url.clone(),
+        token_url: args.calendar_microsoft_token_url.clone(),
+        api_url: args.calendar_microsoft_api_url.clone(),
+        redirect_url: format!("{public}/v1/calendar/integrations/microsoft/callback"),
+        webhook_url: args
+            .calendar_microsoft_push
+            .then(|| format!("{public}/v1/calendar/webhooks/microsoft")),
+        channel_ttl: vendrome_calendar::microsoft::MAX_SUBSCRIPTION,
     }))
 }
 
@@ -333,6 +396,12 @@ mod tests {
             "VENDROME_CALENDAR_GOOGLE_TOKEN_URL",
             "VENDROME_CALENDAR_GOOGLE_API_URL",
             "VENDROME_CALENDAR_GOOGLE_PUSH",
+            "VENDROME_CALENDAR_MICROSOFT_CLIENT_ID",
+            "VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET",
+            "VENDROME_CALENDAR_MICROSOFT_AUTH_URL",
+            "VENDROME_CALENDAR_MICROSOFT_TOKEN_URL",
+            "VENDROME_CALENDAR_MICROSOFT_API_URL",
+            "VENDROME_CALENDAR_MICROSOFT_PUSH",
         ] {
             assert!(example.contains(name), "{name} is not in .env.example");
         }

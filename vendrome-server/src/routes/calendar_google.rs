@@ -14,6 +14,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vendrome_calendar::push::Notified;
+use vendrome_core::enums::CalendarProvider;
 use vendrome_core::validation::ValidationErrors;
 
 use super::calendar_integrations::IntegrationView;
@@ -72,12 +73,21 @@ pub async fn google_callback(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> ApiResult<ApiSuccess<IntegrationView>> {
+    finish(&state, CalendarProvider::Google, query).await
+}
+
+/// A connection's callback at `provider`: the integration, its first sync queued.
+pub(crate) async fn finish(
+    state: &AppState,
+    provider: CalendarProvider,
+    query: CallbackQuery,
+) -> ApiResult<ApiSuccess<IntegrationView>> {
     let mut errors = ValidationErrors::new();
     if let Some(error) = &query.error {
         errors.add(
             "error",
             "provider_refused",
-            format!("Google answered {error}"),
+            format!("the provider answered {error}"),
         );
     }
     let code = query.code.filter(|c| !c.is_empty());
@@ -93,7 +103,10 @@ pub async fn google_callback(
         }
         return Err(vendrome_core::Error::Invalid(errors).into());
     };
-    let integration = state.calendar_sync.finish_google(code, oauth_state).await?;
+    let integration = state
+        .calendar_sync
+        .finish(provider, code, oauth_state)
+        .await?;
     state
         .calendar_runner
         .queue(integration.id, vendrome_core::time::now())

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vendrome_calendar::google::GoogleConfig;
+use vendrome_calendar::google::ProviderConfig;
 use vendrome_calendar::Secret;
 use vendrome_core::access::Caller;
 use vendrome_core::calendar::sync_jobs::SyncJobRepo as _;
@@ -34,8 +34,8 @@ both_stores!(
 
 const WEBHOOK: &str = "https://api.example.com/v1/calendar/webhooks/google";
 
-fn config(fake: std::net::SocketAddr, push: bool) -> GoogleConfig {
-    GoogleConfig {
+fn config(fake: std::net::SocketAddr, push: bool) -> ProviderConfig {
+    ProviderConfig {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CLIENT_SECRET),
         auth_url: format!("http://{fake}/o/oauth2/auth"),
@@ -61,7 +61,7 @@ async fn with_fake(backend: Backend, page_size: usize, push: bool) -> Option<(Te
 
 /// What the member's browser does: Google's consent screen sends it back with a code and the
 /// state; the code and state, as the callback gets them.
-async fn consent(authorize_url: &str) -> (String, String) {
+pub(crate) async fn consent(authorize_url: &str) -> (String, String) {
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -110,7 +110,7 @@ async fn connect(app: &TestApp, token: &str) -> Value {
         .clone()
 }
 
-async fn sync(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn sync(app: &TestApp, token: &str, id: &str) -> Value {
     succeed(
         app.post(&format!("/v1/calendar/integrations/{id}/sync"))
             .bearer_auth(token),
@@ -119,11 +119,11 @@ async fn sync(app: &TestApp, token: &str, id: &str) -> Value {
         .clone()
 }
 
-fn counts(report: &Value) -> [i64; 4] {
+pub(crate) fn counts(report: &Value) -> [i64; 4] {
     ["created", "updated", "deleted", "requests"].map(|k| report[k].as_i64().unwrap())
 }
 
-async fn titles(app: &TestApp, token: &str) -> Vec<String> {
+pub(crate) async fn titles(app: &TestApp, token: &str) -> Vec<String> {
     let body = succeed(
         app.get("/v1/calendar/events")
             .query(&[
@@ -147,7 +147,7 @@ fn requests(fake: &Shared) -> Vec<String> {
     fake.lock().unwrap().take_requests()
 }
 
-async fn integration(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn integration(app: &TestApp, token: &str, id: &str) -> Value {
     let listed = succeed(app.get("/v1/calendar/integrations").bearer_auth(token)).await;
     listed["data"]
         .as_array()
@@ -555,7 +555,10 @@ async fn calendar_google_push_notifications_queue_one_sync(backend: Backend) {
         1
     );
     assert_eq!(requests(&fake), ["watch", "stop"]);
-    assert_eq!(fake.lock().unwrap().stopped, std::slice::from_ref(&channel_id));
+    assert_eq!(
+        fake.lock().unwrap().stopped,
+        std::slice::from_ref(&channel_id)
+    );
     let (renewed, renewed_token) = channel(&fake);
     assert_ne!(renewed, channel_id);
     let stale = notify(&app, &channel_id, Some(&token), "exists").await;
@@ -666,7 +669,7 @@ async fn calendar_google_writes_with_etags_and_settles_conflicts(backend: Backen
 
 /// Every text column of `calendar_integrations` (and the connections in flight), and the
 /// ciphertexts, as bytes.
-async fn stored_bytes(app: &TestApp) -> Vec<Vec<u8>> {
+pub(crate) async fn stored_bytes(app: &TestApp) -> Vec<Vec<u8>> {
     type Row = (
         String,
         Option<String>,
@@ -716,13 +719,13 @@ async fn stored_bytes(app: &TestApp) -> Vec<Vec<u8>> {
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// What a subscriber writes, shared with the test.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
