@@ -355,6 +355,11 @@ fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
             .iter()
             .find_map(|l| l.strip_prefix("RRULE:").map(str::to_owned))
     });
+    let exceptions = event
+        .recurrence
+        .as_deref()
+        .map(|lines| exdates(lines, &timezone))
+        .unwrap_or_default();
     let class = event.visibility.as_deref().and_then(|v| match v {
         "public" => Some("PUBLIC".to_owned()),
         "private" => Some("PRIVATE".to_owned()),
@@ -377,7 +382,7 @@ fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
         all_day,
         timezone,
         recurrence,
-        exceptions: Vec::new(),
+        exceptions,
         class,
         last_modified: event
             .updated
@@ -385,6 +390,30 @@ fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
             .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
             .map(|d| d.with_timezone(&Utc)),
     })
+}
+
+/// The start instants an event's `EXDATE` lines leave out (`EXDATE;TZID=Europe/London:…`,
+/// `EXDATE:…Z`, `EXDATE;VALUE=DATE:…`; several values comma-separated), floating times read in
+/// the event's zone.
+fn exdates(lines: &[String], timezone: &str) -> Vec<Timestamp> {
+    let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+    let mut out = Vec::new();
+    for line in lines {
+        let Some(rest) = line.strip_prefix("EXDATE") else {
+            continue;
+        };
+        let Some((params, values)) = rest.split_once(':') else {
+            continue;
+        };
+        let tzid = params.split(';').find_map(|p| p.strip_prefix("TZID="));
+        out.extend(
+            values
+                .split(',')
+                .filter_map(|v| crate::ics::parse_instant(v.trim(), tzid, zone))
+                .map(|(instant, _)| instant),
+        );
+    }
+    out
 }
 
 /// A remote version as iCalendar text, for the conflict log.
@@ -456,4 +485,48 @@ fn google_body(event: &CalendarEvent) -> Value {
         body["recurrence"] = json!(lines);
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// A Google series with its RRULE and EXDATE lines (zoned, UTC and several values) reads
+    /// as one recurring event with its exceptions; an instance changed on its own is left out.
+    #[test]
+    fn a_series_keeps_its_rule_and_exceptions() {
+        let event: super::GoogleEvent = serde_json::from_value(json!({
+            "id": "s1", "etag": "\"1\"", "status": "confirmed", "iCalUID": "s1@google.com",
+            "summary": "Standup",
+            "start": {"dateTime": "2027-01-04T09:00:00Z", "timeZone": "Europe/London"},
+            "end": {"dateTime": "2027-01-04T09:15:00Z", "timeZone": "Europe/London"},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=10",
+                           "EXDATE;TZID=Europe/London:20270105T090000",
+                           "EXDATE:20270106T090000Z,20270107T090000Z"],
+            "updated": "2026-12-01T10:00:00.000Z"
+        }))
+        .unwrap();
+        let imported = super::imported(&event).unwrap();
+        assert_eq!(imported.recurrence.as_deref(), Some("FREQ=DAILY;COUNT=10"));
+        assert_eq!(imported.timezone, "Europe/London");
+        let days: Vec<String> = imported
+            .exceptions
+            .iter()
+            .map(|t| t.format("%Y-%m-%dT%H:%MZ").to_string())
+            .collect();
+        assert_eq!(
+            days,
+            [
+                "2027-01-05T09:00Z",
+                "2027-01-06T09:00Z",
+                "2027-01-07T09:00Z"
+            ]
+        );
+        let instance: super::GoogleEvent = serde_json::from_value(json!({
+            "id": "s1_20270108", "recurringEventId": "s1", "summary": "Standup (moved)",
+            "start": {"dateTime": "2027-01-08T10:00:00Z"}, "end": {"dateTime": "2027-01-08T10:15:00Z"}
+        }))
+        .unwrap();
+        assert!(super::imported(&instance).is_none());
+    }
 }

@@ -37,6 +37,9 @@ pub struct ProviderConfig {
     pub webhook_url: Option<String>,
     /// How long a push channel or subscription is asked to live (the provider may shorten it).
     pub channel_ttl: Duration,
+    /// Where a disconnected integration's refresh token is revoked (Google's
+    /// `…/revoke`, RFC 7009 style: `token=` form-encoded); `None`: not revoked there.
+    pub revoke_url: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -197,6 +200,34 @@ impl OAuthApp {
     ///
     /// Errors: [`RemoteError::Rejected`] when the provider refuses it (`invalid_grant`: consent
     /// withdrawn or the token expired); [`RemoteError::Failed`] otherwise.
+    /// Revokes `token` at the provider's revocation endpoint, if it has one (revoking a refresh
+    /// token also ends the access tokens made from it). Whether it was asked.
+    ///
+    /// Errors: [`RemoteError::Failed`] when the endpoint refuses or cannot be reached.
+    pub async fn revoke(&self, token: &Secret) -> Result<bool, RemoteError> {
+        let Some(url) = &self.config.revoke_url else {
+            return Ok(false);
+        };
+        let response = self
+            .http
+            .post(url)
+            .form(&[("token", token.expose())])
+            .send()
+            .await
+            .map_err(|_| {
+                RemoteError::Failed("the revocation endpoint could not be reached".into())
+            })?;
+        // A token the provider no longer knows is revoked already.
+        if response.status().is_success() || response.status() == reqwest::StatusCode::BAD_REQUEST {
+            Ok(true)
+        } else {
+            Err(RemoteError::Failed(format!(
+                "the revocation endpoint answered {}",
+                response.status()
+            )))
+        }
+    }
+
     pub async fn refresh(&self, refresh: &Secret) -> Result<Tokens, RemoteError> {
         let response = self
             .client()

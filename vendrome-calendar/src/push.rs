@@ -181,12 +181,26 @@ impl SyncEngine {
         Ok(opened + renewed)
     }
 
-    /// Disconnects the caller's integration: its channel stopped, then everything deleted.
+    /// Disconnects the caller's integration: its channel stopped, its refresh token revoked at
+    /// the provider (where it has a revocation endpoint; a failure is logged), then everything
+    /// deleted.
     ///
     /// Errors: as [`crate::IntegrationService::disconnect`].
     pub async fn disconnect(&self, caller: &Caller, id: CalendarIntegrationId) -> Result<()> {
         let integration = self.integrations.get(caller, id).await?;
         self.close_channel(&integration).await?;
+        let app = match integration.provider {
+            CalendarProvider::Google => self.google.as_ref(),
+            CalendarProvider::Microsoft => self.microsoft.as_ref(),
+            CalendarProvider::Caldav => None,
+        };
+        if let (Some(app), Some(_)) = (app, &integration.credentials) {
+            let credentials = self.integrations.credentials(&integration)?;
+            let token = credentials.refresh.unwrap_or(credentials.access);
+            if let Err(error) = app.revoke(&token).await {
+                tracing::warn!(integration = %id, %error, "revoking a disconnected calendar's token failed");
+            }
+        }
         self.integrations.disconnect(caller, id).await
     }
 }

@@ -91,6 +91,15 @@ impl Store {
 
     #[tracing::instrument(skip_all, fields(user = %attempt.user_id))]
     pub(crate) async fn insert_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<()> {
+        // Attempts never finished are dropped as new ones start.
+        with_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM calendar_connect_attempts WHERE expires_at < $1")
+                .bind(attempt.created_at)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+        .or_unexpected()?;
         with_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO calendar_connect_attempts (state_hash, user_id, provider, \

@@ -153,6 +153,10 @@ pub struct Args {
     /// Google's token endpoint.
     #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_TOKEN_URL", default_value = vendrome_calendar::google::TOKEN_URL)]
     calendar_google_token_url: String,
+    /// Google's token revocation endpoint (a disconnected calendar's refresh token is revoked
+    /// there); empty: not revoked.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_REVOKE_URL", default_value = vendrome_calendar::google::REVOKE_URL)]
+    calendar_google_revoke_url: String,
     /// The Google Calendar API's base.
     #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_API_URL", default_value = vendrome_calendar::google::API_URL)]
     calendar_google_api_url: String,
@@ -312,6 +316,7 @@ fn google_calendar(
             .calendar_google_push
             .then(|| format!("{public}/v1/calendar/webhooks/google")),
         channel_ttl: Duration::from_secs(7 * 24 * 3600),
+        revoke_url: Some(args.calendar_google_revoke_url.clone()).filter(|u| !u.trim().is_empty()),
     }))
 }
 
@@ -346,6 +351,7 @@ fn microsoft_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::P
             .calendar_microsoft_push
             .then(|| format!("{public}/v1/calendar/webhooks/microsoft")),
         channel_ttl: vendrome_calendar::microsoft::MAX_SUBSCRIPTION,
+        revoke_url: None,
     }))
 }
 
@@ -395,6 +401,7 @@ mod tests {
             "VENDROME_CALENDAR_GOOGLE_AUTH_URL",
             "VENDROME_CALENDAR_GOOGLE_TOKEN_URL",
             "VENDROME_CALENDAR_GOOGLE_API_URL",
+            "VENDROME_CALENDAR_GOOGLE_REVOKE_URL",
             "VENDROME_CALENDAR_GOOGLE_PUSH",
             "VENDROME_CALENDAR_MICROSOFT_CLIENT_ID",
             "VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET",

@@ -14,9 +14,11 @@ use serde_json::{json, Value};
 use vendrome_calendar::google::ProviderConfig;
 use vendrome_calendar::Secret;
 use vendrome_core::access::Caller;
+use vendrome_core::calendar::integrations::{ConnectAttempt, IntegrationRepo as _};
 use vendrome_core::calendar::sync_jobs::SyncJobRepo as _;
-use vendrome_core::enums::{CalendarSyncJobStatus, UserRole};
+use vendrome_core::enums::{CalendarProvider, CalendarSyncJobStatus, UserRole};
 use vendrome_core::ids::CalendarIntegrationId;
+use vendrome_core::oauth::state_hash;
 use vendrome_core::time;
 use vendrome_store::with_db;
 
@@ -44,6 +46,7 @@ fn config(fake: std::net::SocketAddr, push: bool) -> ProviderConfig {
         redirect_url: "https://api.example.com/v1/calendar/integrations/google/callback".into(),
         webhook_url: push.then(|| WEBHOOK.to_owned()),
         channel_ttl: Duration::from_secs(24 * 3600),
+        revoke_url: Some(format!("http://{fake}/revoke")),
     }
 }
 
@@ -219,7 +222,33 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
             "2027-01-06T10:00:00Z",
         );
     }
-    let me = app.token(UserRole::Member).await;
+    let (me_id, me) = app.user(UserRole::Member).await;
+
+    // An expired state is refused; unfinished attempts are dropped as new ones start.
+    let stale = |state: &str| ConnectAttempt {
+        state_hash: state_hash(state),
+        user_id: me_id,
+        provider: CalendarProvider::Google,
+        pkce_verifier: "verifier".into(),
+        created_at: time::now() - chrono::Duration::minutes(20),
+        expires_at: time::now() - chrono::Duration::minutes(10),
+    };
+    app.db
+        .store
+        .save_connect_attempt(&stale("expired-1"))
+        .await
+        .unwrap();
+    app.db
+        .store
+        .save_connect_attempt(&stale("expired-2"))
+        .await
+        .unwrap();
+    expect_error(
+        callback(&app, "any-code", "expired-1").await,
+        400,
+        "calendar_connect_state_invalid",
+    )
+    .await;
 
     // The authorization URL asks for offline access with PKCE (the fake refuses otherwise).
     let url = start(&app, &me).await;
@@ -230,6 +259,14 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     ] {
         assert!(url.contains(part), "{url}");
     }
+    let left: Vec<(String,)> = with_db!(app.db.store.db(), pool => {
+        sqlx::query_as("SELECT state_hash FROM calendar_connect_attempts WHERE state_hash = $1")
+            .bind(state_hash("expired-2"))
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap();
+    assert!(left.is_empty(), "the expired attempt is still stored");
     let (code, state) = consent(&url).await;
     // A code presented with another start's state carries the wrong PKCE verifier: refused.
     let other = start(&app, &me).await;
@@ -573,6 +610,9 @@ async fn calendar_google_push_notifications_queue_one_sync(backend: Backend) {
     )
     .await;
     assert_eq!(fake.lock().unwrap().stopped, [channel_id, renewed.clone()]);
+    // …and revokes the refresh token at Google.
+    assert_eq!(requests(&fake), ["stop", "revoke"]);
+    assert!(fake.lock().unwrap().refresh_tokens.is_empty());
     assert!(fake.lock().unwrap().channels.is_empty());
     let gone = notify(&app, &renewed, Some(&renewed_token), "exists").await;
     assert_eq!(gone["accepted"], false);

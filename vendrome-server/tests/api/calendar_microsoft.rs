@@ -48,6 +48,7 @@ async fn with_fake(backend: Backend, page_size: usize, push: bool) -> Option<(Te
         redirect_url: "https://api.example.com/v1/calendar/integrations/microsoft/callback".into(),
         webhook_url: push.then(|| WEBHOOK.to_owned()),
         channel_ttl: Duration::from_secs(24 * 3600),
+        revoke_url: None,
     });
     Some((spawn_with(setup).await?, fake))
 }
@@ -303,9 +304,18 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     let missed = json!({"value": [{"subscriptionId": recreated, "clientState": new_state,
                                    "lifecycleEvent": "missed"}]});
     assert_eq!(notify(&app, missed).await["accepted"], 1);
-    let (third, _) = subscription(&fake);
+    let (third, third_state) = subscription(&fake);
     assert_ne!(third, recreated);
     requests(&fake);
+    // Reauthorization required: the subscription is renewed (kept), nothing queued.
+    let reauthorize = json!({"value": [{"subscriptionId": third, "clientState": third_state,
+                                        "lifecycleEvent": "reauthorizationRequired"}]});
+    assert_eq!(
+        notify(&app, reauthorize).await,
+        json!({"accepted": 1, "queued": 0})
+    );
+    assert_eq!(requests(&fake), ["renew"]);
+    assert_eq!(subscription(&fake).0, third);
 
     // Disconnecting deletes it.
     succeed(

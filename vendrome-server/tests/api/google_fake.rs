@@ -16,6 +16,8 @@
 //!   with `{id, type: web_hook, address, token, expiration}` and answered with its `resourceId`
 //!   and `expiration` (ms); stopped with `{id, resourceId}`.
 //!
+//! - /identity/protocols/oauth2/web-server#tokenrevoke: `POST /revoke` with `token=`.
+//!
 //! Requests without a valid access token are 401.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -144,6 +146,7 @@ pub async fn start(fake: Shared) -> SocketAddr {
     let router = Router::new()
         .route("/o/oauth2/auth", get(authorize))
         .route("/token", post(token))
+        .route("/revoke", post(revoke))
         .route("/calendar/v3/calendars/{calendar}", get(calendar))
         .route(
             "/calendar/v3/calendars/{calendar}/events",
@@ -272,6 +275,20 @@ async fn token(State(fake): State<Shared>, Form(form): Form<HashMap<String, Stri
                 .into_response()
         }
         _ => token_error("unsupported_grant_type"),
+    }
+}
+
+/// developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke: a refresh token
+/// revoked ends it and the access tokens made from it (here: all of them).
+async fn revoke(State(fake): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let mut fake = fake.lock().unwrap();
+    fake.requests.push("revoke".into());
+    match form.get("token") {
+        Some(token) if fake.refresh_tokens.remove(token) => {
+            fake.access_tokens.clear();
+            StatusCode::OK.into_response()
+        }
+        _ => token_error("invalid_token"),
     }
 }
 
