@@ -156,6 +156,8 @@ impl SyncEngine {
         for integration in &due {
             if self.open_subscription(integration, false).await? {
                 renewed += 1;
+            } else {
+                self.forget_expired_channel(integration, now).await?;
             }
         }
         Ok(renewed)

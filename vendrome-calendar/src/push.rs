@@ -155,8 +155,9 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Reopens the channels of Google integrations that expire before `now` + [`RENEW_MARGIN`]
-    /// or have none; how many were opened.
+    /// Reopens the channels of Google integrations that expire before `now` + [`RENEW_MARGIN`];
+    /// how many were opened. A channel that could not be reopened and has expired is forgotten,
+    /// so it is not tried again every pass (the periodic sync goes on; reconnecting opens one).
     ///
     /// Errors: only the store's.
     pub async fn renew_channels(&self, now: Timestamp) -> Result<usize> {
@@ -176,9 +177,30 @@ impl SyncEngine {
         for integration in &due {
             if self.open_channel(integration).await? {
                 opened += 1;
+            } else {
+                self.forget_expired_channel(integration, now).await?;
             }
         }
         Ok(opened + renewed)
+    }
+
+    /// Clears the integration's push channel if it has expired at `now`.
+    pub(crate) async fn forget_expired_channel(
+        &self,
+        integration: &Integration,
+        now: Timestamp,
+    ) -> Result<()> {
+        if integration
+            .subscription
+            .as_ref()
+            .is_some_and(|s| s.expires_at <= now)
+        {
+            tracing::warn!(integration = %integration.id, "an expired push channel could not be reopened; forgotten");
+            self.repo
+                .set_subscription(integration.id, None, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Disconnects the caller's integration: its channel stopped, its refresh token revoked at

@@ -74,7 +74,7 @@ impl Store {
             "SELECT {COLUMNS} FROM calendar_integrations \
              WHERE provider = $1 AND status IN ('active', 'error') \
              AND token_key_id IS NOT NULL \
-             AND (subscription_expires_at IS NULL OR subscription_expires_at < $2) \
+             AND subscription_expires_at IS NOT NULL AND subscription_expires_at < $2 \
              ORDER BY id LIMIT $3"
         );
         let rows: Vec<Row> = with_db!(&self.db, pool => {

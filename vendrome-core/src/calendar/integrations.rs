@@ -345,7 +345,7 @@ pub trait IntegrationRepo: Send + Sync {
     ) -> Result<Option<Integration>>;
 
     /// Up to `limit` syncing integrations (`active` or `error`) of `provider` whose push channel
-    /// expires before `before`, or that have none: what the runner (re)opens.
+    /// expires before `before`: what the runner renews.
     ///
     /// # Errors
     ///

@@ -16,7 +16,9 @@ use vendrome_calendar::Secret;
 use vendrome_core::access::Caller;
 use vendrome_core::calendar::integrations::{ConnectAttempt, IntegrationRepo as _};
 use vendrome_core::calendar::sync_jobs::SyncJobRepo as _;
-use vendrome_core::enums::{CalendarProvider, CalendarSyncJobStatus, UserRole};
+use vendrome_core::enums::{
+    CalendarIntegrationStatus, CalendarProvider, CalendarSyncJobStatus, UserRole,
+};
 use vendrome_core::ids::CalendarIntegrationId;
 use vendrome_core::oauth::state_hash;
 use vendrome_core::time;
@@ -30,6 +32,7 @@ both_stores!(
     calendar_google_connects_and_syncs_by_sync_token,
     calendar_google_refreshes_tokens_and_stops_at_withdrawn_consent,
     calendar_google_push_notifications_queue_one_sync,
+    calendar_google_expired_channels_that_cannot_reopen_are_forgotten,
     calendar_google_writes_with_etags_and_settles_conflicts,
     calendar_google_tokens_never_reach_the_database_or_logs,
 );
@@ -616,6 +619,30 @@ async fn calendar_google_push_notifications_queue_one_sync(backend: Backend) {
     assert!(fake.lock().unwrap().channels.is_empty());
     let gone = notify(&app, &renewed, Some(&renewed_token), "exists").await;
     assert_eq!(gone["accepted"], false);
+}
+
+async fn calendar_google_expired_channels_that_cannot_reopen_are_forgotten(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 250, true).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    let id: CalendarIntegrationId = connect(&app, &me).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    requests(&fake);
+    fake.lock().unwrap().fail_watch = true;
+    // Expired, and Google refuses a new channel: forgotten, not tried again every pass.
+    let expired = time::now() + chrono::Duration::days(2);
+    let runner = &app.state.calendar_runner;
+    assert_eq!(runner.renew_channels(expired).await.unwrap(), 0);
+    assert_eq!(requests(&fake), ["watch"]);
+    let stored = app.db.store.integration(id).await.unwrap().unwrap();
+    assert!(stored.subscription.is_none(), "{stored:?}");
+    assert_eq!(stored.status, CalendarIntegrationStatus::Active);
+    assert_eq!(runner.renew_channels(expired).await.unwrap(), 0);
+    assert!(requests(&fake).is_empty());
 }
 
 async fn calendar_google_writes_with_etags_and_settles_conflicts(backend: Backend) {

@@ -58,6 +58,8 @@ pub struct Fake {
     /// Open channels: id → (token, address, resource id).
     pub channels: BTreeMap<String, (String, String, String)>,
     pub stopped: Vec<String>,
+    /// Watch requests are answered 503.
+    pub fail_watch: bool,
     /// Every request: `list`, `list sync`, `get`, `insert`, `update`, `watch`, `stop`,
     /// `calendar`, `token code`, `token refresh`, with ` 401` when refused for its token.
     pub requests: Vec<String>,
@@ -424,6 +426,9 @@ async fn watch(
     let mut fake = fake.lock().unwrap();
     if !authorized(&mut fake, &headers, "watch") {
         return error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    if fake.fail_watch {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "backendError");
     }
     let (Some(id), Some("web_hook"), Some(address)) = (
         channel["id"].as_str(),
