@@ -10,11 +10,14 @@ ALTER TABLE calendar_integrations ADD COLUMN subscription_secret_hash text;
 -- Connections in flight: made by `/v1/calendar/integrations/{provider}/start` for a member,
 -- consumed once by its callback before `expires_at`. `state_hash` is SHA-256 (hex) of the `state`
 -- parameter; the PKCE verifier stays here, never in the browser (as `oauth_login_attempts`).
+-- `browser_hash` is SHA-256 (hex) of the secret in the httpOnly cookie of the browser that
+-- started it: the callback is refused in any other browser.
 CREATE TABLE calendar_connect_attempts (
     state_hash    text PRIMARY KEY,
     user_id       uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     provider      calendar_provider NOT NULL,
     pkce_verifier text NOT NULL,
+    browser_hash  text NOT NULL,
     created_at    timestamptz NOT NULL,
     expires_at    timestamptz NOT NULL
 );

@@ -6,8 +6,11 @@
 //! the one already connected, back to `active`: a reconnection), and opens its push channel
 //! (a Google watch channel, a Graph subscription).
 //!
-//! The callback carries no session (the browser comes back from Google): the `state`, 256 random
-//! bits bound to the member who started and usable once, is what identifies them.
+//! The callback carries no session (the browser comes back from the provider): the `state`, 256
+//! random bits bound to the member who started and usable once, is what identifies them, and it
+//! is honoured only in the browser that started (the hash of a secret the server keeps in that
+//! browser's httpOnly cookie), so nobody can have a victim's calendar connected to their own
+//! account by sending them an authorization URL they started.
 
 use vendrome_core::access::Caller;
 use vendrome_core::calendar::integrations::{ConnectAttempt, Integration, NewIntegration};
@@ -50,22 +53,35 @@ impl SyncEngine {
     /// Starts connecting the caller's Google calendar (see [`Self::start`]).
     ///
     /// Errors: as [`Self::start`].
-    pub async fn start_google(&self, caller: &Caller) -> Result<String> {
-        self.start(caller, CalendarProvider::Google).await
+    pub async fn start_google(&self, caller: &Caller, browser_secret: &str) -> Result<String> {
+        self.start(caller, CalendarProvider::Google, browser_secret)
+            .await
     }
 
     /// Finishes a Google connection (see [`Self::finish`]).
     ///
     /// Errors: as [`Self::finish`].
-    pub async fn finish_google(&self, code: &str, state: &str) -> Result<Integration> {
-        self.finish(CalendarProvider::Google, code, state).await
+    pub async fn finish_google(
+        &self,
+        code: &str,
+        state: &str,
+        browser_secret: Option<&str>,
+    ) -> Result<Integration> {
+        self.finish(CalendarProvider::Google, code, state, browser_secret)
+            .await
     }
 
-    /// Starts connecting the caller's calendar at `provider`: the URL to send their browser to.
+    /// Starts connecting the caller's calendar at `provider` in the browser holding
+    /// `browser_secret`: the URL to send it to.
     ///
     /// Errors: [`Error::Unavailable`] `calendar_provider_not_configured` without a client for
     /// it, `calendar_sync_unconfigured` without calendar keys.
-    pub async fn start(&self, caller: &Caller, provider: CalendarProvider) -> Result<String> {
+    pub async fn start(
+        &self,
+        caller: &Caller,
+        provider: CalendarProvider,
+        browser_secret: &str,
+    ) -> Result<String> {
         let app = self.app(provider)?;
         self.integrations.keys()?;
         let authorization = app.authorize();
@@ -76,6 +92,7 @@ impl SyncEngine {
                 user_id: caller.user_id,
                 provider,
                 pkce_verifier: authorization.pkce_verifier,
+                browser_hash: state_hash(browser_secret),
                 created_at: now,
                 expires_at: now + ATTEMPT_TTL,
             })
@@ -88,7 +105,8 @@ impl SyncEngine {
     /// configured.
     ///
     /// Errors: [`Error::BadRequest`] `calendar_connect_state_invalid` for a `state` that is
-    /// unknown, used, expired or of another provider; [`Error::Unavailable`]
+    /// unknown, used, expired, of another provider, or brought back by another browser than the
+    /// one holding `browser_secret`; [`Error::Unavailable`]
     /// `calendar_connect_failed` when the provider refuses the code or cannot be reached,
     /// `calendar_provider_not_configured`, `calendar_sync_unconfigured`.
     pub async fn finish(
@@ -96,6 +114,7 @@ impl SyncEngine {
         provider: CalendarProvider,
         code: &str,
         state: &str,
+        browser_secret: Option<&str>,
     ) -> Result<Integration> {
         let app = self.app(provider)?;
         let keys = self.integrations.keys()?;
@@ -103,7 +122,10 @@ impl SyncEngine {
             .repo
             .take_connect_attempt(&state_hash(state), time::now())
             .await?
-            .filter(|a| a.provider == provider)
+            .filter(|a| {
+                a.provider == provider
+                    && crate::push::secret_matches(browser_secret, &a.browser_hash)
+            })
             .ok_or_else(|| {
                 Error::bad_request(
                     "calendar_connect_state_invalid",

@@ -12,7 +12,7 @@
 
 pub mod caldav;
 mod caldav_remote;
-mod connect;
+pub mod connect;
 pub mod exchange;
 pub mod google;
 mod google_calendar;

@@ -153,7 +153,7 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     code("calendar_sync_running", 409, "a sync asked for while another one of the same calendar runs; try again shortly"),
     code("calendar_provider_mismatch", 409, "new CalDAV credentials for an integration of another provider"),
     code("calendar_provider_not_configured", 503, "connecting a Google or Microsoft calendar on a server without that provider's client (`VENDROME_CALENDAR_GOOGLE_CLIENT_ID`, `VENDROME_CALENDAR_MICROSOFT_CLIENT_ID`)"),
-    code("calendar_connect_state_invalid", 400, "a calendar connection's callback with an unknown, used or expired `state`"),
+    code("calendar_connect_state_invalid", 400, "a calendar connection's callback with an unknown, used or expired `state`, or in another browser than the one that started it (no or another `vendrome_calendar_connect` cookie)"),
     code("calendar_connect_failed", 503, "the provider refused the authorization code of a calendar connection or could not be reached"),
     code("not_connected", 403, "free/busy of a member who is not the caller's connection"),
     code("request_timeout", 503, "past `VENDROME_REQUEST_TIMEOUT_SECS`, with `Retry-After: 1`"),

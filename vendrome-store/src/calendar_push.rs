@@ -103,12 +103,14 @@ impl Store {
         with_db!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO calendar_connect_attempts (state_hash, user_id, provider, \
-                 pkce_verifier, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                 pkce_verifier, browser_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&attempt.state_hash)
             .bind(attempt.user_id.as_uuid())
             .bind(DbEnum(attempt.provider))
             .bind(&attempt.pkce_verifier)
+            .bind(&attempt.browser_hash)
             .bind(attempt.created_at)
             .bind(attempt.expires_at)
             .execute(pool)
@@ -127,7 +129,8 @@ impl Store {
         let row: Option<AttemptRow> = with_db!(&self.db, pool => {
             sqlx::query_as(
                 "DELETE FROM calendar_connect_attempts WHERE state_hash = $1 \
-                 RETURNING state_hash, user_id, provider, pkce_verifier, created_at, expires_at",
+                 RETURNING state_hash, user_id, provider, pkce_verifier, browser_hash, created_at, \
+                 expires_at",
             )
             .bind(state_hash)
             .fetch_optional(pool)
@@ -139,6 +142,7 @@ impl Store {
             user_id: UserId::from_uuid(r.user_id),
             provider: r.provider.0,
             pkce_verifier: r.pkce_verifier,
+            browser_hash: r.browser_hash,
             created_at: r.created_at,
             expires_at: r.expires_at,
         }))
@@ -151,6 +155,7 @@ struct AttemptRow {
     user_id: Uuid,
     provider: DbEnum<CalendarProvider>,
     pkce_verifier: String,
+    browser_hash: String,
     created_at: Timestamp,
     expires_at: Timestamp,
 }

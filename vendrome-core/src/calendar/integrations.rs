@@ -90,6 +90,8 @@ pub struct ConnectAttempt {
     pub user_id: UserId,
     pub provider: CalendarProvider,
     pub pkce_verifier: String,
+    /// SHA-256 (hex) of the secret in the httpOnly cookie of the browser that started it.
+    pub browser_hash: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }

@@ -1,19 +1,25 @@
 //! Connecting a Google calendar (OAuth 2 with PKCE and offline access; the tokens sealed at
 //! rest) and Google's push notifications (see `vendrome_calendar::{connect, push}`).
 //!
-//! `GET …/google/start` (signed in) answers the URL to send the browser to; Google sends it back
-//! to `GET …/google/callback?code&state`, which needs no session: the `state` (random, bound to
-//! the member who started, usable once, for ten minutes) says whose calendar it is.
+//! `GET …/google/start` (signed in) answers the URL to send the browser to, and binds the
+//! attempt to the browser with the httpOnly `vendrome_calendar_connect` cookie; Google sends it
+//! back to `GET …/google/callback?code&state`, which needs no session: the `state` (random, bound
+//! to the member who started, usable once, for ten minutes) says whose calendar it is, and it is
+//! honoured only with the cookie of the browser that started (so an authorization URL someone
+//! started cannot connect the calendar of whoever they send it to).
 //!
 //! `POST /v1/calendar/webhooks/google` takes Google's notifications (headers only). Unknown
 //! channels and wrong channel tokens are answered 200 and ignored (`accepted: false`), so Google
 //! stops retrying and nothing tells a prober which channels exist.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vendrome_calendar::push::Notified;
+use vendrome_core::auth::RefreshToken;
 use vendrome_core::enums::CalendarProvider;
 use vendrome_core::validation::ValidationErrors;
 
@@ -22,7 +28,43 @@ use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
+use crate::routes::auth::cookie;
 use crate::state::AppState;
+
+/// The cookie that binds a calendar connection to the browser that started it.
+pub const BROWSER_COOKIE: &str = "vendrome_calendar_connect";
+
+/// Starts a connection at `provider` for the caller in this browser: the authorization URL,
+/// with the browser's cookie set when it had none.
+pub(crate) async fn begin(
+    state: &AppState,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    provider: CalendarProvider,
+) -> ApiResult<Response> {
+    let (secret, fresh) =
+        match cookie(headers, BROWSER_COOKIE).filter(|v| RefreshToken::parse(v).is_some()) {
+            Some(secret) => (secret, false),
+            None => (RefreshToken::generate().expose().to_owned(), true),
+        };
+    let authorize_url = state
+        .calendar_sync
+        .start(&auth.caller, provider, &secret)
+        .await?;
+    let mut response = ApiSuccess::ok(ConnectView { authorize_url }).into_response();
+    if fresh {
+        let secure = if state.secure_cookies { "; Secure" } else { "" };
+        let value = format!(
+            "{BROWSER_COOKIE}={secret}; Path=/v1/calendar/integrations; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            vendrome_calendar::connect::ATTEMPT_TTL.num_seconds()
+        );
+        response.headers_mut().append(
+            SET_COOKIE,
+            HeaderValue::from_str(&value).expect("a base64url secret is a valid header value"),
+        );
+    }
+    Ok(response)
+}
 
 /// Where to send the browser.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,8 +73,9 @@ pub struct ConnectView {
     pub authorize_url: String,
 }
 
-/// Start connecting the caller's Google calendar: the URL to send their browser to. Google
-/// sends it back to `GET /v1/calendar/integrations/google/callback` within ten minutes.
+/// Start connecting the caller's Google calendar: the URL to send their browser to (the browser
+/// gets the `vendrome_calendar_connect` cookie the callback requires). Google sends it back to
+/// `GET /v1/calendar/integrations/google/callback` within ten minutes.
 #[utoipa::path(get, path = "/v1/calendar/integrations/google/start", tag = "calendar", security(("bearer" = [])),
     responses(
         (status = 200, description = "The authorization URL.", body = Envelope<ConnectView>),
@@ -42,9 +85,9 @@ pub struct ConnectView {
 pub async fn start_google(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<ApiSuccess<ConnectView>> {
-    let authorize_url = state.calendar_sync.start_google(&auth.caller).await?;
-    Ok(ApiSuccess::ok(ConnectView { authorize_url }))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    begin(&state, &auth, &headers, CalendarProvider::Google).await
 }
 
 /// What Google sends back.
@@ -65,20 +108,22 @@ pub struct CallbackQuery {
     params(CallbackQuery),
     responses(
         (status = 200, description = "Connected.", body = Envelope<IntegrationView>),
-        (status = 400, description = "`calendar_connect_state_invalid`: unknown, used or expired `state`.", body = ErrorEnvelope),
+        (status = 400, description = "`calendar_connect_state_invalid`: unknown, used or expired `state`, or another browser's.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: `code`, `state` (`required`); `error` when Google refused.", body = ErrorEnvelope),
         (status = 503, description = "`calendar_connect_failed`: Google refused the code or could not be reached; `calendar_provider_not_configured`.", body = ErrorEnvelope),
     ))]
 pub async fn google_callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> ApiResult<ApiSuccess<IntegrationView>> {
-    finish(&state, CalendarProvider::Google, query).await
+    finish(&state, &headers, CalendarProvider::Google, query).await
 }
 
 /// A connection's callback at `provider`: the integration, its first sync queued.
 pub(crate) async fn finish(
     state: &AppState,
+    headers: &HeaderMap,
     provider: CalendarProvider,
     query: CallbackQuery,
 ) -> ApiResult<ApiSuccess<IntegrationView>> {
@@ -105,7 +150,12 @@ pub(crate) async fn finish(
     };
     let integration = state
         .calendar_sync
-        .finish(provider, code, oauth_state)
+        .finish(
+            provider,
+            code,
+            oauth_state,
+            cookie(headers, BROWSER_COOKIE).as_deref(),
+        )
         .await?;
     state
         .calendar_runner

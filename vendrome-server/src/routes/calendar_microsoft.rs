@@ -11,7 +11,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +19,7 @@ use vendrome_calendar::microsoft_push::GraphNotification;
 use vendrome_calendar::push::Notified;
 use vendrome_core::enums::CalendarProvider;
 
-use super::calendar_google::{finish, CallbackQuery, ConnectView};
+use super::calendar_google::{begin, finish, CallbackQuery, ConnectView};
 use super::calendar_integrations::IntegrationView;
 use crate::auth::Authenticated;
 use crate::envelope::{ApiSuccess, Envelope, ErrorEnvelope};
@@ -27,7 +27,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
 
-/// Start connecting the caller's Microsoft calendar: the URL to send their browser to.
+/// Start connecting the caller's Microsoft calendar: the URL to send their browser to (the
+/// browser gets the `vendrome_calendar_connect` cookie the callback requires).
 /// Microsoft sends it back to `GET /v1/calendar/integrations/microsoft/callback` within ten
 /// minutes.
 #[utoipa::path(get, path = "/v1/calendar/integrations/microsoft/start", tag = "calendar", security(("bearer" = [])),
@@ -39,12 +40,9 @@ use crate::state::AppState;
 pub async fn start_microsoft(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> ApiResult<ApiSuccess<ConnectView>> {
-    let authorize_url = state
-        .calendar_sync
-        .start(&auth.caller, CalendarProvider::Microsoft)
-        .await?;
-    Ok(ApiSuccess::ok(ConnectView { authorize_url }))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    begin(&state, &auth, &headers, CalendarProvider::Microsoft).await
 }
 
 /// Finish connecting a Microsoft calendar: the code is traded for tokens (stored encrypted) and
@@ -53,15 +51,16 @@ pub async fn start_microsoft(
     params(CallbackQuery),
     responses(
         (status = 200, description = "Connected.", body = Envelope<IntegrationView>),
-        (status = 400, description = "`calendar_connect_state_invalid`: unknown, used or expired `state`.", body = ErrorEnvelope),
+        (status = 400, description = "`calendar_connect_state_invalid`: unknown, used or expired `state`, or another browser's.", body = ErrorEnvelope),
         (status = 422, description = "`validation_failed`: `code`, `state` (`required`); `error` when Microsoft refused.", body = ErrorEnvelope),
         (status = 503, description = "`calendar_connect_failed`: Microsoft refused the code or could not be reached; `calendar_provider_not_configured`.", body = ErrorEnvelope),
     ))]
 pub async fn microsoft_callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> ApiResult<ApiSuccess<IntegrationView>> {
-    finish(&state, CalendarProvider::Microsoft, query).await
+    finish(&state, &headers, CalendarProvider::Microsoft, query).await
 }
 
 /// Graph's validation request.

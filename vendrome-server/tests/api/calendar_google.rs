@@ -85,35 +85,77 @@ pub(crate) async fn consent(authorize_url: &str) -> (String, String) {
     (param("code"), param("state"))
 }
 
-async fn start(app: &TestApp, token: &str) -> String {
-    succeed(
-        app.get("/v1/calendar/integrations/google/start")
-            .bearer_auth(token),
-    )
-    .await["data"]["authorize_url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+/// Starts connecting at `provider` in a browser holding `cookie` (a new browser when `None`):
+/// the authorization URL and the browser's cookie (`name=value`) afterwards.
+pub(crate) async fn start_in(
+    app: &TestApp,
+    provider: &str,
+    token: &str,
+    cookie: Option<&str>,
+) -> (String, String) {
+    let mut request = app
+        .get(&format!("/v1/calendar/integrations/{provider}/start"))
+        .bearer_auth(token);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let set = response
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    if let Some(set) = &set {
+        for part in [
+            "vendrome_calendar_connect=",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/v1/calendar/integrations",
+        ] {
+            assert!(set.contains(part), "{set}");
+        }
+    }
+    let cookie = set
+        .map(|s| s.split(';').next().unwrap().to_owned())
+        .or(cookie.map(str::to_owned))
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let url = body["data"]["authorize_url"].as_str().unwrap().to_owned();
+    (url, cookie)
 }
 
-async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
-    app.get("/v1/calendar/integrations/google/callback")
-        .query(&[("code", code), ("state", state)])
-        .send()
-        .await
-        .unwrap()
+/// The callback at `provider` with `code` and `state`, from a browser holding `cookie`.
+pub(crate) async fn callback_in(
+    app: &TestApp,
+    provider: &str,
+    code: &str,
+    state: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .get(&format!("/v1/calendar/integrations/{provider}/callback"))
+        .query(&[("code", code), ("state", state)]);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn start(app: &TestApp, token: &str) -> (String, String) {
+    start_in(app, "google", token, None).await
+}
+
+async fn callback(app: &TestApp, code: &str, state: &str, cookie: &str) -> reqwest::Response {
+    callback_in(app, "google", code, state, Some(cookie)).await
 }
 
 /// Connects the member's Google calendar; the integration.
 async fn connect(app: &TestApp, token: &str) -> Value {
-    let url = start(app, token).await;
+    let (url, cookie) = start(app, token).await;
     let (code, state) = consent(&url).await;
-    succeed(
-        app.get("/v1/calendar/integrations/google/callback")
-            .query(&[("code", code.as_str()), ("state", state.as_str())]),
-    )
-    .await["data"]
-        .clone()
+    let response = callback(app, &code, &state, &cookie).await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["data"].clone()
 }
 
 pub(crate) async fn sync(app: &TestApp, token: &str, id: &str) -> Value {
@@ -227,34 +269,8 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     }
     let (me_id, me) = app.user(UserRole::Member).await;
 
-    // An expired state is refused; unfinished attempts are dropped as new ones start.
-    let stale = |state: &str| ConnectAttempt {
-        state_hash: state_hash(state),
-        user_id: me_id,
-        provider: CalendarProvider::Google,
-        pkce_verifier: "verifier".into(),
-        created_at: time::now() - chrono::Duration::minutes(20),
-        expires_at: time::now() - chrono::Duration::minutes(10),
-    };
-    app.db
-        .store
-        .save_connect_attempt(&stale("expired-1"))
-        .await
-        .unwrap();
-    app.db
-        .store
-        .save_connect_attempt(&stale("expired-2"))
-        .await
-        .unwrap();
-    expect_error(
-        callback(&app, "any-code", "expired-1").await,
-        400,
-        "calendar_connect_state_invalid",
-    )
-    .await;
-
     // The authorization URL asks for offline access with PKCE (the fake refuses otherwise).
-    let url = start(&app, &me).await;
+    let (url, cookie) = start(&app, &me).await;
     for part in [
         "access_type=offline",
         "prompt=consent",
@@ -262,6 +278,33 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     ] {
         assert!(url.contains(part), "{url}");
     }
+
+    // An expired state is refused, even in its own browser; unfinished attempts are dropped as
+    // new ones start.
+    let browser = cookie.split_once('=').unwrap().1.to_owned();
+    let stale = |state: &str| ConnectAttempt {
+        state_hash: state_hash(state),
+        user_id: me_id,
+        provider: CalendarProvider::Google,
+        pkce_verifier: "verifier".into(),
+        browser_hash: state_hash(&browser),
+        created_at: time::now() - chrono::Duration::minutes(20),
+        expires_at: time::now() - chrono::Duration::minutes(10),
+    };
+    for state in ["expired-1", "expired-2"] {
+        app.db
+            .store
+            .save_connect_attempt(&stale(state))
+            .await
+            .unwrap();
+    }
+    expect_error(
+        callback(&app, "any-code", "expired-1", &cookie).await,
+        400,
+        "calendar_connect_state_invalid",
+    )
+    .await;
+    start_in(&app, "google", &me, Some(&cookie)).await;
     let left: Vec<(String,)> = with_db!(app.db.store.db(), pool => {
         sqlx::query_as("SELECT state_hash FROM calendar_connect_attempts WHERE state_hash = $1")
             .bind(state_hash("expired-2"))
@@ -271,17 +314,33 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     .unwrap();
     assert!(left.is_empty(), "the expired attempt is still stored");
     let (code, state) = consent(&url).await;
+    // The state brought back by another browser (no cookie, or another browser's): refused, and
+    // the attempt is spent.
+    let (_, elsewhere) = start(&app, &me).await;
+    for other in [None, Some(elsewhere.as_str())] {
+        expect_error(
+            callback_in(&app, "google", &code, &state, other).await,
+            400,
+            "calendar_connect_state_invalid",
+        )
+        .await;
+    }
+    expect_error(
+        callback(&app, &code, &state, &cookie).await,
+        400,
+        "calendar_connect_state_invalid",
+    )
+    .await;
     // A code presented with another start's state carries the wrong PKCE verifier: refused.
-    let other = start(&app, &me).await;
+    let (other, _) = start_in(&app, "google", &me, Some(&cookie)).await;
     let (_, other_state) = consent(&other).await;
     expect_error(
-        callback(&app, &code, &other_state).await,
+        callback(&app, &code, &other_state, &cookie).await,
         503,
         "calendar_connect_failed",
     )
     .await;
     // The code was spent on that refusal at the fake; a fresh consent connects.
-    let _ = (code, state);
     let connected = connect(&app, &me).await;
     let id = connected["id"].as_str().unwrap().to_owned();
     assert_eq!(connected["provider"], "google", "{connected}");
@@ -289,11 +348,11 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     assert_eq!(connected["account"], ACCOUNT);
     assert_eq!(connected["calendar"], "primary");
     // A state is used once.
-    let url = start(&app, &me).await;
+    let (url, cookie) = start(&app, &me).await;
     let (code, state) = consent(&url).await;
-    let _ = connect_with(&app, &code, &state).await;
+    assert_eq!(callback(&app, &code, &state, &cookie).await.status(), 200);
     expect_error(
-        callback(&app, &code, &state).await,
+        callback(&app, &code, &state, &cookie).await,
         400,
         "calendar_connect_state_invalid",
     )
@@ -351,16 +410,6 @@ async fn calendar_google_connects_and_syncs_by_sync_token(backend: Backend) {
     assert_eq!(counts(&again), [0, 0, 0, 1], "{again}");
     let listed = integration(&app, &me, &id).await;
     assert!(listed["last_synced_at"].is_string(), "{listed}");
-}
-
-/// The callback with `code` and `state`, its data (the reconnected integration).
-async fn connect_with(app: &TestApp, code: &str, state: &str) -> Value {
-    succeed(
-        app.get("/v1/calendar/integrations/google/callback")
-            .query(&[("code", code), ("state", state)]),
-    )
-    .await["data"]
-        .clone()
 }
 
 async fn calendar_google_refreshes_tokens_and_stops_at_withdrawn_consent(backend: Backend) {
@@ -832,9 +881,13 @@ async fn calendar_google_tokens_never_reach_the_database_or_logs(backend: Backen
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let engine = &app.state.calendar_sync;
-    let url = engine.start_google(&caller).await.unwrap();
+    let browser = "browser-secret-of-the-member";
+    let url = engine.start_google(&caller, browser).await.unwrap();
     let (code, state) = consent(&url).await;
-    let integration = engine.finish_google(&code, &state).await.unwrap();
+    let integration = engine
+        .finish_google(&code, &state, Some(browser))
+        .await
+        .unwrap();
     tracing::debug!(?integration, "connected");
     let report = engine.sync(integration.id).await.unwrap();
     tracing::debug!(?report, "synced");

@@ -18,7 +18,8 @@ use vendrome_core::ids::CalendarIntegrationId;
 use vendrome_core::time;
 
 use crate::calendar_google::{
-    consent, contains, counts, integration, stored_bytes, sync, titles, Captured,
+    callback_in, consent, contains, counts, integration, start_in, stored_bytes, sync, titles,
+    Captured,
 };
 use crate::graph_fake::{self, Fake, Shared, ACCOUNT, CLIENT_ID, CLIENT_SECRET};
 use crate::support::{expect_error, expect_status, spawn_with, succeed, Backend, Setup, TestApp};
@@ -54,25 +55,15 @@ async fn with_fake(backend: Backend, page_size: usize, push: bool) -> Option<(Te
 }
 
 async fn start(app: &TestApp, token: &str) -> String {
-    succeed(
-        app.get("/v1/calendar/integrations/microsoft/start")
-            .bearer_auth(token),
-    )
-    .await["data"]["authorize_url"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    start_in(app, "microsoft", token, None).await.0
 }
 
 async fn connect(app: &TestApp, token: &str) -> Value {
-    let url = start(app, token).await;
+    let (url, cookie) = start_in(app, "microsoft", token, None).await;
     let (code, state) = consent(&url).await;
-    succeed(
-        app.get("/v1/calendar/integrations/microsoft/callback")
-            .query(&[("code", code.as_str()), ("state", state.as_str())]),
-    )
-    .await["data"]
-        .clone()
+    let response = callback_in(app, "microsoft", &code, &state, Some(&cookie)).await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["data"].clone()
 }
 
 fn requests(fake: &Shared) -> Vec<String> {
@@ -456,9 +447,13 @@ async fn calendar_microsoft_tokens_never_reach_the_database_or_logs(backend: Bac
     let _guard = tracing::subscriber::set_default(subscriber);
     let engine = &app.state.calendar_sync;
     let provider = vendrome_core::enums::CalendarProvider::Microsoft;
-    let url = engine.start(&caller, provider).await.unwrap();
+    let browser = "browser-secret-of-the-member";
+    let url = engine.start(&caller, provider, browser).await.unwrap();
     let (code, state) = consent(&url).await;
-    let integration = engine.finish(provider, &code, &state).await.unwrap();
+    let integration = engine
+        .finish(provider, &code, &state, Some(browser))
+        .await
+        .unwrap();
     tracing::debug!(?integration, "connected");
     engine.sync(integration.id).await.unwrap();
     fake.lock().unwrap().expire_access_tokens();
