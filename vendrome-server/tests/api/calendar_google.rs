@@ -222,6 +222,16 @@ async fn calendar_google_needs_a_configured_client(backend: Backend) {
     )
     .await;
     expect_error(
+        app.get("/v1/calendar/integrations/microsoft/start")
+            .bearer_auth(&me)
+            .send()
+            .await
+            .unwrap(),
+        503,
+        "calendar_provider_not_configured",
+    )
+    .await;
+    expect_error(
         app.get("/v1/calendar/integrations/google/start")
             .send()
             .await
