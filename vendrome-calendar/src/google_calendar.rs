@@ -117,6 +117,12 @@ impl OAuthApp {
 }
 
 impl GoogleCalendar {
+    /// Its access token expires at `at`: refreshed before the first request once it has.
+    pub fn expiring(mut self, at: Option<Timestamp>) -> Self {
+        self.session = self.session.expiring(at);
+        self
+    }
+
     fn events(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
         let mut segments = vec!["calendars", self.calendar_id.as_str(), "events"];
         segments.extend(rest);

@@ -138,6 +138,12 @@ impl OAuthApp {
 const PREFER: &str = "outlook.timezone=\"UTC\", odata.maxpagesize=100";
 
 impl MicrosoftCalendar {
+    /// Its access token expires at `at`: refreshed before the first request once it has.
+    pub fn expiring(mut self, at: Option<Timestamp>) -> Self {
+        self.session = self.session.expiring(at);
+        self
+    }
+
     fn events_url(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
         let mut segments = vec!["me"];
         if self.calendar_id != "primary" {

@@ -1,5 +1,5 @@
 //! One member's authorized session with a provider's API: every request carries the access
-//! token; a 401 refreshes it once through the provider's token endpoint and sends the request
+//! token, refreshed first when it is known to have expired; a 401 refreshes it once through the provider's token endpoint and sends the request
 //! again once (a second 401, or a refused refresh, is [`RemoteError::Rejected`]); the refreshed
 //! tokens are kept for the caller to seal and store; requests are counted.
 
@@ -17,6 +17,8 @@ pub(crate) struct Session {
     tokens: Mutex<Credentials>,
     refreshed: Mutex<Option<Refreshed>>,
     requests: AtomicUsize,
+    /// When the access token expires, if known.
+    expires_at: Option<vendrome_core::time::Timestamp>,
 }
 
 impl Session {
@@ -26,7 +28,34 @@ impl Session {
             tokens: Mutex::new(credentials),
             refreshed: Mutex::new(None),
             requests: AtomicUsize::new(0),
+            expires_at: None,
         }
+    }
+
+    /// The access token expires at `at` (refreshed before the first request once it has, or
+    /// within half a minute).
+    pub(crate) fn expiring(mut self, at: Option<vendrome_core::time::Timestamp>) -> Self {
+        self.expires_at = at;
+        self
+    }
+
+    /// Refreshes the access token once; the new one.
+    async fn refresh_now(&self) -> Result<String, RemoteError> {
+        let refresh = self.tokens.lock().expect("tokens").refresh.clone();
+        let refresh = refresh.ok_or_else(|| {
+            RemoteError::Rejected(
+                "the provider refused the access token and there is no refresh token".into(),
+            )
+        })?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let fresh = self.app.refresh(&refresh).await?;
+        let access = fresh.credentials.access.expose().to_owned();
+        *self.tokens.lock().expect("tokens") = fresh.credentials.clone();
+        *self.refreshed.lock().expect("refreshed") = Some(Refreshed {
+            credentials: fresh.credentials,
+            expires_at: fresh.expires_at,
+        });
+        Ok(access)
     }
 
     pub(crate) fn requests(&self) -> usize {
@@ -64,6 +93,20 @@ impl Session {
         make: impl Fn(&reqwest::Client, &str) -> RequestBuilder,
     ) -> Result<Response, RemoteError> {
         let http = &self.app.http;
+        let stale = self
+            .expires_at
+            .is_some_and(|t| t <= vendrome_core::time::now() + chrono::Duration::seconds(30));
+        let has_refresh = self.tokens.lock().expect("tokens").refresh.is_some();
+        if stale && has_refresh && self.refreshed.lock().expect("refreshed").is_none() {
+            let access = self.refresh_now().await?;
+            let response = self.once(make(http, &access)).await?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                return Err(RemoteError::Rejected(
+                    "the provider refused a freshly refreshed access token (401)".into(),
+                ));
+            }
+            return Ok(response);
+        }
         let access = self
             .tokens
             .lock()
@@ -75,25 +118,12 @@ impl Session {
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let refresh = self.tokens.lock().expect("tokens").refresh.clone();
-        let refresh = refresh.ok_or_else(|| {
-            RemoteError::Rejected(
-                "the provider refused the access token and there is no refresh token".into(),
-            )
-        })?;
         if self.refreshed.lock().expect("refreshed").is_some() {
             return Err(RemoteError::Rejected(
                 "the provider refused a freshly refreshed access token (401)".into(),
             ));
         }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let fresh = self.app.refresh(&refresh).await?;
-        let access = fresh.credentials.access.expose().to_owned();
-        *self.tokens.lock().expect("tokens") = fresh.credentials.clone();
-        *self.refreshed.lock().expect("refreshed") = Some(Refreshed {
-            credentials: fresh.credentials,
-            expires_at: fresh.expires_at,
-        });
+        let access = self.refresh_now().await?;
         let response = self.once(make(http, &access)).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(RemoteError::Rejected(

@@ -190,7 +190,9 @@ impl SyncEngine {
             )),
             CalendarProvider::Google => match &self.google {
                 Some(google) => Ok(Box::new(
-                    google.calendar(&integration.external_calendar_id, credentials),
+                    google
+                        .calendar(&integration.external_calendar_id, credentials)
+                        .expiring(integration.token_expires_at),
                 )),
                 None => Err(SyncFailure::Other(
                     "google calendars are not synced by this server (no Google client configured)"
@@ -198,10 +200,11 @@ impl SyncEngine {
                 )),
             },
             CalendarProvider::Microsoft => match &self.microsoft {
-                Some(microsoft) => Ok(Box::new(microsoft.microsoft_calendar(
-                    &integration.external_calendar_id,
-                    credentials,
-                ))),
+                Some(microsoft) => Ok(Box::new(
+                    microsoft
+                        .microsoft_calendar(&integration.external_calendar_id, credentials)
+                        .expiring(integration.token_expires_at),
+                )),
                 None => Err(SyncFailure::Other(
                     "microsoft calendars are not synced by this server (no Microsoft client configured)"
                         .to_owned(),

@@ -470,6 +470,19 @@ async fn calendar_google_refreshes_tokens_and_stops_at_withdrawn_consent(backend
         "the stored token is the new one"
     );
 
+    // An access token known to have expired is refreshed before the request, not after a 401.
+    let sealed = row.credentials.clone().unwrap();
+    let past = time::now() - chrono::Duration::minutes(5);
+    app.db
+        .store
+        .store_tokens(row.id, &sealed, Some(past), time::now())
+        .await
+        .unwrap();
+    fake.lock().unwrap().expire_access_tokens();
+    let ahead = sync(&app, &me, &id).await;
+    assert_eq!(counts(&ahead), [0, 0, 0, 2], "{ahead}");
+    assert_eq!(requests(&fake), ["token refresh", "list sync"]);
+
     // The member withdraws consent: the refresh is refused, the integration `revoked`, its job
     // dead at once, and nothing is asked of Google again.
     fake.lock().unwrap().revoke();
