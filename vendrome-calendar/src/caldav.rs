@@ -78,6 +78,8 @@ pub struct CaldavClient {
     password: Secret,
     /// How many hrefs one `calendar-multiget` asks for.
     pub multiget_batch: usize,
+    /// Requests sent so far.
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for CaldavClient {
@@ -106,6 +108,7 @@ impl CaldavClient {
             username: username.to_owned(),
             password,
             multiget_batch: 200,
+            requests: Default::default(),
         })
     }
 
@@ -128,7 +131,14 @@ impl CaldavClient {
         )
     }
 
+    /// HTTP requests sent so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn request(&self, method: &str, url: reqwest::Url) -> reqwest::RequestBuilder {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.http
             .request(
                 Method::from_bytes(method.as_bytes()).expect("a valid method name"),

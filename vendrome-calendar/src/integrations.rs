@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use vendrome_core::access::Caller;
 use vendrome_core::calendar::integrations::{
-    Conflict, Integration, IntegrationRepo, NewIntegration,
+    Conflict, Integration, IntegrationRepo, NewIntegration, SealedCredentials,
 };
 use vendrome_core::enums::CalendarProvider;
 use vendrome_core::ids::{CalendarConflictId, CalendarIntegrationId};
@@ -44,7 +44,7 @@ impl IntegrationService {
         Self { repo, keys }
     }
 
-    fn keys(&self) -> Result<&CalendarKeys> {
+    pub(crate) fn keys(&self) -> Result<&CalendarKeys> {
         self.keys.as_deref().ok_or_else(|| {
             Error::unavailable(
                 "calendar_sync_unconfigured",
@@ -214,6 +214,17 @@ impl IntegrationService {
             ))
         })?;
         self.keys()?.open(integration.id, sealed)
+    }
+
+    /// `credentials` of integration `id` sealed with the current key (a refreshed token).
+    ///
+    /// Errors: `calendar_sync_unconfigured` without keys.
+    pub fn seal(
+        &self,
+        id: CalendarIntegrationId,
+        credentials: &Credentials,
+    ) -> Result<SealedCredentials> {
+        Ok(self.keys()?.seal(id, credentials))
     }
 
     /// Re-seals every credential sealed by another key than the current one; returns how many

@@ -90,6 +90,10 @@ impl SyncRunner {
         }
     }
 
+    pub fn engine(&self) -> &SyncEngine {
+        &self.engine
+    }
+
     pub fn config(&self) -> &RunnerConfig {
         &self.config
     }

@@ -23,10 +23,12 @@ use vendrome_core::sql_enum::SqlEnum as _;
 use vendrome_core::time;
 use vendrome_core::{Error, Result};
 
-use crate::caldav::{CaldavClient, Changes, DavError};
+use crate::caldav::{CaldavClient, DavError};
 use crate::exchange::input;
 use crate::integrations::IntegrationService;
-use crate::{ics, CalendarService};
+use crate::oauth_app::OAuthApp;
+use crate::provider::{RemoteCalendar, RemoteError};
+use crate::CalendarService;
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +53,10 @@ pub struct SyncEngine {
     pub(crate) repo: Arc<dyn IntegrationRepo>,
     pub(crate) events: Arc<dyn CalendarRepo>,
     pub(crate) calendar: CalendarService,
+    /// The Google Calendar client, when one is configured.
+    pub(crate) google: Option<Arc<OAuthApp>>,
+    /// The Microsoft Graph client, when one is configured.
+    pub(crate) microsoft: Option<Arc<OAuthApp>>,
 }
 
 impl SyncEngine {
@@ -65,7 +71,21 @@ impl SyncEngine {
             repo,
             events,
             calendar,
+            google: None,
+            microsoft: None,
         }
+    }
+
+    /// Syncs Microsoft calendars through `microsoft`.
+    pub fn with_microsoft(mut self, microsoft: Arc<OAuthApp>) -> Self {
+        self.microsoft = Some(microsoft);
+        self
+    }
+
+    /// Syncs Google calendars through `google`.
+    pub fn with_google(mut self, google: Arc<OAuthApp>) -> Self {
+        self.google = Some(google);
+        self
     }
 
     /// Syncs integration `id` from its provider and records the outcome (`last_synced_at` and
@@ -97,12 +117,13 @@ impl SyncEngine {
         if !crate::runner::syncs(integration.status) {
             return Ok(Attempt::Idle(integration.status));
         }
-        let result = match integration.provider {
-            CalendarProvider::Caldav => self.caldav(&integration).await,
-            other => Err(SyncFailure::Other(format!(
-                "{} calendars are not synced by this server",
-                other.as_str()
-            ))),
+        let result = match self.remote(&integration) {
+            Ok(remote) => {
+                let pulled = self.pull(&integration, remote.as_ref()).await;
+                self.keep_refreshed(&integration, remote.as_ref()).await?;
+                pulled
+            }
+            Err(failure) => Err(failure),
         };
         match result {
             Ok((report, cursor)) => {
@@ -152,48 +173,75 @@ impl SyncEngine {
         Ok(Error::unavailable("calendar_sync_failed", error))
     }
 
-    pub(crate) fn caldav_client(
+    /// The integration's calendar at its provider.
+    pub(crate) fn remote(
         &self,
         integration: &Integration,
-    ) -> std::result::Result<CaldavClient, SyncFailure> {
+    ) -> std::result::Result<Box<dyn RemoteCalendar>, SyncFailure> {
         let credentials = self.integrations.credentials(integration)?;
-        Ok(CaldavClient::new(
-            &integration.external_calendar_id,
-            &integration.provider_account_id,
-            credentials.access,
-        )?)
+        match integration.provider {
+            CalendarProvider::Caldav => Ok(Box::new(
+                CaldavClient::new(
+                    &integration.external_calendar_id,
+                    &integration.provider_account_id,
+                    credentials.access,
+                )
+                .map_err(RemoteError::from)?,
+            )),
+            CalendarProvider::Google => match &self.google {
+                Some(google) => Ok(Box::new(
+                    google
+                        .calendar(&integration.external_calendar_id, credentials)
+                        .expiring(integration.token_expires_at),
+                )),
+                None => Err(SyncFailure::Other(
+                    "google calendars are not synced by this server (no Google client configured)"
+                        .to_owned(),
+                )),
+            },
+            CalendarProvider::Microsoft => match &self.microsoft {
+                Some(microsoft) => Ok(Box::new(
+                    microsoft
+                        .microsoft_calendar(&integration.external_calendar_id, credentials)
+                        .expiring(integration.token_expires_at),
+                )),
+                None => Err(SyncFailure::Other(
+                    "microsoft calendars are not synced by this server (no Microsoft client configured)"
+                        .to_owned(),
+                )),
+            },
+        }
     }
 
-    async fn caldav(
+    /// Seals and stores the tokens a provider call refreshed, if it did.
+    pub(crate) async fn keep_refreshed(
         &self,
         integration: &Integration,
+        remote: &dyn RemoteCalendar,
+    ) -> Result<()> {
+        if let Some(fresh) = remote.refreshed() {
+            let sealed = self.integrations.seal(integration.id, &fresh.credentials)?;
+            self.repo
+                .store_tokens(integration.id, &sealed, fresh.expires_at, time::now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The remote changes since the integration's cursor into its member's calendar; the report
+    /// and the new cursor.
+    pub(crate) async fn pull(
+        &self,
+        integration: &Integration,
+        remote: &dyn RemoteCalendar,
     ) -> std::result::Result<(SyncReport, Option<String>), SyncFailure> {
-        let client = self.caldav_client(integration)?;
         let mut report = SyncReport::default();
-        let cursor = integration.sync_cursor.as_deref();
-        let changes = match cursor.and_then(|c| c.strip_prefix(CTAG)) {
-            // A server without sync-collection, seen before: straight to its ctag.
-            Some(ctag) => listing(&client, Some(ctag), &mut report).await?,
-            None => {
-                report.requests += 1;
-                match client.sync_collection(cursor).await {
-                    Err(DavError::InvalidSyncToken) => {
-                        report.requests += 1;
-                        report.full = true;
-                        Some(client.sync_collection(None).await?)
-                    }
-                    Err(DavError::SyncUnsupported) => listing(&client, None, &mut report).await?,
-                    other => {
-                        report.full = cursor.is_none();
-                        Some(other?)
-                    }
-                }
-            }
-        };
-        // The ctag did not move: nothing changed, nothing to do.
-        let Some(changes) = changes else {
+        let Some(listing) = remote.changes(integration.sync_cursor.as_deref()).await? else {
+            // Nothing changed, nothing to do.
+            report.requests = remote.requests();
             return Ok((report, integration.sync_cursor.clone()));
         };
+        report.full = listing.full;
         let id = integration.id;
         // A full sync compares with every link; an incremental one reads only the changed ones.
         let known: Option<HashMap<String, EventLink>> = if report.full {
@@ -207,44 +255,47 @@ impl SyncEngine {
         } else {
             None
         };
+        let listed: HashSet<String> = listing.changed.iter().map(|c| c.id.clone()).collect();
         let mut wanted = Vec::new();
+        let mut ready = Vec::new();
         let mut links: HashMap<String, EventLink> = HashMap::new();
-        for (href, etag) in &changes.changed {
+        for change in listing.changed {
             let link = match &known {
-                Some(map) => map.get(href).cloned(),
-                None => self.repo.event_link(id, href).await?,
+                Some(map) => map.get(&change.id).cloned(),
+                None => self.repo.event_link(id, &change.id).await?,
             };
-            if link.as_ref().and_then(|l| l.etag.as_deref()) != Some(etag.as_str()) {
-                wanted.push(href.clone());
-                if let Some(link) = link {
-                    links.insert(href.clone(), link);
-                }
+            if link.as_ref().and_then(|l| l.etag.as_deref()) == Some(change.etag.as_str()) {
+                continue;
+            }
+            if let Some(link) = link {
+                links.insert(change.id.clone(), link);
+            }
+            match change.item {
+                Some(item) => ready.push(item),
+                None => wanted.push(change.id),
             }
         }
         if !wanted.is_empty() {
-            report.requests += wanted.len().div_ceil(client.multiget_batch.max(1));
+            ready.extend(remote.fetch(&wanted).await?);
         }
-        for resource in client.multiget(&wanted).await? {
-            let Some(event) = ics::read_calendar(&resource.ics)
-                .ok()
-                .and_then(|events| events.into_iter().next())
-            else {
-                tracing::warn!(integration = %id, href = %resource.href, "a remote event does not read as iCalendar; left out");
+        for item in ready {
+            let Some(event) = item.event.clone() else {
+                tracing::warn!(integration = %id, remote = %item.id, "a remote event does not read as an event; left out");
                 report.skipped += 1;
                 continue;
             };
             // Changed here too since the last sync: the later edit wins, the other is logged.
-            if let Some(link) = links.get(&resource.href) {
+            let mut linked = None;
+            if let Some(link) = links.get(&item.id) {
                 if let Some(local) = self.events.event(link.event_id).await? {
+                    linked = Some(local.id);
                     if local.updated_at > link.last_synced_at {
                         report.conflicts += 1;
-                        let href = resource.href.clone();
+                        let external = item.id.clone();
                         let ours_won = self
-                            .resolve(integration, &client, &local, Some(resource), &href)
+                            .resolve(integration, remote, &local, Some(item), &external)
                             .await?;
-                        if ours_won {
-                            report.requests += 1;
-                        } else {
+                        if !ours_won {
                             report.updated += 1;
                         }
                         continue;
@@ -255,16 +306,22 @@ impl SyncEngine {
             let fields = match self.calendar.check(integration.user_id, input(event)).await {
                 Ok(fields) => fields,
                 Err(Error::Invalid(broken)) => {
-                    tracing::warn!(integration = %id, href = %resource.href, %broken, "a remote event is not a valid event; left out");
+                    tracing::warn!(integration = %id, remote = %item.id, %broken, "a remote event is not a valid event; left out");
                     report.skipped += 1;
                     continue;
                 }
                 Err(other) => return Err(other.into()),
             };
-            let (stored, created) = self
-                .events
-                .upsert_by_uid(integration.user_id, &uid, &fields)
-                .await?;
+            // A linked event is updated in place (a provider may give an event we wrote another
+            // UID); others are keyed by their UID.
+            let (stored, created) = match linked {
+                Some(event) => (self.events.update_event(event, &fields).await?, false),
+                None => {
+                    self.events
+                        .upsert_by_uid(integration.user_id, &uid, &fields)
+                        .await?
+                }
+            };
             if created {
                 report.created += 1;
             } else {
@@ -274,58 +331,32 @@ impl SyncEngine {
                 .save_link(&EventLink {
                     event_id: stored.id,
                     integration_id: id,
-                    external_event_id: resource.href,
-                    etag: Some(resource.etag),
+                    external_event_id: item.id,
+                    etag: Some(item.etag),
                     last_synced_at: time::now(),
                 })
                 .await?;
         }
-        // Removed members, and on a full sync every linked one not listed as present (a server
-        // may also list removed members in a full listing: each is deleted once).
-        let mut gone: BTreeSet<String> = changes.removed.iter().cloned().collect();
+        // Removed events, and on a full sync every linked one not listed as present (a provider
+        // may also list removed events in a full listing: each is deleted once).
+        let mut gone: BTreeSet<String> = listing.removed.iter().cloned().collect();
         if let Some(map) = &known {
-            let listed: HashSet<&str> = changes.changed.iter().map(|(h, _)| h.as_str()).collect();
-            gone.extend(map.keys().filter(|h| !listed.contains(h.as_str())).cloned());
+            gone.extend(map.keys().filter(|h| !listed.contains(*h)).cloned());
         }
-        for href in gone {
+        for external in gone {
             let link = match &known {
-                Some(map) => map.get(&href).cloned(),
-                None => self.repo.event_link(id, &href).await?,
+                Some(map) => map.get(&external).cloned(),
+                None => self.repo.event_link(id, &external).await?,
             };
             if let Some(link) = link {
                 self.events.delete_event(link.event_id).await?;
-                self.repo.delete_link(id, &href).await?;
+                self.repo.delete_link(id, &external).await?;
                 report.deleted += 1;
             }
         }
-        Ok((report, changes.token))
+        report.requests = remote.requests();
+        Ok((report, listing.cursor))
     }
-}
-
-/// How a ctag is kept as an integration's cursor (told apart from an RFC 6578 sync token).
-const CTAG: &str = "ctag:";
-
-/// The changes of a collection without `sync-collection`: `None` when its ctag is still
-/// `previous`; else every member with its etag (a full listing: links to members not listed are
-/// deleted, and only members whose etag moved are fetched), the new ctag as the cursor.
-async fn listing(
-    client: &CaldavClient,
-    previous: Option<&str>,
-    report: &mut SyncReport,
-) -> std::result::Result<Option<Changes>, SyncFailure> {
-    report.requests += 1;
-    let ctag = client.ctag().await?;
-    if ctag.is_some() && ctag.as_deref() == previous {
-        return Ok(None);
-    }
-    // Read after the ctag: a change made in between moves the ctag again, so it is seen next time.
-    report.requests += 1;
-    report.full = true;
-    Ok(Some(Changes {
-        changed: client.etags().await?,
-        removed: Vec::new(),
-        token: ctag.map(|c| format!("{CTAG}{c}")),
-    }))
 }
 
 /// Why a sync stopped: the store (an error of ours, returned as is) or the provider (recorded on
@@ -333,7 +364,7 @@ async fn listing(
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SyncFailure {
     #[error(transparent)]
-    Dav(#[from] DavError),
+    Remote(#[from] RemoteError),
     #[error("{0}")]
     Other(String),
     #[error(transparent)]
@@ -344,7 +375,7 @@ impl SyncFailure {
     /// Whether the provider refused the credentials (401/403 other than RFC 6578's
     /// `valid-sync-token`): only the member reconnecting can help.
     pub(crate) fn rejects_credentials(&self) -> bool {
-        matches!(self, Self::Dav(DavError::Unauthorized(_)))
+        matches!(self, Self::Remote(RemoteError::Rejected(_)))
     }
 }
 
@@ -372,6 +403,12 @@ pub(crate) fn reconnect_required(status: CalendarIntegrationStatus) -> Error {
             status.as_str()
         ),
     )
+}
+
+impl From<DavError> for SyncFailure {
+    fn from(e: DavError) -> Self {
+        Self::Remote(e.into())
+    }
 }
 
 impl From<Error> for SyncFailure {

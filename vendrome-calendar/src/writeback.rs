@@ -15,8 +15,8 @@ use vendrome_core::ids::{CalendarConflictId, CalendarEventId, CalendarIntegratio
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::{Error, Result};
 
-use crate::caldav::{CaldavClient, DavError, Precondition, Resource};
 use crate::ics::{self, ImportedEvent};
+use crate::provider::{RemoteCalendar, RemoteError, RemoteItem};
 use crate::sync::{SyncEngine, SyncFailure};
 
 /// What a write did.
@@ -82,50 +82,50 @@ impl SyncEngine {
             Some(e) if e.owner_id == caller.user_id => e,
             _ => return Err(Error::not_found("calendar event")),
         };
-        match self.push_caldav(&integration, &event).await {
+        let remote = match self.remote(&integration) {
+            Ok(remote) => remote,
+            Err(failure) => return Err(self.failed(integration.id, failure).await?),
+        };
+        let pushed = self.push_to(&integration, remote.as_ref(), &event).await;
+        self.keep_refreshed(&integration, remote.as_ref()).await?;
+        match pushed {
             Ok(report) => Ok(report),
             Err(failure) => Err(self.failed(integration.id, failure).await?),
         }
     }
 
-    async fn push_caldav(
+    async fn push_to(
         &self,
         integration: &Integration,
+        remote: &dyn RemoteCalendar,
         event: &CalendarEvent,
     ) -> std::result::Result<PushReport, SyncFailure> {
-        let client = self.caldav_client(integration)?;
         let link = self.repo.link_of_event(integration.id, event.id).await?;
-        let ours = event_ics(event);
-        let (href, condition, created) = match &link {
-            Some(l) => (l.external_event_id.clone(), l.etag.clone(), false),
-            None => (client.new_href(&event.ical_uid), None, true),
+        let (id, condition) = match &link {
+            Some(l) => (Some(l.external_event_id.clone()), l.etag.clone()),
+            None => (remote.new_id(event), None),
         };
-        let written = match &condition {
-            Some(etag) => client.put(&href, &ours, Precondition::Matches(etag)).await,
-            None => client.put(&href, &ours, Precondition::Absent).await,
-        };
-        match written {
-            Ok(etag) => {
-                self.link(integration, event.id, &href, etag).await?;
+        match remote
+            .write(id.as_deref(), condition.as_deref(), event)
+            .await
+        {
+            Ok(written) => {
+                self.link(integration, event.id, &written.id, written.etag)
+                    .await?;
                 Ok(PushReport {
-                    external_event_id: href,
-                    created,
+                    external_event_id: written.id,
+                    created: link.is_none(),
                     conflict: None,
                 })
             }
-            Err(DavError::Conflict) => {
-                let remote = client.multiget(std::slice::from_ref(&href)).await?;
+            Err(RemoteError::Conflict) => {
+                let id = id.unwrap_or_default();
+                let theirs = remote.fetch(std::slice::from_ref(&id)).await?;
                 let ours_won = self
-                    .resolve(
-                        integration,
-                        &client,
-                        event,
-                        remote.into_iter().next(),
-                        &href,
-                    )
+                    .resolve(integration, remote, event, theirs.into_iter().next(), &id)
                     .await?;
                 Ok(PushReport {
-                    external_event_id: href,
+                    external_event_id: id,
                     created: false,
                     conflict: Some(ours_won),
                 })
@@ -139,22 +139,18 @@ impl SyncEngine {
     pub(crate) async fn resolve(
         &self,
         integration: &Integration,
-        client: &CaldavClient,
+        remote: &dyn RemoteCalendar,
         event: &CalendarEvent,
-        remote: Option<Resource>,
-        href: &str,
+        item: Option<RemoteItem>,
+        id: &str,
     ) -> std::result::Result<bool, SyncFailure> {
-        let theirs = remote.as_ref().and_then(|r| {
-            ics::read_calendar(&r.ics)
-                .ok()
-                .and_then(|events| events.into_iter().next())
-        });
+        let theirs = item.as_ref().and_then(|i| i.event.clone());
         let ours_won = ours_wins(
             event.updated_at,
             theirs.as_ref().and_then(|t| t.last_modified),
         );
-        match (ours_won, &remote, theirs.clone()) {
-            (false, Some(resource), Some(imported)) => {
+        match (ours_won, &item, theirs.clone()) {
+            (false, Some(item), Some(imported)) => {
                 let fields = self
                     .calendar
                     .check(
@@ -163,13 +159,13 @@ impl SyncEngine {
                     )
                     .await?;
                 self.events.update_event(event.id, &fields).await?;
-                self.link(integration, event.id, href, Some(resource.etag.clone()))
+                self.link(integration, event.id, id, Some(item.etag.clone()))
                     .await?;
                 self.repo
                     .record_conflict(&conflict(
                         integration,
                         event,
-                        href,
+                        id,
                         Some(&imported),
                         false,
                         event_ics(event),
@@ -178,29 +174,19 @@ impl SyncEngine {
                 Ok(false)
             }
             _ => {
-                let condition = remote.as_ref().map(|r| r.etag.clone());
-                let etag = match &condition {
-                    Some(etag) => {
-                        client
-                            .put(href, &event_ics(event), Precondition::Matches(etag))
-                            .await?
-                    }
-                    None => {
-                        client
-                            .put(href, &event_ics(event), Precondition::Absent)
-                            .await?
-                    }
-                };
-                self.link(integration, event.id, href, etag).await?;
-                if let Some(resource) = remote {
+                let condition = item.as_ref().map(|i| i.etag.as_str());
+                let written = remote.write(Some(id), condition, event).await?;
+                self.link(integration, event.id, &written.id, written.etag)
+                    .await?;
+                if let Some(item) = item {
                     self.repo
                         .record_conflict(&conflict(
                             integration,
                             event,
-                            href,
+                            id,
                             theirs.as_ref(),
                             true,
-                            resource.ics,
+                            item.text,
                         ))
                         .await?;
                 }

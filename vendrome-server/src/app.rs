@@ -271,6 +271,8 @@ impl App {
                 .sponsored_delivery
                 .then(vendrome_core::marketing::DeliveryConfig::default),
             calendar_keys,
+            calendar_google: config.calendar_google.clone(),
+            calendar_microsoft: config.calendar_microsoft.clone(),
             calendar_sync: vendrome_calendar::RunnerConfig {
                 period: config.calendar_sync.period,
                 max_attempts: config.calendar_sync.max_attempts,

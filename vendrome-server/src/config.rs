@@ -68,6 +68,12 @@ pub struct Config {
     /// The calendar sync queue: how often each connected calendar is synced, how many attempts
     /// a sync gets before it is a dead letter.
     pub calendar_sync: CalendarSyncSettings,
+    /// The Google Calendar client (`VENDROME_CALENDAR_GOOGLE_*`); `None`: Google calendars
+    /// cannot be connected.
+    pub calendar_google: Option<vendrome_calendar::google::ProviderConfig>,
+    /// The Microsoft Graph client (`VENDROME_CALENDAR_MICROSOFT_*`); `None`: Microsoft calendars
+    /// cannot be connected.
+    pub calendar_microsoft: Option<vendrome_calendar::ProviderConfig>,
 }
 
 /// `vendrome serve`'s calendar sync options.
@@ -170,6 +176,8 @@ impl Default for Config {
             mail: crate::mail::MailSettings::default(),
             commerce: crate::commerce::CommerceSettings::default(),
             calendar_sync: CalendarSyncSettings::default(),
+            calendar_google: None,
+            calendar_microsoft: None,
         }
     }
 }

@@ -190,6 +190,10 @@ pub struct StateOptions {
     pub calendar_keys: Option<Arc<CalendarKeys>>,
     /// The calendar sync queue's period, attempts, backoff and lease.
     pub calendar_sync: RunnerConfig,
+    /// The Google Calendar client; `None` (the default): Google calendars cannot be connected.
+    pub calendar_google: Option<vendrome_calendar::google::ProviderConfig>,
+    /// The Microsoft Graph client; `None` (the default): Microsoft calendars cannot be connected.
+    pub calendar_microsoft: Option<vendrome_calendar::ProviderConfig>,
 }
 
 impl Default for StateOptions {
@@ -211,6 +215,8 @@ impl Default for StateOptions {
             sponsored_delivery: Some(DeliveryConfig::default()),
             calendar_keys: None,
             calendar_sync: RunnerConfig::default(),
+            calendar_google: None,
+            calendar_microsoft: None,
         }
     }
 }
@@ -288,12 +294,28 @@ impl AppState {
         }
         let commerce = Commerce::new(&shared, options.commerce);
         let integrations = IntegrationService::new(shared.clone(), options.calendar_keys);
-        let calendar_sync = SyncEngine::new(
+        let mut calendar_sync = SyncEngine::new(
             integrations.clone(),
             shared.clone(),
             shared.clone(),
             CalendarService::new(shared.clone(), shared.clone()),
         );
+        if let Some(config) = options.calendar_google {
+            match vendrome_calendar::OAuthApp::google(config) {
+                Ok(google) => calendar_sync = calendar_sync.with_google(Arc::new(google)),
+                Err(error) => {
+                    tracing::error!(%error, "the Google Calendar client could not be built: Google calendars are disabled");
+                }
+            }
+        }
+        if let Some(config) = options.calendar_microsoft {
+            match vendrome_calendar::OAuthApp::microsoft(config) {
+                Ok(app) => calendar_sync = calendar_sync.with_microsoft(Arc::new(app)),
+                Err(error) => {
+                    tracing::error!(%error, "the Microsoft Graph client could not be built: Microsoft calendars are disabled");
+                }
+            }
+        }
         let calendar_runner =
             SyncRunner::new(calendar_sync.clone(), shared.clone(), options.calendar_sync);
         Self(Arc::new(Services {

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use vendrome_core::calendar::integrations::{
-    Conflict, EventLink, Integration, IntegrationRepo, NewIntegration, SealedCredentials,
-    SyncOutcome,
+    Conflict, ConnectAttempt, EventLink, Integration, IntegrationRepo, NewIntegration,
+    PushSubscription, SealedCredentials, SyncOutcome,
 };
 use vendrome_core::enums::{CalendarIntegrationStatus, CalendarProvider};
 use vendrome_core::ids::{CalendarConflictId, CalendarEventId, CalendarIntegrationId, UserId};
@@ -17,12 +17,14 @@ use crate::error::{unexpected, unique_violation, SqlxResultExt as _};
 use crate::sql_enum::DbEnum;
 use crate::{with_db, Store};
 
-const COLUMNS: &str = "id, user_id, provider, status, provider_account_id, account_email, \
+pub(crate) const COLUMNS: &str =
+    "id, user_id, provider, status, provider_account_id, account_email, \
      external_calendar_id, access_token_ciphertext, refresh_token_ciphertext, token_key_id, \
-     token_expires_at, sync_cursor, last_synced_at, last_error, created_at, updated_at";
+     token_expires_at, sync_cursor, last_synced_at, last_error, created_at, updated_at, \
+     subscription_id, subscription_resource_id, subscription_secret_hash, subscription_expires_at";
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     id: Uuid,
     user_id: Uuid,
     provider: DbEnum<CalendarProvider>,
@@ -39,6 +41,10 @@ struct Row {
     last_error: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
+    subscription_id: Option<String>,
+    subscription_resource_id: Option<String>,
+    subscription_secret_hash: Option<String>,
+    subscription_expires_at: Option<Timestamp>,
 }
 
 impl From<Row> for Integration {
@@ -48,6 +54,19 @@ impl From<Row> for Integration {
                 key_id,
                 access,
                 refresh: r.refresh_token_ciphertext,
+            }),
+            _ => None,
+        };
+        let subscription = match (
+            r.subscription_id,
+            r.subscription_secret_hash,
+            r.subscription_expires_at,
+        ) {
+            (Some(id), Some(secret_hash), Some(expires_at)) => Some(PushSubscription {
+                id,
+                resource_id: r.subscription_resource_id,
+                secret_hash,
+                expires_at,
             }),
             _ => None,
         };
@@ -64,6 +83,7 @@ impl From<Row> for Integration {
             sync_cursor: r.sync_cursor,
             last_synced_at: r.last_synced_at,
             last_error: r.last_error,
+            subscription,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -414,5 +434,71 @@ impl IntegrationRepo for Store {
             .map(|r| r.rows_affected() == 1)
         })
         .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, credentials))]
+    async fn store_tokens(
+        &self,
+        id: CalendarIntegrationId,
+        credentials: &SealedCredentials,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE calendar_integrations SET access_token_ciphertext = $1, \
+                 refresh_token_ciphertext = $2, token_key_id = $3, token_expires_at = $4, \
+                 updated_at = $5 WHERE id = $6",
+            )
+            .bind(&credentials.access)
+            .bind(&credentials.refresh)
+            .bind(&credentials.key_id)
+            .bind(expires_at)
+            .bind(now)
+            .bind(id.as_uuid())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+        .or_unexpected()
+    }
+
+    async fn set_subscription(
+        &self,
+        id: CalendarIntegrationId,
+        subscription: Option<&PushSubscription>,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.set_push_subscription(id, subscription, now).await
+    }
+
+    async fn integration_by_subscription(
+        &self,
+        provider: CalendarProvider,
+        subscription_id: &str,
+    ) -> Result<Option<Integration>> {
+        self.integration_by_push_subscription(provider, subscription_id)
+            .await
+    }
+
+    async fn subscriptions_due(
+        &self,
+        provider: CalendarProvider,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Integration>> {
+        self.push_subscriptions_due(provider, before, limit).await
+    }
+
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<()> {
+        self.insert_connect_attempt(attempt).await
+    }
+
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<ConnectAttempt>> {
+        self.delete_connect_attempt(state_hash, now).await
     }
 }

@@ -136,6 +136,60 @@ pub struct Args {
     /// a dead letter (`vendrome calendar sync-status`).
     #[arg(long, env = "VENDROME_CALENDAR_SYNC_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
     calendar_sync_max_attempts: u32,
+    /// The Google Calendar OAuth client's id: with its secret and `VENDROME_PUBLIC_URL`, members
+    /// may connect Google calendars (redirect URI `{public}/v1/calendar/integrations/google/callback`).
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_CLIENT_ID")]
+    calendar_google_client_id: Option<String>,
+    /// The Google Calendar OAuth client's secret.
+    #[arg(
+        long,
+        env = "VENDROME_CALENDAR_GOOGLE_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    calendar_google_client_secret: Option<String>,
+    /// Google's authorization endpoint.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_AUTH_URL", default_value = vendrome_calendar::google::AUTH_URL)]
+    calendar_google_auth_url: String,
+    /// Google's token endpoint.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_TOKEN_URL", default_value = vendrome_calendar::google::TOKEN_URL)]
+    calendar_google_token_url: String,
+    /// Google's token revocation endpoint (a disconnected calendar's refresh token is revoked
+    /// there); empty: not revoked.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_REVOKE_URL", default_value = vendrome_calendar::google::REVOKE_URL)]
+    calendar_google_revoke_url: String,
+    /// The Google Calendar API's base.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_API_URL", default_value = vendrome_calendar::google::API_URL)]
+    calendar_google_api_url: String,
+    /// Whether Google calendars get watch channels (push notifications to
+    /// `{public}/v1/calendar/webhooks/google`, which Google requires to be https); off: periodic
+    /// syncs only.
+    #[arg(long, env = "VENDROME_CALENDAR_GOOGLE_PUSH", default_value_t = true, action = clap::ArgAction::Set)]
+    calendar_google_push: bool,
+    /// The Microsoft identity platform application's (client) id: with its secret and
+    /// `VENDROME_PUBLIC_URL`, members may connect Outlook / Microsoft 365 calendars (redirect URI
+    /// `{public}/v1/calendar/integrations/microsoft/callback`).
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_CLIENT_ID")]
+    calendar_microsoft_client_id: Option<String>,
+    /// The Microsoft application's client secret.
+    #[arg(
+        long,
+        env = "VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    calendar_microsoft_client_secret: Option<String>,
+    /// Microsoft's authorization endpoint (`common` tenant by default).
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_AUTH_URL", default_value = vendrome_calendar::microsoft::AUTH_URL)]
+    calendar_microsoft_auth_url: String,
+    /// Microsoft's token endpoint.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_TOKEN_URL", default_value = vendrome_calendar::microsoft::TOKEN_URL)]
+    calendar_microsoft_token_url: String,
+    /// Microsoft Graph's base.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_API_URL", default_value = vendrome_calendar::microsoft::API_URL)]
+    calendar_microsoft_api_url: String,
+    /// Whether Microsoft calendars get Graph subscriptions (change notifications to
+    /// `{public}/v1/calendar/webhooks/microsoft`, https); off: periodic syncs only.
+    #[arg(long, env = "VENDROME_CALENDAR_MICROSOFT_PUSH", default_value_t = true, action = clap::ArgAction::Set)]
+    calendar_microsoft_push: bool,
     /// Do not apply pending migrations at start-up.
     #[arg(long)]
     no_migrate: bool,
@@ -146,7 +200,11 @@ pub struct Args {
 }
 
 pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
+    let calendar_google = google_calendar(&args)?;
+    let calendar_microsoft = microsoft_calendar(&args)?;
     let config = Config {
+        calendar_google,
+        calendar_microsoft,
         database_url: common.database_url.clone(),
         data_dir: common.data_dir.clone(),
         bind: args.bind,
@@ -225,6 +283,78 @@ pub async fn run(common: &Common, args: Args) -> anyhow::Result<()> {
         .await
 }
 
+/// The Google Calendar client, when its id is set: its secret and the public URL are then
+/// required.
+fn google_calendar(
+    args: &Args,
+) -> anyhow::Result<Option<vendrome_calendar::google::ProviderConfig>> {
+    let Some(client_id) = args
+        .calendar_google_client_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let secret = args
+        .calendar_google_client_secret
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .context("VENDROME_CALENDAR_GOOGLE_CLIENT_SECRET is required with its client id")?;
+    let public = args
+        .public_url
+        .as_deref()
+        .context("VENDROME_PUBLIC_URL is required for Google calendars (the redirect URI)")?
+        .trim_end_matches('/');
+    Ok(Some(vendrome_calendar::google::ProviderConfig {
+        client_id,
+        client_secret: vendrome_calendar::Secret::new(secret),
+        auth_url: args.calendar_google_auth_url.clone(),
+        token_url: args.calendar_google_token_url.clone(),
+        api_url: args.calendar_google_api_url.clone(),
+        redirect_url: format!("{public}/v1/calendar/integrations/google/callback"),
+        webhook_url: args
+            .calendar_google_push
+            .then(|| format!("{public}/v1/calendar/webhooks/google")),
+        channel_ttl: Duration::from_secs(7 * 24 * 3600),
+        revoke_url: Some(args.calendar_google_revoke_url.clone()).filter(|u| !u.trim().is_empty()),
+    }))
+}
+
+/// The Microsoft Graph client, when its id is set: its secret and the public URL are then
+/// required.
+fn microsoft_calendar(args: &Args) -> anyhow::Result<Option<vendrome_calendar::ProviderConfig>> {
+    let Some(client_id) = args
+        .calendar_microsoft_client_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let secret = args
+        .calendar_microsoft_client_secret
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .context("VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET is required with its client id")?;
+    let public = args
+        .public_url
+        .as_deref()
+        .context("VENDROME_PUBLIC_URL is required for Microsoft calendars (the redirect URI)")?
+        .trim_end_matches('/');
+    Ok(Some(vendrome_calendar::ProviderConfig {
+        client_id,
+        client_secret: vendrome_calendar::Secret::new(secret),
+        auth_url: args.calendar_microsoft_auth_url.clone(),
+        token_url: args.calendar_microsoft_token_url.clone(),
+        api_url: args.calendar_microsoft_api_url.clone(),
+        redirect_url: format!("{public}/v1/calendar/integrations/microsoft/callback"),
+        webhook_url: args
+            .calendar_microsoft_push
+            .then(|| format!("{public}/v1/calendar/webhooks/microsoft")),
+        channel_ttl: vendrome_calendar::microsoft::MAX_SUBSCRIPTION,
+        revoke_url: None,
+    }))
+}
+
 /// `CUR=AMOUNT`: an ISO 4217 code and a non-negative amount in minor units.
 fn parse_kyc_threshold(raw: &str) -> Result<(vendrome_core::money::Currency, i64), String> {
     let (currency, amount) = raw
@@ -266,6 +396,19 @@ mod tests {
         for name in [
             "VENDROME_CALENDAR_SYNC_PERIOD",
             "VENDROME_CALENDAR_SYNC_MAX_ATTEMPTS",
+            "VENDROME_CALENDAR_GOOGLE_CLIENT_ID",
+            "VENDROME_CALENDAR_GOOGLE_CLIENT_SECRET",
+            "VENDROME_CALENDAR_GOOGLE_AUTH_URL",
+            "VENDROME_CALENDAR_GOOGLE_TOKEN_URL",
+            "VENDROME_CALENDAR_GOOGLE_API_URL",
+            "VENDROME_CALENDAR_GOOGLE_REVOKE_URL",
+            "VENDROME_CALENDAR_GOOGLE_PUSH",
+            "VENDROME_CALENDAR_MICROSOFT_CLIENT_ID",
+            "VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET",
+            "VENDROME_CALENDAR_MICROSOFT_AUTH_URL",
+            "VENDROME_CALENDAR_MICROSOFT_TOKEN_URL",
+            "VENDROME_CALENDAR_MICROSOFT_API_URL",
+            "VENDROME_CALENDAR_MICROSOFT_PUSH",
         ] {
             assert!(example.contains(name), "{name} is not in .env.example");
         }

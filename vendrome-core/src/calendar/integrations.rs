@@ -64,8 +64,45 @@ pub struct Integration {
     pub sync_cursor: Option<String>,
     pub last_synced_at: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// The provider's push channel (a Google watch channel), when one is open.
+    pub subscription: Option<PushSubscription>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A push channel a provider notifies changes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSubscription {
+    /// Our id for it (a Google channel id).
+    pub id: String,
+    /// The provider's id of what it watches (Google `resourceId`), needed to stop it.
+    pub resource_id: Option<String>,
+    /// SHA-256 (hex) of the per-channel secret every notification must carry.
+    pub secret_hash: String,
+    pub expires_at: Timestamp,
+}
+
+/// An OAuth connection in flight: made by `…/{provider}/start`, consumed once by its callback.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectAttempt {
+    /// SHA-256 (hex) of the `state` parameter.
+    pub state_hash: String,
+    pub user_id: UserId,
+    pub provider: CalendarProvider,
+    pub pkce_verifier: String,
+    /// SHA-256 (hex) of the secret in the httpOnly cookie of the browser that started it.
+    pub browser_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for ConnectAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectAttempt")
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which provider item a native event mirrors, in one integration.
@@ -271,4 +308,73 @@ pub trait IntegrationRepo: Send + Sync {
         credentials: &SealedCredentials,
         now: Timestamp,
     ) -> Result<bool>;
+
+    /// Replaces the integration's credentials and their expiry after a token refresh, its
+    /// status and everything else kept.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn store_tokens(
+        &self,
+        id: CalendarIntegrationId,
+        credentials: &SealedCredentials,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Sets (or with `None` clears) the integration's push channel.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn set_subscription(
+        &self,
+        id: CalendarIntegrationId,
+        subscription: Option<&PushSubscription>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The integration of `provider` whose push channel is `subscription_id`, if any.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn integration_by_subscription(
+        &self,
+        provider: CalendarProvider,
+        subscription_id: &str,
+    ) -> Result<Option<Integration>>;
+
+    /// Up to `limit` syncing integrations (`active` or `error`) of `provider` whose push channel
+    /// expires before `before`: what the runner renews.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn subscriptions_due(
+        &self,
+        provider: CalendarProvider,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Integration>>;
+
+    /// Stores an OAuth connection in flight.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn save_connect_attempt(&self, attempt: &ConnectAttempt) -> Result<()>;
+
+    /// Takes (deletes and returns) the connection in flight of `state_hash` if it has not
+    /// expired at `now`; `None` otherwise (so a state is used once).
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn take_connect_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<ConnectAttempt>>;
 }

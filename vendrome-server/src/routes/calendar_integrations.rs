@@ -120,8 +120,8 @@ pub struct DisconnectedView {
     pub deleted: bool,
 }
 
-/// Disconnect one of the caller's integrations: its stored credentials, links and pending sync
-/// work are deleted.
+/// Disconnect one of the caller's integrations: a Google calendar's watch channel is stopped,
+/// then its stored credentials, links and pending sync work are deleted.
 #[utoipa::path(delete, path = "/v1/calendar/integrations/{id}", tag = "calendar", security(("bearer" = [])),
     params(("id" = CalendarIntegrationId, Path, description = "The integration.")),
     responses(
@@ -137,10 +137,7 @@ pub async fn disconnect(
     let id: CalendarIntegrationId = id
         .parse()
         .map_err(|_| ApiError::not_found("calendar integration"))?;
-    state
-        .calendar_integrations
-        .disconnect(&auth.caller, id)
-        .await?;
+    state.calendar_sync.disconnect(&auth.caller, id).await?;
     Ok(ApiSuccess::ok(DisconnectedView { id, deleted: true }))
 }
 

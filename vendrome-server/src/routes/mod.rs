@@ -11,8 +11,10 @@ pub mod auth;
 pub mod blocks;
 pub mod bookings;
 pub mod calendar;
+pub mod calendar_google;
 pub mod calendar_ics;
 pub mod calendar_integrations;
+pub mod calendar_microsoft;
 pub mod chat;
 pub mod comments;
 pub mod conversations;
@@ -165,6 +167,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(calendar_integrations::reconnect_caldav))
         .routes(routes!(calendar_integrations::push_event))
         .routes(routes!(calendar_integrations::list_conflicts))
+        .routes(routes!(calendar_google::start_google))
+        .routes(routes!(calendar_google::google_callback))
+        .routes(routes!(calendar_google::google_webhook))
+        .routes(routes!(calendar_microsoft::start_microsoft))
+        .routes(routes!(calendar_microsoft::microsoft_callback))
+        .routes(routes!(calendar_microsoft::microsoft_webhook))
         .routes(routes!(orders::create_order))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::my_orders))

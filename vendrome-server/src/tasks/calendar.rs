@@ -21,10 +21,15 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 /// Jobs one pass runs at most; a full pass is followed by another at once.
 const BATCH: usize = 50;
 
+/// How often push channels are looked at for renewal (a channel is renewed well before it
+/// expires, so once a minute is plenty, and a provider refusing is not asked every pass).
+const RENEW_EVERY: Duration = Duration::from_secs(60);
+
 /// Queues and runs calendar syncs until the stop signal, passing every `poll` of the runner's
 /// configuration while idle.
 pub async fn sync_calendars(state: AppState, clock: Clock, mut stop: watch::Receiver<bool>) {
     let runner = state.calendar_runner.clone();
+    let mut renewed_at: Option<std::time::Instant> = None;
     loop {
         match runner.enqueue_due(clock()).await {
             Ok(queued) if queued > 0 => {
@@ -32,6 +37,13 @@ pub async fn sync_calendars(state: AppState, clock: Clock, mut stop: watch::Rece
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "queueing calendar syncs failed"),
+        }
+        // Push channels about to expire are renewed (Google's reopened: it does not renew them).
+        if renewed_at.is_none_or(|at| at.elapsed() >= RENEW_EVERY) {
+            renewed_at = Some(std::time::Instant::now());
+            if let Err(error) = runner.renew_channels(clock()).await {
+                tracing::warn!(error = %error, "renewing calendar push channels failed");
+            }
         }
         let ran = match runner.run_due(&*clock, BATCH).await {
             Ok(runs) => {

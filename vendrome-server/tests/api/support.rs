@@ -182,6 +182,8 @@ pub async fn spawn_with(setup: Setup) -> Option<TestApp> {
             .unwrap(),
         )),
         calendar_sync: setup.calendar_sync,
+        calendar_google: setup.config.calendar_google.clone(),
+        calendar_microsoft: setup.config.calendar_microsoft.clone(),
     };
     let state = AppState::with_options(db.store.clone(), keys, options);
     let router = match setup.extra {

@@ -1,5 +1,5 @@
-// Calendar sync: connecting external calendars (CalDAV), their state, syncing one now and
-// disconnecting it.
+// Calendar sync: connecting external calendars (CalDAV, Google, Microsoft), their state, syncing
+// one now and disconnecting it.
 
 import type { Transport } from "../http.js";
 import { unwrap } from "../http.js";
@@ -14,6 +14,20 @@ export function calendarClient({ raw }: Transport) {
     /** Connects a CalDAV calendar; its password is stored encrypted and never shown again. */
     async connectCaldav(input: ConnectCaldavInput): Promise<CalendarIntegration> {
       return (await unwrap(raw.POST("/v1/calendar/integrations/caldav", { body: input }))).data;
+    },
+    /**
+     * Starts connecting the caller's Google calendar: the URL to send the browser to (Google
+     * sends it back to the API's callback, which connects the calendar).
+     */
+    async startGoogle(): Promise<string> {
+      return (await unwrap(raw.GET("/v1/calendar/integrations/google/start"))).data.authorize_url;
+    },
+    /**
+     * Starts connecting the caller's Microsoft (Outlook / Microsoft 365) calendar: the URL to
+     * send the browser to (Microsoft sends it back to the API's callback).
+     */
+    async startMicrosoft(): Promise<string> {
+      return (await unwrap(raw.GET("/v1/calendar/integrations/microsoft/start"))).data.authorize_url;
     },
     /** The caller's integrations, oldest first, with their state, last sync and last error. */
     integrations() {

@@ -1,0 +1,206 @@
+//! Microsoft Graph change notifications (learn.microsoft.com graph/change-notifications-delivery-webhooks,
+//! graph/api/resources/subscription): a subscription on the member's events per connected
+//! Microsoft calendar, created when it connects, renewed by `PATCH` at half its lifetime (created
+//! again if Graph no longer has it), deleted when it disconnects.
+//!
+//! The subscription's `clientState` is a per-subscription random secret of which only the
+//! SHA-256 is stored; a notification is believed only when its `subscriptionId` is one we hold
+//! and its `clientState` hashes to that one's (compared in constant time). A change queues the
+//! integration's delta sync (held once per integration by the queue, so duplicates and late
+//! notifications add nothing); the lifecycle events `subscriptionRemoved` and `missed` create the
+//! subscription again and queue a sync (the delta link catches up on whatever was missed);
+//! `reauthorizationRequired` renews it. The validation handshake (`?validationToken=`) is the
+//! route's: it answers the token at once.
+
+use vendrome_core::calendar::integrations::{Integration, PushSubscription, SyncOutcome};
+use vendrome_core::enums::CalendarProvider;
+use vendrome_core::oauth::state_hash;
+use vendrome_core::time::{self, Timestamp};
+use vendrome_core::Result;
+
+use crate::microsoft_calendar::MAX_SUBSCRIPTION;
+use crate::provider::RemoteError;
+use crate::push::{new_secret, secret_matches, Notified};
+use crate::runner::SyncRunner;
+use crate::sync::SyncEngine;
+
+/// Subscriptions one renewal pass renews at most.
+const RENEW_BATCH: u32 = 100;
+
+/// One notification of a Graph notification body (`value[]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GraphNotification {
+    pub subscription_id: String,
+    pub client_state: Option<String>,
+    /// `subscriptionRemoved`, `missed`, `reauthorizationRequired`; `None` for a change.
+    pub lifecycle_event: Option<String>,
+}
+
+impl SyncEngine {
+    /// The lifetime asked of a subscription.
+    fn subscription_ttl(&self) -> Option<std::time::Duration> {
+        let app = self.microsoft.as_ref()?;
+        app.config().webhook_url.as_ref()?;
+        Some(app.config().channel_ttl.min(MAX_SUBSCRIPTION))
+    }
+
+    /// Renews the integration's subscription (or creates one: when it has none, Graph no longer
+    /// has it, or `recreate`); whether one is open afterwards. A provider failure is logged and
+    /// a refused credential recorded (`revoked`).
+    ///
+    /// Errors: only the store's.
+    pub(crate) async fn open_subscription(
+        &self,
+        integration: &Integration,
+        recreate: bool,
+    ) -> Result<bool> {
+        let (Some(app), Some(ttl)) = (&self.microsoft, self.subscription_ttl()) else {
+            return Ok(false);
+        };
+        let Some(address) = app.config().webhook_url.clone() else {
+            return Ok(false);
+        };
+        let calendar = app.microsoft_calendar(
+            &integration.external_calendar_id,
+            self.integrations.credentials(integration)?,
+        );
+        let renewed = match (&integration.subscription, recreate) {
+            (Some(current), false) => calendar
+                .renew(&current.id, ttl)
+                .await
+                .map(|s| s.map(|s| (s, current.secret_hash.clone()))),
+            _ => Ok(None),
+        };
+        let opened = match renewed {
+            Ok(Some(kept)) => Ok(kept),
+            Ok(None) => {
+                if let (Some(old), true) = (&integration.subscription, recreate) {
+                    if let Err(error) = calendar.unsubscribe(&old.id).await {
+                        tracing::warn!(integration = %integration.id, %error, "deleting a replaced Graph subscription failed");
+                    }
+                }
+                let secret = new_secret();
+                calendar
+                    .subscribe(&address, &secret, ttl)
+                    .await
+                    .map(|s| (s, state_hash(&secret)))
+            }
+            Err(e) => Err(e),
+        };
+        self.keep_refreshed(integration, &calendar).await?;
+        match opened {
+            Ok((subscription, secret_hash)) => {
+                self.repo
+                    .set_subscription(
+                        integration.id,
+                        Some(&PushSubscription {
+                            id: subscription.id,
+                            resource_id: None,
+                            secret_hash,
+                            expires_at: subscription.expires_at,
+                        }),
+                        time::now(),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Err(RemoteError::Rejected(error)) => {
+                self.repo
+                    .record_sync(
+                        integration.id,
+                        &SyncOutcome::Rejected { error },
+                        time::now(),
+                    )
+                    .await?;
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::warn!(integration = %integration.id, %error, "opening a Graph subscription failed");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Deletes the integration's subscription if it has one (a failure is logged: it then
+    /// expires on its own, and its notifications are ignored once the integration is gone).
+    ///
+    /// Errors: only the store's.
+    pub(crate) async fn close_subscription(&self, integration: &Integration) -> Result<()> {
+        let (Some(app), Some(subscription)) = (&self.microsoft, &integration.subscription) else {
+            return Ok(());
+        };
+        let calendar = app.microsoft_calendar(
+            &integration.external_calendar_id,
+            self.integrations.credentials(integration)?,
+        );
+        if let Err(error) = calendar.unsubscribe(&subscription.id).await {
+            tracing::warn!(integration = %integration.id, %error, "deleting a Graph subscription failed; it expires on its own");
+        }
+        Ok(())
+    }
+
+    /// Renews the subscriptions past half their lifetime at `now` (and opens missing ones); how
+    /// many are open afterwards.
+    ///
+    /// Errors: only the store's.
+    pub(crate) async fn renew_subscriptions(&self, now: Timestamp) -> Result<usize> {
+        let Some(ttl) = self.subscription_ttl() else {
+            return Ok(0);
+        };
+        let half = chrono::Duration::from_std(ttl / 2).unwrap_or(chrono::Duration::hours(1));
+        let due = self
+            .repo
+            .subscriptions_due(CalendarProvider::Microsoft, now + half, RENEW_BATCH)
+            .await?;
+        let mut renewed = 0;
+        for integration in &due {
+            if self.open_subscription(integration, false).await? {
+                renewed += 1;
+            } else {
+                self.forget_expired_channel(integration, now).await?;
+            }
+        }
+        Ok(renewed)
+    }
+}
+
+impl SyncRunner {
+    /// One Graph notification (a change or a lifecycle event).
+    ///
+    /// Errors: only the store's.
+    pub async fn microsoft_notification(
+        &self,
+        notification: &GraphNotification,
+        now: Timestamp,
+    ) -> Result<Notified> {
+        let engine = self.engine();
+        let Some(integration) = engine
+            .repo
+            .integration_by_subscription(CalendarProvider::Microsoft, &notification.subscription_id)
+            .await?
+        else {
+            return Ok(Notified::Ignored);
+        };
+        let Some(subscription) = &integration.subscription else {
+            return Ok(Notified::Ignored);
+        };
+        if !secret_matches(
+            notification.client_state.as_deref(),
+            &subscription.secret_hash,
+        ) {
+            tracing::warn!(integration = %integration.id, "a Graph notification with a wrong clientState; ignored");
+            return Ok(Notified::Ignored);
+        }
+        match notification.lifecycle_event.as_deref() {
+            Some("subscriptionRemoved" | "missed") => {
+                engine.open_subscription(&integration, true).await?;
+            }
+            Some("reauthorizationRequired") => {
+                engine.open_subscription(&integration, false).await?;
+                return Ok(Notified::Acknowledged);
+            }
+            _ => {}
+        }
+        Ok(Notified::Queued(self.queue(integration.id, now).await?))
+    }
+}

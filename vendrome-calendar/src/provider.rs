@@ -1,0 +1,124 @@
+//! [`RemoteCalendar`]: what the sync engine ([`crate::sync`]) and the writes
+//! ([`crate::writeback`]) ask of any provider — CalDAV, Google Calendar, Microsoft Graph — so
+//! they drive each one alike: the changes since a cursor (every event when there is none or the
+//! provider no longer knows it), the data of changed events the listing did not carry, and a
+//! write conditioned on the version last seen.
+
+use async_trait::async_trait;
+use vendrome_core::calendar::CalendarEvent;
+use vendrome_core::time::Timestamp;
+
+use crate::caldav::DavError;
+use crate::ics::ImportedEvent;
+use crate::secrets::Credentials;
+
+/// One remote event's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteItem {
+    /// The provider's id for it (a CalDAV href, a Google or Graph event id).
+    pub id: String,
+    /// Its version (HTTP ETag).
+    pub etag: String,
+    /// The event, `None` when it does not read as one (left out of the sync).
+    pub event: Option<ImportedEvent>,
+    /// Its text as iCalendar, kept whole in the conflict log when it loses.
+    pub text: String,
+}
+
+/// A remote event created or changed: its version, and its data when the listing carried it
+/// (CalDAV's does not: the engine fetches only those whose version it does not hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: String,
+    pub etag: String,
+    pub item: Option<RemoteItem>,
+}
+
+/// What changed since a cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Every remote event is listed (no cursor, or the provider refused it): links to events
+    /// not listed are deleted.
+    pub full: bool,
+    pub changed: Vec<Change>,
+    /// Events removed (or cancelled) remotely.
+    pub removed: Vec<String>,
+    /// The cursor to ask from next time.
+    pub cursor: Option<String>,
+}
+
+/// What a write left at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub id: String,
+    /// The new version, `None` when the provider did not say.
+    pub etag: Option<String>,
+}
+
+/// OAuth tokens obtained by a refresh during a call, to be sealed and stored by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    pub credentials: Credentials,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// How a provider call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    /// 412: the event is no longer at the version the write was conditioned on.
+    #[error("the event changed at the provider (412)")]
+    Conflict,
+    /// The provider refused the credentials (a refused refresh, a 401/403 on them): only the
+    /// member reconnecting can help. The reason, without any credential.
+    #[error("{0}")]
+    Rejected(String),
+    /// Any other failure (worth retrying). The reason, without any credential or URL.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<DavError> for RemoteError {
+    fn from(e: DavError) -> Self {
+        match e {
+            DavError::Conflict => Self::Conflict,
+            DavError::Unauthorized(_) => Self::Rejected(e.to_string()),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
+/// One connected calendar at its provider.
+#[async_trait]
+pub trait RemoteCalendar: Send + Sync {
+    /// The changes since `cursor` (every event when `None`; the provider refusing the cursor
+    /// also gives every event, `full` set); `None` when the provider says nothing changed.
+    async fn changes(&self, cursor: Option<&str>) -> Result<Option<Listing>, RemoteError>;
+
+    /// The data of the events `ids` (those gone meanwhile left out).
+    async fn fetch(&self, ids: &[String]) -> Result<Vec<RemoteItem>, RemoteError>;
+
+    /// Writes `event` as the remote event `id` (a new one when `None`), only if it is still
+    /// at version `etag` (only if absent when `None`).
+    ///
+    /// Errors: [`RemoteError::Conflict`] when it is not.
+    async fn write(
+        &self,
+        id: Option<&str>,
+        etag: Option<&str>,
+        event: &CalendarEvent,
+    ) -> Result<Written, RemoteError>;
+
+    /// The id a new event gets when the client chooses it (a CalDAV href), `None` when the
+    /// provider assigns it on creation.
+    fn new_id(&self, _event: &CalendarEvent) -> Option<String> {
+        None
+    }
+
+    /// HTTP requests made so far.
+    fn requests(&self) -> usize;
+
+    /// New tokens, when a call refreshed them.
+    fn refreshed(&self) -> Option<Refreshed> {
+        None
+    }
+}

@@ -1,0 +1,502 @@
+//! Microsoft calendars against a local fake of Microsoft Graph's documented API
+//! (`graph_fake`): the connect flow (PKCE checked by the fake's token endpoint, the
+//! `offline_access Calendars.ReadWrite` scopes), a full delta listing following
+//! `@odata.nextLink`, incremental syncs from the stored `@odata.deltaLink` with `@removed`
+//! deletions, 410 `syncStateNotFound` → a full resync, the subscription validation handshake,
+//! notifications checked by `clientState` (duplicates making one job), lifecycle events
+//! recreating the subscription, renewal at half-life, deletion on disconnect, writes with
+//! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use vendrome_calendar::{ProviderConfig, Secret};
+use vendrome_core::calendar::integrations::IntegrationRepo as _;
+use vendrome_core::enums::UserRole;
+use vendrome_core::ids::CalendarIntegrationId;
+use vendrome_core::time;
+
+use crate::calendar_google::{
+    callback_in, consent, contains, counts, integration, start_in, stored_bytes, sync, titles,
+    Captured,
+};
+use crate::graph_fake::{self, Fake, Shared, ACCOUNT, CLIENT_ID, CLIENT_SECRET};
+use crate::support::{expect_error, expect_status, spawn_with, succeed, Backend, Setup, TestApp};
+
+both_stores!(
+    calendar_microsoft_connects_and_syncs_by_delta_link,
+    calendar_microsoft_subscriptions_handshake_notify_and_renew,
+    calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
+    calendar_microsoft_tokens_never_reach_the_database_or_logs,
+);
+
+const WEBHOOK: &str = "https://api.example.com/v1/calendar/webhooks/microsoft";
+
+async fn with_fake(backend: Backend, page_size: usize, push: bool) -> Option<(TestApp, Shared)> {
+    let fake: Shared = Arc::new(Mutex::new(Fake {
+        page_size,
+        ..Fake::default()
+    }));
+    let address = graph_fake::start(fake.clone()).await;
+    let mut setup = Setup::new(backend);
+    setup.config.calendar_microsoft = Some(ProviderConfig {
+        client_id: CLIENT_ID.into(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        auth_url: format!("http://{address}/oauth2/v2.0/authorize"),
+        token_url: format!("http://{address}/oauth2/v2.0/token"),
+        api_url: format!("http://{address}/v1.0"),
+        redirect_url: "https://api.example.com/v1/calendar/integrations/microsoft/callback".into(),
+        webhook_url: push.then(|| WEBHOOK.to_owned()),
+        channel_ttl: Duration::from_secs(24 * 3600),
+        revoke_url: None,
+    });
+    Some((spawn_with(setup).await?, fake))
+}
+
+async fn start(app: &TestApp, token: &str) -> String {
+    start_in(app, "microsoft", token, None).await.0
+}
+
+async fn connect(app: &TestApp, token: &str) -> Value {
+    let (url, cookie) = start_in(app, "microsoft", token, None).await;
+    let (code, state) = consent(&url).await;
+    let response = callback_in(app, "microsoft", &code, &state, Some(&cookie)).await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["data"].clone()
+}
+
+fn requests(fake: &Shared) -> Vec<String> {
+    fake.lock().unwrap().take_requests()
+}
+
+async fn calendar_microsoft_connects_and_syncs_by_delta_link(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 2, false).await else {
+        return;
+    };
+    {
+        let mut f = fake.lock().unwrap();
+        f.create("m1", "Board", "2027-01-04T09:00:00", "2027-01-04T10:00:00");
+        f.create(
+            "m2",
+            "Dentist",
+            "2027-01-05T09:00:00",
+            "2027-01-05T10:00:00",
+        );
+        f.create("m3", "Review", "2027-01-06T09:00:00", "2027-01-06T10:00:00");
+    }
+    let me = app.token(UserRole::Member).await;
+    let url = start(&app, &me).await;
+    for part in [
+        "offline_access",
+        "Calendars.ReadWrite",
+        "code_challenge_method=S256",
+    ] {
+        assert!(url.contains(part), "{url}");
+    }
+    let connected = connect(&app, &me).await;
+    let id = connected["id"].as_str().unwrap().to_owned();
+    assert_eq!(connected["provider"], "microsoft", "{connected}");
+    assert_eq!(connected["account"], ACCOUNT);
+    assert_eq!(connected["status"], "active");
+    assert_eq!(requests(&fake), ["token code", "me"]);
+
+    // A full listing, following nextLink (two a page) to the page with the deltaLink.
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(first["full"], true, "{first}");
+    assert_eq!(counts(&first), [3, 0, 0, 2], "{first}");
+    assert_eq!(requests(&fake), ["delta", "delta next"]);
+    assert_eq!(titles(&app, &me).await, ["Board", "Dentist", "Review"]);
+
+    // Nothing changed: the delta link alone.
+    let idle = sync(&app, &me, &id).await;
+    assert_eq!(counts(&idle), [0, 0, 0, 1], "{idle}");
+    assert_eq!(requests(&fake), ["delta"]);
+
+    // An update, a deletion (`@removed`) and a creation: only they are listed and applied.
+    {
+        let mut f = fake.lock().unwrap();
+        f.rename("m1", "Board (moved)");
+        f.delete("m2");
+        f.create(
+            "m4",
+            "Offsite",
+            "2027-01-07T09:00:00",
+            "2027-01-07T10:00:00",
+        );
+    }
+    let delta = sync(&app, &me, &id).await;
+    assert_eq!(delta["full"], false, "{delta}");
+    assert_eq!(counts(&delta), [1, 1, 1, 2], "{delta}");
+    assert_eq!(requests(&fake), ["delta", "delta next"]);
+    assert_eq!(
+        titles(&app, &me).await,
+        ["Board (moved)", "Offsite", "Review"]
+    );
+
+    // The delta token is no longer kept (410 syncStateNotFound): everything again; what was
+    // deleted meanwhile goes, nothing is duplicated.
+    {
+        let mut f = fake.lock().unwrap();
+        f.expire_delta_tokens();
+        f.rename("m3", "Review (v2)");
+        f.delete("m4");
+    }
+    let resync = sync(&app, &me, &id).await;
+    assert_eq!(resync["full"], true, "{resync}");
+    assert_eq!(counts(&resync), [0, 1, 1, 2], "{resync}");
+    assert_eq!(requests(&fake), ["delta", "delta"]);
+    assert_eq!(titles(&app, &me).await, ["Board (moved)", "Review (v2)"]);
+    assert_eq!(counts(&sync(&app, &me, &id).await), [0, 0, 0, 1]);
+}
+
+async fn notify(app: &TestApp, body: Value) -> Value {
+    expect_status(app.post("/v1/calendar/webhooks/microsoft").json(&body), 202).await["data"]
+        .clone()
+}
+
+fn subscription(fake: &Shared) -> (String, String) {
+    let f = fake.lock().unwrap();
+    assert_eq!(f.subscriptions.len(), 1, "{:?}", f.subscriptions.keys());
+    let (id, (state, url, _)) = f.subscriptions.iter().next().unwrap();
+    assert_eq!(url, WEBHOOK);
+    (id.clone(), state.clone())
+}
+
+async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, true).await else {
+        return;
+    };
+    // The validation handshake: the decoded token, in plain text, at once.
+    let response = app
+        .post("/v1/calendar/webhooks/microsoft?validationToken=Validation%3A%20Testing%20client%2Bapp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(
+        response.text().await.unwrap(),
+        "Validation: Testing client+app"
+    );
+
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(requests(&fake), ["token code", "me", "subscribe"]);
+    let (subscription_id, client_state) = subscription(&fake);
+    let now = time::now();
+    app.state
+        .calendar_runner
+        .run_due(&move || now, 10)
+        .await
+        .unwrap();
+    requests(&fake);
+    let change = |state: &str, sub: &str| {
+        json!({"value": [{"subscriptionId": sub, "clientState": state, "changeType": "updated",
+                          "resource": "Users/7f1e-bob/Events/AAMk1", "tenantId": "t"}]})
+    };
+
+    // A change queues one sync; the same again, twice in one body, adds nothing.
+    assert_eq!(
+        notify(&app, change(&client_state, &subscription_id)).await,
+        json!({"accepted": 1, "queued": 1})
+    );
+    let twice = json!({"value": [change(&client_state, &subscription_id)["value"][0],
+                                 change(&client_state, &subscription_id)["value"][0]]});
+    assert_eq!(
+        notify(&app, twice).await,
+        json!({"accepted": 2, "queued": 0})
+    );
+    // A wrong clientState, or a subscription we do not hold: ignored.
+    assert_eq!(
+        notify(&app, change("not-the-state", &subscription_id)).await,
+        json!({"accepted": 0, "queued": 0})
+    );
+    assert_eq!(
+        notify(
+            &app,
+            change(&client_state, "0b8a6f3e-0000-4000-8000-000000000000")
+        )
+        .await,
+        json!({"accepted": 0, "queued": 0})
+    );
+    expect_error(
+        app.post("/v1/calendar/webhooks/microsoft")
+            .body("not json")
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "malformed_json",
+    )
+    .await;
+    let now = time::now();
+    let runs = app
+        .state
+        .calendar_runner
+        .run_due(&move || now, 10)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(requests(&fake), ["delta"]);
+
+    // Not yet half its lifetime: nothing renewed. Past it: the subscription is extended.
+    assert_eq!(
+        app.state
+            .calendar_runner
+            .renew_channels(time::now())
+            .await
+            .unwrap(),
+        0
+    );
+    let later = time::now() + chrono::Duration::hours(13);
+    assert_eq!(
+        app.state
+            .calendar_runner
+            .renew_channels(later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(requests(&fake), ["renew"]);
+    assert_eq!(subscription(&fake).0, subscription_id);
+
+    // Graph removed the subscription: it is created again and a sync queued.
+    let removed = json!({"value": [{"subscriptionId": subscription_id, "clientState": client_state,
+                                    "lifecycleEvent": "subscriptionRemoved"}]});
+    assert_eq!(
+        notify(&app, removed).await,
+        json!({"accepted": 1, "queued": 1})
+    );
+    assert_eq!(requests(&fake), ["unsubscribe", "subscribe"]);
+    let (recreated, new_state) = subscription(&fake);
+    assert_ne!(recreated, subscription_id);
+    let stored = app
+        .db
+        .store
+        .integration(id.parse::<CalendarIntegrationId>().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.subscription.unwrap().id, recreated);
+    // The old subscription's notifications are ignored now; the new one's taken.
+    assert_eq!(
+        notify(&app, change(&client_state, &subscription_id)).await["accepted"],
+        0
+    );
+    assert_eq!(
+        notify(&app, change(&new_state, &recreated)).await["accepted"],
+        1
+    );
+    // Missed notifications: created again too.
+    let missed = json!({"value": [{"subscriptionId": recreated, "clientState": new_state,
+                                   "lifecycleEvent": "missed"}]});
+    assert_eq!(notify(&app, missed).await["accepted"], 1);
+    let (third, third_state) = subscription(&fake);
+    assert_ne!(third, recreated);
+    requests(&fake);
+    // Reauthorization required: the subscription is renewed (kept), nothing queued.
+    let reauthorize = json!({"value": [{"subscriptionId": third, "clientState": third_state,
+                                        "lifecycleEvent": "reauthorizationRequired"}]});
+    assert_eq!(
+        notify(&app, reauthorize).await,
+        json!({"accepted": 1, "queued": 0})
+    );
+    assert_eq!(requests(&fake), ["renew"]);
+    assert_eq!(subscription(&fake).0, third);
+
+    // Disconnecting deletes it.
+    succeed(
+        app.delete(&format!("/v1/calendar/integrations/{id}"))
+            .bearer_auth(&me),
+    )
+    .await;
+    assert_eq!(requests(&fake), ["unsubscribe"]);
+    assert!(fake.lock().unwrap().subscriptions.is_empty());
+}
+
+async fn calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    sync(&app, &me, &id).await;
+    requests(&fake);
+    let event = expect_status(
+        app.post("/v1/calendar/events")
+            .bearer_auth(&me)
+            .json(&json!({
+            "title": "Pitch", "starts_at": "2027-01-11T09:00:00Z",
+            "ends_at": "2027-01-11T10:00:00Z", "timezone": "UTC", "visibility": "busy"})),
+        201,
+    )
+    .await["data"]
+        .clone();
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let push = |app: &TestApp| {
+        app.put(&format!("/v1/calendar/integrations/{id}/events/{event_id}"))
+            .bearer_auth(&me)
+    };
+    let created = succeed(push(&app)).await["data"].clone();
+    assert_eq!(created["created"], true, "{created}");
+    let remote_id = created["external_event_id"].as_str().unwrap().to_owned();
+    assert_eq!(requests(&fake), ["insert"]);
+    assert_eq!(
+        fake.lock().unwrap().events[&remote_id].1["subject"],
+        "Pitch"
+    );
+    // Our write comes back in the delta at the version we hold: nothing changes, no duplicate.
+    assert_eq!(counts(&sync(&app, &me, &id).await), [0, 0, 0, 1]);
+    assert_eq!(titles(&app, &me).await, ["Pitch"]);
+
+    // Changed at Graph: the sync updates our event in place (Graph gave it its own iCalUId).
+    fake.lock().unwrap().rename(&remote_id, "Pitch (moved)");
+    assert_eq!(counts(&sync(&app, &me, &id).await), [0, 1, 0, 1]);
+    assert_eq!(titles(&app, &me).await, ["Pitch (moved)"]);
+
+    // Changed at Graph a minute ago, then here: the write meets 412, ours wins, theirs logged.
+    {
+        let mut f = fake.lock().unwrap();
+        f.rename(&remote_id, "Pitch (their edit)");
+        let before = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        f.events.get_mut(&remote_id).unwrap().1["lastModifiedDateTime"] = json!(before);
+    }
+    requests(&fake);
+    succeed(
+        app.patch(&format!("/v1/calendar/events/{event_id}"))
+            .bearer_auth(&me)
+            .json(&json!({"title": "Pitch (our edit)"})),
+    )
+    .await;
+    let settled = succeed(push(&app)).await["data"].clone();
+    assert_eq!(settled["conflict_ours_won"], true, "{settled}");
+    assert_eq!(requests(&fake), ["update", "get", "update"]);
+    assert_eq!(
+        fake.lock().unwrap().events[&remote_id].1["subject"],
+        "Pitch (our edit)"
+    );
+    let conflicts = succeed(app.get("/v1/calendar/conflicts").bearer_auth(&me)).await;
+    assert!(conflicts["data"][0]["loser_ics"]
+        .as_str()
+        .unwrap()
+        .contains("SUMMARY:Pitch (their edit)"));
+
+    // The access token expires: one refresh (a new refresh token too), the request again.
+    fake.lock().unwrap().expire_access_tokens();
+    assert_eq!(counts(&sync(&app, &me, &id).await)[3], 3);
+    assert_eq!(requests(&fake), ["delta 401", "token refresh", "delta"]);
+    assert_eq!(
+        counts(&sync(&app, &me, &id).await)[3],
+        1,
+        "the new tokens are kept"
+    );
+    requests(&fake);
+
+    // Consent withdrawn: revoked, never retried.
+    fake.lock().unwrap().revoke();
+    expect_error(
+        app.post(&format!("/v1/calendar/integrations/{id}/sync"))
+            .bearer_auth(&me)
+            .send()
+            .await
+            .unwrap(),
+        503,
+        "calendar_sync_failed",
+    )
+    .await;
+    assert_eq!(requests(&fake), ["delta 401", "token refresh"]);
+    assert_eq!(integration(&app, &me, &id).await["status"], "revoked");
+    let later = time::now() + chrono::Duration::days(1);
+    assert!(app
+        .state
+        .calendar_runner
+        .run_due(&move || later, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(requests(&fake).is_empty());
+}
+
+/// Connecting, syncing, a refresh (Microsoft rotates refresh tokens), a notification and a
+/// refused refresh, logged at TRACE with every span's fields on this task: no token the fake
+/// issued, nor the subscription's clientState, appears in the log or in the database.
+async fn calendar_microsoft_tokens_never_reach_the_database_or_logs(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, true).await else {
+        return;
+    };
+    fake.lock()
+        .unwrap()
+        .create("m1", "Board", "2027-01-04T09:00:00", "2027-01-04T10:00:00");
+    let (me, _) = app.user(UserRole::Member).await;
+    let caller = vendrome_core::access::Caller {
+        user_id: me,
+        role: UserRole::Member,
+    };
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let engine = &app.state.calendar_sync;
+    let provider = vendrome_core::enums::CalendarProvider::Microsoft;
+    let browser = "browser-secret-of-the-member";
+    let url = engine.start(&caller, provider, browser).await.unwrap();
+    let (code, state) = consent(&url).await;
+    let integration = engine
+        .finish(provider, &code, &state, Some(browser))
+        .await
+        .unwrap();
+    tracing::debug!(?integration, "connected");
+    engine.sync(integration.id).await.unwrap();
+    fake.lock().unwrap().expire_access_tokens();
+    engine.sync(integration.id).await.unwrap();
+    let (subscription_id, client_state) = subscription(&fake);
+    let notified = app
+        .state
+        .calendar_runner
+        .microsoft_notification(
+            &vendrome_calendar::microsoft_push::GraphNotification {
+                subscription_id,
+                client_state: Some(client_state.clone()),
+                lifecycle_event: None,
+            },
+            time::now(),
+        )
+        .await
+        .unwrap();
+    tracing::debug!(?notified, "notified");
+    let stored = app
+        .db
+        .store
+        .integration(integration.id)
+        .await
+        .unwrap()
+        .unwrap();
+    tracing::debug!(?stored, "stored");
+    fake.lock().unwrap().revoke();
+    let failed = engine.sync(integration.id).await.unwrap_err();
+    tracing::debug!(?failed, "refused");
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let bytes = stored_bytes(&app).await;
+    let mut secrets = fake.lock().unwrap().issued.clone();
+    assert!(secrets.len() >= 4, "{secrets:?}");
+    secrets.push(client_state);
+    secrets.push(code);
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "{secret} is in the log");
+        assert!(
+            bytes.iter().all(|b| !contains(b, secret.as_bytes())),
+            "{secret} is in the database"
+        );
+    }
+    assert!(log.contains("calendar sync failed"), "{log}");
+}
