@@ -36,7 +36,8 @@ fn text_array(values: &[&str]) -> String {
     format!("ARRAY[{}]", quoted.join(", "))
 }
 
-/// The synthetic members' rows; the advertiser `owner` is connected to one in 1,000. Returns
+/// The synthetic members' rows; the advertiser `owner` is connected to one in 1,000, and each of
+/// those to ten more. Returns
 /// the seeding's wall time.
 pub async fn seed(store: &Store, owner: UserId, members: u64) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -80,10 +81,18 @@ pub async fn seed(store: &Store, owner: UserId, members: u64) -> anyhow::Result<
              FROM generate_series(1, $1) g, LATERAL (VALUES (g % {TOPICS}), ((g / {TOPICS}) % {TOPICS})) v(t) \
              ON CONFLICT DO NOTHING"
         )),
+        // Members 1, 1001, 2001, … (who opted in) are the advertiser's connections, and each of
+        // them is connected to the ten members after it: second-degree connections.
         (2, format!(
             "INSERT INTO connections (id, requester_id, addressee_id, status, created_at, updated_at, responded_at) \
              SELECT md5('bench-connection-' || g)::uuid, $2, {id}, 'accepted', now(), now(), now() \
-             FROM generate_series(1, $1) g WHERE g % 1000 = 0"
+             FROM generate_series(1, $1) g WHERE g % 1000 = 1"
+        )),
+        (1, format!(
+            "INSERT INTO connections (id, requester_id, addressee_id, status, created_at, updated_at, responded_at) \
+             SELECT md5('bench-connection-' || g || '-' || k)::uuid, {id}, md5('bench-member-' || (g + k))::uuid, \
+             'accepted', now(), now(), now() \
+             FROM generate_series(1, $1 - 10) g, generate_series(1, 10) k WHERE g % 1000 = 1"
         )),
     ];
     let members = i64::try_from(members)?;
