@@ -89,6 +89,16 @@ if [[ -z "${SCHEMATHESIS_AUTH_HEADER:-}" ]]; then
   echo "schemathesis.sh: authenticated as an admin created for this run"
 fi
 
+# Calendar credentials can be sealed, and Google and Microsoft connections started (the start
+# only builds the authorization URL; no request leaves the machine): the connect operations
+# answer as on a configured server instead of 503 `calendar_provider_not_configured`.
+export VENDROME_CALENDAR_KEYS="${VENDROME_CALENDAR_KEYS:-$("$VENDROME_BIN" calendar generate-key)}"
+export VENDROME_PUBLIC_URL="${VENDROME_PUBLIC_URL:-$BASE}"
+export VENDROME_CALENDAR_GOOGLE_CLIENT_ID="${VENDROME_CALENDAR_GOOGLE_CLIENT_ID:-schemathesis-client}"
+export VENDROME_CALENDAR_GOOGLE_CLIENT_SECRET="${VENDROME_CALENDAR_GOOGLE_CLIENT_SECRET:-schemathesis-secret}"
+export VENDROME_CALENDAR_MICROSOFT_CLIENT_ID="${VENDROME_CALENDAR_MICROSOFT_CLIENT_ID:-schemathesis-client}"
+export VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET="${VENDROME_CALENDAR_MICROSOFT_CLIENT_SECRET:-schemathesis-secret}"
+
 echo "schemathesis.sh: starting $VENDROME_BIN serve --bind 127.0.0.1:$PORT (log: $SERVER_LOG)"
 "$VENDROME_BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
