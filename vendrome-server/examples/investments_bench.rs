@@ -292,6 +292,8 @@ async fn main() -> anyhow::Result<()> {
         _ => std::env::var("VENDROME_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
     };
+    // The run's own database, dropped (or its SQLite file removed) when the run ends.
+    let mut dropped: Option<(Store, String)> = None;
     let store = if options.store == "sqlite" {
         Store::open(&url).await?
     } else {
@@ -302,7 +304,9 @@ async fn main() -> anyhow::Result<()> {
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(pool).await.map(drop)
         })?;
         let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
-        Store::open(&format!("{base}/{name}")).await?
+        let store = Store::open(&format!("{base}/{name}")).await?;
+        dropped = Some((admin, name));
+        store
     };
     store.migrate().await?;
     let shared = Arc::new(store.clone());
@@ -386,5 +390,22 @@ async fn main() -> anyhow::Result<()> {
         escrow(&store, reached).await?,
         check.is_clean()
     );
+    drop((payments, service, shared));
+    store.db().close().await;
+    match dropped {
+        Some((admin, name)) => vendrome_store::with_db!(admin.db(), pool => {
+            sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(pool).await.map(drop)
+        })?,
+        None => {
+            let path = url.trim_start_matches("sqlite://");
+            for file in [
+                path.to_owned(),
+                format!("{path}-wal"),
+                format!("{path}-shm"),
+            ] {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
     Ok(())
 }
