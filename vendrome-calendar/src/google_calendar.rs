@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vendrome_core::calendar::CalendarEvent;
@@ -284,30 +284,14 @@ impl RemoteCalendar for GoogleCalendar {
         event: &CalendarEvent,
     ) -> Result<Written, RemoteError> {
         let mut body = google_body(event);
-        let response = match id {
+        let (method, url, etag) = match id {
             None => {
                 body["iCalUID"] = json!(event.ical_uid);
-                let url = self.events(&[])?;
-                self.session
-                    .send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
-                    .await?
+                (Method::POST, self.events(&[])?, None)
             }
-            Some(id) => {
-                let url = self.events(&[id])?;
-                self.session
-                    .send(|http, access| {
-                        let request = http.put(url.clone()).bearer_auth(access).json(&body);
-                        match etag {
-                            Some(etag) => request.header("If-Match", etag),
-                            None => request,
-                        }
-                    })
-                    .await?
-            }
+            Some(id) => (Method::PUT, self.events(&[id])?, etag),
         };
-        if response.status() == StatusCode::PRECONDITION_FAILED {
-            return Err(RemoteError::Conflict);
-        }
+        let response = self.session.write_json(method, &url, etag, &body).await?;
         let stored: GoogleEvent = read(response).await?;
         Ok(Written {
             id: stored.id,

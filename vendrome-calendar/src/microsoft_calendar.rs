@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vendrome_core::calendar::CalendarEvent;
@@ -378,29 +378,11 @@ impl RemoteCalendar for MicrosoftCalendar {
         event: &CalendarEvent,
     ) -> Result<Written, RemoteError> {
         let body = graph_body(event);
-        let response = match id {
-            None => {
-                let url = self.events_url(&[])?;
-                self.session
-                    .send(|http, access| http.post(url.clone()).bearer_auth(access).json(&body))
-                    .await?
-            }
-            Some(id) => {
-                let url = self.events_url(&[id])?;
-                self.session
-                    .send(|http, access| {
-                        let request = http.patch(url.clone()).bearer_auth(access).json(&body);
-                        match etag {
-                            Some(etag) => request.header("If-Match", etag),
-                            None => request,
-                        }
-                    })
-                    .await?
-            }
+        let (method, url, etag) = match id {
+            None => (Method::POST, self.events_url(&[])?, None),
+            Some(id) => (Method::PATCH, self.events_url(&[id])?, etag),
         };
-        if response.status() == StatusCode::PRECONDITION_FAILED {
-            return Err(RemoteError::Conflict);
-        }
+        let response = self.session.write_json(method, &url, etag, &body).await?;
         let stored: Value = read(response).await?;
         let item = remote_item(stored);
         Ok(Written {

@@ -86,6 +86,34 @@ impl Session {
         })
     }
 
+    /// Sends `body` as JSON with `method` to `url`, with `If-Match: <etag>` when an etag is
+    /// known: the providers' version check on an event. A 412 (the event changed since) is
+    /// [`RemoteError::Conflict`].
+    pub(crate) async fn write_json(
+        &self,
+        method: reqwest::Method,
+        url: &reqwest::Url,
+        etag: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<Response, RemoteError> {
+        let response = self
+            .send(|http, access| {
+                let request = http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(access)
+                    .json(body);
+                match etag {
+                    Some(etag) => request.header("If-Match", etag),
+                    None => request,
+                }
+            })
+            .await?;
+        if response.status() == StatusCode::PRECONDITION_FAILED {
+            return Err(RemoteError::Conflict);
+        }
+        Ok(response)
+    }
+
     /// Sends the request `make` builds for an access token; on a 401, refreshes the token once
     /// and sends it again once.
     pub(crate) async fn send(
