@@ -12,14 +12,13 @@
 //! `reauthorizationRequired` renews it. The validation handshake (`?validationToken=`) is the
 //! route's: it answers the token at once.
 
-use vendrome_core::calendar::integrations::{Integration, PushSubscription, SyncOutcome};
+use vendrome_core::calendar::integrations::{Integration, PushSubscription};
 use vendrome_core::enums::CalendarProvider;
 use vendrome_core::oauth::state_hash;
-use vendrome_core::time::{self, Timestamp};
+use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
 
 use crate::microsoft_calendar::MAX_SUBSCRIPTION;
-use crate::provider::RemoteError;
 use crate::push::{new_secret, secret_matches, Notified};
 use crate::runner::SyncRunner;
 use crate::sync::SyncEngine;
@@ -88,37 +87,14 @@ impl SyncEngine {
             Err(e) => Err(e),
         };
         self.keep_refreshed(integration, &calendar).await?;
-        match opened {
-            Ok((subscription, secret_hash)) => {
-                self.repo
-                    .set_subscription(
-                        integration.id,
-                        Some(&PushSubscription {
-                            id: subscription.id,
-                            resource_id: None,
-                            secret_hash,
-                            expires_at: subscription.expires_at,
-                        }),
-                        time::now(),
-                    )
-                    .await?;
-                Ok(true)
-            }
-            Err(RemoteError::Rejected(error)) => {
-                self.repo
-                    .record_sync(
-                        integration.id,
-                        &SyncOutcome::Rejected { error },
-                        time::now(),
-                    )
-                    .await?;
-                Ok(false)
-            }
-            Err(error) => {
-                tracing::warn!(integration = %integration.id, %error, "opening a Graph subscription failed");
-                Ok(false)
-            }
-        }
+        let opened = opened.map(|(subscription, secret_hash)| PushSubscription {
+            id: subscription.id,
+            resource_id: None,
+            secret_hash,
+            expires_at: subscription.expires_at,
+        });
+        self.record_opened(integration, opened, "a Graph subscription")
+            .await
     }
 
     /// Deletes the integration's subscription if it has one (a failure is logged: it then

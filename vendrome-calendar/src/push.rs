@@ -95,19 +95,31 @@ impl SyncEngine {
         if let Err(error) = stopped {
             tracing::warn!(integration = %integration.id, %error, "stopping a replaced Google channel failed; it expires on its own");
         }
+        let opened = opened.map(|channel| PushSubscription {
+            id: channel.id,
+            resource_id: channel.resource_id,
+            secret_hash: state_hash(&secret),
+            expires_at: channel.expires_at,
+        });
+        self.record_opened(integration, opened, "a Google watch channel")
+            .await
+    }
+
+    /// Records what opening a push subscription (`what`) came to, answering whether it is open:
+    /// kept on the integration; a refused credential recorded as its sync outcome; any other
+    /// failure logged (the next renewal tries again).
+    ///
+    /// Errors: only the store's.
+    pub(crate) async fn record_opened(
+        &self,
+        integration: &Integration,
+        opened: std::result::Result<PushSubscription, RemoteError>,
+        what: &str,
+    ) -> Result<bool> {
         match opened {
-            Ok(channel) => {
+            Ok(subscription) => {
                 self.repo
-                    .set_subscription(
-                        integration.id,
-                        Some(&PushSubscription {
-                            id: channel.id,
-                            resource_id: channel.resource_id,
-                            secret_hash: state_hash(&secret),
-                            expires_at: channel.expires_at,
-                        }),
-                        time::now(),
-                    )
+                    .set_subscription(integration.id, Some(&subscription), time::now())
                     .await?;
                 Ok(true)
             }
@@ -122,7 +134,7 @@ impl SyncEngine {
                 Ok(false)
             }
             Err(error) => {
-                tracing::warn!(integration = %integration.id, %error, "opening a Google watch channel failed");
+                tracing::warn!(integration = %integration.id, %error, "opening {what} failed");
                 Ok(false)
             }
         }
