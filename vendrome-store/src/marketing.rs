@@ -44,13 +44,13 @@ pub(crate) const CAMPAIGN_COLUMNS: &str = "id, owner_id, name, objective, status
 
 /// [`CAMPAIGN_COLUMNS`] of `marketing_campaigns c` and the sum of its succeeded refunds, for
 /// reads (the locking reads of ingest leave the sum out: it defaults to 0 there).
-pub(crate) fn campaign_read_columns() -> String {
+static CAMPAIGN_READ_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{CAMPAIGN_COLUMNS}, (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) \
          FROM payment_transactions p WHERE p.marketing_campaign_id = c.id \
          AND p.kind = 'refund' AND p.status = 'succeeded') AS refunded_amount"
     )
-}
+});
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CampaignRow {
@@ -170,7 +170,7 @@ impl Store {
     async fn campaign_where(&self, id: CampaignId) -> Result<Option<Campaign>> {
         let sql = format!(
             "SELECT {} FROM marketing_campaigns c WHERE c.id = $1 AND c.deleted_at IS NULL",
-            campaign_read_columns()
+            CAMPAIGN_READ_COLUMNS.as_str()
         );
         let row: Option<CampaignRow> = with_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(pool).await
@@ -321,7 +321,7 @@ impl MarketingRepo for Store {
             self.dialect(),
             &format!(
                 "SELECT {} FROM marketing_campaigns c WHERE c.deleted_at IS NULL AND c.owner_id = ",
-                campaign_read_columns()
+                CAMPAIGN_READ_COLUMNS.as_str()
             ),
         );
         sql.uuid(owner.as_uuid());
@@ -354,7 +354,7 @@ impl MarketingRepo for Store {
              ((c.status = 'scheduled' AND c.starts_at <= $1) OR \
               (c.status IN ('active', 'paused') AND c.ends_at <= $1)) \
              ORDER BY c.id LIMIT $2",
-            campaign_read_columns()
+            CAMPAIGN_READ_COLUMNS.as_str()
         );
         let rows: Vec<CampaignRow> = with_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(now).bind(i64::from(limit.get())).fetch_all(pool).await
