@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{TimeZone as _, Utc};
 use vendrome_core::access::Caller;
 use vendrome_core::calendar::feed::{CalendarFeedRepo, FeedToken};
-use vendrome_core::calendar::{CalendarRepo, EventScope};
+use vendrome_core::calendar::{CalendarRepo, EventScope, Upserted};
 use vendrome_core::enums::CalendarVisibility;
 use vendrome_core::time;
 use vendrome_core::validation::ValidationErrors;
@@ -27,6 +27,9 @@ pub struct ImportReport {
     pub created: usize,
     /// Events whose UID the member had already (their fields replaced).
     pub updated: usize,
+    /// Events whose UID is that of the member's event of a booking or mentorship session: left
+    /// as it is (only the booking or session changes it).
+    pub skipped: usize,
 }
 
 /// Feeds and imports, checked for the caller.
@@ -95,7 +98,9 @@ impl IcsService {
     /// Imports an iCalendar file into the caller's calendar: each `VEVENT` becomes their event,
     /// or replaces the one they imported (or exported) with the same UID, so importing a file
     /// twice changes nothing but sequences. Nothing is written unless the whole file is valid.
-    /// `CLASS:PUBLIC` imports as `public`, `PRIVATE` as `private`, anything else as `busy`.
+    /// `CLASS:PUBLIC` imports as `public`, `PRIVATE` as `private`, anything else as `busy`. An
+    /// event with the UID of the member's event of a booking or mentorship session (their own
+    /// feed carries those) is skipped: only the booking or session changes it.
     ///
     /// Errors: `validation_failed` on `ics`: `too_large` past [`MAX_IMPORT_BYTES`] or
     /// [`MAX_IMPORT_EVENTS`], `invalid_ics` for a file that does not read (the message starts
@@ -142,14 +147,14 @@ impl IcsService {
         errors.into_result()?;
         let mut report = ImportReport::default();
         for (uid, fields) in checked {
-            let (_, created) = self
+            match self
                 .events
                 .upsert_by_uid(caller.user_id, &uid, &fields)
-                .await?;
-            if created {
-                report.created += 1;
-            } else {
-                report.updated += 1;
+                .await?
+            {
+                Upserted::Created(_) => report.created += 1,
+                Upserted::Updated(_) => report.updated += 1,
+                Upserted::Managed(_) => report.skipped += 1,
             }
         }
         Ok(report)

@@ -16,6 +16,7 @@ pub mod connect;
 pub mod exchange;
 pub mod google;
 mod google_calendar;
+mod graph_recurrence;
 pub mod ics;
 pub mod input;
 pub mod integrations;

@@ -29,11 +29,13 @@ use vendrome_core::enums::CalendarVisibility;
 use vendrome_core::time::{self, Timestamp};
 
 use crate::google_calendar::event_text;
+use crate::graph_recurrence::patterned;
 use crate::ics::ImportedEvent;
 use crate::oauth_app::OAuthApp;
 use crate::provider::{
     Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
 };
+use crate::recurrence::{parse_zone, Rule};
 use crate::secrets::Credentials;
 use crate::session::{read, refusal, Session};
 
@@ -486,12 +488,29 @@ fn imported(event: &GraphEvent) -> Option<ImportedEvent> {
     })
 }
 
-/// Our event as a Graph event resource (times in UTC; a series is written as its first
-/// occurrence: Graph's recurrence patterns are not written).
+/// Our event as a Graph event resource, times in UTC; a series with its `patternedRecurrence`
+/// ([`crate::graph_recurrence`]), its times local to its zone so it repeats at the same local
+/// time across daylight-saving changes (one Graph has no pattern for is written as its first
+/// occurrence).
 fn graph_body(event: &CalendarEvent) -> Value {
     let f = &event.fields;
-    let when = |t: Timestamp| json!({ "dateTime": t.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC" });
-    json!({
+    let recurrence = f.recurrence.as_deref().and_then(|raw| {
+        let rule = Rule::parse(raw).ok()?;
+        let zone = parse_zone(&f.timezone).ok()?;
+        let pattern = patterned(&rule, f.starts_at, zone);
+        if pattern.is_none() {
+            tracing::warn!(event = %event.id, "Graph has no pattern for this series: its first occurrence is written");
+        }
+        Some((pattern?, zone))
+    });
+    let when = |t: Timestamp| match &recurrence {
+        Some((_, zone)) => json!({
+            "dateTime": t.with_timezone(zone).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "timeZone": zone.name(),
+        }),
+        None => json!({ "dateTime": t.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC" }),
+    };
+    let mut body = json!({
         "subject": f.title,
         "body": { "contentType": "text", "content": f.description.clone().unwrap_or_default() },
         "location": { "displayName": f.location.clone().unwrap_or_default() },
@@ -502,5 +521,9 @@ fn graph_body(event: &CalendarEvent) -> Value {
             CalendarVisibility::Private => "private",
             _ => "normal",
         },
-    })
+    });
+    if let Some((pattern, _)) = recurrence {
+        body["recurrence"] = pattern;
+    }
+    body
 }

@@ -7,13 +7,15 @@
 //! SHA-256 is stored; a notification is believed only when its `subscriptionId` is one we hold
 //! and its `clientState` hashes to that one's (compared in constant time). A change queues the
 //! integration's delta sync (held once per integration by the queue, so duplicates and late
-//! notifications add nothing); the lifecycle events `subscriptionRemoved` and `missed` create the
-//! subscription again and queue a sync (the delta link catches up on whatever was missed);
-//! `reauthorizationRequired` renews it. The validation handshake (`?validationToken=`) is the
-//! route's: it answers the token at once.
+//! notifications add nothing); the lifecycle events `subscriptionRemoved` and `missed` mark the
+//! subscription expired and queue its creation again as a `renew_subscription` job (at most one a
+//! minute per integration) and a sync (the delta link catches up on whatever was missed), so the
+//! notification is answered without waiting for Graph; `reauthorizationRequired` renews it.
+//! The validation handshake (`?validationToken=`) is the route's: it answers the token at once.
 
 use vendrome_core::calendar::integrations::{Integration, PushSubscription};
-use vendrome_core::enums::CalendarProvider;
+use vendrome_core::enums::{CalendarProvider, CalendarSyncJobKind};
+use vendrome_core::ids::CalendarIntegrationId;
 use vendrome_core::oauth::state_hash;
 use vendrome_core::time::Timestamp;
 use vendrome_core::Result;
@@ -21,10 +23,13 @@ use vendrome_core::Result;
 use crate::microsoft_calendar::MAX_SUBSCRIPTION;
 use crate::push::{new_secret, secret_matches, Notified};
 use crate::runner::SyncRunner;
-use crate::sync::SyncEngine;
+use crate::sync::{Attempt, SyncEngine, SyncReport};
 
 /// Subscriptions one renewal pass renews at most.
 const RENEW_BATCH: u32 = 100;
+
+/// The least time between two recreations of one integration's subscription.
+pub const RESUBSCRIBE_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// One notification of a Graph notification body (`value[]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,7 +135,12 @@ impl SyncEngine {
             .await?;
         let mut renewed = 0;
         for integration in &due {
-            if self.open_subscription(integration, false).await? {
+            // An expired subscription (or one a lifecycle event marked so) is created again.
+            let expired = integration
+                .subscription
+                .as_ref()
+                .is_some_and(|s| s.expires_at <= now);
+            if self.open_subscription(integration, expired).await? {
                 renewed += 1;
             } else {
                 self.forget_expired_channel(integration, now).await?;
@@ -169,7 +179,17 @@ impl SyncRunner {
         }
         match notification.lifecycle_event.as_deref() {
             Some("subscriptionRemoved" | "missed") => {
-                engine.open_subscription(&integration, true).await?;
+                // Graph wants the answer within seconds: the subscription is marked expired (so
+                // it is created again rather than renewed) and its recreation queued as a job.
+                let expired = PushSubscription {
+                    expires_at: now,
+                    ..subscription.clone()
+                };
+                engine
+                    .repo
+                    .set_subscription(integration.id, Some(&expired), now)
+                    .await?;
+                self.queue_resubscribe(integration.id, now).await?;
             }
             Some("reauthorizationRequired") => {
                 engine.open_subscription(&integration, false).await?;
@@ -178,5 +198,62 @@ impl SyncRunner {
             _ => {}
         }
         Ok(Notified::Queued(self.queue(integration.id, now).await?))
+    }
+
+    /// Queues the creation again of integration `id`'s subscription (a `renew_subscription`
+    /// job), due `now` unless one was due less than [`RESUBSCRIBE_EVERY`] ago (then due that
+    /// long after it), so a subscription is recreated at most once a minute however many
+    /// lifecycle events arrive; whether one was queued (`false`: one is queued already).
+    ///
+    /// Errors: only the store's.
+    pub async fn queue_resubscribe(
+        &self,
+        id: CalendarIntegrationId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let last = self
+            .jobs()
+            .sync_jobs_of(id, 100)
+            .await?
+            .into_iter()
+            .find(|job| job.kind == CalendarSyncJobKind::RenewSubscription)
+            .map(|job| job.available_at);
+        let due = last.map_or(now, |last| now.max(last + RESUBSCRIBE_EVERY));
+        self.jobs()
+            .schedule_sync_job(
+                id,
+                CalendarSyncJobKind::RenewSubscription,
+                self.config().max_attempts,
+                due,
+            )
+            .await
+    }
+}
+
+impl SyncEngine {
+    /// Opens integration `id`'s subscription again (a `renew_subscription` job): created anew
+    /// when it has none or it is marked expired, else renewed.
+    ///
+    /// Errors: only the store's.
+    pub async fn resubscribe(&self, id: CalendarIntegrationId, now: Timestamp) -> Result<Attempt> {
+        let Some(integration) = self.repo.integration(id).await? else {
+            return Ok(Attempt::Gone);
+        };
+        if !crate::runner::syncs(integration.status) {
+            return Ok(Attempt::Idle(integration.status));
+        }
+        if self.subscription_ttl().is_none() {
+            // Push is not configured: nothing to open.
+            return Ok(Attempt::Synced(SyncReport::default()));
+        }
+        let recreate = integration
+            .subscription
+            .as_ref()
+            .is_none_or(|s| s.expires_at <= now);
+        Ok(if self.open_subscription(&integration, recreate).await? {
+            Attempt::Synced(SyncReport::default())
+        } else {
+            Attempt::Failed("the Graph subscription could not be opened".to_owned())
+        })
     }
 }

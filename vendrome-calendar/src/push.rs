@@ -215,9 +215,10 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Disconnects the caller's integration: its channel stopped, its refresh token revoked at
-    /// the provider (where it has a revocation endpoint; a failure is logged), then everything
-    /// deleted.
+    /// Disconnects the caller's integration: its channel stopped (a Google channel, a Graph
+    /// subscription deleted), a Google refresh token revoked (a failure is logged), then
+    /// everything deleted, the sealed tokens with it. Microsoft has no per-grant revocation
+    /// endpoint: deleting the subscription and forgetting the tokens is what can be done there.
     ///
     /// Errors: as [`crate::IntegrationService::disconnect`].
     pub async fn disconnect(&self, caller: &Caller, id: CalendarIntegrationId) -> Result<()> {
@@ -225,8 +226,7 @@ impl SyncEngine {
         self.close_channel(&integration).await?;
         let app = match integration.provider {
             CalendarProvider::Google => self.google.as_ref(),
-            CalendarProvider::Microsoft => self.microsoft.as_ref(),
-            CalendarProvider::Caldav => None,
+            CalendarProvider::Microsoft | CalendarProvider::Caldav => None,
         };
         if let (Some(app), Some(_)) = (app, &integration.credentials) {
             let credentials = self.integrations.credentials(&integration)?;

@@ -51,6 +51,11 @@ impl Rule {
         Ok(Self(rule))
     }
 
+    /// The parsed rule, for writing it in a provider's own terms.
+    pub(crate) fn rrule(&self) -> &RRule<Unvalidated> {
+        &self.0
+    }
+
     /// The rule's text as stored (without the `RRULE:` prefix).
     pub fn as_string(&self) -> String {
         self.0.to_string()

@@ -90,6 +90,10 @@ impl SyncRunner {
         }
     }
 
+    pub(crate) fn jobs(&self) -> &Arc<dyn SyncJobRepo> {
+        &self.jobs
+    }
+
     pub fn engine(&self) -> &SyncEngine {
         &self.engine
     }
@@ -199,6 +203,18 @@ impl SyncRunner {
                     // Ours, not the provider's: retried like a provider's failure.
                     Err(error) => {
                         tracing::warn!(job = job.id, %error, "calendar sync job hit a store error");
+                        (Attempt::Failed(format!("storage error: {error}")), true)
+                    }
+                }
+            }
+            CalendarSyncJobKind::RenewSubscription => {
+                match self.engine.resubscribe(job.integration_id, clock()).await {
+                    Ok(attempt) => {
+                        let retry = matches!(attempt, Attempt::Failed(_));
+                        (attempt, retry)
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = job.id, %error, "calendar subscription job hit a store error");
                         (Attempt::Failed(format!("storage error: {error}")), true)
                     }
                 }

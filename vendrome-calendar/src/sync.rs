@@ -15,7 +15,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use vendrome_core::calendar::integrations::{EventLink, Integration, IntegrationRepo, SyncOutcome};
+use vendrome_core::calendar::integrations::{
+    EventLink, Integration, IntegrationRepo, Pulled, PulledEvent, SyncOutcome,
+};
 use vendrome_core::calendar::CalendarRepo;
 use vendrome_core::enums::{CalendarIntegrationStatus, CalendarProvider};
 use vendrome_core::ids::CalendarIntegrationId;
@@ -30,6 +32,9 @@ use crate::oauth_app::OAuthApp;
 use crate::provider::{RemoteCalendar, RemoteError};
 use crate::CalendarService;
 
+/// How many pulled events are kept per transaction.
+const PULL_BATCH: usize = 500;
+
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -38,7 +43,9 @@ pub struct SyncReport {
     pub created: usize,
     pub updated: usize,
     pub deleted: usize,
-    /// Remote events that could not be read as events (left out, named in the log).
+    /// Remote events left out (each named in the log): those that do not read as valid events,
+    /// and those carrying the UID of an event that follows a booking or mentorship session,
+    /// which only the booking or session changes.
     pub skipped: usize,
     /// Events changed on both sides since the last sync (the later edit kept, the other logged).
     pub conflicts: usize,
@@ -278,6 +285,7 @@ impl SyncEngine {
         if !wanted.is_empty() {
             ready.extend(remote.fetch(&wanted).await?);
         }
+        let mut batch = Vec::new();
         for item in ready {
             let Some(event) = item.event.clone() else {
                 tracing::warn!(integration = %id, remote = %item.id, "a remote event does not read as an event; left out");
@@ -312,50 +320,62 @@ impl SyncEngine {
                 }
                 Err(other) => return Err(other.into()),
             };
-            // A linked event is updated in place (a provider may give an event we wrote another
-            // UID); others are keyed by their UID.
-            let (stored, created) = match linked {
-                Some(event) => (self.events.update_event(event, &fields).await?, false),
-                None => {
-                    self.events
-                        .upsert_by_uid(integration.user_id, &uid, &fields)
-                        .await?
-                }
-            };
-            if created {
-                report.created += 1;
-            } else {
-                report.updated += 1;
+            batch.push(PulledEvent {
+                ical_uid: uid,
+                fields,
+                linked,
+                external_event_id: item.id,
+                etag: Some(item.etag),
+            });
+            if batch.len() == PULL_BATCH {
+                self.keep(integration, &mut batch, &mut report).await?;
             }
-            self.repo
-                .save_link(&EventLink {
-                    event_id: stored.id,
-                    integration_id: id,
-                    external_event_id: item.id,
-                    etag: Some(item.etag),
-                    last_synced_at: time::now(),
-                })
-                .await?;
         }
+        self.keep(integration, &mut batch, &mut report).await?;
         // Removed events, and on a full sync every linked one not listed as present (a provider
-        // may also list removed events in a full listing: each is deleted once).
+        // may also list removed events in a full listing: each is deleted once). An event that
+        // follows a booking or session stays: only its booking or session deletes it.
         let mut gone: BTreeSet<String> = listing.removed.iter().cloned().collect();
         if let Some(map) = &known {
             gone.extend(map.keys().filter(|h| !listed.contains(*h)).cloned());
         }
-        for external in gone {
-            let link = match &known {
-                Some(map) => map.get(&external).cloned(),
-                None => self.repo.event_link(id, &external).await?,
-            };
-            if let Some(link) = link {
-                self.events.delete_event(link.event_id).await?;
-                self.repo.delete_link(id, &external).await?;
-                report.deleted += 1;
-            }
+        let gone: Vec<String> = gone.into_iter().collect();
+        for chunk in gone.chunks(PULL_BATCH) {
+            report.deleted += self.repo.delete_pulled(id, chunk, time::now()).await?;
         }
         report.requests = remote.requests();
         Ok((report, listing.cursor))
+    }
+}
+
+impl SyncEngine {
+    /// Stores `batch` (emptied) as the integration's member's events in one transaction,
+    /// counting what became of each.
+    async fn keep(
+        &self,
+        integration: &Integration,
+        batch: &mut Vec<PulledEvent>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let outcomes = self
+            .repo
+            .store_pulled(integration.id, integration.user_id, batch, time::now())
+            .await?;
+        for (pulled, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Pulled::Created => report.created += 1,
+                Pulled::Updated => report.updated += 1,
+                Pulled::Managed => {
+                    tracing::warn!(integration = %integration.id, remote = %pulled.external_event_id, "a remote event carries the UID of a booking's or session's event; left out");
+                    report.skipped += 1;
+                }
+            }
+        }
+        batch.clear();
+        Ok(())
     }
 }
 

@@ -145,10 +145,12 @@ impl SyncEngine {
         id: &str,
     ) -> std::result::Result<bool, SyncFailure> {
         let theirs = item.as_ref().and_then(|i| i.event.clone());
-        let ours_won = ours_wins(
-            event.updated_at,
-            theirs.as_ref().and_then(|t| t.last_modified),
-        );
+        // An event that follows a booking or session changes only with it: ours always wins.
+        let ours_won = event.managed_by.is_some()
+            || ours_wins(
+                event.updated_at,
+                theirs.as_ref().and_then(|t| t.last_modified),
+            );
         match (ours_won, &item, theirs.clone()) {
             (false, Some(item), Some(imported)) => {
                 let fields = self

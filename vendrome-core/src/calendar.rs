@@ -79,6 +79,18 @@ impl CalendarEvent {
     }
 }
 
+/// What [`CalendarRepo::upsert_by_uid`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new event.
+    Created(CalendarEvent),
+    /// The member's event with that UID, its fields replaced.
+    Updated(CalendarEvent),
+    /// The member's event with that UID follows a booking or mentorship session: left as it
+    /// is (its id).
+    Managed(CalendarEventId),
+}
+
 /// Which events of a member a window query returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventScope {
@@ -164,8 +176,10 @@ pub trait CalendarRepo: Send + Sync {
     /// Imports an event by its iCalendar UID: creates `owner`'s event with `ical_uid` (`sequence`
     /// 0, `confirmed`), or, when they have one with that UID already (even a deleted one, which
     /// comes back), replaces its fields and bumps its `sequence` as [`Self::update_event`] does.
-    /// Returns the event and whether it was created; concurrent imports of one UID make one
-    /// event.
+    /// Concurrent imports of one UID make one event.
+    ///
+    /// MUST leave an event that follows a booking or mentorship session ([`managed`]) as it is,
+    /// deleted or not, and answer [`Upserted::Managed`]: only its booking or session changes it.
     ///
     /// # Errors
     ///
@@ -175,5 +189,5 @@ pub trait CalendarRepo: Send + Sync {
         owner: UserId,
         ical_uid: &str,
         fields: &EventFields,
-    ) -> Result<(CalendarEvent, bool)>;
+    ) -> Result<Upserted>;
 }

@@ -6,8 +6,11 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat};
 use uuid::Uuid;
+use vendrome_core::calendar::integrations::Pulled;
 use vendrome_core::calendar::managed::ManagedBy;
-use vendrome_core::calendar::{Attendee, CalendarEvent, CalendarRepo, EventFields, EventScope};
+use vendrome_core::calendar::{
+    Attendee, CalendarEvent, CalendarRepo, EventFields, EventScope, Upserted,
+};
 use vendrome_core::enums::{CalendarAttendeeStatus, CalendarEventStatus, CalendarVisibility};
 use vendrome_core::ids::{BookingId, CalendarEventId, MentorshipId, MentorshipSessionId, UserId};
 use vendrome_core::time::{self, Timestamp};
@@ -56,7 +59,7 @@ struct AttendeeRow {
 }
 
 /// Exceptions as stored: UTC RFC 3339 instants, comma separated; `None` when there are none.
-fn encode_exceptions(exceptions: &[Timestamp]) -> Option<String> {
+pub(crate) fn encode_exceptions(exceptions: &[Timestamp]) -> Option<String> {
     (!exceptions.is_empty()).then(|| {
         exceptions
             .iter()
@@ -157,13 +160,13 @@ fn scope_condition(scope: EventScope) -> &'static str {
 
 /// `$1` the event id, `$2` the owner, `$3`–`$14` the fields (see `bind_fields!`), `$15` the
 /// UID, `$16` the time.
-const INSERT_EVENT: &str = "INSERT INTO calendar_events (id, owner_id, title, description, \
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO calendar_events (id, owner_id, title, description, \
      location, video_url, starts_at, ends_at, timezone, all_day, recurrence, recurrence_exceptions, \
      series_ends_at, visibility, ical_uid, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)";
 
 /// `$2`–`$13` the fields (see `bind_fields!`), `$14` the time; the caller adds the `WHERE`.
-const UPDATE_EVENT: &str = "UPDATE calendar_events SET title = $2, description = $3, \
+pub(crate) const UPDATE_EVENT: &str = "UPDATE calendar_events SET title = $2, description = $3, \
      location = $4, video_url = $5, starts_at = $6, ends_at = $7, timezone = $8, all_day = $9, \
      recurrence = $10, recurrence_exceptions = $11, series_ends_at = $12, visibility = $13, \
      sequence = sequence + 1, updated_at = $14";
@@ -210,6 +213,89 @@ macro_rules! replace_attendees {
     };
 }
 
+/// The condition that an event follows no booking or mentorship session: imports and pulls
+/// change only such events.
+pub(crate) const UNMANAGED: &str = "booking_id IS NULL AND mentorship_session_id IS NULL";
+
+/// Imports `$fields` as `$owner`'s event with UID `$uid` inside transaction `$tx`, as
+/// `CalendarRepo::upsert_by_uid` does, or first in place into the live event `$linked` (an
+/// `Option<Uuid>`) when given; an event that follows a booking or session is left as it is.
+/// Evaluates to the event's id and what became of it (`Pulled`).
+macro_rules! upsert_in {
+    ($tx:expr, $owner:expr, $uid:expr, $fields:expr, $linked:expr, $now:expr) => {{
+        let mut done: Option<(Uuid, Pulled)> = None;
+        if let Some(linked) = $linked {
+            let sql = format!("{UPDATE_EVENT} WHERE id = $1 AND deleted_at IS NULL AND {UNMANAGED}");
+            let updated = bind_fields!(sqlx::query(&sql).bind(linked), $fields)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if updated {
+                replace_attendees!($tx, linked, &$fields.attendees, $now);
+                done = Some((linked, Pulled::Updated));
+            } else {
+                let managed: Option<(Uuid,)> = sqlx::query_as(&format!(
+                    "SELECT id FROM calendar_events WHERE id = $1 AND NOT ({UNMANAGED})"
+                ))
+                .bind(linked)
+                .fetch_optional(&mut *$tx)
+                .await?;
+                done = managed.map(|(id,)| (id, Pulled::Managed));
+            }
+        }
+        match done {
+            Some(done) => done,
+            None => {
+                let fresh = CalendarEventId::new().as_uuid();
+                // The unique (owner, UID) decides between concurrent imports: one inserts, the
+                // others update the row it made.
+                let sql = format!("{INSERT_EVENT} ON CONFLICT (owner_id, ical_uid) DO NOTHING");
+                let created = bind_fields!(sqlx::query(&sql).bind(fresh).bind($owner), $fields)
+                    .bind($uid)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if created {
+                    insert_attendees!($tx, fresh, &$fields.attendees, $now);
+                    (fresh, Pulled::Created)
+                } else {
+                    let sql = format!(
+                        "{UPDATE_EVENT}, deleted_at = NULL WHERE owner_id = $15 AND ical_uid = $16 \
+                         AND {UNMANAGED} RETURNING id"
+                    );
+                    let updated: Option<(Uuid,)> =
+                        bind_fields!(sqlx::query_as(&sql).bind(fresh), $fields)
+                            .bind($now)
+                            .bind($owner)
+                            .bind($uid)
+                            .fetch_optional(&mut *$tx)
+                            .await?;
+                    match updated {
+                        Some((event,)) => {
+                            replace_attendees!($tx, event, &$fields.attendees, $now);
+                            (event, Pulled::Updated)
+                        }
+                        None => {
+                            let (event,): (Uuid,) = sqlx::query_as(
+                                "SELECT id FROM calendar_events WHERE owner_id = $1 AND ical_uid = $2",
+                            )
+                            .bind($owner)
+                            .bind($uid)
+                            .fetch_one(&mut *$tx)
+                            .await?;
+                            (event, Pulled::Managed)
+                        }
+                    }
+                }
+            }
+        }
+    }};
+}
+
 macro_rules! insert_attendees {
     ($tx:expr, $event:expr, $users:expr, $now:expr) => {
         for user in $users {
@@ -227,6 +313,8 @@ macro_rules! insert_attendees {
         }
     };
 }
+
+pub(crate) use {bind_fields, insert_attendees, replace_attendees, upsert_in};
 
 impl Store {
     async fn load_events(&self, condition: &str, binds: EventBinds) -> Result<Vec<CalendarEvent>> {
@@ -336,46 +424,28 @@ impl CalendarRepo for Store {
         owner: UserId,
         ical_uid: &str,
         fields: &EventFields,
-    ) -> Result<(CalendarEvent, bool)> {
+    ) -> Result<Upserted> {
         let now = time::now();
-        let fresh = CalendarEventId::new().as_uuid();
-        let (event, created) = with_db!(&self.db, pool => {
+        let (event, done) = with_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            // The unique (owner, UID) decides between concurrent imports: one inserts, the
-            // others update the row it made.
-            let sql = format!("{INSERT_EVENT} ON CONFLICT (owner_id, ical_uid) DO NOTHING");
-            let created = bind_fields!(sqlx::query(&sql).bind(fresh).bind(owner.as_uuid()), fields)
-                .bind(ical_uid)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            let event = if created {
-                insert_attendees!(tx, fresh, &fields.attendees, now);
-                fresh
-            } else {
-                let sql = format!(
-                    "{UPDATE_EVENT}, deleted_at = NULL WHERE owner_id = $15 AND ical_uid = $16 RETURNING id"
-                );
-                let (event,): (Uuid,) = bind_fields!(sqlx::query_as(&sql).bind(fresh), fields)
-                    .bind(now)
-                    .bind(owner.as_uuid())
-                    .bind(ical_uid)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                replace_attendees!(tx, event, &fields.attendees, now);
-                event
-            };
+            let done = upsert_in!(tx, owner.as_uuid(), ical_uid, fields, None::<Uuid>, now);
             tx.commit().await?;
-            Ok::<_, sqlx::Error>((event, created))
+            Ok::<_, sqlx::Error>(done)
         })
         .or_unexpected()?;
+        let id = CalendarEventId::from_uuid(event);
+        if done == Pulled::Managed {
+            return Ok(Upserted::Managed(id));
+        }
         let event = self
-            .event(CalendarEventId::from_uuid(event))
+            .event(id)
             .await?
             .context("a calendar event just imported is missing")?;
-        Ok((event, created))
+        Ok(if done == Pulled::Created {
+            Upserted::Created(event)
+        } else {
+            Upserted::Updated(event)
+        })
     }
     #[tracing::instrument(skip(self))]
     async fn delete_event(&self, id: CalendarEventId) -> Result<bool> {

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use vendrome_core::calendar::integrations::{
-    Conflict, ConnectAttempt, EventLink, Integration, IntegrationRepo, NewIntegration,
-    PushSubscription, SealedCredentials, SyncOutcome,
+    Conflict, ConnectAttempt, EventLink, Integration, IntegrationRepo, NewIntegration, Pulled,
+    PulledEvent, PushSubscription, SealedCredentials, SyncOutcome,
 };
 use vendrome_core::enums::{CalendarIntegrationStatus, CalendarProvider};
 use vendrome_core::ids::{CalendarConflictId, CalendarEventId, CalendarIntegrationId, UserId};
@@ -13,6 +13,7 @@ use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use crate::calendar_links::{ConflictRow, LinkRow, LINK_COLUMNS};
+use crate::calendar_pull::SAVE_LINK;
 use crate::error::{unexpected, unique_violation, SqlxResultExt as _};
 use crate::sql_enum::DbEnum;
 use crate::{with_db, Store};
@@ -346,23 +347,40 @@ impl IntegrationRepo for Store {
     #[tracing::instrument(skip(self))]
     async fn save_link(&self, link: &EventLink) -> Result<()> {
         with_db!(&self.db, pool => {
-            sqlx::query(
-                "INSERT INTO calendar_event_links (event_id, integration_id, external_event_id, \
-                 etag, last_synced_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (event_id, integration_id) DO UPDATE SET \
-                 external_event_id = excluded.external_event_id, etag = excluded.etag, \
-                 last_synced_at = excluded.last_synced_at",
-            )
-            .bind(link.event_id.as_uuid())
-            .bind(link.integration_id.as_uuid())
-            .bind(&link.external_event_id)
-            .bind(&link.etag)
-            .bind(link.last_synced_at)
-            .execute(pool)
-            .await
-            .map(drop)
+            sqlx::query(SAVE_LINK)
+                .bind(link.event_id.as_uuid())
+                .bind(link.integration_id.as_uuid())
+                .bind(&link.external_event_id)
+                .bind(&link.etag)
+                .bind(link.last_synced_at)
+                .execute(pool)
+                .await
+                .map(drop)
         })
         .or_unexpected()
+    }
+
+    #[tracing::instrument(skip(self, events), fields(events = events.len()))]
+    async fn store_pulled(
+        &self,
+        integration: CalendarIntegrationId,
+        owner: UserId,
+        events: &[PulledEvent],
+        now: Timestamp,
+    ) -> Result<Vec<Pulled>> {
+        self.store_pulled_events(integration, owner, events, now)
+            .await
+    }
+
+    #[tracing::instrument(skip(self, external_event_ids), fields(events = external_event_ids.len()))]
+    async fn delete_pulled(
+        &self,
+        integration: CalendarIntegrationId,
+        external_event_ids: &[String],
+        now: Timestamp,
+    ) -> Result<usize> {
+        self.delete_pulled_events(integration, external_event_ids, now)
+            .await
     }
 
     #[tracing::instrument(skip(self))]

@@ -30,6 +30,7 @@ mod calendar_feed;
 mod calendar_integrations;
 mod calendar_links;
 mod calendar_mirror;
+mod calendar_pull;
 mod calendar_push;
 mod calendar_sync_jobs;
 mod deal_matches;

@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 
+use crate::calendar::EventFields;
 use crate::enums::{CalendarIntegrationStatus, CalendarProvider};
 use crate::ids::{CalendarConflictId, CalendarEventId, CalendarIntegrationId, UserId};
 use crate::time::Timestamp;
@@ -134,6 +135,30 @@ pub struct Conflict {
     /// The losing version as iCalendar text.
     pub loser_ics: String,
     pub created_at: Timestamp,
+}
+
+/// A remote event to keep as its member's event, linked to its remote resource (see
+/// [`IntegrationRepo::store_pulled`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledEvent {
+    pub ical_uid: String,
+    pub fields: EventFields,
+    /// The member's event already linked to it, updated in place (a provider may give an event
+    /// we wrote another UID); `None`: keyed by its UID.
+    pub linked: Option<CalendarEventId>,
+    /// The provider's id for it and its version.
+    pub external_event_id: String,
+    pub etag: Option<String>,
+}
+
+/// What became of a [`PulledEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pulled {
+    Created,
+    Updated,
+    /// The member's event with its UID (or linked to it) follows a booking or mentorship
+    /// session: left as it is, and not linked.
+    Managed,
 }
 
 /// How a sync ended, for [`IntegrationRepo::record_sync`].
@@ -269,6 +294,41 @@ pub trait IntegrationRepo: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn save_link(&self, link: &EventLink) -> Result<()>;
+
+    /// Keeps a batch of events pulled from `integration` as events of `owner`, in one
+    /// transaction: each updated in place when `linked` names a live event, else imported by its
+    /// UID as [`CalendarRepo::upsert_by_uid`](crate::calendar::CalendarRepo::upsert_by_uid)
+    /// does, and its link saved (etag, `last_synced_at` = `now`). What became of each, in order.
+    ///
+    /// MUST leave an event that follows a booking or mentorship session as it is (deleted or
+    /// not) and not link it: [`Pulled::Managed`].
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails (nothing of
+    /// the batch is kept then).
+    async fn store_pulled(
+        &self,
+        integration: CalendarIntegrationId,
+        owner: UserId,
+        events: &[PulledEvent],
+        now: Timestamp,
+    ) -> Result<Vec<Pulled>>;
+
+    /// Forgets the remote events `external_event_ids` of `integration`, in one transaction: their
+    /// links go, and the events linked to them are deleted, except those that follow a booking
+    /// or mentorship session, which stay as they are (only their booking or session deletes
+    /// them). The number of events deleted.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn delete_pulled(
+        &self,
+        integration: CalendarIntegrationId,
+        external_event_ids: &[String],
+        now: Timestamp,
+    ) -> Result<usize>;
 
     /// Deletes the link of `external_event_id`; `false` when there was none.
     ///

@@ -113,6 +113,9 @@ pub struct ImportView {
     pub created: usize,
     /// Events with a UID the caller had already, replaced.
     pub updated: usize,
+    /// Events with the UID of the caller's event of a booking or mentorship session: left as it
+    /// is (only the booking or session changes it).
+    pub skipped: usize,
 }
 
 /// Import an iCalendar file into the caller's calendar: `text/calendar`, or JSON `{ "ics": … }`.
@@ -160,6 +163,7 @@ pub async fn import(
     Ok(ApiSuccess::ok(ImportView {
         created: report.created,
         updated: report.updated,
+        skipped: report.skipped,
     }))
 }
 

@@ -149,7 +149,9 @@ pub struct SyncReportView {
     pub created: usize,
     pub updated: usize,
     pub deleted: usize,
-    /// Remote events that are not valid events, left out.
+    /// Remote events left out: those that are not valid events, and those carrying the UID of
+    /// the caller's event of a booking or mentorship session (only the booking or session
+    /// changes it).
     pub skipped: usize,
     /// Events changed on both sides since the last sync: the later edit kept, the other in
     /// `GET /v1/calendar/conflicts`.

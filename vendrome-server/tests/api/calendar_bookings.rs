@@ -50,7 +50,7 @@ async fn linked(app: &TestApp, token: &str, key: &str, id: &str) -> Vec<Value> {
 }
 
 /// The member's one event of booking `id`.
-async fn booking_event(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn booking_event(app: &TestApp, token: &str, id: &str) -> Value {
     let events = linked(app, token, "booking_id", id).await;
     assert_eq!(events.len(), 1, "one event of booking {id}: {events:?}");
     events[0].clone()
@@ -78,17 +78,17 @@ async fn feed(app: &TestApp, token: &str) -> String {
 }
 
 /// A free service of the provider that confirms its bookings at once, open all week; its post.
-async fn auto_confirmed(app: &TestApp, provider: &str) -> String {
+pub(crate) async fn auto_confirmed(app: &TestApp, provider: &str) -> String {
     let post = paid_service(app, provider, 0, json!({ "auto_confirm": true })).await;
     open_all_week(app, provider).await;
     post
 }
 
-async fn booked(app: &TestApp, client: &str, post: &str, slot: &Value) -> Value {
+pub(crate) async fn booked(app: &TestApp, client: &str, post: &str, slot: &Value) -> Value {
     expect_status(book(app, client, post, slot), 201).await["data"].clone()
 }
 
-fn id_of(v: &Value) -> String {
+pub(crate) fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 

@@ -54,7 +54,11 @@ fn config(fake: std::net::SocketAddr, push: bool) -> ProviderConfig {
 }
 
 /// The app with Google pointed at a new fake (page size `page_size`).
-async fn with_fake(backend: Backend, page_size: usize, push: bool) -> Option<(TestApp, Shared)> {
+pub(crate) async fn with_fake(
+    backend: Backend,
+    page_size: usize,
+    push: bool,
+) -> Option<(TestApp, Shared)> {
     let fake: Shared = Arc::new(Mutex::new(Fake {
         page_size,
         ..Fake::default()
@@ -150,7 +154,7 @@ async fn callback(app: &TestApp, code: &str, state: &str, cookie: &str) -> reqwe
 }
 
 /// Connects the member's Google calendar; the integration.
-async fn connect(app: &TestApp, token: &str) -> Value {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Value {
     let (url, cookie) = start(app, token).await;
     let (code, state) = consent(&url).await;
     let response = callback(app, &code, &state, &cookie).await;

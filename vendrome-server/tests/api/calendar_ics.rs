@@ -177,7 +177,10 @@ async fn calendar_import_is_idempotent_per_uid_and_names_broken_lines(backend: B
 
     let (status, body) = crate::support::json(import(&app, &me, FILE).await).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({ "created": 2, "updated": 0 }));
+    assert_eq!(
+        body["data"],
+        json!({ "created": 2, "updated": 0, "skipped": 0 })
+    );
     let seen = occurrences(&app, &me).await;
     assert_eq!(seen.len(), 4, "{seen:?}");
     assert_eq!(
@@ -197,7 +200,10 @@ async fn calendar_import_is_idempotent_per_uid_and_names_broken_lines(backend: B
             .json(&json!({ "ics": changed })),
     )
     .await;
-    assert_eq!(body["data"], json!({ "created": 0, "updated": 2 }));
+    assert_eq!(
+        body["data"],
+        json!({ "created": 0, "updated": 2, "skipped": 0 })
+    );
     let seen = occurrences(&app, &me).await;
     assert_eq!(seen.len(), 4, "{seen:?}");
     assert_eq!(seen[3].2, "Launch day");
@@ -294,7 +300,10 @@ async fn calendar_feed_round_trips_into_another_member(backend: Backend) {
 
     let (status, body) = crate::support::json(import(&app, &bob, &text).await).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"], json!({ "created": 3, "updated": 0 }));
+    assert_eq!(
+        body["data"],
+        json!({ "created": 3, "updated": 0, "skipped": 0 })
+    );
     let expected = occurrences(&app, &alice).await;
     assert_eq!(expected.len(), 9, "{expected:?}");
     assert_eq!(occurrences(&app, &bob).await, expected);

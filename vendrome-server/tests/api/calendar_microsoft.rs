@@ -4,7 +4,8 @@
 //! `@odata.nextLink`, incremental syncs from the stored `@odata.deltaLink` with `@removed`
 //! deletions, 410 `syncStateNotFound` → a full resync, the subscription validation handshake,
 //! notifications checked by `clientState` (duplicates making one job), lifecycle events
-//! recreating the subscription, renewal at half-life, deletion on disconnect, writes with
+//! answered without calling Graph and recreating the subscription in a job (at most once a
+//! minute), renewal at half-life, deletion on disconnect, writes with
 //! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`).
 
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ both_stores!(
     calendar_microsoft_connects_and_syncs_by_delta_link,
     calendar_microsoft_subscriptions_handshake_notify_and_renew,
     calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
+    calendar_microsoft_writes_series_as_patterned_recurrences,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -264,14 +266,22 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(requests(&fake), ["renew"]);
     assert_eq!(subscription(&fake).0, subscription_id);
 
-    // Graph removed the subscription: it is created again and a sync queued.
+    // Graph removed the subscription: answered without a call to Graph (it wants an answer
+    // within seconds); a job creates it again, and a sync is queued.
     let removed = json!({"value": [{"subscriptionId": subscription_id, "clientState": client_state,
                                     "lifecycleEvent": "subscriptionRemoved"}]});
     assert_eq!(
         notify(&app, removed).await,
         json!({"accepted": 1, "queued": 1})
     );
-    assert_eq!(requests(&fake), ["unsubscribe", "subscribe"]);
+    assert_eq!(requests(&fake), Vec::<String>::new());
+    let runner = &app.state.calendar_runner;
+    let now = time::now();
+    let runs = runner.run_due(&move || now, 10).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let mut made = requests(&fake);
+    made.sort();
+    assert_eq!(made, ["delta", "subscribe", "unsubscribe"]);
     let (recreated, new_state) = subscription(&fake);
     assert_ne!(recreated, subscription_id);
     let stored = app
@@ -291,13 +301,23 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
         notify(&app, change(&new_state, &recreated)).await["accepted"],
         1
     );
-    // Missed notifications: created again too.
+    // Missed notifications: created again too, but at most once a minute: within the minute
+    // only the sync runs; a minute after the last recreation, the subscription is recreated.
     let missed = json!({"value": [{"subscriptionId": recreated, "clientState": new_state,
                                    "lifecycleEvent": "missed"}]});
+    assert_eq!(notify(&app, missed.clone()).await["accepted"], 1);
     assert_eq!(notify(&app, missed).await["accepted"], 1);
+    let later = time::now();
+    let runs = runner.run_due(&move || later, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(requests(&fake), ["delta"]);
+    assert_eq!(subscription(&fake).0, recreated);
+    let a_minute_on = later + chrono::Duration::seconds(61);
+    let runs = runner.run_due(&move || a_minute_on, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(requests(&fake), ["unsubscribe", "subscribe"]);
     let (third, third_state) = subscription(&fake);
     assert_ne!(third, recreated);
-    requests(&fake);
     // Reauthorization required: the subscription is renewed (kept), nothing queued.
     let reauthorize = json!({"value": [{"subscriptionId": third, "clientState": third_state,
                                         "lifecycleEvent": "reauthorizationRequired"}]});
@@ -308,7 +328,18 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(requests(&fake), ["renew"]);
     assert_eq!(subscription(&fake).0, third);
 
-    // Disconnecting deletes it.
+    // Disconnecting deletes it and forgets the tokens: Microsoft has no per-grant revocation
+    // endpoint, so the subscription's deletion is the only request, and the integration's row,
+    // the only place its sealed tokens were, is gone.
+    let integration = id.parse::<CalendarIntegrationId>().unwrap();
+    let sealed = app
+        .db
+        .store
+        .integration(integration)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sealed.credentials.is_some_and(|c| c.refresh.is_some()));
     succeed(
         app.delete(&format!("/v1/calendar/integrations/{id}"))
             .bearer_auth(&me),
@@ -316,6 +347,59 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     .await;
     assert_eq!(requests(&fake), ["unsubscribe"]);
     assert!(fake.lock().unwrap().subscriptions.is_empty());
+    assert_eq!(app.db.store.integration(integration).await.unwrap(), None);
+}
+
+async fn calendar_microsoft_writes_series_as_patterned_recurrences(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    let written = |recurrence: &'static str| {
+        let (app, me, id, fake) = (&app, &me, &id, &fake);
+        async move {
+            let event = expect_status(
+                app.post("/v1/calendar/events")
+                    .bearer_auth(me)
+                    .json(&json!({
+                    "title": "Weekly", "starts_at": "2027-03-22T09:00:00Z",
+                    "ends_at": "2027-03-22T10:00:00Z", "timezone": "Europe/London",
+                    "recurrence": recurrence, "visibility": "busy"})),
+                201,
+            )
+            .await["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let pushed = succeed(
+                app.put(&format!("/v1/calendar/integrations/{id}/events/{event}"))
+                    .bearer_auth(me),
+            )
+            .await;
+            let remote = pushed["data"]["external_event_id"].as_str().unwrap();
+            fake.lock().unwrap().events[remote].1.clone()
+        }
+    };
+    // A weekly series: its pattern and range, its times local to its zone, so 09:00 in London
+    // stays 09:00 after the clocks change on 28 March.
+    let weekly = written("FREQ=WEEKLY;BYDAY=MO;COUNT=6").await;
+    assert_eq!(
+        weekly["recurrence"],
+        json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                           "firstDayOfWeek": "monday"},
+               "range": {"type": "numbered", "numberOfOccurrences": 6,
+                         "startDate": "2027-03-22", "recurrenceTimeZone": "Europe/London"}}),
+        "{weekly}"
+    );
+    assert_eq!(
+        weekly["start"],
+        json!({"dateTime": "2027-03-22T09:00:00", "timeZone": "Europe/London"})
+    );
+    // A rule Graph has no pattern for: its first occurrence, in UTC.
+    let hourly = written("FREQ=HOURLY;COUNT=3").await;
+    assert_eq!(hourly.get("recurrence"), None, "{hourly}");
+    assert_eq!(hourly["start"]["timeZone"], "UTC");
 }
 
 async fn calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent(backend: Backend) {

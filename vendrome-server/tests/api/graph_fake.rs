@@ -81,7 +81,13 @@ impl Fake {
         if event.get("iCalUId").is_none() {
             event["iCalUId"] = json!(format!("040000008200E0-{id}"));
         }
-        event["type"] = json!("singleInstance");
+        // A series is its master (graph/api/resources/event: `type`).
+        let kind = if event.get("recurrence").is_some_and(|r| !r.is_null()) {
+            "seriesMaster"
+        } else {
+            "singleInstance"
+        };
+        event["type"] = json!(kind);
         self.events.insert(id.to_owned(), (version, event, deleted));
     }
 
@@ -302,27 +308,28 @@ async fn delta(
         }
         (0usize, fake.version, None)
     };
-    let matching: Vec<Value> = fake
+    // Only the page's events are copied: a listing of a large mailbox costs the fake little.
+    let matching: Vec<(&Value, bool)> = fake
         .events
         .values()
         .filter(|(version, _, deleted)| match since {
             Some(since) => *version > since && *version <= at,
             None => !deleted && *version <= at,
         })
-        .map(|(_, event, deleted)| {
-            if *deleted {
-                json!({"@odata.type": "#microsoft.graph.event", "id": event["id"],
-                       "@removed": {"reason": "deleted"}})
-            } else {
-                event.clone()
-            }
-        })
+        .map(|(_, event, deleted)| (event, *deleted))
         .collect();
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
         .take(fake.page_size)
-        .cloned()
+        .map(|(event, deleted)| {
+            if *deleted {
+                json!({"@odata.type": "#microsoft.graph.event", "id": event["id"],
+                       "@removed": {"reason": "deleted"}})
+            } else {
+                (*event).clone()
+            }
+        })
         .collect();
     let base = format!("http://{address}/v1.0/me/calendarView/delta");
     let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",

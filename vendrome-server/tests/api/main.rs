@@ -14,6 +14,7 @@ mod calendar_busy;
 mod calendar_google;
 mod calendar_ics;
 mod calendar_integrations;
+mod calendar_managed;
 mod calendar_microsoft;
 mod calendar_runner;
 mod checkout;

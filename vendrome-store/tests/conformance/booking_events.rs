@@ -26,12 +26,16 @@ conformance!(
     reschedules_are_compare_and_set_and_never_overlap
 );
 
-fn nine() -> Timestamp {
+pub(crate) fn nine() -> Timestamp {
     Utc.with_ymd_and_hms(2030, 7, 1, 9, 0, 0).unwrap()
 }
 
 /// `user`'s events of `booking` around the test's day.
-async fn events_of(store: &Store, user: UserId, booking: &Booking) -> Vec<CalendarEvent> {
+pub(crate) async fn events_of(
+    store: &Store,
+    user: UserId,
+    booking: &Booking,
+) -> Vec<CalendarEvent> {
     let mut events = store
         .events_between(
             user,
@@ -45,7 +49,12 @@ async fn events_of(store: &Store, user: UserId, booking: &Booking) -> Vec<Calend
     events
 }
 
-async fn booked(store: &Store, client: UserId, provider: UserId, at: Timestamp) -> Booking {
+pub(crate) async fn booked(
+    store: &Store,
+    client: UserId,
+    provider: UserId,
+    at: Timestamp,
+) -> Booking {
     let post = service(store, provider).await;
     match create(store, &new_booking(post, client, provider, at, 60, 0, "k")).await {
         CreateBookingOutcome::Created(b) => b,
@@ -54,7 +63,7 @@ async fn booked(store: &Store, client: UserId, provider: UserId, at: Timestamp) 
 }
 
 /// Moves `b` from `from` to `to`; the booking after, `None` when it had moved.
-async fn step(
+pub(crate) async fn step(
     store: &Store,
     b: &Booking,
     from: BookingStatus,

@@ -2,7 +2,7 @@
 //! replacing it, revoked by deleting it) and events upserted by their iCalendar UID.
 
 use vendrome_core::calendar::feed::{CalendarFeedRepo, FeedToken};
-use vendrome_core::calendar::CalendarRepo;
+use vendrome_core::calendar::{CalendarRepo, Upserted};
 use vendrome_core::time;
 use vendrome_store::Store;
 
@@ -38,27 +38,34 @@ async fn calendar_feed_tokens_rotate_and_revoke(store: Store) {
 async fn calendar_events_upsert_by_uid(store: Store) {
     let (me, other) = (user(&store).await, user(&store).await);
     let f = fields("Imported", at(3, 9), vec![]);
-    let (created, new) = store.upsert_by_uid(me, "x@elsewhere", &f).await.unwrap();
-    assert!(new);
+    let Upserted::Created(created) = store.upsert_by_uid(me, "x@elsewhere", &f).await.unwrap()
+    else {
+        panic!("expected a new event")
+    };
     assert_eq!((created.sequence, created.fields.clone()), (0, f.clone()));
 
     let mut changed = f.clone();
     changed.title = "Imported again".into();
-    let (updated, new) = store
+    let Upserted::Updated(updated) = store
         .upsert_by_uid(me, "x@elsewhere", &changed)
         .await
-        .unwrap();
-    assert!(!new);
+        .unwrap()
+    else {
+        panic!("expected the event updated")
+    };
     assert_eq!((updated.id, updated.sequence), (created.id, 1));
     assert_eq!(updated.fields.title, "Imported again");
 
     // Another member's UID space is their own; a deleted event comes back under its UID.
-    let (theirs, new) = store.upsert_by_uid(other, "x@elsewhere", &f).await.unwrap();
-    assert!(new);
+    let Upserted::Created(theirs) = store.upsert_by_uid(other, "x@elsewhere", &f).await.unwrap()
+    else {
+        panic!("expected their own event")
+    };
     assert_ne!(theirs.id, created.id);
     assert!(store.delete_event(created.id).await.unwrap());
-    let (back, new) = store.upsert_by_uid(me, "x@elsewhere", &f).await.unwrap();
-    assert!(!new);
+    let Upserted::Updated(back) = store.upsert_by_uid(me, "x@elsewhere", &f).await.unwrap() else {
+        panic!("expected the deleted event back")
+    };
     assert_eq!(back.id, created.id);
     assert_eq!(store.event(created.id).await.unwrap(), Some(back));
 }

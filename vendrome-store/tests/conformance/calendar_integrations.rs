@@ -23,7 +23,7 @@ conformance!(
     calendar_integrations_rejected_credentials_revoke_until_reconnected
 );
 
-fn new(user: UserId, calendar: &str, key: &str) -> NewIntegration {
+pub(crate) fn new(user: UserId, calendar: &str, key: &str) -> NewIntegration {
     NewIntegration {
         id: CalendarIntegrationId::new(),
         user_id: user,

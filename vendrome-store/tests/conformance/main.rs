@@ -33,6 +33,7 @@ mod bookings;
 mod calendar;
 mod calendar_ics;
 mod calendar_integrations;
+mod calendar_pull;
 mod calendar_sync_jobs;
 mod deal_matches;
 mod enums;
