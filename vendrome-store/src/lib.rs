@@ -75,6 +75,7 @@ mod sql_enum;
 mod sql_text;
 mod trending;
 mod users;
+mod webhook_batches;
 mod webhooks;
 mod writes;
 
@@ -96,6 +97,7 @@ pub struct Store {
 struct Batches {
     reserves: Arc<investment_reserve::ReserveBatches>,
     settlements: Arc<settle_batches::SettleBatches>,
+    deliveries: Arc<webhook_batches::DeliveryBatches>,
 }
 
 impl std::fmt::Debug for Batches {

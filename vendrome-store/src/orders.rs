@@ -106,7 +106,7 @@ pub(crate) const ORDER_COLUMNS: &str = "o.id, o.buyer_id, o.seller_id, o.status,
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrderRow {
-    id: Uuid,
+    pub(crate) id: Uuid,
     buyer_id: Uuid,
     seller_id: Uuid,
     status: DbEnum<OrderStatus>,
