@@ -46,6 +46,7 @@ mod identities;
 mod investments;
 mod ledger;
 mod marketing;
+mod marketing_audience;
 mod mentorship;
 mod messaging;
 mod messaging_content;
