@@ -241,6 +241,14 @@ pub fn auth_service(
 }
 
 impl AppState {
+    /// After a change of the member's consent, profile or followed topics: sponsored delivery
+    /// reads them afresh on their next page.
+    pub fn audience_changed(&self, member: vendrome_core::ids::UserId) {
+        if let Some(delivery) = &self.delivery {
+            delivery.forget(member);
+        }
+    }
+
     /// The services over one store, with in-memory rate limits and the default policy.
     pub fn new(store: Store, keys: KeyRing) -> Self {
         Self::with_options(store, keys, StateOptions::default())

@@ -3,8 +3,9 @@
 //!
 //! A campaign's changes are compare-and-sets on its status (an edit also on not being
 //! submitted), each with its outbox event in one transaction. The audience estimate is one
-//! grouped statement over the opted-in, enabled members, each targeting dimension an `IN`
-//! list or an `EXISTS`.
+//! grouped statement over `marketing_audience` (the opted-in, enabled members and their
+//! single-valued traits, kept by triggers), each targeting dimension an `IN` list or an
+//! `EXISTS`.
 
 use std::collections::BTreeMap;
 
@@ -401,43 +402,42 @@ impl MarketingRepo for Store {
 
     #[tracing::instrument(skip(self, targeting))]
     async fn audience_size(&self, owner: UserId, targeting: &Targeting) -> Result<i64> {
+        // `marketing_audience` holds exactly the enabled members who opted in, with their
+        // single-valued traits (kept by the triggers of migration 20261209000400).
         let mut sql = SqlText::new(
             self.dialect(),
-            "SELECT COUNT(*) FROM users u \
-             JOIN marketing_consents mc ON mc.user_id = u.id AND mc.direct_marketing \
-             LEFT JOIN business_profiles bp ON bp.user_id = u.id \
-             WHERE u.disabled_at IS NULL AND u.id <> ",
+            "SELECT COUNT(*) FROM marketing_audience a WHERE a.user_id <> ",
         );
         sql.uuid(owner.as_uuid());
         any_of(
             &mut sql,
-            " AND bp.industry",
+            " AND a.industry",
             targeting.industries.iter().cloned().map(Arg::Text),
         );
         any_of(
             &mut sql,
-            " AND bp.country_code",
+            " AND a.country_code",
             targeting.countries.iter().cloned().map(Arg::Text),
         );
         any_of(
             &mut sql,
-            " AND lower(bp.city)",
+            " AND a.city",
             targeting.cities.iter().cloned().map(Arg::Text),
         );
         any_enum(
             &mut sql,
-            " AND u.verification_level",
+            " AND a.verification_level",
             &targeting.verification_levels,
         );
         if !targeting.looking_for.is_empty() {
             sql.push(
-                " AND EXISTS (SELECT 1 FROM business_profile_looking_for l WHERE l.user_id = u.id",
+                " AND EXISTS (SELECT 1 FROM business_profile_looking_for l WHERE l.user_id = a.user_id",
             );
             any_enum(&mut sql, " AND l.looking_for", &targeting.looking_for);
             sql.push(")");
         }
         if !targeting.topics.is_empty() {
-            sql.push(" AND EXISTS (SELECT 1 FROM user_topic_follows f WHERE f.user_id = u.id");
+            sql.push(" AND EXISTS (SELECT 1 FROM user_topic_follows f WHERE f.user_id = a.user_id");
             any_of(
                 &mut sql,
                 " AND f.topic_id",
@@ -448,7 +448,7 @@ impl MarketingRepo for Store {
         if let Some(degree) = targeting.connection_degree {
             // The owner is `$1` (bound first, above).
             let first = connections_of("$1");
-            sql.push(&format!(" AND u.id IN (SELECT id FROM ({first}) f0"));
+            sql.push(&format!(" AND a.user_id IN (SELECT id FROM ({first}) f0"));
             if degree == 2 {
                 sql.push(&format!(
                     " UNION SELECT CASE WHEN c.requester_id = f.id THEN c.addressee_id ELSE c.requester_id END \
@@ -606,32 +606,7 @@ impl MarketingRepo for Store {
             Option<bool>,
         );
         let v = viewer.as_uuid();
-        let mut degrees_sql = SqlText::new(self.dialect(), "");
-        if !owners.is_empty() {
-            degrees_sql.uuid(v);
-            let first = connections_of("$1");
-            degrees_sql.text = format!("SELECT id, 1 FROM ({first}) f WHERE id IN (");
-            let list = |sql: &mut SqlText| {
-                for (i, o) in owners.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.uuid(o.as_uuid());
-                }
-            };
-            list(&mut degrees_sql);
-            degrees_sql.push(&format!(
-                ") UNION ALL SELECT CASE WHEN c.requester_id IN (SELECT id FROM ({first}) f1) THEN c.addressee_id \
-                 ELSE c.requester_id END, 2 FROM connections c WHERE c.status = 'accepted' AND \
-                 ((c.requester_id IN (SELECT id FROM ({first}) f2) AND c.addressee_id IN ("
-            ));
-            list(&mut degrees_sql);
-            degrees_sql.push(&format!(
-                ")) OR (c.addressee_id IN (SELECT id FROM ({first}) f3) AND c.requester_id IN ("
-            ));
-            list(&mut degrees_sql);
-            degrees_sql.push(")))");
-        }
+        let degrees_sql = self.degrees_sql(viewer, owners);
         let found = with_db!(&self.db, pool => {
             let traits: Option<Traits> = sqlx::query_as(
                 "SELECT u.verification_level, bp.industry, bp.country_code, bp.city, mc.direct_marketing \
@@ -684,18 +659,76 @@ impl MarketingRepo for Store {
             topics: topics.into_iter().map(TopicId::from_uuid).collect(),
             consented: consent == Some(true),
         };
-        let mut degrees = BTreeMap::new();
-        for (owner, d) in degree_rows {
-            let d = u8::try_from(d).unwrap_or(2);
-            degrees
-                .entry(UserId::from_uuid(owner))
-                .and_modify(|e: &mut u8| *e = (*e).min(d))
-                .or_insert(d);
-        }
+        let degrees = closest(degree_rows);
         let seen = seen
             .into_iter()
             .map(|(c, n)| (CampaignId::from_uuid(c), n))
             .collect();
         Ok(Some((member, degrees, seen)))
+    }
+
+    #[tracing::instrument(skip(self, owners))]
+    async fn connection_degrees(
+        &self,
+        viewer: UserId,
+        owners: &[UserId],
+    ) -> Result<BTreeMap<UserId, u8>> {
+        if owners.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let sql = self.degrees_sql(viewer, owners);
+        let rows: Vec<(Uuid, i32)> = with_db!(&self.db, pool => {
+            bind_args!(sqlx::query_as::<_, (Uuid, i32)>(&sql.text), sql).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        Ok(closest(rows))
+    }
+}
+
+/// The closest degree per owner of `(owner, degree)` rows.
+fn closest(rows: Vec<(Uuid, i32)>) -> BTreeMap<UserId, u8> {
+    let mut degrees = BTreeMap::new();
+    for (owner, d) in rows {
+        let d = u8::try_from(d).unwrap_or(2);
+        degrees
+            .entry(UserId::from_uuid(owner))
+            .and_modify(|e: &mut u8| *e = (*e).min(d))
+            .or_insert(d);
+    }
+    degrees
+}
+
+impl Store {
+    /// `(owner, degree)` rows of `viewer`'s connections among `owners` (1) and of the owners
+    /// connected to one of them (2); empty text for no owners.
+    fn degrees_sql(&self, viewer: UserId, owners: &[UserId]) -> SqlText {
+        let mut degrees_sql = SqlText::new(self.dialect(), "");
+        if owners.is_empty() {
+            return degrees_sql;
+        }
+        degrees_sql.uuid(viewer.as_uuid());
+        let first = connections_of("$1");
+        degrees_sql.text = format!("SELECT id, 1 FROM ({first}) f WHERE id IN (");
+        let list = |sql: &mut SqlText| {
+            for (i, o) in owners.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.uuid(o.as_uuid());
+            }
+        };
+        list(&mut degrees_sql);
+        degrees_sql.push(&format!(
+            ") UNION ALL SELECT CASE WHEN c.requester_id IN (SELECT id FROM ({first}) f1) THEN c.addressee_id \
+             ELSE c.requester_id END, 2 FROM connections c WHERE c.status = 'accepted' AND \
+             ((c.requester_id IN (SELECT id FROM ({first}) f2) AND c.addressee_id IN ("
+        ));
+        list(&mut degrees_sql);
+        degrees_sql.push(&format!(
+            ")) OR (c.addressee_id IN (SELECT id FROM ({first}) f3) AND c.requester_id IN ("
+        ));
+        list(&mut degrees_sql);
+        degrees_sql.push(")))");
+        degrees_sql
     }
 }

@@ -314,4 +314,16 @@ pub trait MarketingRepo: Send + Sync {
         owners: &[UserId],
         now: Timestamp,
     ) -> Result<Option<ViewerFacts>>;
+
+    /// The connection degree (1 or 2) of `viewer` to each of `owners` within two; owners
+    /// further away are left out.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn connection_degrees(
+        &self,
+        viewer: UserId,
+        owners: &[UserId],
+    ) -> Result<BTreeMap<UserId, u8>>;
 }

@@ -136,14 +136,18 @@ pub fn pacing(daily_budget: Option<i64>, day_spent: i64, now: Timestamp) -> f64 
     }
 }
 
-/// What one impression of the candidate is worth now: the bid per impression (a CPC bid times
-/// the predicted click rate) times the pacing factor.
-pub fn score(c: &Candidate, now: Timestamp) -> f64 {
-    let per_impression = match c.bid.model {
+/// The bid per impression (a CPC bid times the predicted click rate): what one impression of
+/// the candidate is worth before pacing, so never less than its [`score`].
+pub fn value(c: &Candidate) -> f64 {
+    match c.bid.model {
         MarketingBidModel::Cpm => c.bid.amount as f64 / 1000.0,
         MarketingBidModel::Cpc => c.bid.amount as f64 * predicted_ctr(c.impressions, c.clicks),
-    };
-    per_impression * pacing(c.daily_budget, c.day_spent, now)
+    }
+}
+
+/// What one impression of the candidate is worth now: its [`value`] times the pacing factor.
+pub fn score(c: &Candidate, now: Timestamp) -> f64 {
+    value(c) * pacing(c.daily_budget, c.day_spent, now)
 }
 
 /// The candidate to show: the highest score above zero, ties to the lower campaign id.

@@ -156,10 +156,11 @@ impl Targeting {
         member.consented
             && one_of(&self.industries, member.industry.as_ref())
             && one_of(&self.countries, member.country.as_ref())
-            && one_of(
-                &self.cities,
-                member.city.as_ref().map(|c| c.to_lowercase()).as_ref(),
-            )
+            && (self.cities.is_empty()
+                || one_of(
+                    &self.cities,
+                    member.city.as_ref().map(|c| c.to_lowercase()).as_ref(),
+                ))
             && one_of(
                 &self.verification_levels,
                 member.verification_level.as_ref(),

@@ -229,12 +229,16 @@ impl FeedService {
         if page.items.iter().any(|i| i.post.id == chosen.post_id) {
             return Ok(());
         }
-        let Some(post) = self
-            .posts
-            .posts_by_ids(&[chosen.post_id], Some(viewer))
-            .await?
-            .pop()
-        else {
+        // The home cache answers as `posts_by_ids` does, from memory where it has the post.
+        let post = match &self.home {
+            Some(cache) => cache.posts(Some(viewer), &[chosen.post_id]).await?,
+            None => {
+                self.posts
+                    .posts_by_ids(&[chosen.post_id], Some(viewer))
+                    .await?
+            }
+        };
+        let Some(post) = post.into_iter().next() else {
             return Ok(());
         };
         let at = page.items.len().min(SPONSORED_SLOT);

@@ -619,6 +619,12 @@ pub async fn ingest_events(
     auth: Authenticated,
     ApiJson(body): ApiJson<IngestRequest>,
 ) -> ApiResult<ApiSuccess<IngestReport>> {
+    // A member's missing viewer is the member.
+    let viewers: Vec<UserId> = body
+        .events
+        .iter()
+        .map(|e| e.viewer_id.unwrap_or(auth.caller.user_id))
+        .collect();
     let events = body
         .events
         .into_iter()
@@ -631,10 +637,8 @@ pub async fn ingest_events(
         })
         .collect();
     let report = state.marketing.ingest(&auth.caller, events).await?;
-    if !report.completed.is_empty() {
-        if let Some(delivery) = &state.delivery {
-            delivery.invalidate();
-        }
+    if let Some(delivery) = &state.delivery {
+        delivery.ingested(viewers, &report);
     }
     Ok(ApiSuccess::ok(report))
 }
@@ -734,5 +738,6 @@ pub async fn set_marketing_settings(
         .marketing
         .set_consent(&auth.caller, body.direct_marketing)
         .await?;
+    state.audience_changed(auth.caller.user_id);
     Ok(ApiSuccess::ok(MarketingSettings { direct_marketing }))
 }

@@ -225,6 +225,7 @@ pub async fn update_profile(
         looking_for: body.looking_for,
     })?;
     let profile = state.profiles.update_own(&auth.caller, changes).await?;
+    state.audience_changed(auth.caller.user_id);
     Ok(ApiSuccess::ok(profile.into()))
 }
 

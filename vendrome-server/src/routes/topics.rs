@@ -74,6 +74,7 @@ pub async fn follow_topic(
     Path(raw): Path<String>,
 ) -> ApiResult<ApiSuccess<TopicView>> {
     let topic = state.graph.follow_topic(&auth.caller, &slug(&raw)?).await?;
+    state.audience_changed(auth.caller.user_id);
     Ok(ApiSuccess::ok(topic.into()))
 }
 
@@ -94,6 +95,7 @@ pub async fn unfollow_topic(
         .graph
         .unfollow_topic(&auth.caller, &slug(&raw)?)
         .await?;
+    state.audience_changed(auth.caller.user_id);
     Ok(ApiSuccess::ok(topic.into()))
 }
 

@@ -2,7 +2,8 @@
 //! error envelope for each broken rule; funding through the sandbox (the webhook twice, one
 //! posting) that schedules it; consent (off by default) and the audience estimate; events
 //! charged once each up to the budget; stats as JSON and CSV; and the sponsored item of the home
-//! feed (one per page, never one's own, only to members who opted in, capped per day).
+//! feed (one per page, never one's own, only to members who opted in, capped per day), which
+//! follows at once a member's change of consent or profile and the impressions they report.
 
 use serde_json::{json, Value};
 use vendrome_core::enums::UserRole;
@@ -19,7 +20,8 @@ both_stores!(
     a_campaign_is_funded_through_the_sandbox_and_scheduled_once,
     consent_and_the_audience_estimate,
     events_are_charged_once_up_to_the_budget_and_measured,
-    the_home_feed_carries_one_sponsored_item_to_members_who_opted_in
+    the_home_feed_carries_one_sponsored_item_to_members_who_opted_in,
+    a_viewer_s_own_changes_reach_delivery_at_once
 );
 
 async fn post_of(app: &TestApp, token: &str) -> String {
@@ -586,4 +588,65 @@ async fn the_home_feed_carries_one_sponsored_item_to_members_who_opted_in(backen
     // Never to a member who did not opt in, never one's own.
     assert!(sponsored(&home_feed(&app, &shy).await).is_empty());
     assert!(sponsored(&home_feed(&app, &owner).await).is_empty());
+}
+
+async fn set_country(app: &TestApp, token: &str, country: &str) {
+    succeed(
+        app.patch("/v1/me/profile")
+            .bearer_auth(token)
+            .json(&json!({ "country_code": country })),
+    )
+    .await;
+}
+
+async fn set_consent(app: &TestApp, token: &str, consent: bool) {
+    succeed(
+        app.put("/v1/me/settings/marketing")
+            .bearer_auth(token)
+            .json(&json!({ "direct_marketing": consent })),
+    )
+    .await;
+}
+
+/// Delivery keeps what it read of a viewer for a while; the viewer's own writes reach it at once.
+async fn a_viewer_s_own_changes_reach_delivery_at_once(backend: Backend) {
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let owner = app.token(UserRole::Member).await;
+    let viewer = app.token(UserRole::Member).await;
+    let other = app.token(UserRole::Member).await;
+    let c = running(&app, &owner).await;
+    let id = c["id"].as_str().unwrap();
+    let carries = |items: Vec<Value>| sponsored(&items).len() == 1;
+    for token in [&viewer, &other] {
+        set_country(&app, token, "ZA").await;
+        set_consent(&app, token, true).await;
+    }
+
+    assert!(carries(home_feed(&app, &viewer).await));
+    set_consent(&app, &viewer, false).await;
+    assert!(!carries(home_feed(&app, &viewer).await), "opted out");
+    set_consent(&app, &viewer, true).await;
+    assert!(carries(home_feed(&app, &viewer).await), "opted in again");
+    // The campaign targets ZA.
+    set_country(&app, &viewer, "KE").await;
+    assert!(!carries(home_feed(&app, &viewer).await), "moved away");
+
+    // Served once here; three impressions reported by the member reach the cap.
+    assert!(carries(home_feed(&app, &other).await));
+    let at = vendrome_core::time::now().to_rfc3339();
+    let seen: Vec<Value> = (0..3)
+        .map(|_| json!({ "event_id": uuid::Uuid::now_v7(), "campaign_id": id, "kind": "impression", "at": at }))
+        .collect();
+    succeed(
+        app.post("/v1/marketing/events")
+            .bearer_auth(&other)
+            .json(&json!({ "events": seen })),
+    )
+    .await;
+    assert!(
+        !carries(home_feed(&app, &other).await),
+        "capped by the reported impressions"
+    );
 }

@@ -47,6 +47,7 @@ mod identities;
 mod investments;
 mod ledger;
 mod marketing;
+mod marketing_audience;
 mod mentorship;
 mod messaging;
 mod messaging_content;

@@ -54,7 +54,7 @@ fn created(c: &Campaign) -> NewEvent {
     }))
 }
 
-fn changed(c: &Campaign, to: S) -> NewEvent {
+pub fn changed(c: &Campaign, to: S) -> NewEvent {
     NewEvent::new(DomainEvent::CampaignStatusChanged(CampaignChanged {
         campaign_id: c.id,
         owner_id: c.owner_id,
@@ -64,6 +64,17 @@ fn changed(c: &Campaign, to: S) -> NewEvent {
 
 /// A draft campaign of a new member promoting their own post.
 async fn draft(store: &Store, bid: Bid, budget: i64, daily: Option<i64>) -> Campaign {
+    draft_for(store, bid, budget, daily, Targeting::default()).await
+}
+
+/// A draft campaign of a new member promoting their own post to `targeting`.
+async fn draft_for(
+    store: &Store,
+    bid: Bid,
+    budget: i64,
+    daily: Option<i64>,
+    targeting: Targeting,
+) -> Campaign {
     let owner = user(store).await;
     let post = store
         .create_post(new_post(
@@ -86,7 +97,7 @@ async fn draft(store: &Store, bid: Bid, budget: i64, daily: Option<i64>) -> Camp
         daily_budget: daily,
         spent: 0,
         billed_impressions: 0,
-        targeting: Targeting::default(),
+        targeting,
         starts_at: Some(now),
         ends_at: None,
         submitted_at: None,
@@ -118,7 +129,18 @@ async fn step(store: &Store, c: &Campaign, action: CampaignAction, to: S) -> Cam
 
 /// A funded, active campaign: its budget posted into the owner's ad balance.
 pub async fn active(store: &Store, bid: Bid, budget: i64, daily: Option<i64>) -> Campaign {
-    let c = draft(store, bid, budget, daily).await;
+    active_for(store, bid, budget, daily, Targeting::default()).await
+}
+
+/// A funded, active campaign to `targeting`.
+pub async fn active_for(
+    store: &Store,
+    bid: Bid,
+    budget: i64,
+    daily: Option<i64>,
+    targeting: Targeting,
+) -> Campaign {
+    let c = draft_for(store, bid, budget, daily, targeting).await;
     let payment = started(store, &funding(&c, "active")).await;
     store.settle(&funded(&c, payment.id)).await.unwrap();
     let c = store.campaign(c.id).await.unwrap().unwrap();
@@ -126,7 +148,7 @@ pub async fn active(store: &Store, bid: Bid, budget: i64, daily: Option<i64>) ->
     step(store, &c, CampaignAction::Start, S::Active).await
 }
 
-fn events(c: &Campaign, kind: MarketingEventKind, n: usize, at: Timestamp) -> Vec<AdEvent> {
+pub fn events(c: &Campaign, kind: MarketingEventKind, n: usize, at: Timestamp) -> Vec<AdEvent> {
     (0..n)
         .map(|_| AdEvent {
             event_id: uuid::Uuid::now_v7(),
@@ -138,14 +160,14 @@ fn events(c: &Campaign, kind: MarketingEventKind, n: usize, at: Timestamp) -> Ve
         .collect()
 }
 
-fn cpc(amount: i64) -> Bid {
+pub fn cpc(amount: i64) -> Bid {
     Bid {
         model: MarketingBidModel::Cpc,
         amount,
     }
 }
 
-async fn ingest(store: &Store, batch: &[AdEvent]) -> vendrome_core::marketing::IngestReport {
+pub async fn ingest(store: &Store, batch: &[AdEvent]) -> vendrome_core::marketing::IngestReport {
     store
         .ingest(batch, time::now(), &|c| changed(c, S::Completed))
         .await
@@ -254,7 +276,13 @@ async fn campaigns_move_by_compare_and_set_and_page_by_status(store: Store) {
 }
 
 /// A member with a business profile, opted in to direct marketing or not.
-async fn member(store: &Store, industry: &str, country: &str, city: &str, consent: bool) -> UserId {
+pub async fn member(
+    store: &Store,
+    industry: &str,
+    country: &str,
+    city: &str,
+    consent: bool,
+) -> UserId {
     let id = user(store).await;
     let now = time::now();
     with_db!(store.db(), pool => {
