@@ -75,7 +75,6 @@ mod sql_enum;
 mod sql_text;
 mod trending;
 mod users;
-mod webhook_batches;
 mod webhooks;
 mod writes;
 
@@ -97,7 +96,6 @@ pub struct Store {
 struct Batches {
     reserves: Arc<investment_reserve::ReserveBatches>,
     settlements: Arc<settle_batches::SettleBatches>,
-    deliveries: Arc<webhook_batches::DeliveryBatches>,
 }
 
 impl std::fmt::Debug for Batches {

@@ -106,7 +106,7 @@ pub(crate) const ORDER_COLUMNS: &str = "o.id, o.buyer_id, o.seller_id, o.status,
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrderRow {
-    pub(crate) id: Uuid,
+    id: Uuid,
     buyer_id: Uuid,
     seller_id: Uuid,
     status: DbEnum<OrderStatus>,

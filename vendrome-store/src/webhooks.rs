@@ -7,18 +7,14 @@
 //!
 //! [`WebhookInbox::process`] runs that upsert (writing the row `processed` at once), the
 //! payment's lock and read (its order or booking locked too on PostgreSQL) and the settlement
-//! ([`SettlementWrites`](crate::payments::SettlementWrites)) in one transaction, and a concurrent
-//! delivery of the same event waits on the event id's unique index, not on the payment. On
-//! PostgreSQL a delivery alone that applies a payment success of an order is ten round trips:
+//! ([`SettlementWrites`](crate::payments::SettlementWrites)) in one transaction: one commit per
+//! delivery, and a concurrent delivery of the same event waits on the event id's unique index,
+//! not on the payment. On PostgreSQL an applied payment success of an order is ten round trips:
 //! begin, the upsert, the payment's and the order's locks, the payment's update, the posting's
-//! two statements, the order's move, the events, commit (`tests/statements.rs` counts them);
-//! deliveries that arrive together share one transaction ([`crate::webhook_batches`]). SQLite
-//! takes each delivery alone ([`process_alone`]).
+//! two statements, the order's move, the events, commit (`tests/statements.rs` counts them).
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use sqlx::types::Json;
-use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
@@ -30,13 +26,11 @@ use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use crate::bookings::{paid_booking_sql, PaidBookingRow};
-use crate::db::Db;
 use crate::error::SqlxResultExt as _;
 use crate::investment_rows::{CommitmentRow, COMMITMENT_COLUMNS};
 use crate::orders::{OrderRow, ORDER_COLUMNS};
 use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
 use crate::sql_enum::DbEnum;
-use crate::webhook_batches;
 use crate::{with_db, Dialect, Store};
 
 #[derive(sqlx::FromRow)]
@@ -118,221 +112,134 @@ fn order_for_settlement(dialect: Dialect) -> String {
 }
 
 /// How a delivery's transaction ended.
-pub(crate) enum Done {
+enum Done {
     Duplicate,
     Ignored,
     Stale(Box<Payment>),
     Applied(Box<PaymentRow>),
-    /// The plan (or reading what it needs) failed: the transaction must be rolled back.
+    /// The plan (or reading what it needs) failed: the transaction was rolled back.
     Refused(Error),
-}
-
-/// The steps of a delivery inside its transaction, on either database: what
-/// [`WebhookInbox::process`] does alone, and what a batch of deliveries
-/// ([`crate::webhook_batches`]) does for each of its items after reading them together.
-pub(crate) trait DeliverySteps {
-    /// Stores a first delivery `processed` (or takes over a failed or abandoned one); `None`
-    /// for a duplicate.
-    fn record_processed<'a>(
-        &'a mut self,
-        d: &'a Delivery,
-    ) -> BoxFuture<'a, sqlx::Result<Option<Uuid>>>;
-
-    /// Finds and locks the payment a delivery is about: by the provider's reference, then by
-    /// our id echoed by the provider (of the same provider only).
-    fn find_payment<'a>(
-        &'a mut self,
-        dialect: Dialect,
-        d: &'a Delivery,
-    ) -> BoxFuture<'a, sqlx::Result<Option<PaymentRow>>>;
-
-    /// The rest of a recorded delivery (`stored`) about `row`: marks it `ignored` when there is
-    /// no payment; reads (and on PostgreSQL locks) the payment's order unless `order` already
-    /// holds it (read in the same transaction), its refunded charge, booking and commitment;
-    /// asks `plan`; applies the settlement it returns when the payment may move.
-    fn settle_found<'a>(
-        &'a mut self,
-        dialect: Dialect,
-        stored: Uuid,
-        d: &'a Delivery,
-        row: Option<PaymentRow>,
-        order: Option<OrderRow>,
-        plan: &'a Plan,
-    ) -> BoxFuture<'a, sqlx::Result<Done>>;
-}
-
-macro_rules! impl_delivery_steps {
-    ($conn:ty) => {
-        impl DeliverySteps for $conn {
-            fn record_processed<'a>(
-                &'a mut self,
-                d: &'a Delivery,
-            ) -> BoxFuture<'a, sqlx::Result<Option<Uuid>>> {
-                Box::pin(async move {
-                    sqlx::query_scalar(RECORD_PROCESSED)
-                        .bind(WebhookEventId::new().as_uuid())
-                        .bind(DbEnum(d.provider))
-                        .bind(&d.event_id)
-                        .bind(&d.event_type)
-                        .bind(true)
-                        .bind(Json(&d.payload))
-                        .bind(d.at)
-                        .fetch_optional(&mut *self)
-                        .await
-                })
-            }
-
-            fn find_payment<'a>(
-                &'a mut self,
-                dialect: Dialect,
-                d: &'a Delivery,
-            ) -> BoxFuture<'a, sqlx::Result<Option<PaymentRow>>> {
-                Box::pin(async move {
-                    let Some(target) = &d.target else { return Ok(None) };
-                    let row: Option<PaymentRow> = sqlx::query_as(&lock_by_reference(dialect))
-                        .bind(DbEnum(d.provider))
-                        .bind(&target.reference)
-                        .fetch_optional(&mut *self)
-                        .await?;
-                    if let (None, Some(payment)) = (&row, target.payment_id) {
-                        let by_id: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
-                            .bind(payment.as_uuid())
-                            .fetch_optional(&mut *self)
-                            .await?;
-                        return Ok(by_id.filter(|r| r.provider.0 == d.provider));
-                    }
-                    Ok(row)
-                })
-            }
-
-            fn settle_found<'a>(
-                &'a mut self,
-                dialect: Dialect,
-                stored: Uuid,
-                d: &'a Delivery,
-                row: Option<PaymentRow>,
-                order: Option<OrderRow>,
-                plan: &'a Plan,
-            ) -> BoxFuture<'a, sqlx::Result<Done>> {
-                Box::pin(async move {
-                    let Some(row) = row else {
-                        sqlx::query(MARK)
-                            .bind(stored)
-                            .bind(DbEnum(WebhookEventStatus::Ignored))
-                            .bind(None::<String>)
-                            .bind(Some(d.at))
-                            .execute(&mut *self)
-                            .await?;
-                        return Ok(Done::Ignored);
-                    };
-                    let (status, phase) = (row.status.0, row.attempt_phase.0);
-                    let payment = match Payment::try_from(row) {
-                        Ok(payment) => payment,
-                        Err(e) => return Ok(Done::Refused(e)),
-                    };
-                    let order = match (payment.order_id, order) {
-                        (Some(_), Some(order)) => Some(order),
-                        (Some(id), None) => {
-                            sqlx::query_as(&order_for_settlement(dialect))
-                                .bind(id.as_uuid())
-                                .fetch_optional(&mut *self)
-                                .await?
-                        }
-                        (None, _) => None,
-                    };
-                    let order = match order.map(|o| o.into_order(Vec::new())).transpose() {
-                        Ok(order) => order,
-                        Err(e) => return Ok(Done::Refused(e)),
-                    };
-                    let charge = match payment.refund_of {
-                        Some(charge) => {
-                            let found: Option<PaymentRow> = sqlx::query_as(&format!(
-                                "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1"
-                            ))
-                            .bind(charge.as_uuid())
-                            .fetch_optional(&mut *self)
-                            .await?;
-                            match found.map(Payment::try_from).transpose() {
-                                Ok(charge) => charge,
-                                Err(e) => return Ok(Done::Refused(e)),
-                            }
-                        }
-                        None => None,
-                    };
-                    let booking = match payment.booking_id {
-                        Some(booking) => {
-                            let found: Option<PaidBookingRow> =
-                                sqlx::query_as(&paid_booking_sql(dialect))
-                                    .bind(booking.as_uuid())
-                                    .fetch_optional(&mut *self)
-                                    .await?;
-                            match found.map(PaidBookingRow::into_paid).transpose() {
-                                Ok(booking) => booking,
-                                Err(e) => return Ok(Done::Refused(e)),
-                            }
-                        }
-                        None => None,
-                    };
-                    let commitment = match payment.commitment_id {
-                        Some(commitment) => {
-                            let found: Option<CommitmentRow> = sqlx::query_as(&format!(
-                                "SELECT {COMMITMENT_COLUMNS} FROM investment_commitments WHERE id = $1"
-                            ))
-                            .bind(commitment.as_uuid())
-                            .fetch_optional(&mut *self)
-                            .await?;
-                            match found.map(Commitment::try_from).transpose() {
-                                Ok(commitment) => commitment,
-                                Err(e) => return Ok(Done::Refused(e)),
-                            }
-                        }
-                        None => None,
-                    };
-                    let found = Found { payment, order, charge, booking, commitment };
-                    let settlement = match plan(&found) {
-                        Ok(settlement) => settlement.filter(|s| can_move(status, s.status)),
-                        Err(e) => return Ok(Done::Refused(e)),
-                    };
-                    Ok(match settlement {
-                        Some(s) => Done::Applied(Box::new(self.apply_settlement(dialect, phase, &s).await?)),
-                        None => Done::Stale(Box::new(found.payment)),
-                    })
-                })
-            }
-        }
-    };
-}
-
-impl_delivery_steps!(PgConnection);
-impl_delivery_steps!(SqliteConnection);
-
-/// One delivery in a transaction of its own: SQLite's path, and a batch's fallback for an item
-/// on its own.
-pub(crate) async fn process_alone(db: &Db, d: &Delivery, plan: &Plan) -> sqlx::Result<Done> {
-    with_db!(db, pool, dialect => {
-        let mut tx = pool.begin().await?;
-        // First the event id: a concurrent delivery of the same event waits here for this
-        // transaction, then finds it processed.
-        let Some(stored) = tx.record_processed(d).await? else { return Ok(Done::Duplicate) };
-        let row = tx.find_payment(dialect, d).await?;
-        let done = tx.settle_found(dialect, stored, d, row, None, plan).await?;
-        if !matches!(done, Done::Refused(_)) {
-            tx.commit().await?;
-        }
-        Ok(done)
-    })
 }
 
 #[async_trait]
 impl WebhookInbox for Store {
     #[tracing::instrument(skip_all, fields(provider = %d.provider, event = %d.event_id))]
-    async fn process(&self, d: &Delivery, plan: Plan) -> Result<Processed> {
-        let done = match &self.db {
-            Db::Postgres(_) => {
-                webhook_batches::process(&self.batches.deliveries, &self.db, d.clone(), plan).await
+    async fn process(&self, d: &Delivery, plan: &Plan<'_>) -> Result<Processed> {
+        let id = WebhookEventId::new();
+        let done = with_db!(&self.db, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            // First the event id: a concurrent delivery of the same event waits here for this
+            // transaction, then finds it processed.
+            let stored: Option<Uuid> = sqlx::query_scalar(RECORD_PROCESSED)
+                .bind(id.as_uuid())
+                .bind(DbEnum(d.provider))
+                .bind(&d.event_id)
+                .bind(&d.event_type)
+                .bind(true)
+                .bind(Json(&d.payload))
+                .bind(d.at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(stored) = stored else { return Ok(Done::Duplicate) };
+            let mut row: Option<PaymentRow> = None;
+            if let Some(target) = &d.target {
+                row = sqlx::query_as(&lock_by_reference(dialect))
+                    .bind(DbEnum(d.provider))
+                    .bind(&target.reference)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let (None, Some(payment)) = (&row, target.payment_id) {
+                    let by_id: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+                        .bind(payment.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    row = by_id.filter(|r| r.provider.0 == d.provider);
+                }
             }
-            Db::Sqlite(_) => process_alone(&self.db, d, &plan).await,
-        }
+            let Some(row) = row else {
+                sqlx::query(MARK)
+                    .bind(stored)
+                    .bind(DbEnum(WebhookEventStatus::Ignored))
+                    .bind(None::<String>)
+                    .bind(Some(d.at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Done::Ignored);
+            };
+            let (status, phase) = (row.status.0, row.attempt_phase.0);
+            let payment = match Payment::try_from(row) {
+                Ok(payment) => payment,
+                Err(e) => return Ok(Done::Refused(e)),
+            };
+            let order = match payment.order_id {
+                Some(order) => {
+                    let found: Option<OrderRow> = sqlx::query_as(&order_for_settlement(dialect))
+                        .bind(order.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match found.map(|o| o.into_order(Vec::new())).transpose() {
+                        Ok(order) => order,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let charge = match payment.refund_of {
+                Some(charge) => {
+                    let found: Option<PaymentRow> = sqlx::query_as(&format!(
+                        "SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1"
+                    ))
+                    .bind(charge.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match found.map(Payment::try_from).transpose() {
+                        Ok(charge) => charge,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let booking = match payment.booking_id {
+                Some(booking) => {
+                    let found: Option<PaidBookingRow> = sqlx::query_as(&paid_booking_sql(dialect))
+                        .bind(booking.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match found.map(PaidBookingRow::into_paid).transpose() {
+                        Ok(booking) => booking,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let commitment = match payment.commitment_id {
+                Some(commitment) => {
+                    let found: Option<CommitmentRow> = sqlx::query_as(&format!(
+                        "SELECT {COMMITMENT_COLUMNS} FROM investment_commitments WHERE id = $1"
+                    ))
+                    .bind(commitment.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match found.map(Commitment::try_from).transpose() {
+                        Ok(commitment) => commitment,
+                        Err(e) => return Ok(Done::Refused(e)),
+                    }
+                }
+                None => None,
+            };
+            let found = Found { payment, order, charge, booking, commitment };
+            let settlement = match plan(&found) {
+                Ok(settlement) => settlement.filter(|s| can_move(status, s.status)),
+                Err(e) => return Ok(Done::Refused(e)),
+            };
+            let done = match settlement {
+                Some(s) => Done::Applied(Box::new(tx.apply_settlement(dialect, phase, &s).await?)),
+                None => Done::Stale(Box::new(found.payment)),
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        })
         .or_unexpected()?;
         match done {
             Done::Duplicate => Ok(Processed::Duplicate),

@@ -355,10 +355,8 @@ pub struct Found {
 }
 
 /// Decides what a delivery writes from what its transaction found: `None` when it writes
-/// nothing (the payment is already at or past the event's status). Shared and owned, because
-/// the store may decide a delivery in a transaction it shares with other deliveries, on a task
-/// of its own.
-pub type Plan = std::sync::Arc<dyn Fn(&Found) -> Result<Option<Settlement>> + Send + Sync>;
+/// nothing (the payment is already at or past the event's status).
+pub type Plan<'a> = dyn Fn(&Found) -> Result<Option<Settlement>> + Send + Sync + 'a;
 
 /// The outcome of [`WebhookInbox::process`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -391,7 +389,7 @@ pub trait WebhookInbox: Send + Sync {
     ///
     /// `plan`'s error, unchanged; [`Error::Unexpected`](crate::Error::Unexpected) when the
     /// storage fails or a refund's posting does not balance.
-    async fn process(&self, delivery: &Delivery, plan: Plan) -> Result<Processed>;
+    async fn process(&self, delivery: &Delivery, plan: &Plan<'_>) -> Result<Processed>;
 
     /// Stores a verified delivery and hands it out for processing, held for [`WEBHOOK_LEASE`]
     /// from `at`. A first delivery is stored `received` with one attempt. A redelivery of an

@@ -241,7 +241,7 @@ impl PaymentRepo for InMemory {
 
 #[async_trait]
 impl WebhookInbox for InMemory {
-    async fn process(&self, d: &Delivery, plan: Plan) -> Result<Processed> {
+    async fn process(&self, d: &Delivery, plan: &Plan<'_>) -> Result<Processed> {
         // One transaction: every check first, then the writes, or nothing.
         let found = {
             let mut commerce = self.commerce();

@@ -2,15 +2,13 @@
 //! (`WebhookInbox::process`) stores the provider's event id once, finds and locks the payment,
 //! and settles it forward only, with the settlement decided here ([`settlement`]).
 
-use std::sync::Arc;
-
 use vendrome_core::enums::{
     PaymentKind, PaymentProvider as ProviderId, PaymentStatus, WebhookEventStatus,
 };
 use vendrome_core::ids::PaymentId;
 use vendrome_core::money::Money;
 use vendrome_core::payments::provider::{Headers, WebhookError, WebhookEvent, WebhookSubject};
-use vendrome_core::payments::{Delivery, DeliveryTarget, Found, Payment, Plan, Processed};
+use vendrome_core::payments::{Delivery, DeliveryTarget, Found, Payment, Processed};
 use vendrome_core::{Error, Result};
 
 use super::settle::{settlement, Outcome};
@@ -95,14 +93,14 @@ impl Payments {
             at: now,
         };
         let announced = announced_amount(&event);
-        let plan: Plan = Arc::new(move |found: &Found| match &outcome {
+        let plan = |found: &Found| match &outcome {
             Some(outcome) => {
                 check_amount(found, outcome, announced)?;
                 settlement(found, outcome, now)
             }
             None => Ok(None),
-        });
-        match self.ports.inbox.process(&delivery, plan).await {
+        };
+        match self.ports.inbox.process(&delivery, &plan).await {
             Ok(processed) => Ok(match processed {
                 Processed::Applied(p) => WebhookOutcome::Applied(p),
                 Processed::Stale(p) => WebhookOutcome::Stale(p),

@@ -19,7 +19,7 @@ use vendrome_core::ledger::{postings, LedgerRepo};
 use vendrome_core::money::Money;
 use vendrome_core::outbox::NewEvent;
 use vendrome_core::payments::{
-    can_move, Delivery, DeliveryTarget, Found, NewPayment, NextAction, Payment, PaymentRepo, Plan,
+    can_move, Delivery, DeliveryTarget, Found, NewPayment, NextAction, Payment, PaymentRepo,
     Processed, ProviderCalled, SettleOutcome, Settlement, StartOutcome, WebhookInbox,
 };
 use vendrome_core::posts::{PostPayload, PostRepo};
@@ -274,7 +274,7 @@ async fn concurrent_deliveries_of_a_bookings_success_move_it_once(store: Store) 
         .map(|_| {
             let store = store.clone();
             tokio::spawn(async move {
-                let plan: Plan = Arc::new(move |found: &Found| {
+                let plan = |found: &Found| {
                     if !can_move(found.payment.status, PaymentStatus::Succeeded) {
                         return Ok(None);
                     }
@@ -285,9 +285,9 @@ async fn concurrent_deliveries_of_a_bookings_success_move_it_once(store: Store) 
                     assert!(paid.auto_confirm, "with its service's setting");
                     assert_eq!(paid.booking.status, BookingStatus::AwaitingPayment);
                     Ok(Some(succeeded(&found.payment, Some(paid), now)))
-                });
+                };
                 store
-                    .process(&delivery("evt_booking", "sb_booking", now), plan)
+                    .process(&delivery("evt_booking", "sb_booking", now), &plan)
                     .await
                     .unwrap()
             })

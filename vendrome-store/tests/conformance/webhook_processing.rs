@@ -10,8 +10,8 @@ use vendrome_core::enums::{OrderStatus, PaymentProvider, PaymentStatus};
 use vendrome_core::ledger::LedgerRepo;
 use vendrome_core::orders::{Order, OrderRepo};
 use vendrome_core::payments::{
-    can_move, Delivery, DeliveryTarget, Found, NextAction, Payment, PaymentRepo, Plan, Processed,
-    ProviderCalled, WebhookInbox,
+    can_move, Delivery, DeliveryTarget, Found, NextAction, Payment, PaymentRepo, Processed,
+    ProviderCalled, Settlement, WebhookInbox,
 };
 use vendrome_core::time::{self, Timestamp};
 use vendrome_core::Error;
@@ -24,8 +24,7 @@ conformance!(
     concurrent_deliveries_of_one_event_post_once,
     concurrent_events_of_one_payment_settle_it_once,
     an_older_event_never_moves_a_status_back,
-    unknown_payments_are_ignored_and_failures_write_nothing,
-    a_burst_of_mixed_deliveries_ends_as_one_at_a_time_would
+    unknown_payments_are_ignored_and_failures_write_nothing
 );
 
 /// An order with a charge the provider knows as `reference`, at `processing`.
@@ -61,8 +60,11 @@ fn delivery(event_id: &str, reference: &str, at: Timestamp) -> Delivery {
 
 /// What the orchestrator would decide: the payment moves to `status` (a success with its
 /// posting, the order's move and events), when it may.
-fn plan_to(status: PaymentStatus, at: Timestamp) -> Plan {
-    Arc::new(move |found: &Found| {
+fn plan_to(
+    status: PaymentStatus,
+    at: Timestamp,
+) -> impl Fn(&Found) -> vendrome_core::Result<Option<Settlement>> {
+    move |found: &Found| {
         if !can_move(found.payment.status, status) {
             return Ok(None);
         }
@@ -79,7 +81,7 @@ fn plan_to(status: PaymentStatus, at: Timestamp) -> Plan {
             settlement.events = Vec::new();
         }
         Ok(Some(settlement))
-    })
+    }
 }
 
 async fn deliver_concurrently(store: &Arc<Store>, deliveries: Vec<Delivery>) -> Vec<Processed> {
@@ -89,7 +91,7 @@ async fn deliver_concurrently(store: &Arc<Store>, deliveries: Vec<Delivery>) -> 
             let store = store.clone();
             tokio::spawn(async move {
                 let plan = plan_to(PaymentStatus::Succeeded, d.at);
-                store.process(&d, plan.clone()).await.unwrap()
+                store.process(&d, &plan).await.unwrap()
             })
         })
         .collect();
@@ -139,7 +141,7 @@ async fn concurrent_deliveries_of_one_event_post_once(store: Store) {
     let later = delivery("evt_dup", "pi_dup", at + chrono::Duration::hours(1));
     let plan = plan_to(PaymentStatus::Succeeded, later.at);
     assert_eq!(
-        store.process(&later, plan.clone()).await.unwrap(),
+        store.process(&later, &plan).await.unwrap(),
         Processed::Duplicate
     );
 }
@@ -169,14 +171,14 @@ async fn an_older_event_never_moves_a_status_back(store: Store) {
     let at = time::now();
     let newer = delivery("evt_new", "pi_old", at);
     let outcome = store
-        .process(&newer, plan_to(PaymentStatus::Succeeded, at))
+        .process(&newer, &plan_to(PaymentStatus::Succeeded, at))
         .await
         .unwrap();
     assert!(matches!(outcome, Processed::Applied(_)), "{outcome:?}");
     // The older `processing` event arrives after the success: nothing moves.
     let older = delivery("evt_older", "pi_old", at);
     let outcome = store
-        .process(&older, plan_to(PaymentStatus::Processing, at))
+        .process(&older, &plan_to(PaymentStatus::Processing, at))
         .await
         .unwrap();
     assert!(
@@ -184,13 +186,13 @@ async fn an_older_event_never_moves_a_status_back(store: Store) {
         "{outcome:?}"
     );
     // Even a plan that insists is refused by the store's own check.
-    let insist: Plan = Arc::new(move |found: &Found| {
+    let insist = |found: &Found| -> vendrome_core::Result<Option<Settlement>> {
         let mut s = succeeded(&found.payment, found.order.as_ref().unwrap(), at);
         s.status = PaymentStatus::Failed;
         Ok(Some(s))
-    });
+    };
     let outcome = store
-        .process(&delivery("evt_insist", "pi_old", at), insist)
+        .process(&delivery("evt_insist", "pi_old", at), &insist)
         .await
         .unwrap();
     assert!(matches!(outcome, Processed::Stale(_)), "{outcome:?}");
@@ -204,26 +206,27 @@ async fn unknown_payments_are_ignored_and_failures_write_nothing(store: Store) {
     // About a reference nobody has: recorded as ignored, so a redelivery is a duplicate.
     let stray = delivery("evt_stray", "pi_nobody", at);
     assert_eq!(
-        store.process(&stray, plan.clone()).await.unwrap(),
+        store.process(&stray, &plan).await.unwrap(),
         Processed::Ignored
     );
     assert_eq!(
-        store.process(&stray, plan.clone()).await.unwrap(),
+        store.process(&stray, &plan).await.unwrap(),
         Processed::Duplicate
     );
     // An event we do not act on: ignored too.
     let mut other = delivery("evt_other", "pi_known", at);
     other.target = None;
     assert_eq!(
-        store.process(&other, plan.clone()).await.unwrap(),
+        store.process(&other, &plan).await.unwrap(),
         Processed::Ignored
     );
 
     // The plan fails: nothing is written, not even the event id.
-    let failing: Plan =
-        Arc::new(|_: &Found| Err(Error::Unexpected(anyhow::anyhow!("the plan failed"))));
+    let failing = |_: &Found| -> vendrome_core::Result<Option<Settlement>> {
+        Err(Error::Unexpected(anyhow::anyhow!("the plan failed")))
+    };
     let d = delivery("evt_known", "pi_known", at);
-    assert!(store.process(&d, failing).await.is_err());
+    assert!(store.process(&d, &failing).await.is_err());
     assert!(store.unprocessed(time::now(), 10).await.unwrap().is_empty());
     assert_eq!(
         store.payment(payment.id).await.unwrap().unwrap().status,
@@ -236,7 +239,7 @@ async fn unknown_payments_are_ignored_and_failures_write_nothing(store: Store) {
         reference: "pi_lost".into(),
         payment_id: Some(payment.id),
     });
-    let outcome = store.process(&d, plan.clone()).await.unwrap();
+    let outcome = store.process(&d, &plan).await.unwrap();
     assert!(matches!(outcome, Processed::Applied(_)), "{outcome:?}");
     assert_paid_once(&store, &order, &payment).await;
     // Another provider's echo of our id finds nothing.
@@ -247,173 +250,7 @@ async fn unknown_payments_are_ignored_and_failures_write_nothing(store: Store) {
         payment_id: Some(payment.id),
     });
     assert_eq!(
-        store.process(&foreign, plan.clone()).await.unwrap(),
+        store.process(&foreign, &plan).await.unwrap(),
         Processed::Ignored
     );
-}
-
-/// Many deliveries at once, which PostgreSQL's store takes in shared transactions: each still
-/// ends as it would alone. Per payment: its success delivered twice, an older event, and a
-/// second success under another event id; among them deliveries about no payment of ours. Then
-/// a burst of redeliveries with one delivery whose plan fails: nothing of it is written, and
-/// the rest answer as before.
-async fn a_burst_of_mixed_deliveries_ends_as_one_at_a_time_would(store: Store) {
-    const PAYMENTS: usize = 12;
-    let mut charged_ones = Vec::new();
-    for n in 0..PAYMENTS {
-        charged_ones.push(charged(&store, &format!("pi_burst_{n}")).await);
-    }
-    let (refused_order, refused_payment) = charged(&store, "pi_refused").await;
-    let store = Arc::new(store);
-    let at = time::now();
-    let failing: Plan =
-        Arc::new(|_: &Found| Err(Error::Unexpected(anyhow::anyhow!("the plan failed"))));
-    let mut deliveries: Vec<(Delivery, Plan)> = Vec::new();
-    for n in 0..PAYMENTS {
-        let reference = format!("pi_burst_{n}");
-        let success = delivery(&format!("evt_burst_{n}"), &reference, at);
-        deliveries.push((success.clone(), plan_to(PaymentStatus::Succeeded, at)));
-        deliveries.push((success, plan_to(PaymentStatus::Succeeded, at)));
-        deliveries.push((
-            delivery(&format!("evt_burst_old_{n}"), &reference, at),
-            plan_to(PaymentStatus::Processing, at),
-        ));
-        deliveries.push((
-            delivery(&format!("evt_burst_again_{n}"), &reference, at),
-            plan_to(PaymentStatus::Succeeded, at),
-        ));
-        let mut stray = delivery(&format!("evt_burst_stray_{n}"), "pi_nobody", at);
-        if n % 2 == 0 {
-            stray.target = None;
-        }
-        deliveries.push((stray, plan_to(PaymentStatus::Succeeded, at)));
-    }
-    // Interleaved, so that every batch mixes kinds.
-    let mut shuffled = Vec::new();
-    for stride in 0..5 {
-        shuffled.extend(deliveries.iter().skip(stride).step_by(5).cloned());
-    }
-    let outcomes = burst(&store, shuffled).await;
-
-    for n in 0..PAYMENTS {
-        let reference = format!("pi_burst_{n}");
-        let about: Vec<&vendrome_core::Result<Processed>> = outcomes
-            .iter()
-            .filter(|(d, _)| d.target.as_ref().is_some_and(|t| t.reference == reference))
-            .map(|(_, o)| o)
-            .collect();
-        let applied = about
-            .iter()
-            .filter(
-                |o| matches!(o, Ok(Processed::Applied(p)) if p.status == PaymentStatus::Succeeded),
-            )
-            .count();
-        let stale = about
-            .iter()
-            .filter(|o| matches!(o, Ok(Processed::Stale(_))))
-            .count();
-        let duplicates = about
-            .iter()
-            .filter(|o| matches!(o, Ok(Processed::Duplicate)))
-            .count();
-        // One of the two successes applies; the older event and the other success find it
-        // done (or, the older one first, move nothing back); the repeated delivery is a
-        // duplicate.
-        assert_eq!(about.len(), 4, "{about:?}");
-        assert_eq!(applied, 1, "{about:?}");
-        assert_eq!(duplicates, 1, "{about:?}");
-        assert_eq!(applied + stale + duplicates, 4, "{about:?}");
-        let (order, payment) = &charged_ones[n];
-        assert_eq!(
-            store.order(order.id).await.unwrap().unwrap().status,
-            OrderStatus::Paid
-        );
-        assert_eq!(
-            store.payment(payment.id).await.unwrap().unwrap().status,
-            PaymentStatus::Succeeded
-        );
-    }
-    let strays = outcomes
-        .iter()
-        .filter(|(d, _)| d.event_id.starts_with("evt_burst_stray_"))
-        .collect::<Vec<_>>();
-    assert_eq!(strays.len(), PAYMENTS);
-    assert!(
-        strays
-            .iter()
-            .all(|(_, o)| matches!(o, Ok(Processed::Ignored))),
-        "{strays:?}"
-    );
-    // A second burst with a delivery whose plan fails among redeliveries: it alone fails.
-    let mut second: Vec<(Delivery, Plan)> = (0..PAYMENTS)
-        .map(|n| {
-            let d = delivery(&format!("evt_burst_{n}"), &format!("pi_burst_{n}"), at);
-            (d, plan_to(PaymentStatus::Succeeded, at))
-        })
-        .collect();
-    second.insert(
-        PAYMENTS / 2,
-        (delivery("evt_burst_refused", "pi_refused", at), failing),
-    );
-    let outcomes = burst(&store, second).await;
-    for (d, outcome) in &outcomes {
-        if d.event_id == "evt_burst_refused" {
-            assert!(outcome.is_err(), "{outcome:?}");
-        } else {
-            assert!(matches!(outcome, Ok(Processed::Duplicate)), "{outcome:?}");
-        }
-    }
-    assert_eq!(
-        store
-            .payment(refused_payment.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        PaymentStatus::Processing
-    );
-    assert_eq!(
-        store.order(refused_order.id).await.unwrap().unwrap().status,
-        OrderStatus::PendingPayment
-    );
-    // One posting and one pair of events per payment; nothing left to retry (the refused
-    // delivery left no row).
-    let check = store.check().await.unwrap();
-    assert!(check.is_clean(), "{check:?}");
-    assert_eq!(
-        check.transactions, PAYMENTS as u64,
-        "one posting per payment"
-    );
-    assert_eq!(
-        count_events(&store, "payment.succeeded").await,
-        PAYMENTS as i64
-    );
-    assert_eq!(count_events(&store, "order.paid").await, PAYMENTS as i64);
-    assert!(store
-        .unprocessed(time::now(), 100)
-        .await
-        .unwrap()
-        .is_empty());
-}
-
-/// Delivers all at once; each delivery with what processing it answered.
-async fn burst(
-    store: &Arc<Store>,
-    deliveries: Vec<(Delivery, Plan)>,
-) -> Vec<(Delivery, vendrome_core::Result<Processed>)> {
-    let tasks: Vec<_> = deliveries
-        .into_iter()
-        .map(|(d, plan)| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let outcome = store.process(&d, plan).await;
-                (d, outcome)
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
-    }
-    outcomes
 }
