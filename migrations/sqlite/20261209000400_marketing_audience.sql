@@ -8,7 +8,7 @@
 -- row from its sources.
 CREATE TABLE marketing_audience (
     user_id            BLOB PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    verification_level TEXT NOT NULL,
+    verification_level TEXT NOT NULL CHECK (verification_level IN ('unverified', 'email_verified', 'identity_verified', 'business_verified')),
     industry           TEXT,
     country_code       TEXT,
     city               TEXT
