@@ -591,13 +591,8 @@ impl MarketingRepo for Store {
             .collect())
     }
 
-    #[tracing::instrument(skip(self, owners))]
-    async fn audience_member(
-        &self,
-        viewer: UserId,
-        owners: &[UserId],
-        now: Timestamp,
-    ) -> Result<Option<ViewerFacts>> {
+    #[tracing::instrument(skip(self))]
+    async fn audience_member(&self, viewer: UserId, now: Timestamp) -> Result<Option<ViewerFacts>> {
         type Traits = (
             DbEnum<VerificationLevel>,
             Option<String>,
@@ -606,7 +601,6 @@ impl MarketingRepo for Store {
             Option<bool>,
         );
         let v = viewer.as_uuid();
-        let degrees_sql = self.degrees_sql(viewer, owners);
         let found = with_db!(&self.db, pool => {
             let traits: Option<Traits> = sqlx::query_as(
                 "SELECT u.verification_level, bp.industry, bp.country_code, bp.city, mc.direct_marketing \
@@ -619,7 +613,7 @@ impl MarketingRepo for Store {
             .await?;
             let Some(traits) = traits else { return Ok(None) };
             if traits.4 != Some(true) {
-                return Ok(Some((traits, vec![], vec![], vec![], vec![])));
+                return Ok(Some((traits, vec![], vec![], vec![])));
             }
             let looking_for: Vec<DbEnum<LookingFor>> =
                 sqlx::query_scalar("SELECT looking_for FROM business_profile_looking_for WHERE user_id = $1")
@@ -637,15 +631,10 @@ impl MarketingRepo for Store {
             .bind(now.date_naive())
             .fetch_all(pool)
             .await?;
-            let degrees: Vec<(Uuid, i32)> = if owners.is_empty() {
-                Vec::new()
-            } else {
-                bind_args!(sqlx::query_as::<_, (Uuid, i32)>(&degrees_sql.text), degrees_sql).fetch_all(pool).await?
-            };
-            Ok::<_, sqlx::Error>(Some((traits, looking_for, topics, seen, degrees)))
+            Ok::<_, sqlx::Error>(Some((traits, looking_for, topics, seen)))
         })
         .or_unexpected()?;
-        let Some((traits, looking_for, topics, seen, degree_rows)) = found else {
+        let Some((traits, looking_for, topics, seen)) = found else {
             return Ok(None);
         };
         let (level, industry, country, city, consent) = traits;
@@ -659,12 +648,11 @@ impl MarketingRepo for Store {
             topics: topics.into_iter().map(TopicId::from_uuid).collect(),
             consented: consent == Some(true),
         };
-        let degrees = closest(degree_rows);
         let seen = seen
             .into_iter()
             .map(|(c, n)| (CampaignId::from_uuid(c), n))
             .collect();
-        Ok(Some((member, degrees, seen)))
+        Ok(Some((member, seen)))
     }
 
     #[tracing::instrument(skip(self, owners))]

@@ -179,9 +179,9 @@ impl Delivery {
             }
             viewers.epoch
         };
-        let read = self.repo.audience_member(viewer, &[], now).await?;
+        let read = self.repo.audience_member(viewer, now).await?;
         let (member, seen) = match read {
-            Some((member, _, seen)) => (Some(member), seen),
+            Some((member, seen)) => (Some(member), seen),
             None => (None, BTreeMap::new()),
         };
         let read = Arc::new(Viewer {

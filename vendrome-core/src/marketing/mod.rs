@@ -145,13 +145,10 @@ pub struct StatsBucket {
     pub unbilled: i64,
 }
 
-/// What delivery reads of a viewer: their traits, their connection degree (1 or 2) to campaign
-/// owners, and their impressions of each campaign today.
-pub type ViewerFacts = (
-    AudienceMember,
-    BTreeMap<UserId, u8>,
-    BTreeMap<CampaignId, i64>,
-);
+/// What delivery reads of a viewer: their traits and their impressions of each campaign today.
+/// Their degrees to campaign owners are read apart ([`MarketingRepo::connection_degrees`]), for
+/// the owners that matter only.
+pub type ViewerFacts = (AudienceMember, BTreeMap<CampaignId, i64>);
 
 /// A running campaign as delivery holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,19 +298,13 @@ pub trait MarketingRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn deliverable(&self, now: Timestamp) -> Result<Vec<Deliverable>>;
 
-    /// What targeting looks at in `viewer`, the connection degree (1 or 2) to each of
-    /// `owners` within two, and the impressions of each campaign the viewer had on `now`'s UTC
-    /// day; `None` when the viewer is no enabled member.
+    /// What targeting looks at in `viewer` (but degrees) and the impressions of each campaign
+    /// the viewer had on `now`'s UTC day; `None` when the viewer is no enabled member.
     ///
     /// # Errors
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
-    async fn audience_member(
-        &self,
-        viewer: UserId,
-        owners: &[UserId],
-        now: Timestamp,
-    ) -> Result<Option<ViewerFacts>>;
+    async fn audience_member(&self, viewer: UserId, now: Timestamp) -> Result<Option<ViewerFacts>>;
 
     /// The connection degree (1 or 2) of `viewer` to each of `owners` within two; owners
     /// further away are left out.

@@ -636,10 +636,10 @@ async fn delivery_reads_running_campaigns_and_the_viewer(store: Store) {
     let mut seen = events(&c, MarketingEventKind::Impression, 2, now);
     seen.iter_mut().for_each(|e| e.viewer_id = Some(viewer));
     ingest(&store, &seen).await;
-    let (member, degrees, counts) = store
-        .audience_member(viewer, &[c.owner_id], now)
+    let (member, counts) = store.audience_member(viewer, now).await.unwrap().unwrap();
+    let degrees = store
+        .connection_degrees(viewer, &[c.owner_id])
         .await
-        .unwrap()
         .unwrap();
     assert!(member.consented);
     assert_eq!(member.country.as_deref(), Some("ZA"));
@@ -648,7 +648,7 @@ async fn delivery_reads_running_campaigns_and_the_viewer(store: Store) {
     let running = store.deliverable(now).await.unwrap();
     assert_eq!(running[0].candidate.impressions, 2);
     assert!(store
-        .audience_member(UserId::new(), &[], now)
+        .audience_member(UserId::new(), now)
         .await
         .unwrap()
         .is_none());

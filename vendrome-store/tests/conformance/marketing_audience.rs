@@ -398,7 +398,8 @@ async fn afresh(
         .collect();
     owners.sort();
     owners.dedup();
-    let (member, degrees, seen) = store.audience_member(viewer, &owners, now).await.unwrap()?;
+    let (member, seen) = store.audience_member(viewer, now).await.unwrap()?;
+    let degrees = store.connection_degrees(viewer, &owners).await.unwrap();
     if !member.consented {
         return None;
     }
