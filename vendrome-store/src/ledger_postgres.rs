@@ -1,9 +1,13 @@
-//! The posting writer on PostgreSQL, in two statements whatever the number of entries: one that
-//! creates the accounts not yet there and answers every account's id, and one that inserts the
-//! posting's row, its entries and their balance deltas together (data-modifying CTEs over
-//! `unnest` of arrays, so the statement's text is the same for every posting and is prepared
-//! once per connection). The entries and deltas are inserted only when the posting's row was
-//! (`ON CONFLICT (idempotency_key) DO NOTHING`), so a key is still posted once.
+//! The posting writer on PostgreSQL, in one statement whatever the number of entries: data-
+//! modifying CTEs over `unnest` of arrays (so the statement's text is the same for every posting
+//! and is prepared once per connection) that create the accounts not yet there, then insert the
+//! posting's row and, only when that row was inserted (`ON CONFLICT (idempotency_key) DO
+//! NOTHING`), its entries and their balance deltas, so a key is still posted once.
+//!
+//! An account another transaction creates while the statement runs is in neither its snapshot
+//! nor its own inserts (the insert finds the other's row and does nothing): the statement then
+//! writes nothing and says so, and the writer reads the accounts' ids again and writes the
+//! posting with them ([`WRITE_POSTING`]): two more statements, only in that race.
 //!
 //! SQLite keeps the statement-per-step writer in `ledger.rs`: it has no data-modifying CTEs, and
 //! its statements cost no round trip.
@@ -19,24 +23,41 @@ use vendrome_core::SqlEnum as _;
 
 use crate::ledger::LedgerWrites;
 
-/// Creates the missing accounts (in code order, locking no existing row) and answers the id of
-/// every one asked for: those this statement created, and those that were there before it. An
-/// account another transaction creates while this statement runs is not in its snapshot; the
-/// caller reads those again ([`ACCOUNT_IDS`]).
-const RESOLVE_ACCOUNTS: &str = "WITH wanted AS ( \
+/// Creates the missing accounts (in code order, locking no existing row) and, when every account
+/// is then known, writes the posting's row and through it its entries and deltas (each entry
+/// names its account by code). Answers whether every account was known, and 1 when the posting
+/// was written (0 when its key was already posted, or when an account was missing).
+const POST_BY_CODE: &str = "WITH wanted AS ( \
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[]) \
         AS w(id, code, name, kind, owner, currency)), \
+    existing AS (SELECT id, code FROM ledger_accounts WHERE code = ANY($2)), \
     created AS ( \
         INSERT INTO ledger_accounts (id, code, name, kind, owner_user_id, currency, balance, created_at) \
-        SELECT id, code, name, kind::ledger_account_kind, owner, currency, 0, $7 FROM wanted ORDER BY code \
-        ON CONFLICT (code) DO NOTHING RETURNING id, code) \
-    SELECT id, code FROM created \
-    UNION ALL SELECT id, code FROM ledger_accounts WHERE code = ANY($2)";
+        SELECT id, code, name, kind::ledger_account_kind, owner, currency, 0, $7 FROM wanted \
+        WHERE code NOT IN (SELECT code FROM existing) ORDER BY code \
+        ON CONFLICT (code) DO NOTHING RETURNING id, code), \
+    acc AS (SELECT id, code FROM existing UNION ALL SELECT id, code FROM created), \
+    ready AS (SELECT COUNT(*) = cardinality($2::text[]) AS known FROM acc), \
+    t AS ( \
+        INSERT INTO ledger_transactions (id, idempotency_key, payment_transaction_id, description, created_at) \
+        SELECT $8, $9, $10, $11, $7 FROM ready WHERE ready.known \
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), \
+    e AS ( \
+        INSERT INTO ledger_entries (id, ledger_transaction_id, account_id, direction, amount, currency, created_at) \
+        SELECT x.id, t.id, acc.id, x.direction::ledger_direction, x.amount, x.currency, $7 \
+        FROM t CROSS JOIN unnest($12::uuid[], $13::text[], $14::text[], $15::int8[], $16::text[]) \
+        AS x(id, code, direction, amount, currency) JOIN acc ON acc.code = x.code), \
+    d AS ( \
+        INSERT INTO ledger_balance_deltas (id, account_id, delta, created_at) \
+        SELECT y.id, acc.id, y.delta, $7 \
+        FROM t CROSS JOIN unnest($17::uuid[], $13::text[], $18::int8[]) AS y(id, code, delta) \
+        JOIN acc ON acc.code = y.code) \
+    SELECT (SELECT known FROM ready), (SELECT COUNT(*) FROM t)";
 
 const ACCOUNT_IDS: &str = "SELECT id, code FROM ledger_accounts WHERE code = ANY($1)";
 
-/// The posting's row, then its entries and their balance deltas only if the row was inserted;
-/// answers 1 when it was, 0 when the key was already posted.
+/// The posting's row, then its entries and their balance deltas (by account id) only if the row
+/// was inserted; answers 1 when it was, 0 when the key was already posted.
 const WRITE_POSTING: &str = "WITH t AS ( \
         INSERT INTO ledger_transactions (id, idempotency_key, payment_transaction_id, description, created_at) \
         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), \
@@ -63,7 +84,21 @@ impl LedgerWrites for PgConnection {
             let mut codes: Vec<&AccountCode> = entries.iter().map(|e| &e.account).collect();
             codes.dedup();
             let names: Vec<String> = codes.iter().map(|c| c.as_str().to_owned()).collect();
-            let rows: Vec<(Uuid, String)> = sqlx::query_as(RESOLVE_ACCOUNTS)
+            let entry_ids = || entries.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>();
+            let directions: Vec<String> = entries
+                .iter()
+                .map(|e| e.direction.as_str().to_owned())
+                .collect();
+            let amounts: Vec<i64> = entries.iter().map(|e| e.amount.amount).collect();
+            let currencies: Vec<String> = entries
+                .iter()
+                .map(|e| e.amount.currency.as_str().to_owned())
+                .collect();
+            let deltas: Vec<i64> = entries
+                .iter()
+                .map(|e| balance_delta(e.account.kind(), e.direction, e.amount.amount))
+                .collect();
+            let (known, written): (bool, i64) = sqlx::query_as(POST_BY_CODE)
                 .bind(codes.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
                 .bind(&names)
                 .bind(codes.iter().map(|c| c.name()).collect::<Vec<_>>())
@@ -86,57 +121,60 @@ impl LedgerWrites for PgConnection {
                         .collect::<Vec<_>>(),
                 )
                 .bind(at)
-                .fetch_all(&mut *self)
-                .await?;
-            let mut ids: HashMap<String, Uuid> =
-                rows.into_iter().map(|(id, code)| (code, id)).collect();
-            if ids.len() < names.len() {
-                // Created and committed by another transaction after this statement's snapshot.
-                let rows: Vec<(Uuid, String)> = sqlx::query_as(ACCOUNT_IDS)
-                    .bind(&names)
-                    .fetch_all(&mut *self)
-                    .await?;
-                ids.extend(rows.into_iter().map(|(id, code)| (code, id)));
-            }
-            let account = |code: &AccountCode| {
-                ids.get(code.as_str())
-                    .copied()
-                    .ok_or(sqlx::Error::RowNotFound)
-            };
-            let accounts = entries
-                .iter()
-                .map(|e| account(&e.account))
-                .collect::<sqlx::Result<Vec<Uuid>>>()?;
-            let written: i64 = sqlx::query_scalar(WRITE_POSTING)
                 .bind(posting.id().as_uuid())
                 .bind(posting.idempotency_key())
                 .bind(posting.payment_id().map(|p| p.as_uuid()))
                 .bind(posting.description())
-                .bind(at)
-                .bind(entries.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-                .bind(&accounts)
+                .bind(entry_ids())
                 .bind(
                     entries
                         .iter()
-                        .map(|e| e.direction.as_str().to_owned())
+                        .map(|e| e.account.as_str().to_owned())
                         .collect::<Vec<_>>(),
                 )
-                .bind(entries.iter().map(|e| e.amount.amount).collect::<Vec<_>>())
-                .bind(
-                    entries
-                        .iter()
-                        .map(|e| e.amount.currency.as_str().to_owned())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(entries.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-                .bind(
-                    entries
-                        .iter()
-                        .map(|e| balance_delta(e.account.kind(), e.direction, e.amount.amount))
-                        .collect::<Vec<_>>(),
-                )
+                .bind(&directions)
+                .bind(&amounts)
+                .bind(&currencies)
+                .bind(entry_ids())
+                .bind(&deltas)
                 .fetch_one(&mut *self)
                 .await?;
+            let written = if known {
+                written
+            } else {
+                // An account was created and committed by another transaction after this
+                // statement's snapshot: read every id afresh and write by id.
+                let ids: HashMap<String, Uuid> = sqlx::query_as(ACCOUNT_IDS)
+                    .bind(&names)
+                    .fetch_all(&mut *self)
+                    .await?
+                    .into_iter()
+                    .map(|(id, code): (Uuid, String)| (code, id))
+                    .collect();
+                let accounts = entries
+                    .iter()
+                    .map(|e| {
+                        ids.get(e.account.as_str())
+                            .copied()
+                            .ok_or(sqlx::Error::RowNotFound)
+                    })
+                    .collect::<sqlx::Result<Vec<Uuid>>>()?;
+                sqlx::query_scalar(WRITE_POSTING)
+                    .bind(posting.id().as_uuid())
+                    .bind(posting.idempotency_key())
+                    .bind(posting.payment_id().map(|p| p.as_uuid()))
+                    .bind(posting.description())
+                    .bind(at)
+                    .bind(entry_ids())
+                    .bind(&accounts)
+                    .bind(&directions)
+                    .bind(&amounts)
+                    .bind(&currencies)
+                    .bind(entry_ids())
+                    .bind(&deltas)
+                    .fetch_one(&mut *self)
+                    .await?
+            };
             Ok(if written == 1 {
                 PostOutcome::Posted
             } else {

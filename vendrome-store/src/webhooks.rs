@@ -9,12 +9,14 @@
 //! payment's lock and read (its order or booking locked too on PostgreSQL) and the settlement
 //! ([`SettlementWrites`](crate::payments::SettlementWrites)) in one transaction: one commit per
 //! delivery, and a concurrent delivery of the same event waits on the event id's unique index,
-//! not on the payment. On PostgreSQL an applied payment success of an order is ten round trips:
-//! begin, the upsert, the payment's and the order's locks, the payment's update, the posting's
-//! two statements, the order's move, the events, commit (`tests/statements.rs` counts them).
+//! not on the payment. On PostgreSQL an applied payment success of an order is eight round
+//! trips: begin, the upsert with the payment's lock ([`record_and_lock`]), the order's lock, the
+//! payment's update, the posting, the order's move, the events, commit (`tests/statements.rs`
+//! counts them).
 
 use async_trait::async_trait;
 use sqlx::types::Json;
+use sqlx::{FromRow as _, Row as _};
 use uuid::Uuid;
 use vendrome_core::enums::{PaymentProvider as ProviderId, WebhookEventStatus};
 use vendrome_core::ids::WebhookEventId;
@@ -88,6 +90,33 @@ const RECORD_PROCESSED: &str =
     AND (payment_webhook_events.locked_until IS NULL OR payment_webhook_events.locked_until <= $7) \
     RETURNING id";
 
+/// [`RECORD_PROCESSED`] and, on PostgreSQL, the payment's lock by reference (`$8`) in one
+/// statement: no row for a duplicate, else the stored event's id (`webhook_event_row`) and the
+/// payment's columns, all null when no payment has that reference. The lock is taken only once
+/// the event is recorded (the lateral reads `ev`), so a duplicate locks nothing, as before.
+fn record_and_lock() -> String {
+    format!(
+        "WITH ev AS ({RECORD_PROCESSED}) \
+         SELECT ev.id AS webhook_event_row, p.* FROM ev LEFT JOIN LATERAL ( \
+         SELECT {PAYMENT_COLUMNS} FROM payment_transactions \
+         WHERE provider = $2 AND provider_reference = $8 AND ev.id IS NOT NULL FOR UPDATE) p ON true"
+    )
+}
+
+/// Binds [`RECORD_PROCESSED`]'s seven arguments for the delivery `$d` stored as `$id`.
+macro_rules! bind_record {
+    ($query:expr, $id:expr, $d:expr) => {
+        $query
+            .bind($id.as_uuid())
+            .bind(DbEnum($d.provider))
+            .bind(&$d.event_id)
+            .bind(&$d.event_type)
+            .bind(true)
+            .bind(Json(&$d.payload))
+            .bind($d.at)
+    };
+}
+
 const MARK: &str = "UPDATE payment_webhook_events SET status = $2, last_error = $3, \
     processed_at = COALESCE($4, processed_at), locked_until = NULL WHERE id = $1";
 
@@ -130,31 +159,43 @@ impl WebhookInbox for Store {
             let mut tx = pool.begin().await?;
             // First the event id: a concurrent delivery of the same event waits here for this
             // transaction, then finds it processed.
-            let stored: Option<Uuid> = sqlx::query_scalar(RECORD_PROCESSED)
-                .bind(id.as_uuid())
-                .bind(DbEnum(d.provider))
-                .bind(&d.event_id)
-                .bind(&d.event_type)
-                .bind(true)
-                .bind(Json(&d.payload))
-                .bind(d.at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(stored) = stored else { return Ok(Done::Duplicate) };
-            let mut row: Option<PaymentRow> = None;
-            if let Some(target) = &d.target {
-                row = sqlx::query_as(&lock_by_reference(dialect))
-                    .bind(DbEnum(d.provider))
-                    .bind(&target.reference)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let (None, Some(payment)) = (&row, target.payment_id) {
-                    let by_id: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
-                        .bind(payment.as_uuid())
+            let (stored, mut row): (Uuid, Option<PaymentRow>) = match (dialect, &d.target) {
+                (Dialect::Postgres, Some(target)) => {
+                    let found = bind_record!(sqlx::query(&record_and_lock()), id, d)
+                        .bind(&target.reference)
                         .fetch_optional(&mut *tx)
                         .await?;
-                    row = by_id.filter(|r| r.provider.0 == d.provider);
+                    let Some(found) = found else { return Ok(Done::Duplicate) };
+                    let locked: Option<Uuid> = found.try_get("id")?;
+                    let row = match locked {
+                        Some(_) => Some(PaymentRow::from_row(&found)?),
+                        None => None,
+                    };
+                    (found.try_get("webhook_event_row")?, row)
                 }
+                _ => {
+                    let stored: Option<Uuid> =
+                        bind_record!(sqlx::query_scalar(RECORD_PROCESSED), id, d)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some(stored) = stored else { return Ok(Done::Duplicate) };
+                    let mut row = None;
+                    if let Some(target) = &d.target {
+                        row = sqlx::query_as(&lock_by_reference(dialect))
+                            .bind(DbEnum(d.provider))
+                            .bind(&target.reference)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    }
+                    (stored, row)
+                }
+            };
+            if let (None, Some(payment)) = (&row, d.target.as_ref().and_then(|t| t.payment_id)) {
+                let by_id: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+                    .bind(payment.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                row = by_id.filter(|r| r.provider.0 == d.provider);
             }
             let Some(row) = row else {
                 sqlx::query(MARK)

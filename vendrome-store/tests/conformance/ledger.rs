@@ -270,3 +270,83 @@ async fn postings_of_many_payments_are_read_at_once(store: Store) {
     assert_eq!(runs.len(), 3);
     assert!(store.postings_for_payments(&[]).await.unwrap().is_empty());
 }
+
+/// PostgreSQL writes a posting in one statement that creates its missing accounts. When another
+/// transaction creates one of them meanwhile (committed after the statement's snapshot), the
+/// statement finds it neither in its snapshot nor among its own inserts: it must write nothing,
+/// and the writer must post again with the account the other transaction made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_posting_takes_an_account_created_meanwhile() {
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
+        unreachable!("a PostgreSQL store");
+    };
+    let order = order_of(&store, 10_000).await;
+    let payment = started(&store, &charge(&order, "c")).await.id;
+    let posting = postings::charge_succeeded(
+        payment,
+        PaymentProvider::Sandbox,
+        Money::new(10_000, zar()),
+        Money::new(500, zar()),
+        order.seller_id,
+    )
+    .unwrap();
+    // Another transaction creates the seller's account and holds it uncommitted.
+    let payable = AccountCode::user_payable(order.seller_id, zar());
+    let theirs = uuid::Uuid::now_v7();
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO ledger_accounts (id, code, name, kind, owner_user_id, currency, balance, created_at) \
+         VALUES ($1, $2, $3, $4::ledger_account_kind, $5, $6, 0, now())",
+    )
+    .bind(theirs)
+    .bind(payable.as_str())
+    .bind(payable.name())
+    .bind(vendrome_core::SqlEnum::as_str(&payable.kind()))
+    .bind(payable.owner().map(|u| u.as_uuid()))
+    .bind(payable.currency().as_str())
+    .execute(&mut *other)
+    .await
+    .unwrap();
+    let posted = {
+        let (store, posting) = (store.clone(), posting.clone());
+        tokio::spawn(async move { store.post(&posting, time::now()).await })
+    };
+    // The posting's statement waits on the other transaction's account row.
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !posted.is_finished(),
+            "the posting did not wait for the account"
+        );
+        tokio::task::yield_now().await;
+    }
+    other.commit().await.unwrap();
+    assert_eq!(posted.await.unwrap().unwrap(), PostOutcome::Posted);
+    let used: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT e.account_id FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
+         WHERE a.code = $1",
+    )
+    .bind(payable.as_str())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(used, vec![theirs]);
+    assert_eq!(
+        store.post(&posting, time::now()).await.unwrap(),
+        PostOutcome::AlreadyPosted
+    );
+    assert!(store.check().await.unwrap().is_clean());
+}
