@@ -144,6 +144,8 @@ pub struct Services {
     /// Started with `--read-only`: writes are refused whatever the flag says
     /// (see [`crate::read_only`]).
     pub forced_read_only: bool,
+    /// The `read_only` flag as last read (see [`crate::read_only`]).
+    pub read_only_flag: crate::read_only::ReadOnlyFlag,
     /// Searches per client address without a signed-in member.
     pub search_limit: vendrome_core::rate_limit::Rule,
 }
@@ -392,6 +394,7 @@ impl AppState {
             search_wake: Arc::new(Notify::new()),
             home_cache,
             forced_read_only: options.read_only,
+            read_only_flag: Default::default(),
             search_limit: options.search_limit,
         }))
     }

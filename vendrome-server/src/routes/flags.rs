@@ -213,6 +213,7 @@ pub async fn update_flag(
         .update_as(&caller, &name, update, &audit)
         .await?;
     state.flag_snapshot.forget();
+    state.read_only_flag.forget();
     let active = state.flags.evaluate_one(&flag, caller.user_id).await?;
     Ok(ApiSuccess::ok(FlagView::new(flag, active)))
 }

@@ -9,6 +9,7 @@ use crate::support::{expect_error, json, spawn_with, Backend, Setup};
 
 both_stores!(
     the_flag_refuses_writes_and_keeps_reads,
+    a_switch_made_elsewhere_holds_within_a_second,
     started_read_only_refuses_writes
 );
 
@@ -124,4 +125,62 @@ async fn started_read_only_refuses_writes(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     expect_error(post().send().await.unwrap(), 503, "read_only").await;
+}
+
+/// A switch made elsewhere (another instance, `vendrome flags set`) reaches this instance when
+/// what it read of the flag is a second old: a write just before it is taken, writes are refused
+/// from then on, and switching back lets them through again.
+async fn a_switch_made_elsewhere_holds_within_a_second(backend: Backend) {
+    use std::time::{Duration, Instant};
+    use vendrome_core::flags::{ChangeReason, FlagName, FlagRepo as _, FlagUpdate};
+
+    let Some(app) = spawn_with(Setup::new(backend)).await else {
+        return;
+    };
+    let (_, member) = app.user(UserRole::Member).await;
+    let write = || {
+        app.post("/v1/posts")
+            .bearer_auth(&member)
+            .json(&json!({"body": "a post"}))
+    };
+    let switch = |enabled: bool| {
+        let store = app.db.store.clone();
+        async move {
+            store
+                .update_flag(
+                    &FlagName::parse(vendrome_server::read_only::FLAG).unwrap(),
+                    FlagUpdate {
+                        enabled,
+                        rollout_percent: None,
+                        cohorts: None,
+                        reason: ChangeReason::parse("maintenance elsewhere").unwrap(),
+                    },
+                    &vendrome_core::audit::AuditContext::cli(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // Until the switch shows, writes go through; it must show within the flag's freshness.
+    let statuses = |want: u16| {
+        let write = &write;
+        async move {
+            let deadline =
+                Instant::now() + vendrome_server::read_only::FRESH + Duration::from_secs(4);
+            loop {
+                let (status, _) = json(write().send().await.unwrap()).await;
+                if status == want {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "still {status}, not {want}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    statuses(201).await;
+    switch(true).await;
+    statuses(503).await;
+    expect_error(write().send().await.unwrap(), 503, "read_only").await;
+    switch(false).await;
+    statuses(201).await;
 }
