@@ -17,6 +17,7 @@ pub mod exchange;
 pub mod google;
 mod google_calendar;
 mod graph_recurrence;
+mod graph_series;
 pub mod ics;
 pub mod input;
 pub mod integrations;
