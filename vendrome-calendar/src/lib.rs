@@ -16,6 +16,7 @@ pub mod connect;
 pub mod exchange;
 pub mod google;
 mod google_calendar;
+mod google_series;
 mod graph_recurrence;
 mod graph_series;
 pub mod ics;
