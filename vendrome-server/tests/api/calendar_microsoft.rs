@@ -30,6 +30,7 @@ use crate::support::{expect_error, expect_status, spawn_with, succeed, Backend, 
 both_stores!(
     calendar_microsoft_connects_and_syncs_by_delta_link,
     calendar_microsoft_subscriptions_handshake_notify_and_renew,
+    calendar_microsoft_subscription_renewals_are_paced_and_never_doubled,
     calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
     calendar_microsoft_writes_series_as_patterned_recurrences,
     calendar_microsoft_reads_series_back_as_one_event,
@@ -248,27 +249,6 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(requests(&fake), ["delta"]);
 
-    // Not yet half its lifetime: nothing renewed. Past it: the subscription is extended.
-    assert_eq!(
-        app.state
-            .calendar_runner
-            .renew_channels(time::now())
-            .await
-            .unwrap(),
-        0
-    );
-    let later = time::now() + chrono::Duration::hours(13);
-    assert_eq!(
-        app.state
-            .calendar_runner
-            .renew_channels(later)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(requests(&fake), ["renew"]);
-    assert_eq!(subscription(&fake).0, subscription_id);
-
     // Graph removed the subscription: answered without a call to Graph (it wants an answer
     // within seconds); a job creates it again, and a sync is queued.
     let removed = json!({"value": [{"subscriptionId": subscription_id, "clientState": client_state,
@@ -351,6 +331,71 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(requests(&fake), ["unsubscribe"]);
     assert!(fake.lock().unwrap().subscriptions.is_empty());
     assert_eq!(app.db.store.integration(integration).await.unwrap(), None);
+}
+
+/// The half-life pass queues `renew_subscription` jobs rather than calling Graph: one per
+/// subscription at most once a minute, and none where one is live (a lifecycle event's).
+async fn calendar_microsoft_subscription_renewals_are_paced_and_never_doubled(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, true).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    connect(&app, &me).await;
+    let runner = &app.state.calendar_runner;
+    let now = time::now();
+    runner.run_due(&move || now, 10).await.unwrap();
+    requests(&fake);
+    let (first, client_state) = subscription(&fake);
+
+    // Not yet half its lifetime: nothing queued. Past it: a job, not a call to Graph; a second
+    // pass adds nothing while it is queued. The job renews the subscription.
+    assert_eq!(runner.renew_channels(now).await.unwrap(), 0);
+    let later = now + chrono::Duration::hours(13);
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 1);
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 0);
+    assert_eq!(requests(&fake), Vec::<String>::new());
+    assert_eq!(runner.run_due(&move || later, 10).await.unwrap().len(), 1);
+    assert_eq!(requests(&fake), ["renew"]);
+    assert_eq!(subscription(&fake).0, first);
+
+    // Renewed for less than the pass looks ahead (the lifetime counts from the real clock, as if
+    // Graph had granted less than asked), it is due again at once: its next renewal is paced,
+    // a minute after the last.
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 1);
+    assert!(runner.run_due(&move || later, 10).await.unwrap().is_empty());
+    let a_minute_on = later + chrono::Duration::seconds(61);
+    assert_eq!(
+        runner
+            .run_due(&move || a_minute_on, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(requests(&fake), ["renew"]);
+
+    // Graph removed it: the lifecycle event marks it expired and queues its recreation (a minute
+    // after the last job) and a sync. The pass meanwhile neither renews nor recreates it.
+    let removed = json!({"value": [{"subscriptionId": first, "clientState": client_state,
+                                    "lifecycleEvent": "subscriptionRemoved"}]});
+    assert_eq!(
+        notify(&app, removed).await,
+        json!({"accepted": 1, "queued": 1})
+    );
+    let meanwhile = a_minute_on + chrono::Duration::seconds(30);
+    assert_eq!(runner.renew_channels(meanwhile).await.unwrap(), 0);
+    assert_eq!(requests(&fake), Vec::<String>::new());
+    assert_eq!(
+        runner.run_due(&move || meanwhile, 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(requests(&fake), ["delta"]);
+    // The job recreates it, once.
+    let due = a_minute_on + chrono::Duration::seconds(61);
+    assert_eq!(runner.run_due(&move || due, 10).await.unwrap().len(), 1);
+    assert_eq!(requests(&fake), ["unsubscribe", "subscribe"]);
+    assert_ne!(subscription(&fake).0, first);
+    assert!(runner.run_due(&move || due, 10).await.unwrap().is_empty());
 }
 
 async fn calendar_microsoft_writes_series_as_patterned_recurrences(backend: Backend) {
