@@ -13,8 +13,9 @@
 //!
 //! Every call carries the access token; a 401 refreshes it once (the refreshed tokens are handed
 //! to the caller to seal and store) and retries once; a refused refresh (`invalid_grant`) is
-//! [`RemoteError::Rejected`], never retried. Instances of a recurring event changed on their own
-//! (`recurringEventId`) are left out: the series is synced as its RRULE.
+//! [`RemoteError::Rejected`], never retried. A series is synced as its RRULE; its instances
+//! cancelled or changed on their own (`recurringEventId`) are read into it by
+//! [`crate::google_series`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +29,11 @@ use vendrome_core::calendar::CalendarEvent;
 use vendrome_core::enums::CalendarVisibility;
 use vendrome_core::time::{self, Timestamp};
 
+use crate::google_series;
 use crate::ics::ImportedEvent;
 use crate::oauth_app::OAuthApp;
 use crate::provider::{
-    Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
+    master_version, Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
 };
 use crate::secrets::Credentials;
 use crate::session::{read, refusal, Session};
@@ -60,36 +62,38 @@ impl std::fmt::Debug for GoogleCalendar {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct EventsPage {
+pub(crate) struct EventsPage {
     #[serde(default)]
-    items: Vec<GoogleEvent>,
-    next_page_token: Option<String>,
+    pub(crate) items: Vec<GoogleEvent>,
+    pub(crate) next_page_token: Option<String>,
     next_sync_token: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GoogleEvent {
-    id: String,
+pub(crate) struct GoogleEvent {
+    pub(crate) id: String,
     #[serde(default)]
     etag: String,
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     #[serde(rename = "iCalUID")]
-    ical_uid: Option<String>,
+    pub(crate) ical_uid: Option<String>,
     summary: Option<String>,
     description: Option<String>,
     location: Option<String>,
     start: Option<GoogleTime>,
     end: Option<GoogleTime>,
     recurrence: Option<Vec<String>>,
-    recurring_event_id: Option<String>,
+    pub(crate) recurring_event_id: Option<String>,
+    /// An instance's place in its series.
+    pub(crate) original_start_time: Option<GoogleTime>,
     visibility: Option<String>,
     updated: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GoogleTime {
+pub(crate) struct GoogleTime {
     date_time: Option<String>,
     date: Option<String>,
     time_zone: Option<String>,
@@ -123,7 +127,11 @@ impl GoogleCalendar {
         self
     }
 
-    fn events(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub(crate) fn events(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
         let mut segments = vec!["calendars", self.calendar_id.as_str(), "events"];
         segments.extend(rest);
         self.session.url(&segments)
@@ -206,6 +214,9 @@ impl GoogleCalendar {
             ..Listing::default()
         };
         let mut page_token: Option<String> = None;
+        // Series and their instances, settled once every page is read.
+        let mut masters = Vec::new();
+        let mut instances = Vec::new();
         loop {
             let mut query: Vec<(&str, &str)> = Vec::new();
             if let Some(token) = sync_token {
@@ -223,8 +234,12 @@ impl GoogleCalendar {
             }
             let page: EventsPage = read(response).await?;
             for event in page.items {
-                if event.status.as_deref() == Some("cancelled") {
+                if event.recurring_event_id.is_some() {
+                    instances.push(event);
+                } else if event.status.as_deref() == Some("cancelled") {
                     listing.removed.push(event.id);
+                } else if event.recurrence.is_some() {
+                    masters.push(event);
                 } else {
                     let item = remote_item(event);
                     listing.changed.push(Change {
@@ -238,6 +253,7 @@ impl GoogleCalendar {
                 Some(next) => page_token = Some(next),
                 None => {
                     listing.cursor = page.next_sync_token;
+                    google_series::settle(self, &mut listing, masters, instances).await?;
                     return Ok(Some(listing));
                 }
             }
@@ -289,7 +305,7 @@ impl RemoteCalendar for GoogleCalendar {
                 body["iCalUID"] = json!(event.ical_uid);
                 (Method::POST, self.events(&[])?, None)
             }
-            Some(id) => (Method::PUT, self.events(&[id])?, etag),
+            Some(id) => (Method::PUT, self.events(&[id])?, etag.map(master_version)),
         };
         let response = self.session.write_json(method, &url, etag, &body).await?;
         let stored: GoogleEvent = read(response).await?;
@@ -309,8 +325,8 @@ impl RemoteCalendar for GoogleCalendar {
 }
 
 /// A Google event as the engine reads it; `event` is `None` for what does not make one of ours
-/// (no start, an instance changed on its own).
-fn remote_item(event: GoogleEvent) -> RemoteItem {
+/// (no start).
+pub(crate) fn remote_item(event: GoogleEvent) -> RemoteItem {
     let imported = imported(&event);
     RemoteItem {
         text: imported.as_ref().map(event_text).unwrap_or_default(),
@@ -320,7 +336,7 @@ fn remote_item(event: GoogleEvent) -> RemoteItem {
     }
 }
 
-fn instant(t: &GoogleTime) -> Option<(Timestamp, bool)> {
+pub(crate) fn instant(t: &GoogleTime) -> Option<(Timestamp, bool)> {
     if let Some(dt) = &t.date_time {
         return DateTime::parse_from_rfc3339(dt)
             .ok()
@@ -331,23 +347,28 @@ fn instant(t: &GoogleTime) -> Option<(Timestamp, bool)> {
 }
 
 fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
-    if event.recurring_event_id.is_some() {
-        return None;
-    }
     let (starts_at, all_day) = instant(event.start.as_ref()?)?;
     let (ends_at, _) = instant(event.end.as_ref()?)?;
     let timezone = match (&event.start.as_ref()?.time_zone, all_day) {
         (Some(zone), false) => zone.clone(),
         _ => "UTC".to_owned(),
     };
-    let recurrence = event.recurrence.as_ref().and_then(|lines| {
+    let ical = event.ical_uid.clone().unwrap_or_else(|| event.id.clone());
+    // An instance changed on its own is an event of its own, once, beside its series.
+    let (uid, lines) = match (&event.recurring_event_id, &event.original_start_time) {
+        (Some(_), Some(original)) => {
+            let (at, _) = instant(original)?;
+            (format!("{ical}#{}", at.format("%Y%m%dT%H%M%SZ")), None)
+        }
+        (Some(_), None) => return None,
+        _ => (ical, event.recurrence.as_ref()),
+    };
+    let recurrence = lines.and_then(|lines| {
         lines
             .iter()
             .find_map(|l| l.strip_prefix("RRULE:").map(str::to_owned))
     });
-    let exceptions = event
-        .recurrence
-        .as_deref()
+    let exceptions = lines
         .map(|lines| exdates(lines, &timezone))
         .unwrap_or_default();
     let class = event.visibility.as_deref().and_then(|v| match v {
@@ -358,7 +379,7 @@ fn imported(event: &GoogleEvent) -> Option<ImportedEvent> {
     });
     Some(ImportedEvent {
         line: 0,
-        uid: event.ical_uid.clone().unwrap_or_else(|| event.id.clone()),
+        uid,
         title: event
             .summary
             .clone()
@@ -482,7 +503,8 @@ mod tests {
     use serde_json::json;
 
     /// A Google series with its RRULE and EXDATE lines (zoned, UTC and several values) reads
-    /// as one recurring event with its exceptions; an instance changed on its own is left out.
+    /// as one recurring event with its exceptions; an instance changed on its own is an event of
+    /// its own, with a UID of its own.
     #[test]
     fn a_series_keeps_its_rule_and_exceptions() {
         let event: super::GoogleEvent = serde_json::from_value(json!({
@@ -514,9 +536,20 @@ mod tests {
         );
         let instance: super::GoogleEvent = serde_json::from_value(json!({
             "id": "s1_20270108", "recurringEventId": "s1", "summary": "Standup (moved)",
+            "iCalUID": "s1@google.com",
+            "originalStartTime": {"dateTime": "2027-01-08T09:00:00Z", "timeZone": "Europe/London"},
             "start": {"dateTime": "2027-01-08T10:00:00Z"}, "end": {"dateTime": "2027-01-08T10:15:00Z"}
         }))
         .unwrap();
-        assert!(super::imported(&instance).is_none());
+        let moved = super::imported(&instance).unwrap();
+        assert_eq!(moved.uid, "s1@google.com#20270108T090000Z");
+        assert_eq!(moved.recurrence, None);
+        assert_eq!(moved.title, "Standup (moved)");
+        let orphan: super::GoogleEvent = serde_json::from_value(json!({
+            "id": "s1_x", "recurringEventId": "s1",
+            "start": {"dateTime": "2027-01-08T10:00:00Z"}, "end": {"dateTime": "2027-01-08T10:15:00Z"}
+        }))
+        .unwrap();
+        assert!(super::imported(&orphan).is_none());
     }
 }

@@ -8,6 +8,8 @@
 //!   410 Gone (`syncStateNotFound`): list everything again.
 //! - graph/api/event-update and event-get: writes conditioned with `If-Match: <@odata.etag>`
 //!   (412 on a newer version); new events `POST /me/events`.
+//! - graph/api/resources/event, event-list-instances: the delta lists a series as its
+//!   occurrences; each series is read as one event ([`crate::graph_series`]).
 //! - graph/change-notifications-delivery-webhooks and graph/api/resources/subscription:
 //!   subscriptions on `me/events` with a `clientState` secret and a lifecycle URL, renewed by
 //!   `PATCH` of `expirationDateTime`, deleted on disconnect.
@@ -16,6 +18,7 @@
 //! origin, so the access token never goes elsewhere. Times are asked in UTC
 //! (`Prefer: outlook.timezone="UTC"`).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,10 +33,11 @@ use vendrome_core::time::{self, Timestamp};
 
 use crate::google_calendar::event_text;
 use crate::graph_recurrence::patterned;
+use crate::graph_series::{self, series_of};
 use crate::ics::ImportedEvent;
 use crate::oauth_app::OAuthApp;
 use crate::provider::{
-    Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
+    master_version, Change, Listing, Refreshed, RemoteCalendar, RemoteError, RemoteItem, Written,
 };
 use crate::recurrence::{parse_zone, Rule};
 use crate::secrets::Credentials;
@@ -44,8 +48,8 @@ use crate::session::{read, refusal, Session};
 pub const MAX_SUBSCRIPTION: Duration = Duration::from_secs(4230 * 60);
 
 /// How far back and ahead of the first sync the synced window reaches.
-const WINDOW_BACK: chrono::Duration = chrono::Duration::days(90);
-const WINDOW_AHEAD: chrono::Duration = chrono::Duration::days(730);
+pub(crate) const WINDOW_BACK: chrono::Duration = chrono::Duration::days(90);
+pub(crate) const WINDOW_AHEAD: chrono::Duration = chrono::Duration::days(730);
 
 /// An open subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,20 +84,18 @@ struct DeltaPage {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GraphEvent {
+pub(crate) struct GraphEvent {
     id: String,
     #[serde(rename = "iCalUId")]
     ical_uid: Option<String>,
     subject: Option<String>,
     body: Option<GraphBody>,
     location: Option<GraphLocation>,
-    start: Option<GraphTime>,
+    pub(crate) start: Option<GraphTime>,
     end: Option<GraphTime>,
     #[serde(default)]
     is_all_day: bool,
     sensitivity: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
     last_modified_date_time: Option<String>,
 }
 
@@ -110,9 +112,9 @@ struct GraphLocation {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GraphTime {
+pub(crate) struct GraphTime {
     date_time: String,
-    time_zone: Option<String>,
+    pub(crate) time_zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +139,7 @@ impl OAuthApp {
     }
 }
 
-const PREFER: &str = "outlook.timezone=\"UTC\", odata.maxpagesize=100";
+pub(crate) const PREFER: &str = "outlook.timezone=\"UTC\", odata.maxpagesize=100";
 
 impl MicrosoftCalendar {
     /// Its access token expires at `at`: refreshed before the first request once it has.
@@ -146,7 +148,11 @@ impl MicrosoftCalendar {
         self
     }
 
-    fn events_url(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub(crate) fn events_url(&self, rest: &[&str]) -> Result<reqwest::Url, RemoteError> {
         let mut segments = vec!["me"];
         if self.calendar_id != "primary" {
             segments.extend(["calendars", self.calendar_id.as_str()]);
@@ -157,7 +163,7 @@ impl MicrosoftCalendar {
     }
 
     /// `link` if it is on the configured API's origin.
-    fn followable(&self, link: &str) -> Result<reqwest::Url, RemoteError> {
+    pub(crate) fn followable(&self, link: &str) -> Result<reqwest::Url, RemoteError> {
         let base = self.session.url(&[])?;
         let url = reqwest::Url::parse(link).map_err(|_| {
             RemoteError::Failed("Graph handed out a link that does not parse".into())
@@ -195,6 +201,8 @@ impl MicrosoftCalendar {
             full,
             ..Listing::default()
         };
+        // Series touched by the listing (their master ids), each read once at the end.
+        let mut series = BTreeSet::new();
         let mut next = first;
         loop {
             let url = next.clone();
@@ -226,6 +234,10 @@ impl MicrosoftCalendar {
                     listing.removed.push(id);
                     continue;
                 }
+                if let Some(master) = series_of(&item) {
+                    series.insert(master);
+                    continue;
+                }
                 let remote = remote_item(item);
                 listing.changed.push(Change {
                     id: remote.id.clone(),
@@ -237,7 +249,7 @@ impl MicrosoftCalendar {
                 (Some(link), _) => next = self.followable(&link)?,
                 (None, Some(delta)) => {
                     listing.cursor = Some(delta);
-                    return Ok(Some(listing));
+                    break;
                 }
                 (None, None) => {
                     return Err(RemoteError::Failed(
@@ -246,6 +258,17 @@ impl MicrosoftCalendar {
                 }
             }
         }
+        for master in series {
+            match self.read_event(&master).await? {
+                Some(item) => listing.changed.push(Change {
+                    id: item.id.clone(),
+                    etag: item.etag.clone(),
+                    item: Some(item),
+                }),
+                None => listing.removed.push(master),
+            }
+        }
+        Ok(Some(listing))
     }
 
     fn initial(&self) -> Result<reqwest::Url, RemoteError> {
@@ -255,11 +278,10 @@ impl MicrosoftCalendar {
         }
         segments.extend(["calendarView", "delta"]);
         let mut url = self.session.url(&segments)?;
-        let now = time::now();
-        let stamp = |t: Timestamp| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (from, to) = graph_series::window();
         url.query_pairs_mut()
-            .append_pair("startDateTime", &stamp(now - WINDOW_BACK))
-            .append_pair("endDateTime", &stamp(now + WINDOW_AHEAD));
+            .append_pair("startDateTime", &stamp(from))
+            .append_pair("endDateTime", &stamp(to));
         Ok(url)
     }
 
@@ -320,6 +342,11 @@ impl MicrosoftCalendar {
     }
 }
 
+/// An instant as Graph's query parameters take it.
+pub(crate) fn stamp(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn expiry(ttl: Duration) -> String {
     let ttl =
         chrono::Duration::from_std(ttl.min(MAX_SUBSCRIPTION)).unwrap_or(chrono::Duration::hours(1));
@@ -356,19 +383,9 @@ impl RemoteCalendar for MicrosoftCalendar {
     async fn fetch(&self, ids: &[String]) -> Result<Vec<RemoteItem>, RemoteError> {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            let url = self.events_url(&[id.as_str()])?;
-            let response = self
-                .session
-                .send(|http, access| {
-                    http.get(url.clone())
-                        .bearer_auth(access)
-                        .header("Prefer", PREFER)
-                })
-                .await?;
-            if response.status() == StatusCode::NOT_FOUND {
-                continue;
+            if let Some(item) = self.read_event(id).await? {
+                found.push(item);
             }
-            found.push(remote_item(read(response).await?));
         }
         Ok(found)
     }
@@ -380,17 +397,34 @@ impl RemoteCalendar for MicrosoftCalendar {
         event: &CalendarEvent,
     ) -> Result<Written, RemoteError> {
         let body = graph_body(event);
+        let series = body.get("recurrence").is_some();
         let (method, url, etag) = match id {
             None => (Method::POST, self.events_url(&[])?, None),
-            Some(id) => (Method::PATCH, self.events_url(&[id])?, etag),
+            Some(id) => (
+                Method::PATCH,
+                self.events_url(&[id])?,
+                etag.map(master_version),
+            ),
         };
         let response = self.session.write_json(method, &url, etag, &body).await?;
         let stored: Value = read(response).await?;
-        let item = remote_item(stored);
+        let mut item = remote_item(stored);
+        if series {
+            // Its exceptions deleted one by one, then read back as a sync reads it, so that the
+            // version kept is the one the next listing shows.
+            self.delete_exceptions(&item.id, event).await?;
+            if let Some(read_back) = self.read_event(&item.id).await? {
+                item = read_back;
+            }
+        }
         Ok(Written {
             id: item.id,
             etag: (!item.etag.is_empty()).then_some(item.etag),
         })
+    }
+
+    fn removes_occurrences(&self) -> bool {
+        true
     }
 
     fn requests(&self) -> usize {
@@ -402,7 +436,7 @@ impl RemoteCalendar for MicrosoftCalendar {
     }
 }
 
-fn remote_item(value: Value) -> RemoteItem {
+pub(crate) fn remote_item(value: Value) -> RemoteItem {
     let id = value
         .get("id")
         .and_then(Value::as_str)
@@ -413,9 +447,7 @@ fn remote_item(value: Value) -> RemoteItem {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let imported = serde_json::from_value::<GraphEvent>(value)
-        .ok()
-        .and_then(|e| imported(&e));
+    let imported = graph_event(value).and_then(|e| imported(&e));
     RemoteItem {
         text: imported.as_ref().map(event_text).unwrap_or_default(),
         id,
@@ -424,7 +456,7 @@ fn remote_item(value: Value) -> RemoteItem {
     }
 }
 
-fn instant(t: &GraphTime) -> Option<Timestamp> {
+pub(crate) fn instant(t: &GraphTime) -> Option<Timestamp> {
     if let Ok(d) = DateTime::parse_from_rfc3339(&t.date_time) {
         return Some(d.with_timezone(&Utc));
     }
@@ -440,15 +472,15 @@ fn instant(t: &GraphTime) -> Option<Timestamp> {
     }
 }
 
-fn imported(event: &GraphEvent) -> Option<ImportedEvent> {
+/// A Graph event resource, when it reads as one.
+pub(crate) fn graph_event(value: Value) -> Option<GraphEvent> {
+    serde_json::from_value(value).ok()
+}
+
+pub(crate) fn imported(event: &GraphEvent) -> Option<ImportedEvent> {
     let starts_at = instant(event.start.as_ref()?)?;
     let ends_at = instant(event.end.as_ref()?)?;
-    let ical = event.ical_uid.clone().unwrap_or_else(|| event.id.clone());
-    // calendarView lists each occurrence of a series: each is its own event here.
-    let uid = match event.kind.as_deref() {
-        Some("occurrence" | "exception") => format!("{ical}#{}", event.id),
-        _ => ical,
-    };
+    let uid = event.ical_uid.clone().unwrap_or_else(|| event.id.clone());
     let class = event.sensitivity.as_deref().and_then(|s| match s {
         "private" => Some("PRIVATE".to_owned()),
         "confidential" | "personal" => Some("CONFIDENTIAL".to_owned()),

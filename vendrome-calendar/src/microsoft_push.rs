@@ -3,6 +3,13 @@
 //! Microsoft calendar, created when it connects, renewed by `PATCH` at half its lifetime (created
 //! again if Graph no longer has it), deleted when it disconnects.
 //!
+//! Renewals and recreations all go through the sync queue as `renew_subscription` jobs, at most
+//! one live per integration: the half-life pass queues one for each subscription due rather than
+//! calling Graph itself, so each subscription is renewed at most once a [`RESUBSCRIBE_EVERY`]
+//! (also when Graph grants less lifetime than asked, which leaves it due at every pass), a
+//! failure is retried with the queue's backoff, and a subscription whose recreation a lifecycle
+//! event has queued already is not renewed or recreated a second time by the pass.
+//!
 //! The subscription's `clientState` is a per-subscription random secret of which only the
 //! SHA-256 is stored; a notification is believed only when its `subscriptionId` is one we hold
 //! and its `clientState` hashes to that one's (compared in constant time). A change queues the
@@ -119,38 +126,34 @@ impl SyncEngine {
         }
         Ok(())
     }
-
-    /// Renews the subscriptions past half their lifetime at `now` (and opens missing ones); how
-    /// many are open afterwards.
-    ///
-    /// Errors: only the store's.
-    pub(crate) async fn renew_subscriptions(&self, now: Timestamp) -> Result<usize> {
-        let Some(ttl) = self.subscription_ttl() else {
-            return Ok(0);
-        };
-        let half = chrono::Duration::from_std(ttl / 2).unwrap_or(chrono::Duration::hours(1));
-        let due = self
-            .repo
-            .subscriptions_due(CalendarProvider::Microsoft, now + half, RENEW_BATCH)
-            .await?;
-        let mut renewed = 0;
-        for integration in &due {
-            // An expired subscription (or one a lifecycle event marked so) is created again.
-            let expired = integration
-                .subscription
-                .as_ref()
-                .is_some_and(|s| s.expires_at <= now);
-            if self.open_subscription(integration, expired).await? {
-                renewed += 1;
-            } else {
-                self.forget_expired_channel(integration, now).await?;
-            }
-        }
-        Ok(renewed)
-    }
 }
 
 impl SyncRunner {
+    /// The half-life pass: a `renew_subscription` job for each subscription past half its
+    /// lifetime at `now` ([`Self::queue_resubscribe`]: paced per subscription, none added where
+    /// one is live); how many were queued. The job renews it, or creates it again when it has
+    /// expired.
+    ///
+    /// Errors: only the store's.
+    pub(crate) async fn queue_renewals(&self, now: Timestamp) -> Result<usize> {
+        let engine = self.engine();
+        let Some(ttl) = engine.subscription_ttl() else {
+            return Ok(0);
+        };
+        let half = chrono::Duration::from_std(ttl / 2).unwrap_or(chrono::Duration::hours(1));
+        let due = engine
+            .repo
+            .subscriptions_due(CalendarProvider::Microsoft, now + half, RENEW_BATCH)
+            .await?;
+        let mut queued = 0;
+        for integration in &due {
+            if self.queue_resubscribe(integration.id, now).await? {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
     /// One Graph notification (a change or a lifecycle event).
     ///
     /// Errors: only the store's.
@@ -232,7 +235,8 @@ impl SyncRunner {
 
 impl SyncEngine {
     /// Opens integration `id`'s subscription again (a `renew_subscription` job): created anew
-    /// when it has none or it is marked expired, else renewed.
+    /// when it has none or it is marked expired, else renewed. One that has expired and could not
+    /// be opened is forgotten (the job's retries create it again; the periodic sync goes on).
     ///
     /// Errors: only the store's.
     pub async fn resubscribe(&self, id: CalendarIntegrationId, now: Timestamp) -> Result<Attempt> {
@@ -253,6 +257,7 @@ impl SyncEngine {
         Ok(if self.open_subscription(&integration, recreate).await? {
             Attempt::Synced(SyncReport::default())
         } else {
+            self.forget_expired_channel(&integration, now).await?;
             Attempt::Failed("the Graph subscription could not be opened".to_owned())
         })
     }

@@ -87,6 +87,29 @@ impl From<DavError> for RemoteError {
     }
 }
 
+/// The version of a series read with exceptions kept outside its master (Graph's deleted
+/// occurrences, Google's cancelled and moved instances): the master's `etag`, followed by a
+/// digest (FNV-1a over their seconds) of those exceptions when there are any, since they can
+/// change while the master does not.
+pub(crate) fn series_version(etag: &str, exceptions: &[Timestamp]) -> String {
+    if exceptions.is_empty() {
+        return etag.to_owned();
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for t in exceptions {
+        for byte in t.timestamp().to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{etag};x{hash:016x}")
+}
+
+/// The master's own etag in a [`series_version`] (what a conditional write sends).
+pub(crate) fn master_version(version: &str) -> &str {
+    version.split_once(";x").map_or(version, |(etag, _)| etag)
+}
+
 /// One connected calendar at its provider.
 #[async_trait]
 pub trait RemoteCalendar: Send + Sync {
@@ -107,6 +130,15 @@ pub trait RemoteCalendar: Send + Sync {
         etag: Option<&str>,
         event: &CalendarEvent,
     ) -> Result<Written, RemoteError>;
+
+    /// Whether the provider may report an occurrence of a series removed under the
+    /// occurrence's own id, which names no series (Graph's `calendarView/delta`): an incremental
+    /// listing with a removal that matches no linked event then has the engine read the linked
+    /// series again ([`Self::fetch`] answers a series whole, its removed occurrences as
+    /// EXDATEs).
+    fn removes_occurrences(&self) -> bool {
+        false
+    }
 
     /// The id a new event gets when the client chooses it (a CalDAV href), `None` when the
     /// provider assigns it on creation.

@@ -170,16 +170,16 @@ impl SyncEngine {
     /// Reopens the channels of Google integrations that expire before `now` + [`RENEW_MARGIN`];
     /// how many were opened. A channel that could not be reopened and has expired is forgotten,
     /// so it is not tried again every pass (the periodic sync goes on; reconnecting opens one).
+    /// Graph subscriptions are renewed by jobs instead ([`SyncRunner::renew_channels`]).
     ///
     /// Errors: only the store's.
     pub async fn renew_channels(&self, now: Timestamp) -> Result<usize> {
-        let renewed = self.renew_subscriptions(now).await?;
         if self
             .google
             .as_ref()
             .is_none_or(|g| g.config().webhook_url.is_none())
         {
-            return Ok(renewed);
+            return Ok(0);
         }
         let due = self
             .repo
@@ -193,7 +193,7 @@ impl SyncEngine {
                 self.forget_expired_channel(integration, now).await?;
             }
         }
-        Ok(opened + renewed)
+        Ok(opened)
     }
 
     /// Clears the integration's push channel if it has expired at `now`.
@@ -272,10 +272,14 @@ impl SyncRunner {
         Ok(Notified::Queued(self.queue(integration.id, now).await?))
     }
 
-    /// Reopens channels about to expire (see [`SyncEngine::renew_channels`]).
+    /// The renewal pass: Google channels about to expire reopened (see
+    /// [`SyncEngine::renew_channels`]), Graph subscriptions past half their lifetime given a
+    /// `renew_subscription` job (see `microsoft_push`); how many channels were reopened and
+    /// jobs queued.
     ///
     /// Errors: only the store's.
     pub async fn renew_channels(&self, now: Timestamp) -> Result<usize> {
-        self.engine().renew_channels(now).await
+        let queued = self.queue_renewals(now).await?;
+        Ok(queued + self.engine().renew_channels(now).await?)
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use vendrome_core::calendar::integrations::{
     EventLink, Integration, IntegrationRepo, Pulled, PulledEvent, SyncOutcome,
 };
-use vendrome_core::calendar::CalendarRepo;
+use vendrome_core::calendar::{CalendarRepo, EventScope};
 use vendrome_core::enums::{CalendarIntegrationStatus, CalendarProvider};
 use vendrome_core::ids::CalendarIntegrationId;
 use vendrome_core::sql_enum::SqlEnum as _;
@@ -285,6 +285,35 @@ impl SyncEngine {
         if !wanted.is_empty() {
             ready.extend(remote.fetch(&wanted).await?);
         }
+        // A removed occurrence named by its own id: the linked series are read again, and
+        // those the provider no longer has are deleted.
+        let mut series_gone = Vec::new();
+        if !report.full && remote.removes_occurrences() {
+            let mut unmatched = false;
+            for removed in &listing.removed {
+                if self.repo.event_link(id, removed).await?.is_none() {
+                    unmatched = true;
+                    break;
+                }
+            }
+            if unmatched {
+                let series = self.linked_series(integration, &listed).await?;
+                let ids: Vec<String> = series.keys().cloned().collect();
+                let found = remote.fetch(&ids).await?;
+                let found_ids: HashSet<String> = found.iter().map(|i| i.id.clone()).collect();
+                series_gone.extend(ids.into_iter().filter(|i| !found_ids.contains(i)));
+                for item in found {
+                    let Some(link) = series.get(&item.id) else {
+                        continue;
+                    };
+                    if link.etag.as_deref() == Some(item.etag.as_str()) {
+                        continue;
+                    }
+                    links.insert(item.id.clone(), link.clone());
+                    ready.push(item);
+                }
+            }
+        }
         let mut batch = Vec::new();
         for item in ready {
             let Some(event) = item.event.clone() else {
@@ -336,6 +365,7 @@ impl SyncEngine {
         // may also list removed events in a full listing: each is deleted once). An event that
         // follows a booking or session stays: only its booking or session deletes it.
         let mut gone: BTreeSet<String> = listing.removed.iter().cloned().collect();
+        gone.extend(series_gone);
         if let Some(map) = &known {
             gone.extend(map.keys().filter(|h| !listed.contains(*h)).cloned());
         }
@@ -349,6 +379,39 @@ impl SyncEngine {
 }
 
 impl SyncEngine {
+    /// The integration's links to series (recurring events) not among `listed`, by remote id.
+    async fn linked_series(
+        &self,
+        integration: &Integration,
+        listed: &HashSet<String>,
+    ) -> Result<HashMap<String, EventLink>> {
+        let links = self.repo.event_links(integration.id).await?;
+        if links.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // Every event of the member, in one query: a century either way holds them all.
+        let now = time::now();
+        let century = chrono::Duration::days(36_525);
+        let recurring: HashSet<_> = self
+            .events
+            .events_between(
+                integration.user_id,
+                EventScope::Calendar,
+                now - century,
+                now + century,
+            )
+            .await?
+            .into_iter()
+            .filter(|e| e.owner_id == integration.user_id && e.fields.recurrence.is_some())
+            .map(|e| e.id)
+            .collect();
+        Ok(links
+            .into_iter()
+            .filter(|l| recurring.contains(&l.event_id) && !listed.contains(&l.external_event_id))
+            .map(|l| (l.external_event_id.clone(), l))
+            .collect())
+    }
+
     /// Stores `batch` (emptied) as the integration's member's events in one transaction,
     /// counting what became of each.
     async fn keep(

@@ -6,7 +6,9 @@
 //! notifications checked by `clientState` (duplicates making one job), lifecycle events
 //! answered without calling Graph and recreating the subscription in a job (at most once a
 //! minute), renewal at half-life, deletion on disconnect, writes with
-//! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`).
+//! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`); series
+//! written as patterned recurrences (their exceptions deleted instance by instance) and read
+//! back as one event each, their deleted occurrences as exceptions.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,8 +30,10 @@ use crate::support::{expect_error, expect_status, spawn_with, succeed, Backend, 
 both_stores!(
     calendar_microsoft_connects_and_syncs_by_delta_link,
     calendar_microsoft_subscriptions_handshake_notify_and_renew,
+    calendar_microsoft_subscription_renewals_are_paced_and_never_doubled,
     calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
     calendar_microsoft_writes_series_as_patterned_recurrences,
+    calendar_microsoft_reads_series_back_as_one_event,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -245,27 +249,6 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(requests(&fake), ["delta"]);
 
-    // Not yet half its lifetime: nothing renewed. Past it: the subscription is extended.
-    assert_eq!(
-        app.state
-            .calendar_runner
-            .renew_channels(time::now())
-            .await
-            .unwrap(),
-        0
-    );
-    let later = time::now() + chrono::Duration::hours(13);
-    assert_eq!(
-        app.state
-            .calendar_runner
-            .renew_channels(later)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(requests(&fake), ["renew"]);
-    assert_eq!(subscription(&fake).0, subscription_id);
-
     // Graph removed the subscription: answered without a call to Graph (it wants an answer
     // within seconds); a job creates it again, and a sync is queued.
     let removed = json!({"value": [{"subscriptionId": subscription_id, "clientState": client_state,
@@ -348,6 +331,71 @@ async fn calendar_microsoft_subscriptions_handshake_notify_and_renew(backend: Ba
     assert_eq!(requests(&fake), ["unsubscribe"]);
     assert!(fake.lock().unwrap().subscriptions.is_empty());
     assert_eq!(app.db.store.integration(integration).await.unwrap(), None);
+}
+
+/// The half-life pass queues `renew_subscription` jobs rather than calling Graph: one per
+/// subscription at most once a minute, and none where one is live (a lifecycle event's).
+async fn calendar_microsoft_subscription_renewals_are_paced_and_never_doubled(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, true).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    connect(&app, &me).await;
+    let runner = &app.state.calendar_runner;
+    let now = time::now();
+    runner.run_due(&move || now, 10).await.unwrap();
+    requests(&fake);
+    let (first, client_state) = subscription(&fake);
+
+    // Not yet half its lifetime: nothing queued. Past it: a job, not a call to Graph; a second
+    // pass adds nothing while it is queued. The job renews the subscription.
+    assert_eq!(runner.renew_channels(now).await.unwrap(), 0);
+    let later = now + chrono::Duration::hours(13);
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 1);
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 0);
+    assert_eq!(requests(&fake), Vec::<String>::new());
+    assert_eq!(runner.run_due(&move || later, 10).await.unwrap().len(), 1);
+    assert_eq!(requests(&fake), ["renew"]);
+    assert_eq!(subscription(&fake).0, first);
+
+    // Renewed for less than the pass looks ahead (the lifetime counts from the real clock, as if
+    // Graph had granted less than asked), it is due again at once: its next renewal is paced,
+    // a minute after the last.
+    assert_eq!(runner.renew_channels(later).await.unwrap(), 1);
+    assert!(runner.run_due(&move || later, 10).await.unwrap().is_empty());
+    let a_minute_on = later + chrono::Duration::seconds(61);
+    assert_eq!(
+        runner
+            .run_due(&move || a_minute_on, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(requests(&fake), ["renew"]);
+
+    // Graph removed it: the lifecycle event marks it expired and queues its recreation (a minute
+    // after the last job) and a sync. The pass meanwhile neither renews nor recreates it.
+    let removed = json!({"value": [{"subscriptionId": first, "clientState": client_state,
+                                    "lifecycleEvent": "subscriptionRemoved"}]});
+    assert_eq!(
+        notify(&app, removed).await,
+        json!({"accepted": 1, "queued": 1})
+    );
+    let meanwhile = a_minute_on + chrono::Duration::seconds(30);
+    assert_eq!(runner.renew_channels(meanwhile).await.unwrap(), 0);
+    assert_eq!(requests(&fake), Vec::<String>::new());
+    assert_eq!(
+        runner.run_due(&move || meanwhile, 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(requests(&fake), ["delta"]);
+    // The job recreates it, once.
+    let due = a_minute_on + chrono::Duration::seconds(61);
+    assert_eq!(runner.run_due(&move || due, 10).await.unwrap().len(), 1);
+    assert_eq!(requests(&fake), ["unsubscribe", "subscribe"]);
+    assert_ne!(subscription(&fake).0, first);
+    assert!(runner.run_due(&move || due, 10).await.unwrap().is_empty());
 }
 
 async fn calendar_microsoft_writes_series_as_patterned_recurrences(backend: Backend) {
@@ -583,4 +631,215 @@ async fn calendar_microsoft_tokens_never_reach_the_database_or_logs(backend: Bac
         );
     }
     assert!(log.contains("calendar sync failed"), "{log}");
+}
+
+/// `(start, title)` of the member's occurrences from March to May 2027, in order.
+async fn spring(app: &TestApp, token: &str) -> Vec<(String, String)> {
+    let body = succeed(
+        app.get("/v1/calendar/events")
+            .query(&[
+                ("from", "2027-03-01T00:00:00Z"),
+                ("to", "2027-05-01T00:00:00Z"),
+            ])
+            .bearer_auth(token),
+    )
+    .await;
+    let mut found: Vec<(String, String)> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["occurrence_starts_at"].as_str().unwrap().to_owned(),
+                o["event"]["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The member's events (not occurrences) titled `title` from March to May 2027.
+async fn events_titled(app: &TestApp, token: &str, title: &str) -> Vec<Value> {
+    let body = succeed(
+        app.get("/v1/calendar/events")
+            .query(&[
+                ("from", "2027-03-01T00:00:00Z"),
+                ("to", "2027-05-01T00:00:00Z"),
+            ])
+            .bearer_auth(token),
+    )
+    .await;
+    let mut events: Vec<Value> = Vec::new();
+    for o in body["data"].as_array().unwrap() {
+        let event = &o["event"];
+        if event["title"] == title && !events.iter().any(|e| e["id"] == event["id"]) {
+            events.push(event.clone());
+        }
+    }
+    events
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(s, t)| ((*s).to_owned(), (*t).to_owned()))
+        .collect()
+}
+
+async fn calendar_microsoft_reads_series_back_as_one_event(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 3, false).await else {
+        return;
+    };
+    // Made in Outlook: six Mondays at 09:00 in London from 22 March (the clocks change on the
+    // 28th), and a one-off meeting.
+    {
+        let mut f = fake.lock().unwrap();
+        f.create_series(
+            "s1",
+            "Standup",
+            ("2027-03-22T09:00:00", "2027-03-22T09:30:00"),
+            "Europe/London",
+            json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                               "firstDayOfWeek": "monday"},
+                   "range": {"type": "numbered", "numberOfOccurrences": 6,
+                             "startDate": "2027-03-22", "recurrenceTimeZone": "Europe/London"}}),
+        );
+        f.create("m1", "Board", "2027-03-24T09:00:00", "2027-03-24T10:00:00");
+    }
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    requests(&fake);
+
+    // The delta lists the series as its six occurrences (three a page): it is read once, its
+    // master and its instances, and kept as one event.
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(counts(&first), [2, 0, 0, 5], "{first}");
+    assert_eq!(
+        requests(&fake),
+        ["delta", "delta next", "delta next", "get", "instances"]
+    );
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup.len(), 1, "{standup:?}");
+    assert_eq!(standup[0]["timezone"], "Europe/London");
+    assert_eq!(standup[0]["exceptions"], json!([]));
+    let mondays = [
+        "2027-03-22T09:00:00Z",
+        "2027-03-29T08:00:00Z",
+        "2027-04-05T08:00:00Z",
+        "2027-04-12T08:00:00Z",
+        "2027-04-19T08:00:00Z",
+        "2027-04-26T08:00:00Z",
+    ];
+    let mut expected: Vec<(&str, &str)> = mondays.iter().map(|m| (*m, "Standup")).collect();
+    expected.push(("2027-03-24T09:00:00Z", "Board"));
+    expected.sort();
+    assert_eq!(spring(&app, &me).await, pairs(&expected));
+
+    // One occurrence deleted in Outlook: the delta names only the occurrence (`@removed`), so
+    // the linked series is read again; the occurrence it lacks becomes an exception.
+    fake.lock()
+        .unwrap()
+        .delete_occurrence("s1", "2027-03-29T08:00:00Z");
+    let deleted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&deleted), [0, 1, 0, 3], "{deleted}");
+    assert_eq!(requests(&fake), ["delta", "get", "instances"]);
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup.len(), 1, "{standup:?}");
+    assert_eq!(standup[0]["exceptions"], json!(["2027-03-29T08:00:00Z"]));
+    expected.retain(|(s, _)| *s != "2027-03-29T08:00:00Z");
+    assert_eq!(spring(&app, &me).await, pairs(&expected));
+    assert_eq!(counts(&sync(&app, &me, &id).await), [0, 0, 0, 1]);
+    assert_eq!(requests(&fake), ["delta"]);
+
+    // The series renamed in Outlook: its occurrences listed again, the one event updated.
+    fake.lock().unwrap().rename("s1", "Standup (v2)");
+    let renamed = sync(&app, &me, &id).await;
+    assert_eq!(counts(&renamed), [0, 1, 0, 4], "{renamed}");
+    assert_eq!(requests(&fake), ["delta", "delta next", "get", "instances"]);
+    let standup = events_titled(&app, &me, "Standup (v2)").await;
+    assert_eq!(standup.len(), 1, "{standup:?}");
+    assert_eq!(standup[0]["exceptions"], json!(["2027-03-29T08:00:00Z"]));
+
+    // Our own series with an exception: written with its pattern, then the excepted instance
+    // deleted (a patternedRecurrence cannot hold it), then read back for its version.
+    let retro = expect_status(
+        app.post("/v1/calendar/events")
+            .bearer_auth(&me)
+            .json(&json!({
+            "title": "Retro", "starts_at": "2027-03-31T08:00:00Z",
+            "ends_at": "2027-03-31T09:00:00Z", "timezone": "Europe/London",
+            "recurrence": "FREQ=WEEKLY;BYDAY=WE;COUNT=4",
+            "exceptions": ["2027-04-07T08:00:00Z"], "visibility": "busy"})),
+        201,
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pushed = succeed(
+        app.put(&format!("/v1/calendar/integrations/{id}/events/{retro}"))
+            .bearer_auth(&me),
+    )
+    .await["data"]
+        .clone();
+    let remote = pushed["external_event_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        requests(&fake),
+        ["insert", "instances", "delete", "get", "instances"]
+    );
+    let excepted = chrono::DateTime::parse_from_rfc3339("2027-04-07T08:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert_eq!(fake.lock().unwrap().deleted_starts(&remote), [excepted]);
+    // Pushed again: the instance is already gone, nothing more is deleted.
+    succeed(
+        app.put(&format!("/v1/calendar/integrations/{id}/events/{retro}"))
+            .bearer_auth(&me),
+    )
+    .await;
+    assert_eq!(requests(&fake), ["update", "instances", "get", "instances"]);
+    assert_eq!(fake.lock().unwrap().deleted_starts(&remote), [excepted]);
+
+    // The pull meets our series at the version we hold: not duplicated, not changed. (The
+    // deleted instance's `@removed` names no linked event, so the other linked series is read
+    // again too.)
+    let ours = sync(&app, &me, &id).await;
+    assert_eq!(counts(&ours), [0, 0, 0, 6], "{ours}");
+    let mut made = requests(&fake);
+    made.sort();
+    assert_eq!(
+        made,
+        [
+            "delta",
+            "delta next",
+            "get",
+            "get",
+            "instances",
+            "instances"
+        ]
+    );
+    assert_eq!(events_titled(&app, &me, "Retro").await.len(), 1);
+    for wednesday in [
+        "2027-03-31T08:00:00Z",
+        "2027-04-14T08:00:00Z",
+        "2027-04-21T08:00:00Z",
+    ] {
+        expected.push((wednesday, "Retro"));
+    }
+    for (_, title) in &mut expected {
+        if *title == "Standup" {
+            *title = "Standup (v2)";
+        }
+    }
+    expected.sort();
+    assert_eq!(spring(&app, &me).await, pairs(&expected));
+
+    // The whole series deleted in Outlook: its occurrences come as `@removed`; the series
+    // Graph no longer has is deleted here, the other kept.
+    fake.lock().unwrap().delete("s1");
+    let gone = sync(&app, &me, &id).await;
+    assert_eq!(counts(&gone)[..3], [0, 0, 1], "{gone}");
+    expected.retain(|(_, t)| *t != "Standup (v2)");
+    assert_eq!(spring(&app, &me).await, pairs(&expected));
 }

@@ -10,6 +10,12 @@
 //!   without `syncToken` gives the events that are not cancelled, page by page (`pageToken`),
 //!   the last page alone carrying `nextSyncToken`; with `syncToken` it gives every event changed
 //!   since, cancelled ones included (`status: cancelled`); an expired token is 410 Gone.
+//! - /v3/reference/events and events/list without `singleEvents`: a series is its master (with
+//!   `recurrence` lines) and its exceptions, instances changed or cancelled on their own, each
+//!   with `recurringEventId`, `originalStartTime` and the series' `iCalUID`; a listing without
+//!   `syncToken` includes cancelled instances (not cancelled events) even without
+//!   `showDeleted`; `iCalUID=` lists the events with that UID (cancelled ones with
+//!   `showDeleted=true`).
 //! - /v3/reference/events (get, insert, update): `etag` changes with every change; an update
 //!   with `If-Match` on an older etag is 412.
 //! - /guides/push, /v3/reference/events/watch, /v3/reference/channels/stop: a channel is opened
@@ -60,7 +66,7 @@ pub struct Fake {
     pub stopped: Vec<String>,
     /// Watch requests are answered 503.
     pub fail_watch: bool,
-    /// Every request: `list`, `list sync`, `get`, `insert`, `update`, `watch`, `stop`,
+    /// Every request: `list`, `list sync`, `list ical`, `get`, `insert`, `update`, `watch`, `stop`,
     /// `calendar`, `token code`, `token refresh`, with ` 401` when refused for its token.
     pub requests: Vec<String>,
     pub issued_count: u64,
@@ -97,6 +103,56 @@ impl Fake {
             json!({"summary": title, "start": {"dateTime": start, "timeZone": "UTC"},
                    "end": {"dateTime": end, "timeZone": "UTC"}}),
         );
+    }
+
+    /// A remote series from `start` to `end` (RFC 3339, UTC) repeating by `rrule`.
+    pub fn create_series(
+        &mut self,
+        id: &str,
+        title: &str,
+        (start, end): (&str, &str),
+        rrule: &str,
+    ) {
+        self.put(
+            id,
+            json!({"summary": title, "start": {"dateTime": start, "timeZone": "UTC"},
+                   "end": {"dateTime": end, "timeZone": "UTC"},
+                   "recurrence": [format!("RRULE:{rrule}")]}),
+        );
+    }
+
+    /// The instance of series `master` at `original` (RFC 3339, UTC) as an exception with
+    /// `fields`, Google's id for it (`<master>_<original, basic format>`).
+    fn instance(&mut self, master: &str, original: &str, mut fields: Value) -> String {
+        let at = chrono::DateTime::parse_from_rfc3339(original).unwrap();
+        let id = format!("{master}_{}", at.format("%Y%m%dT%H%M%SZ"));
+        fields["recurringEventId"] = json!(master);
+        fields["originalStartTime"] = json!({"dateTime": original, "timeZone": "UTC"});
+        fields["iCalUID"] = self.events[master].1["iCalUID"].clone();
+        self.put(&id, fields);
+        id
+    }
+
+    /// Cancels one instance of series `master` (the one at `original`).
+    pub fn cancel_instance(&mut self, master: &str, original: &str) -> String {
+        self.instance(master, original, json!({"status": "cancelled"}))
+    }
+
+    /// Moves one instance of series `master` (the one at `original`) to `start`..`end`,
+    /// titled `title`.
+    pub fn move_instance(
+        &mut self,
+        master: &str,
+        original: &str,
+        (start, end): (&str, &str),
+        title: &str,
+    ) -> String {
+        self.instance(
+            master,
+            original,
+            json!({"summary": title, "start": {"dateTime": start, "timeZone": "UTC"},
+                   "end": {"dateTime": end, "timeZone": "UTC"}}),
+        )
     }
 
     /// Renames a remote event.
@@ -317,9 +373,28 @@ async fn list(
 ) -> Response {
     let mut fake = fake.lock().unwrap();
     let incremental = q.contains_key("syncToken");
-    let what = if incremental { "list sync" } else { "list" };
+    let what = match (incremental, q.contains_key("iCalUID")) {
+        (true, _) => "list sync",
+        (false, true) => "list ical",
+        (false, false) => "list",
+    };
     if !authorized(&mut fake, &headers, what) {
         return error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    if let Some(uid) = q.get("iCalUID") {
+        let deleted = q.get("showDeleted").is_some_and(|v| v == "true");
+        let items: Vec<Value> = fake
+            .events
+            .values()
+            .filter(|(_, e)| {
+                e["iCalUID"] == uid.as_str() && (deleted || e["status"] != "cancelled")
+            })
+            .map(|(_, e)| e.clone())
+            .collect();
+        let at = fake.version;
+        return Json(json!({"kind": "calendar#events", "items": items,
+                           "nextSyncToken": format!("s{at}")}))
+        .into_response();
     }
     let since = match q.get("syncToken") {
         Some(token) => {
@@ -346,7 +421,11 @@ async fn list(
         .values()
         .filter(|(version, event)| match since {
             Some(since) => *version > since && *version <= at,
-            None => event["status"] != "cancelled" && *version <= at,
+            // Cancelled instances of a series are listed (not cancelled events).
+            None => {
+                (event["status"] != "cancelled" || event.get("recurringEventId").is_some())
+                    && *version <= at
+            }
         })
         .map(|(_, event)| event)
         .collect();

@@ -13,6 +13,14 @@
 //!   a delta token no longer kept is 410 Gone with `syncStateNotFound`.
 //! - graph/api/event-get, event-update, user-post-events: `@odata.etag` changes with every change;
 //!   an update with `If-Match` on an older one is 412.
+//! - graph/api/resources/event, patternedrecurrence, event-list-instances, event-delete: an event
+//!   with a `recurrence` is a `seriesMaster`; `calendarView/delta` lists it as its occurrences
+//!   in the window (`type: occurrence`, `seriesMasterId`, `originalStart`, times in UTC), never
+//!   as the master; `GET /me/events/{id}/instances?startDateTime&endDateTime` lists its
+//!   occurrences there; `DELETE /me/events/{id}` deletes an event, or one occurrence of a series
+//!   (then gone from its instances, and in the next delta `@removed` under the occurrence's own
+//!   id; the master is unchanged). The fake expands `daily` and `weekly` patterns only, with
+//!   `numbered`, `endDate` and `noEnd` ranges.
 //! - graph/api/subscription-post-subscriptions, subscription-update, subscription-delete, and
 //!   graph/change-notifications-delivery-webhooks: a subscription with `clientState` and an
 //!   expiry, extended by `PATCH`, deleted by `DELETE`.
@@ -20,6 +28,8 @@
 //! Requests without a valid access token are 401.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -55,10 +65,14 @@ pub struct Fake {
     /// Subscriptions: id → (clientState, notificationUrl, expirationDateTime).
     pub subscriptions: BTreeMap<String, (String, String, String)>,
     pub deleted_subscriptions: Vec<String>,
-    /// Every request: `delta`, `delta next`, `get`, `insert`, `update`, `subscribe`, `renew`,
-    /// `unsubscribe`, `me`, `token code`, `token refresh`, with ` 401` when refused for its
-    /// token.
+    /// Every request: `delta`, `delta next`, `get`, `insert`, `update`, `instances`, `delete`,
+    /// `subscribe`, `renew`, `unsubscribe`, `me`, `token code`, `token refresh`, with ` 401`
+    /// when refused for its token.
     pub requests: Vec<String>,
+    /// The window of the last initial delta query.
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Occurrences deleted from series: (change number, master id, start).
+    pub deleted_occurrences: Vec<(u64, String, DateTime<Utc>)>,
     pub issued_count: u64,
 }
 
@@ -113,6 +127,60 @@ impl Fake {
         self.store(id, event, true);
     }
 
+    /// A series made in Outlook: its first occurrence from `start` to `end`, local times in
+    /// `zone`, repeating by the patternedRecurrence `recurrence`.
+    pub fn create_series(
+        &mut self,
+        id: &str,
+        title: &str,
+        (start, end): (&str, &str),
+        zone: &str,
+        recurrence: Value,
+    ) {
+        self.store(
+            id,
+            json!({"subject": title, "start": {"dateTime": start, "timeZone": zone},
+                   "end": {"dateTime": end, "timeZone": zone}, "isAllDay": false,
+                   "sensitivity": "normal", "recurrence": recurrence}),
+            false,
+        );
+    }
+
+    /// Deletes the occurrence of series `master` that starts at `start` (RFC 3339), as Outlook
+    /// does when one occurrence is deleted.
+    pub fn delete_occurrence(&mut self, master: &str, start: &str) {
+        let start = DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .with_timezone(&Utc);
+        self.version += 1;
+        self.deleted_occurrences
+            .push((self.version, master.to_owned(), start));
+    }
+
+    /// The starts of the occurrences of series `master` deleted so far.
+    pub fn deleted_starts(&self, master: &str) -> Vec<DateTime<Utc>> {
+        self.deleted_occurrences
+            .iter()
+            .filter(|(_, m, _)| m == master)
+            .map(|(_, _, start)| *start)
+            .collect()
+    }
+
+    /// The starts of series `master`'s occurrences in `[from, to)` not deleted.
+    fn occurrences(
+        &self,
+        master: &Value,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<DateTime<Utc>> {
+        let id = master["id"].as_str().unwrap_or_default();
+        let deleted = self.deleted_starts(id);
+        expand(master, to)
+            .into_iter()
+            .filter(|s| *s >= from && !deleted.contains(s))
+            .collect()
+    }
+
     pub fn expire_delta_tokens(&mut self) {
         self.tokens_valid_from = self.version + 1;
     }
@@ -146,7 +214,11 @@ pub async fn start(fake: Shared) -> SocketAddr {
         .route("/v1.0/me", get(me))
         .route("/v1.0/me/calendarView/delta", get(delta))
         .route("/v1.0/me/events", post(insert))
-        .route("/v1.0/me/events/{id}", get(get_event).patch(update))
+        .route(
+            "/v1.0/me/events/{id}",
+            get(get_event).patch(update).delete(delete_event),
+        )
+        .route("/v1.0/me/events/{id}/instances", get(instances))
         .route("/v1.0/subscriptions", post(subscribe))
         .route(
             "/v1.0/subscriptions/{id}",
@@ -276,6 +348,13 @@ async fn me(State((fake, _)): State<AppState>, headers: HeaderMap) -> Response {
     Json(json!({"id": "7f1e-bob", "mail": ACCOUNT, "userPrincipalName": ACCOUNT})).into_response()
 }
 
+/// A row of a delta listing.
+enum Row<'a> {
+    Event(&'a Value),
+    Occurrence(&'a Value, DateTime<Utc>),
+    Removed(String),
+}
+
 /// `$skiptoken`: `<offset>-<version the listing started at>-<since, or "full">`; `$deltatoken`:
 /// the version the last listing ended at.
 async fn delta(
@@ -303,38 +382,68 @@ async fn delta(
         }
         (0usize, fake.version, Some(since))
     } else {
-        if !q.contains_key("startDateTime") || !q.contains_key("endDateTime") {
+        let Some(window) = window_of(&q) else {
             return error(StatusCode::BAD_REQUEST, "ErrorInvalidParameter");
-        }
+        };
+        fake.window = Some(window);
         (0usize, fake.version, None)
     };
+    let (from, to) = fake.window.unwrap_or_else(|| {
+        let now = Utc::now();
+        (
+            now - chrono::Duration::days(3650),
+            now + chrono::Duration::days(3650),
+        )
+    });
     // Only the page's events are copied: a listing of a large mailbox costs the fake little.
-    let matching: Vec<(&Value, bool)> = fake
-        .events
-        .values()
-        .filter(|(version, _, deleted)| match since {
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for (version, event, deleted) in fake.events.values() {
+        let listed = match since {
             Some(since) => *version > since && *version <= at,
             None => !deleted && *version <= at,
-        })
-        .map(|(_, event, deleted)| (event, *deleted))
-        .collect();
-    let page: Vec<Value> = matching
+        };
+        if !listed {
+            continue;
+        }
+        let id = event["id"].as_str().unwrap_or_default();
+        let series = event.get("recurrence").is_some_and(|r| !r.is_null());
+        match (series, *deleted) {
+            (false, false) => rows.push(Row::Event(event)),
+            (false, true) => rows.push(Row::Removed(id.to_owned())),
+            (true, false) => rows.extend(
+                fake.occurrences(event, from, to)
+                    .into_iter()
+                    .map(|start| Row::Occurrence(event, start)),
+            ),
+            (true, true) => rows.extend(
+                fake.occurrences(event, from, to)
+                    .into_iter()
+                    .map(|start| Row::Removed(occurrence_key(id, start))),
+            ),
+        }
+    }
+    if let Some(since) = since {
+        for (version, master, start) in &fake.deleted_occurrences {
+            if *version > since && *version <= at {
+                rows.push(Row::Removed(occurrence_key(master, *start)));
+            }
+        }
+    }
+    let page: Vec<Value> = rows
         .iter()
         .skip(offset)
         .take(fake.page_size)
-        .map(|(event, deleted)| {
-            if *deleted {
-                json!({"@odata.type": "#microsoft.graph.event", "id": event["id"],
-                       "@removed": {"reason": "deleted"}})
-            } else {
-                (*event).clone()
-            }
+        .map(|row| match row {
+            Row::Event(event) => (*event).clone(),
+            Row::Occurrence(master, start) => occurrence(master, *start),
+            Row::Removed(id) => json!({"@odata.type": "#microsoft.graph.event", "id": id,
+                                       "@removed": {"reason": "deleted"}}),
         })
         .collect();
     let base = format!("http://{address}/v1.0/me/calendarView/delta");
     let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(event)",
                           "value": page});
-    if offset + fake.page_size < matching.len() {
+    if offset + fake.page_size < rows.len() {
         let since = since.map_or("full".to_owned(), |s| s.to_string());
         body["@odata.nextLink"] = json!(format!(
             "{base}?$skiptoken={}-{at}-{since}",
@@ -473,5 +582,184 @@ async fn unsubscribe(
             StatusCode::NO_CONTENT.into_response()
         }
         None => error(StatusCode::NOT_FOUND, "ResourceNotFound"),
+    }
+}
+
+fn parse_time(time: &Value) -> Option<DateTime<Utc>> {
+    let raw = time["dateTime"].as_str()?;
+    let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let zone: chrono_tz::Tz = time["timeZone"].as_str().unwrap_or("UTC").parse().ok()?;
+    Some(
+        zone.from_local_datetime(&naive)
+            .earliest()?
+            .with_timezone(&Utc),
+    )
+}
+
+/// The starts (before `to`) of the series `master`: its pattern from its range's start date, at
+/// its start's local time in its range's zone.
+fn expand(master: &Value, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let (Some(start), Some(pattern), Some(range)) = (
+        parse_time(&master["start"]),
+        master["recurrence"].get("pattern"),
+        master["recurrence"].get("range"),
+    ) else {
+        return Vec::new();
+    };
+    let zone: chrono_tz::Tz = range["recurrenceTimeZone"]
+        .as_str()
+        .unwrap_or("UTC")
+        .parse()
+        .unwrap_or(chrono_tz::UTC);
+    let local = start.with_timezone(&zone);
+    let first = local.date_naive();
+    let interval = i64::try_from(pattern["interval"].as_u64().unwrap_or(1).max(1)).unwrap();
+    let days: Vec<String> = pattern["daysOfWeek"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let week_start =
+        |d: NaiveDate| d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    let count = range["numberOfOccurrences"].as_u64();
+    let end_date = range["endDate"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let mut found = Vec::new();
+    let last = to.date_naive() + chrono::Duration::days(1);
+    let mut day = first;
+    loop {
+        if day > last {
+            break;
+        }
+        if count.is_some_and(|c| found.len() as u64 >= c) || end_date.is_some_and(|e| day > e) {
+            break;
+        }
+        let matches = match pattern["type"].as_str() {
+            Some("daily") => (day - first).num_days() % interval == 0,
+            Some("weekly") => {
+                let weeks = (week_start(day) - week_start(first)).num_days() / 7;
+                let name = day.format("%A").to_string().to_lowercase();
+                weeks % interval == 0 && days.contains(&name)
+            }
+            _ => return found,
+        };
+        if matches {
+            let Some(at) = zone
+                .from_local_datetime(&day.and_time(local.time()))
+                .earliest()
+            else {
+                day += chrono::Duration::days(1);
+                continue;
+            };
+            let at = at.with_timezone(&Utc);
+            if at >= to {
+                break;
+            }
+            found.push(at);
+        }
+        day += chrono::Duration::days(1);
+    }
+    found
+}
+
+/// Occurrence `start` of series `master`, as `calendarView` and `instances` list it.
+fn occurrence(master: &Value, start: DateTime<Utc>) -> Value {
+    let length = match (parse_time(&master["start"]), parse_time(&master["end"])) {
+        (Some(s), Some(e)) => e - s,
+        _ => chrono::Duration::zero(),
+    };
+    let id = master["id"].as_str().unwrap_or_default();
+    let utc = |t: DateTime<Utc>| json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"});
+    json!({"@odata.type": "#microsoft.graph.event",
+           "@odata.etag": master["@odata.etag"],
+           "id": occurrence_key(id, start),
+           "type": "occurrence", "seriesMasterId": id, "iCalUId": master["iCalUId"],
+           "originalStart": start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+           "subject": master["subject"], "isAllDay": master["isAllDay"],
+           "sensitivity": master["sensitivity"],
+           "lastModifiedDateTime": master["lastModifiedDateTime"],
+           "start": utc(start), "end": utc(start + length)})
+}
+
+/// The id of series `master`'s occurrence at `start`.
+fn occurrence_key(master: &str, start: DateTime<Utc>) -> String {
+    format!("{master}_{}", start.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// The series and start an occurrence id names.
+fn occurrence_id(id: &str) -> Option<(&str, DateTime<Utc>)> {
+    let (master, stamp) = id.rsplit_once('_')?;
+    let naive = NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
+    Some((master, Utc.from_utc_datetime(&naive)))
+}
+
+fn window_of(q: &HashMap<String, String>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let at = |key: &str| {
+        DateTime::parse_from_rfc3339(q.get(key)?)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    Some((at("startDateTime")?, at("endDateTime")?))
+}
+
+async fn instances(
+    State((fake, _)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut fake = fake.lock().unwrap();
+    if !authorized(&mut fake, &headers, "instances") {
+        return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
+    }
+    let Some((from, to)) = window_of(&q) else {
+        return error(StatusCode::BAD_REQUEST, "ErrorInvalidParameter");
+    };
+    let Some((_, master, false)) = fake.events.get(&id) else {
+        return error(StatusCode::NOT_FOUND, "ErrorItemNotFound");
+    };
+    let value: Vec<Value> = fake
+        .occurrences(master, from, to)
+        .into_iter()
+        .map(|start| occurrence(master, start))
+        .collect();
+    Json(json!({"value": value})).into_response()
+}
+
+async fn delete_event(
+    State((fake, _)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut fake = fake.lock().unwrap();
+    if !authorized(&mut fake, &headers, "delete") {
+        return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
+    }
+    if let Some((master, start)) = occurrence_id(&id) {
+        let live = match fake.events.get(master) {
+            Some((_, event, false)) => {
+                expand(event, start + chrono::Duration::seconds(1)).contains(&start)
+            }
+            _ => false,
+        };
+        if !live || fake.deleted_starts(master).contains(&start) {
+            return error(StatusCode::NOT_FOUND, "ErrorItemNotFound");
+        }
+        let master = master.to_owned();
+        fake.version += 1;
+        let version = fake.version;
+        fake.deleted_occurrences.push((version, master, start));
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    match fake.events.get(&id) {
+        Some((_, _, false)) => {
+            fake.delete(&id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => error(StatusCode::NOT_FOUND, "ErrorItemNotFound"),
     }
 }

@@ -12,6 +12,7 @@ mod calendar;
 mod calendar_bookings;
 mod calendar_busy;
 mod calendar_google;
+mod calendar_google_series;
 mod calendar_ics;
 mod calendar_integrations;
 mod calendar_managed;
