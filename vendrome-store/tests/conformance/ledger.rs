@@ -305,7 +305,7 @@ async fn postgres_a_posting_takes_an_account_created_meanwhile() {
     .bind(theirs)
     .bind(payable.as_str())
     .bind(payable.name())
-    .bind(vendrome_core::SqlEnum::as_str(&payable.kind()))
+    .bind(vendrome_core::SqlEnum::as_str(payable.kind()))
     .bind(payable.owner().map(|u| u.as_uuid()))
     .bind(payable.currency().as_str())
     .execute(&mut *other)
