@@ -80,6 +80,7 @@ impl RemoteCalendar for CaldavClient {
                 id: r.href,
                 etag: r.etag,
                 text: r.ics,
+                exceptions_within: None,
             })
             .collect())
     }

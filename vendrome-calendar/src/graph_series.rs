@@ -13,6 +13,10 @@
 //! own) still counts as present at its `originalStart`: the series keeps it, at the series' time.
 //! A cancelled occurrence (`isCancelled`) counts as deleted.
 //!
+//! Instances are read only within the synced window, so the EXDATEs read are only those inside
+//! it: the item says so ([`RemoteItem::exceptions_within`]), and a pull replacing a stored
+//! series keeps the stored exceptions outside the window ([`crate::provider::keep_exceptions_outside`]).
+//!
 //! The link of a series is its master's id; its version is the master's `@odata.etag`, followed
 //! by a digest of its EXDATEs when it has any ([`crate::provider::series_version`]), since
 //! deleting an occurrence need not change the master. Writing a series with exceptions deletes its instance at each excepted start after
@@ -124,6 +128,7 @@ pub(crate) fn series_item(
         })
         .unwrap_or_default();
     item.etag = series_version(&item.etag, &exceptions);
+    item.exceptions_within = Some((from, to));
     imported.timezone = zone.name().to_owned();
     imported.recurrence = Some(rule.as_string());
     imported.exceptions = exceptions;

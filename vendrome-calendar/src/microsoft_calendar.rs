@@ -453,6 +453,7 @@ pub(crate) fn remote_item(value: Value) -> RemoteItem {
         id,
         etag,
         event: imported,
+        exceptions_within: None,
     }
 }
 

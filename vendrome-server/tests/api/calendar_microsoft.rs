@@ -34,6 +34,7 @@ both_stores!(
     calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
     calendar_microsoft_writes_series_as_patterned_recurrences,
     calendar_microsoft_reads_series_back_as_one_event,
+    calendar_microsoft_pull_keeps_exceptions_outside_the_window,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -842,4 +843,75 @@ async fn calendar_microsoft_reads_series_back_as_one_event(backend: Backend) {
     assert_eq!(counts(&gone)[..3], [0, 0, 1], "{gone}");
     expected.retain(|(_, t)| *t != "Standup (v2)");
     assert_eq!(spring(&app, &me).await, pairs(&expected));
+}
+
+/// The exceptions of event `event` as the API shows them.
+async fn exceptions_of(app: &TestApp, token: &str, event: &str) -> Value {
+    succeed(
+        app.get(&format!("/v1/calendar/events/{event}"))
+            .bearer_auth(token),
+    )
+    .await["data"]["exceptions"]
+        .clone()
+}
+
+async fn calendar_microsoft_pull_keeps_exceptions_outside_the_window(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    // Our own Monday series since January 2025, with one exception two years back (far outside
+    // the synced window, which reaches 90 days back) and one inside it.
+    let weekly = expect_status(
+        app.post("/v1/calendar/events")
+            .bearer_auth(&me)
+            .json(&json!({
+            "title": "Standup", "starts_at": "2025-01-06T09:00:00Z",
+            "ends_at": "2025-01-06T09:30:00Z", "timezone": "Europe/London",
+            "recurrence": "FREQ=WEEKLY;BYDAY=MO",
+            "exceptions": ["2025-02-03T09:00:00Z", "2027-03-29T08:00:00Z"],
+            "visibility": "busy"})),
+        201,
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pushed = succeed(
+        app.put(&format!("/v1/calendar/integrations/{id}/events/{weekly}"))
+            .bearer_auth(&me),
+    )
+    .await;
+    let remote = pushed["data"]["external_event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(fake.lock().unwrap().deleted_starts(&remote).len(), 2);
+    let both = json!(["2025-02-03T09:00:00Z", "2027-03-29T08:00:00Z"]);
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(counts(&first)[..3], [0, 0, 0], "{first}");
+    assert_eq!(exceptions_of(&app, &me, &weekly).await, both);
+
+    // Renamed in Outlook: the pull replaces the series, whose exceptions Graph gives only
+    // within the window. The one two years back stays; the one inside is Graph's again.
+    fake.lock().unwrap().rename(&remote, "Standup (v2)");
+    let renamed = sync(&app, &me, &id).await;
+    assert_eq!(counts(&renamed)[..3], [0, 1, 0], "{renamed}");
+    assert_eq!(exceptions_of(&app, &me, &weekly).await, both);
+
+    // Another occurrence deleted in Outlook, inside the window: added beside the others.
+    fake.lock()
+        .unwrap()
+        .delete_occurrence(&remote, "2027-04-05T08:00:00Z");
+    let deleted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&deleted)[..3], [0, 1, 0], "{deleted}");
+    assert_eq!(
+        exceptions_of(&app, &me, &weekly).await,
+        json!([
+            "2025-02-03T09:00:00Z",
+            "2027-03-29T08:00:00Z",
+            "2027-04-05T08:00:00Z"
+        ])
+    );
 }
