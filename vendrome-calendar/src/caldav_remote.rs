@@ -29,6 +29,7 @@ fn listing(changes: Changes, full: bool) -> Listing {
             })
             .collect(),
         removed: changes.removed,
+        superseded: Vec::new(),
         cursor: changes.token,
     }
 }

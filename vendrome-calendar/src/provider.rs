@@ -70,6 +70,10 @@ pub struct Listing {
     pub changed: Vec<Change>,
     /// Events removed (or cancelled) remotely.
     pub removed: Vec<String>,
+    /// Remote ids that may have named an event of their own and no longer do (Graph: an
+    /// occurrence changed on its own, back in its series): an event linked to one is deleted; one
+    /// not linked means nothing (unlike [`Self::removed`], no series is read again for it).
+    pub superseded: Vec<String>,
     /// The cursor to ask from next time.
     pub cursor: Option<String>,
 }

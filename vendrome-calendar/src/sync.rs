@@ -371,6 +371,16 @@ impl SyncEngine {
         // follows a booking or session stays: only its booking or session deletes it.
         let mut gone: BTreeSet<String> = listing.removed.iter().cloned().collect();
         gone.extend(series_gone);
+        // A full sync deletes every link not listed already.
+        if !report.full {
+            gone.extend(
+                listing
+                    .superseded
+                    .iter()
+                    .filter(|s| !listed.contains(*s))
+                    .cloned(),
+            );
+        }
         if let Some(map) = &known {
             gone.extend(map.keys().filter(|h| !listed.contains(*h)).cloned());
         }

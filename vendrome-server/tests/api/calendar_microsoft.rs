@@ -8,7 +8,9 @@
 //! minute), renewal at half-life, deletion on disconnect, writes with
 //! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`); series
 //! written as patterned recurrences (their exceptions deleted instance by instance) and read
-//! back as one event each, their deleted occurrences as exceptions.
+//! back as one event each, their deleted occurrences as exceptions, their occurrences changed
+//! on their own as exceptions plus events of their own, their exceptions outside the synced
+//! window kept.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +37,7 @@ both_stores!(
     calendar_microsoft_writes_series_as_patterned_recurrences,
     calendar_microsoft_reads_series_back_as_one_event,
     calendar_microsoft_pull_keeps_exceptions_outside_the_window,
+    calendar_microsoft_shows_changed_occurrences_once_at_their_new_time,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -914,4 +917,130 @@ async fn calendar_microsoft_pull_keeps_exceptions_outside_the_window(backend: Ba
             "2027-04-05T08:00:00Z"
         ])
     );
+}
+
+async fn calendar_microsoft_shows_changed_occurrences_once_at_their_new_time(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    fake.lock().unwrap().create_series(
+        "s1",
+        "Standup",
+        ("2027-03-22T09:00:00", "2027-03-22T09:30:00"),
+        "Europe/London",
+        json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                           "firstDayOfWeek": "monday"},
+               "range": {"type": "numbered", "numberOfOccurrences": 6,
+                         "startDate": "2027-03-22", "recurrenceTimeZone": "Europe/London"}}),
+    );
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(counts(&sync(&app, &me, &id).await)[..3], [1, 0, 0]);
+    let mondays = [
+        "2027-03-22T09:00:00Z",
+        "2027-03-29T08:00:00Z",
+        "2027-04-05T08:00:00Z",
+        "2027-04-12T08:00:00Z",
+        "2027-04-19T08:00:00Z",
+        "2027-04-26T08:00:00Z",
+    ];
+    let series: Vec<(&str, &str)> = mondays.iter().map(|m| (*m, "Standup")).collect();
+    let with = |changes: &[(&str, &str)], without: &[&str]| {
+        let mut expected: Vec<(&str, &str)> = series
+            .iter()
+            .filter(|(s, _)| !without.contains(s))
+            .copied()
+            .collect();
+        expected.extend_from_slice(changes);
+        expected.sort();
+        pairs(&expected)
+    };
+
+    // One occurrence moved to Tuesday afternoon and renamed in Outlook: the delta lists it as an
+    // exception; the series gains an exception at its original start, and the moved occurrence
+    // is an event of its own, shown once, at its new time.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-05T08:00:00Z",
+        ("2027-04-06T13:00:00Z", "2027-04-06T13:30:00Z"),
+        "Standup (moved)",
+    );
+    let moved = sync(&app, &me, &id).await;
+    assert_eq!(counts(&moved)[..3], [1, 1, 0], "{moved}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-06T13:00:00Z", "Standup (moved)")],
+            &["2027-04-05T08:00:00Z"]
+        )
+    );
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup[0]["exceptions"], json!(["2027-04-05T08:00:00Z"]));
+    let single = events_titled(&app, &me, "Standup (moved)").await;
+    assert_eq!(single.len(), 1, "{single:?}");
+    assert_eq!(single[0]["recurrence"], Value::Null);
+
+    // Moved again: the same event follows it; the series is unchanged.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-05T08:00:00Z",
+        ("2027-04-07T15:00:00Z", "2027-04-07T15:30:00Z"),
+        "Standup (moved)",
+    );
+    let again = sync(&app, &me, &id).await;
+    assert_eq!(counts(&again)[..3], [0, 1, 0], "{again}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-07T15:00:00Z", "Standup (moved)")],
+            &["2027-04-05T08:00:00Z"]
+        )
+    );
+    assert_eq!(
+        events_titled(&app, &me, "Standup (moved)").await[0]["id"],
+        single[0]["id"]
+    );
+
+    // Put back in its series in Outlook: listed as a plain occurrence again; its event goes and
+    // the series has no exception.
+    fake.lock()
+        .unwrap()
+        .revert_occurrence("s1", "2027-04-05T08:00:00Z");
+    let reverted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&reverted)[..3], [0, 1, 1], "{reverted}");
+    assert_eq!(spring(&app, &me).await, with(&[], &[]));
+    assert_eq!(
+        events_titled(&app, &me, "Standup").await[0]["exceptions"],
+        json!([])
+    );
+
+    // Another moved, then deleted in Outlook: its event goes (`@removed` under its id), and
+    // the series keeps the exception, the occurrence being gone.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-12T08:00:00Z",
+        ("2027-04-13T10:00:00Z", "2027-04-13T10:30:00Z"),
+        "Standup",
+    );
+    let moved = sync(&app, &me, &id).await;
+    assert_eq!(counts(&moved)[..3], [1, 1, 0], "{moved}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-13T10:00:00Z", "Standup")],
+            &["2027-04-12T08:00:00Z"]
+        )
+    );
+    fake.lock()
+        .unwrap()
+        .delete_occurrence("s1", "2027-04-12T08:00:00Z");
+    let deleted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&deleted)[..3], [0, 0, 1], "{deleted}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(&[], &["2027-04-12T08:00:00Z"])
+    );
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup.len(), 1, "{standup:?}");
+    assert_eq!(standup[0]["exceptions"], json!(["2027-04-12T08:00:00Z"]));
 }

@@ -21,6 +21,13 @@
 //!   (then gone from its instances, and in the next delta `@removed` under the occurrence's own
 //!   id; the master is unchanged). The fake expands `daily` and `weekly` patterns only, with
 //!   `numbered`, `endDate` and `noEnd` ranges.
+//! - graph/api/resources/event (`type: exception`, `originalStart`) and event-list-instances
+//!   ("the occurrences and exceptions"): an occurrence changed on its own in Outlook is listed,
+//!   by the delta and by `instances`, as an `exception` under the occurrence's id, with its own
+//!   times, subject and `@odata.etag` and its `originalStart`; deleted (`DELETE` on that id) it
+//!   is `@removed` in the next delta; put back in its series it is listed again as a plain
+//!   `occurrence`. (Graph's `instances` places an exception in the window by its new time; the
+//!   fake by its original one.)
 //! - graph/api/subscription-post-subscriptions, subscription-update, subscription-delete, and
 //!   graph/change-notifications-delivery-webhooks: a subscription with `clientState` and an
 //!   expiry, extended by `PATCH`, deleted by `DELETE`.
@@ -73,10 +80,25 @@ pub struct Fake {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Occurrences deleted from series: (change number, master id, start).
     pub deleted_occurrences: Vec<(u64, String, DateTime<Utc>)>,
+    /// Occurrences changed on their own: (master id, original start) → (change number, their
+    /// start, end and subject; `None` once put back in their series).
+    pub exceptions: Exceptions,
     pub issued_count: u64,
 }
 
 pub type Shared = Arc<Mutex<Fake>>;
+
+/// An exception's start, end and subject.
+pub type Changed = (DateTime<Utc>, DateTime<Utc>, String);
+
+/// The exceptions of every series, by master id and original start.
+pub type Exceptions = BTreeMap<(String, DateTime<Utc>), (u64, Option<Changed>)>;
+
+fn utc_of(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
+}
 
 impl Fake {
     fn issue(&mut self, prefix: &str) -> String {
@@ -153,8 +175,51 @@ impl Fake {
             .unwrap()
             .with_timezone(&Utc);
         self.version += 1;
+        self.exceptions.remove(&(master.to_owned(), start));
         self.deleted_occurrences
             .push((self.version, master.to_owned(), start));
+    }
+
+    /// Changes the occurrence of series `master` at `original` on its own, as Outlook does when
+    /// one occurrence is moved or renamed: from `start` to `end` (RFC 3339), titled `subject`.
+    pub fn move_occurrence(
+        &mut self,
+        master: &str,
+        original: &str,
+        (start, end): (&str, &str),
+        subject: &str,
+    ) {
+        self.version += 1;
+        let changed = (utc_of(start), utc_of(end), subject.to_owned());
+        self.exceptions.insert(
+            (master.to_owned(), utc_of(original)),
+            (self.version, Some(changed)),
+        );
+    }
+
+    /// Puts the exception of series `master` at `original` back in its series.
+    pub fn revert_occurrence(&mut self, master: &str, original: &str) {
+        self.version += 1;
+        self.exceptions
+            .insert((master.to_owned(), utc_of(original)), (self.version, None));
+    }
+
+    /// Occurrence `start` of series `master` as `calendarView` and `instances` list it: an
+    /// `exception` when it was changed on its own.
+    fn instance(&self, master: &Value, start: DateTime<Utc>) -> Value {
+        let id = master["id"].as_str().unwrap_or_default();
+        let mut listed = occurrence(master, start);
+        if let Some((version, Some((from, to, subject)))) =
+            self.exceptions.get(&(id.to_owned(), start))
+        {
+            let key = occurrence_key(id, start);
+            listed["type"] = json!("exception");
+            listed["@odata.etag"] = json!(format!("W/\"{key}-{version}\""));
+            listed["subject"] = json!(subject);
+            listed["start"] = utc_time(*from);
+            listed["end"] = utc_time(*to);
+        }
+        listed
     }
 
     /// The starts of the occurrences of series `master` deleted so far.
@@ -428,6 +493,17 @@ async fn delta(
                 rows.push(Row::Removed(occurrence_key(master, *start)));
             }
         }
+        // Occurrences changed on their own, or put back, since.
+        for ((master, start), (version, _)) in &fake.exceptions {
+            if *version <= since || *version > at {
+                continue;
+            }
+            if let Some((_, event, false)) = fake.events.get(master) {
+                if !fake.deleted_starts(master).contains(start) {
+                    rows.push(Row::Occurrence(event, *start));
+                }
+            }
+        }
     }
     let page: Vec<Value> = rows
         .iter()
@@ -435,7 +511,7 @@ async fn delta(
         .take(fake.page_size)
         .map(|row| match row {
             Row::Event(event) => (*event).clone(),
-            Row::Occurrence(master, start) => occurrence(master, *start),
+            Row::Occurrence(master, start) => fake.instance(master, *start),
             Row::Removed(id) => json!({"@odata.type": "#microsoft.graph.event", "id": id,
                                        "@removed": {"reason": "deleted"}}),
         })
@@ -673,7 +749,7 @@ fn occurrence(master: &Value, start: DateTime<Utc>) -> Value {
         _ => chrono::Duration::zero(),
     };
     let id = master["id"].as_str().unwrap_or_default();
-    let utc = |t: DateTime<Utc>| json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"});
+    let utc = utc_time;
     json!({"@odata.type": "#microsoft.graph.event",
            "@odata.etag": master["@odata.etag"],
            "id": occurrence_key(id, start),
@@ -683,6 +759,11 @@ fn occurrence(master: &Value, start: DateTime<Utc>) -> Value {
            "sensitivity": master["sensitivity"],
            "lastModifiedDateTime": master["lastModifiedDateTime"],
            "start": utc(start), "end": utc(start + length)})
+}
+
+/// An instant as the fake lists times (`Prefer: outlook.timezone="UTC"`).
+fn utc_time(t: DateTime<Utc>) -> Value {
+    json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"})
 }
 
 /// The id of series `master`'s occurrence at `start`.
@@ -725,7 +806,7 @@ async fn instances(
     let value: Vec<Value> = fake
         .occurrences(master, from, to)
         .into_iter()
-        .map(|start| occurrence(master, start))
+        .map(|start| fake.instance(master, start))
         .collect();
     Json(json!({"value": value})).into_response()
 }
@@ -752,6 +833,7 @@ async fn delete_event(
         let master = master.to_owned();
         fake.version += 1;
         let version = fake.version;
+        fake.exceptions.remove(&(master.clone(), start));
         fake.deleted_occurrences.push((version, master, start));
         return StatusCode::NO_CONTENT.into_response();
     }
