@@ -116,7 +116,7 @@ pub(crate) fn series_item(
                 .start
                 .as_ref()
                 .and_then(|s| s.time_zone.as_deref())
-                .and_then(|z| z.parse().ok())
+                .and_then(crate::graph_zones::zone_of)
         })
         .unwrap_or(chrono_tz::UTC);
     let Ok(rule) = Rule::parse(&raw) else {

@@ -475,7 +475,7 @@ pub(crate) fn instant(t: &GraphTime) -> Option<Timestamp> {
     match t.time_zone.as_deref() {
         None | Some("UTC") => Some(Utc.from_utc_datetime(&naive)),
         Some(zone) => {
-            let zone: chrono_tz::Tz = zone.parse().ok()?;
+            let zone = crate::graph_zones::zone_of(zone)?;
             zone.from_local_datetime(&naive)
                 .earliest()
                 .map(|d| d.with_timezone(&Utc))

@@ -10,7 +10,7 @@
 //! written as patterned recurrences (their exceptions deleted instance by instance) and read
 //! back as one event each, their deleted occurrences as exceptions, their occurrences changed
 //! on their own as exceptions plus events of their own, their exceptions outside the synced
-//! window kept.
+//! window kept, their Windows zone names read as IANA zones.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +38,7 @@ both_stores!(
     calendar_microsoft_reads_series_back_as_one_event,
     calendar_microsoft_pull_keeps_exceptions_outside_the_window,
     calendar_microsoft_shows_changed_occurrences_once_at_their_new_time,
+    calendar_microsoft_reads_windows_zone_names,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -1043,4 +1044,41 @@ async fn calendar_microsoft_shows_changed_occurrences_once_at_their_new_time(bac
     let standup = events_titled(&app, &me, "Standup").await;
     assert_eq!(standup.len(), 1, "{standup:?}");
     assert_eq!(standup[0]["exceptions"], json!(["2027-04-12T08:00:00Z"]));
+}
+
+async fn calendar_microsoft_reads_windows_zone_names(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    // Made in Outlook in California, its zones named as Windows names them: four Mondays at
+    // 09:00 from 1 March; the clocks change on 14 March.
+    fake.lock().unwrap().create_series(
+        "p1",
+        "Pacific sync",
+        ("2027-03-01T09:00:00", "2027-03-01T09:30:00"),
+        "Pacific Standard Time",
+        json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                           "firstDayOfWeek": "sunday"},
+               "range": {"type": "numbered", "numberOfOccurrences": 4,
+                         "startDate": "2027-03-01",
+                         "recurrenceTimeZone": "Pacific Standard Time"}}),
+    );
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(counts(&first)[..3], [1, 0, 0], "{first}");
+    let series = events_titled(&app, &me, "Pacific sync").await;
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0]["timezone"], "America/Los_Angeles");
+    assert_eq!(series[0]["exceptions"], json!([]));
+    // 09:00 local on both sides of the change: 17:00 UTC in PST, 16:00 UTC in PDT.
+    assert_eq!(
+        spring(&app, &me).await,
+        pairs(&[
+            ("2027-03-01T17:00:00Z", "Pacific sync"),
+            ("2027-03-08T17:00:00Z", "Pacific sync"),
+            ("2027-03-15T16:00:00Z", "Pacific sync"),
+            ("2027-03-22T16:00:00Z", "Pacific sync"),
+        ])
+    );
 }

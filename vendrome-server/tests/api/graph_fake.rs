@@ -12,7 +12,9 @@
 //!   gives what changed since, deleted events as `{"id", "@removed": {"reason": "deleted"}}`;
 //!   a delta token no longer kept is 410 Gone with `syncStateNotFound`.
 //! - graph/api/event-get, event-update, user-post-events: `@odata.etag` changes with every change;
-//!   an update with `If-Match` on an older one is 412.
+//!   an update with `If-Match` on an older one is 412; `GET` with
+//!   `Prefer: outlook.timezone="UTC"` gives `start` and `end` in UTC (the series' pattern keeps
+//!   its `recurrenceTimeZone`).
 //! - graph/api/resources/event, patternedrecurrence, event-list-instances, event-delete: an event
 //!   with a `recurrence` is a `seriesMaster`; `calendarView/delta` lists it as its occurrences
 //!   in the window (`type: occurrence`, `seriesMasterId`, `originalStart`, times in UTC), never
@@ -28,6 +30,9 @@
 //!   is `@removed` in the next delta; put back in its series it is listed again as a plain
 //!   `occurrence`. (Graph's `instances` places an exception in the window by its new time; the
 //!   fake by its original one.)
+//! - graph/api/resources/datetimetimezone and recurrencerange: `timeZone` and
+//!   `recurrenceTimeZone` may be Windows zone names; the fake knows those of [`WINDOWS_ZONES`]
+//!   besides IANA names.
 //! - graph/api/subscription-post-subscriptions, subscription-update, subscription-delete, and
 //!   graph/change-notifications-delivery-webhooks: a subscription with `clientState` and an
 //!   expiry, extended by `PATCH`, deleted by `DELETE`.
@@ -540,8 +545,22 @@ async fn get_event(
     if !authorized(&mut fake, &headers, "get") {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
+    let in_utc = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("outlook.timezone=\"UTC\""));
     match fake.events.get(&id) {
-        Some((_, event, false)) => Json(event.clone()).into_response(),
+        Some((_, event, false)) => {
+            let mut event = event.clone();
+            if in_utc {
+                for key in ["start", "end"] {
+                    if let Some(t) = parse_time(&event[key]) {
+                        event[key] = utc_time(t);
+                    }
+                }
+            }
+            Json(event).into_response()
+        }
         _ => error(StatusCode::NOT_FOUND, "ErrorItemNotFound"),
     }
 }
@@ -661,10 +680,28 @@ async fn unsubscribe(
     }
 }
 
+/// A few Windows zone names and their zones, after Unicode CLDR's windowsZones.xml (territory
+/// "001").
+pub const WINDOWS_ZONES: [(&str, chrono_tz::Tz); 3] = [
+    ("Pacific Standard Time", chrono_tz::America::Los_Angeles),
+    ("Eastern Standard Time", chrono_tz::America::New_York),
+    ("GMT Standard Time", chrono_tz::Europe::London),
+];
+
+/// The zone `name` names, IANA or Windows.
+fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok().or_else(|| {
+        WINDOWS_ZONES
+            .iter()
+            .find(|(windows, _)| *windows == name)
+            .map(|(_, zone)| *zone)
+    })
+}
+
 fn parse_time(time: &Value) -> Option<DateTime<Utc>> {
     let raw = time["dateTime"].as_str()?;
     let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    let zone: chrono_tz::Tz = time["timeZone"].as_str().unwrap_or("UTC").parse().ok()?;
+    let zone = zone(time["timeZone"].as_str().unwrap_or("UTC"))?;
     Some(
         zone.from_local_datetime(&naive)
             .earliest()?
@@ -682,11 +719,8 @@ fn expand(master: &Value, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     ) else {
         return Vec::new();
     };
-    let zone: chrono_tz::Tz = range["recurrenceTimeZone"]
-        .as_str()
-        .unwrap_or("UTC")
-        .parse()
-        .unwrap_or(chrono_tz::UTC);
+    let zone =
+        zone(range["recurrenceTimeZone"].as_str().unwrap_or("UTC")).unwrap_or(chrono_tz::UTC);
     let local = start.with_timezone(&zone);
     let first = local.date_naive();
     let interval = i64::try_from(pattern["interval"].as_u64().unwrap_or(1).max(1)).unwrap();
