@@ -29,6 +29,7 @@ fn listing(changes: Changes, full: bool) -> Listing {
             })
             .collect(),
         removed: changes.removed,
+        superseded: Vec::new(),
         cursor: changes.token,
     }
 }
@@ -80,6 +81,7 @@ impl RemoteCalendar for CaldavClient {
                 id: r.href,
                 etag: r.etag,
                 text: r.ics,
+                exceptions_within: None,
             })
             .collect())
     }

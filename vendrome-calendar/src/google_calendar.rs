@@ -333,6 +333,9 @@ pub(crate) fn remote_item(event: GoogleEvent) -> RemoteItem {
         id: event.id,
         etag: event.etag,
         event: imported,
+        // Google lists a series' exceptions whole (its EXDATE lines, its cancelled and moved
+        // instances, none cut by a window).
+        exceptions_within: None,
     }
 }
 

@@ -166,8 +166,8 @@ fn position(index: &str) -> Option<i16> {
 }
 
 /// A `patternedRecurrence` read back as an RRULE value and the zone it repeats in (its range's
-/// `recurrenceTimeZone` when that is an IANA name, else `None`: the caller falls back on the
-/// event's own zone). `None` when the pattern is not one Graph documents.
+/// `recurrenceTimeZone`, an IANA or a Windows name ([`crate::graph_zones`]), else `None`: the
+/// caller falls back on the event's own zone). `None` when the pattern is not one Graph documents.
 ///
 /// An `endDate` range ends at the end of that day in the zone (`UNTIL` in UTC, as RFC 5545
 /// requires once `DTSTART` has a zone); `relativeMonthly`/`relativeYearly` with several days
@@ -178,7 +178,7 @@ pub(crate) fn rrule_of(recurrence: &Value) -> Option<(String, Option<chrono_tz::
     let zone = range
         .get("recurrenceTimeZone")
         .and_then(Value::as_str)
-        .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+        .and_then(crate::graph_zones::zone_of);
     let interval = pattern.get("interval").and_then(Value::as_u64).unwrap_or(1);
     let days: Vec<&str> = match pattern.get("daysOfWeek").and_then(Value::as_array) {
         Some(days) => days

@@ -9,9 +9,20 @@
 //! [`crate::graph_recurrence::rrule_of`]) and its occurrences within the synced window by
 //! `GET /me/events/{id}/instances`. An occurrence of the rule that Graph no longer lists (deleted
 //! in Outlook: the documents say only that it is gone from the instances; the delta reports it
-//! as `@removed` under its own id) becomes an EXDATE. An `exception` (an occurrence changed on its
-//! own) still counts as present at its `originalStart`: the series keeps it, at the series' time.
-//! A cancelled occurrence (`isCancelled`) counts as deleted.
+//! as `@removed` under its own id) becomes an EXDATE. A cancelled occurrence (`isCancelled`)
+//! counts as deleted.
+//!
+//! An `exception` (an occurrence changed on its own in Outlook: moved, renamed) is shown once, at
+//! its new time, as Google's moved instances are ([`crate::google_series`]): an EXDATE of the
+//! series at its `originalStart`, plus an event of its own linked to the exception's id, with the
+//! UID `<series UID>#<original start>`. Deleted in Outlook, it comes in the delta as `@removed`
+//! under that id, and its event goes (the EXDATE stays: the occurrence is gone). Back in its
+//! series (listed as a plain `occurrence` under that id again), its event goes and the series
+//! reads without the EXDATE ([`crate::provider::Listing::superseded`]).
+//!
+//! Instances are read only within the synced window, so the EXDATEs read are only those inside
+//! it: the item says so ([`RemoteItem::exceptions_within`]), and a pull replacing a stored
+//! series keeps the stored exceptions outside the window ([`crate::provider::keep_exceptions_outside`]).
 //!
 //! The link of a series is its master's id; its version is the master's `@odata.etag`, followed
 //! by a digest of its EXDATEs when it has any ([`crate::provider::series_version`]), since
@@ -105,7 +116,7 @@ pub(crate) fn series_item(
                 .start
                 .as_ref()
                 .and_then(|s| s.time_zone.as_deref())
-                .and_then(|z| z.parse().ok())
+                .and_then(crate::graph_zones::zone_of)
         })
         .unwrap_or(chrono_tz::UTC);
     let Ok(rule) = Rule::parse(&raw) else {
@@ -124,6 +135,7 @@ pub(crate) fn series_item(
         })
         .unwrap_or_default();
     item.etag = series_version(&item.etag, &exceptions);
+    item.exceptions_within = Some((from, to));
     imported.timezone = zone.name().to_owned();
     imported.recurrence = Some(rule.as_string());
     imported.exceptions = exceptions;
@@ -132,10 +144,29 @@ pub(crate) fn series_item(
     item
 }
 
+/// Exception `instance` of the series whose UID is `series_uid`, as an event of its own at its
+/// own time, with the UID `<series UID>#<original start>` (an instance carries its series' UID);
+/// `None` when it does not read as an event.
+fn moved_item(instance: Value, series_uid: Option<&str>) -> Option<RemoteItem> {
+    let original = original_start(&instance)?;
+    let mut item = remote_item(instance);
+    let event = item.event.as_mut()?;
+    let series_uid = series_uid.unwrap_or(event.uid.as_str()).to_owned();
+    event.uid = format!("{series_uid}#{}", original.format("%Y%m%dT%H%M%SZ"));
+    event.recurrence = None;
+    event.exceptions.clear();
+    item.text = event_text(event);
+    Some(item)
+}
+
 impl MicrosoftCalendar {
-    /// Event `id` (a series: its master and its instances in the synced window, as one item);
-    /// `None` when Graph no longer has it.
-    pub(crate) async fn read_event(&self, id: &str) -> Result<Option<RemoteItem>, RemoteError> {
+    /// Event `id` (a series: its master and its instances in the synced window, as one item),
+    /// and the events of the series' exceptions in the window; `None` when Graph no longer has
+    /// it.
+    pub(crate) async fn read_event(
+        &self,
+        id: &str,
+    ) -> Result<Option<(RemoteItem, Vec<RemoteItem>)>, RemoteError> {
         let url = self.events_url(&[id])?;
         let response = self
             .session()
@@ -150,18 +181,28 @@ impl MicrosoftCalendar {
         }
         let master: Value = read(response).await?;
         if master.get("recurrence").is_none_or(Value::is_null) {
-            return Ok(Some(remote_item(master)));
+            return Ok(Some((remote_item(master), Vec::new())));
         }
         let (from, to) = window();
-        let present = self
-            .instances(id, from, to)
-            .await?
-            .iter()
-            .filter(|i| i.get("isCancelled").and_then(Value::as_bool) != Some(true))
-            .filter_map(original_start)
-            .map(|t| t.timestamp())
+        let mut present = HashSet::new();
+        let mut exceptions = Vec::new();
+        for instance in self.instances(id, from, to).await? {
+            if instance.get("isCancelled").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            if instance.get("type").and_then(Value::as_str) == Some("exception") {
+                exceptions.push(instance);
+            } else if let Some(start) = original_start(&instance) {
+                present.insert(start.timestamp());
+            }
+        }
+        let series = series_item(master, &present, from, to);
+        let uid = series.event.as_ref().map(|e| e.uid.clone());
+        let moved = exceptions
+            .into_iter()
+            .filter_map(|instance| moved_item(instance, uid.as_deref()))
             .collect();
-        Ok(Some(series_item(master, &present, from, to)))
+        Ok(Some((series, moved)))
     }
 
     /// The instances of series `id` in `[from, to)`, every page.

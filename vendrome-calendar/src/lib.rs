@@ -19,6 +19,7 @@ mod google_calendar;
 mod google_series;
 mod graph_recurrence;
 mod graph_series;
+mod graph_zones;
 pub mod ics;
 pub mod input;
 pub mod integrations;

@@ -235,6 +235,11 @@ impl MicrosoftCalendar {
                     continue;
                 }
                 if let Some(master) = series_of(&item) {
+                    // A plain occurrence may be an exception back in its series: an event kept
+                    // for it goes.
+                    if item.get("type").and_then(Value::as_str) == Some("occurrence") {
+                        listing.superseded.push(id);
+                    }
                     series.insert(master);
                     continue;
                 }
@@ -260,11 +265,15 @@ impl MicrosoftCalendar {
         }
         for master in series {
             match self.read_event(&master).await? {
-                Some(item) => listing.changed.push(Change {
-                    id: item.id.clone(),
-                    etag: item.etag.clone(),
-                    item: Some(item),
-                }),
+                Some((item, moved)) => {
+                    for item in std::iter::once(item).chain(moved) {
+                        listing.changed.push(Change {
+                            id: item.id.clone(),
+                            etag: item.etag.clone(),
+                            item: Some(item),
+                        });
+                    }
+                }
                 None => listing.removed.push(master),
             }
         }
@@ -383,8 +392,9 @@ impl RemoteCalendar for MicrosoftCalendar {
     async fn fetch(&self, ids: &[String]) -> Result<Vec<RemoteItem>, RemoteError> {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(item) = self.read_event(id).await? {
+            if let Some((item, moved)) = self.read_event(id).await? {
                 found.push(item);
+                found.extend(moved);
             }
         }
         Ok(found)
@@ -413,7 +423,7 @@ impl RemoteCalendar for MicrosoftCalendar {
             // Its exceptions deleted one by one, then read back as a sync reads it, so that the
             // version kept is the one the next listing shows.
             self.delete_exceptions(&item.id, event).await?;
-            if let Some(read_back) = self.read_event(&item.id).await? {
+            if let Some((read_back, _)) = self.read_event(&item.id).await? {
                 item = read_back;
             }
         }
@@ -453,6 +463,7 @@ pub(crate) fn remote_item(value: Value) -> RemoteItem {
         id,
         etag,
         event: imported,
+        exceptions_within: None,
     }
 }
 
@@ -464,7 +475,7 @@ pub(crate) fn instant(t: &GraphTime) -> Option<Timestamp> {
     match t.time_zone.as_deref() {
         None | Some("UTC") => Some(Utc.from_utc_datetime(&naive)),
         Some(zone) => {
-            let zone: chrono_tz::Tz = zone.parse().ok()?;
+            let zone = crate::graph_zones::zone_of(zone)?;
             zone.from_local_datetime(&naive)
                 .earliest()
                 .map(|d| d.with_timezone(&Utc))

@@ -23,6 +23,33 @@ pub struct RemoteItem {
     pub event: Option<ImportedEvent>,
     /// Its text as iCalendar, kept whole in the conflict log when it loses.
     pub text: String,
+    /// The window `[from, to)` a series' exceptions were read within, when the provider gives
+    /// them only there (Graph: the synced window); `None` when every exception was read. The
+    /// stored event's exceptions outside it are kept by a pull ([`keep_exceptions_outside`]).
+    pub exceptions_within: Option<(Timestamp, Timestamp)>,
+}
+
+/// `item`'s series with the exceptions of `stored` (the event it replaces) that lie outside the
+/// window its own were read within: the provider said nothing about those starts, so they stay
+/// as they were, and only the ones inside the window are replaced. Nothing changes for an item
+/// whose exceptions were all read, or that is not a series.
+pub(crate) fn keep_exceptions_outside(item: &mut RemoteItem, stored: &[Timestamp]) {
+    let (Some((from, to)), Some(event)) = (item.exceptions_within, item.event.as_mut()) else {
+        return;
+    };
+    if event.recurrence.is_none() {
+        return;
+    }
+    let before = event.exceptions.len();
+    event
+        .exceptions
+        .extend(stored.iter().filter(|t| **t < from || **t >= to).copied());
+    if event.exceptions.len() == before {
+        return;
+    }
+    event.exceptions.sort();
+    event.exceptions.dedup();
+    item.text = crate::google_calendar::event_text(event);
 }
 
 /// A remote event created or changed: its version, and its data when the listing carried it
@@ -43,6 +70,10 @@ pub struct Listing {
     pub changed: Vec<Change>,
     /// Events removed (or cancelled) remotely.
     pub removed: Vec<String>,
+    /// Remote ids that may have named an event of their own and no longer do (Graph: an
+    /// occurrence changed on its own, back in its series): an event linked to one is deleted; one
+    /// not linked means nothing (unlike [`Self::removed`], no series is read again for it).
+    pub superseded: Vec<String>,
     /// The cursor to ask from next time.
     pub cursor: Option<String>,
 }

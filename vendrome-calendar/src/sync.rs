@@ -29,7 +29,7 @@ use crate::caldav::{CaldavClient, DavError};
 use crate::exchange::input;
 use crate::integrations::IntegrationService;
 use crate::oauth_app::OAuthApp;
-use crate::provider::{RemoteCalendar, RemoteError};
+use crate::provider::{keep_exceptions_outside, RemoteCalendar, RemoteError};
 use crate::CalendarService;
 
 /// How many pulled events are kept per transaction.
@@ -315,17 +315,19 @@ impl SyncEngine {
             }
         }
         let mut batch = Vec::new();
-        for item in ready {
-            let Some(event) = item.event.clone() else {
+        for mut item in ready {
+            if item.event.is_none() {
                 tracing::warn!(integration = %id, remote = %item.id, "a remote event does not read as an event; left out");
                 report.skipped += 1;
                 continue;
-            };
+            }
             // Changed here too since the last sync: the later edit wins, the other is logged.
             let mut linked = None;
             if let Some(link) = links.get(&item.id) {
                 if let Some(local) = self.events.event(link.event_id).await? {
                     linked = Some(local.id);
+                    // Exceptions the provider did not read (outside its window) stay.
+                    keep_exceptions_outside(&mut item, &local.fields.exceptions);
                     if local.updated_at > link.last_synced_at {
                         report.conflicts += 1;
                         let external = item.id.clone();
@@ -339,6 +341,9 @@ impl SyncEngine {
                     }
                 }
             }
+            let Some(event) = item.event.clone() else {
+                continue;
+            };
             let uid = event.uid.clone();
             let fields = match self.calendar.check(integration.user_id, input(event)).await {
                 Ok(fields) => fields,
@@ -366,6 +371,16 @@ impl SyncEngine {
         // follows a booking or session stays: only its booking or session deletes it.
         let mut gone: BTreeSet<String> = listing.removed.iter().cloned().collect();
         gone.extend(series_gone);
+        // A full sync deletes every link not listed already.
+        if !report.full {
+            gone.extend(
+                listing
+                    .superseded
+                    .iter()
+                    .filter(|s| !listed.contains(*s))
+                    .cloned(),
+            );
+        }
         if let Some(map) = &known {
             gone.extend(map.keys().filter(|h| !listed.contains(*h)).cloned());
         }

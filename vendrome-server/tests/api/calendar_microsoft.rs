@@ -8,7 +8,9 @@
 //! minute), renewal at half-life, deletion on disconnect, writes with
 //! `If-Match` and the conflict policy, token refresh and withdrawn consent (`revoked`); series
 //! written as patterned recurrences (their exceptions deleted instance by instance) and read
-//! back as one event each, their deleted occurrences as exceptions.
+//! back as one event each, their deleted occurrences as exceptions, their occurrences changed
+//! on their own as exceptions plus events of their own, their exceptions outside the synced
+//! window kept, their Windows zone names read as IANA zones.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,6 +36,9 @@ both_stores!(
     calendar_microsoft_writes_refreshes_and_stops_at_withdrawn_consent,
     calendar_microsoft_writes_series_as_patterned_recurrences,
     calendar_microsoft_reads_series_back_as_one_event,
+    calendar_microsoft_pull_keeps_exceptions_outside_the_window,
+    calendar_microsoft_shows_changed_occurrences_once_at_their_new_time,
+    calendar_microsoft_reads_windows_zone_names,
     calendar_microsoft_tokens_never_reach_the_database_or_logs,
 );
 
@@ -842,4 +847,238 @@ async fn calendar_microsoft_reads_series_back_as_one_event(backend: Backend) {
     assert_eq!(counts(&gone)[..3], [0, 0, 1], "{gone}");
     expected.retain(|(_, t)| *t != "Standup (v2)");
     assert_eq!(spring(&app, &me).await, pairs(&expected));
+}
+
+/// The exceptions of event `event` as the API shows them.
+async fn exceptions_of(app: &TestApp, token: &str, event: &str) -> Value {
+    succeed(
+        app.get(&format!("/v1/calendar/events/{event}"))
+            .bearer_auth(token),
+    )
+    .await["data"]["exceptions"]
+        .clone()
+}
+
+async fn calendar_microsoft_pull_keeps_exceptions_outside_the_window(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    // Our own Monday series since January 2025, with one exception two years back (far outside
+    // the synced window, which reaches 90 days back) and one inside it.
+    let weekly = expect_status(
+        app.post("/v1/calendar/events")
+            .bearer_auth(&me)
+            .json(&json!({
+            "title": "Standup", "starts_at": "2025-01-06T09:00:00Z",
+            "ends_at": "2025-01-06T09:30:00Z", "timezone": "Europe/London",
+            "recurrence": "FREQ=WEEKLY;BYDAY=MO",
+            "exceptions": ["2025-02-03T09:00:00Z", "2027-03-29T08:00:00Z"],
+            "visibility": "busy"})),
+        201,
+    )
+    .await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pushed = succeed(
+        app.put(&format!("/v1/calendar/integrations/{id}/events/{weekly}"))
+            .bearer_auth(&me),
+    )
+    .await;
+    let remote = pushed["data"]["external_event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(fake.lock().unwrap().deleted_starts(&remote).len(), 2);
+    let both = json!(["2025-02-03T09:00:00Z", "2027-03-29T08:00:00Z"]);
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(counts(&first)[..3], [0, 0, 0], "{first}");
+    assert_eq!(exceptions_of(&app, &me, &weekly).await, both);
+
+    // Renamed in Outlook: the pull replaces the series, whose exceptions Graph gives only
+    // within the window. The one two years back stays; the one inside is Graph's again.
+    fake.lock().unwrap().rename(&remote, "Standup (v2)");
+    let renamed = sync(&app, &me, &id).await;
+    assert_eq!(counts(&renamed)[..3], [0, 1, 0], "{renamed}");
+    assert_eq!(exceptions_of(&app, &me, &weekly).await, both);
+
+    // Another occurrence deleted in Outlook, inside the window: added beside the others.
+    fake.lock()
+        .unwrap()
+        .delete_occurrence(&remote, "2027-04-05T08:00:00Z");
+    let deleted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&deleted)[..3], [0, 1, 0], "{deleted}");
+    assert_eq!(
+        exceptions_of(&app, &me, &weekly).await,
+        json!([
+            "2025-02-03T09:00:00Z",
+            "2027-03-29T08:00:00Z",
+            "2027-04-05T08:00:00Z"
+        ])
+    );
+}
+
+async fn calendar_microsoft_shows_changed_occurrences_once_at_their_new_time(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    fake.lock().unwrap().create_series(
+        "s1",
+        "Standup",
+        ("2027-03-22T09:00:00", "2027-03-22T09:30:00"),
+        "Europe/London",
+        json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                           "firstDayOfWeek": "monday"},
+               "range": {"type": "numbered", "numberOfOccurrences": 6,
+                         "startDate": "2027-03-22", "recurrenceTimeZone": "Europe/London"}}),
+    );
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(counts(&sync(&app, &me, &id).await)[..3], [1, 0, 0]);
+    let mondays = [
+        "2027-03-22T09:00:00Z",
+        "2027-03-29T08:00:00Z",
+        "2027-04-05T08:00:00Z",
+        "2027-04-12T08:00:00Z",
+        "2027-04-19T08:00:00Z",
+        "2027-04-26T08:00:00Z",
+    ];
+    let series: Vec<(&str, &str)> = mondays.iter().map(|m| (*m, "Standup")).collect();
+    let with = |changes: &[(&str, &str)], without: &[&str]| {
+        let mut expected: Vec<(&str, &str)> = series
+            .iter()
+            .filter(|(s, _)| !without.contains(s))
+            .copied()
+            .collect();
+        expected.extend_from_slice(changes);
+        expected.sort();
+        pairs(&expected)
+    };
+
+    // One occurrence moved to Tuesday afternoon and renamed in Outlook: the delta lists it as an
+    // exception; the series gains an exception at its original start, and the moved occurrence
+    // is an event of its own, shown once, at its new time.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-05T08:00:00Z",
+        ("2027-04-06T13:00:00Z", "2027-04-06T13:30:00Z"),
+        "Standup (moved)",
+    );
+    let moved = sync(&app, &me, &id).await;
+    assert_eq!(counts(&moved)[..3], [1, 1, 0], "{moved}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-06T13:00:00Z", "Standup (moved)")],
+            &["2027-04-05T08:00:00Z"]
+        )
+    );
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup[0]["exceptions"], json!(["2027-04-05T08:00:00Z"]));
+    let single = events_titled(&app, &me, "Standup (moved)").await;
+    assert_eq!(single.len(), 1, "{single:?}");
+    assert_eq!(single[0]["recurrence"], Value::Null);
+
+    // Moved again: the same event follows it; the series is unchanged.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-05T08:00:00Z",
+        ("2027-04-07T15:00:00Z", "2027-04-07T15:30:00Z"),
+        "Standup (moved)",
+    );
+    let again = sync(&app, &me, &id).await;
+    assert_eq!(counts(&again)[..3], [0, 1, 0], "{again}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-07T15:00:00Z", "Standup (moved)")],
+            &["2027-04-05T08:00:00Z"]
+        )
+    );
+    assert_eq!(
+        events_titled(&app, &me, "Standup (moved)").await[0]["id"],
+        single[0]["id"]
+    );
+
+    // Put back in its series in Outlook: listed as a plain occurrence again; its event goes and
+    // the series has no exception.
+    fake.lock()
+        .unwrap()
+        .revert_occurrence("s1", "2027-04-05T08:00:00Z");
+    let reverted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&reverted)[..3], [0, 1, 1], "{reverted}");
+    assert_eq!(spring(&app, &me).await, with(&[], &[]));
+    assert_eq!(
+        events_titled(&app, &me, "Standup").await[0]["exceptions"],
+        json!([])
+    );
+
+    // Another moved, then deleted in Outlook: its event goes (`@removed` under its id), and
+    // the series keeps the exception, the occurrence being gone.
+    fake.lock().unwrap().move_occurrence(
+        "s1",
+        "2027-04-12T08:00:00Z",
+        ("2027-04-13T10:00:00Z", "2027-04-13T10:30:00Z"),
+        "Standup",
+    );
+    let moved = sync(&app, &me, &id).await;
+    assert_eq!(counts(&moved)[..3], [1, 1, 0], "{moved}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(
+            &[("2027-04-13T10:00:00Z", "Standup")],
+            &["2027-04-12T08:00:00Z"]
+        )
+    );
+    fake.lock()
+        .unwrap()
+        .delete_occurrence("s1", "2027-04-12T08:00:00Z");
+    let deleted = sync(&app, &me, &id).await;
+    assert_eq!(counts(&deleted)[..3], [0, 0, 1], "{deleted}");
+    assert_eq!(
+        spring(&app, &me).await,
+        with(&[], &["2027-04-12T08:00:00Z"])
+    );
+    let standup = events_titled(&app, &me, "Standup").await;
+    assert_eq!(standup.len(), 1, "{standup:?}");
+    assert_eq!(standup[0]["exceptions"], json!(["2027-04-12T08:00:00Z"]));
+}
+
+async fn calendar_microsoft_reads_windows_zone_names(backend: Backend) {
+    let Some((app, fake)) = with_fake(backend, 100, false).await else {
+        return;
+    };
+    // Made in Outlook in California, its zones named as Windows names them: four Mondays at
+    // 09:00 from 1 March; the clocks change on 14 March.
+    fake.lock().unwrap().create_series(
+        "p1",
+        "Pacific sync",
+        ("2027-03-01T09:00:00", "2027-03-01T09:30:00"),
+        "Pacific Standard Time",
+        json!({"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                           "firstDayOfWeek": "sunday"},
+               "range": {"type": "numbered", "numberOfOccurrences": 4,
+                         "startDate": "2027-03-01",
+                         "recurrenceTimeZone": "Pacific Standard Time"}}),
+    );
+    let me = app.token(UserRole::Member).await;
+    let id = connect(&app, &me).await["id"].as_str().unwrap().to_owned();
+    let first = sync(&app, &me, &id).await;
+    assert_eq!(counts(&first)[..3], [1, 0, 0], "{first}");
+    let series = events_titled(&app, &me, "Pacific sync").await;
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0]["timezone"], "America/Los_Angeles");
+    assert_eq!(series[0]["exceptions"], json!([]));
+    // 09:00 local on both sides of the change: 17:00 UTC in PST, 16:00 UTC in PDT.
+    assert_eq!(
+        spring(&app, &me).await,
+        pairs(&[
+            ("2027-03-01T17:00:00Z", "Pacific sync"),
+            ("2027-03-08T17:00:00Z", "Pacific sync"),
+            ("2027-03-15T16:00:00Z", "Pacific sync"),
+            ("2027-03-22T16:00:00Z", "Pacific sync"),
+        ])
+    );
 }

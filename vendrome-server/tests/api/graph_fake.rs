@@ -12,7 +12,9 @@
 //!   gives what changed since, deleted events as `{"id", "@removed": {"reason": "deleted"}}`;
 //!   a delta token no longer kept is 410 Gone with `syncStateNotFound`.
 //! - graph/api/event-get, event-update, user-post-events: `@odata.etag` changes with every change;
-//!   an update with `If-Match` on an older one is 412.
+//!   an update with `If-Match` on an older one is 412; `GET` with
+//!   `Prefer: outlook.timezone="UTC"` gives `start` and `end` in UTC (the series' pattern keeps
+//!   its `recurrenceTimeZone`).
 //! - graph/api/resources/event, patternedrecurrence, event-list-instances, event-delete: an event
 //!   with a `recurrence` is a `seriesMaster`; `calendarView/delta` lists it as its occurrences
 //!   in the window (`type: occurrence`, `seriesMasterId`, `originalStart`, times in UTC), never
@@ -21,6 +23,16 @@
 //!   (then gone from its instances, and in the next delta `@removed` under the occurrence's own
 //!   id; the master is unchanged). The fake expands `daily` and `weekly` patterns only, with
 //!   `numbered`, `endDate` and `noEnd` ranges.
+//! - graph/api/resources/event (`type: exception`, `originalStart`) and event-list-instances
+//!   ("the occurrences and exceptions"): an occurrence changed on its own in Outlook is listed,
+//!   by the delta and by `instances`, as an `exception` under the occurrence's id, with its own
+//!   times, subject and `@odata.etag` and its `originalStart`; deleted (`DELETE` on that id) it
+//!   is `@removed` in the next delta; put back in its series it is listed again as a plain
+//!   `occurrence`. (Graph's `instances` places an exception in the window by its new time; the
+//!   fake by its original one.)
+//! - graph/api/resources/datetimetimezone and recurrencerange: `timeZone` and
+//!   `recurrenceTimeZone` may be Windows zone names; the fake knows those of [`WINDOWS_ZONES`]
+//!   besides IANA names.
 //! - graph/api/subscription-post-subscriptions, subscription-update, subscription-delete, and
 //!   graph/change-notifications-delivery-webhooks: a subscription with `clientState` and an
 //!   expiry, extended by `PATCH`, deleted by `DELETE`.
@@ -73,10 +85,25 @@ pub struct Fake {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Occurrences deleted from series: (change number, master id, start).
     pub deleted_occurrences: Vec<(u64, String, DateTime<Utc>)>,
+    /// Occurrences changed on their own: (master id, original start) → (change number, their
+    /// start, end and subject; `None` once put back in their series).
+    pub exceptions: Exceptions,
     pub issued_count: u64,
 }
 
 pub type Shared = Arc<Mutex<Fake>>;
+
+/// An exception's start, end and subject.
+pub type Changed = (DateTime<Utc>, DateTime<Utc>, String);
+
+/// The exceptions of every series, by master id and original start.
+pub type Exceptions = BTreeMap<(String, DateTime<Utc>), (u64, Option<Changed>)>;
+
+fn utc_of(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .with_timezone(&Utc)
+}
 
 impl Fake {
     fn issue(&mut self, prefix: &str) -> String {
@@ -153,8 +180,51 @@ impl Fake {
             .unwrap()
             .with_timezone(&Utc);
         self.version += 1;
+        self.exceptions.remove(&(master.to_owned(), start));
         self.deleted_occurrences
             .push((self.version, master.to_owned(), start));
+    }
+
+    /// Changes the occurrence of series `master` at `original` on its own, as Outlook does when
+    /// one occurrence is moved or renamed: from `start` to `end` (RFC 3339), titled `subject`.
+    pub fn move_occurrence(
+        &mut self,
+        master: &str,
+        original: &str,
+        (start, end): (&str, &str),
+        subject: &str,
+    ) {
+        self.version += 1;
+        let changed = (utc_of(start), utc_of(end), subject.to_owned());
+        self.exceptions.insert(
+            (master.to_owned(), utc_of(original)),
+            (self.version, Some(changed)),
+        );
+    }
+
+    /// Puts the exception of series `master` at `original` back in its series.
+    pub fn revert_occurrence(&mut self, master: &str, original: &str) {
+        self.version += 1;
+        self.exceptions
+            .insert((master.to_owned(), utc_of(original)), (self.version, None));
+    }
+
+    /// Occurrence `start` of series `master` as `calendarView` and `instances` list it: an
+    /// `exception` when it was changed on its own.
+    fn instance(&self, master: &Value, start: DateTime<Utc>) -> Value {
+        let id = master["id"].as_str().unwrap_or_default();
+        let mut listed = occurrence(master, start);
+        if let Some((version, Some((from, to, subject)))) =
+            self.exceptions.get(&(id.to_owned(), start))
+        {
+            let key = occurrence_key(id, start);
+            listed["type"] = json!("exception");
+            listed["@odata.etag"] = json!(format!("W/\"{key}-{version}\""));
+            listed["subject"] = json!(subject);
+            listed["start"] = utc_time(*from);
+            listed["end"] = utc_time(*to);
+        }
+        listed
     }
 
     /// The starts of the occurrences of series `master` deleted so far.
@@ -428,6 +498,17 @@ async fn delta(
                 rows.push(Row::Removed(occurrence_key(master, *start)));
             }
         }
+        // Occurrences changed on their own, or put back, since.
+        for ((master, start), (version, _)) in &fake.exceptions {
+            if *version <= since || *version > at {
+                continue;
+            }
+            if let Some((_, event, false)) = fake.events.get(master) {
+                if !fake.deleted_starts(master).contains(start) {
+                    rows.push(Row::Occurrence(event, *start));
+                }
+            }
+        }
     }
     let page: Vec<Value> = rows
         .iter()
@@ -435,7 +516,7 @@ async fn delta(
         .take(fake.page_size)
         .map(|row| match row {
             Row::Event(event) => (*event).clone(),
-            Row::Occurrence(master, start) => occurrence(master, *start),
+            Row::Occurrence(master, start) => fake.instance(master, *start),
             Row::Removed(id) => json!({"@odata.type": "#microsoft.graph.event", "id": id,
                                        "@removed": {"reason": "deleted"}}),
         })
@@ -464,8 +545,22 @@ async fn get_event(
     if !authorized(&mut fake, &headers, "get") {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
+    let in_utc = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("outlook.timezone=\"UTC\""));
     match fake.events.get(&id) {
-        Some((_, event, false)) => Json(event.clone()).into_response(),
+        Some((_, event, false)) => {
+            let mut event = event.clone();
+            if in_utc {
+                for key in ["start", "end"] {
+                    if let Some(t) = parse_time(&event[key]) {
+                        event[key] = utc_time(t);
+                    }
+                }
+            }
+            Json(event).into_response()
+        }
         _ => error(StatusCode::NOT_FOUND, "ErrorItemNotFound"),
     }
 }
@@ -585,10 +680,28 @@ async fn unsubscribe(
     }
 }
 
+/// A few Windows zone names and their zones, after Unicode CLDR's windowsZones.xml (territory
+/// "001").
+pub const WINDOWS_ZONES: [(&str, chrono_tz::Tz); 3] = [
+    ("Pacific Standard Time", chrono_tz::America::Los_Angeles),
+    ("Eastern Standard Time", chrono_tz::America::New_York),
+    ("GMT Standard Time", chrono_tz::Europe::London),
+];
+
+/// The zone `name` names, IANA or Windows.
+fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    name.parse().ok().or_else(|| {
+        WINDOWS_ZONES
+            .iter()
+            .find(|(windows, _)| *windows == name)
+            .map(|(_, zone)| *zone)
+    })
+}
+
 fn parse_time(time: &Value) -> Option<DateTime<Utc>> {
     let raw = time["dateTime"].as_str()?;
     let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    let zone: chrono_tz::Tz = time["timeZone"].as_str().unwrap_or("UTC").parse().ok()?;
+    let zone = zone(time["timeZone"].as_str().unwrap_or("UTC"))?;
     Some(
         zone.from_local_datetime(&naive)
             .earliest()?
@@ -606,11 +719,8 @@ fn expand(master: &Value, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     ) else {
         return Vec::new();
     };
-    let zone: chrono_tz::Tz = range["recurrenceTimeZone"]
-        .as_str()
-        .unwrap_or("UTC")
-        .parse()
-        .unwrap_or(chrono_tz::UTC);
+    let zone =
+        zone(range["recurrenceTimeZone"].as_str().unwrap_or("UTC")).unwrap_or(chrono_tz::UTC);
     let local = start.with_timezone(&zone);
     let first = local.date_naive();
     let interval = i64::try_from(pattern["interval"].as_u64().unwrap_or(1).max(1)).unwrap();
@@ -673,7 +783,7 @@ fn occurrence(master: &Value, start: DateTime<Utc>) -> Value {
         _ => chrono::Duration::zero(),
     };
     let id = master["id"].as_str().unwrap_or_default();
-    let utc = |t: DateTime<Utc>| json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"});
+    let utc = utc_time;
     json!({"@odata.type": "#microsoft.graph.event",
            "@odata.etag": master["@odata.etag"],
            "id": occurrence_key(id, start),
@@ -683,6 +793,11 @@ fn occurrence(master: &Value, start: DateTime<Utc>) -> Value {
            "sensitivity": master["sensitivity"],
            "lastModifiedDateTime": master["lastModifiedDateTime"],
            "start": utc(start), "end": utc(start + length)})
+}
+
+/// An instant as the fake lists times (`Prefer: outlook.timezone="UTC"`).
+fn utc_time(t: DateTime<Utc>) -> Value {
+    json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"})
 }
 
 /// The id of series `master`'s occurrence at `start`.
@@ -725,7 +840,7 @@ async fn instances(
     let value: Vec<Value> = fake
         .occurrences(master, from, to)
         .into_iter()
-        .map(|start| occurrence(master, start))
+        .map(|start| fake.instance(master, start))
         .collect();
     Json(json!({"value": value})).into_response()
 }
@@ -752,6 +867,7 @@ async fn delete_event(
         let master = master.to_owned();
         fake.version += 1;
         let version = fake.version;
+        fake.exceptions.remove(&(master.clone(), start));
         fake.deleted_occurrences.push((version, master, start));
         return StatusCode::NO_CONTENT.into_response();
     }
