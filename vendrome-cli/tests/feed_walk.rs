@@ -1,8 +1,11 @@
-//! The home feed on a generated network (`vendrome seed synthetic`), on both stores: for random
-//! members, the whole feed walked with the home-feed cache on, with it off, and page by page
-//! switching between the two at random page sizes (so pages straddle the cache's 100 kept
-//! entries) is the same sequence every time: the feed read whole in one go, each post once at its
-//! newest entry. No page but the last is short.
+//! The home feed on a generated network (`vendrome seed synthetic`, then roughened around the
+//! members walked: a followed person blocked, another disabled, posts reposted by two people at
+//! once and by the disabled one, posts deleted), on both stores: for random members, the whole
+//! feed walked with the home-feed cache on (pages assembled from the sources' windows, at the
+//! default window and at a small one, or read from the database), with it off, and page by page
+//! switching between them at random page sizes (so pages straddle the cache's 100 kept entries
+//! and the windows' horizons) is the same sequence every time: the feed read whole in one go,
+//! each post once at its newest entry. No page but the last is short.
 
 use std::collections::HashSet;
 use std::process::Command;
@@ -17,6 +20,7 @@ use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::page::{Cursor, Limit};
 use vendrome_core::posts::feed::{Feed, FeedRepo as _, FeedService};
 use vendrome_core::posts::home_cache::{HomeCache, HomeCacheConfig};
+use vendrome_core::time::Timestamp;
 use vendrome_store::testing::{self, TestStore};
 use vendrome_store::{Db, Store};
 
@@ -24,6 +28,9 @@ use vendrome_store::{Db, Store};
 const PAGE_SIZES: [u32; 4] = [7, 20, 33, 100];
 /// Members walked per store.
 const MEMBERS: usize = 6;
+/// Source windows the cache is walked with: none (first pages from the database), a small one
+/// (most pages meet a horizon) and the default.
+const WINDOWS: [u32; 3] = [0, 12, Limit::MAX + 1];
 
 fn seed(url: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_vendrome"))
@@ -108,15 +115,129 @@ async fn everything(store: &Store, member: UserId) -> Vec<PostId> {
         .collect()
 }
 
-fn cached(store: &Store) -> FeedService {
+fn cached(store: &Store, window: u32) -> (FeedService, Arc<HomeCache>) {
     let shared = Arc::new(store.clone());
-    let cache = HomeCache::new(
+    let config = HomeCacheConfig {
+        window,
+        ..HomeCacheConfig::default()
+    };
+    let cache = Arc::new(HomeCache::new(
         shared.clone(),
         shared.clone(),
         shared.clone(),
-        HomeCacheConfig::default(),
-    );
-    FeedService::new(shared.clone(), shared).with_home_cache(Arc::new(cache))
+        config,
+    ));
+    let service = FeedService::new(shared.clone(), shared).with_home_cache(cache.clone());
+    (service, cache)
+}
+
+/// Runs `sql` with `args` (ids and times, in order) on either store.
+async fn run(store: &Store, sql: &str, args: &[Value]) {
+    macro_rules! bound {
+        ($pool:expr) => {{
+            let mut query = sqlx::query(sql);
+            for arg in args {
+                query = match arg {
+                    Value::Id(id) => query.bind(*id),
+                    Value::At(at) => query.bind(*at),
+                };
+            }
+            query.execute($pool).await.unwrap();
+        }};
+    }
+    match store.db() {
+        Db::Postgres(pool) => bound!(pool),
+        Db::Sqlite(pool) => bound!(pool),
+    }
+}
+
+enum Value {
+    Id(uuid::Uuid),
+    At(Timestamp),
+}
+
+async fn column<T>(store: &Store, sql: &str, id: uuid::Uuid) -> Vec<T>
+where
+    T: Send + Unpin,
+    for<'r> (T,):
+        sqlx::FromRow<'r, sqlx::postgres::PgRow> + sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    let rows: Vec<(T,)> = match store.db() {
+        Db::Postgres(pool) => sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap(),
+        Db::Sqlite(pool) => sqlx::query_as(sql).bind(id).fetch_all(pool).await.unwrap(),
+    };
+    rows.into_iter().map(|(t,)| t).collect()
+}
+
+/// What the generator never makes, around `member`: one person they follow blocks them (the
+/// follow stays), another is disabled; of the first posts of their feed, some are reposted by
+/// two of their people at the same moment (the member id decides which repost shows), one later
+/// by the disabled person (whose repost is not shown, yet hides the post's older entries, as the
+/// store's SQL has it), and some are deleted.
+async fn roughen(store: &Store, member: UserId, rng: &mut StdRng) {
+    let sql = "SELECT followee_id FROM user_follows WHERE follower_id = $1 ORDER BY followee_id";
+    let mut people: Vec<uuid::Uuid> = column(store, sql, member.as_uuid()).await;
+    people.shuffle(rng);
+    let [blocker, disabled, first, second, ..] = people[..] else {
+        return;
+    };
+    let now = vendrome_core::time::now();
+    let sql = "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    run(
+        store,
+        sql,
+        &[
+            Value::Id(blocker),
+            Value::Id(member.as_uuid()),
+            Value::At(now),
+        ],
+    )
+    .await;
+    let sql = "UPDATE users SET disabled_at = $2 WHERE id = $1";
+    run(store, sql, &[Value::Id(disabled), Value::At(now)]).await;
+    let feed = everything(store, member).await;
+    let repost = "INSERT INTO post_reposts (post_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    for (i, post) in feed.iter().take(40).enumerate() {
+        let sql = "SELECT created_at FROM posts WHERE id = $1";
+        let at: Vec<Timestamp> = column(store, sql, post.as_uuid()).await;
+        let later = (at[0] + chrono::Duration::seconds(rng.random_range(1..86_400 * 20))).min(now);
+        if later <= at[0] {
+            continue;
+        }
+        let id = post.as_uuid();
+        match i % 8 {
+            0 | 3 => {
+                for person in [first, second] {
+                    run(
+                        store,
+                        repost,
+                        &[Value::Id(id), Value::Id(person), Value::At(later)],
+                    )
+                    .await;
+                }
+            }
+            5 => {
+                run(
+                    store,
+                    repost,
+                    &[Value::Id(id), Value::Id(first), Value::At(later)],
+                )
+                .await;
+                let latest = (later + chrono::Duration::seconds(1)).min(now);
+                run(
+                    store,
+                    repost,
+                    &[Value::Id(id), Value::Id(disabled), Value::At(latest)],
+                )
+                .await;
+            }
+            6 => {
+                let sql = "UPDATE posts SET deleted_at = $2 WHERE id = $1";
+                run(store, sql, &[Value::Id(id), Value::At(now)]).await;
+            }
+            _ => {}
+        }
+    }
 }
 
 fn uncached(store: &Store) -> FeedService {
@@ -130,7 +251,11 @@ async fn walks_agree(db: &TestStore) {
     let mut rng = StdRng::seed_from_u64(11);
     let mut members = members(store).await;
     members.shuffle(&mut rng);
+    for &member in members.iter().take(MEMBERS) {
+        roughen(store, member, &mut rng).await;
+    }
     let mut longest = 0;
+    let mut assembled = [0; WINDOWS.len()];
     for &member in members.iter().take(MEMBERS) {
         let reference = walk(member, |_| (uncached(store), 100), "no cache, 100").await;
         let posts: Vec<PostId> = reference.iter().map(|(post, _)| *post).collect();
@@ -144,31 +269,40 @@ async fn walks_agree(db: &TestStore) {
             let plain = uncached(store);
             let off = walk(member, |_| (plain.clone(), size), "no cache").await;
             assert_eq!(off, reference, "without the cache, {size} a page");
-            // A fresh cache: the first page builds the member's timeline, pages past its 100
-            // entries come from the database.
-            let cache = cached(store);
-            let on = walk(member, |_| (cache.clone(), size), "cache").await;
-            assert_eq!(on, reference, "with the cache, {size} a page");
+            // A fresh cache: the first page builds the member's timeline (from the sources'
+            // windows where they settle it), pages past its 100 entries come from the windows
+            // or the database.
+            for (i, window) in WINDOWS.into_iter().enumerate() {
+                let (service, cache) = cached(store, window);
+                let on = walk(member, |_| (service.clone(), size), "cache").await;
+                assert_eq!(
+                    on, reference,
+                    "with the cache, window {window}, {size} a page"
+                );
+                assembled[i] += cache.stats().assembled;
+            }
         }
-        // Any page from either path, at any size: the cursor of one continues in the other.
-        let (plain, cache) = (uncached(store), cached(store));
+        // Any page from any path, at any size: the cursor of one continues in the others.
+        let mut services = vec![uncached(store)];
+        services.extend(WINDOWS.map(|w| cached(store, w).0));
         let mut choices = StdRng::seed_from_u64(rng.random());
         let mixed = walk(
             member,
             |_| {
                 let size = choices.random_range(1..=Limit::MAX);
-                let service = if choices.random_bool(0.5) {
-                    cache.clone()
-                } else {
-                    plain.clone()
-                };
+                let service = services[choices.random_range(0..services.len())].clone();
                 (service, size)
             },
             "mixed",
         )
         .await;
-        assert_eq!(mixed, reference, "pages mixed from both paths");
+        assert_eq!(mixed, reference, "pages mixed from every path");
     }
+    assert_eq!(assembled[0], 0, "no window, no page assembled");
+    assert!(
+        assembled[1] > 0 && assembled[2] > 0,
+        "pages were assembled from the windows at both sizes: {assembled:?}"
+    );
     assert!(
         longest > 2 * Limit::MAX as usize,
         "some walked feed runs well past the cache's entries ({longest})"

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use vendrome_core::enums::{PostType, VerificationLevel};
 use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::posts::feed::{Circle, Feed, FeedEntry, FeedKey, FeedRepo, Repost};
+use vendrome_core::posts::home_cache::sources::{Windows, WindowsWanted};
 use vendrome_core::posts::listing::ListingFilter;
 use vendrome_core::posts::AuthorSummary;
 use vendrome_core::time::Timestamp;
@@ -474,6 +475,11 @@ impl FeedRepo for Store {
                 fetch_sources(self, sql, 1).await
             }
         }
+    }
+
+    #[tracing::instrument(skip(self, wanted))]
+    async fn windows(&self, wanted: &WindowsWanted, window: u32) -> Result<Windows> {
+        crate::feed_windows::windows(self, wanted, window).await
     }
 
     #[tracing::instrument(skip(self))]

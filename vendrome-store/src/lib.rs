@@ -36,6 +36,7 @@ mod calendar_sync_jobs;
 mod deal_matches;
 mod engagement;
 mod error;
+mod feed_windows;
 mod feeds;
 mod flags;
 mod graph;

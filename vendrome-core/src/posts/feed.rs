@@ -19,6 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::home_cache::sources::{Windows, WindowsWanted};
 use super::home_cache::{HomeCache, Lookup};
 use super::listing::ListingFilter;
 use super::{AuthorSummary, Post, PostRepo, TopicSlug};
@@ -163,6 +164,21 @@ pub trait FeedRepo: Send + Sync {
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails. An unknown
     /// member has an empty circle.
     async fn circle(&self, viewer: UserId) -> Result<Circle>;
+
+    /// The newest `window` entries of each source in `wanted`, newest first, with only the
+    /// rules that hold for every viewer applied (see [`Windows`]):
+    /// - an author's window: their live posts, on `(created_at, post id)`; none when the author
+    ///   is disabled;
+    /// - a topic's (by slug): its live posts by members not disabled, on the topic link's
+    ///   `(created_at, post id)`; none for an unknown slug;
+    /// - a member's reposts: their reposts of live posts by members not disabled, made after
+    ///   the post, on `(repost created_at, post id)`, with the member's summary and whether they
+    ///   are disabled.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn windows(&self, wanted: &WindowsWanted, window: u32) -> Result<Windows>;
 }
 
 /// Where a page's sponsored item goes: after the third organic item.
@@ -280,11 +296,17 @@ impl FeedService {
                 Lookup::Deeper(d) => deeper = Some(d),
             }
         }
-        let sources = self
-            .repo
-            .feed_entries(feed, viewer_id, before, limit.probe() as u32)
-            .await?;
-        let merged = merge(sources, limit);
+        let merged = match (feed, &self.home) {
+            // The home feed's windows may settle a page past the kept entries.
+            (Feed::Home(owner), Some(cache)) => cache.entries(*owner, before, limit).await?,
+            _ => {
+                let sources = self
+                    .repo
+                    .feed_entries(feed, viewer_id, before, limit.probe() as u32)
+                    .await?;
+                merge(sources, limit)
+            }
+        };
         if let (Some(deeper), Some(cache)) = (deeper, &self.home) {
             cache.extend(deeper, &merged);
         }

@@ -8,9 +8,19 @@ use crate::ids::{PostId, UserId};
 pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
     use DomainEvent as E;
     match event {
-        E::PostCreated(e) => new_in_timelines(state, e.post_id, e.author_id, &e.topics),
-        E::RepostCreated(e) => new_in_timelines(state, e.post_id, e.user_id, &[]),
-        E::RepostRemoved(e) => new_in_timelines(state, e.post_id, e.user_id, &[]),
+        E::PostCreated(e) => {
+            state.sources.drop_author(e.author_id);
+            e.topics.iter().for_each(|t| state.sources.drop_topic(t));
+            new_in_timelines(state, e.post_id, e.author_id, &e.topics);
+        }
+        E::RepostCreated(e) => {
+            state.sources.drop_reposter(e.user_id);
+            new_in_timelines(state, e.post_id, e.user_id, &[]);
+        }
+        E::RepostRemoved(e) => {
+            state.sources.drop_reposter(e.user_id);
+            new_in_timelines(state, e.post_id, e.user_id, &[]);
+        }
         E::PostUpdated(e) => {
             let reshaped = e
                 .fields
@@ -18,12 +28,14 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
                 .any(|f| matches!(f.as_str(), "visibility" | "topics"));
             if reshaped {
                 state.members.clear();
+                state.sources.clear();
             }
             state.posts.remove(&e.post_id);
         }
         E::PostDeleted(e) => {
             let post = e.post_id;
             state.posts.remove(&post);
+            state.sources.drop_post(post);
             state.members.retain(|_, member| {
                 let timeline = member.timeline.as_ref();
                 timeline.is_none_or(|t| t.entries.iter().all(|e| e.key.post != post))
@@ -56,7 +68,11 @@ pub(super) fn drop_for(state: &mut State, event: &DomainEvent) -> bool {
         E::UserUpdated(e) | E::ProfileUpdated(e) => member_changed(state, e.user_id),
         E::UserRoleChanged(e) => member_changed(state, e.user_id),
         E::UserVerificationLevelChanged(e) => member_changed(state, e.user_id),
-        E::UserDisabled(e) | E::UserEnabled(e) => member_changed(state, e.user_id),
+        // Their posts and reposts leave every source, or come back.
+        E::UserDisabled(e) | E::UserEnabled(e) => {
+            state.sources.clear();
+            member_changed(state, e.user_id);
+        }
         E::UserMessagingSettingsUpdated(e) => member_changed(state, e.user_id),
         // Nothing of the feeds.
         E::FlagUpdated(_)
@@ -136,6 +152,7 @@ fn connection(state: &mut State, people: &[UserId]) {
 
 /// In the posts they wrote, and in the reposts they made in others' timelines.
 fn member_changed(state: &mut State, person: UserId) {
+    state.sources.drop_reposter(person);
     state.posts.retain(|_, post| post.author.id != person);
     state.cards.remove(&person);
     state
@@ -271,6 +288,7 @@ mod tests {
             ]),
             posts: HashMap::from([(shown, post(shown, author))]),
             cards: HashMap::new(),
+            sources: super::super::Sources::default(),
             epoch: 0,
         };
         Scene {
@@ -373,6 +391,117 @@ mod tests {
             ),
             (true, true)
         );
+    }
+
+    /// The sources' windows missing after the event (as `"author"`, `"topic"`, `"reposter"`,
+    /// `"other author"`), from a state holding the author's window (with the shown post), the
+    /// topic `solar`'s (with it too), the follower's reposts (of it) and another author's.
+    fn windows_dropped(event_type: &str, payload: impl Fn(&Scene) -> Value) -> Vec<&'static str> {
+        use crate::posts::feed::FeedKey;
+        use crate::posts::home_cache::sources::{
+            PostMark, RepostMark, ReposterMarks, Windows, WindowsWanted,
+        };
+        let mut scene = scene();
+        let other_author = UserId::new();
+        let mark = PostMark {
+            key: FeedKey {
+                at: crate::time::now(),
+                post: scene.shown,
+            },
+            author: scene.author,
+            visibility: crate::enums::PostVisibility::Public,
+        };
+        let reposts = ReposterMarks {
+            by: None,
+            disabled: false,
+            reposts: vec![RepostMark {
+                key: mark.key,
+                author: scene.author,
+                visibility: mark.visibility,
+                quote: None,
+            }],
+        };
+        let wanted = WindowsWanted {
+            authors: vec![scene.author, other_author],
+            topics: vec!["solar".to_owned()],
+            reposters: vec![scene.follower],
+        };
+        let got = Windows {
+            authors: HashMap::from([(scene.author, vec![mark])]),
+            topics: HashMap::from([("solar".to_owned(), vec![mark])]),
+            reposters: HashMap::from([(scene.follower, reposts)]),
+        };
+        let sources = &mut scene.state.sources;
+        sources.take(wanted, got, &mut Default::default(), true, 1_000);
+        let event = event(event_type, payload(&scene));
+        drop_for(&mut scene.state, &event);
+        let people = [scene.author, other_author];
+        let topics = ["solar".to_owned()];
+        let (_, missing) =
+            scene
+                .state
+                .sources
+                .draw(&people, &topics, std::time::Duration::from_secs(60));
+        let mut dropped = Vec::new();
+        if missing.authors.contains(&scene.author) {
+            dropped.push("author");
+        }
+        if missing.authors.contains(&other_author) {
+            dropped.push("other author");
+        }
+        if !missing.topics.is_empty() {
+            dropped.push("topic");
+        }
+        let (_, missing) =
+            scene
+                .state
+                .sources
+                .draw(&[scene.follower], &[], std::time::Duration::from_secs(60));
+        if missing.reposters.contains(&scene.follower) {
+            dropped.push("reposter");
+        }
+        dropped
+    }
+
+    #[test]
+    fn each_event_drops_the_source_windows_it_may_have_changed() {
+        let stranger = UserId::new();
+        let none: Vec<&str> = Vec::new();
+        let created =
+            |s: &Scene| json!({"post_id": PostId::new(), "author_id": s.author, "topics": []});
+        assert_eq!(windows_dropped("post.created", created), ["author"]);
+        let in_topic = |_: &Scene| json!({"post_id": PostId::new(), "author_id": stranger, "topics": ["solar"]});
+        assert_eq!(windows_dropped("post.created", in_topic), ["topic"]);
+        let repost = |s: &Scene| json!({"post_id": s.shown, "user_id": s.follower});
+        assert_eq!(windows_dropped("repost.created", repost), ["reposter"]);
+        assert_eq!(windows_dropped("repost.removed", repost), ["reposter"]);
+        let deleted = |s: &Scene| json!({"post_id": s.shown, "author_id": s.author});
+        assert_eq!(
+            windows_dropped("post.deleted", deleted),
+            ["author", "topic", "reposter"]
+        );
+        let body = |s: &Scene| json!({"post_id": s.shown, "fields": ["body"]});
+        assert_eq!(windows_dropped("post.updated", body), none);
+        let visibility = |s: &Scene| json!({"post_id": s.shown, "fields": ["visibility"]});
+        assert_eq!(
+            windows_dropped("post.updated", visibility),
+            ["author", "other author", "topic", "reposter"]
+        );
+        let member = |_: &Scene| json!({"user_id": stranger});
+        assert_eq!(
+            windows_dropped("user.disabled", member),
+            ["author", "other author", "topic", "reposter"]
+        );
+        assert_eq!(
+            windows_dropped("user.enabled", member),
+            ["author", "other author", "topic", "reposter"]
+        );
+        let renamed = |s: &Scene| json!({"user_id": s.follower});
+        assert_eq!(windows_dropped("profile.updated", renamed), ["reposter"]);
+        let reaction = |s: &Scene| json!({"post_id": s.shown, "user_id": s.follower});
+        assert_eq!(windows_dropped("reaction.set", reaction), none);
+        let follow = |s: &Scene| json!({"follower_id": s.follower, "followee_id": s.author});
+        assert_eq!(windows_dropped("user.followed", follow), none);
     }
 
     #[test]

@@ -18,10 +18,16 @@
 //! | other `user.*`, `profile.*` | the member's posts and card, and the timelines whose circle holds them (their name, picture or level shows there) |
 //! | an event this version cannot read (written by a newer one) | everything |
 //!
-//! A member's timeline starts as the page they first read (a first read costs what a page from
-//! the database costs, not [`HomeCacheConfig::timeline`] entries); a deeper page the database
-//! answers right after the kept entries extends it ([`HomeCache::extend`]), up to
-//! [`HomeCacheConfig::timeline`] entries.
+//! The sources' windows ([`sources`]: each author's, topic's and reposter's newest entries, the
+//! same for every reader) are dropped on the same events: `post.created` drops its author's and
+//! its topics' windows, `repost.*` the reposter's, `post.deleted` every window showing the post,
+//! a change of visibility or topics, `user.disabled`, `user.enabled` or an unreadable event all
+//! of them, and a change to a member their reposts window (their name shows on their reposts).
+//!
+//! A member's timeline starts as the page they first read (assembled from the windows of their
+//! circle's sources where those settle it, else read from the database as that page); a deeper
+//! page answered right after the kept entries (from the windows or the database) extends it
+//! ([`HomeCache::extend`]), up to [`HomeCacheConfig::timeline`] entries.
 //!
 //! Dropped parts are read again on the next request, in one query each. A request right after a
 //! change made through this instance first applies the pending events (read-your-writes);
@@ -40,6 +46,7 @@ use std::time::{Duration, Instant};
 
 mod cards;
 mod invalidation;
+pub mod sources;
 
 use super::feed::{merge, Circle, Feed, FeedEntry, FeedItem, FeedKey, FeedRepo, Merged};
 use super::{Post, PostRepo, ViewerState};
@@ -49,6 +56,7 @@ use crate::outbox::{Checkpoint, OutboxEvent, OutboxRepo, DEFAULT_GRACE};
 use crate::page::{Cursor, Limit, Page};
 use crate::profiles::ProfileCard;
 use crate::Result;
+use sources::Sources;
 
 /// Sizes and lifetimes of a [`HomeCache`].
 #[derive(Debug, Clone)]
@@ -63,7 +71,12 @@ pub struct HomeCacheConfig {
     pub posts: usize,
     /// How many members' directory cards are kept (the profiles search shows).
     pub cards: usize,
-    /// A timeline older than this is rebuilt, whatever the events said.
+    /// How many of each source's newest entries are kept ([`sources`]): an author's posts, a
+    /// topic's, a member's reposts; 0 keeps none (first reads then go to the database).
+    pub window: u32,
+    /// At most how many source entries are kept in all (about 60 bytes each).
+    pub sources: usize,
+    /// A timeline or a source's window older than this is read again, whatever the events said.
     pub ttl: Duration,
     /// Outbox events read per query.
     pub batch: u32,
@@ -76,6 +89,8 @@ impl Default for HomeCacheConfig {
             members: 20_000,
             posts: 100_000,
             cards: 20_000,
+            window: Limit::MAX + 1,
+            sources: 1_000_000,
             ttl: Duration::from_secs(60),
             batch: 1_000,
         }
@@ -112,10 +127,16 @@ pub struct HomeCacheStats {
     pub cards_read: u64,
     /// Outbox events applied.
     pub events: u64,
+    /// Home-feed pages (first reads and deeper ones) assembled from the sources' windows.
+    pub assembled: u64,
+    /// Sources' windows read from the database.
+    pub windows_read: u64,
 }
 
 #[derive(Default)]
 struct Counters {
+    assembled: AtomicU64,
+    windows_read: AtomicU64,
     pages: AtomicU64,
     deep_pages: AtomicU64,
     timelines_read: AtomicU64,
@@ -129,6 +150,8 @@ struct State {
     members: HashMap<UserId, Member>,
     posts: HashMap<PostId, Arc<Post>>,
     cards: HashMap<UserId, Arc<ProfileCard>>,
+    /// The sources' newest entries, shared by every reader.
+    sources: Sources,
     /// Bumped whenever an event drops anything: a build that saw it change keeps nothing.
     epoch: u64,
 }
@@ -208,6 +231,8 @@ impl HomeCache {
             posts_read: read(&self.stats.posts_read),
             cards_read: read(&self.stats.cards_read),
             events: read(&self.stats.events),
+            assembled: read(&self.stats.assembled),
+            windows_read: read(&self.stats.windows_read),
         }
     }
 
@@ -439,11 +464,7 @@ impl HomeCache {
         };
         let keep = Limit::parse(limit.get().min(self.config.timeline).max(1))
             .expect("the timeline length is clamped to a valid limit");
-        let sources = self
-            .feeds
-            .feed_entries(&Feed::Home(viewer), Some(viewer), None, keep.probe() as u32)
-            .await?;
-        let merged = merge(sources, keep);
+        let merged = self.entries_in(viewer, &circle, None, keep).await?;
         self.stats.timelines_read.fetch_add(1, Ordering::Relaxed);
         let timeline = Timeline {
             entries: merged.entries.into(),
@@ -456,6 +477,89 @@ impl HomeCache {
             }
         }
         Ok(Some((circle, timeline, epoch)))
+    }
+
+    /// A page of `viewer`'s home feed's entries strictly before `before`, as
+    /// [`merge`] makes them from the store's sources: assembled from the sources' windows where
+    /// they settle it, else read from the store. For the pages [`HomeCache::page`] leaves to
+    /// the database.
+    pub async fn entries(
+        &self,
+        viewer: UserId,
+        before: Option<FeedKey>,
+        limit: Limit,
+    ) -> Result<Merged> {
+        let circle = self.circle(viewer).await?;
+        self.entries_in(viewer, &circle, before, limit).await
+    }
+
+    async fn entries_in(
+        &self,
+        viewer: UserId,
+        circle: &Circle,
+        before: Option<FeedKey>,
+        limit: Limit,
+    ) -> Result<Merged> {
+        if self.config.window > 0 {
+            if let Some(merged) = self.assemble(viewer, circle, before, limit).await? {
+                self.stats.assembled.fetch_add(1, Ordering::Relaxed);
+                return Ok(merged);
+            }
+        }
+        let sources = self
+            .feeds
+            .feed_entries(
+                &Feed::Home(viewer),
+                Some(viewer),
+                before,
+                limit.probe() as u32,
+            )
+            .await?;
+        Ok(merge(sources, limit))
+    }
+
+    /// The page from the windows of `viewer`'s sources, reading those not kept in one query.
+    async fn assemble(
+        &self,
+        viewer: UserId,
+        circle: &Circle,
+        before: Option<FeedKey>,
+        limit: Limit,
+    ) -> Result<Option<Merged>> {
+        let mut people: Vec<UserId> =
+            Vec::with_capacity(1 + circle.following.len() + circle.connections.len());
+        people.push(viewer);
+        people.extend(circle.following.iter().filter(|p| **p != viewer));
+        people.extend(
+            (circle.connections.iter()).filter(|p| **p != viewer && !circle.following.contains(*p)),
+        );
+        let topics: Vec<String> = circle.topics.iter().cloned().collect();
+        let (mut drawn, wanted, epoch) = {
+            let state = self.lock();
+            let (drawn, wanted) = state.sources.draw(&people, &topics, self.config.ttl);
+            (drawn, wanted, state.epoch)
+        };
+        if !wanted.is_empty() {
+            let got = self.feeds.windows(&wanted, self.config.window).await?;
+            let read = wanted.authors.len() + wanted.topics.len() + wanted.reposters.len();
+            self.stats
+                .windows_read
+                .fetch_add(read as u64, Ordering::Relaxed);
+            let mut state = self.lock();
+            let keep = state.epoch == epoch;
+            state
+                .sources
+                .take(wanted, got, &mut drawn, keep, self.config.sources);
+        }
+        let window = self.config.window as usize;
+        Ok(sources::assemble(
+            viewer, circle, &drawn, window, before, limit,
+        ))
+    }
+
+    /// How many source entries are kept, in how many windows.
+    pub fn sources_size(&self) -> (usize, usize) {
+        self.lock().sources.size()
     }
 
     /// The posts among `ids` that `viewer` may see (anonymous: the public ones), with their own
@@ -557,6 +661,7 @@ impl HomeCache {
                     state.members.clear();
                     state.posts.clear();
                     state.cards.clear();
+                    state.sources.clear();
                     dropped = true;
                 }
             }
