@@ -1,8 +1,8 @@
 //! The home feed on a generated network (`vendrome seed synthetic`, then roughened around the
 //! members walked: a followed person blocked, another disabled, posts reposted by two people at
 //! once and by the disabled one, posts deleted), on both stores: for random members, the whole
-//! feed walked with the home-feed cache on (pages assembled from the sources' windows, at the
-//! default window and at a small one, or read from the database), with it off, and page by page
+//! feed walked with the home-feed cache on (pages assembled from the sources' windows, at a
+//! small window, the default and a large one, or read from the database), with it off, and page by page
 //! switching between them at random page sizes (so pages straddle the cache's 100 kept entries
 //! and the windows' horizons) is the same sequence every time: the feed read whole in one go,
 //! each post once at its newest entry. No page but the last is short.
@@ -29,8 +29,8 @@ const PAGE_SIZES: [u32; 4] = [7, 20, 33, 100];
 /// Members walked per store.
 const MEMBERS: usize = 6;
 /// Source windows the cache is walked with: none (first pages from the database), a small one
-/// (most pages meet a horizon) and the default.
-const WINDOWS: [u32; 3] = [0, 12, Limit::MAX + 1];
+/// (most pages meet a horizon), the default (41) and one past the largest page.
+const WINDOWS: [u32; 4] = [0, 12, 41, Limit::MAX + 1];
 
 fn seed(url: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_vendrome"))
@@ -256,6 +256,25 @@ async fn walks_agree(db: &TestStore) {
     }
     let mut longest = 0;
     let mut assembled = [0; WINDOWS.len()];
+    // A cache that read every member's circle and windows first, as the server's does when it
+    // starts, kept across the walks (so later walks also meet its kept timelines).
+    let (preloaded, cache) = cached(store, 41);
+    cache.preload(64).await.unwrap();
+    let users = column::<i64>(
+        store,
+        "SELECT COUNT(*) FROM users WHERE id <> $1",
+        uuid::Uuid::nil(),
+    )
+    .await;
+    assert_eq!(
+        cache.circles_kept() as i64,
+        users[0],
+        "every member's circle read"
+    );
+    assert!(
+        cache.sources_size().1 as i64 >= 2 * users[0],
+        "every member's windows read"
+    );
     for &member in members.iter().take(MEMBERS) {
         let reference = walk(member, |_| (uncached(store), 100), "no cache, 100").await;
         let posts: Vec<PostId> = reference.iter().map(|(post, _)| *post).collect();
@@ -281,10 +300,13 @@ async fn walks_agree(db: &TestStore) {
                 );
                 assembled[i] += cache.stats().assembled;
             }
+            let on = walk(member, |_| (preloaded.clone(), size), "preloaded cache").await;
+            assert_eq!(on, reference, "with the preloaded cache, {size} a page");
         }
         // Any page from any path, at any size: the cursor of one continues in the others.
         let mut services = vec![uncached(store)];
         services.extend(WINDOWS.map(|w| cached(store, w).0));
+        services.push(preloaded.clone());
         let mut choices = StdRng::seed_from_u64(rng.random());
         let mixed = walk(
             member,
@@ -300,12 +322,14 @@ async fn walks_agree(db: &TestStore) {
     }
     assert_eq!(assembled[0], 0, "no window, no page assembled");
     assert!(
-        assembled[1] > 0 && assembled[2] > 0,
-        "pages were assembled from the windows at both sizes: {assembled:?}"
+        assembled[1..].iter().all(|n| *n > 0),
+        "pages were assembled from the windows at every size: {assembled:?}"
     );
+    // Each member's first page (7 entries) was assembled from the windows read at the start.
+    let stats = cache.stats();
     assert!(
-        longest > 2 * Limit::MAX as usize,
-        "some walked feed runs well past the cache's entries ({longest})"
+        stats.assembled >= MEMBERS as u64 && stats.windows_read > 0,
+        "the preloaded cache assembled every first page: {stats:?}"
     );
 }
 

@@ -100,11 +100,29 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
     ]
 }
 
+/// Members whose windows are read per query when the home-feed cache starts.
+const PRELOAD_PAGE: u32 = 1_000;
+
 /// Applies the outbox to the home-feed cache: changes made through other instances (or by the
 /// CLI) reach it within one poll; those made here are applied by the next read at the latest.
 async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
     if state.home_cache.config().members == 0 {
         return;
+    }
+    // Every member's source windows, so that first reads find them (a change made meanwhile
+    // drops what it touched, as after).
+    let started = std::time::Instant::now();
+    match state.home_cache.preload(PRELOAD_PAGE).await {
+        Ok((entries, windows)) => {
+            tracing::info!(
+                entries,
+                windows,
+                seconds = started.elapsed().as_secs_f64(),
+                "home-feed source windows read"
+            );
+            metrics::gauge!("vendrome_home_cache_preloaded").set(1.0);
+        }
+        Err(error) => tracing::warn!(error = %error, "reading the home-feed source windows failed"),
     }
     while !*stop.borrow() {
         let pause = match state.home_cache.pass().await {
@@ -135,6 +153,11 @@ fn report_home_cache(cache: &vendrome_core::posts::home_cache::HomeCache) {
     metrics::counter!("vendrome_home_cache_posts_read_total").absolute(stats.posts_read);
     metrics::counter!("vendrome_home_cache_cards_read_total").absolute(stats.cards_read);
     metrics::counter!("vendrome_home_cache_events_total").absolute(stats.events);
+    metrics::counter!("vendrome_home_cache_assembled_total").absolute(stats.assembled);
+    metrics::counter!("vendrome_home_cache_windows_read_total").absolute(stats.windows_read);
+    let (entries, windows) = cache.sources_size();
+    metrics::gauge!("vendrome_home_cache_source_entries").set(entries as f64);
+    metrics::gauge!("vendrome_home_cache_source_windows").set(windows as f64);
 }
 
 /// Keeps the embedded search index (when it is the engine) up to date with the outbox.

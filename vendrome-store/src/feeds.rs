@@ -12,6 +12,8 @@
 //! its own arm of a `UNION ALL`, and filters the people's posts by an `IN` set (few posts per
 //! person); its statements run in-process, so the extra round trips cost little.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 use vendrome_core::enums::{PostType, VerificationLevel};
@@ -23,7 +25,7 @@ use vendrome_core::posts::AuthorSummary;
 use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
-use crate::db::Dialect;
+use crate::db::{Db, Dialect};
 use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, Arg, SqlText};
@@ -477,6 +479,19 @@ impl FeedRepo for Store {
         }
     }
 
+    async fn members_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>> {
+        let after = after.map_or(Uuid::nil(), |a| a.as_uuid());
+        let ids: Vec<Uuid> = with_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })
+        .or_unexpected()?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
+    }
+
     #[tracing::instrument(skip(self, wanted))]
     async fn windows(&self, wanted: &WindowsWanted, window: u32) -> Result<Windows> {
         crate::feed_windows::windows(self, wanted, window).await
@@ -484,47 +499,84 @@ impl FeedRepo for Store {
 
     #[tracing::instrument(skip(self))]
     async fn circle(&self, viewer: UserId) -> Result<Circle> {
-        let v = viewer.as_uuid();
-        // One statement: the people by kind, and the followed topics' slugs (kind `t`).
-        let rows: Vec<(String, Option<Uuid>, Option<String>)> = with_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT 'f', followee_id, NULL FROM user_follows WHERE follower_id = $1 \
-                 UNION ALL SELECT 'c', addressee_id, NULL FROM connections WHERE status = 'accepted' AND requester_id = $1 \
-                 UNION ALL SELECT 'c', requester_id, NULL FROM connections WHERE status = 'accepted' AND addressee_id = $1 \
-                 UNION ALL SELECT 'b', blocked_id, NULL FROM user_blocks WHERE blocker_id = $1 \
-                 UNION ALL SELECT 'b', blocker_id, NULL FROM user_blocks WHERE blocked_id = $1 \
-                 UNION ALL SELECT 's', addressee_id, NULL FROM connections WHERE status = 'pending' AND requester_id = $1 \
-                 UNION ALL SELECT 'r', requester_id, NULL FROM connections WHERE status = 'pending' AND addressee_id = $1 \
-                 UNION ALL SELECT 't', NULL, t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE f.user_id = $1",
-            )
-            .bind(v)
-            .fetch_all(pool)
-            .await
-        })
+        let mut circles = self.circles(&[viewer]).await?;
+        Ok(circles.remove(&viewer).unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip(self, members), fields(members = members.len()))]
+    async fn circles(&self, members: &[UserId]) -> Result<HashMap<UserId, Circle>> {
+        // One statement: each member's people by kind, and their followed topics' slugs
+        // (kind `t`). `{m}` is the condition on each arm's member column.
+        const ARMS: &str = "SELECT follower_id AS member, 'f' AS kind, followee_id AS person, NULL AS slug FROM user_follows WHERE {m:follower_id} \
+             UNION ALL SELECT requester_id, 'c', addressee_id, NULL FROM connections WHERE status = 'accepted' AND {m:requester_id} \
+             UNION ALL SELECT addressee_id, 'c', requester_id, NULL FROM connections WHERE status = 'accepted' AND {m:addressee_id} \
+             UNION ALL SELECT blocker_id, 'b', blocked_id, NULL FROM user_blocks WHERE {m:blocker_id} \
+             UNION ALL SELECT blocked_id, 'b', blocker_id, NULL FROM user_blocks WHERE {m:blocked_id} \
+             UNION ALL SELECT requester_id, 's', addressee_id, NULL FROM connections WHERE status = 'pending' AND {m:requester_id} \
+             UNION ALL SELECT addressee_id, 'r', requester_id, NULL FROM connections WHERE status = 'pending' AND {m:addressee_id} \
+             UNION ALL SELECT f.user_id, 't', NULL, t.slug FROM user_topic_follows f JOIN topics t ON t.id = f.topic_id WHERE {m:f.user_id}";
+        type Row = (Uuid, String, Option<Uuid>, Option<String>);
+        if members.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<Uuid> = members.iter().map(|m| m.as_uuid()).collect();
+        let condition = |column: &str, one: bool| match (self.db.dialect(), one) {
+            (_, true) => format!("{column} = $1"),
+            (Dialect::Postgres, false) => format!("{column} = ANY($1)"),
+            (Dialect::Sqlite, false) => format!("{column} IN (SELECT id FROM m)"),
+        };
+        let one = ids.len() == 1;
+        let mut text = match (self.db.dialect(), one) {
+            // SQLite has no arrays: the members are a table of values.
+            (Dialect::Sqlite, false) => {
+                let values: Vec<String> = (1..=ids.len()).map(|i| format!("(${i})")).collect();
+                format!("WITH m(id) AS (VALUES {}) {ARMS}", values.join(", "))
+            }
+            _ => ARMS.to_owned(),
+        };
+        for column in [
+            "follower_id",
+            "requester_id",
+            "addressee_id",
+            "blocker_id",
+            "blocked_id",
+            "f.user_id",
+        ] {
+            text = text.replace(&format!("{{m:{column}}}"), &condition(column, one));
+        }
+        let rows: Vec<Row> = match (&self.db, one) {
+            (Db::Postgres(pool), true) => sqlx::query_as(&text).bind(ids[0]).fetch_all(pool).await,
+            (Db::Postgres(pool), false) => sqlx::query_as(&text).bind(&ids).fetch_all(pool).await,
+            (Db::Sqlite(pool), true) => sqlx::query_as(&text).bind(ids[0]).fetch_all(pool).await,
+            (Db::Sqlite(pool), false) => {
+                let mut query = sqlx::query_as(&text);
+                for id in &ids {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(pool).await
+            }
+        }
         .or_unexpected()?;
-        let mut topics = Vec::new();
-        let mut people = Vec::with_capacity(rows.len());
-        for (kind, id, slug) in rows {
-            match (id, slug) {
-                (Some(id), _) => people.push((kind, id)),
-                (None, Some(slug)) => topics.push(slug),
+        let mut circles: HashMap<UserId, Circle> = HashMap::new();
+        for (member, kind, person, slug) in rows {
+            let circle = circles.entry(UserId::from_uuid(member)).or_default();
+            match (person, slug) {
+                (None, Some(slug)) => {
+                    circle.topics.insert(slug);
+                }
+                (Some(person), _) => {
+                    let person = UserId::from_uuid(person);
+                    match kind.as_str() {
+                        "f" => circle.following.insert(person),
+                        "c" => circle.connections.insert(person),
+                        "s" => circle.requests_sent.insert(person),
+                        "r" => circle.requests_received.insert(person),
+                        _ => circle.blocked.insert(person),
+                    };
+                }
                 (None, None) => {}
             }
         }
-        let mut circle = Circle {
-            topics: topics.into_iter().collect(),
-            ..Circle::default()
-        };
-        for (kind, id) in people {
-            let id = UserId::from_uuid(id);
-            match kind.as_str() {
-                "f" => circle.following.insert(id),
-                "c" => circle.connections.insert(id),
-                "s" => circle.requests_sent.insert(id),
-                "r" => circle.requests_received.insert(id),
-                _ => circle.blocked.insert(id),
-            };
-        }
-        Ok(circle)
+        Ok(circles)
     }
 }

@@ -10,12 +10,12 @@ use vendrome_core::ids::{PostId, UserId};
 use vendrome_core::posts::{Post, ViewerState};
 use vendrome_core::{Result, SqlEnum as _};
 
-use crate::db::Dialect;
+use crate::db::{Db, Dialect};
 use crate::error::SqlxResultExt as _;
 use crate::feeds::visible;
 use crate::post_rows::PostRow;
 use crate::sql_text::{bind_args, SqlText};
-use crate::{with_db, Store};
+use crate::Store;
 
 /// Who may see a post: the SQL condition on `p` (a `posts` alias) for one viewer.
 pub(crate) enum Visibility {
@@ -98,18 +98,44 @@ fn select(
         // A disabled member's posts are gone for every reader, as their profile is.
         sql.push(" AND u.disabled_at IS NULL");
     }
-    sql.push(" AND p.id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.uuid(*id);
-    }
-    sql.push(")");
+    sql.push(" AND");
+    ids_in(&mut sql, "p.id", ids);
     if let Visibility::For(who) = visibility {
         visible(&mut sql, "p", who.map(|w| w.as_uuid()));
     }
+    seal(&mut sql);
     sql
+}
+
+/// Where a statement's ids go until [`seal`] places their argument.
+const IDS: &str = "\u{1}ids\u{1}";
+
+/// `{column}` is one of `ids`: an `IN` list on SQLite; on PostgreSQL one array argument, bound
+/// after all others ([`seal`], then `.bind(ids)`), so that the statement's text, and the plan
+/// each connection prepares for it once, is the same for any number of ids (planning the post
+/// statement costs several milliseconds).
+fn ids_in(sql: &mut SqlText, column: &str, ids: &[Uuid]) {
+    match sql.dialect {
+        Dialect::Postgres => {
+            sql.push(&format!(" {column} = ANY({IDS})"));
+        }
+        Dialect::Sqlite => {
+            sql.push(&format!(" {column} IN ("));
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.uuid(*id);
+            }
+            sql.push(")");
+        }
+    }
+}
+
+/// Numbers the ids' array argument (PostgreSQL) last.
+fn seal(sql: &mut SqlText) {
+    let placeholder = format!("${}::uuid[]", sql.args.len() + 1);
+    sql.text = sql.text.replace(IDS, &placeholder);
 }
 
 /// The live posts among `ids` that `visibility` lets through, in the order of `ids`, with
@@ -131,9 +157,19 @@ pub(crate) async fn load_posts(
         &visibility,
         viewer.map(|v| v.as_uuid()),
     );
-    let rows: Vec<PostRow> = with_db!(&store.db, pool => {
-        bind_args!(sqlx::query_as::<_, PostRow>(&sql.text), sql).fetch_all(pool).await
-    })
+    let rows: Vec<PostRow> = match &store.db {
+        Db::Postgres(pool) => {
+            bind_args!(sqlx::query_as::<_, PostRow>(&sql.text), sql)
+                .bind(&uuids)
+                .fetch_all(pool)
+                .await
+        }
+        Db::Sqlite(pool) => {
+            bind_args!(sqlx::query_as::<_, PostRow>(&sql.text), sql)
+                .fetch_all(pool)
+                .await
+        }
+    }
     .or_unexpected()?;
     let mut by_id: HashMap<Uuid, Post> = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -156,18 +192,24 @@ pub(crate) async fn load_viewer_states(
     let v = viewer.as_uuid();
     let mut sql = SqlText::new(store.dialect(), "SELECT p.id, ");
     viewer_state_columns(&mut sql, v);
-    sql.push(" FROM posts p WHERE p.id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.uuid(id.as_uuid());
-    }
-    sql.push(")");
+    sql.push(" FROM posts p WHERE");
+    let uuids: Vec<Uuid> = ids.iter().map(PostId::as_uuid).collect();
+    ids_in(&mut sql, "p.id", &uuids);
+    seal(&mut sql);
     type Row = (Uuid, Option<String>, bool, bool);
-    let rows: Vec<Row> = with_db!(&store.db, pool => {
-        bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql).fetch_all(pool).await
-    })
+    let rows: Vec<Row> = match &store.db {
+        Db::Postgres(pool) => {
+            bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql)
+                .bind(&uuids)
+                .fetch_all(pool)
+                .await
+        }
+        Db::Sqlite(pool) => {
+            bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql)
+                .fetch_all(pool)
+                .await
+        }
+    }
     .or_unexpected()?;
     Ok(rows
         .into_iter()

@@ -13,7 +13,7 @@
 //! where the sources' answers stop being complete. A page then holds `limit` items whenever more
 //! exist, and costs the same fixed number of queries, whatever its depth.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -165,6 +165,14 @@ pub trait FeedRepo: Send + Sync {
     /// member has an empty circle.
     async fn circle(&self, viewer: UserId) -> Result<Circle>;
 
+    /// [`FeedRepo::circle`] of each of `members`, in one query; members whose circle is empty
+    /// may be left out.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn circles(&self, members: &[UserId]) -> Result<HashMap<UserId, Circle>>;
+
     /// The newest `window` entries of each source in `wanted`, newest first, with only the
     /// rules that hold for every viewer applied (see [`Windows`]):
     /// - an author's window: their live posts, on `(created_at, post id)`; none when the author
@@ -179,6 +187,14 @@ pub trait FeedRepo: Send + Sync {
     ///
     /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
     async fn windows(&self, wanted: &WindowsWanted, window: u32) -> Result<Windows>;
+
+    /// Up to `limit` members' ids after `after` (from the first when `None`), in id order: the
+    /// pages the home-feed cache reads every member's windows by.
+    ///
+    /// # Errors
+    ///
+    /// Only [`Error::Unexpected`](crate::Error::Unexpected), when the storage fails.
+    async fn members_after(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserId>>;
 }
 
 /// Where a page's sponsored item goes: after the third organic item.

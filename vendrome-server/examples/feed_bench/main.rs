@@ -128,6 +128,10 @@ struct Run {
     first_reads: Level,
     /// The same members' first pages through the store's feed service, 16 at a time.
     first_floor: Level,
+    /// What the server's home-feed cache did during the first reads.
+    counts: Option<CacheCounts>,
+    /// The source windows the server had read when first reads began: entries, windows.
+    preloaded: Option<(u64, u64)>,
     /// Per access-log setting: 16 warm clients, and the bytes of log written meanwhile.
     access_logs: Vec<(String, Level, u64)>,
     levels: Vec<Level>,
@@ -223,9 +227,19 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let base = format!("http://{}", server.address);
+    // The server reads its sources' windows when it starts: first reads are measured after.
+    let preloaded = preloaded(&client, &base).await;
+    let before = cache_counts(&client, &base, 0).await.unwrap_or_default();
     // First reads: members nobody asked for yet (every cache misses), each once.
     eprintln!("{}: first reads…", kind.name());
     let first_reads = once_each(&client, &base, &cold_tokens, FIRST_READ_CLIENTS).await;
+    let after = cache_counts(
+        &client,
+        &base,
+        before.timelines + first_reads.requests as u64,
+    )
+    .await;
+    let counts = after.map(|after| after.since(before));
     let first_floor = floor(&feeds, &cold_viewers).await?;
     // Warm up: every viewer's first page once, so caches are as in steady state.
     once_each(&client, &base, &tokens, 16).await;
@@ -274,6 +288,8 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         direct,
         first_reads,
         first_floor,
+        counts,
+        preloaded,
         access_logs,
         levels,
         listing_page_1,
@@ -282,6 +298,82 @@ async fn run(kind: StoreKind, options: &Options) -> anyhow::Result<Run> {
         peak_rss_kib,
         rss_after_kib,
     })
+}
+
+/// What the server's home-feed cache counted (`/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+struct CacheCounts {
+    assembled: u64,
+    timelines: u64,
+    posts_read: u64,
+    windows_read: u64,
+}
+
+impl CacheCounts {
+    fn since(self, before: CacheCounts) -> CacheCounts {
+        CacheCounts {
+            assembled: self.assembled - before.assembled,
+            timelines: self.timelines - before.timelines,
+            posts_read: self.posts_read - before.posts_read,
+            windows_read: self.windows_read - before.windows_read,
+        }
+    }
+}
+
+/// The server's home-feed cache counts, once they cover `timelines` timelines built (they are
+/// published every quarter second).
+async fn cache_counts(client: &Client, base: &str, timelines: u64) -> Option<CacheCounts> {
+    let mut last = None;
+    for _ in 0..40 {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let read = |name: &str| metric(&text, &format!("vendrome_home_cache_{name}_total "));
+        last = Some(CacheCounts {
+            assembled: read("assembled")?,
+            timelines: read("timelines_read")?,
+            posts_read: read("posts_read")?,
+            windows_read: read("windows_read")?,
+        });
+        if last.is_some_and(|c| c.timelines >= timelines) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// Waits (up to two minutes) for the server to have read its sources' windows; then their
+/// entries and windows.
+async fn preloaded(client: &Client, base: &str) -> Option<(u64, u64)> {
+    for _ in 0..1_200 {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        if metric(&text, "vendrome_home_cache_preloaded ") == Some(1) {
+            let entries = metric(&text, "vendrome_home_cache_source_entries ");
+            return entries.zip(metric(&text, "vendrome_home_cache_source_windows "));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// A metric's value in a Prometheus text page.
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
 }
 
 /// Concurrent clients of the first reads and of their floor.
@@ -457,13 +549,27 @@ fn print_report(options: &Options, runs: &[Run]) {
             );
         }
     }
-    println!("\n| store | first reads req/s (API, {FIRST_READ_CLIENTS} clients) | p50 ms | p99 ms | floor req/s (same pages, store only, {FIRST_READ_CLIENTS} at a time) | p50 ms | p99 ms | API / floor |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("\n| store | first reads req/s (API, {FIRST_READ_CLIENTS} clients) | p50 ms | p99 ms | floor req/s (same pages, store only, {FIRST_READ_CLIENTS} at a time) | p50 ms | p99 ms | API / floor | pages assembled from windows / timelines built | windows read at start (entries) | windows read, posts read per first read |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for run in runs {
         let rate = |l: &Level| l.requests as f64 / l.elapsed.as_secs_f64();
         let (api, floor) = (&run.first_reads, &run.first_floor);
+        let assembled = run.counts.map_or("?".to_owned(), |c| {
+            format!("{} / {}", c.assembled, c.timelines)
+        });
+        let per_read = run.counts.map_or("?".to_owned(), |c| {
+            let reads = run.first_reads.requests.max(1) as f64;
+            format!(
+                "{:.2}, {:.2}",
+                c.windows_read as f64 / reads,
+                c.posts_read as f64 / reads
+            )
+        });
+        let preloaded = run
+            .preloaded
+            .map_or("?".to_owned(), |(e, w)| format!("{w} ({e})"));
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {assembled} | {preloaded} | {per_read} |",
             run.store.name(),
             rate(api),
             percentile_ms(&api.latencies, 50.0).unwrap_or(f64::NAN),

@@ -163,6 +163,7 @@ fn member_changed(state: &mut State, person: UserId) {
 fn drop_members(state: &mut State, people: &[UserId]) {
     for person in people {
         state.members.remove(person);
+        state.circles.remove(*person);
     }
 }
 
@@ -289,6 +290,7 @@ mod tests {
             posts: HashMap::from([(shown, post(shown, author))]),
             cards: HashMap::new(),
             sources: super::super::Sources::default(),
+            circles: super::super::Circles::default(),
             epoch: 0,
         };
         Scene {
@@ -437,11 +439,7 @@ mod tests {
         drop_for(&mut scene.state, &event);
         let people = [scene.author, other_author];
         let topics = ["solar".to_owned()];
-        let (_, missing) =
-            scene
-                .state
-                .sources
-                .draw(&people, &topics, std::time::Duration::from_secs(60));
+        let (_, missing) = scene.state.sources.draw(&people, &topics);
         let mut dropped = Vec::new();
         if missing.authors.contains(&scene.author) {
             dropped.push("author");
@@ -452,11 +450,7 @@ mod tests {
         if !missing.topics.is_empty() {
             dropped.push("topic");
         }
-        let (_, missing) =
-            scene
-                .state
-                .sources
-                .draw(&[scene.follower], &[], std::time::Duration::from_secs(60));
+        let (_, missing) = scene.state.sources.draw(&[scene.follower], &[]);
         if missing.reposters.contains(&scene.follower) {
             dropped.push("reposter");
         }

@@ -45,6 +45,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod cards;
+mod circles;
 mod invalidation;
 pub mod sources;
 
@@ -56,7 +57,8 @@ use crate::outbox::{Checkpoint, OutboxEvent, OutboxRepo, DEFAULT_GRACE};
 use crate::page::{Cursor, Limit, Page};
 use crate::profiles::ProfileCard;
 use crate::Result;
-use sources::Sources;
+use circles::Circles;
+use sources::{Sources, WindowsWanted};
 
 /// Sizes and lifetimes of a [`HomeCache`].
 #[derive(Debug, Clone)]
@@ -76,7 +78,11 @@ pub struct HomeCacheConfig {
     pub window: u32,
     /// At most how many source entries are kept in all (about 60 bytes each).
     pub sources: usize,
-    /// A timeline or a source's window older than this is read again, whatever the events said.
+    /// At most how many members' circles [`HomeCache::preload`] keeps (about half a kilobyte
+    /// each).
+    pub circles: usize,
+    /// A timeline older than this is rebuilt, whatever the events said (the sources' windows,
+    /// like the posts, are kept until an event drops them).
     pub ttl: Duration,
     /// Outbox events read per query.
     pub batch: u32,
@@ -89,8 +95,10 @@ impl Default for HomeCacheConfig {
             members: 20_000,
             posts: 100_000,
             cards: 20_000,
-            window: Limit::MAX + 1,
-            sources: 1_000_000,
+            // Twice the default page and one: a first page is settled by its densest source.
+            window: 41,
+            sources: 2_000_000,
+            circles: 200_000,
             ttl: Duration::from_secs(60),
             batch: 1_000,
         }
@@ -152,6 +160,8 @@ struct State {
     cards: HashMap<UserId, Arc<ProfileCard>>,
     /// The sources' newest entries, shared by every reader.
     sources: Sources,
+    /// Every member's circle, compact, once read at start.
+    circles: Circles,
     /// Bumped whenever an event drops anything: a build that saw it change keeps nothing.
     epoch: u64,
 }
@@ -419,16 +429,19 @@ impl HomeCache {
 
     /// The member's cached circle, read when missing or expired.
     async fn circle(&self, viewer: UserId) -> Result<Arc<Circle>> {
-        let epoch = {
+        let (epoch, kept) = {
             let state = self.lock();
             match state.members.get(&viewer) {
                 Some(member) if member.built.elapsed() < self.config.ttl => {
                     return Ok(Arc::clone(&member.circle))
                 }
-                _ => state.epoch,
+                _ => (state.epoch, state.circles.get(viewer)),
             }
         };
-        let circle = Arc::new(self.feeds.circle(viewer).await?);
+        let circle = match kept {
+            Some(circle) => Arc::new(circle),
+            None => Arc::new(self.feeds.circle(viewer).await?),
+        };
         let mut state = self.lock();
         if state.epoch == epoch {
             make_room(&mut state.members, self.config.members);
@@ -536,7 +549,7 @@ impl HomeCache {
         let topics: Vec<String> = circle.topics.iter().cloned().collect();
         let (mut drawn, wanted, epoch) = {
             let state = self.lock();
-            let (drawn, wanted) = state.sources.draw(&people, &topics, self.config.ttl);
+            let (drawn, wanted) = state.sources.draw(&people, &topics);
             (drawn, wanted, state.epoch)
         };
         if !wanted.is_empty() {
@@ -557,9 +570,72 @@ impl HomeCache {
         ))
     }
 
+    /// Reads every member's circle and posts and reposts windows, `page` members at a time, in
+    /// id order, until the next page would pass [`HomeCacheConfig::sources`] entries or
+    /// [`HomeCacheConfig::circles`] circles: so that a first read finds its circle and the
+    /// windows of its sources already there. Starts following the outbox first, so a
+    /// change made meanwhile drops what it touched (a page read across such a change is not
+    /// kept). Returns the windows and entries kept.
+    pub async fn preload(&self, page: u32) -> Result<(usize, usize)> {
+        if self.config.window == 0 || self.config.members == 0 {
+            return Ok((0, 0));
+        }
+        self.pass().await?;
+        let mut after = None;
+        loop {
+            let members = self.feeds.members_after(after, page).await?;
+            let Some(last) = members.last().copied() else {
+                break;
+            };
+            after = Some(last);
+            let epoch = self.lock().epoch;
+            let wanted = WindowsWanted {
+                authors: members.clone(),
+                topics: Vec::new(),
+                reposters: members,
+            };
+            let got = self.feeds.windows(&wanted, self.config.window).await?;
+            let mut circles = self.feeds.circles(&wanted.authors).await?;
+            let read = wanted.authors.len() + wanted.reposters.len();
+            self.stats
+                .windows_read
+                .fetch_add(read as u64, Ordering::Relaxed);
+            let mut state = self.lock();
+            let weight = Sources::weight(&got) + read;
+            let full = state.sources.size().0 + weight > self.config.sources
+                || state.circles.len() + wanted.authors.len() > self.config.circles;
+            if full {
+                break;
+            }
+            let keep = state.epoch == epoch;
+            if keep {
+                for member in &wanted.authors {
+                    let circle = circles.remove(member).unwrap_or_default();
+                    state.circles.insert(*member, &circle);
+                }
+            }
+            state.sources.take(
+                wanted,
+                got,
+                &mut Default::default(),
+                keep,
+                self.config.sources,
+            );
+            if read < 2 * page as usize {
+                break;
+            }
+        }
+        Ok(self.sources_size())
+    }
+
     /// How many source entries are kept, in how many windows.
     pub fn sources_size(&self) -> (usize, usize) {
         self.lock().sources.size()
+    }
+
+    /// How many members' compact circles are kept.
+    pub fn circles_kept(&self) -> usize {
+        self.lock().circles.len()
     }
 
     /// The posts among `ids` that `viewer` may see (anonymous: the public ones), with their own
@@ -662,6 +738,7 @@ impl HomeCache {
                     state.posts.clear();
                     state.cards.clear();
                     state.sources.clear();
+                    state.circles.clear();
                     dropped = true;
                 }
             }

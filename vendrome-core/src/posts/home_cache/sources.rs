@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::super::feed::{Circle, FeedEntry, FeedKey, Merged, Repost};
 use super::super::AuthorSummary;
@@ -78,18 +77,12 @@ pub struct Windows {
     pub reposters: HashMap<UserId, ReposterMarks>,
 }
 
-/// One kept window.
-struct Kept<T> {
-    window: Arc<T>,
-    built: Instant,
-}
-
 /// The windows kept, and how many entries they hold in all.
 #[derive(Default)]
 pub(super) struct Sources {
-    authors: HashMap<UserId, Kept<Vec<PostMark>>>,
-    topics: HashMap<String, Kept<Vec<PostMark>>>,
-    reposters: HashMap<UserId, Kept<ReposterMarks>>,
+    authors: HashMap<UserId, Arc<Vec<PostMark>>>,
+    topics: HashMap<String, Arc<Vec<PostMark>>>,
+    reposters: HashMap<UserId, Arc<ReposterMarks>>,
     entries: usize,
 }
 
@@ -102,36 +95,38 @@ pub(super) struct Drawn {
 }
 
 impl Sources {
-    /// The windows kept (younger than `ttl`) of `people`'s posts and reposts and of `topics`,
-    /// and the ones missing.
-    pub fn draw(
-        &self,
-        people: &[UserId],
-        topics: &[String],
-        ttl: Duration,
-    ) -> (Drawn, WindowsWanted) {
-        fn fresh<'a, T>(kept: Option<&'a Kept<T>>, ttl: Duration) -> Option<&'a Arc<T>> {
-            kept.filter(|k| k.built.elapsed() < ttl).map(|k| &k.window)
-        }
+    /// The windows kept of `people`'s posts and reposts and of `topics`, and the ones missing.
+    pub fn draw(&self, people: &[UserId], topics: &[String]) -> (Drawn, WindowsWanted) {
         let mut drawn = Drawn::default();
         let mut wanted = WindowsWanted::default();
         for person in people {
-            match fresh(self.authors.get(person), ttl) {
+            match self.authors.get(person) {
                 Some(window) => drawn.authors.push((*person, Arc::clone(window))),
                 None => wanted.authors.push(*person),
             }
-            match fresh(self.reposters.get(person), ttl) {
+            match self.reposters.get(person) {
                 Some(window) => drawn.reposters.push((*person, Arc::clone(window))),
                 None => wanted.reposters.push(*person),
             }
         }
         for topic in topics {
-            match fresh(self.topics.get(topic), ttl) {
+            match self.topics.get(topic) {
                 Some(window) => drawn.topics.push(Arc::clone(window)),
                 None => wanted.topics.push(topic.clone()),
             }
         }
         (drawn, wanted)
+    }
+
+    /// How many entries `got` would add, counting a window as one more (its own cost).
+    pub fn weight(got: &Windows) -> usize {
+        got.authors.values().map(|w| w.len() + 1).sum::<usize>()
+            + got
+                .reposters
+                .values()
+                .map(|w| w.reposts.len() + 1)
+                .sum::<usize>()
+            + got.topics.values().map(Vec::len).sum::<usize>()
     }
 
     /// Adds what the store answered for `wanted` to `drawn`, and keeps it when `keep` (making
@@ -144,66 +139,39 @@ impl Sources {
         keep: bool,
         capacity: usize,
     ) {
-        let now = Instant::now();
-        let mut fetched = Drawn::default();
+        if keep {
+            self.make_room(Self::weight(&got), capacity);
+        }
         for author in wanted.authors {
             let window = Arc::new(got.authors.remove(&author).unwrap_or_default());
-            fetched.authors.push((author, window));
+            if keep {
+                self.entries += window.len() + 1;
+                if let Some(old) = self.authors.insert(author, Arc::clone(&window)) {
+                    self.entries -= old.len() + 1;
+                }
+            }
+            drawn.authors.push((author, window));
         }
         for reposter in wanted.reposters {
             let window = Arc::new(got.reposters.remove(&reposter).unwrap_or_default());
-            fetched.reposters.push((reposter, window));
+            if keep {
+                self.entries += window.reposts.len() + 1;
+                if let Some(old) = self.reposters.insert(reposter, Arc::clone(&window)) {
+                    self.entries -= old.reposts.len() + 1;
+                }
+            }
+            drawn.reposters.push((reposter, window));
         }
-        let mut topics = Vec::new();
         for topic in wanted.topics {
             let window = Arc::new(got.topics.remove(&topic).unwrap_or_default());
-            topics.push((topic, window));
-        }
-        if keep {
-            let adding = fetched.authors.iter().map(|(_, w)| w.len()).sum::<usize>()
-                + fetched
-                    .reposters
-                    .iter()
-                    .map(|(_, w)| w.reposts.len())
-                    .sum::<usize>()
-                + topics.iter().map(|(_, w)| w.len()).sum::<usize>()
-                + fetched.authors.len()
-                + fetched.reposters.len();
-            self.make_room(adding, capacity);
-            for (author, window) in &fetched.authors {
-                self.entries += window.len() + 1;
-                let kept = Kept {
-                    window: Arc::clone(window),
-                    built: now,
-                };
-                if let Some(old) = self.authors.insert(*author, kept) {
-                    self.entries -= old.window.len() + 1;
-                }
-            }
-            for (reposter, window) in &fetched.reposters {
-                self.entries += window.reposts.len() + 1;
-                let kept = Kept {
-                    window: Arc::clone(window),
-                    built: now,
-                };
-                if let Some(old) = self.reposters.insert(*reposter, kept) {
-                    self.entries -= old.window.reposts.len() + 1;
-                }
-            }
-            for (topic, window) in &topics {
+            if keep {
                 self.entries += window.len();
-                let kept = Kept {
-                    window: Arc::clone(window),
-                    built: now,
-                };
-                if let Some(old) = self.topics.insert(topic.clone(), kept) {
-                    self.entries -= old.window.len();
+                if let Some(old) = self.topics.insert(topic, Arc::clone(&window)) {
+                    self.entries -= old.len();
                 }
             }
+            drawn.topics.push(window);
         }
-        drawn.authors.append(&mut fetched.authors);
-        drawn.reposters.append(&mut fetched.reposters);
-        drawn.topics.extend(topics.into_iter().map(|(_, w)| w));
     }
 
     /// Drops arbitrary author and reposter windows (the topics are few) until `adding` more
@@ -242,19 +210,19 @@ impl Sources {
 
     pub fn drop_author(&mut self, author: UserId) {
         if let Some(old) = self.authors.remove(&author) {
-            self.entries -= old.window.len() + 1;
+            self.entries -= old.len() + 1;
         }
     }
 
     pub fn drop_reposter(&mut self, reposter: UserId) {
         if let Some(old) = self.reposters.remove(&reposter) {
-            self.entries -= old.window.reposts.len() + 1;
+            self.entries -= old.reposts.len() + 1;
         }
     }
 
     pub fn drop_topic(&mut self, topic: &str) {
         if let Some(old) = self.topics.remove(topic) {
-            self.entries -= old.window.len();
+            self.entries -= old.len();
         }
     }
 
@@ -262,15 +230,15 @@ impl Sources {
     pub fn drop_post(&mut self, post: PostId) {
         let shows = |marks: &[PostMark]| marks.iter().any(|m| m.key.post == post);
         let authors: Vec<UserId> = (self.authors.iter())
-            .filter(|(_, k)| shows(&k.window))
+            .filter(|(_, w)| shows(w))
             .map(|(a, _)| *a)
             .collect();
         let topics: Vec<String> = (self.topics.iter())
-            .filter(|(_, k)| shows(&k.window))
+            .filter(|(_, w)| shows(w))
             .map(|(t, _)| t.clone())
             .collect();
         let reposters: Vec<UserId> = (self.reposters.iter())
-            .filter(|(_, k)| k.window.reposts.iter().any(|m| m.key.post == post))
+            .filter(|(_, w)| w.reposts.iter().any(|m| m.key.post == post))
             .map(|(r, _)| *r)
             .collect();
         authors.into_iter().for_each(|a| self.drop_author(a));
