@@ -325,14 +325,7 @@ impl CacheCounts {
 async fn cache_counts(client: &Client, base: &str, timelines: u64) -> Option<CacheCounts> {
     let mut last = None;
     for _ in 0..40 {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = metrics_page(client, base).await?;
         let read = |name: &str| metric(&text, &format!("vendrome_home_cache_{name}_total "));
         last = Some(CacheCounts {
             assembled: read("assembled")?,
@@ -352,14 +345,7 @@ async fn cache_counts(client: &Client, base: &str, timelines: u64) -> Option<Cac
 /// entries and windows.
 async fn preloaded(client: &Client, base: &str) -> Option<(u64, u64)> {
     for _ in 0..1_200 {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = metrics_page(client, base).await?;
         if metric(&text, "vendrome_home_cache_preloaded ") == Some(1) {
             let entries = metric(&text, "vendrome_home_cache_source_entries ");
             return entries.zip(metric(&text, "vendrome_home_cache_source_windows "));
@@ -367,6 +353,12 @@ async fn preloaded(client: &Client, base: &str) -> Option<(u64, u64)> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     None
+}
+
+/// The server's `/metrics` page.
+async fn metrics_page(client: &Client, base: &str) -> Option<String> {
+    let response = client.get(format!("{base}/metrics")).send().await.ok()?;
+    response.text().await.ok()
 }
 
 /// A metric's value in a Prometheus text page.
