@@ -109,21 +109,28 @@ async fn follow_home_feeds(state: AppState, mut stop: watch::Receiver<bool>) {
     if state.home_cache.config().members == 0 {
         return;
     }
-    // Every member's source windows, so that first reads find them (a change made meanwhile
-    // drops what it touched, as after).
-    let started = std::time::Instant::now();
-    match state.home_cache.preload(PRELOAD_PAGE).await {
-        Ok((entries, windows)) => {
-            tracing::info!(
-                entries,
-                windows,
-                seconds = started.elapsed().as_secs_f64(),
-                "home-feed source windows read"
-            );
-            metrics::gauge!("vendrome_home_cache_preloaded").set(1.0);
+    // Every member's circle and source windows, so that first reads find them; on a task of
+    // its own, so that the outbox keeps being applied meanwhile (a page of members read across
+    // a change is not kept: those members are read on demand).
+    let cache = Arc::clone(&state.home_cache);
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match cache.preload(PRELOAD_PAGE).await {
+            Ok((entries, windows)) => {
+                tracing::info!(
+                    entries,
+                    windows,
+                    circles = cache.circles_kept(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "home-feed circles and source windows read"
+                );
+                metrics::gauge!("vendrome_home_cache_preloaded").set(1.0);
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "reading the home-feed source windows failed");
+            }
         }
-        Err(error) => tracing::warn!(error = %error, "reading the home-feed source windows failed"),
-    }
+    });
     while !*stop.borrow() {
         let pause = match state.home_cache.pass().await {
             Ok(_) => {
