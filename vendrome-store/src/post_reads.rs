@@ -132,6 +132,26 @@ fn ids_in(sql: &mut SqlText, column: &str, ids: &[Uuid]) {
     }
 }
 
+/// Runs `$sql` (built with [`ids_in`] and [`seal`]) as a `query_as` of `$row`, binding `$ids`
+/// after its arguments on PostgreSQL (SQLite has them inline).
+macro_rules! fetch_with_ids {
+    ($store:expr, $row:ty, $sql:expr, $ids:expr) => {
+        match &$store.db {
+            Db::Postgres(pool) => {
+                bind_args!(sqlx::query_as::<_, $row>(&$sql.text), $sql)
+                    .bind(&$ids)
+                    .fetch_all(pool)
+                    .await
+            }
+            Db::Sqlite(pool) => {
+                bind_args!(sqlx::query_as::<_, $row>(&$sql.text), $sql)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+    };
+}
+
 /// Numbers the ids' array argument (PostgreSQL) last.
 fn seal(sql: &mut SqlText) {
     let placeholder = format!("${}::uuid[]", sql.args.len() + 1);
@@ -157,20 +177,7 @@ pub(crate) async fn load_posts(
         &visibility,
         viewer.map(|v| v.as_uuid()),
     );
-    let rows: Vec<PostRow> = match &store.db {
-        Db::Postgres(pool) => {
-            bind_args!(sqlx::query_as::<_, PostRow>(&sql.text), sql)
-                .bind(&uuids)
-                .fetch_all(pool)
-                .await
-        }
-        Db::Sqlite(pool) => {
-            bind_args!(sqlx::query_as::<_, PostRow>(&sql.text), sql)
-                .fetch_all(pool)
-                .await
-        }
-    }
-    .or_unexpected()?;
+    let rows: Vec<PostRow> = fetch_with_ids!(store, PostRow, sql, uuids).or_unexpected()?;
     let mut by_id: HashMap<Uuid, Post> = HashMap::with_capacity(rows.len());
     for row in rows {
         let post = row.into_post()?;
@@ -197,20 +204,7 @@ pub(crate) async fn load_viewer_states(
     ids_in(&mut sql, "p.id", &uuids);
     seal(&mut sql);
     type Row = (Uuid, Option<String>, bool, bool);
-    let rows: Vec<Row> = match &store.db {
-        Db::Postgres(pool) => {
-            bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql)
-                .bind(&uuids)
-                .fetch_all(pool)
-                .await
-        }
-        Db::Sqlite(pool) => {
-            bind_args!(sqlx::query_as::<_, Row>(&sql.text), sql)
-                .fetch_all(pool)
-                .await
-        }
-    }
-    .or_unexpected()?;
+    let rows: Vec<Row> = fetch_with_ids!(store, Row, sql, uuids).or_unexpected()?;
     Ok(rows
         .into_iter()
         .map(|(id, reaction, bookmarked, reposted)| {
