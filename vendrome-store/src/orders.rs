@@ -33,7 +33,7 @@ use crate::error::SqlxResultExt as _;
 use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, SqlText};
 use crate::writes::TxWrites as _;
-use crate::{with_db, Store};
+use crate::{with_db, Dialect, Store};
 
 /// Order status changes inside a transaction another port method opened (payment settlement).
 pub(crate) trait OrderWrites {
@@ -56,6 +56,20 @@ fn stamped_column(to: OrderStatus) -> Option<&'static str> {
 fn change_sql(to: OrderStatus) -> String {
     let stamp = stamped_column(to).map_or(String::new(), |c| format!(", {c} = $4"));
     format!("UPDATE orders SET status = $2, updated_at = $4{stamp} WHERE id = $1 AND status = $3")
+}
+
+/// Reserves `$2` of the product `$1`: a row when it was reserved, or its stock is untracked
+/// (NULL, which never runs out), none when it is short. On PostgreSQL an untracked product's row
+/// is not written, so concurrent orders of it do not queue on its lock until each commits.
+fn reserve_sql(dialect: Dialect) -> &'static str {
+    dialect.pick(
+        "WITH r AS (UPDATE post_products SET stock_quantity = stock_quantity - $2 \
+         WHERE post_id = $1 AND stock_quantity >= $2 RETURNING post_id) \
+         SELECT true WHERE EXISTS (SELECT 1 FROM r) \
+         OR EXISTS (SELECT 1 FROM post_products WHERE post_id = $1 AND stock_quantity IS NULL)",
+        "UPDATE post_products SET stock_quantity = stock_quantity - $2 \
+         WHERE post_id = $1 AND (stock_quantity IS NULL OR stock_quantity >= $2) RETURNING true",
+    )
 }
 
 /// Gives back the stock an order's lines reserved (untracked stock stays NULL).
@@ -125,6 +139,19 @@ pub(crate) struct OrderRow {
     fulfilled_at: Option<Timestamp>,
     completed_at: Option<Timestamp>,
     cancelled_at: Option<Timestamp>,
+}
+
+/// An order with one of its lines (none: an order without lines, from a left join).
+#[derive(sqlx::FromRow)]
+struct OrderLineRow {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    item_id: Option<Uuid>,
+    product_post_id: Option<Uuid>,
+    title: Option<String>,
+    unit_amount: Option<i64>,
+    quantity: Option<i32>,
+    line_amount: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -284,7 +311,7 @@ impl OrderRepo for Store {
             refunded_amount: 0,
             currency: order.currency,
         }));
-        let outcome = with_db!(&self.db, pool => {
+        let outcome = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO orders (id, buyer_id, seller_id, status, currency, subtotal_amount, \
@@ -314,16 +341,12 @@ impl OrderRepo for Store {
                 return Ok(Created::Existing);
             }
             for line in &lines {
-                let reserved = sqlx::query(
-                    "UPDATE post_products SET stock_quantity = stock_quantity - $2 \
-                     WHERE post_id = $1 AND (stock_quantity IS NULL OR stock_quantity >= $2)",
-                )
-                .bind(line.post_id.as_uuid())
-                .bind(line.quantity)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if reserved == 0 {
+                let reserved: Option<bool> = sqlx::query_scalar(reserve_sql(dialect))
+                    .bind(line.post_id.as_uuid())
+                    .bind(line.quantity)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if reserved.is_none() {
                     return Ok(Created::OutOfStock(line.post_id.as_uuid()));
                 }
                 sqlx::query(
@@ -349,13 +372,8 @@ impl OrderRepo for Store {
             Created::OutOfStock(post) => Ok(CreateOrderOutcome::OutOfStock {
                 post_id: PostId::from_uuid(post),
             }),
-            Created::Inserted => self
-                .order(order.id)
-                .await?
-                .map(CreateOrderOutcome::Created)
-                .ok_or_else(|| {
-                    Error::Unexpected(anyhow::anyhow!("an order just created is missing"))
-                }),
+            // Written as it is: reading it back would cost two statements more.
+            Created::Inserted => Ok(CreateOrderOutcome::Created(order.created())),
             Created::Existing => self
                 .order_by_key(order.buyer_id, &order.idempotency_key)
                 .await?
@@ -368,12 +386,46 @@ impl OrderRepo for Store {
 
     #[tracing::instrument(skip(self))]
     async fn order(&self, id: OrderId) -> Result<Option<Order>> {
-        let mut sql = SqlText::new(
-            self.dialect(),
-            &format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = "),
+        // One statement: the order's columns repeated on each of its lines.
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS}, i.id AS item_id, i.product_post_id, i.title, i.unit_amount, \
+             i.quantity, i.line_amount FROM orders o LEFT JOIN order_items i ON i.order_id = o.id \
+             WHERE o.id = $1 ORDER BY i.product_post_id"
         );
-        sql.uuid(id.as_uuid());
-        Ok(self.load_orders(sql).await?.pop())
+        let rows: Vec<OrderLineRow> = with_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id.as_uuid()).fetch_all(pool).await
+        })
+        .or_unexpected()?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut order = None;
+        for row in rows {
+            if let (
+                Some(id),
+                Some(post_id),
+                Some(title),
+                Some(unit_amount),
+                Some(quantity),
+                Some(line_amount),
+            ) = (
+                row.item_id,
+                row.product_post_id,
+                row.title,
+                row.unit_amount,
+                row.quantity,
+                row.line_amount,
+            ) {
+                items.push(OrderItem {
+                    id: OrderItemId::from_uuid(id),
+                    post_id: PostId::from_uuid(post_id),
+                    title,
+                    unit_amount,
+                    quantity,
+                    line_amount,
+                });
+            }
+            order = Some(row.order);
+        }
+        order.map(|o| o.into_order(items)).transpose()
     }
 
     #[tracing::instrument(skip(self))]

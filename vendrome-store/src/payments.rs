@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use sqlx::types::Json;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{FromRow as _, PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 use vendrome_core::calendar::managed::{booking_mirror, Mirror};
 use vendrome_core::enums::{
@@ -25,7 +25,7 @@ use vendrome_core::payments::{
     SettleOutcome, Settlement, StartOutcome,
 };
 use vendrome_core::time::Timestamp;
-use vendrome_core::{Error, Result};
+use vendrome_core::{Error, Result, SqlEnum as _};
 
 use crate::calendar_mirror::MirrorWrites as _;
 use crate::error::SqlxResultExt as _;
@@ -375,13 +375,29 @@ impl PaymentRepo for Store {
             if let Some((sql, id)) = &anchor {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
-            let inserted: Option<PaymentRow> = sqlx::query_as(&format!(
+            let insert = format!(
                 "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
                  payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
                  return_url, created_at, updated_at, booking_id, marketing_campaign_id, commitment_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
-            ))
+            );
+            // On PostgreSQL a charge's insert and its check for a charge that already succeeded
+            // are one statement: its snapshot is taken after the anchor's lock, as the check's
+            // own would be.
+            let check_with_insert = match (dialect, payment.kind, paid_for) {
+                (Dialect::Postgres, PaymentKind::Charge, Some((of, _))) => Some(of),
+                _ => None,
+            };
+            let sql = match check_with_insert {
+                Some(of) => format!(
+                    "WITH ins AS ({insert}) SELECT ins.*, (SELECT paid.id FROM payment_transactions paid \
+                     WHERE paid.{of} = ins.{of} AND paid.id <> ins.id AND paid.kind = 'charge' \
+                     AND paid.status = 'succeeded' LIMIT 1) AS paid_id FROM ins"
+                ),
+                None => insert,
+            };
+            let inserted = sqlx::query(&sql)
             .bind(payment.id.as_uuid())
             .bind(DbEnum(payment.kind))
             .bind(DbEnum(payment.provider))
@@ -406,6 +422,11 @@ impl PaymentRepo for Store {
             let Some(inserted) = inserted else {
                 return Ok(Started::Existing);
             };
+            let paid_id: Option<Uuid> = match check_with_insert {
+                Some(_) => inserted.try_get("paid_id")?,
+                None => None,
+            };
+            let inserted = PaymentRow::from_row(&inserted)?;
             match (payment.kind, payment.refund_of, paid_for) {
                 (PaymentKind::Refund, Some(charge), _) => {
                     let charged: Option<i64> =
@@ -440,11 +461,16 @@ impl PaymentRepo for Store {
                     }
                 }
                 (PaymentKind::Charge, _, Some((of, id))) => {
-                    let paid: Option<PaymentRow> = sqlx::query_as(&succeeded_charge(of))
-                        .bind(id)
-                        .bind(payment.id.as_uuid())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let check = check_with_insert.is_none() || paid_id.is_some();
+                    let paid: Option<PaymentRow> = if check {
+                        sqlx::query_as(&succeeded_charge(of))
+                            .bind(id)
+                            .bind(payment.id.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    } else {
+                        None
+                    };
                     if let Some(paid) = paid {
                         return Ok(Started::AlreadyPaid(Box::new(paid)));
                     }
@@ -470,31 +496,42 @@ impl PaymentRepo for Store {
 
     #[tracing::instrument(skip_all, fields(payment = %call.payment_id))]
     async fn provider_called(&self, call: &ProviderCalled) -> Result<Payment> {
-        let found: Option<PaymentRow> = with_db!(&self.db, pool, dialect => {
-            let mut tx = pool.begin().await?;
-            let row: Option<PaymentRow> = sqlx::query_as(&lock_payment(dialect))
+        // One statement, its own transaction: the row's lock is the update's. A payment still at
+        // `started` takes the provider's answer, its status only where it may move from the
+        // stored one (a webhook may have settled it first); any other phase is left as it is.
+        // The enum's own labels, written into the text: one statement text per status.
+        let statuses = PaymentStatus::ALL
+            .iter()
+            .filter(|from| can_move(**from, call.status))
+            .map(|from| format!("'{}'", from.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE payment_transactions SET provider_reference = $2, \
+             status = CASE WHEN status IN ({statuses}) THEN $3 ELSE status END, next_action = $4, \
+             attempt_phase = $5, updated_at = $6 WHERE id = $1 AND attempt_phase = 'started' \
+             RETURNING {PAYMENT_COLUMNS}",
+        );
+        let found: Option<PaymentRow> = with_db!(&self.db, pool => {
+            let updated: Option<PaymentRow> = sqlx::query_as(&sql)
                 .bind(call.payment_id.as_uuid())
-                .fetch_optional(&mut *tx)
+                .bind(&call.reference)
+                .bind(DbEnum(call.status))
+                .bind(Json(&call.next_action))
+                .bind(DbEnum(PaymentAttemptPhase::ProviderCalled))
+                .bind(call.at)
+                .fetch_optional(pool)
                 .await?;
-            let Some(row) = row else { return Ok(None) };
-            if row.attempt_phase.0 != PaymentAttemptPhase::Started {
-                return Ok(Some(row));
+            match updated {
+                Some(row) => Ok(Some(row)),
+                // Past `started` already (or no such payment): as it is.
+                None => {
+                    sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payment_transactions WHERE id = $1"))
+                        .bind(call.payment_id.as_uuid())
+                        .fetch_optional(pool)
+                        .await
+                }
             }
-            let status = if can_move(row.status.0, call.status) { call.status } else { row.status.0 };
-            let row: PaymentRow = sqlx::query_as(&format!(
-                "UPDATE payment_transactions SET provider_reference = $2, status = $3, next_action = $4, \
-                 attempt_phase = $5, updated_at = $6 WHERE id = $1 RETURNING {PAYMENT_COLUMNS}",
-            ))
-            .bind(call.payment_id.as_uuid())
-            .bind(&call.reference)
-            .bind(DbEnum(status))
-            .bind(Json(&call.next_action))
-            .bind(DbEnum(PaymentAttemptPhase::ProviderCalled))
-            .bind(call.at)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(Some(row))
         })
         .or_unexpected()?;
         found

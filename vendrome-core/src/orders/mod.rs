@@ -84,6 +84,37 @@ pub struct NewOrder {
     pub expires_at: Timestamp,
 }
 
+impl NewOrder {
+    /// The order as the store holds it once created: awaiting payment, nothing refunded, its
+    /// lines in product id order (as the store reads them back).
+    pub fn created(&self) -> Order {
+        let mut items = self.items.clone();
+        items.sort_by_key(|line| line.post_id.as_uuid());
+        Order {
+            id: self.id,
+            buyer_id: self.buyer_id,
+            seller_id: self.seller_id,
+            status: OrderStatus::PendingPayment,
+            currency: self.currency,
+            items,
+            subtotal_amount: self.subtotal_amount,
+            shipping_amount: self.shipping_amount,
+            platform_fee_amount: self.platform_fee_amount,
+            total_amount: self.total_amount,
+            refunded_amount: 0,
+            shipping_address: self.shipping_address.clone(),
+            note: self.note.clone(),
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            expires_at: self.expires_at,
+            paid_at: None,
+            fulfilled_at: None,
+            completed_at: None,
+            cancelled_at: None,
+        }
+    }
+}
+
 /// A stored order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {

@@ -16,6 +16,7 @@
 mod bookings;
 mod checkout;
 mod completer;
+mod in_flight;
 mod investments;
 mod marketing;
 mod reconcile;
@@ -85,6 +86,8 @@ pub struct Payments {
     investments: Option<Arc<dyn InvestmentRepo>>,
     /// Which providers take a payment, in which order, and which are in rotation.
     routing: Arc<Routing>,
+    /// The webhook events being processed on this instance ([`in_flight`]).
+    in_flight: Arc<in_flight::InFlight>,
 }
 
 impl Payments {
@@ -99,6 +102,7 @@ impl Payments {
             marketing: None,
             investments: None,
             routing: Arc::new(Routing::default()),
+            in_flight: Arc::default(),
         }
     }
 

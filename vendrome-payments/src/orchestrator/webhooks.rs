@@ -1,6 +1,7 @@
-//! The webhook pipeline: verify on the raw bytes, then one transaction of the store
-//! (`WebhookInbox::process`) stores the provider's event id once, finds and locks the payment,
-//! and settles it forward only, with the settlement decided here ([`settlement`]).
+//! The webhook pipeline: verify on the raw bytes; wait for a delivery of the same event this
+//! instance is processing right now, if any ([`super::in_flight`]); then one transaction of the
+//! store (`WebhookInbox::process`) stores the provider's event id once, finds and locks the
+//! payment, and settles it forward only, with the settlement decided here ([`settlement`]).
 
 use vendrome_core::enums::{
     PaymentKind, PaymentProvider as ProviderId, PaymentStatus, WebhookEventStatus,
@@ -11,6 +12,7 @@ use vendrome_core::payments::provider::{Headers, WebhookError, WebhookEvent, Web
 use vendrome_core::payments::{Delivery, DeliveryTarget, Found, Payment, Processed};
 use vendrome_core::{Error, Result};
 
+use super::in_flight::Turn;
 use super::settle::{settlement, Outcome};
 use super::Payments;
 
@@ -80,6 +82,23 @@ impl Payments {
                 });
             }
         };
+        // A delivery of an event this instance is processing right now waits for it.
+        let lead = match self.in_flight.enter(id, &event.event_id).await {
+            Turn::Lead(lead) => lead,
+            Turn::Processed => return Ok(WebhookOutcome::Duplicate),
+        };
+        let handled = self.process_verified(id, event, now).await;
+        lead.finish(handled.is_ok());
+        handled
+    }
+
+    /// Processes a verified `event` of the provider `id` in the store (one transaction).
+    async fn process_verified(
+        &self,
+        id: ProviderId,
+        event: WebhookEvent,
+        now: vendrome_core::time::Timestamp,
+    ) -> Result<WebhookOutcome> {
         let (target, outcome) = match target_of(&event) {
             Some((target, outcome)) => (Some(target), Some(outcome)),
             None => (None, None),

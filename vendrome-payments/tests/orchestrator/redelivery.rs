@@ -2,8 +2,21 @@
 //! it is written but a `failed` record, and the provider's redelivery processes it again; one
 //! already processed is a duplicate.
 
-use vendrome_core::enums::{OrderStatus, PaymentStatus, WebhookEventStatus};
-use vendrome_core::payments::PaymentRepo;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{Notify, Semaphore};
+use vendrome_core::enums::{
+    OrderStatus, PaymentProvider as ProviderId, PaymentStatus, WebhookEventStatus,
+};
+use vendrome_core::ids::WebhookEventId;
+use vendrome_core::payments::{
+    Delivery, PaymentRepo, Plan, Processed, StoredWebhook, WebhookInbox,
+};
+use vendrome_core::testing::InMemory;
+use vendrome_core::time::Timestamp;
+use vendrome_core::Result;
 use vendrome_payments::{CheckoutRequest, WebhookOutcome};
 
 use crate::support::{Next, World};
@@ -128,4 +141,119 @@ async fn a_delivery_whose_failure_was_never_recorded_is_held_then_taken_over() {
     assert_eq!(w.order_status().await, OrderStatus::Paid);
     assert_eq!(w.store.posting_count(), 1);
     w.assert_ledger_clean().await;
+}
+
+/// An inbox that holds every delivery until the test lets them go, counting those that reach it.
+struct Gated {
+    store: InMemory,
+    reached: AtomicUsize,
+    arrived: Notify,
+    gate: Semaphore,
+}
+
+#[async_trait]
+impl WebhookInbox for Gated {
+    async fn process(&self, d: &Delivery, plan: &Plan<'_>) -> Result<Processed> {
+        self.reached.fetch_add(1, Ordering::SeqCst);
+        self.arrived.notify_one();
+        let _pass = self.gate.acquire().await.expect("the gate stays open");
+        self.store.process(d, plan).await
+    }
+
+    async fn record(
+        &self,
+        provider: ProviderId,
+        event_id: &str,
+        event_type: &str,
+        payload: &serde_json::Value,
+        at: Timestamp,
+    ) -> Result<Option<WebhookEventId>> {
+        self.store
+            .record(provider, event_id, event_type, payload, at)
+            .await
+    }
+
+    async fn mark(
+        &self,
+        id: WebhookEventId,
+        status: WebhookEventStatus,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.store.mark(id, status, error, at).await
+    }
+
+    async fn unprocessed(&self, before: Timestamp, limit: u32) -> Result<Vec<StoredWebhook>> {
+        self.store.unprocessed(before, limit).await
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_of_an_event_under_way_waits_for_it_and_is_a_duplicate() {
+    let gated = Arc::new(std::sync::OnceLock::<Arc<Gated>>::new());
+    let w = {
+        let gated = gated.clone();
+        World::with_inbox(move |store| {
+            let inbox = Arc::new(Gated {
+                store: store.clone(),
+                reached: AtomicUsize::new(0),
+                arrived: Notify::new(),
+                gate: Semaphore::new(0),
+            });
+            let _ = gated.set(inbox.clone());
+            inbox
+        })
+        .await
+    };
+    let gated = gated.get().expect("the world's inbox").clone();
+    let (payment, reference) = awaiting_webhook(&w).await;
+    let deliver = || {
+        let (headers, body) = w.provider.webhook(
+            "evt_twice",
+            &reference,
+            None,
+            PaymentStatus::Succeeded,
+            w.now(),
+        );
+        let payments = w.payments.clone();
+        tokio::spawn(async move { payments.handle_webhook("stripe", &headers, &body).await })
+    };
+    let first = deliver();
+    gated.arrived.notified().await;
+    let second = deliver();
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!second.is_finished(), "the second waits for the first");
+    assert_eq!(gated.reached.load(Ordering::SeqCst), 1);
+
+    gated.gate.add_permits(10);
+    assert!(matches!(
+        first.await.unwrap().unwrap(),
+        WebhookOutcome::Applied(_)
+    ));
+    assert_eq!(second.await.unwrap().unwrap(), WebhookOutcome::Duplicate);
+    // The second never reached the store; the order is paid once.
+    assert_eq!(gated.reached.load(Ordering::SeqCst), 1);
+    assert_eq!(w.store.posting_count(), 1);
+    assert_eq!(
+        w.store.payment(payment).await.unwrap().unwrap().status,
+        PaymentStatus::Succeeded
+    );
+    // A later redelivery goes to the store, which answers it as a duplicate.
+    let (headers, body) = w.provider.webhook(
+        "evt_twice",
+        &reference,
+        None,
+        PaymentStatus::Succeeded,
+        w.now(),
+    );
+    assert_eq!(
+        w.payments
+            .handle_webhook("stripe", &headers, &body)
+            .await
+            .unwrap(),
+        WebhookOutcome::Duplicate
+    );
+    assert_eq!(gated.reached.load(Ordering::SeqCst), 2);
 }

@@ -234,6 +234,13 @@ pub fn zar(amount: i64) -> Money {
 impl World {
     /// An order of 10 000 ZAR cents with a 500 fee, pending payment.
     pub async fn new() -> Self {
+        Self::with_inbox(|store| Arc::new(store.clone())).await
+    }
+
+    /// [`Self::new`] with webhooks processed through the inbox `inbox` makes of the store.
+    pub async fn with_inbox(
+        inbox: impl FnOnce(&InMemory) -> Arc<dyn vendrome_core::payments::WebhookInbox>,
+    ) -> Self {
         let store = InMemory::new();
         let provider = FakeProvider::new();
         let clock = Arc::new(AtomicI64::new(1_790_000_000));
@@ -241,7 +248,7 @@ impl World {
         let ports = Ports {
             payments: Arc::new(store.clone()),
             orders: Arc::new(store.clone()),
-            inbox: Arc::new(store.clone()),
+            inbox: inbox(&store),
             ledger: Arc::new(store.clone()),
             reconciliation: Arc::new(store.clone()),
         };

@@ -86,9 +86,19 @@ pub fn new_order(
     }
 }
 
+/// Places `order`; the order answered (built from what was written, not read back) must be the
+/// order as the store then reads it.
 pub async fn placed(store: &Store, order: &NewOrder) -> Order {
     match store.create_order(order).await.unwrap() {
-        CreateOrderOutcome::Created(o) => o,
+        CreateOrderOutcome::Created(o) => {
+            let stored = store.order(o.id).await.unwrap();
+            assert_eq!(
+                stored.as_ref(),
+                Some(&o),
+                "the created order as the store reads it"
+            );
+            o
+        }
         other => panic!("expected a new order, got {other:?}"),
     }
 }
@@ -189,6 +199,13 @@ async fn untracked_stock_never_runs_out(store: Store) {
     );
     assert_eq!(stock(&store, tracked).await, Some(2));
     assert_eq!(store.order(short.id).await.unwrap(), None);
+    // Both lines, given in either order, come back in the order the store reads them.
+    let both = placed(
+        &store,
+        &new_order(buyer, seller, &[(tracked, 1), (untracked, 1)], 700, "both"),
+    )
+    .await;
+    assert_eq!(both.items.len(), 2);
 }
 
 async fn creating_an_order_is_idempotent_per_buyer_and_key(store: Store) {
