@@ -72,6 +72,7 @@ mod rows;
 mod search_source;
 mod sessions;
 mod settle_batches;
+mod settlement_postgres;
 mod sql_enum;
 mod sql_text;
 mod trending;

@@ -43,7 +43,7 @@ pub(crate) trait OrderWrites {
 }
 
 /// The column an order's move to `to` stamps with its instant.
-fn stamped_column(to: OrderStatus) -> Option<&'static str> {
+pub(crate) fn stamped_column(to: OrderStatus) -> Option<&'static str> {
     match to {
         OrderStatus::Paid => Some("paid_at"),
         OrderStatus::Cancelled => Some("cancelled_at"),
@@ -139,6 +139,50 @@ pub(crate) struct OrderRow {
     fulfilled_at: Option<Timestamp>,
     completed_at: Option<Timestamp>,
     cancelled_at: Option<Timestamp>,
+}
+
+/// [`ORDER_COLUMNS`] under names of their own (`ord_…`), for a statement that returns an order
+/// beside another row's columns ([`OrderRow::from_prefixed`]).
+pub(crate) const PREFIXED_ORDER_COLUMNS: &str = "o.id AS ord_id, o.buyer_id AS ord_buyer_id, \
+    o.seller_id AS ord_seller_id, o.status AS ord_status, o.currency AS ord_currency, \
+    o.subtotal_amount AS ord_subtotal_amount, o.shipping_amount AS ord_shipping_amount, \
+    o.platform_fee_amount AS ord_platform_fee_amount, o.total_amount AS ord_total_amount, \
+    o.refunded_amount AS ord_refunded_amount, o.shipping_address AS ord_shipping_address, \
+    o.note AS ord_note, o.created_at AS ord_created_at, o.updated_at AS ord_updated_at, \
+    COALESCE(o.expires_at, o.created_at) AS ord_expires_at, o.paid_at AS ord_paid_at, \
+    o.fulfilled_at AS ord_fulfilled_at, o.completed_at AS ord_completed_at, \
+    o.cancelled_at AS ord_cancelled_at";
+
+impl OrderRow {
+    /// The order a row holds under [`PREFIXED_ORDER_COLUMNS`]; `None` when it holds none (a left
+    /// join that found no order).
+    pub(crate) fn from_prefixed(row: &sqlx::postgres::PgRow) -> sqlx::Result<Option<Self>> {
+        use sqlx::Row as _;
+        let Some(id) = row.try_get::<Option<Uuid>, _>("ord_id")? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            buyer_id: row.try_get("ord_buyer_id")?,
+            seller_id: row.try_get("ord_seller_id")?,
+            status: row.try_get("ord_status")?,
+            currency: row.try_get("ord_currency")?,
+            subtotal_amount: row.try_get("ord_subtotal_amount")?,
+            shipping_amount: row.try_get("ord_shipping_amount")?,
+            platform_fee_amount: row.try_get("ord_platform_fee_amount")?,
+            total_amount: row.try_get("ord_total_amount")?,
+            refunded_amount: row.try_get("ord_refunded_amount")?,
+            shipping_address: row.try_get("ord_shipping_address")?,
+            note: row.try_get("ord_note")?,
+            created_at: row.try_get("ord_created_at")?,
+            updated_at: row.try_get("ord_updated_at")?,
+            expires_at: row.try_get("ord_expires_at")?,
+            paid_at: row.try_get("ord_paid_at")?,
+            fulfilled_at: row.try_get("ord_fulfilled_at")?,
+            completed_at: row.try_get("ord_completed_at")?,
+            cancelled_at: row.try_get("ord_cancelled_at")?,
+        }))
+    }
 }
 
 /// An order with one of its lines (none: an order without lines, from a left join).

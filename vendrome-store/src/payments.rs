@@ -33,6 +33,7 @@ use crate::investment_rows::CommitmentWrites as _;
 use crate::ledger::LedgerWrites as _;
 use crate::orders::{parse_currency, OrderWrites as _};
 use crate::settle_batches;
+use crate::settlement_postgres::CombinedSettlement as _;
 use crate::sql_enum::DbEnum;
 use crate::writes::TxWrites as _;
 use crate::{with_db, Dialect, Store};
@@ -174,6 +175,15 @@ macro_rules! impl_settlement_writes {
             ) -> BoxFuture<'a, sqlx::Result<PaymentRow>> {
                 Box::pin(async move {
                     let phase = if is_final(s.status) { PaymentAttemptPhase::Finished } else { current_phase };
+                    // On PostgreSQL the common settlement is one statement and its posting.
+                    if dialect == Dialect::Postgres {
+                        if let Some(updated) = self.settle_combined(phase, s).await? {
+                            if let Some(posting) = &s.posting {
+                                self.write_posting(posting, s.at).await?;
+                            }
+                            return Ok(updated);
+                        }
+                    }
                     let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
                     let updated: PaymentRow = sqlx::query_as(&format!(
                         "UPDATE payment_transactions SET status = $2, attempt_phase = $3, \

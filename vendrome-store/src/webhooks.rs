@@ -9,10 +9,10 @@
 //! payment's lock and read (its order or booking locked too on PostgreSQL) and the settlement
 //! ([`SettlementWrites`](crate::payments::SettlementWrites)) in one transaction: one commit per
 //! delivery, and a concurrent delivery of the same event waits on the event id's unique index,
-//! not on the payment. On PostgreSQL an applied payment success of an order is eight round
-//! trips: begin, the upsert with the payment's lock ([`record_and_lock`]), the order's lock, the
-//! payment's update, the posting, the order's move, the events, commit (`tests/statements.rs`
-//! counts them).
+//! not on the payment. On PostgreSQL an applied payment success of an order is five round
+//! trips: begin, the upsert with the locks of the payment and its order ([`record_and_lock`]),
+//! the payment's update with the order's move and the events (`settlement_postgres.rs`), the
+//! posting, commit (`tests/statements.rs` counts them).
 
 use async_trait::async_trait;
 use sqlx::types::Json;
@@ -30,7 +30,7 @@ use vendrome_core::{Error, Result};
 use crate::bookings::{paid_booking_sql, PaidBookingRow};
 use crate::error::SqlxResultExt as _;
 use crate::investment_rows::{CommitmentRow, COMMITMENT_COLUMNS};
-use crate::orders::{OrderRow, ORDER_COLUMNS};
+use crate::orders::{OrderRow, ORDER_COLUMNS, PREFIXED_ORDER_COLUMNS};
 use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
 use crate::sql_enum::DbEnum;
 use crate::{with_db, Dialect, Store};
@@ -90,17 +90,39 @@ const RECORD_PROCESSED: &str =
     AND (payment_webhook_events.locked_until IS NULL OR payment_webhook_events.locked_until <= $7) \
     RETURNING id";
 
-/// [`RECORD_PROCESSED`] and, on PostgreSQL, the payment's lock by reference (`$8`) in one
-/// statement: no row for a duplicate, else the stored event's id (`webhook_event_row`) and the
-/// payment's columns, all null when no payment has that reference. The lock is taken only once
-/// the event is recorded (the lateral reads `ev`), so a duplicate locks nothing, as before.
+/// [`RECORD_PROCESSED`] and, on PostgreSQL, the locks of the payment by reference (`$8`) and of
+/// its order in one statement: no row for a duplicate, else the stored event's id
+/// (`webhook_event_row`), the payment's columns (all null when no payment has that reference)
+/// and its order's ([`PREFIXED_ORDER_COLUMNS`], null when it pays for none). The locks are taken
+/// only once the event is recorded (the laterals read `ev`), so a duplicate locks nothing, and a
+/// row locked after a wait is read as the transaction that held it left it.
 fn record_and_lock() -> String {
     format!(
         "WITH ev AS ({RECORD_PROCESSED}) \
-         SELECT ev.id AS webhook_event_row, p.* FROM ev LEFT JOIN LATERAL ( \
+         SELECT ev.id AS webhook_event_row, p.*, ord.* FROM ev LEFT JOIN LATERAL ( \
          SELECT {PAYMENT_COLUMNS} FROM payment_transactions \
-         WHERE provider = $2 AND provider_reference = $8 AND ev.id IS NOT NULL FOR UPDATE) p ON true"
+         WHERE provider = $2 AND provider_reference = $8 AND ev.id IS NOT NULL FOR UPDATE) p ON true \
+         LEFT JOIN LATERAL (SELECT {PREFIXED_ORDER_COLUMNS} FROM orders o \
+         WHERE o.id = p.order_id FOR UPDATE) ord ON true"
     )
+}
+
+/// The order [`record_and_lock`] locked, read from its row on PostgreSQL; none on SQLite, which
+/// never runs that statement.
+trait PrefixedOrder {
+    fn prefixed_order(&self) -> sqlx::Result<Option<OrderRow>>;
+}
+
+impl PrefixedOrder for sqlx::postgres::PgRow {
+    fn prefixed_order(&self) -> sqlx::Result<Option<OrderRow>> {
+        OrderRow::from_prefixed(self)
+    }
+}
+
+impl PrefixedOrder for sqlx::sqlite::SqliteRow {
+    fn prefixed_order(&self) -> sqlx::Result<Option<OrderRow>> {
+        Ok(None)
+    }
 }
 
 /// Binds [`RECORD_PROCESSED`]'s seven arguments for the delivery `$d` stored as `$id`.
@@ -157,6 +179,8 @@ impl WebhookInbox for Store {
         let id = WebhookEventId::new();
         let done = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
+            // The payment's order, when the statement that locked the payment locked it too.
+            let mut locked_order: Option<OrderRow> = None;
             // First the event id: a concurrent delivery of the same event waits here for this
             // transaction, then finds it processed.
             let (stored, mut row): (Uuid, Option<PaymentRow>) = match (dialect, &d.target) {
@@ -171,6 +195,7 @@ impl WebhookInbox for Store {
                         Some(_) => Some(PaymentRow::from_row(&found)?),
                         None => None,
                     };
+                    locked_order = found.prefixed_order()?;
                     (found.try_get("webhook_event_row")?, row)
                 }
                 _ => {
@@ -215,10 +240,15 @@ impl WebhookInbox for Store {
             };
             let order = match payment.order_id {
                 Some(order) => {
-                    let found: Option<OrderRow> = sqlx::query_as(&order_for_settlement(dialect))
-                        .bind(order.as_uuid())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let found: Option<OrderRow> = match locked_order {
+                        Some(locked) => Some(locked),
+                        None => {
+                            sqlx::query_as(&order_for_settlement(dialect))
+                                .bind(order.as_uuid())
+                                .fetch_optional(&mut *tx)
+                                .await?
+                        }
+                    };
                     match found.map(|o| o.into_order(Vec::new())).transpose() {
                         Ok(order) => order,
                         Err(e) => return Ok(Done::Refused(e)),

@@ -112,7 +112,7 @@ mod tests {
 
     use super::*;
 
-    async fn lead(in_flight: &InFlight, event: &str) -> Lead<'_> {
+    async fn lead<'a>(in_flight: &'a InFlight, event: &str) -> Lead<'a> {
         match in_flight.enter(ProviderId::Stripe, event).await {
             Turn::Lead(lead) => lead,
             Turn::Processed => panic!("{event} should lead"),

@@ -1,0 +1,137 @@
+//! The common settlement in one statement on PostgreSQL: the payment's update, its order's
+//! compare-and-set move and its events, as data-modifying CTEs (the posting is its own statement,
+//! `ledger_postgres.rs`). A charge's success of an order is then two statements after the locks,
+//! not four. Settlements that also move a booking, a commitment or a campaign, share a refund, or
+//! give an unpaid order's stock back keep the statement-per-write path of
+//! [`SettlementWrites`](crate::payments::SettlementWrites), as SQLite does (where a statement costs
+//! no round trip).
+
+use futures::future::BoxFuture;
+use sqlx::types::Json;
+use sqlx::{PgConnection, SqliteConnection};
+use uuid::Uuid;
+use vendrome_core::enums::{OrderStatus, PaymentAttemptPhase, PaymentStatus};
+use vendrome_core::payments::Settlement;
+
+use crate::orders::stamped_column;
+use crate::payments::{PaymentRow, PAYMENT_COLUMNS};
+use crate::sql_enum::DbEnum;
+
+/// Whether [`CombinedSettlement::settle_combined`] writes `s`: its payment, posting, an order's
+/// move other than an unpaid order's cancellation, and events; nothing else.
+fn combinable(s: &Settlement) -> bool {
+    s.refund_share.is_none()
+        && s.commitment_move.is_none()
+        && s.booking_move.is_none()
+        && s.campaign_funded.is_none()
+        && s.order_refund.is_none()
+        && s.order_change.is_none_or(|c| {
+            !(c.from == OrderStatus::PendingPayment && c.to == OrderStatus::Cancelled)
+        })
+}
+
+/// The statement for a settlement moving its order to `to` (if any): the payment's update
+/// (`$1`–`$8`, as `apply_settlement`'s), the order's (`$9`–`$12`), the events over arrays
+/// (`$13`–`$17`); answers the payment's row.
+fn combined_sql(order_to: Option<OrderStatus>) -> String {
+    let mut sql = format!(
+        "WITH p AS (UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
+         provider_reference = COALESCE(provider_reference, $4), \
+         failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
+         succeeded_at = COALESCE($7, succeeded_at), \
+         locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
+         updated_at = $8 WHERE id = $1 RETURNING {PAYMENT_COLUMNS})"
+    );
+    // Without a move `$9` is NULL and the update finds no order; every parameter is referenced
+    // either way.
+    let stamp = order_to
+        .and_then(stamped_column)
+        .map_or(String::new(), |c| format!(", {c} = $12"));
+    sql.push_str(&format!(
+        ", o AS (UPDATE orders SET status = $10, updated_at = $12{stamp} \
+         WHERE id = $9 AND status = $11 RETURNING id)"
+    ));
+    sql.push_str(
+        ", e AS (INSERT INTO outbox_events (event_id, event_type, aggregate_type, aggregate_id, \
+         payload, status, attempts, available_at, created_at) \
+         SELECT x.event_id, x.event_type, x.aggregate_type, x.aggregate_id, x.payload, 'pending', 0, $8, $8 \
+         FROM unnest($13::uuid[], $14::text[], $15::text[], $16::text[], $17::jsonb[]) \
+         AS x(event_id, event_type, aggregate_type, aggregate_id, payload)) \
+         SELECT * FROM p",
+    );
+    sql
+}
+
+/// A settlement's writes in one statement where the database can ([`combined_sql`]).
+pub(crate) trait CombinedSettlement {
+    /// Writes `s` but its posting in one statement and answers the payment's row as it is
+    /// after; `None` (nothing written) when `s` is not [`combinable`] or the database cannot.
+    fn settle_combined<'a>(
+        &'a mut self,
+        phase: PaymentAttemptPhase,
+        s: &'a Settlement,
+    ) -> BoxFuture<'a, sqlx::Result<Option<PaymentRow>>>;
+}
+
+impl CombinedSettlement for PgConnection {
+    fn settle_combined<'a>(
+        &'a mut self,
+        phase: PaymentAttemptPhase,
+        s: &'a Settlement,
+    ) -> BoxFuture<'a, sqlx::Result<Option<PaymentRow>>> {
+        Box::pin(async move {
+            if !combinable(s) {
+                return Ok(None);
+            }
+            let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
+            let change = s.order_change;
+            let aggregates: Vec<_> = s.events.iter().map(|e| e.event.aggregate()).collect();
+            let row: PaymentRow = sqlx::query_as(&combined_sql(change.map(|c| c.to)))
+                .bind(s.payment_id.as_uuid())
+                .bind(DbEnum(s.status))
+                .bind(DbEnum(phase))
+                .bind(&s.reference)
+                .bind(&s.failure_code)
+                .bind(&s.failure_message)
+                .bind(succeeded_at)
+                .bind(s.at)
+                .bind(change.map(|c| c.order_id.as_uuid()))
+                .bind(change.map(|c| DbEnum(c.to)))
+                .bind(change.map(|c| DbEnum(c.from)))
+                .bind(change.map(|c| c.at).unwrap_or(s.at))
+                .bind(
+                    s.events
+                        .iter()
+                        .map(|e| e.event_id.as_uuid())
+                        .collect::<Vec<Uuid>>(),
+                )
+                .bind(
+                    s.events
+                        .iter()
+                        .map(|e| e.event.event_type())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(aggregates.iter().map(|a| a.kind).collect::<Vec<_>>())
+                .bind(aggregates.iter().map(|a| a.id.clone()).collect::<Vec<_>>())
+                .bind(
+                    s.events
+                        .iter()
+                        .map(|e| Json(e.event.stored_payload()))
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_one(&mut *self)
+                .await?;
+            Ok(Some(row))
+        })
+    }
+}
+
+impl CombinedSettlement for SqliteConnection {
+    fn settle_combined<'a>(
+        &'a mut self,
+        _phase: PaymentAttemptPhase,
+        _s: &'a Settlement,
+    ) -> BoxFuture<'a, sqlx::Result<Option<PaymentRow>>> {
+        Box::pin(async { Ok(None) })
+    }
+}
