@@ -150,6 +150,30 @@ fn lock_commitment(dialect: Dialect) -> &'static str {
     )
 }
 
+/// A settlement's update of its payment (`$1`–`$8`, bound by [`bind_settled_payment`]).
+pub(crate) const SETTLED_PAYMENT: &str = "UPDATE payment_transactions SET status = $2, \
+    attempt_phase = $3, provider_reference = COALESCE(provider_reference, $4), \
+    failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
+    succeeded_at = COALESCE($7, succeeded_at), \
+    locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
+    updated_at = $8 WHERE id = $1";
+
+/// Binds [`SETTLED_PAYMENT`]'s arguments for the settlement `$s` at the attempt phase `$phase`.
+macro_rules! bind_settled_payment {
+    ($query:expr, $s:expr, $phase:expr) => {
+        $query
+            .bind($s.payment_id.as_uuid())
+            .bind($crate::sql_enum::DbEnum($s.status))
+            .bind($crate::sql_enum::DbEnum($phase))
+            .bind(&$s.reference)
+            .bind(&$s.failure_code)
+            .bind(&$s.failure_message)
+            .bind(($s.status == vendrome_core::enums::PaymentStatus::Succeeded).then_some($s.at))
+            .bind($s.at)
+    };
+}
+pub(crate) use bind_settled_payment;
+
 /// The last recovery point's writes inside a transaction that has locked the payment's row and
 /// checked that its status may move ([`can_move`]): shared by [`PaymentRepo::settle`] and
 /// `WebhookInbox::process`.
@@ -184,23 +208,11 @@ macro_rules! impl_settlement_writes {
                             return Ok(updated);
                         }
                     }
-                    let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
-                    let updated: PaymentRow = sqlx::query_as(&format!(
-                        "UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
-                         provider_reference = COALESCE(provider_reference, $4), \
-                         failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
-                         succeeded_at = COALESCE($7, succeeded_at), \
-                         locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
-                         updated_at = $8 WHERE id = $1 RETURNING {PAYMENT_COLUMNS}",
-                    ))
-                    .bind(s.payment_id.as_uuid())
-                    .bind(DbEnum(s.status))
-                    .bind(DbEnum(phase))
-                    .bind(&s.reference)
-                    .bind(&s.failure_code)
-                    .bind(&s.failure_message)
-                    .bind(succeeded_at)
-                    .bind(s.at)
+                    let updated: PaymentRow = bind_settled_payment!(
+                        sqlx::query_as(&format!("{SETTLED_PAYMENT} RETURNING {PAYMENT_COLUMNS}")),
+                        s,
+                        phase
+                    )
                     .fetch_one(&mut *self)
                     .await?;
                     if let Some(posting) = &s.posting {

@@ -10,11 +10,11 @@ use futures::future::BoxFuture;
 use sqlx::types::Json;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
-use vendrome_core::enums::{OrderStatus, PaymentAttemptPhase, PaymentStatus};
+use vendrome_core::enums::{OrderStatus, PaymentAttemptPhase};
 use vendrome_core::payments::Settlement;
 
 use crate::orders::stamped_column;
-use crate::payments::{PaymentRow, PAYMENT_COLUMNS};
+use crate::payments::{bind_settled_payment, PaymentRow, PAYMENT_COLUMNS, SETTLED_PAYMENT};
 use crate::sql_enum::DbEnum;
 
 /// Whether [`CombinedSettlement::settle_combined`] writes `s`: its payment, posting, an order's
@@ -31,17 +31,10 @@ fn combinable(s: &Settlement) -> bool {
 }
 
 /// The statement for a settlement moving its order to `to` (if any): the payment's update
-/// (`$1`–`$8`, as `apply_settlement`'s), the order's (`$9`–`$12`), the events over arrays
+/// (`$1`–`$8`, [`SETTLED_PAYMENT`]), the order's (`$9`–`$12`), the events over arrays
 /// (`$13`–`$17`); answers the payment's row.
 fn combined_sql(order_to: Option<OrderStatus>) -> String {
-    let mut sql = format!(
-        "WITH p AS (UPDATE payment_transactions SET status = $2, attempt_phase = $3, \
-         provider_reference = COALESCE(provider_reference, $4), \
-         failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message), \
-         succeeded_at = COALESCE($7, succeeded_at), \
-         locked_until = CASE WHEN $3 = 'finished' THEN NULL ELSE locked_until END, \
-         updated_at = $8 WHERE id = $1 RETURNING {PAYMENT_COLUMNS})"
-    );
+    let mut sql = format!("WITH p AS ({SETTLED_PAYMENT} RETURNING {PAYMENT_COLUMNS})");
     // Without a move `$9` is NULL and the update finds no order; every parameter is referenced
     // either way.
     let stamp = order_to
@@ -83,18 +76,10 @@ impl CombinedSettlement for PgConnection {
             if !combinable(s) {
                 return Ok(None);
             }
-            let succeeded_at = (s.status == PaymentStatus::Succeeded).then_some(s.at);
             let change = s.order_change;
             let aggregates: Vec<_> = s.events.iter().map(|e| e.event.aggregate()).collect();
-            let row: PaymentRow = sqlx::query_as(&combined_sql(change.map(|c| c.to)))
-                .bind(s.payment_id.as_uuid())
-                .bind(DbEnum(s.status))
-                .bind(DbEnum(phase))
-                .bind(&s.reference)
-                .bind(&s.failure_code)
-                .bind(&s.failure_message)
-                .bind(succeeded_at)
-                .bind(s.at)
+            let sql = combined_sql(change.map(|c| c.to));
+            let row: PaymentRow = bind_settled_payment!(sqlx::query_as(&sql), s, phase)
                 .bind(change.map(|c| c.order_id.as_uuid()))
                 .bind(change.map(|c| DbEnum(c.to)))
                 .bind(change.map(|c| DbEnum(c.from)))

@@ -207,14 +207,17 @@ async fn a_delivery_of_an_event_under_way_waits_for_it_and_is_a_duplicate() {
     };
     let gated = gated.get().expect("the world's inbox").clone();
     let (payment, reference) = awaiting_webhook(&w).await;
-    let deliver = || {
-        let (headers, body) = w.provider.webhook(
+    let webhook = || {
+        w.provider.webhook(
             "evt_twice",
             &reference,
             None,
             PaymentStatus::Succeeded,
             w.now(),
-        );
+        )
+    };
+    let deliver = || {
+        let (headers, body) = webhook();
         let payments = w.payments.clone();
         tokio::spawn(async move { payments.handle_webhook("stripe", &headers, &body).await })
     };
@@ -241,13 +244,7 @@ async fn a_delivery_of_an_event_under_way_waits_for_it_and_is_a_duplicate() {
         PaymentStatus::Succeeded
     );
     // A later redelivery goes to the store, which answers it as a duplicate.
-    let (headers, body) = w.provider.webhook(
-        "evt_twice",
-        &reference,
-        None,
-        PaymentStatus::Succeeded,
-        w.now(),
-    );
+    let (headers, body) = webhook();
     assert_eq!(
         w.payments
             .handle_webhook("stripe", &headers, &body)
