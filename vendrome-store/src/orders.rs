@@ -143,18 +143,39 @@ pub(crate) struct OrderRow {
 
 /// [`ORDER_COLUMNS`] under names of their own (`ord_…`), for a statement that returns an order
 /// beside another row's columns ([`OrderRow::from_prefixed`]).
-pub(crate) const PREFIXED_ORDER_COLUMNS: &str = "o.id AS ord_id, o.buyer_id AS ord_buyer_id, \
-    o.seller_id AS ord_seller_id, o.status AS ord_status, o.currency AS ord_currency, \
-    o.subtotal_amount AS ord_subtotal_amount, o.shipping_amount AS ord_shipping_amount, \
-    o.platform_fee_amount AS ord_platform_fee_amount, o.total_amount AS ord_total_amount, \
-    o.refunded_amount AS ord_refunded_amount, o.shipping_address AS ord_shipping_address, \
-    o.note AS ord_note, o.created_at AS ord_created_at, o.updated_at AS ord_updated_at, \
-    COALESCE(o.expires_at, o.created_at) AS ord_expires_at, o.paid_at AS ord_paid_at, \
-    o.fulfilled_at AS ord_fulfilled_at, o.completed_at AS ord_completed_at, \
-    o.cancelled_at AS ord_cancelled_at";
+pub(crate) fn prefixed_order_columns() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        // The list's top-level commas (not those inside `COALESCE(…)`).
+        let (mut columns, mut depth, mut start) = (Vec::new(), 0, 0);
+        for (i, c) in ORDER_COLUMNS.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    columns.push(&ORDER_COLUMNS[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        columns.push(&ORDER_COLUMNS[start..]);
+        columns
+            .iter()
+            .map(|column| {
+                let column = column.trim();
+                let (expression, name) = column
+                    .rsplit_once(" AS ")
+                    .unwrap_or((column, column.trim_start_matches("o.")));
+                format!("{expression} AS ord_{name}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &COLUMNS
+}
 
 impl OrderRow {
-    /// The order a row holds under [`PREFIXED_ORDER_COLUMNS`]; `None` when it holds none (a left
+    /// The order a row holds under [`prefixed_order_columns`]; `None` when it holds none (a left
     /// join that found no order).
     pub(crate) fn from_prefixed(row: &sqlx::postgres::PgRow) -> sqlx::Result<Option<Self>> {
         use sqlx::Row as _;

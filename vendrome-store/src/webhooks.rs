@@ -30,7 +30,7 @@ use vendrome_core::{Error, Result};
 use crate::bookings::{paid_booking_sql, PaidBookingRow};
 use crate::error::SqlxResultExt as _;
 use crate::investment_rows::{CommitmentRow, COMMITMENT_COLUMNS};
-use crate::orders::{OrderRow, ORDER_COLUMNS, PREFIXED_ORDER_COLUMNS};
+use crate::orders::{prefixed_order_columns, OrderRow, ORDER_COLUMNS};
 use crate::payments::{lock_payment, PaymentRow, SettlementWrites as _, PAYMENT_COLUMNS};
 use crate::sql_enum::DbEnum;
 use crate::{with_db, Dialect, Store};
@@ -93,7 +93,7 @@ const RECORD_PROCESSED: &str =
 /// [`RECORD_PROCESSED`] and, on PostgreSQL, the locks of the payment by reference (`$8`) and of
 /// its order in one statement: no row for a duplicate, else the stored event's id
 /// (`webhook_event_row`), the payment's columns (all null when no payment has that reference)
-/// and its order's ([`PREFIXED_ORDER_COLUMNS`], null when it pays for none). The locks are taken
+/// and its order's ([`prefixed_order_columns`], null when it pays for none). The locks are taken
 /// only once the event is recorded (the laterals read `ev`), so a duplicate locks nothing, and a
 /// row locked after a wait is read as the transaction that held it left it.
 fn record_and_lock() -> String {
@@ -102,8 +102,9 @@ fn record_and_lock() -> String {
          SELECT ev.id AS webhook_event_row, p.*, ord.* FROM ev LEFT JOIN LATERAL ( \
          SELECT {PAYMENT_COLUMNS} FROM payment_transactions \
          WHERE provider = $2 AND provider_reference = $8 AND ev.id IS NOT NULL FOR UPDATE) p ON true \
-         LEFT JOIN LATERAL (SELECT {PREFIXED_ORDER_COLUMNS} FROM orders o \
-         WHERE o.id = p.order_id FOR UPDATE) ord ON true"
+         LEFT JOIN LATERAL (SELECT {} FROM orders o \
+         WHERE o.id = p.order_id FOR UPDATE) ord ON true",
+        prefixed_order_columns()
     )
 }
 

@@ -427,3 +427,52 @@ async fn orders_page_by_role_and_status(store: Store) {
         .unwrap();
     assert_eq!(b_sold.len(), 4);
 }
+
+/// On PostgreSQL an order of untracked stock does not write (nor lock) its product's row, so
+/// orders of one product do not queue on that row until each commits. Another transaction holds
+/// the lock an order's stock update takes (`FOR NO KEY UPDATE`, as a tracked product's order or a
+/// seller's edit of the product would); the order must go through without waiting for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_order_of_untracked_stock_takes_no_lock_on_its_product() {
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
+        unreachable!("a PostgreSQL store");
+    };
+    let seller = user(&store).await;
+    let buyer = user(&store).await;
+    let post = product(&store, seller, 700, None).await;
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM post_products WHERE post_id = $1 FOR NO KEY UPDATE")
+        .bind(post.as_uuid())
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let ordered = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let order = new_order(buyer, seller, &[(post, 2)], 700, "untracked");
+            store.create_order(&order).await.unwrap()
+        })
+    };
+    // Either the order finishes, or it shows up waiting for a lock.
+    while !ordered.is_finished() {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(waiting, 0, "the order waited for its product's row");
+        tokio::task::yield_now().await;
+    }
+    assert!(matches!(
+        ordered.await.unwrap(),
+        CreateOrderOutcome::Created(_)
+    ));
+    other.commit().await.unwrap();
+    assert_eq!(stock(&store, post).await, None);
+}
