@@ -58,6 +58,7 @@ mod messaging;
 mod messaging_groups;
 mod messaging_settings;
 mod orders;
+mod orders_postgres;
 mod outbox;
 mod payments;
 mod pg_search;

@@ -1,10 +1,11 @@
 //! [`OrderRepo`] on both databases: orders, their lines, and the stock they reserve.
 //!
-//! Creating an order starts with its insert (`ON CONFLICT (buyer_id, idempotency_key) DO
-//! NOTHING`, so a retry finds the first order) and then reserves each line with one conditional
-//! `UPDATE … WHERE stock_quantity IS NULL OR stock_quantity >= quantity`, in post order: a line
-//! that cannot be reserved rolls the whole transaction back. Every transaction begins with a
-//! write, so on SQLite it holds the write lock before it reads anything.
+//! Creating an order on SQLite starts with its insert (`ON CONFLICT (buyer_id, idempotency_key)
+//! DO NOTHING`, so a retry finds the first order) and then reserves each line with one
+//! conditional `UPDATE … WHERE stock_quantity IS NULL OR stock_quantity >= quantity`, in post
+//! order: a line that cannot be reserved rolls the whole transaction back. Every transaction
+//! begins with a write, so on SQLite it holds the write lock before it reads anything. On
+//! PostgreSQL the same creation is one statement (`orders_postgres.rs`).
 //!
 //! A status change is a compare-and-set on the status (`WHERE status = from`); the one that
 //! cancels an unpaid order gives the stock back in the same transaction, so two expirers racing
@@ -30,6 +31,7 @@ use vendrome_core::time::Timestamp;
 use vendrome_core::{Error, Result};
 
 use crate::error::SqlxResultExt as _;
+use crate::orders_postgres::CreatedOrder;
 use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, SqlText};
 use crate::writes::TxWrites as _;
@@ -314,6 +316,14 @@ impl Store {
             .collect()
     }
 
+    /// The order placed before under `order`'s key.
+    async fn existing_order(&self, order: &NewOrder) -> Result<CreateOrderOutcome> {
+        self.order_by_key(order.buyer_id, &order.idempotency_key)
+            .await?
+            .map(CreateOrderOutcome::Existing)
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("the order of a used key is missing")))
+    }
+
     async fn order_by_key(&self, buyer: UserId, key: &str) -> Result<Option<Order>> {
         let mut sql = SqlText::new(
             self.dialect(),
@@ -376,6 +386,29 @@ impl OrderRepo for Store {
             refunded_amount: 0,
             currency: order.currency,
         }));
+        if let crate::Db::Postgres(pool) = &self.db {
+            let mut conn = pool.acquire().await.or_unexpected()?;
+            let outcome = crate::orders_postgres::create_order(&mut conn, order, &created)
+                .await
+                .or_unexpected()?;
+            drop(conn);
+            return match outcome {
+                CreatedOrder::Inserted => Ok(CreateOrderOutcome::Created(order.created())),
+                CreatedOrder::KeyUsed => self.existing_order(order).await,
+                // A retry of an order placed before its stock ran out answers that order.
+                CreatedOrder::Short(post) => Ok(
+                    match self
+                        .order_by_key(order.buyer_id, &order.idempotency_key)
+                        .await?
+                    {
+                        Some(existing) => CreateOrderOutcome::Existing(existing),
+                        None => CreateOrderOutcome::OutOfStock {
+                            post_id: PostId::from_uuid(post),
+                        },
+                    },
+                ),
+            };
+        }
         let outcome = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
@@ -439,13 +472,7 @@ impl OrderRepo for Store {
             }),
             // Written as it is: reading it back would cost two statements more.
             Created::Inserted => Ok(CreateOrderOutcome::Created(order.created())),
-            Created::Existing => self
-                .order_by_key(order.buyer_id, &order.idempotency_key)
-                .await?
-                .map(CreateOrderOutcome::Existing)
-                .ok_or_else(|| {
-                    Error::Unexpected(anyhow::anyhow!("the order of a used key is missing"))
-                }),
+            Created::Existing => self.existing_order(order).await,
         }
     }
 

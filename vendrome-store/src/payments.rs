@@ -122,6 +122,39 @@ pub(crate) fn lock_payment(dialect: Dialect) -> String {
     }
 }
 
+/// The columns a payment's start writes, and their parameters (`$16`, its instant, twice).
+const START_COLUMNS: &str = "id, kind, provider, status, attempt_phase, user_id, payee_id, \
+    order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, return_url, \
+    created_at, updated_at, booking_id, marketing_campaign_id, commitment_id";
+const START_VALUES: &str =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19";
+
+/// Binds a [`NewPayment`] to [`START_VALUES`], as a pending payment at its first recovery point.
+macro_rules! bind_new_payment {
+    ($query:expr, $payment:expr) => {
+        $query
+            .bind($payment.id.as_uuid())
+            .bind(DbEnum($payment.kind))
+            .bind(DbEnum($payment.provider))
+            .bind(DbEnum(PaymentStatus::Pending))
+            .bind(DbEnum(PaymentAttemptPhase::Started))
+            .bind($payment.payer_id.as_uuid())
+            .bind($payment.payee_id.map(|u| u.as_uuid()))
+            .bind($payment.order_id.map(|o| o.as_uuid()))
+            .bind($payment.refund_of.map(|p| p.as_uuid()))
+            .bind($payment.amount.currency.as_str())
+            .bind($payment.amount.amount)
+            .bind($payment.fee_amount)
+            .bind(&$payment.idempotency_key)
+            .bind(&$payment.method)
+            .bind(&$payment.return_url)
+            .bind($payment.created_at)
+            .bind($payment.booking_id.map(|b| b.as_uuid()))
+            .bind($payment.marketing_campaign_id.map(|c| c.as_uuid()))
+            .bind($payment.commitment_id.map(|c| c.as_uuid()))
+    };
+}
+
 fn lock_order(dialect: Dialect) -> &'static str {
     dialect.pick(
         "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
@@ -199,12 +232,9 @@ macro_rules! impl_settlement_writes {
             ) -> BoxFuture<'a, sqlx::Result<PaymentRow>> {
                 Box::pin(async move {
                     let phase = if is_final(s.status) { PaymentAttemptPhase::Finished } else { current_phase };
-                    // On PostgreSQL the common settlement is one statement and its posting.
+                    // On PostgreSQL the common settlement is one statement, its posting included.
                     if dialect == Dialect::Postgres {
                         if let Some(updated) = self.settle_combined(phase, s).await? {
-                            if let Some(posting) = &s.posting {
-                                self.write_posting(posting, s.at).await?;
-                            }
                             return Ok(updated);
                         }
                     }
@@ -383,6 +413,29 @@ impl PaymentRepo for Store {
             }
             (None, None, None, None) => None,
         };
+        // On PostgreSQL a charge of an order that awaits payment is one statement: the order's
+        // lock and the insert. `FOR UPDATE` reads the order's newest status after waiting for a
+        // settlement under way, and a charge that succeeded moved its order off
+        // `pending_payment` in the same transaction ([`Settlement::order_change`]), so an order
+        // still awaiting payment has no succeeded charge. Anything else (a used key, an order
+        // that moved on) goes the general way below, which says which it was.
+        if let (crate::Db::Postgres(pool), PaymentKind::Charge, Some(("order_id", _))) =
+            (&self.db, payment.kind, paid_for)
+        {
+            let sql = format!(
+                "WITH anchor AS (SELECT id FROM orders WHERE id = $8 AND status = 'pending_payment' \
+                 FOR UPDATE) INSERT INTO payment_transactions ({START_COLUMNS}) \
+                 SELECT {START_VALUES} FROM anchor \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}"
+            );
+            let started: Option<PaymentRow> = bind_new_payment!(sqlx::query_as(&sql), payment)
+                .fetch_optional(pool)
+                .await
+                .or_unexpected()?;
+            if let Some(row) = started {
+                return Payment::try_from(row).map(StartOutcome::Started);
+            }
+        }
         let decided = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
             // The order (a charge) or the charge (a refund) the checks read, locked first.
@@ -398,10 +451,7 @@ impl PaymentRepo for Store {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
             let insert = format!(
-                "INSERT INTO payment_transactions (id, kind, provider, status, attempt_phase, user_id, \
-                 payee_id, order_id, refund_of_id, currency, amount, fee_amount, idempotency_key, method, \
-                 return_url, created_at, updated_at, booking_id, marketing_campaign_id, commitment_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19) \
+                "INSERT INTO payment_transactions ({START_COLUMNS}) VALUES ({START_VALUES}) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}",
             );
             // On PostgreSQL a charge's insert and its check for a charge that already succeeded
@@ -419,28 +469,9 @@ impl PaymentRepo for Store {
                 ),
                 None => insert,
             };
-            let inserted = sqlx::query(&sql)
-            .bind(payment.id.as_uuid())
-            .bind(DbEnum(payment.kind))
-            .bind(DbEnum(payment.provider))
-            .bind(DbEnum(PaymentStatus::Pending))
-            .bind(DbEnum(PaymentAttemptPhase::Started))
-            .bind(payment.payer_id.as_uuid())
-            .bind(payment.payee_id.map(|u| u.as_uuid()))
-            .bind(payment.order_id.map(|o| o.as_uuid()))
-            .bind(payment.refund_of.map(|p| p.as_uuid()))
-            .bind(payment.amount.currency.as_str())
-            .bind(payment.amount.amount)
-            .bind(payment.fee_amount)
-            .bind(&payment.idempotency_key)
-            .bind(&payment.method)
-            .bind(&payment.return_url)
-            .bind(payment.created_at)
-            .bind(payment.booking_id.map(|b| b.as_uuid()))
-            .bind(payment.marketing_campaign_id.map(|c| c.as_uuid()))
-            .bind(payment.commitment_id.map(|c| c.as_uuid()))
-            .fetch_optional(&mut *tx)
-            .await?;
+            let inserted = bind_new_payment!(sqlx::query(&sql), payment)
+                .fetch_optional(&mut *tx)
+                .await?;
             let Some(inserted) = inserted else {
                 return Ok(Started::Existing);
             };

@@ -1,6 +1,6 @@
 //! The common settlement in one statement on PostgreSQL: the payment's update, its order's
-//! compare-and-set move and its events, as data-modifying CTEs (the posting is its own statement,
-//! `ledger_postgres.rs`). A charge's success of an order is then two statements after the locks,
+//! compare-and-set move, its events and its posting (the CTEs of `ledger_postgres.rs`), as
+//! data-modifying CTEs. A charge's success of an order is then one statement after the locks,
 //! not four. Settlements that also move a booking, a commitment or a campaign, share a refund, or
 //! give an unpaid order's stock back keep the statement-per-write path of
 //! [`SettlementWrites`](crate::payments::SettlementWrites), as SQLite does (where a statement costs
@@ -8,11 +8,12 @@
 
 use futures::future::BoxFuture;
 use sqlx::types::Json;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{FromRow as _, PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 use vendrome_core::enums::{OrderStatus, PaymentAttemptPhase};
 use vendrome_core::payments::Settlement;
 
+use crate::ledger_postgres::{bind_posting, posting_ctes, PostingArgs};
 use crate::orders::stamped_column;
 use crate::payments::{bind_settled_payment, PaymentRow, PAYMENT_COLUMNS, SETTLED_PAYMENT};
 use crate::sql_enum::DbEnum;
@@ -30,10 +31,15 @@ fn combinable(s: &Settlement) -> bool {
         })
 }
 
+/// The parameters of [`combined_sql`] before its posting's.
+const SETTLEMENT_PARAMETERS: usize = 17;
+
 /// The statement for a settlement moving its order to `to` (if any): the payment's update
 /// (`$1`–`$8`, [`SETTLED_PAYMENT`]), the order's (`$9`–`$12`), the events over arrays
-/// (`$13`–`$17`); answers the payment's row.
-fn combined_sql(order_to: Option<OrderStatus>) -> String {
+/// (`$13`–`$17`) and, `with_posting`, the posting (`$18`–`$35`, [`posting_ctes`]); answers the
+/// payment's row and `posting_known` (whether the posting found every account it names; always
+/// true without one).
+fn combined_sql(order_to: Option<OrderStatus>, with_posting: bool) -> String {
     let mut sql = format!("WITH p AS ({SETTLED_PAYMENT} RETURNING {PAYMENT_COLUMNS})");
     // Without a move `$9` is NULL and the update finds no order; every parameter is referenced
     // either way.
@@ -49,15 +55,21 @@ fn combined_sql(order_to: Option<OrderStatus>) -> String {
          payload, status, attempts, available_at, created_at) \
          SELECT x.event_id, x.event_type, x.aggregate_type, x.aggregate_id, x.payload, 'pending', 0, $8, $8 \
          FROM unnest($13::uuid[], $14::text[], $15::text[], $16::text[], $17::jsonb[]) \
-         AS x(event_id, event_type, aggregate_type, aggregate_id, payload)) \
-         SELECT * FROM p",
+         AS x(event_id, event_type, aggregate_type, aggregate_id, payload))",
     );
+    if with_posting {
+        sql.push_str(", ");
+        sql.push_str(&posting_ctes(SETTLEMENT_PARAMETERS));
+        sql.push_str(" SELECT p.*, (SELECT known FROM ready) AS posting_known FROM p");
+    } else {
+        sql.push_str(" SELECT p.*, true AS posting_known FROM p");
+    }
     sql
 }
 
 /// A settlement's writes in one statement where the database can ([`combined_sql`]).
 pub(crate) trait CombinedSettlement {
-    /// Writes `s` but its posting in one statement and answers the payment's row as it is
+    /// Writes `s` with its posting in one statement and answers the payment's row as it is
     /// after; `None` (nothing written) when `s` is not [`combinable`] or the database cannot.
     fn settle_combined<'a>(
         &'a mut self,
@@ -78,8 +90,9 @@ impl CombinedSettlement for PgConnection {
             }
             let change = s.order_change;
             let aggregates: Vec<_> = s.events.iter().map(|e| e.event.aggregate()).collect();
-            let sql = combined_sql(change.map(|c| c.to));
-            let row: PaymentRow = bind_settled_payment!(sqlx::query_as(&sql), s, phase)
+            let sql = combined_sql(change.map(|c| c.to), s.posting.is_some());
+            let posting = s.posting.as_ref().map(|p| PostingArgs::new(p, s.at));
+            let query = bind_settled_payment!(sqlx::query(&sql), s, phase)
                 .bind(change.map(|c| c.order_id.as_uuid()))
                 .bind(change.map(|c| DbEnum(c.to)))
                 .bind(change.map(|c| DbEnum(c.from)))
@@ -103,10 +116,18 @@ impl CombinedSettlement for PgConnection {
                         .iter()
                         .map(|e| Json(e.event.stored_payload()))
                         .collect::<Vec<_>>(),
-                )
-                .fetch_one(&mut *self)
-                .await?;
-            Ok(Some(row))
+                );
+            let row = match &posting {
+                Some(args) => bind_posting!(query, args).fetch_one(&mut *self).await?,
+                None => query.fetch_one(&mut *self).await?,
+            };
+            if let Some(args) = &posting {
+                if !row.try_get::<bool, _>("posting_known")? {
+                    // An account another transaction created after this statement's snapshot.
+                    args.write_by_ids(self).await?;
+                }
+            }
+            Ok(Some(PaymentRow::from_row(&row)?))
         })
     }
 }

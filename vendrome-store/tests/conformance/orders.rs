@@ -23,6 +23,7 @@ use crate::posts::new_post;
 
 conformance!(
     fifty_buyers_of_ten_in_stock_make_ten_orders,
+    concurrent_orders_of_two_products_reserve_both_lines_or_neither,
     untracked_stock_never_runs_out,
     creating_an_order_is_idempotent_per_buyer_and_key,
     two_expirers_give_stock_back_once,
@@ -238,7 +239,66 @@ async fn creating_an_order_is_idempotent_per_buyer_and_key(store: Store) {
     )
     .await;
     assert_eq!(stock(&store, post).await, Some(7));
-    assert_eq!(store.order(first.id).await.unwrap(), Some(first));
+    assert_eq!(store.order(first.id).await.unwrap(), Some(first.clone()));
+    // A retry after the stock ran out still answers the order its key made.
+    placed(
+        &store,
+        &new_order(other, seller, &[(post, 7)], 1500, "key-2"),
+    )
+    .await;
+    assert_eq!(stock(&store, post).await, Some(0));
+    assert_eq!(
+        store.create_order(&retry).await.unwrap(),
+        CreateOrderOutcome::Existing(first)
+    );
+}
+
+/// Thirty buyers at once, each ordering one of two products (ten and five in stock) with their
+/// lines in either order: an order takes both lines or neither, so exactly five are made, the
+/// first product keeps five, and nobody waits on anybody in a cycle.
+async fn concurrent_orders_of_two_products_reserve_both_lines_or_neither(store: Store) {
+    let seller = user(&store).await;
+    let ten = product(&store, seller, 300, Some(10)).await;
+    let five = product(&store, seller, 300, Some(5)).await;
+    let mut buyers = Vec::new();
+    for _ in 0..30 {
+        buyers.push(user(&store).await);
+    }
+    let store = Arc::new(store);
+    let tasks: Vec<_> = buyers
+        .into_iter()
+        .enumerate()
+        .map(|(n, buyer)| {
+            let store = store.clone();
+            let lines = if n % 2 == 0 {
+                [(ten, 1), (five, 1)]
+            } else {
+                [(five, 1), (ten, 1)]
+            };
+            tokio::spawn(async move {
+                let order = new_order(buyer, seller, &lines, 300, "both");
+                store.create_order(&order).await.unwrap()
+            })
+        })
+        .collect();
+    let (mut created, mut out) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            CreateOrderOutcome::Created(order) => {
+                assert_eq!(order.items.len(), 2);
+                created += 1;
+            }
+            CreateOrderOutcome::OutOfStock { post_id } => {
+                assert_eq!(post_id, five, "only the second product runs out");
+                out += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, out), (5, 25));
+    assert_eq!(stock(&store, ten).await, Some(5));
+    assert_eq!(stock(&store, five).await, Some(0));
+    assert_eq!(count_events(&store, "order.created").await, 5);
 }
 
 async fn two_expirers_give_stock_back_once(store: Store) {

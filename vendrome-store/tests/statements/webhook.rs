@@ -1,6 +1,7 @@
 //! What one webhook delivery costs on PostgreSQL, through the orchestrator as the server runs
 //! it: a verified sandbox outcome settling a charge (the posting, the order's move, the events),
-//! its duplicate, and an older event that finds the payment already settled.
+//! its duplicate, and an older event that finds the payment already settled; and before them,
+//! what placing the order and starting its charge cost.
 
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ async fn deliver(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_settling_webhook_costs_four_statements_and_a_duplicate_one() {
+async fn a_settling_webhook_costs_three_statements_an_order_two_and_its_charge_one() {
     let statements = statements();
     let _alone = SERIAL.lock().await;
     let Some(db) = vendrome_store::testing::postgres().await else {
@@ -74,7 +75,9 @@ async fn a_settling_webhook_costs_four_statements_and_a_duplicate_one() {
     // Two charges at `requires_action`, as checkout leaves them: the first makes the ledger's
     // accounts, the second is counted.
     let mut counts = Vec::new();
+    let mut checkout_counts = Vec::new();
     for n in 0..2 {
+        let before = statements.now();
         let order = orders
             .place(
                 &caller,
@@ -91,6 +94,8 @@ async fn a_settling_webhook_costs_four_statements_and_a_duplicate_one() {
             )
             .await
             .unwrap();
+        let placed = statements.now() - before;
+        let before = statements.now();
         let StartOutcome::Started(payment) = store
             .start(&NewPayment {
                 id: PaymentId::new(),
@@ -115,6 +120,7 @@ async fn a_settling_webhook_costs_four_statements_and_a_duplicate_one() {
         else {
             panic!("a fresh charge");
         };
+        checkout_counts.push([placed, statements.now() - before]);
         let payment = store
             .provider_called(&ProviderCalled {
                 payment_id: payment.id,
@@ -143,12 +149,18 @@ async fn a_settling_webhook_costs_four_statements_and_a_duplicate_one() {
     assert!(check.is_clean(), "{check:?}");
     // The second charge's, as the driver logs them (it does not log BEGIN, nor the rollback
     // of a transaction that is dropped): the event's upsert with the locks of the payment and its
-    // order, the payment's update with the order's move and the events, the posting (its
-    // accounts made in the same statement), commit. A duplicate is the upsert that finds the
-    // event done; an older event is the upsert with the locks, and commit. Before the order's
-    // lock joined the upsert and the events the payment's update, a settling delivery took
-    // seven; before the upsert took the payment's lock and the posting its accounts, nine;
-    // before the posting took two statements, the events one and the upsert wrote `processed`
-    // at once, fourteen.
-    assert_eq!(&counts[3..], [4, 1, 2], "all: {counts:?}");
+    // order, the payment's update with the order's move, the events and the posting (its accounts
+    // made in the same statement), commit. A duplicate is the upsert that finds the event done;
+    // an older event is the upsert with the locks, and commit. Before the posting joined the
+    // payment's update, a settling delivery took four; before the order's lock joined the upsert
+    // and the events the payment's update, seven; before the upsert took the payment's lock and
+    // the posting its accounts, nine; before the posting took two statements, the events one and
+    // the upsert wrote `processed` at once, fourteen.
+    assert_eq!(&counts[3..], [3, 1, 2], "all: {counts:?}");
+    // Placing the order: its products' read, then its creation (the stock's locks and check,
+    // the order, its reservations, lines and event) in one statement; before, the creation was
+    // five (the insert, a reservation and a line per line, the event, commit). Starting its
+    // charge: the order's lock with the insert in one statement; before, three (the lock, the
+    // insert with its check for a charge that succeeded, commit).
+    assert_eq!(checkout_counts[1], [2, 1], "all: {checkout_counts:?}");
 }
