@@ -13,6 +13,9 @@
 //! Stripe configured (its API base points at a port nothing answers on: nothing here calls it)
 //! and the sandbox on, then:
 //!
+//! 0. a warm-up, unmeasured (`--warmup`, 1,000 by default; 0 skips it): that many webhook
+//!    payments and checkouts as below, then `ANALYZE`, so that what is measured is a server with
+//!    some history, not one whose tables PostgreSQL last analysed empty (see [`warm_up`]);
 //! 1. webhooks, at each of `--clients`: `--events` fresh orders, each with a Stripe charge at
 //!    `processing` under its own `pi_…` reference, made through the store's ports; then every
 //!    `payment_intent.succeeded` delivered twice in a row (concurrently, from two clients, when
@@ -60,6 +63,7 @@ struct Options {
     clients: Vec<usize>,
     orders: usize,
     checkout_clients: usize,
+    warmup: usize,
     vendrome: String,
 }
 
@@ -72,6 +76,7 @@ impl Options {
             clients: vec![1, 16, 64],
             orders: 2_000,
             checkout_clients: 16,
+            warmup: 1_000,
             vendrome: "target/release/vendrome".into(),
         };
         let mut args = std::env::args().skip(1);
@@ -89,6 +94,7 @@ impl Options {
                 }
                 "--orders" => options.orders = value()?.parse()?,
                 "--checkout-clients" => options.checkout_clients = value()?.parse()?,
+                "--warmup" => options.warmup = value()?.parse()?,
                 "--vendrome" => options.vendrome = value()?,
                 other => bail!("unknown option {other}"),
             }
@@ -162,6 +168,10 @@ async fn run(options: &Options, url: &str) -> anyhow::Result<(Vec<WebhookRun>, L
         .build()?;
     let base = format!("http://{}", server.address);
 
+    if options.warmup > 0 {
+        warm_up(&store, &client, &base, &keys, &purchases, options.warmup).await?;
+    }
+
     let mut runs = Vec::new();
     for &clients in &options.clients {
         eprintln!(
@@ -188,7 +198,15 @@ async fn run(options: &Options, url: &str) -> anyhow::Result<(Vec<WebhookRun>, L
         "checkout: {} orders at {} clients…",
         options.orders, options.checkout_clients
     );
-    let checkout = checkouts(&client, &base, &keys, &purchases, options).await?;
+    let checkout = checkouts(
+        &client,
+        &base,
+        &keys,
+        &purchases,
+        (options.orders, options.checkout_clients),
+        "bench",
+    )
+    .await?;
     let check = store.check().await?;
     if !check.is_clean() {
         eprintln!("ledger check: {check:?}");
@@ -204,7 +222,8 @@ async fn checkouts(
     base: &str,
     keys: &KeyRing,
     purchases: &[Purchase],
-    options: &Options,
+    (orders, clients): (usize, usize),
+    tag: &str,
 ) -> anyhow::Result<Level> {
     let tokens = purchases
         .iter()
@@ -218,7 +237,7 @@ async fn checkouts(
             let order: serde_json::Value = client
                 .post(format!("{base}/v1/orders"))
                 .bearer_auth(token)
-                .header("Idempotency-Key", format!("bench-checkout-{n}"))
+                .header("Idempotency-Key", format!("{tag}-checkout-{n}"))
                 .json(&json!({ "items": [{ "post_id": product, "quantity": 1 }] }))
                 .send()
                 .await?
@@ -229,7 +248,7 @@ async fn checkouts(
             let payment: serde_json::Value = client
                 .post(format!("{base}/v1/orders/{order_id}/checkout"))
                 .bearer_auth(token)
-                .header("Idempotency-Key", format!("bench-pay-{n}"))
+                .header("Idempotency-Key", format!("{tag}-pay-{n}"))
                 .json(&json!({ "provider": "sandbox" }))
                 .send()
                 .await?
@@ -252,9 +271,9 @@ async fn checkouts(
         }
     };
     let started = Instant::now();
-    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..options.orders)
+    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..orders)
         .map(one)
-        .buffer_unordered(options.checkout_clients)
+        .buffer_unordered(clients)
         .collect()
         .await;
     let elapsed = started.elapsed();
@@ -262,7 +281,37 @@ async fn checkouts(
         eprintln!("checkout: first error: {e:#}");
     }
     let results: Vec<Option<Duration>> = results.into_iter().map(Result::ok).collect();
-    Ok(level(options.checkout_clients, elapsed, &results))
+    Ok(level(clients, elapsed, &results))
+}
+
+/// The history a running marketplace has before anything is measured: `count` webhook payments
+/// and `count` checkouts, unmeasured, then `ANALYZE`. Without it the first requests meet tables
+/// that the seed analysed empty, and PostgreSQL keeps the plans it made for empty tables (whole
+/// scans, foreign-key checks included) in every pooled connection until autovacuum analyses
+/// them again: a state a server is in for its first minute, not the one this measures.
+async fn warm_up(
+    store: &Store,
+    client: &Client,
+    base: &str,
+    keys: &KeyRing,
+    purchases: &[Purchase],
+    count: usize,
+) -> anyhow::Result<()> {
+    eprintln!("warming up: {count} webhook payments and {count} checkouts, then ANALYZE…");
+    let deliveries = webhooks::prepare(store, purchases, count, "warm").await?;
+    let delivered = webhooks::deliver(client, base, &deliveries, 16).await;
+    let checkout = checkouts(client, base, keys, purchases, (count, 16), "warm").await?;
+    if delivered.errors + checkout.errors > 0 {
+        bail!(
+            "the warm-up had {} errors",
+            delivered.errors + checkout.errors
+        );
+    }
+    let vendrome_store::Db::Postgres(pool) = store.db() else {
+        bail!("the benchmark runs on PostgreSQL");
+    };
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
 }
 
 async fn drop_database() -> anyhow::Result<()> {
@@ -287,9 +336,10 @@ fn ms(level: &Level, percent: f64) -> f64 {
 fn print_report(options: &Options, webhooks: &[WebhookRun], checkout: &Level, clean: bool) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "\n## Payments benchmark: PostgreSQL, {} payments per webhook level ({} deliveries: each success twice, an older processing for every third), {cores} cores (server, database and load generator share them)\n",
+        "\n## Payments benchmark: PostgreSQL, {} payments per webhook level ({} deliveries: each success twice, an older processing for every third), after a warm-up of {} payments and checkouts, {cores} cores (server, database and load generator share them)\n",
         options.events,
         options.events * 2 + options.events.div_ceil(3),
+        options.warmup,
     );
     println!("| clients | webhooks/s | p50 ms | p99 ms | errors | postings (distinct payments) | doubles | floor/s (verify + unique insert) | floor p99 ms | API / floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
