@@ -259,3 +259,31 @@ impl LedgerWrites for PgConnection {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::posting_ctes;
+
+    /// The parameters' numbers, in the order they appear.
+    fn parameters(sql: &str) -> Vec<usize> {
+        sql.split('$')
+            .skip(1)
+            .map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shifted_ctes_number_their_parameters_after_the_others() {
+        let own = parameters(&posting_ctes(0));
+        let shifted = parameters(&posting_ctes(17));
+        assert_eq!(own.iter().min(), Some(&1));
+        assert_eq!(own.iter().max(), Some(&18));
+        assert_eq!(shifted, own.iter().map(|n| n + 17).collect::<Vec<_>>());
+        // Only the numbers change.
+        let strip = |sql: &str| sql.replace(|c: char| c.is_ascii_digit(), "");
+        assert_eq!(strip(&posting_ctes(17)), strip(&posting_ctes(0)));
+    }
+}

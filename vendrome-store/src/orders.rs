@@ -55,6 +55,37 @@ pub(crate) fn stamped_column(to: OrderStatus) -> Option<&'static str> {
     }
 }
 
+/// The columns an order's creation writes, and their parameters (`$13`, its instant, twice).
+pub(crate) const NEW_ORDER_COLUMNS: &str = "id, buyer_id, seller_id, status, currency, \
+    subtotal_amount, shipping_amount, platform_fee_amount, total_amount, idempotency_key, \
+    shipping_address, note, created_at, updated_at, expires_at";
+pub(crate) const NEW_ORDER_VALUES: &str =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14";
+
+/// Binds a [`NewOrder`] to [`NEW_ORDER_VALUES`], as an order awaiting payment.
+macro_rules! bind_new_order {
+    ($query:expr, $order:expr) => {
+        $query
+            .bind($order.id.as_uuid())
+            .bind($order.buyer_id.as_uuid())
+            .bind($order.seller_id.as_uuid())
+            .bind($crate::sql_enum::DbEnum(
+                vendrome_core::enums::OrderStatus::PendingPayment,
+            ))
+            .bind($order.currency.as_str())
+            .bind($order.subtotal_amount)
+            .bind($order.shipping_amount)
+            .bind($order.platform_fee_amount)
+            .bind($order.total_amount)
+            .bind(&$order.idempotency_key)
+            .bind($order.shipping_address.as_ref().map(sqlx::types::Json))
+            .bind(&$order.note)
+            .bind($order.created_at)
+            .bind($order.expires_at)
+    };
+}
+pub(crate) use bind_new_order;
+
 fn change_sql(to: OrderStatus) -> String {
     let stamp = stamped_column(to).map_or(String::new(), |c| format!(", {c} = $4"));
     format!("UPDATE orders SET status = $2, updated_at = $4{stamp} WHERE id = $1 AND status = $3")
@@ -411,27 +442,11 @@ impl OrderRepo for Store {
         }
         let outcome = with_db!(&self.db, pool, dialect => {
             let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO orders (id, buyer_id, seller_id, status, currency, subtotal_amount, \
-                 shipping_amount, platform_fee_amount, total_amount, idempotency_key, shipping_address, \
-                 note, created_at, updated_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) \
-                 ON CONFLICT (buyer_id, idempotency_key) DO NOTHING",
-            )
-            .bind(order.id.as_uuid())
-            .bind(order.buyer_id.as_uuid())
-            .bind(order.seller_id.as_uuid())
-            .bind(DbEnum(OrderStatus::PendingPayment))
-            .bind(order.currency.as_str())
-            .bind(order.subtotal_amount)
-            .bind(order.shipping_amount)
-            .bind(order.platform_fee_amount)
-            .bind(order.total_amount)
-            .bind(&order.idempotency_key)
-            .bind(order.shipping_address.as_ref().map(Json))
-            .bind(&order.note)
-            .bind(order.created_at)
-            .bind(order.expires_at)
+            let insert = format!(
+                "INSERT INTO orders ({NEW_ORDER_COLUMNS}) VALUES ({NEW_ORDER_VALUES}) \
+                 ON CONFLICT (buyer_id, idempotency_key) DO NOTHING"
+            );
+            let inserted = bind_new_order!(sqlx::query(&insert), order)
             .execute(&mut *tx)
             .await?
             .rows_affected();

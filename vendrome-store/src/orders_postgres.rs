@@ -12,21 +12,24 @@
 //! the statement-per-line transaction took them, so two orders of the same products never wait
 //! on each other in a cycle. An untracked product (stock NULL) is neither locked nor written.
 
+use std::sync::LazyLock;
+
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
-use vendrome_core::enums::OrderStatus;
 use vendrome_core::orders::NewOrder;
 use vendrome_core::outbox::NewEvent;
 
-use crate::sql_enum::DbEnum;
+use crate::orders::{bind_new_order, NEW_ORDER_COLUMNS, NEW_ORDER_VALUES};
 
 /// `$1`–`$14` the order, `$15`–`$20` its lines as arrays, `$21`–`$25` its event. The products'
 /// rows are found by `post_id = ANY($16)`, which a generic plan reads through the key whatever
 /// the table's size (a join with the lines can be planned as a scan of every product). Answers whether
 /// the order was inserted (false: its key was used before) and the first line short of stock
 /// (nothing was written then).
-const CREATE_ORDER: &str = "WITH want AS (\
+static CREATE_ORDER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH want AS (\
        SELECT * FROM unnest($15::uuid[], $16::uuid[], $17::text[], $18::int[], $19::bigint[], $20::bigint[]) \
        AS w(id, post_id, title, quantity, unit_amount, line_amount)), \
      need AS (SELECT post_id, sum(quantity) AS quantity FROM want GROUP BY post_id), \
@@ -37,10 +40,7 @@ const CREATE_ORDER: &str = "WITH want AS (\
        WHERE NOT (COALESCE(s.stock_quantity >= n.quantity, false) \
          OR EXISTS (SELECT 1 FROM post_products u WHERE u.post_id = n.post_id AND u.stock_quantity IS NULL)) \
        ORDER BY n.post_id LIMIT 1), \
-     o AS (INSERT INTO orders (id, buyer_id, seller_id, status, currency, subtotal_amount, \
-       shipping_amount, platform_fee_amount, total_amount, idempotency_key, shipping_address, \
-       note, created_at, updated_at, expires_at) \
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14 \
+     o AS (INSERT INTO orders ({NEW_ORDER_COLUMNS}) SELECT {NEW_ORDER_VALUES} \
        WHERE NOT EXISTS (SELECT 1 FROM short) \
        ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id), \
      r AS (UPDATE post_products pp SET stock_quantity = pp.stock_quantity - n.quantity \
@@ -52,7 +52,9 @@ const CREATE_ORDER: &str = "WITH want AS (\
      e AS (INSERT INTO outbox_events (event_id, event_type, aggregate_type, aggregate_id, payload, \
        status, attempts, available_at, created_at) \
        SELECT $21, $22, $23, $24, $25, 'pending', 0, $13, $13 FROM o) \
-     SELECT EXISTS (SELECT 1 FROM o) AS inserted, (SELECT post_id FROM short) AS short";
+     SELECT EXISTS (SELECT 1 FROM o) AS inserted, (SELECT post_id FROM short) AS short"
+    )
+});
 
 /// What [`create_order`] did.
 pub(crate) enum CreatedOrder {
@@ -71,39 +73,26 @@ pub(crate) async fn create_order(
 ) -> sqlx::Result<CreatedOrder> {
     let lines = &order.items;
     let aggregate = created.event.aggregate();
-    let (inserted, short): (bool, Option<Uuid>) = sqlx::query_as(CREATE_ORDER)
-        .bind(order.id.as_uuid())
-        .bind(order.buyer_id.as_uuid())
-        .bind(order.seller_id.as_uuid())
-        .bind(DbEnum(OrderStatus::PendingPayment))
-        .bind(order.currency.as_str())
-        .bind(order.subtotal_amount)
-        .bind(order.shipping_amount)
-        .bind(order.platform_fee_amount)
-        .bind(order.total_amount)
-        .bind(&order.idempotency_key)
-        .bind(order.shipping_address.as_ref().map(Json))
-        .bind(&order.note)
-        .bind(order.created_at)
-        .bind(order.expires_at)
-        .bind(lines.iter().map(|l| l.id.as_uuid()).collect::<Vec<_>>())
-        .bind(
-            lines
-                .iter()
-                .map(|l| l.post_id.as_uuid())
-                .collect::<Vec<_>>(),
-        )
-        .bind(lines.iter().map(|l| l.title.clone()).collect::<Vec<_>>())
-        .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
-        .bind(lines.iter().map(|l| l.unit_amount).collect::<Vec<_>>())
-        .bind(lines.iter().map(|l| l.line_amount).collect::<Vec<_>>())
-        .bind(created.event_id.as_uuid())
-        .bind(created.event.event_type())
-        .bind(aggregate.kind)
-        .bind(aggregate.id)
-        .bind(Json(created.event.stored_payload()))
-        .fetch_one(conn)
-        .await?;
+    let (inserted, short): (bool, Option<Uuid>) =
+        bind_new_order!(sqlx::query_as(&CREATE_ORDER), order)
+            .bind(lines.iter().map(|l| l.id.as_uuid()).collect::<Vec<_>>())
+            .bind(
+                lines
+                    .iter()
+                    .map(|l| l.post_id.as_uuid())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(lines.iter().map(|l| l.title.clone()).collect::<Vec<_>>())
+            .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+            .bind(lines.iter().map(|l| l.unit_amount).collect::<Vec<_>>())
+            .bind(lines.iter().map(|l| l.line_amount).collect::<Vec<_>>())
+            .bind(created.event_id.as_uuid())
+            .bind(created.event.event_type())
+            .bind(aggregate.kind)
+            .bind(aggregate.id)
+            .bind(Json(created.event.stored_payload()))
+            .fetch_one(conn)
+            .await?;
     Ok(match (inserted, short) {
         (_, Some(post)) => CreatedOrder::Short(post),
         (true, None) => CreatedOrder::Inserted,

@@ -501,3 +501,65 @@ async fn a_reconciliation_window_runs_once(store: Store) {
         ReconciliationStatus::Failed
     );
 }
+
+/// A charge started while the order's payment settles in another transaction (holding the
+/// order's row, as a settlement does) waits for it, then sees the order paid: it is refused with
+/// the charge that paid, and nothing is stored. PostgreSQL only: SQLite runs one writer at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_charge_started_during_a_settlement_sees_the_order_paid() {
+    let Some(db) = vendrome_store::testing::postgres().await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
+        unreachable!("a PostgreSQL store");
+    };
+    let order = order_of(&store, 900).await;
+    let first = started(&store, &charge(&order, "first")).await;
+    let mut settling = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(order.id.as_uuid())
+        .execute(&mut *settling)
+        .await
+        .unwrap();
+    let second = charge(&order, "second");
+    let starting = {
+        let (store, second) = (store.clone(), second.clone());
+        tokio::spawn(async move { store.start(&second).await.unwrap() })
+    };
+    // The second start must be waiting for the order's row before the settlement commits.
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(
+            !starting.is_finished(),
+            "the start did not wait for the order"
+        );
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    // What a settlement writes for the order: its charge succeeded, the order paid.
+    sqlx::query("UPDATE payment_transactions SET status = 'succeeded', attempt_phase = 'finished' WHERE id = $1")
+        .bind(first.id.as_uuid())
+        .execute(&mut *settling)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET status = 'paid', paid_at = now() WHERE id = $1")
+        .bind(order.id.as_uuid())
+        .execute(&mut *settling)
+        .await
+        .unwrap();
+    settling.commit().await.unwrap();
+    match starting.await.unwrap() {
+        StartOutcome::AlreadyPaid(paid) => assert_eq!(paid.id, first.id),
+        other => panic!("expected AlreadyPaid, got {other:?}"),
+    }
+    assert_eq!(store.payment(second.id).await.unwrap(), None);
+}
