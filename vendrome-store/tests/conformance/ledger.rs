@@ -277,12 +277,8 @@ async fn postings_of_many_payments_are_read_at_once(store: Store) {
 /// and the writer must post again with the account the other transaction made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_posting_takes_an_account_created_meanwhile() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((_db, store, pool)) = crate::postgres_only::database().await else {
         return;
-    };
-    let store = Arc::new(db.store.clone());
-    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
-        unreachable!("a PostgreSQL store");
     };
     let order = order_of(&store, 10_000).await;
     let payment = started(&store, &charge(&order, "c")).await.id;
@@ -316,23 +312,10 @@ async fn postgres_a_posting_takes_an_account_created_meanwhile() {
         tokio::spawn(async move { store.post(&posting, time::now()).await })
     };
     // The posting's statement waits on the other transaction's account row.
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            !posted.is_finished(),
-            "the posting did not wait for the account"
-        );
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        crate::postgres_only::until_one_waits(&pool, &posted).await,
+        "the posting did not wait for the account"
+    );
     other.commit().await.unwrap();
     assert_eq!(posted.await.unwrap().unwrap(), PostOutcome::Posted);
     let used: Vec<uuid::Uuid> = sqlx::query_scalar(

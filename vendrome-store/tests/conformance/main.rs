@@ -25,6 +25,52 @@ macro_rules! conformance {
     };
 }
 
+/// For the tests that run on PostgreSQL alone: the concurrency SQLite's single writer rules out.
+mod postgres_only {
+    use std::sync::Arc;
+
+    use sqlx::PgPool;
+    use tokio::task::JoinHandle;
+    use vendrome_store::testing::TestStore;
+    use vendrome_store::Store;
+
+    /// A fresh database (kept while the first part is held), its store and its pool; `None`
+    /// where PostgreSQL is absent outside CI.
+    pub async fn database() -> Option<(TestStore, Arc<Store>, PgPool)> {
+        let db = vendrome_store::testing::postgres().await?;
+        let store = Arc::new(db.store.clone());
+        let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
+            unreachable!("a PostgreSQL store");
+        };
+        Some((db, store, pool))
+    }
+
+    /// How many backends of this database wait for a lock now.
+    pub async fn waiting_for_a_lock(pool: &PgPool) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    }
+
+    /// Waits until a backend of this database waits for a lock (true), or `task` ends before
+    /// one does (false).
+    pub async fn until_one_waits<T>(pool: &PgPool, task: &JoinHandle<T>) -> bool {
+        loop {
+            if waiting_for_a_lock(pool).await > 0 {
+                return true;
+            }
+            if task.is_finished() {
+                return false;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
 mod abuse;
 mod account_tokens;
 mod audit;

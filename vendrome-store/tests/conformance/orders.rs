@@ -494,12 +494,8 @@ async fn orders_page_by_role_and_status(store: Store) {
 /// seller's edit of the product would); the order must go through without waiting for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_order_of_untracked_stock_takes_no_lock_on_its_product() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((_db, store, pool)) = crate::postgres_only::database().await else {
         return;
-    };
-    let store = Arc::new(db.store.clone());
-    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
-        unreachable!("a PostgreSQL store");
     };
     let seller = user(&store).await;
     let buyer = user(&store).await;
@@ -519,14 +515,11 @@ async fn postgres_an_order_of_untracked_stock_takes_no_lock_on_its_product() {
     };
     // Either the order finishes, or it shows up waiting for a lock.
     while !ordered.is_finished() {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert_eq!(waiting, 0, "the order waited for its product's row");
+        assert_eq!(
+            crate::postgres_only::waiting_for_a_lock(&pool).await,
+            0,
+            "the order waited for its product's row"
+        );
         tokio::task::yield_now().await;
     }
     assert!(matches!(

@@ -507,12 +507,8 @@ async fn a_reconciliation_window_runs_once(store: Store) {
 /// the charge that paid, and nothing is stored. PostgreSQL only: SQLite runs one writer at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_charge_started_during_a_settlement_sees_the_order_paid() {
-    let Some(db) = vendrome_store::testing::postgres().await else {
+    let Some((_db, store, pool)) = crate::postgres_only::database().await else {
         return;
-    };
-    let store = Arc::new(db.store.clone());
-    let vendrome_store::db::Db::Postgres(pool) = store.db().clone() else {
-        unreachable!("a PostgreSQL store");
     };
     let order = order_of(&store, 900).await;
     let first = started(&store, &charge(&order, "first")).await;
@@ -528,23 +524,10 @@ async fn postgres_a_charge_started_during_a_settlement_sees_the_order_paid() {
         tokio::spawn(async move { store.start(&second).await.unwrap() })
     };
     // The second start must be waiting for the order's row before the settlement commits.
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert!(
-            !starting.is_finished(),
-            "the start did not wait for the order"
-        );
-        if waiting > 0 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        crate::postgres_only::until_one_waits(&pool, &starting).await,
+        "the start did not wait for the order"
+    );
     // What a settlement writes for the order: its charge succeeded, the order paid.
     sqlx::query("UPDATE payment_transactions SET status = 'succeeded', attempt_phase = 'finished' WHERE id = $1")
         .bind(first.id.as_uuid())
