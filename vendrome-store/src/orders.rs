@@ -35,7 +35,7 @@ use crate::orders_postgres::CreatedOrder;
 use crate::sql_enum::DbEnum;
 use crate::sql_text::{bind_args, SqlText};
 use crate::writes::TxWrites as _;
-use crate::{with_db, Dialect, Store};
+use crate::{with_db, Store};
 
 /// Order status changes inside a transaction another port method opened (payment settlement).
 pub(crate) trait OrderWrites {
@@ -91,19 +91,11 @@ fn change_sql(to: OrderStatus) -> String {
     format!("UPDATE orders SET status = $2, updated_at = $4{stamp} WHERE id = $1 AND status = $3")
 }
 
-/// Reserves `$2` of the product `$1`: a row when it was reserved, or its stock is untracked
-/// (NULL, which never runs out), none when it is short. On PostgreSQL an untracked product's row
-/// is not written, so concurrent orders of it do not queue on its lock until each commits.
-fn reserve_sql(dialect: Dialect) -> &'static str {
-    dialect.pick(
-        "WITH r AS (UPDATE post_products SET stock_quantity = stock_quantity - $2 \
-         WHERE post_id = $1 AND stock_quantity >= $2 RETURNING post_id) \
-         SELECT true WHERE EXISTS (SELECT 1 FROM r) \
-         OR EXISTS (SELECT 1 FROM post_products WHERE post_id = $1 AND stock_quantity IS NULL)",
-        "UPDATE post_products SET stock_quantity = stock_quantity - $2 \
-         WHERE post_id = $1 AND (stock_quantity IS NULL OR stock_quantity >= $2) RETURNING true",
-    )
-}
+/// Reserves `$2` of the product `$1` (SQLite): a row when it was reserved, or its stock is
+/// untracked (NULL, which never runs out), none when it is short. PostgreSQL reserves in the
+/// order's creation statement (`orders_postgres.rs`).
+const RESERVE_STOCK: &str = "UPDATE post_products SET stock_quantity = stock_quantity - $2 \
+    WHERE post_id = $1 AND (stock_quantity IS NULL OR stock_quantity >= $2) RETURNING true";
 
 /// Gives back the stock an order's lines reserved (untracked stock stays NULL).
 const RELEASE_STOCK: &str = "UPDATE post_products SET stock_quantity = stock_quantity + \
@@ -355,6 +347,36 @@ impl Store {
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("the order of a used key is missing")))
     }
 
+    /// [`OrderRepo::create_order`] on PostgreSQL: one statement (`orders_postgres.rs`).
+    async fn create_order_postgres(
+        &self,
+        pool: &sqlx::PgPool,
+        order: &NewOrder,
+        created: &NewEvent,
+    ) -> Result<CreateOrderOutcome> {
+        let mut conn = pool.acquire().await.or_unexpected()?;
+        let outcome = crate::orders_postgres::create_order(&mut conn, order, created)
+            .await
+            .or_unexpected()?;
+        drop(conn);
+        match outcome {
+            CreatedOrder::Inserted => Ok(CreateOrderOutcome::Created(order.created())),
+            CreatedOrder::KeyUsed => self.existing_order(order).await,
+            // A retry of an order placed before its stock ran out answers that order.
+            CreatedOrder::Short(post) => Ok(
+                match self
+                    .order_by_key(order.buyer_id, &order.idempotency_key)
+                    .await?
+                {
+                    Some(existing) => CreateOrderOutcome::Existing(existing),
+                    None => CreateOrderOutcome::OutOfStock {
+                        post_id: PostId::from_uuid(post),
+                    },
+                },
+            ),
+        }
+    }
+
     async fn order_by_key(&self, buyer: UserId, key: &str) -> Result<Option<Order>> {
         let mut sql = SqlText::new(
             self.dialect(),
@@ -406,8 +428,6 @@ impl OrderRepo for Store {
 
     #[tracing::instrument(skip_all, fields(order = %order.id))]
     async fn create_order(&self, order: &NewOrder) -> Result<CreateOrderOutcome> {
-        let mut lines: Vec<&OrderItem> = order.items.iter().collect();
-        lines.sort_by_key(|l| l.post_id.as_uuid());
         let created = NewEvent::new(DomainEvent::OrderCreated(OrderChanged {
             order_id: order.id,
             buyer_id: order.buyer_id,
@@ -417,30 +437,17 @@ impl OrderRepo for Store {
             refunded_amount: 0,
             currency: order.currency,
         }));
-        if let crate::Db::Postgres(pool) = &self.db {
-            let mut conn = pool.acquire().await.or_unexpected()?;
-            let outcome = crate::orders_postgres::create_order(&mut conn, order, &created)
-                .await
-                .or_unexpected()?;
-            drop(conn);
-            return match outcome {
-                CreatedOrder::Inserted => Ok(CreateOrderOutcome::Created(order.created())),
-                CreatedOrder::KeyUsed => self.existing_order(order).await,
-                // A retry of an order placed before its stock ran out answers that order.
-                CreatedOrder::Short(post) => Ok(
-                    match self
-                        .order_by_key(order.buyer_id, &order.idempotency_key)
-                        .await?
-                    {
-                        Some(existing) => CreateOrderOutcome::Existing(existing),
-                        None => CreateOrderOutcome::OutOfStock {
-                            post_id: PostId::from_uuid(post),
-                        },
-                    },
-                ),
-            };
-        }
-        let outcome = with_db!(&self.db, pool, dialect => {
+        let pool = match &self.db {
+            crate::Db::Postgres(pool) => {
+                return self.create_order_postgres(pool, order, &created).await
+            }
+            crate::Db::Sqlite(pool) => pool,
+        };
+        // In post order, so that the short line reported is the first in post order, as on
+        // PostgreSQL.
+        let mut lines: Vec<&OrderItem> = order.items.iter().collect();
+        lines.sort_by_key(|l| l.post_id.as_uuid());
+        let outcome = async {
             let mut tx = pool.begin().await?;
             let insert = format!(
                 "INSERT INTO orders ({NEW_ORDER_COLUMNS}) VALUES ({NEW_ORDER_VALUES}) \
@@ -454,7 +461,7 @@ impl OrderRepo for Store {
                 return Ok(Created::Existing);
             }
             for line in &lines {
-                let reserved: Option<bool> = sqlx::query_scalar(reserve_sql(dialect))
+                let reserved: Option<bool> = sqlx::query_scalar(RESERVE_STOCK)
                     .bind(line.post_id.as_uuid())
                     .bind(line.quantity)
                     .fetch_optional(&mut *tx)
@@ -479,7 +486,8 @@ impl OrderRepo for Store {
             tx.append_event(&created, order.created_at).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Created::Inserted)
-        })
+        }
+        .await
         .or_unexpected()?;
         match outcome {
             Created::OutOfStock(post) => Ok(CreateOrderOutcome::OutOfStock {
