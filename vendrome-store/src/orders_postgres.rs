@@ -22,9 +22,7 @@ use vendrome_core::outbox::NewEvent;
 
 use crate::orders::{bind_new_order, NEW_ORDER_COLUMNS, NEW_ORDER_VALUES};
 
-/// `$1`–`$14` the order, `$15`–`$20` its lines as arrays, `$21`–`$25` its event. The products'
-/// rows are found by `post_id = ANY($16)`, which a generic plan reads through the key whatever
-/// the table's size (a join with the lines can be planned as a scan of every product). Answers whether
+/// `$1`–`$14` the order, `$15`–`$20` its lines as arrays, `$21`–`$25` its event. Answers whether
 /// the order was inserted (false: its key was used before) and the first line short of stock
 /// (nothing was written then).
 static CREATE_ORDER: LazyLock<String> = LazyLock::new(|| {
@@ -44,8 +42,7 @@ static CREATE_ORDER: LazyLock<String> = LazyLock::new(|| {
        WHERE NOT EXISTS (SELECT 1 FROM short) \
        ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id), \
      r AS (UPDATE post_products pp SET stock_quantity = pp.stock_quantity - n.quantity \
-       FROM need n WHERE pp.post_id = ANY($16::uuid[]) AND pp.post_id = n.post_id \
-       AND pp.stock_quantity IS NOT NULL \
+       FROM need n WHERE pp.post_id = n.post_id AND pp.stock_quantity IS NOT NULL \
        AND EXISTS (SELECT 1 FROM o) RETURNING pp.post_id), \
      i AS (INSERT INTO order_items (id, order_id, product_post_id, title, quantity, unit_amount, line_amount) \
        SELECT w.id, o.id, w.post_id, w.title, w.quantity, w.unit_amount, w.line_amount FROM want w, o), \
