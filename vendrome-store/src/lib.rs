@@ -62,6 +62,8 @@ mod orders_postgres;
 mod outbox;
 mod payments;
 mod pg_search;
+#[cfg(test)]
+mod plans;
 mod post_reads;
 mod post_rows;
 mod posts;
