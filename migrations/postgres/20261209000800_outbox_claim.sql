@@ -9,6 +9,7 @@ CREATE INDEX outbox_events_pending ON outbox_events (id) WHERE status = 'pending
 
 -- A claim writes its lease (`lease_owner`, `lease_until`, in no index) into each event it
 -- takes. With the table's pages packed full by the appends, that new row version went to another
--- page, and every index of the table got an entry for it. Room on each page lets the lease be
--- written in place (a heap-only update). Pages written from now on keep the room.
+-- page, and every index of the table got an entry for it. Room on each page lets a lease be
+-- written in place (a heap-only update): about half of a fresh batch's, where none were. Pages
+-- written from now on keep the room.
 ALTER TABLE outbox_events SET (fillfactor = 70);

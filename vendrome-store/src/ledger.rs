@@ -512,19 +512,17 @@ impl LedgerRepo for Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::plans::executed;
-    use crate::{testing, Db, Dialect};
+    use crate::plans::{database, executed};
+    use crate::Dialect;
 
     /// A fold takes its batch in one pass whatever statistics its generic plan was made from;
     /// here, the table analysed right after a fold emptied it, which is its usual state.
     #[tokio::test]
     async fn a_fold_reads_about_its_batch_after_the_table_was_analysed_empty() {
-        let Some(db) = testing::postgres().await else {
+        let Some((_db, pool)) = database().await else {
             return;
         };
-        let Db::Postgres(pool) = db.store.db() else {
-            unreachable!("a PostgreSQL store")
-        };
+        let pool = &pool;
         let add = |count: i64| {
             sqlx::query(
                 "INSERT INTO ledger_balance_deltas (id, account_id, delta, created_at) \

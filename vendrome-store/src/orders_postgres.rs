@@ -14,13 +14,13 @@
 
 use std::sync::LazyLock;
 
-use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 use vendrome_core::orders::NewOrder;
 use vendrome_core::outbox::NewEvent;
 
 use crate::orders::{bind_new_order, NEW_ORDER_COLUMNS, NEW_ORDER_VALUES};
+use crate::writes::bind_new_event;
 
 /// `$1`–`$14` the order, `$15`–`$20` its lines as arrays, `$21`–`$25` its event. Answers whether
 /// the order was inserted (false: its key was used before) and the first line short of stock
@@ -69,27 +69,21 @@ pub(crate) async fn create_order(
     created: &NewEvent,
 ) -> sqlx::Result<CreatedOrder> {
     let lines = &order.items;
-    let aggregate = created.event.aggregate();
+    // The order (`$1`–`$14`), its lines (`$15`–`$20`), its event (`$21`–`$25`).
+    let with_lines = bind_new_order!(sqlx::query_as(&CREATE_ORDER), order)
+        .bind(lines.iter().map(|l| l.id.as_uuid()).collect::<Vec<_>>())
+        .bind(
+            lines
+                .iter()
+                .map(|l| l.post_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(lines.iter().map(|l| l.title.clone()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.unit_amount).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.line_amount).collect::<Vec<_>>());
     let (inserted, short): (bool, Option<Uuid>) =
-        bind_new_order!(sqlx::query_as(&CREATE_ORDER), order)
-            .bind(lines.iter().map(|l| l.id.as_uuid()).collect::<Vec<_>>())
-            .bind(
-                lines
-                    .iter()
-                    .map(|l| l.post_id.as_uuid())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(lines.iter().map(|l| l.title.clone()).collect::<Vec<_>>())
-            .bind(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
-            .bind(lines.iter().map(|l| l.unit_amount).collect::<Vec<_>>())
-            .bind(lines.iter().map(|l| l.line_amount).collect::<Vec<_>>())
-            .bind(created.event_id.as_uuid())
-            .bind(created.event.event_type())
-            .bind(aggregate.kind)
-            .bind(aggregate.id)
-            .bind(Json(created.event.stored_payload()))
-            .fetch_one(conn)
-            .await?;
+        bind_new_event!(with_lines, created).fetch_one(conn).await?;
     Ok(match (inserted, short) {
         (_, Some(post)) => CreatedOrder::Short(post),
         (true, None) => CreatedOrder::Inserted,

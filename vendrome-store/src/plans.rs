@@ -2,12 +2,29 @@
 
 use sqlx::PgPool;
 
+use crate::testing::{self, TestStore};
+use crate::Db;
+
+/// A fresh PostgreSQL database (kept while the first part is held) and its pool; `None` where
+/// PostgreSQL is absent outside CI.
+pub(crate) async fn database() -> Option<(TestStore, PgPool)> {
+    let db = testing::postgres().await?;
+    let Db::Postgres(pool) = db.store.db().clone() else {
+        unreachable!("a PostgreSQL store")
+    };
+    Some((db, pool))
+}
+
 /// One execution of a statement, from `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`.
 pub(crate) struct Executed {
     /// Rows the statement answered.
     pub rows: i64,
     /// Pages (buffers) it read, found in the cache or not.
     pub pages: i64,
+    /// Rows it updated, and how many of those were heap-only updates (written in place on their
+    /// page, no index touched).
+    pub updated: i64,
+    pub updated_in_place: i64,
     pub plan: serde_json::Value,
 }
 
@@ -34,6 +51,13 @@ pub(crate) async fn executed(pool: &PgPool, sql: &str, args: &str) -> Executed {
     .fetch_one(&mut *conn)
     .await
     .unwrap();
+    let (updated, updated_in_place): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(n_tup_upd), 0)::bigint, COALESCE(SUM(n_tup_hot_upd), 0)::bigint \
+         FROM pg_stat_xact_user_tables",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
     sqlx::raw_sql("ROLLBACK; DEALLOCATE measured")
         .execute(&mut *conn)
         .await
@@ -43,6 +67,8 @@ pub(crate) async fn executed(pool: &PgPool, sql: &str, args: &str) -> Executed {
     Executed {
         rows: count("Actual Rows"),
         pages: count("Shared Hit Blocks") + count("Shared Read Blocks"),
+        updated,
+        updated_in_place,
         plan,
     }
 }

@@ -100,6 +100,21 @@ fn audit_details(event: &NewAuditEvent, context: &AuditContext) -> Value {
     details
 }
 
+/// Binds a [`NewEvent`]'s five columns of `outbox_events`: its id, type, aggregate's kind and id,
+/// and payload.
+macro_rules! bind_new_event {
+    ($query:expr, $event:expr) => {{
+        let aggregate = $event.event.aggregate();
+        $query
+            .bind($event.event_id.as_uuid())
+            .bind($event.event.event_type())
+            .bind(aggregate.kind)
+            .bind(aggregate.id)
+            .bind(sqlx::types::Json($event.event.stored_payload()))
+    }};
+}
+pub(crate) use bind_new_event;
+
 macro_rules! impl_tx_writes {
     ($conn:ty) => {
         impl TxWrites for $conn {
@@ -109,13 +124,7 @@ macro_rules! impl_tx_writes {
                 now: Timestamp,
             ) -> BoxFuture<'a, sqlx::Result<()>> {
                 Box::pin(async move {
-                    let aggregate = event.event.aggregate();
-                    sqlx::query(APPEND_EVENT)
-                        .bind(event.event_id.as_uuid())
-                        .bind(event.event.event_type())
-                        .bind(aggregate.kind)
-                        .bind(aggregate.id)
-                        .bind(Json(event.event.stored_payload()))
+                    bind_new_event!(sqlx::query(APPEND_EVENT), event)
                         .bind(now)
                         .execute(&mut *self)
                         .await?;
@@ -135,14 +144,7 @@ macro_rules! impl_tx_writes {
                     let sql = append_events_sql(events.len());
                     let mut insert = sqlx::query(&sql);
                     for event in events {
-                        let aggregate = event.event.aggregate();
-                        insert = insert
-                            .bind(event.event_id.as_uuid())
-                            .bind(event.event.event_type())
-                            .bind(aggregate.kind)
-                            .bind(aggregate.id)
-                            .bind(Json(event.event.stored_payload()))
-                            .bind(now);
+                        insert = bind_new_event!(insert, event).bind(now);
                     }
                     insert.execute(&mut *self).await?;
                     Ok(())
